@@ -1,0 +1,295 @@
+#include "escucha/capture/listening_records.h"
+
+#include "escucha/storage/secret.h"
+
+#include <sodium.h>
+
+namespace escucha::capture {
+
+using storage::FieldKind;
+using storage::FieldSpec;
+using storage::Json;
+using storage::RecordError;
+using storage::RecordType;
+
+namespace {
+
+FieldSpec Text(std::string name, std::string description, bool required = false, bool searchable = false) {
+    return {std::move(name), FieldKind::Text, std::move(description), required, searchable, {}, {}, nullptr};
+}
+
+FieldSpec LongText(std::string name, std::string description, bool required = false) {
+    return {std::move(name), FieldKind::LongText, std::move(description), required, true, {}, {}, nullptr};
+}
+
+FieldSpec Choice(std::string name, std::string description, std::vector<std::string> choices, bool required = false,
+                 Json default_value = nullptr) {
+    return {std::move(name), FieldKind::Choice, std::move(description), required, false, std::move(choices), {},
+            std::move(default_value)};
+}
+
+FieldSpec Ref(std::string name, std::string ref_type, std::string description, bool required = false) {
+    return {std::move(name), FieldKind::Reference, std::move(description), required, false, {}, std::move(ref_type),
+            nullptr};
+}
+
+FieldSpec RefList(std::string name, std::string ref_type, std::string description) {
+    return {std::move(name), FieldKind::ReferenceList, std::move(description), false, false, {}, std::move(ref_type),
+            nullptr};
+}
+
+FieldSpec TextList(std::string name, std::string description, bool searchable = false) {
+    return {std::move(name), FieldKind::TextList, std::move(description), false, searchable, {}, {}, nullptr};
+}
+
+FieldSpec Date(std::string name, std::string description, bool required = false) {
+    return {std::move(name), FieldKind::Date, std::move(description), required, false, {}, {}, nullptr};
+}
+
+/// end must not come before start when both are given.
+void CheckOrder(const Json& record, const char* start, const char* end) {
+    if (!record.contains(start) || !record.contains(end)) return;
+    const auto& a = record[start];
+    const auto& b = record[end];
+    if (a.is_number_integer() && b.is_number_integer()) {
+        if (b.get<int64_t>() < a.get<int64_t>()) throw RecordError(end, std::string("comes before ") + start);
+        return;
+    }
+    if (a.is_string() && b.is_string()) {
+        const auto ta = storage::ParseIsoMillis(a.get<std::string>());
+        const auto tb = storage::ParseIsoMillis(b.get<std::string>());
+        if (ta && tb && *tb < *ta) throw RecordError(end, std::string("comes before ") + start);
+    }
+}
+
+} // namespace
+
+std::string NewParticipantCode() {
+    static constexpr char ALPHABET[] = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"; // 32 symbols
+    storage::EnsureSodium();
+    std::string code = "P-";
+    for (int i = 0; i < 6; ++i) code.push_back(ALPHABET[randombytes_uniform(32)]);
+    return code;
+}
+
+void AddListeningTypes(storage::Catalogue& catalogue) {
+    catalogue.Add(RecordType{
+        "project",
+        "A listening project: where, with whom and about what. Every other record belongs to one.",
+        "capture",
+        {
+            Text("name", "Name of the project.", true, true),
+            LongText("description", "What the project is about."),
+            TextList("territories", "Territories where listening happens.", true),
+            TextList("sectors", "Economic sectors concerned (e.g. coffee, fishing, domestic work).", true),
+            TextList("languages", "Languages of the material, as codes (es, fr, pt, en, ht, qu...)."),
+            TextList("listening_questions", "The questions that guide listening.", true),
+            Date("retention_until", "Date after which the material is to be erased."),
+            {"share_identities", FieldKind::Boolean,
+             "When true, identity links (real names, contacts) are synced to headquarters. Off by default.", false,
+             false, {}, {}, false},
+        },
+        "name",
+        false,
+        true,
+        {},
+        nullptr,
+        nullptr,
+    });
+
+    catalogue.Add(RecordType{
+        "participant",
+        "A person who is listened to, known by a random code and a chosen pseudonym.",
+        "capture",
+        {
+            Text("code", "Random code; generated when not given."),
+            Text("pseudonym", "The name the participant chose to be called by.", true, true),
+            Choice("age_band", "Age band.", {"under_18", "18_24", "25_34", "35_44", "45_54", "55_64", "65_plus", "unknown"}),
+            Text("gender", "Gender, in the participant's own words."),
+            Text("territory", "Territory (coarse: region or municipality, never an address).", false, true),
+            Text("sector", "Sector of work.", false, true),
+            TextList("vulnerability_groups", "Groups the participant identifies with (e.g. migrant, indigenous, youth).", true),
+            Ref("referred_by", "participant", "The participant who referred this one (snowball sampling)."),
+            LongText("notes", "Notes about the participant, without identifying details."),
+        },
+        "pseudonym",
+        true,
+        true,
+        {},
+        [](Json& record) {
+            if (!record.contains("code")) record["code"] = NewParticipantCode();
+        },
+        [](const Json& record) {
+            if (record.contains("referred_by") && record["referred_by"] == record["id"])
+                throw RecordError("referred_by", "a participant cannot refer themselves");
+        },
+    });
+
+    catalogue.Add(RecordType{
+        "identity_link",
+        "The real name and contact of a participant. Stays on this device unless the project's "
+        "share_identities is true; never shown in search results.",
+        "capture",
+        {
+            Ref("participant_id", "participant", "The participant this identity belongs to.", true),
+            Text("full_name", "Real name.", true),
+            Text("contact", "Phone, address or other contact."),
+            // Not searchable: identity text must never reach the search index.
+            {"notes", FieldKind::LongText, "How to reach the person safely.", false, false, {}, {}, nullptr},
+        },
+        "",
+        true,
+        false,
+        "share_identities",
+        nullptr,
+        nullptr,
+    });
+
+    catalogue.Add(RecordType{
+        "consent",
+        "A participant's informed consent: what they agreed to, how, and whether it was withdrawn.",
+        "capture",
+        {
+            Ref("participant_id", "participant", "Who consents.", true),
+            Text("script_version", "Version of the consent script read or shown.", true),
+            Text("language", "Language the consent was obtained in.", true),
+            Choice("mode", "How consent was given.", {"written", "oral_recorded", "witnessed"}, true),
+            {"scopes", FieldKind::ChoiceList, "What the participant agreed to.", false, false,
+             {"record_audio", "transcribe", "quote_verbatim", "photo", "show_in_sessions", "archive"}, {}, nullptr},
+            Text("obtained_by", "Who obtained consent."),
+            Date("obtained_at", "When consent was obtained."),
+            Choice("status", "Current status.", {"given", "refused", "withdrawn"}, false, "given"),
+            Date("withdrawn_at", "When consent was withdrawn."),
+        },
+        "",
+        true,
+        true,
+        {},
+        nullptr,
+        [](const Json& record) {
+            const bool withdrawn = record.value("status", "") == "withdrawn";
+            if (withdrawn && !record.contains("withdrawn_at"))
+                throw RecordError("withdrawn_at", "is required when status is withdrawn");
+            if (!withdrawn && record.contains("withdrawn_at"))
+                throw RecordError("withdrawn_at", "is only for consent whose status is withdrawn");
+        },
+    });
+
+    catalogue.Add(RecordType{
+        "interview",
+        "An encounter: an unstructured interview, group discussion, observation, life journey or informal talk.",
+        "capture",
+        {
+            Choice("kind", "Kind of encounter.",
+                   {"unstructured_interview", "group_discussion", "observation", "life_journey", "informal"}, true),
+            Text("title", "Short title.", false, true),
+            RefList("participant_ids", "participant", "Participants present."),
+            TextList("interviewers", "Who listened."),
+            Date("started_at", "Start."),
+            Date("ended_at", "End."),
+            Text("place_label", "Coarse place label (village, market, cooperative), never an address.", false, true),
+            Text("territory", "Territory.", false, true),
+            TextList("languages", "Languages spoken."),
+            TextList("topics", "Topics that came up.", true),
+            LongText("summary", "Summary written after the encounter."),
+            Choice("status", "Draft until the researcher marks it complete.", {"draft", "complete"}, false, "draft"),
+        },
+        "title",
+        true,
+        true,
+        {},
+        nullptr,
+        [](const Json& record) { CheckOrder(record, "started_at", "ended_at"); },
+    });
+
+    catalogue.Add(RecordType{
+        "transcript_segment",
+        "A stretch of transcribed speech from an interview, with its time in the recording.",
+        "capture",
+        {
+            Ref("interview_id", "interview", "The interview transcribed.", true),
+            Text("recording_id", "The recording transcribed, when there is one."),
+            {"start_ms", FieldKind::Integer, "Start, in milliseconds from the start of the recording.", true, false, {}, {}, nullptr},
+            {"end_ms", FieldKind::Integer, "End, in milliseconds.", true, false, {}, {}, nullptr},
+            Text("speaker", "Who speaks (pseudonym or role).", false, true),
+            LongText("text", "What was said, verbatim.", true),
+            Text("language", "Language spoken."),
+        },
+        "",
+        true,
+        true,
+        {},
+        nullptr,
+        [](const Json& record) {
+            if (record.contains("start_ms") && record["start_ms"].get<int64_t>() < 0)
+                throw RecordError("start_ms", "may not be negative");
+            CheckOrder(record, "start_ms", "end_ms");
+        },
+    });
+
+    catalogue.Add(RecordType{
+        "field_note",
+        "A note written in the field: an observation, a reflexive memo, or a say-versus-do contrast.",
+        "capture",
+        {
+            Ref("interview_id", "interview", "The interview the note is about, if any."),
+            Choice("kind", "Kind of note.", {"observation", "reflexive_memo", "say_vs_do"}, false, "observation"),
+            Text("title", "Short title.", false, true),
+            LongText("text", "The note.", true),
+            Date("written_at", "When it was written."),
+        },
+        "title",
+        true,
+        true,
+        {},
+        nullptr,
+        nullptr,
+    });
+
+    catalogue.Add(RecordType{
+        "social_media_item",
+        "A public social-media item kept as material, with its author hashed.",
+        "capture",
+        {
+            Text("platform", "Platform (facebook, whatsapp_group, tiktok, x, radio_call_in...).", true),
+            Text("url", "Address of the item."),
+            Date("posted_at", "When it was posted."),
+            Date("captured_at", "When it was captured."),
+            Text("author_hash", "Salted hash of the author's handle; never the handle itself."),
+            LongText("text", "The text of the item."),
+            LongText("paraphrase", "A paraphrase to show instead of the verbatim text."),
+            Text("language", "Language."),
+        },
+        "",
+        true,
+        true,
+        {},
+        nullptr,
+        [](const Json& record) {
+            if (!record.contains("text") && !record.contains("paraphrase"))
+                throw RecordError("text", "either text or paraphrase is required");
+        },
+    });
+
+    catalogue.Add(RecordType{
+        "narrative",
+        "A narrative (récit) told by one or more participants: dominant, emergent or alternative.",
+        "capture",
+        {
+            Text("title", "Title of the narrative.", true, true),
+            LongText("text", "The narrative.", true),
+            Choice("kind", "Dominant, emergent or alternative.", {"dominant", "emergent", "alternative"}),
+            RefList("teller_ids", "participant", "Participants who tell it."),
+            RefList("source_interview_ids", "interview", "Interviews it comes from."),
+            Text("language", "Language."),
+        },
+        "title",
+        true,
+        true,
+        {},
+        nullptr,
+        nullptr,
+    });
+}
+
+} // namespace escucha::capture

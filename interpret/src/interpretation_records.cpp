@@ -1,0 +1,55 @@
+#include "escucha/interpret/interpretation_records.h"
+
+namespace escucha::interpret {
+
+using storage::FieldKind;
+using storage::FieldSpec;
+using storage::Json;
+using storage::RecordError;
+using storage::RecordType;
+
+void AddInterpretationTypes(storage::Catalogue& catalogue) {
+    const auto long_text = [](const char* name, const char* description) {
+        return FieldSpec{name, FieldKind::LongText, description, false, true, {}, {}, nullptr};
+    };
+    const auto list = [](const char* name, const char* description) {
+        return FieldSpec{name, FieldKind::TextList, description, false, true, {}, {}, nullptr};
+    };
+    catalogue.Add(RecordType{
+        "profile",
+        "An ethnographic profile, individual or collective, built from participants and narratives.",
+        "interpret",
+        {
+            {"kind", FieldKind::Choice, "Individual or collective.", true, false, {"individual", "collective"}, {}, nullptr},
+            {"name", FieldKind::Text, "Name of the profile (a pseudonym or a group's name).", true, true, {}, {}, nullptr},
+            long_text("group_definition", "For a collective profile: who the group is."),
+            {"participant_ids", FieldKind::ReferenceList, "Participants the profile draws on.", false, false, {},
+             "participant", nullptr},
+            {"narrative_ids", FieldKind::ReferenceList, "Narratives the profile draws on.", false, false, {},
+             "narrative", nullptr},
+            long_text("context", "Living and working context."),
+            long_text("narrative_summary", "The profile told as a short narrative."),
+            list("needs", "Needs."),
+            list("aspirations", "Aspirations."),
+            list("perceptions", "Perceptions."),
+            list("problems", "Problems."),
+            {"status", FieldKind::Choice, "Where the profile stands.", false, false, {"draft", "presented", "refined"},
+             {}, "draft"},
+            {"version", FieldKind::Integer, "Version, raised when the profile is refined.", false, false, {}, {}, 1},
+        },
+        "name",
+        true,
+        true,
+        {},
+        nullptr,
+        [](const Json& record) {
+            if (record.contains("version") && record["version"].get<int64_t>() < 1)
+                throw RecordError("version", "must be 1 or more");
+            if (record.value("kind", "") == "individual" && record.contains("participant_ids") &&
+                record["participant_ids"].size() > 1)
+                throw RecordError("participant_ids", "an individual profile draws on one participant at most");
+        },
+    });
+}
+
+} // namespace escucha::interpret

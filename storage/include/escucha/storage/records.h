@@ -1,0 +1,212 @@
+// Typed records in the vault, described by data.
+//
+// storage/ knows no record type's meaning: capture/ and interpret/ describe
+// their types (fields, kinds, references) in a Catalogue, and RecordStore turns
+// that description into typed tables, validation, the change journal (outbox)
+// and the full-text index.
+//
+// Every record carries: id (UUIDv7), type, project_id, created_at, updated_at
+// (hybrid logical clock), author, device, rev (monotonic per record) and
+// deleted (tombstone).
+//
+// Thread contract: a RecordStore uses the Database it was given and belongs to
+// that connection's thread.
+//
+// Errors: RecordError for input that does not fit the catalogue (it names the
+// record index and the field); SqliteError from the database.
+#pragma once
+
+#include "escucha/storage/clock.h"
+#include "escucha/storage/sqlite.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace escucha::storage {
+
+using Json = nlohmann::ordered_json;
+
+enum class FieldKind {
+    Text,      ///< one line of text
+    LongText,  ///< paragraphs; newlines normalised to \n
+    Integer,
+    Boolean,
+    Choice,    ///< one of `choices`
+    ChoiceList,
+    Date,      ///< ISO 8601 date or date-time
+    Reference, ///< the id of a record of `ref_type`
+    ReferenceList,
+    TextList,
+};
+
+[[nodiscard]] const char* FieldKindName(FieldKind kind);
+
+struct FieldSpec {
+    std::string name;
+    FieldKind kind = FieldKind::Text;
+    std::string description;
+    bool required = false;
+    bool searchable = false;  ///< indexed for full-text search
+    std::vector<std::string> choices;
+    std::string ref_type;     ///< for Reference and ReferenceList
+    Json default_value;       ///< used when the field is absent on create; null for none
+};
+
+struct RecordType {
+    std::string name;        ///< also the table name
+    std::string description;
+    std::string module;      ///< which module owns it (for documentation)
+    std::vector<FieldSpec> fields;
+    std::string title_field; ///< shown in lists and search results
+    bool project_scoped = true; ///< false only for the project record itself
+    /// False for records that stay on this device unless the project allows
+    /// otherwise (see `share_field`).
+    bool synced = true;
+    /// For records not synced by default: the project field that, when true, syncs them.
+    std::string share_field;
+    /// Fills generated values on create (e.g. a random code), before validation.
+    std::function<void(Json& record)> on_create;
+    /// Extra checks across fields; throws RecordError(field, message).
+    std::function<void(const Json& record)> validate;
+
+    [[nodiscard]] const FieldSpec* Field(const std::string& field) const;
+};
+
+/// A record, or a field of it, that does not fit its type.
+class RecordError : public std::runtime_error {
+public:
+    RecordError(std::string field, const std::string& message);
+    RecordError(std::optional<size_t> index, std::string type, std::string field, const std::string& message);
+    [[nodiscard]] const std::optional<size_t>& Index() const noexcept { return m_index; }
+    [[nodiscard]] const std::string& Field() const noexcept { return m_field; }
+    [[nodiscard]] const std::string& Type() const noexcept { return m_type; }
+    [[nodiscard]] const std::string& Reason() const noexcept { return m_reason; }
+    /// The same error placed at record `index` of an import.
+    [[nodiscard]] RecordError At(size_t index, const std::string& type) const;
+
+private:
+    std::optional<size_t> m_index;
+    std::string m_type;
+    std::string m_field;
+    std::string m_reason;
+};
+
+/// The record types a program knows. Filled at start-up by each module.
+class Catalogue {
+public:
+    void Add(RecordType type);
+    [[nodiscard]] const RecordType* Find(const std::string& name) const;
+    [[nodiscard]] const RecordType& Get(const std::string& name) const; ///< throws RecordError
+    [[nodiscard]] const std::vector<RecordType>& Types() const noexcept { return m_types; }
+    [[nodiscard]] std::string Names() const; ///< "a, b, c" for messages
+
+private:
+    std::vector<RecordType> m_types;
+};
+
+/// Who writes: stamped on every record and journal row.
+struct WriterIdentity {
+    std::string author;
+    std::string device;
+};
+
+struct SearchHit {
+    std::string type;
+    std::string id;
+    std::string title;
+    std::string snippet;
+    double score = 0;
+};
+
+struct ListOptions {
+    std::optional<std::string> project_id;
+    bool include_deleted = false;
+    int64_t limit = -1;
+    int64_t offset = 0;
+};
+
+struct JournalEntry {
+    int64_t seq = 0;
+    std::string change_id;
+    std::string record_type;
+    std::string record_id;
+    int64_t rev = 0;
+    std::string op; ///< "upsert" or "delete"
+    std::string hlc;
+    std::string body; ///< the record as JSON at that rev
+};
+
+class RecordStore {
+public:
+    RecordStore(Database& db, const Catalogue& catalogue, HybridLogicalClock& clock, WriterIdentity writer);
+
+    /// Creates the typed tables, adding any column a newer catalogue has.
+    /// Part of opening a vault; runs inside the caller's transaction.
+    void EnsureSchema();
+
+    /// Creates a record from `fields` (which may hold `id` and `project_id`).
+    /// Returns the stored record. Throws RecordError.
+    Json Create(const std::string& type, const Json& fields);
+    /// Changes the given fields (null removes an optional field). Throws RecordError.
+    Json Update(const std::string& id, const Json& patch);
+    /// Tombstones the record: content fields are erased, the id stays.
+    /// Refuses (RecordError) while live records refer to it, unless `force`.
+    Json Delete(const std::string& id, bool force = false);
+    /// Imports an array of records atomically: all or nothing.
+    /// Returns the ids created, in order. Throws RecordError naming the index.
+    std::vector<std::string> Import(const Json& records);
+
+    [[nodiscard]] std::optional<Json> Get(const std::string& id);
+    [[nodiscard]] std::optional<std::string> TypeOf(const std::string& id);
+    [[nodiscard]] std::vector<Json> List(const std::string& type, const ListOptions& options = {});
+    [[nodiscard]] int64_t Count(const std::string& type, bool include_deleted = false);
+    /// Calls `visit` for every record of every type, in type then id order.
+    void ForEach(const std::function<void(const Json&)>& visit, bool include_deleted = false);
+    /// Ids of live records whose reference fields name `id`.
+    [[nodiscard]] std::vector<std::string> ReferencesTo(const std::string& id);
+
+    /// Full-text search, accent- and case-insensitive, best first.
+    /// Throws RecordError("query", ...) for a query with no words.
+    [[nodiscard]] std::vector<SearchHit> Search(const std::string& query, int limit = 20);
+
+    [[nodiscard]] int64_t PendingJournalCount();
+    [[nodiscard]] std::vector<JournalEntry> PendingJournal(int64_t limit);
+
+    /// Problems found by comparing records, references, index and journal.
+    [[nodiscard]] std::vector<std::string> CheckConsistency();
+
+    /// Rebuilds the full-text index from the records.
+    void RebuildSearchIndex();
+
+    [[nodiscard]] const Catalogue& Types() const noexcept { return m_catalogue; }
+
+private:
+    Json Normalise(const RecordType& type, const Json& input, bool creating) const;
+    void CheckReferences(const RecordType& type, const Json& record);
+    void Write(const RecordType& type, const Json& record, const char* op);
+    void IndexText(const RecordType& type, const Json& record);
+    bool IsJournalled(const RecordType& type, const Json& record);
+    Json ReadRow(const RecordType& type, Statement& stmt) const;
+    std::string SelectColumns(const RecordType& type) const;
+
+    Database& m_db;
+    const Catalogue& m_catalogue;
+    HybridLogicalClock& m_clock;
+    WriterIdentity m_writer;
+    bool m_deferring = false; ///< inside Import: references are checked at the end
+};
+
+/// True when `text` is well-formed UTF-8.
+[[nodiscard]] bool IsValidUtf8(std::string_view text);
+
+/// Registers the ranking function the search uses on a connection.
+void RegisterSearchFunctions(Database& db);
+
+} // namespace escucha::storage

@@ -1,0 +1,92 @@
+// The vault: one directory holding everything a device knows, encrypted.
+//
+//   DIR/vault.db    SQLCipher 3 database (keyed with a raw Argon2id key)
+//   DIR/vault.kdf   key-derivation parameters and a key check value (no secret)
+//   DIR/blobs/      encrypted files (recordings, photos)
+//
+// Thread contract: a Vault is one connection; use it from one thread at a
+// time. Another thread opens its own Vault on the same directory.
+//
+// Errors: VaultError (with a VaultFailure) for what a person can act on: no
+// vault, wrong passphrase, damage. SqliteError escapes for database failures
+// after opening; SqliteError::IsDamage() tells damage apart.
+#pragma once
+
+#include "escucha/storage/kdf.h"
+#include "escucha/storage/records.h"
+#include "escucha/storage/secret.h"
+#include "escucha/storage/sqlite.h"
+
+#include <filesystem>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace escucha::storage {
+
+enum class VaultFailure {
+    NotFound,
+    AlreadyExists,
+    WrongPassphrase,
+    WeakPassphrase,
+    Damaged,
+    Unreadable,
+    PassphraseChangeInterrupted,
+};
+
+[[nodiscard]] const char* VaultFailureText(VaultFailure failure);
+
+class VaultError : public std::runtime_error {
+public:
+    VaultError(VaultFailure failure, const std::string& detail);
+    [[nodiscard]] VaultFailure Failure() const noexcept { return m_failure; }
+
+private:
+    VaultFailure m_failure;
+};
+
+struct VaultOptions {
+    std::string author;         ///< stamped on every record this device writes
+    uint64_t kdf_opslimit = 3;  ///< Argon2id passes
+    uint64_t kdf_memlimit = 64ull * 1024 * 1024; ///< Argon2id memory in bytes
+};
+
+inline constexpr size_t MIN_PASSPHRASE_BYTES = 8;
+
+class Vault {
+public:
+    /// Creates a new vault in `dir` (created if absent; must not hold a vault).
+    [[nodiscard]] static Vault Create(const std::filesystem::path& dir, const Passphrase& passphrase,
+                                      const Catalogue& catalogue, const VaultOptions& options);
+    /// Opens an existing vault. A wrong passphrase changes no byte on disk.
+    [[nodiscard]] static Vault Open(const std::filesystem::path& dir, const Passphrase& passphrase,
+                                    const Catalogue& catalogue);
+    [[nodiscard]] static bool Exists(const std::filesystem::path& dir);
+
+    Vault(Vault&&) noexcept;
+    Vault& operator=(Vault&&) noexcept;
+    ~Vault();
+
+    [[nodiscard]] RecordStore& Records();
+    [[nodiscard]] Database& Db();
+    [[nodiscard]] const std::filesystem::path& Dir() const;
+    [[nodiscard]] std::string DeviceId() const;
+    [[nodiscard]] std::string Author() const;
+
+    /// Re-encrypts the vault under a new passphrase (PRAGMA rekey).
+    void ChangePassphrase(const Passphrase& new_passphrase);
+    /// Reads every page and cross-checks records, index and journal.
+    /// Returns the problems found, in words; empty when the vault is sound.
+    [[nodiscard]] std::vector<std::string> Check();
+    /// The raw key as SQLCipher takes it (x'…'), for recovery with the
+    /// sqlcipher shell. Handle with care: it opens the vault without the passphrase.
+    [[nodiscard]] SecretBytes RawKeyForRecovery() const;
+
+private:
+    struct Impl;
+    explicit Vault(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> m_impl;
+};
+
+} // namespace escucha::storage

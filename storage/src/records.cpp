@@ -1,0 +1,873 @@
+// [SECTION] Catalogue and errors
+// [SECTION] Schema
+// [SECTION] Validation
+// [SECTION] Writes: create, update, delete, import
+// [SECTION] Reads
+// [SECTION] Full-text search
+// [SECTION] Journal and consistency
+#include "escucha/storage/records.h"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <set>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace escucha::storage {
+
+namespace {
+
+constexpr size_t MAX_TEXT_BYTES = 4u * 1024 * 1024;
+constexpr const char* COMMON_KEYS[] = {"id",     "type", "project_id", "created_at", "updated_at",
+                                       "author", "device", "rev",      "deleted"};
+
+bool IsCommonKey(const std::string& key) {
+    return std::any_of(std::begin(COMMON_KEYS), std::end(COMMON_KEYS), [&](const char* k) { return key == k; });
+}
+
+std::string QuoteIdent(const std::string& name) { return "\"" + name + "\""; }
+
+bool IsListKind(FieldKind kind) {
+    return kind == FieldKind::ChoiceList || kind == FieldKind::ReferenceList || kind == FieldKind::TextList;
+}
+
+std::string NormaliseNewlines(const std::string& text) {
+    std::string out;
+    out.reserve(text.size());
+    for (size_t i = 0; i < text.size(); ++i) {
+        if (text[i] == '\r') {
+            out.push_back('\n');
+            if (i + 1 < text.size() && text[i + 1] == '\n') ++i;
+        } else {
+            out.push_back(text[i]);
+        }
+    }
+    return out;
+}
+
+std::string JoinChoices(const std::vector<std::string>& choices) {
+    std::string out;
+    for (const auto& c : choices) out += (out.empty() ? "" : ", ") + c;
+    return out;
+}
+
+} // namespace
+
+// [SECTION] Catalogue and errors
+
+const char* FieldKindName(FieldKind kind) {
+    switch (kind) {
+    case FieldKind::Text: return "text";
+    case FieldKind::LongText: return "long text";
+    case FieldKind::Integer: return "integer";
+    case FieldKind::Boolean: return "boolean";
+    case FieldKind::Choice: return "choice";
+    case FieldKind::ChoiceList: return "list of choices";
+    case FieldKind::Date: return "date";
+    case FieldKind::Reference: return "reference";
+    case FieldKind::ReferenceList: return "list of references";
+    case FieldKind::TextList: return "list of text";
+    }
+    return "?";
+}
+
+const FieldSpec* RecordType::Field(const std::string& field) const {
+    for (const auto& f : fields)
+        if (f.name == field) return &f;
+    return nullptr;
+}
+
+RecordError::RecordError(std::string field, const std::string& message)
+    : RecordError(std::nullopt, "", std::move(field), message) {}
+
+namespace {
+std::string ComposeMessage(const std::optional<size_t>& index, const std::string& type, const std::string& field,
+                           const std::string& reason) {
+    std::string out;
+    if (index) out += "record " + std::to_string(*index);
+    if (!type.empty()) out += (out.empty() ? "" : " ") + std::string("(") + type + ")";
+    if (!field.empty()) out += (out.empty() ? "" : ", ") + std::string("field '") + field + "'";
+    if (!out.empty()) out += ": ";
+    return out + reason;
+}
+} // namespace
+
+RecordError::RecordError(std::optional<size_t> index, std::string type, std::string field,
+                         const std::string& message)
+    : std::runtime_error(ComposeMessage(index, type, field, message)), m_index(index), m_type(std::move(type)),
+      m_field(std::move(field)), m_reason(message) {}
+
+RecordError RecordError::At(size_t index, const std::string& type) const {
+    return RecordError(index, m_type.empty() ? type : m_type, m_field, m_reason);
+}
+
+void Catalogue::Add(RecordType type) {
+    for (const auto& f : type.fields)
+        if (IsCommonKey(f.name)) throw std::logic_error("field name '" + f.name + "' is reserved");
+    if (Find(type.name)) throw std::logic_error("record type '" + type.name + "' added twice");
+    m_types.push_back(std::move(type));
+}
+
+const RecordType* Catalogue::Find(const std::string& name) const {
+    for (const auto& t : m_types)
+        if (t.name == name) return &t;
+    return nullptr;
+}
+
+const RecordType& Catalogue::Get(const std::string& name) const {
+    if (const auto* t = Find(name)) return *t;
+    throw RecordError("type", "unknown record type '" + name + "'; known types: " + Names());
+}
+
+std::string Catalogue::Names() const {
+    std::string out;
+    for (const auto& t : m_types) out += (out.empty() ? "" : ", ") + t.name;
+    return out;
+}
+
+bool IsValidUtf8(std::string_view text) {
+    size_t i = 0;
+    const auto* s = reinterpret_cast<const unsigned char*>(text.data());
+    while (i < text.size()) {
+        const unsigned char c = s[i];
+        size_t extra;
+        uint32_t cp;
+        if (c < 0x80) {
+            ++i;
+            continue;
+        } else if ((c & 0xe0) == 0xc0) {
+            extra = 1;
+            cp = c & 0x1f;
+        } else if ((c & 0xf0) == 0xe0) {
+            extra = 2;
+            cp = c & 0x0f;
+        } else if ((c & 0xf8) == 0xf0) {
+            extra = 3;
+            cp = c & 0x07;
+        } else {
+            return false;
+        }
+        if (i + extra >= text.size()) return false;
+        for (size_t k = 1; k <= extra; ++k) {
+            if ((s[i + k] & 0xc0) != 0x80) return false;
+            cp = (cp << 6) | (s[i + k] & 0x3f);
+        }
+        if ((extra == 1 && cp < 0x80) || (extra == 2 && cp < 0x800) || (extra == 3 && cp < 0x10000) ||
+            cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return false;
+        i += extra + 1;
+    }
+    return true;
+}
+
+// [SECTION] Schema
+
+RecordStore::RecordStore(Database& db, const Catalogue& catalogue, HybridLogicalClock& clock, WriterIdentity writer)
+    : m_db(db), m_catalogue(catalogue), m_clock(clock), m_writer(std::move(writer)) {}
+
+void RecordStore::EnsureSchema() {
+    // Tables every vault has, whatever its record types. user_version counts
+    // these steps; each step runs once, in order.
+    const int64_t version = m_db.QueryInt("PRAGMA user_version");
+    if (version < 1) {
+        m_db.Exec(R"sql(
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY NOT NULL, value TEXT);
+CREATE TABLE IF NOT EXISTS record_index (id TEXT PRIMARY KEY NOT NULL, type TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS journal (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  change_id TEXT NOT NULL UNIQUE,
+  record_type TEXT NOT NULL,
+  record_id TEXT NOT NULL,
+  rev INTEGER NOT NULL,
+  op TEXT NOT NULL,
+  hlc TEXT NOT NULL,
+  body TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT
+);
+CREATE INDEX IF NOT EXISTS journal_record ON journal(record_id);
+CREATE TABLE IF NOT EXISTS audit (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  at TEXT NOT NULL,
+  author TEXT,
+  action TEXT NOT NULL,
+  record_type TEXT,
+  record_id TEXT
+);
+CREATE TABLE IF NOT EXISTS search_doc (
+  docid INTEGER PRIMARY KEY AUTOINCREMENT,
+  record_id TEXT NOT NULL UNIQUE,
+  record_type TEXT NOT NULL
+);
+CREATE VIRTUAL TABLE IF NOT EXISTS search_index USING fts4(title, body, tokenize=unicode61 "remove_diacritics=1");
+PRAGMA user_version = 1;
+)sql");
+    }
+
+    for (const auto& type : m_catalogue.Types()) {
+        std::string sql = "CREATE TABLE IF NOT EXISTS " + QuoteIdent(type.name) +
+                          " (id TEXT PRIMARY KEY NOT NULL, project_id TEXT, created_at TEXT NOT NULL, "
+                          "updated_at TEXT NOT NULL, author TEXT, device TEXT, rev INTEGER NOT NULL, "
+                          "deleted INTEGER NOT NULL DEFAULT 0";
+        for (const auto& f : type.fields) {
+            const bool integer = f.kind == FieldKind::Integer || f.kind == FieldKind::Boolean;
+            sql += ", " + QuoteIdent(f.name) + (integer ? " INTEGER" : " TEXT");
+        }
+        sql += ")";
+        m_db.Exec(sql);
+        // A newer catalogue may add fields: add their columns to older vaults.
+        std::set<std::string> existing;
+        auto info = m_db.Prepare("PRAGMA table_info(" + QuoteIdent(type.name) + ")");
+        while (info.Step()) existing.insert(info.Text(1));
+        for (const auto& f : type.fields) {
+            if (existing.count(f.name)) continue;
+            const bool integer = f.kind == FieldKind::Integer || f.kind == FieldKind::Boolean;
+            m_db.Exec("ALTER TABLE " + QuoteIdent(type.name) + " ADD COLUMN " + QuoteIdent(f.name) +
+                      (integer ? " INTEGER" : " TEXT"));
+        }
+        m_db.Exec("CREATE INDEX IF NOT EXISTS " + QuoteIdent(type.name + "_project") + " ON " +
+                  QuoteIdent(type.name) + "(project_id)");
+        for (const auto& f : type.fields)
+            if (f.kind == FieldKind::Reference)
+                m_db.Exec("CREATE INDEX IF NOT EXISTS " + QuoteIdent(type.name + "_" + f.name) + " ON " +
+                          QuoteIdent(type.name) + "(" + QuoteIdent(f.name) + ")");
+    }
+}
+
+// [SECTION] Validation
+
+namespace {
+
+std::string RequireText(const FieldSpec& f, const Json& value) {
+    if (!value.is_string()) throw RecordError(f.name, std::string("must be text, not ") + value.type_name());
+    auto text = value.get<std::string>();
+    if (text.size() > MAX_TEXT_BYTES) throw RecordError(f.name, "is longer than 4 MiB");
+    if (!IsValidUtf8(text)) throw RecordError(f.name, "is not valid UTF-8 text");
+    return NormaliseNewlines(text);
+}
+
+Json NormaliseValue(const FieldSpec& f, const Json& value) {
+    switch (f.kind) {
+    case FieldKind::Text:
+    case FieldKind::LongText: return RequireText(f, value);
+    case FieldKind::Integer:
+        if (!value.is_number_integer()) throw RecordError(f.name, std::string("must be a whole number, not ") + value.type_name());
+        if (value.is_number_unsigned() && value.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX))
+            throw RecordError(f.name, "is too large");
+        return value.get<int64_t>();
+    case FieldKind::Boolean:
+        if (!value.is_boolean()) throw RecordError(f.name, std::string("must be true or false, not ") + value.type_name());
+        return value;
+    case FieldKind::Choice: {
+        const auto text = RequireText(f, value);
+        if (std::find(f.choices.begin(), f.choices.end(), text) == f.choices.end())
+            throw RecordError(f.name, "'" + text + "' is not one of: " + JoinChoices(f.choices));
+        return text;
+    }
+    case FieldKind::Date: {
+        const auto text = RequireText(f, value);
+        if (!ParseIsoMillis(text))
+            throw RecordError(f.name, "'" + text + "' is not a date (YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][Z])");
+        return text;
+    }
+    case FieldKind::Reference: {
+        const auto text = RequireText(f, value);
+        if (!IsUuid(text)) throw RecordError(f.name, "'" + text + "' is not a record id");
+        return text;
+    }
+    case FieldKind::ChoiceList:
+    case FieldKind::ReferenceList:
+    case FieldKind::TextList: {
+        if (!value.is_array()) throw RecordError(f.name, std::string("must be a list, not ") + value.type_name());
+        Json out = Json::array();
+        FieldSpec item = f;
+        item.kind = f.kind == FieldKind::ChoiceList      ? FieldKind::Choice
+                    : f.kind == FieldKind::ReferenceList ? FieldKind::Reference
+                                                         : FieldKind::Text;
+        for (size_t i = 0; i < value.size(); ++i) {
+            try {
+                out.push_back(NormaliseValue(item, value[i]));
+            } catch (const RecordError& e) {
+                throw RecordError(f.name, "item " + std::to_string(i) + " " + e.Reason());
+            }
+        }
+        return out;
+    }
+    }
+    return value;
+}
+
+} // namespace
+
+Json RecordStore::Normalise(const RecordType& type, const Json& input, bool creating) const {
+    if (!input.is_object()) throw RecordError("", std::string("a record must be a JSON object, not ") + input.type_name());
+    Json out = Json::object();
+    out["id"] = nullptr;
+    out["type"] = type.name;
+    if (type.project_scoped) out["project_id"] = nullptr;
+    for (auto it = input.begin(); it != input.end(); ++it) {
+        const std::string& key = it.key();
+        const Json& value = it.value();
+        if (IsCommonKey(key)) {
+            if (key == "type") {
+                if (!value.is_string() || value.get<std::string>() != type.name)
+                    throw RecordError("type", "does not match '" + type.name + "'");
+            } else if (key == "id" && !value.is_null()) {
+                if (!value.is_string() || !IsUuid(value.get<std::string>()))
+                    throw RecordError("id", "must be a UUID in its 36-character form");
+                out["id"] = value;
+            } else if (key == "project_id" && type.project_scoped && !value.is_null()) {
+                if (!value.is_string() || !IsUuid(value.get<std::string>()))
+                    throw RecordError("project_id", "must be the id of a project");
+                out["project_id"] = value;
+            } else if (key == "created_at" && creating && !value.is_null()) {
+                if (!value.is_string() || !ParseIsoMillis(value.get<std::string>()))
+                    throw RecordError("created_at", "is not an ISO 8601 date-time");
+                out["created_at"] = value;
+            } else if (key == "author" && creating && !value.is_null()) {
+                if (!value.is_string() || !IsValidUtf8(value.get<std::string>()))
+                    throw RecordError("author", "must be text");
+                out["author"] = value;
+            }
+            // updated_at, device, rev and deleted are this vault's to set.
+            continue;
+        }
+        const FieldSpec* f = type.Field(key);
+        if (!f) {
+            std::string known;
+            for (const auto& spec : type.fields) known += (known.empty() ? "" : ", ") + spec.name;
+            throw RecordError(key, "is not a field of " + type.name + "; its fields are: " + known);
+        }
+        if (value.is_null()) continue;
+        out[key] = NormaliseValue(*f, value);
+    }
+    if (type.project_scoped && out["project_id"].is_null()) throw RecordError("project_id", "is required");
+    if (creating && type.on_create) type.on_create(out);
+    for (const auto& f : type.fields) {
+        if (out.contains(f.name)) continue;
+        if (creating && !f.default_value.is_null()) {
+            out[f.name] = f.default_value;
+        } else if (f.required) {
+            throw RecordError(f.name, "is required");
+        }
+    }
+    for (const auto& f : type.fields) {
+        if (!f.required || !out.contains(f.name)) continue;
+        const auto& v = out[f.name];
+        if (v.is_string() && v.get<std::string>().find_first_not_of(" \t\n") == std::string::npos)
+            throw RecordError(f.name, "is required and may not be empty");
+    }
+    if (type.validate) type.validate(out);
+    return out;
+}
+
+void RecordStore::CheckReferences(const RecordType& type, const Json& record) {
+    const std::string project = type.project_scoped ? record.value("project_id", "") : record.value("id", "");
+    const auto check = [&](const std::string& field, const std::string& ref_type, const std::string& id) {
+        auto stmt = m_db.Prepare("SELECT project_id, deleted FROM " + QuoteIdent(ref_type) + " WHERE id = ?");
+        stmt.Bind(1, id);
+        if (!stmt.Step()) throw RecordError(field, "no " + ref_type + " with id " + id + " in this vault");
+        if (stmt.Int(1) != 0) throw RecordError(field, "the " + ref_type + " " + id + " has been deleted");
+        const auto ref_project = ref_type == "project" ? id : stmt.Text(0);
+        if (ref_project != project) throw RecordError(field, "the " + ref_type + " " + id + " belongs to another project");
+    };
+    if (type.project_scoped) check("project_id", "project", record["project_id"].get<std::string>());
+    for (const auto& f : type.fields) {
+        if (!record.contains(f.name)) continue;
+        if (f.kind == FieldKind::Reference) {
+            check(f.name, f.ref_type, record[f.name].get<std::string>());
+        } else if (f.kind == FieldKind::ReferenceList) {
+            for (const auto& id : record[f.name]) check(f.name, f.ref_type, id.get<std::string>());
+        }
+    }
+}
+
+// [SECTION] Writes: create, update, delete, import
+
+namespace {
+
+/// A transaction when none is open yet; nested calls join the outer one.
+class WriteScope {
+public:
+    explicit WriteScope(Database& db) {
+        if (sqlite3_get_autocommit(db.Handle())) m_txn.emplace(db);
+    }
+    void Commit() {
+        if (m_txn) m_txn->Commit();
+    }
+
+private:
+    std::optional<Transaction> m_txn;
+};
+
+} // namespace
+
+bool RecordStore::IsJournalled(const RecordType& type, const Json& record) {
+    if (type.synced) return true;
+    if (type.share_field.empty() || !type.project_scoped) return false;
+    auto stmt = m_db.Prepare("SELECT " + QuoteIdent(type.share_field) + " FROM project WHERE id = ?");
+    stmt.Bind(1, record["project_id"].get<std::string>());
+    return stmt.Step() && stmt.Int(0) != 0;
+}
+
+void RecordStore::Write(const RecordType& type, const Json& record, const char* op) {
+    std::string columns = "id, project_id, created_at, updated_at, author, device, rev, deleted";
+    std::string marks = "?, ?, ?, ?, ?, ?, ?, ?";
+    for (const auto& f : type.fields) {
+        columns += ", " + QuoteIdent(f.name);
+        marks += ", ?";
+    }
+    auto stmt = m_db.Prepare("INSERT OR REPLACE INTO " + QuoteIdent(type.name) + " (" + columns + ") VALUES (" +
+                             marks + ")");
+    const auto& id = record["id"].get_ref<const std::string&>();
+    const std::string project = type.project_scoped ? record["project_id"].get<std::string>() : id;
+    stmt.Bind(1, id).Bind(2, project);
+    stmt.Bind(3, record["created_at"].get<std::string>()).Bind(4, record["updated_at"].get<std::string>());
+    stmt.Bind(5, record["author"].get<std::string>()).Bind(6, record["device"].get<std::string>());
+    stmt.Bind(7, record["rev"].get<int64_t>()).Bind(8, record["deleted"].get<bool>() ? 1 : 0);
+    int index = 9;
+    for (const auto& f : type.fields) {
+        if (!record.contains(f.name) || record[f.name].is_null()) {
+            stmt.BindNull(index++);
+            continue;
+        }
+        const auto& v = record[f.name];
+        if (f.kind == FieldKind::Integer) stmt.Bind(index++, v.get<int64_t>());
+        else if (f.kind == FieldKind::Boolean) stmt.Bind(index++, v.get<bool>() ? 1 : 0);
+        else if (IsListKind(f.kind)) stmt.Bind(index++, v.dump());
+        else stmt.Bind(index++, v.get<std::string>());
+    }
+    stmt.Run();
+
+    auto idx = m_db.Prepare("INSERT OR IGNORE INTO record_index (id, type) VALUES (?, ?)");
+    idx.Bind(1, id).Bind(2, type.name).Run();
+    IndexText(type, record);
+
+    if (IsJournalled(type, record)) {
+        auto journal = m_db.Prepare(
+            "INSERT INTO journal (change_id, record_type, record_id, rev, op, hlc, body) VALUES (?, ?, ?, ?, ?, ?, ?)");
+        journal.Bind(1, NewUuidV7()).Bind(2, type.name).Bind(3, id).Bind(4, record["rev"].get<int64_t>());
+        journal.Bind(5, op).Bind(6, record["updated_at"].get<std::string>()).Bind(7, record.dump());
+        journal.Run();
+    }
+    auto meta = m_db.Prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('hlc', ?)");
+    meta.Bind(1, m_clock.Last().ToString()).Run();
+}
+
+Json RecordStore::Create(const std::string& type_name, const Json& fields) {
+    const auto& type = m_catalogue.Get(type_name);
+    Json record = Normalise(type, fields, true);
+    const auto now = m_clock.Now();
+    if (record["id"].is_null()) record["id"] = NewUuidV7(now.millis);
+    if (!type.project_scoped) record.erase("project_id");
+    const std::string id = record["id"];
+    if (TypeOf(id)) throw RecordError("id", "a record with id " + id + " already exists in the vault");
+    if (!record.contains("created_at")) record["created_at"] = FormatIsoMillis(now.millis);
+    record["updated_at"] = now.ToString();
+    if (!record.contains("author")) record["author"] = m_writer.author;
+    record["device"] = m_writer.device;
+    record["rev"] = 1;
+    record["deleted"] = false;
+
+    WriteScope scope(m_db);
+    // Inside an import, references are checked once every record is in.
+    const bool deferred = !sqlite3_get_autocommit(m_db.Handle()) && m_deferring;
+    if (!deferred) CheckReferences(type, record);
+    Write(type, record, "upsert");
+    scope.Commit();
+    return record;
+}
+
+Json RecordStore::Update(const std::string& id, const Json& patch) {
+    const auto existing = Get(id);
+    if (!existing) throw RecordError("id", "no record with id " + id + " in this vault");
+    if ((*existing)["deleted"].get<bool>()) throw RecordError("id", "the record " + id + " has been deleted");
+    const auto& type = m_catalogue.Get((*existing)["type"].get<std::string>());
+    if (!patch.is_object()) throw RecordError("", "changes must be a JSON object");
+    Json merged = *existing;
+    for (auto it = patch.begin(); it != patch.end(); ++it) {
+        const auto& key = it.key();
+        if (key == "project_id" && type.project_scoped && it.value() != (*existing)["project_id"])
+            throw RecordError("project_id", "a record cannot move to another project");
+        if (key == "id" && it.value() != (*existing)["id"]) throw RecordError("id", "cannot be changed");
+        if (IsCommonKey(key)) continue;
+        if (!type.Field(key)) {
+            Normalise(type, Json{{key, it.value()}}, false); // throws the unknown-field error
+        }
+        if (it.value().is_null()) merged.erase(key);
+        else merged[key] = it.value();
+    }
+    Json record = Normalise(type, merged, false);
+    if (!type.project_scoped) record.erase("project_id");
+    record["created_at"] = (*existing)["created_at"];
+    record["author"] = (*existing)["author"];
+    record["updated_at"] = m_clock.Now().ToString();
+    record["device"] = m_writer.device;
+    record["rev"] = (*existing)["rev"].get<int64_t>() + 1;
+    record["deleted"] = false;
+
+    WriteScope scope(m_db);
+    CheckReferences(type, record);
+    Write(type, record, "upsert");
+    scope.Commit();
+    return record;
+}
+
+Json RecordStore::Delete(const std::string& id, bool force) {
+    const auto existing = Get(id);
+    if (!existing) throw RecordError("id", "no record with id " + id + " in this vault");
+    if ((*existing)["deleted"].get<bool>()) return *existing;
+    const auto& type = m_catalogue.Get((*existing)["type"].get<std::string>());
+    if (!force) {
+        const auto refs = ReferencesTo(id);
+        if (!refs.empty())
+            throw RecordError("id", std::to_string(refs.size()) + " record(s) still refer to " + id + ", first " +
+                                        refs.front() + "; delete or change them first");
+    }
+    Json record = Json::object();
+    record["id"] = id;
+    record["type"] = type.name;
+    if (type.project_scoped) record["project_id"] = (*existing)["project_id"];
+    record["created_at"] = (*existing)["created_at"];
+    record["author"] = (*existing)["author"];
+    record["updated_at"] = m_clock.Now().ToString();
+    record["device"] = m_writer.device;
+    record["rev"] = (*existing)["rev"].get<int64_t>() + 1;
+    record["deleted"] = true;
+
+    WriteScope scope(m_db);
+    Write(type, record, "delete");
+    auto audit = m_db.Prepare("INSERT INTO audit (at, author, action, record_type, record_id) VALUES (?, ?, 'delete', ?, ?)");
+    audit.Bind(1, record["updated_at"].get<std::string>()).Bind(2, m_writer.author).Bind(3, type.name).Bind(4, id).Run();
+    scope.Commit();
+    return record;
+}
+
+std::vector<std::string> RecordStore::Import(const Json& records) {
+    if (!records.is_array()) throw RecordError("", std::string("an import must be a JSON array of records, not ") + records.type_name());
+    Transaction txn(m_db);
+    std::vector<std::string> ids;
+    std::vector<const RecordType*> types;
+    std::unordered_set<std::string> seen;
+    m_deferring = true;
+    struct Reset {
+        bool& flag;
+        ~Reset() { flag = false; }
+    } reset{m_deferring};
+    for (size_t i = 0; i < records.size(); ++i) {
+        const auto& input = records[i];
+        std::string type_name;
+        try {
+            if (!input.is_object()) throw RecordError("", std::string("must be a JSON object, not ") + input.type_name());
+            if (!input.contains("type")) throw RecordError("type", "is required");
+            if (!input["type"].is_string()) throw RecordError("type", "must be text");
+            type_name = input["type"].get<std::string>();
+            if (input.value("deleted", false) == true) {
+                throw RecordError("deleted", "a deleted record (tombstone) cannot be imported");
+            }
+            const auto& type = m_catalogue.Get(type_name);
+            if (input.contains("id") && input["id"].is_string() && seen.count(input["id"].get<std::string>()))
+                throw RecordError("id", "the id " + input["id"].get<std::string>() + " appears twice in this file");
+            const auto record = Create(type.name, input);
+            ids.push_back(record["id"]);
+            seen.insert(ids.back());
+            types.push_back(&type);
+        } catch (const RecordError& e) {
+            throw e.At(i, type_name);
+        }
+    }
+    for (size_t i = 0; i < ids.size(); ++i) {
+        try {
+            CheckReferences(*types[i], *Get(ids[i]));
+        } catch (const RecordError& e) {
+            throw e.At(i, types[i]->name);
+        }
+    }
+    txn.Commit();
+    return ids;
+}
+
+// [SECTION] Reads
+
+std::string RecordStore::SelectColumns(const RecordType& type) const {
+    std::string columns = "id, project_id, created_at, updated_at, author, device, rev, deleted";
+    for (const auto& f : type.fields) columns += ", " + QuoteIdent(f.name);
+    return columns;
+}
+
+Json RecordStore::ReadRow(const RecordType& type, Statement& stmt) const {
+    Json record = Json::object();
+    record["id"] = stmt.Text(0);
+    record["type"] = type.name;
+    if (type.project_scoped) record["project_id"] = stmt.Text(1);
+    int column = 8;
+    for (const auto& f : type.fields) {
+        const int c = column++;
+        if (stmt.IsNull(c)) continue;
+        if (f.kind == FieldKind::Integer) record[f.name] = stmt.Int(c);
+        else if (f.kind == FieldKind::Boolean) record[f.name] = stmt.Int(c) != 0;
+        else if (IsListKind(f.kind)) record[f.name] = Json::parse(stmt.Text(c), nullptr, false);
+        else record[f.name] = stmt.Text(c);
+    }
+    record["created_at"] = stmt.Text(2);
+    record["updated_at"] = stmt.Text(3);
+    record["author"] = stmt.Text(4);
+    record["device"] = stmt.Text(5);
+    record["rev"] = stmt.Int(6);
+    record["deleted"] = stmt.Int(7) != 0;
+    return record;
+}
+
+std::optional<std::string> RecordStore::TypeOf(const std::string& id) {
+    auto stmt = m_db.Prepare("SELECT type FROM record_index WHERE id = ?");
+    stmt.Bind(1, id);
+    if (!stmt.Step()) return std::nullopt;
+    return stmt.Text(0);
+}
+
+std::optional<Json> RecordStore::Get(const std::string& id) {
+    const auto type_name = TypeOf(id);
+    if (!type_name) return std::nullopt;
+    const auto* type = m_catalogue.Find(*type_name);
+    if (!type) return std::nullopt;
+    auto stmt = m_db.Prepare("SELECT " + SelectColumns(*type) + " FROM " + QuoteIdent(type->name) + " WHERE id = ?");
+    stmt.Bind(1, id);
+    if (!stmt.Step()) return std::nullopt;
+    return ReadRow(*type, stmt);
+}
+
+std::vector<Json> RecordStore::List(const std::string& type_name, const ListOptions& options) {
+    const auto& type = m_catalogue.Get(type_name);
+    std::string sql = "SELECT " + SelectColumns(type) + " FROM " + QuoteIdent(type.name) + " WHERE 1";
+    if (!options.include_deleted) sql += " AND deleted = 0";
+    if (options.project_id) sql += " AND project_id = ?1";
+    sql += " ORDER BY id LIMIT " + std::to_string(options.limit) + " OFFSET " + std::to_string(options.offset);
+    auto stmt = m_db.Prepare(sql);
+    if (options.project_id) stmt.Bind(1, *options.project_id);
+    std::vector<Json> out;
+    while (stmt.Step()) out.push_back(ReadRow(type, stmt));
+    return out;
+}
+
+int64_t RecordStore::Count(const std::string& type_name, bool include_deleted) {
+    const auto& type = m_catalogue.Get(type_name);
+    return m_db.QueryInt("SELECT count(*) FROM " + QuoteIdent(type.name) + (include_deleted ? "" : " WHERE deleted = 0"));
+}
+
+void RecordStore::ForEach(const std::function<void(const Json&)>& visit, bool include_deleted) {
+    for (const auto& type : m_catalogue.Types()) {
+        auto stmt = m_db.Prepare("SELECT " + SelectColumns(type) + " FROM " + QuoteIdent(type.name) +
+                                 (include_deleted ? "" : " WHERE deleted = 0") + " ORDER BY id");
+        while (stmt.Step()) visit(ReadRow(type, stmt));
+    }
+}
+
+std::vector<std::string> RecordStore::ReferencesTo(const std::string& id) {
+    std::vector<std::string> out;
+    const auto target = TypeOf(id);
+    if (!target) return out;
+    for (const auto& type : m_catalogue.Types()) {
+        if (*target == "project" && type.project_scoped) {
+            auto stmt = m_db.Prepare("SELECT id FROM " + QuoteIdent(type.name) + " WHERE deleted = 0 AND project_id = ?");
+            stmt.Bind(1, id);
+            while (stmt.Step()) out.push_back(stmt.Text(0));
+        }
+        for (const auto& f : type.fields) {
+            if (f.ref_type != *target) continue;
+            std::string sql = "SELECT id FROM " + QuoteIdent(type.name) + " WHERE deleted = 0 AND " + QuoteIdent(f.name);
+            if (f.kind == FieldKind::Reference) sql += " = ?";
+            else if (f.kind == FieldKind::ReferenceList) sql += " LIKE ?";
+            else continue;
+            auto stmt = m_db.Prepare(sql);
+            stmt.Bind(1, f.kind == FieldKind::Reference ? id : "%\"" + id + "\"%");
+            while (stmt.Step()) out.push_back(stmt.Text(0));
+        }
+    }
+    return out;
+}
+
+// [SECTION] Full-text search
+
+void RecordStore::IndexText(const RecordType& type, const Json& record) {
+    const auto& id = record["id"].get_ref<const std::string&>();
+    std::string title;
+    std::string body;
+    if (!record["deleted"].get<bool>()) {
+        if (!type.title_field.empty() && record.contains(type.title_field) && record[type.title_field].is_string())
+            title = record[type.title_field].get<std::string>();
+        for (const auto& f : type.fields) {
+            if (!f.searchable || f.name == type.title_field || !record.contains(f.name)) continue;
+            const auto& v = record[f.name];
+            if (v.is_string()) body += v.get<std::string>() + "\n";
+            else if (v.is_array())
+                for (const auto& item : v)
+                    if (item.is_string()) body += item.get<std::string>() + "\n";
+        }
+    }
+    auto find = m_db.Prepare("SELECT docid FROM search_doc WHERE record_id = ?");
+    find.Bind(1, id);
+    const bool known = find.Step();
+    const int64_t docid = known ? find.Int(0) : 0;
+    if (title.empty() && body.empty()) {
+        if (known) {
+            auto del = m_db.Prepare("DELETE FROM search_index WHERE docid = ?");
+            del.Bind(1, docid).Run();
+            auto deldoc = m_db.Prepare("DELETE FROM search_doc WHERE docid = ?");
+            deldoc.Bind(1, docid).Run();
+        }
+        return;
+    }
+    if (known) {
+        auto update = m_db.Prepare("UPDATE search_index SET title = ?, body = ? WHERE docid = ?");
+        update.Bind(1, title).Bind(2, body).Bind(3, docid).Run();
+        return;
+    }
+    auto doc = m_db.Prepare("INSERT INTO search_doc (record_id, record_type) VALUES (?, ?)");
+    doc.Bind(1, id).Bind(2, type.name).Run();
+    auto insert = m_db.Prepare("INSERT INTO search_index (docid, title, body) VALUES (?, ?, ?)");
+    insert.Bind(1, m_db.LastInsertRowId()).Bind(2, title).Bind(3, body).Run();
+}
+
+namespace {
+
+/// Okapi BM25 over FTS4 matchinfo(…, 'pcnalx'); title weighs twice the body.
+void Bm25(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
+    if (argc < 1 || sqlite3_value_type(argv[0]) != SQLITE_BLOB) {
+        sqlite3_result_double(ctx, 0);
+        return;
+    }
+    const auto bytes = static_cast<size_t>(sqlite3_value_bytes(argv[0]));
+    std::vector<uint32_t> info(bytes / sizeof(uint32_t));
+    std::memcpy(info.data(), sqlite3_value_blob(argv[0]), info.size() * sizeof(uint32_t));
+    if (info.size() < 3) {
+        sqlite3_result_double(ctx, 0);
+        return;
+    }
+    const uint32_t phrases = info[0], columns = info[1], rows = info[2];
+    if (info.size() < 3 + 2 * columns + 3ull * columns * phrases) {
+        sqlite3_result_double(ctx, 0);
+        return;
+    }
+    const uint32_t* avg = &info[3];
+    const uint32_t* len = &info[3 + columns];
+    const uint32_t* x = &info[3 + 2 * columns];
+    constexpr double K1 = 1.2, B = 0.75;
+    double score = 0;
+    for (uint32_t p = 0; p < phrases; ++p) {
+        for (uint32_t c = 0; c < columns; ++c) {
+            const uint32_t* hit = &x[3 * (c + p * columns)];
+            const double tf = hit[0];
+            if (tf == 0) continue;
+            const double docs = hit[2];
+            const double idf = std::max(0.01, std::log((rows - docs + 0.5) / (docs + 0.5)));
+            const double avg_len = avg[c] ? avg[c] : 1;
+            const double weight = c == 0 ? 2.0 : 1.0;
+            score += weight * idf * (tf * (K1 + 1)) / (tf + K1 * (1 - B + B * len[c] / avg_len));
+        }
+    }
+    sqlite3_result_double(ctx, score);
+}
+
+/// Turns what a person types into an FTS4 query: each word must appear,
+/// a trailing * matches a prefix, and nothing typed can be read as syntax.
+std::string BuildMatchQuery(const std::string& query) {
+    std::string out;
+    std::string word;
+    const auto flush = [&](bool prefix) {
+        if (word.empty()) return;
+        out += (out.empty() ? "" : " ") + std::string("\"") + word + (prefix ? "*" : "") + "\"";
+        word.clear();
+    };
+    for (size_t i = 0; i < query.size(); ++i) {
+        const unsigned char c = static_cast<unsigned char>(query[i]);
+        if (c >= 0x80 || std::isalnum(c)) {
+            word.push_back(static_cast<char>(c));
+        } else {
+            flush(c == '*');
+        }
+    }
+    flush(false);
+    return out;
+}
+
+} // namespace
+
+void RegisterSearchFunctions(Database& db) {
+    db.Check(sqlite3_create_function_v2(db.Handle(), "escucha_bm25", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr,
+                                        Bm25, nullptr, nullptr, nullptr));
+}
+
+std::vector<SearchHit> RecordStore::Search(const std::string& query, int limit) {
+    if (!IsValidUtf8(query)) throw RecordError("query", "is not valid UTF-8 text");
+    const auto match = BuildMatchQuery(query);
+    if (match.empty()) throw RecordError("query", "has no words to search for");
+    auto stmt = m_db.Prepare(
+        "SELECT d.record_type, d.record_id, s.title, snippet(search_index, '[', ']', '…', -1, 12), "
+        "escucha_bm25(matchinfo(search_index, 'pcnalx')) AS score "
+        "FROM search_index s JOIN search_doc d ON d.docid = s.docid "
+        "WHERE search_index MATCH ? ORDER BY score DESC, d.docid DESC LIMIT ?");
+    stmt.Bind(1, match).Bind(2, limit);
+    std::vector<SearchHit> hits;
+    while (stmt.Step()) hits.push_back({stmt.Text(0), stmt.Text(1), stmt.Text(2), stmt.Text(3), stmt.Double(4)});
+    return hits;
+}
+
+void RecordStore::RebuildSearchIndex() {
+    WriteScope scope(m_db);
+    m_db.Exec("DELETE FROM search_index; DELETE FROM search_doc;");
+    for (const auto& type : m_catalogue.Types()) {
+        auto stmt = m_db.Prepare("SELECT " + SelectColumns(type) + " FROM " + QuoteIdent(type.name) + " WHERE deleted = 0");
+        while (stmt.Step()) IndexText(type, ReadRow(type, stmt));
+    }
+    scope.Commit();
+}
+
+// [SECTION] Journal and consistency
+
+int64_t RecordStore::PendingJournalCount() { return m_db.QueryInt("SELECT count(*) FROM journal"); }
+
+std::vector<JournalEntry> RecordStore::PendingJournal(int64_t limit) {
+    auto stmt = m_db.Prepare(
+        "SELECT seq, change_id, record_type, record_id, rev, op, hlc, body FROM journal ORDER BY seq LIMIT ?");
+    stmt.Bind(1, limit);
+    std::vector<JournalEntry> out;
+    while (stmt.Step())
+        out.push_back({stmt.Int(0), stmt.Text(1), stmt.Text(2), stmt.Text(3), stmt.Int(4), stmt.Text(5), stmt.Text(6),
+                       stmt.Text(7)});
+    return out;
+}
+
+std::vector<std::string> RecordStore::CheckConsistency() {
+    std::vector<std::string> problems;
+    int64_t typed_total = 0;
+    for (const auto& type : m_catalogue.Types()) {
+        typed_total += Count(type.name, true);
+        auto stmt = m_db.Prepare("SELECT " + SelectColumns(type) + " FROM " + QuoteIdent(type.name) + " WHERE deleted = 0");
+        while (stmt.Step()) {
+            const auto record = ReadRow(type, stmt);
+            try {
+                CheckReferences(type, record);
+            } catch (const RecordError& e) {
+                problems.push_back(type.name + " " + record["id"].get<std::string>() + ": " + e.what());
+            }
+        }
+    }
+    const int64_t indexed = m_db.QueryInt("SELECT count(*) FROM record_index");
+    if (indexed != typed_total)
+        problems.push_back("the record index lists " + std::to_string(indexed) + " records but the tables hold " +
+                           std::to_string(typed_total));
+    const int64_t orphans = m_db.QueryInt(
+        "SELECT count(*) FROM journal WHERE record_id NOT IN (SELECT id FROM record_index)");
+    if (orphans) problems.push_back(std::to_string(orphans) + " journal entries name records that do not exist");
+    try {
+        m_db.Exec("INSERT INTO search_index(search_index) VALUES('integrity-check')");
+    } catch (const SqliteError& e) {
+        problems.push_back(std::string("the search index is inconsistent (run 'reindex'): ") + e.what());
+    }
+    return problems;
+}
+
+} // namespace escucha::storage

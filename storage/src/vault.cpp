@@ -1,0 +1,253 @@
+#include "escucha/storage/vault.h"
+
+#include "escucha/storage/fsutil.h"
+
+#include <sqlite3.h>
+#include <sodium.h>
+#include <sys/stat.h>
+
+#include <set>
+
+namespace escucha::storage {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr char DB_FILE[] = "vault.db";
+constexpr char KDF_FILE[] = "vault.kdf";
+constexpr char KDF_NEW_FILE[] = "vault.kdf.new";
+constexpr char BLOB_DIR[] = "blobs";
+
+/// Keys a fresh connection and applies the per-connection settings. The key
+/// is handed to SQLCipher through sqlite3_key, never through SQL text.
+void KeyConnection(Database& db, const VaultKey& key, const KdfParams& params) {
+    const auto pragma = key.PragmaValue(params);
+    db.Check(sqlite3_key(db.Handle(), pragma.data(), static_cast<int>(pragma.size())));
+    db.Exec("PRAGMA cipher_page_size = 4096");
+}
+
+void ConfigureConnection(Database& db) {
+    db.Exec("PRAGMA busy_timeout = 10000");
+    // No plaintext temporary files: sorts and temp tables stay in memory.
+    db.Exec("PRAGMA temp_store = MEMORY");
+    db.Exec("PRAGMA journal_mode = WAL");
+    // FULL: a commit that returned is on disk, through power loss too.
+    db.Exec("PRAGMA synchronous = FULL");
+    RegisterSearchFunctions(db);
+}
+
+bool KeyMatches(const VaultKey& key, const KdfParams& params) {
+    const auto check = key.CheckValue();
+    return sodium_memcmp(check.data(), params.check.data(), check.size()) == 0;
+}
+
+} // namespace
+
+const char* VaultFailureText(VaultFailure failure) {
+    switch (failure) {
+    case VaultFailure::NotFound: return "no vault here";
+    case VaultFailure::AlreadyExists: return "a vault already exists here";
+    case VaultFailure::WrongPassphrase: return "wrong passphrase";
+    case VaultFailure::WeakPassphrase: return "passphrase too short";
+    case VaultFailure::Damaged: return "the vault is damaged";
+    case VaultFailure::Unreadable: return "the vault cannot be read";
+    case VaultFailure::PassphraseChangeInterrupted: return "a passphrase change was interrupted";
+    }
+    return "vault error";
+}
+
+VaultError::VaultError(VaultFailure failure, const std::string& detail)
+    : std::runtime_error(std::string(VaultFailureText(failure)) + (detail.empty() ? "" : ": " + detail)),
+      m_failure(failure) {}
+
+struct Vault::Impl {
+    fs::path dir;
+    KdfParams params;
+    VaultKey key;
+    std::optional<Database> db;
+    HybridLogicalClock clock;
+    std::optional<RecordStore> records;
+    std::string device;
+    std::string author;
+
+    void Attach(const Catalogue& catalogue) {
+        auto read = [&](const char* k) { return db->QueryText(std::string("SELECT value FROM meta WHERE key = ") + QuoteSql(k)); };
+        device = read("device").value_or("");
+        author = read("author").value_or("");
+        if (const auto hlc = read("hlc")) {
+            if (const auto parsed = HlcTimestamp::Parse(*hlc)) clock.Restore(*parsed);
+        }
+        records.emplace(*db, catalogue, clock, WriterIdentity{author, device});
+    }
+};
+
+Vault::Vault(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
+Vault::Vault(Vault&&) noexcept = default;
+Vault& Vault::operator=(Vault&&) noexcept = default;
+Vault::~Vault() = default;
+
+bool Vault::Exists(const fs::path& dir) {
+    std::error_code ec;
+    return fs::exists(dir / DB_FILE, ec) || fs::exists(dir / KDF_FILE, ec);
+}
+
+Vault Vault::Create(const fs::path& dir, const Passphrase& passphrase, const Catalogue& catalogue,
+                    const VaultOptions& options) {
+    if (Exists(dir)) throw VaultError(VaultFailure::AlreadyExists, dir.string());
+    if (passphrase.Size() < MIN_PASSPHRASE_BYTES)
+        throw VaultError(VaultFailure::WeakPassphrase,
+                         "use at least " + std::to_string(MIN_PASSPHRASE_BYTES) + " characters");
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) throw VaultError(VaultFailure::Unreadable, "cannot create " + dir.string() + ": " + ec.message());
+    ::chmod(dir.c_str(), 0700);
+
+    auto impl = std::make_unique<Impl>();
+    impl->dir = dir;
+    impl->params = KdfParams::Fresh();
+    impl->params.opslimit = options.kdf_opslimit;
+    impl->params.memlimit = options.kdf_memlimit;
+    impl->key = DeriveKey(passphrase, impl->params);
+    impl->params.check = impl->key.CheckValue();
+    // Parameters first: a vault.db must never exist without them.
+    WriteKdfFile(dir / KDF_FILE, impl->params);
+
+    impl->db.emplace((dir / DB_FILE).string(), true);
+    ::chmod((dir / DB_FILE).c_str(), 0600);
+    KeyConnection(*impl->db, impl->key, impl->params);
+    ConfigureConnection(*impl->db);
+    {
+        Transaction txn(*impl->db);
+        RecordStore(*impl->db, catalogue, impl->clock, {}).EnsureSchema();
+        auto meta = impl->db->Prepare("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)");
+        const auto put = [&](const char* k, const std::string& v) {
+            meta.Bind(1, k).Bind(2, v).Run();
+            meta.Reset();
+        };
+        put("format", "escucha-vault/1");
+        put("device", NewUuidV7());
+        put("author", options.author);
+        put("created_at", FormatIsoMillis(SystemMillis()));
+        txn.Commit();
+    }
+    fs::create_directories(dir / BLOB_DIR, ec);
+    ::chmod((dir / BLOB_DIR).c_str(), 0700);
+    impl->Attach(catalogue);
+    return Vault(std::move(impl));
+}
+
+Vault Vault::Open(const fs::path& dir, const Passphrase& passphrase, const Catalogue& catalogue) {
+    std::error_code ec;
+    if (!fs::exists(dir / DB_FILE, ec)) {
+        if (fs::exists(dir / KDF_FILE, ec))
+            throw VaultError(VaultFailure::Damaged, (dir / DB_FILE).string() + " is missing");
+        throw VaultError(VaultFailure::NotFound, dir.string() + " (create one with 'init')");
+    }
+    std::optional<KdfParams> main;
+    std::optional<KdfParams> pending;
+    try {
+        main = ReadKdfFile(dir / KDF_FILE);
+        pending = ReadKdfFile(dir / KDF_NEW_FILE);
+    } catch (const std::exception& e) {
+        throw VaultError(VaultFailure::Damaged, e.what());
+    }
+    if (!main) throw VaultError(VaultFailure::Damaged, (dir / KDF_FILE).string() + " is missing");
+
+    // Which parameters does this passphrase fit? Decided before the database is
+    // touched, so a wrong passphrase writes nothing.
+    auto impl = std::make_unique<Impl>();
+    impl->dir = dir;
+    bool from_pending = false;
+    impl->key = DeriveKey(passphrase, *main);
+    if (KeyMatches(impl->key, *main)) {
+        impl->params = *main;
+    } else if (pending && (impl->key = DeriveKey(passphrase, *pending), KeyMatches(impl->key, *pending))) {
+        impl->params = *pending;
+        from_pending = true;
+    } else {
+        throw VaultError(VaultFailure::WrongPassphrase, "the passphrase does not open " + dir.string());
+    }
+
+    try {
+        impl->db.emplace((dir / DB_FILE).string(), false);
+        KeyConnection(*impl->db, impl->key, impl->params);
+        (void)impl->db->QueryInt("SELECT count(*) FROM sqlite_master");
+    } catch (const SqliteError& e) {
+        if (!from_pending && pending)
+            throw VaultError(VaultFailure::PassphraseChangeInterrupted,
+                             "the vault was being re-encrypted; open it with the new passphrase");
+        throw VaultError(VaultFailure::Damaged, std::string("the passphrase is right but the database cannot be read (") +
+                                                    e.what() + "); see docs/recovery.md");
+    }
+    try {
+        ConfigureConnection(*impl->db);
+        Transaction txn(*impl->db);
+        RecordStore(*impl->db, catalogue, impl->clock, {}).EnsureSchema();
+        txn.Commit();
+        impl->Attach(catalogue);
+    } catch (const SqliteError& e) {
+        if (e.IsDamage()) throw VaultError(VaultFailure::Damaged, std::string(e.what()) + "; see docs/recovery.md");
+        throw;
+    }
+    // Finish, or clean up after, a passphrase change that was cut short.
+    if (from_pending) {
+        RenameDurably(dir / KDF_NEW_FILE, dir / KDF_FILE);
+    } else if (pending) {
+        fs::remove(dir / KDF_NEW_FILE, ec);
+    }
+    return Vault(std::move(impl));
+}
+
+RecordStore& Vault::Records() { return *m_impl->records; }
+Database& Vault::Db() { return *m_impl->db; }
+const fs::path& Vault::Dir() const { return m_impl->dir; }
+std::string Vault::DeviceId() const { return m_impl->device; }
+std::string Vault::Author() const { return m_impl->author; }
+
+void Vault::ChangePassphrase(const Passphrase& new_passphrase) {
+    if (new_passphrase.Size() < MIN_PASSPHRASE_BYTES)
+        throw VaultError(VaultFailure::WeakPassphrase,
+                         "use at least " + std::to_string(MIN_PASSPHRASE_BYTES) + " characters");
+    KdfParams params = KdfParams::Fresh();
+    params.opslimit = m_impl->params.opslimit;
+    params.memlimit = m_impl->params.memlimit;
+    VaultKey key = DeriveKey(new_passphrase, params);
+    params.check = key.CheckValue();
+    // The new parameters are on disk before the database changes key, so an
+    // interruption at any point leaves one of the two passphrases working.
+    WriteKdfFile(m_impl->dir / KDF_NEW_FILE, params);
+    const auto pragma = key.PragmaValue(params);
+    m_impl->db->Check(sqlite3_rekey(m_impl->db->Handle(), pragma.data(), static_cast<int>(pragma.size())));
+    m_impl->db->Exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    RenameDurably(m_impl->dir / KDF_NEW_FILE, m_impl->dir / KDF_FILE);
+    m_impl->params = params;
+    m_impl->key = std::move(key);
+}
+
+std::vector<std::string> Vault::Check() {
+    std::vector<std::string> problems;
+    auto& db = *m_impl->db;
+    try {
+        auto stmt = db.Prepare("PRAGMA integrity_check");
+        while (stmt.Step()) {
+            const auto row = stmt.Text(0);
+            if (row != "ok") problems.push_back("database: " + row);
+        }
+    } catch (const SqliteError& e) {
+        problems.push_back(std::string("database: ") + e.what());
+        return problems;
+    }
+    for (auto& p : m_impl->records->CheckConsistency()) problems.push_back(std::move(p));
+    const std::set<std::string> expected = {DB_FILE, "vault.db-wal", "vault.db-shm", KDF_FILE, BLOB_DIR};
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(m_impl->dir, ec)) {
+        const auto name = entry.path().filename().string();
+        if (!expected.count(name)) problems.push_back("unexpected file in the vault directory: " + name);
+    }
+    return problems;
+}
+
+SecretBytes Vault::RawKeyForRecovery() const { return m_impl->key.PragmaValue(m_impl->params); }
+
+} // namespace escucha::storage

@@ -1,0 +1,648 @@
+// [SECTION] Arguments and help
+// [SECTION] Opening the vault
+// [SECTION] Record commands
+// [SECTION] Vault commands
+// [SECTION] Guided first run
+// [SECTION] Dispatch and errors
+#include "commands.h"
+
+#include "terminal.h"
+
+#include "escucha/capture/listening_records.h"
+#include "escucha/interpret/interpretation_records.h"
+#include "escucha/storage/fsutil.h"
+#include "escucha/storage/vault.h"
+
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <sstream>
+
+namespace escucha::cli {
+
+namespace fs = std::filesystem;
+using storage::Json;
+using storage::RecordError;
+using storage::Vault;
+
+namespace {
+
+// [SECTION] Arguments and help
+
+constexpr char HELP[] = R"(escucha-cli: the Escucha vault from the command line
+
+Usage: escucha-cli [--vault DIR] COMMAND [ARGUMENTS]
+
+The vault directory is --vault DIR, else $ESCUCHA_VAULT, else
+~/.local/share/escucha/vault. The passphrase is read from the terminal
+without echo, or from $ESCUCHA_PASSPHRASE for scripts.
+
+Commands:
+  init [--author NAME]          create a vault (asks for a new passphrase)
+  add TYPE FIELD=VALUE...       add a record; VALUE @FILE reads a file, @- reads
+                                standard input; lists are a,b,c or a JSON array
+  edit ID FIELD=VALUE...        change fields (FIELD= with nothing removes it)
+  delete ID [--force]           delete a record (its content is erased)
+  list TYPE [--project ID] [--json]
+  show ID                       print one record as JSON
+  import FILE.json              store a JSON array of records, all or nothing
+  search QUERY [--limit N] [--json]
+                                find records by their words, accents and case ignored
+  export --format json --out PATH [--with-identities]
+  passwd                        change the passphrase ($ESCUCHA_NEW_PASSPHRASE for scripts)
+  check                         verify every page and every record of the vault
+  status                        records, pending changes for sync
+  types [--markdown]            the record types and their fields
+  recovery-key                  print the raw key for the sqlcipher shell (docs/recovery.md)
+  guide                         a guided first run (the default in a terminal)
+  help                          this text
+
+Record types: project, participant, identity_link, consent, interview,
+transcript_segment, field_note, social_media_item, narrative, profile.
+
+Exit codes: 0 done, 1 wrong command line, 2 invalid input, 3 wrong or missing
+passphrase, 4 vault damaged, 5 no vault (or one exists already), 6 other failure.
+)";
+
+class UsageError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+/// The command line after the global options: positional words and --options.
+struct Args {
+    std::vector<std::string> words;
+    std::map<std::string, std::string> options;
+    std::vector<std::string> flags;
+
+    [[nodiscard]] bool Flag(const std::string& name) const {
+        return std::find(flags.begin(), flags.end(), name) != flags.end();
+    }
+    [[nodiscard]] std::optional<std::string> Option(const std::string& name) const {
+        const auto it = options.find(name);
+        if (it == options.end()) return std::nullopt;
+        return it->second;
+    }
+};
+
+/// Options that take a value; every other --word is a flag.
+const std::vector<std::string> VALUE_OPTIONS = {"--vault", "--author", "--project", "--limit",
+                                                "--format", "--out", "--json-fields"};
+
+Args Parse(const std::vector<std::string>& raw) {
+    Args args;
+    for (size_t i = 0; i < raw.size(); ++i) {
+        const auto& a = raw[i];
+        if (a.size() > 2 && a.rfind("--", 0) == 0) {
+            const auto eq = a.find('=');
+            const std::string name = a.substr(0, eq);
+            if (std::find(VALUE_OPTIONS.begin(), VALUE_OPTIONS.end(), name) != VALUE_OPTIONS.end()) {
+                if (eq != std::string::npos) {
+                    args.options[name] = a.substr(eq + 1);
+                } else if (i + 1 < raw.size()) {
+                    args.options[name] = raw[++i];
+                } else {
+                    throw UsageError(name + " needs a value");
+                }
+            } else {
+                args.flags.push_back(a);
+            }
+        } else {
+            args.words.push_back(a);
+        }
+    }
+    return args;
+}
+
+void ExpectWords(const Args& args, size_t count, const char* usage) {
+    if (args.words.size() != count) throw UsageError(std::string("usage: escucha-cli ") + usage);
+}
+
+fs::path VaultDir(const Args& args) {
+    if (auto dir = args.Option("--vault")) return *dir;
+    if (const char* env = std::getenv("ESCUCHA_VAULT"); env && *env) return env;
+    if (const char* home = std::getenv("HOME"); home && *home) return fs::path(home) / ".local/share/escucha/vault";
+    throw UsageError("no vault directory: give --vault DIR");
+}
+
+const storage::Catalogue& Types() {
+    static const storage::Catalogue catalogue = [] {
+        storage::Catalogue c;
+        capture::AddListeningTypes(c);
+        interpret::AddInterpretationTypes(c);
+        return c;
+    }();
+    return catalogue;
+}
+
+std::string ReadAll(std::istream& in) {
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    return buffer.str();
+}
+
+std::string ReadFileOrStdin(const std::string& path) {
+    if (path == "-") return ReadAll(std::cin);
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw UsageError("cannot read " + path + ": " + std::strerror(errno));
+    return ReadAll(in);
+}
+
+Json ParseJsonText(const std::string& text, const std::string& what) {
+    try {
+        return Json::parse(text);
+    } catch (const Json::parse_error& e) {
+        std::string message = e.what();
+        const auto pos = message.find("] ");
+        if (pos != std::string::npos) message = message.substr(pos + 2);
+        throw RecordError(std::nullopt, "", "", what + " is not valid JSON: " + message);
+    }
+}
+
+// [SECTION] Opening the vault
+
+storage::Passphrase AskPassphrase() {
+    auto passphrase = ReadPassphrase("ESCUCHA_PASSPHRASE", "Passphrase: ");
+    if (!passphrase)
+        throw storage::VaultError(storage::VaultFailure::WrongPassphrase,
+                                  "no passphrase given: set ESCUCHA_PASSPHRASE or run in a terminal");
+    return std::move(*passphrase);
+}
+
+storage::Passphrase AskNewPassphrase(const char* env_name) {
+    if (const char* value = std::getenv(env_name); value && *value) return storage::Passphrase(value);
+    auto first = ReadPassphrase("ESCUCHA_UNUSED_NEVER_SET", "New passphrase (8 characters or more): ");
+    if (!first)
+        throw storage::VaultError(storage::VaultFailure::WeakPassphrase,
+                                  std::string("no passphrase given: set ") + env_name + " or run in a terminal");
+    auto second = ReadPassphrase("ESCUCHA_UNUSED_NEVER_SET", "Once more: ");
+    if (!second || !(*first == *second)) throw UsageError("the two passphrases differ; nothing was changed");
+    return std::move(*first);
+}
+
+Vault OpenVault(const Args& args) { return Vault::Open(VaultDir(args), AskPassphrase(), Types()); }
+
+// [SECTION] Record commands
+
+/// Turns FIELD=VALUE words into a JSON object, by the field's kind.
+Json FieldsFromWords(const storage::RecordType& type, const std::vector<std::string>& words, size_t first) {
+    Json fields = Json::object();
+    for (size_t i = first; i < words.size(); ++i) {
+        const auto& word = words[i];
+        const auto eq = word.find('=');
+        if (eq == std::string::npos || eq == 0)
+            throw UsageError("'" + word + "' is not FIELD=VALUE (fields of " + type.name + ": " +
+                             [&] {
+                                 std::string s;
+                                 for (const auto& f : type.fields) s += (s.empty() ? "" : ", ") + f.name;
+                                 return s;
+                             }() + ")");
+        const std::string name = word.substr(0, eq);
+        std::string value = word.substr(eq + 1);
+        if (value.rfind("@@", 0) == 0) value = value.substr(1);
+        else if (!value.empty() && value[0] == '@') value = ReadFileOrStdin(value.substr(1));
+        if (!storage::IsValidUtf8(value)) throw RecordError(name, "is not valid UTF-8 text");
+        if (value.empty()) {
+            fields[name] = nullptr;
+            continue;
+        }
+        const auto* spec = type.Field(name);
+        if (!spec) {
+            fields[name] = value; // the store names the unknown field in its error
+            continue;
+        }
+        switch (spec->kind) {
+        case storage::FieldKind::Integer:
+            try {
+                size_t used = 0;
+                const long long n = std::stoll(value, &used);
+                if (used != value.size()) throw std::invalid_argument("trailing");
+                fields[name] = n;
+            } catch (const std::exception&) {
+                throw RecordError(name, "'" + value + "' is not a whole number");
+            }
+            break;
+        case storage::FieldKind::Boolean:
+            if (value == "true" || value == "yes" || value == "1") fields[name] = true;
+            else if (value == "false" || value == "no" || value == "0") fields[name] = false;
+            else throw RecordError(name, "'" + value + "' is not true or false");
+            break;
+        case storage::FieldKind::ChoiceList:
+        case storage::FieldKind::ReferenceList:
+        case storage::FieldKind::TextList:
+            if (value[0] == '[') {
+                fields[name] = ParseJsonText(value, "the value of " + name);
+            } else {
+                Json list = Json::array();
+                std::stringstream ss(value);
+                std::string item;
+                while (std::getline(ss, item, ',')) {
+                    const auto b = item.find_first_not_of(' ');
+                    const auto e = item.find_last_not_of(' ');
+                    if (b != std::string::npos) list.push_back(item.substr(b, e - b + 1));
+                }
+                fields[name] = list;
+            }
+            break;
+        default: fields[name] = value;
+        }
+    }
+    return fields;
+}
+
+/// The project to file a new record under when none is named: the only one.
+std::string DefaultProject(Vault& vault, const Args& args) {
+    if (auto p = args.Option("--project")) return *p;
+    const auto projects = vault.Records().List("project");
+    if (projects.size() == 1) return projects[0]["id"];
+    if (projects.empty()) throw RecordError("project_id", "there is no project yet: add one with 'add project name=...'");
+    throw RecordError("project_id", "there are " + std::to_string(projects.size()) +
+                                        " projects: give project_id=ID or --project ID");
+}
+
+std::string Title(const Json& record) {
+    const auto& type = Types().Get(record["type"]);
+    if (!type.title_field.empty() && record.contains(type.title_field)) return record[type.title_field];
+    for (const auto& f : type.fields) {
+        if ((f.kind == storage::FieldKind::Text || f.kind == storage::FieldKind::LongText) && record.contains(f.name)) {
+            std::string text = record[f.name];
+            for (auto& c : text)
+                if (c == '\n') c = ' ';
+            if (text.size() > 70) {
+                size_t cut = 70;
+                while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xc0) == 0x80) --cut;
+                text = text.substr(0, cut) + "…";
+            }
+            return text;
+        }
+    }
+    return "";
+}
+
+int CmdAdd(const Args& args) {
+    if (args.words.size() < 2) throw UsageError("usage: escucha-cli add TYPE FIELD=VALUE...");
+    const auto& type = Types().Get(args.words[1]);
+    Json fields = FieldsFromWords(type, args.words, 2);
+    auto vault = OpenVault(args);
+    if (type.project_scoped && !fields.contains("project_id")) fields["project_id"] = DefaultProject(vault, args);
+    const auto record = vault.Records().Create(type.name, fields);
+    std::cout << record["id"].get<std::string>() << "\n";
+    return EXIT_OK;
+}
+
+int CmdEdit(const Args& args) {
+    if (args.words.size() < 3) throw UsageError("usage: escucha-cli edit ID FIELD=VALUE...");
+    auto vault = OpenVault(args);
+    const auto type_name = vault.Records().TypeOf(args.words[1]);
+    if (!type_name) throw RecordError("id", "no record with id " + args.words[1] + " in this vault");
+    const auto record = vault.Records().Update(args.words[1], FieldsFromWords(Types().Get(*type_name), args.words, 2));
+    std::cout << record["id"].get<std::string>() << " rev " << record["rev"].get<int64_t>() << "\n";
+    return EXIT_OK;
+}
+
+int CmdDelete(const Args& args) {
+    ExpectWords(args, 2, "delete ID [--force]");
+    auto vault = OpenVault(args);
+    vault.Records().Delete(args.words[1], args.Flag("--force"));
+    std::cout << "deleted " << args.words[1] << "\n";
+    return EXIT_OK;
+}
+
+int CmdList(const Args& args) {
+    ExpectWords(args, 2, "list TYPE [--project ID] [--json]");
+    const auto& type = Types().Get(args.words[1]);
+    auto vault = OpenVault(args);
+    storage::ListOptions options;
+    options.project_id = args.Option("--project");
+    const auto records = vault.Records().List(type.name, options);
+    if (args.Flag("--json")) {
+        Json out = Json::array();
+        for (const auto& r : records) out.push_back(r);
+        std::cout << out.dump(2) << "\n";
+        return EXIT_OK;
+    }
+    for (const auto& r : records) std::cout << r["id"].get<std::string>() << "  " << Title(r) << "\n";
+    std::cerr << records.size() << " " << type.name << (records.size() == 1 ? "" : " records") << "\n";
+    return EXIT_OK;
+}
+
+int CmdShow(const Args& args) {
+    ExpectWords(args, 2, "show ID");
+    auto vault = OpenVault(args);
+    const auto record = vault.Records().Get(args.words[1]);
+    if (!record) throw RecordError("id", "no record with id " + args.words[1] + " in this vault");
+    std::cout << record->dump(2) << "\n";
+    return EXIT_OK;
+}
+
+int CmdImport(const Args& args) {
+    ExpectWords(args, 2, "import FILE.json");
+    const auto& path = args.words[1];
+    Json input = ParseJsonText(ReadFileOrStdin(path), path);
+    // An export file holds its records under "records"; a plain file is the array.
+    if (input.is_object() && input.contains("records")) input = input["records"];
+    auto vault = OpenVault(args);
+    const auto ids = vault.Records().Import(input);
+    std::cout << "imported " << ids.size() << " record" << (ids.size() == 1 ? "" : "s") << "\n";
+    return EXIT_OK;
+}
+
+int CmdSearch(const Args& args) {
+    ExpectWords(args, 2, "search QUERY [--limit N] [--json]");
+    int limit = 20;
+    if (auto l = args.Option("--limit")) {
+        try {
+            limit = std::stoi(*l);
+        } catch (const std::exception&) {
+            throw UsageError("--limit takes a number");
+        }
+        if (limit < 1) throw UsageError("--limit takes a number of 1 or more");
+    }
+    auto vault = OpenVault(args);
+    const auto hits = vault.Records().Search(args.words[1], limit);
+    if (args.Flag("--json")) {
+        Json out = Json::array();
+        for (const auto& h : hits)
+            out.push_back({{"type", h.type}, {"id", h.id}, {"title", h.title}, {"snippet", h.snippet}, {"score", h.score}});
+        std::cout << out.dump(2) << "\n";
+        return EXIT_OK;
+    }
+    for (const auto& h : hits) {
+        std::string snippet = h.snippet;
+        for (auto& c : snippet)
+            if (c == '\n') c = ' ';
+        std::cout << h.type << "  " << h.id << "  " << h.title << "\n    " << snippet << "\n";
+    }
+    std::cerr << hits.size() << " found\n";
+    return EXIT_OK;
+}
+
+// [SECTION] Vault commands
+
+int CmdInit(const Args& args) {
+    ExpectWords(args, 1, "init [--author NAME]");
+    const auto dir = VaultDir(args);
+    if (Vault::Exists(dir)) throw storage::VaultError(storage::VaultFailure::AlreadyExists, dir.string());
+    storage::VaultOptions options;
+    const char* user = std::getenv("USER");
+    options.author = args.Option("--author").value_or(user ? user : "");
+    auto passphrase = AskNewPassphrase("ESCUCHA_PASSPHRASE");
+    auto vault = Vault::Create(dir, passphrase, Types(), options);
+    std::cout << "created vault " << dir.string() << " (device " << vault.DeviceId() << ")\n";
+    return EXIT_OK;
+}
+
+int CmdPasswd(const Args& args) {
+    ExpectWords(args, 1, "passwd");
+    auto vault = OpenVault(args);
+    vault.ChangePassphrase(AskNewPassphrase("ESCUCHA_NEW_PASSPHRASE"));
+    std::cout << "passphrase changed\n";
+    return EXIT_OK;
+}
+
+int CmdCheck(const Args& args) {
+    ExpectWords(args, 1, "check");
+    auto vault = OpenVault(args);
+    const auto problems = vault.Check();
+    if (problems.empty()) {
+        std::cout << "ok: the vault is sound\n";
+        return EXIT_OK;
+    }
+    for (const auto& p : problems) std::cout << "problem: " << p << "\n";
+    return EXIT_DAMAGED;
+}
+
+int CmdStatus(const Args& args) {
+    ExpectWords(args, 1, "status");
+    auto vault = OpenVault(args);
+    std::cout << "vault    " << vault.Dir().string() << "\ndevice   " << vault.DeviceId() << "\nauthor   "
+              << vault.Author() << "\n";
+    for (const auto& t : Types().Types()) std::cout << t.name << ": " << vault.Records().Count(t.name) << "\n";
+    std::cout << "changes waiting to sync: " << vault.Records().PendingJournalCount() << "\n";
+    return EXIT_OK;
+}
+
+int CmdExport(const Args& args) {
+    ExpectWords(args, 1, "export --format json --out PATH [--with-identities]");
+    const auto format = args.Option("--format").value_or("json");
+    if (format != "json") throw UsageError("export --format takes json (other formats come with interpretation)");
+    const auto out = args.Option("--out");
+    if (!out) throw UsageError("export needs --out PATH");
+    const bool identities = args.Flag("--with-identities");
+    auto vault = OpenVault(args);
+    Json records = Json::array();
+    vault.Records().ForEach([&](const Json& r) {
+        if (r["type"] == "identity_link" && !identities) return;
+        records.push_back(r);
+    });
+    Json doc = {{"format", "escucha-export"},
+                {"version", 1},
+                {"exported_at", storage::FormatIsoMillis(storage::SystemMillis())},
+                {"device", vault.DeviceId()},
+                {"records", std::move(records)}};
+    storage::WriteFileAtomically(*out, doc.dump(2) + "\n");
+    std::cout << "exported " << doc["records"].size() << " records to " << *out << "\n";
+    std::cerr << "note: " << *out << " is not encrypted; keep it as safe as the testimony in it"
+              << (identities ? " (it holds real names)" : "") << ".\n";
+    return EXIT_OK;
+}
+
+int CmdRecoveryKey(const Args& args) {
+    ExpectWords(args, 1, "recovery-key");
+    auto vault = OpenVault(args);
+    const auto key = vault.RawKeyForRecovery();
+    std::cout << "PRAGMA key = \"" << std::string_view(reinterpret_cast<const char*>(key.data()), key.size())
+              << "\";\nPRAGMA cipher_page_size = 4096;\n";
+    std::cerr << "note: anyone with this key can read the vault without the passphrase.\n";
+    return EXIT_OK;
+}
+
+std::string MarkdownEscape(const std::string& text) {
+    std::string out;
+    for (char c : text) {
+        if (c == '|') out += "\\|";
+        else out.push_back(c);
+    }
+    return out;
+}
+
+int CmdTypes(const Args& args) {
+    const bool markdown = args.Flag("--markdown");
+    if (!markdown) {
+        for (const auto& t : Types().Types()) {
+            std::cout << t.name << ": " << t.description << "\n";
+            for (const auto& f : t.fields)
+                std::cout << "  " << f.name << " (" << storage::FieldKindName(f.kind) << (f.required ? ", required" : "")
+                          << ")" << "\n";
+        }
+        return EXIT_OK;
+    }
+    std::cout << "# Record types\n\n"
+                 "Generated by `escucha-cli types --markdown`; a test keeps this file in step with the code.\n\n"
+                 "Every record also has: `id` (UUIDv7, generated when absent), `type`, `project_id` (the project it "
+                 "belongs to; for a project, its own id), `created_at`, `updated_at` (hybrid logical clock), "
+                 "`author`, `device`, `rev` (raised by every change) and `deleted` (a tombstone: content erased, id "
+                 "kept). On import, `id`, `type`, `project_id`, `created_at` and `author` are taken from the input; "
+                 "`updated_at`, `device`, `rev` and `deleted` are this vault's to set.\n\n"
+                 "Dates are ISO 8601 (`2026-03-14` or `2026-03-14T09:30:00Z`). Lists are JSON arrays. Text is "
+                 "UTF-8; newlines are stored as `\\n`.\n";
+    for (const auto& t : Types().Types()) {
+        std::cout << "\n## " << t.name << "\n\n" << t.description << " (module `" << t.module << "`";
+        if (!t.synced) std::cout << "; stays on the device unless the project's `" << t.share_field << "` is true";
+        std::cout << ")\n\n| field | kind | required | search | meaning |\n|---|---|---|---|---|\n";
+        for (const auto& f : t.fields) {
+            std::string kind = storage::FieldKindName(f.kind);
+            if (!f.ref_type.empty()) kind += " to " + f.ref_type;
+            if (!f.choices.empty()) {
+                kind += ": ";
+                for (size_t i = 0; i < f.choices.size(); ++i) kind += (i ? ", `" : "`") + f.choices[i] + "`";
+            }
+            std::string meaning = f.description;
+            if (!f.default_value.is_null()) meaning += " Default: `" + f.default_value.dump() + "`.";
+            std::cout << "| `" << f.name << "` | " << MarkdownEscape(kind) << " | " << (f.required ? "yes" : "")
+                      << " | " << (f.searchable || f.name == t.title_field ? "yes" : "") << " | "
+                      << MarkdownEscape(meaning) << " |\n";
+        }
+    }
+    return EXIT_OK;
+}
+
+// [SECTION] Guided first run
+
+int CmdGuide(const Args& args) {
+    const auto dir = VaultDir(args);
+    std::cout << "Escucha: guided first run\nVault: " << dir.string() << "\n\n";
+    std::optional<Vault> vault;
+    if (!Vault::Exists(dir)) {
+        std::cout << "There is no vault here yet. Everything you record is kept in it, encrypted.\n"
+                     "Choose a passphrase of 8 characters or more. Without it nobody, you included,\n"
+                     "can read the vault: write it down somewhere safe.\n";
+        const char* user = std::getenv("USER");
+        storage::VaultOptions options;
+        options.author = user ? user : "";
+        vault.emplace(Vault::Create(dir, AskNewPassphrase("ESCUCHA_PASSPHRASE"), Types(), options));
+        std::cout << "Vault created.\n";
+    } else {
+        vault.emplace(Vault::Open(dir, AskPassphrase(), Types()));
+        std::cout << "Vault unlocked.\n";
+    }
+    auto& records = vault->Records();
+    auto projects = records.List("project");
+    if (projects.empty()) {
+        const auto name = ReadLine("Name of your first project (e.g. Escucha cafetaleras Nariño): ");
+        if (!name || name->empty()) {
+            std::cout << "\nNo project created. Add one later: escucha-cli add project name=\"...\"\n";
+            return EXIT_OK;
+        }
+        projects.push_back(records.Create("project", {{"name", *name}}));
+        std::cout << "Project created.\n";
+    }
+    const std::string project = projects.front()["id"];
+    while (true) {
+        std::cout << "\nWhat now?\n  1  add a participant\n  2  write a field note\n  3  write a narrative\n"
+                     "  4  search\n  5  see the vault's status\n  q  quit\n";
+        const auto choice = ReadLine("> ");
+        if (!choice || *choice == "q" || *choice == "Q") break;
+        try {
+            if (*choice == "1") {
+                const auto pseudonym = ReadLine("Pseudonym chosen by the participant: ");
+                if (!pseudonym || pseudonym->empty()) continue;
+                const auto r = records.Create("participant", {{"project_id", project}, {"pseudonym", *pseudonym}});
+                std::cout << "Saved participant " << r["code"].get<std::string>() << " (" << r["id"].get<std::string>() << ")\n";
+            } else if (*choice == "2" || *choice == "3") {
+                const bool narrative = *choice == "3";
+                const auto title = ReadLine("Title: ");
+                if (!title) break;
+                std::cout << "Text (end with a line holding only a dot):\n";
+                std::string text;
+                while (auto line = ReadLine("")) {
+                    if (*line == ".") break;
+                    text += *line + "\n";
+                }
+                Json fields = {{"project_id", project}, {"title", *title}, {"text", text}};
+                const auto r = records.Create(narrative ? "narrative" : "field_note", fields);
+                std::cout << "Saved " << r["type"].get<std::string>() << " " << r["id"].get<std::string>() << "\n";
+            } else if (*choice == "4") {
+                const auto query = ReadLine("Search for: ");
+                if (!query) break;
+                for (const auto& h : records.Search(*query, 10))
+                    std::cout << "  " << h.type << "  " << h.title << "\n    " << h.snippet << "\n";
+            } else if (*choice == "5") {
+                for (const auto& t : Types().Types()) std::cout << "  " << t.name << ": " << records.Count(t.name) << "\n";
+            }
+        } catch (const RecordError& e) {
+            std::cout << "Not saved: " << e.what() << "\n";
+        }
+    }
+    std::cout << "\nEverything is saved. Run 'escucha-cli help' to see every command.\n";
+    return EXIT_OK;
+}
+
+// [SECTION] Dispatch and errors
+
+int Dispatch(const std::vector<std::string>& raw) {
+    const Args args = Parse(raw);
+    if (args.Flag("--help") || args.Flag("-h")) {
+        std::cout << HELP;
+        return EXIT_OK;
+    }
+    if (args.words.empty()) {
+        if (StdinIsTerminal()) return CmdGuide(args);
+        std::cout << HELP;
+        return EXIT_USAGE;
+    }
+    const std::string& command = args.words[0];
+    static const std::map<std::string, std::function<int(const Args&)>> COMMANDS = {
+        {"init", CmdInit},         {"add", CmdAdd},       {"edit", CmdEdit},     {"delete", CmdDelete},
+        {"list", CmdList},         {"show", CmdShow},     {"import", CmdImport}, {"search", CmdSearch},
+        {"export", CmdExport},     {"passwd", CmdPasswd}, {"check", CmdCheck},   {"status", CmdStatus},
+        {"types", CmdTypes},       {"guide", CmdGuide},   {"recovery-key", CmdRecoveryKey},
+    };
+    if (command == "help") {
+        std::cout << HELP;
+        return EXIT_OK;
+    }
+    const auto it = COMMANDS.find(command);
+    if (it == COMMANDS.end()) throw UsageError("unknown command '" + command + "'; see 'escucha-cli help'");
+    return it->second(args);
+}
+
+} // namespace
+
+int Run(const std::vector<std::string>& args) {
+    try {
+        return Dispatch(args);
+    } catch (const UsageError& e) {
+        std::cerr << "escucha-cli: " << e.what() << "\n";
+        return EXIT_USAGE;
+    } catch (const RecordError& e) {
+        std::cerr << "escucha-cli: " << e.what() << "\nNothing was stored.\n";
+        return EXIT_INVALID;
+    } catch (const storage::VaultError& e) {
+        std::cerr << "escucha-cli: " << e.what() << "\n";
+        switch (e.Failure()) {
+        case storage::VaultFailure::WrongPassphrase:
+        case storage::VaultFailure::WeakPassphrase:
+        case storage::VaultFailure::PassphraseChangeInterrupted: return EXIT_PASSPHRASE;
+        case storage::VaultFailure::Damaged: return EXIT_DAMAGED;
+        case storage::VaultFailure::NotFound:
+        case storage::VaultFailure::AlreadyExists: return EXIT_NO_VAULT;
+        case storage::VaultFailure::Unreadable: return EXIT_FAILED;
+        }
+        return EXIT_FAILED;
+    } catch (const storage::SqliteError& e) {
+        if (e.IsDamage()) {
+            std::cerr << "escucha-cli: the vault is damaged: " << e.what() << "; see docs/recovery.md\n";
+            return EXIT_DAMAGED;
+        }
+        std::cerr << "escucha-cli: database error: " << e.what() << "\n";
+        return EXIT_FAILED;
+    } catch (const std::exception& e) {
+        std::cerr << "escucha-cli: " << e.what() << "\n";
+        return EXIT_FAILED;
+    }
+}
+
+} // namespace escucha::cli
