@@ -174,9 +174,12 @@ Vault Vault::Open(const fs::path& dir, const Passphrase& passphrase, const Catal
         KeyConnection(*impl->db, impl->key, impl->params);
         (void)impl->db->QueryInt("SELECT count(*) FROM sqlite_master");
     } catch (const SqliteError& e) {
-        if (!from_pending && pending)
+        if (from_pending)
             throw VaultError(VaultFailure::PassphraseChangeInterrupted,
-                             "the vault was being re-encrypted; open it with the new passphrase");
+                             "the change to this passphrase did not finish; the previous passphrase still opens the vault");
+        if (pending)
+            throw VaultError(VaultFailure::PassphraseChangeInterrupted,
+                             "the vault was re-encrypted under a new passphrase; open it with the new one");
         throw VaultError(VaultFailure::Damaged, std::string("the passphrase is right but the database cannot be read (") +
                                                     e.what() + "); see docs/recovery.md");
     }

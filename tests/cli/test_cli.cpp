@@ -1,0 +1,275 @@
+// escucha-cli as a person or a script meets it: the real binary, a real vault.
+#include "cli/process.h"
+#include "files.h"
+#include "temp_dir.h"
+
+#include <nlohmann/json.hpp>
+
+#include <catch2/catch.hpp>
+
+using namespace escucha::test;
+using Json = nlohmann::ordered_json;
+
+namespace {
+
+const Env PASS = {{"ESCUCHA_PASSPHRASE", "frase de paso de prueba"}};
+
+struct CliVault {
+    TempDir dir;
+    std::string vault = (dir / "vault").string();
+
+    CliVault() { REQUIRE(Run({"init", "--author", "ana"}).exit_code == 0); }
+
+    ProcessResult Run(std::vector<std::string> args, const Env& env = PASS, const std::string& input = "") const {
+        args.insert(args.begin(), {"--vault", vault});
+        return RunCli(args, env, input);
+    }
+    /// Runs a command that must succeed; returns its standard output.
+    std::string Ok(const std::vector<std::string>& args) const {
+        const auto r = Run(args);
+        INFO("escucha-cli " << args.front() << ": " << r.err);
+        REQUIRE(r.exit_code == 0);
+        return r.out;
+    }
+    std::string Add(const std::vector<std::string>& args) const {
+        std::vector<std::string> all = {"add"};
+        all.insert(all.end(), args.begin(), args.end());
+        auto out = Ok(all);
+        out.erase(out.find_last_not_of('\n') + 1);
+        return out;
+    }
+    Json List(const std::string& type) const { return Json::parse(Ok({"list", type, "--json"})); }
+};
+
+std::string WriteJson(const TempDir& dir, const std::string& name, const std::string& text) {
+    WriteFile(dir / name, text);
+    return (dir / name).string();
+}
+
+} // namespace
+
+TEST_CASE("A researcher records, lists, edits, searches and deletes", "[cli]") {
+    CliVault v;
+    const auto project = v.Add({"project", "name=Escucha cafetaleras", "languages=es,fr", "territories=Nariño, Cauca"});
+    const auto rosa = v.Add({"participant", "pseudonym=Rosa", "age_band=25_34", "vulnerability_groups=migrante,indígena"});
+    WriteFile(v.dir / "relato.txt", "Empezamos a las cinco.\r\nLa participación de las mujeres creció.\n");
+    const auto narrative = v.Add({"narrative", "title=La cosecha", "text=@" + (v.dir / "relato.txt").string(),
+                                  "teller_ids=" + rosa, "kind=emergent"});
+
+    const auto projects = v.List("project");
+    REQUIRE(projects.size() == 1);
+    CHECK(projects[0]["territories"] == Json::array({"Nariño", "Cauca"}));
+    const auto shown = Json::parse(v.Ok({"show", narrative}));
+    CHECK(shown["text"] == "Empezamos a las cinco.\nLa participación de las mujeres creció.\n");
+    CHECK(shown["project_id"] == project);
+    CHECK(shown["teller_ids"] == Json::array({rosa}));
+    CHECK(shown["author"] == "ana");
+
+    const auto found = v.Run({"search", "PARTICIPACION"});
+    CHECK(found.exit_code == 0);
+    CHECK_THAT(found.out, Catch::Contains(narrative) && Catch::Contains("[participación]"));
+
+    CHECK_THAT(v.Ok({"edit", rosa, "age_band=35_44", "gender="}), Catch::Contains("rev 2"));
+    CHECK(Json::parse(v.Ok({"show", rosa}))["age_band"] == "35_44");
+
+    const auto refused = v.Run({"delete", rosa});
+    CHECK(refused.exit_code == 2);
+    CHECK_THAT(refused.err, Catch::Contains("still refer"));
+    v.Ok({"delete", narrative});
+    CHECK(v.Run({"search", "participacion"}).out.empty());
+    CHECK_THAT(v.Ok({"status"}), Catch::Contains("narrative: 0") && Catch::Contains("changes waiting to sync: 5"));
+    CHECK_THAT(v.Ok({"check"}), Catch::Contains("ok"));
+}
+
+TEST_CASE("A second project means records must say which one", "[cli]") {
+    CliVault v;
+    v.Add({"project", "name=Uno"});
+    const auto two = v.Add({"project", "name=Dos"});
+    const auto r = v.Run({"add", "field_note", "text=nota"});
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Catch::Contains("give project_id"));
+    v.Add({"field_note", "text=nota", "--project", two});
+    CHECK(v.List("field_note")[0]["project_id"] == two);
+}
+
+TEST_CASE("Bad command lines and values get a clear error", "[cli]") {
+    CliVault v;
+    v.Add({"project", "name=Uno"});
+    const auto expect = [&](const std::vector<std::string>& args, int code, const std::string& words) {
+        const auto r = v.Run(args);
+        INFO(r.err);
+        CHECK(r.exit_code == code);
+        CHECK_THAT(r.err, Catch::Contains(words));
+    };
+    expect({"frobnicate"}, 1, "unknown command");
+    expect({"add", "participant", "pseudonym"}, 1, "not FIELD=VALUE");
+    expect({"add", "alien", "x=1"}, 2, "known types");
+    expect({"add", "participant", "pseudonym=R", "age_band=old"}, 2, "field 'age_band'");
+    expect({"add", "transcript_segment", "start_ms=abc"}, 2, "whole number");
+    expect({"add", "field_note", "text=@/no/such/file"}, 1, "cannot read /no/such/file");
+    expect({"show", "01a20bc5-0000-7000-8000-000000000000"}, 2, "no record");
+    expect({"search", "--limit", "0", "x"}, 1, "--limit");
+    expect({"list"}, 1, "usage");
+    CHECK(v.List("participant").empty());
+}
+
+TEST_CASE("A wrong or missing passphrase is refused and changes nothing", "[cli]") {
+    CliVault v;
+    v.Add({"project", "name=Uno"});
+    const auto before = Snapshot(v.vault);
+    const auto wrong = v.Run({"list", "project"}, {{"ESCUCHA_PASSPHRASE", "no es esta"}});
+    CHECK(wrong.exit_code == 3);
+    CHECK_THAT(wrong.err, Catch::Contains("wrong passphrase"));
+    const auto missing = v.Run({"add", "project", "name=Dos"}, {{"ESCUCHA_PASSPHRASE", ""}});
+    CHECK(missing.exit_code == 3);
+    CHECK_THAT(missing.err, Catch::Contains("ESCUCHA_PASSPHRASE"));
+    CHECK(Snapshot(v.vault) == before);
+    const auto none = RunCli({"--vault", (v.dir / "elsewhere").string(), "list", "project"}, PASS);
+    CHECK(none.exit_code == 5);
+    CHECK_THAT(none.err, Catch::Contains("no vault") && Catch::Contains("init"));
+    const auto again = v.Run({"init"});
+    CHECK(again.exit_code == 5);
+    CHECK_THAT(again.err, Catch::Contains("already exists"));
+}
+
+TEST_CASE("Import takes a whole file or nothing, and names the record and field", "[cli]") {
+    CliVault v;
+    const std::string p = "01a20bc5-0000-7000-8000-000000000001";
+    const std::string rosa = "01a20bc5-0000-7000-8000-000000000002";
+    const std::string good = R"([
+      {"type": "project", "id": ")" + p + R"(", "name": "Café"},
+      {"type": "participant", "id": ")" + rosa + R"(", "project_id": ")" + p + R"(", "pseudonym": "Rosa"},
+      {"type": "narrative", "project_id": ")" + p + R"(", "title": "Año", "text": "niños en la finca", "teller_ids": [")" + rosa + R"("]}
+    ])";
+    const auto refused = [&](const std::string& text, const std::string& words) {
+        const auto file = WriteJson(v.dir, "bad.json", text);
+        const auto r = v.Run({"import", file});
+        INFO(r.err);
+        CHECK(r.exit_code == 2);
+        CHECK_THAT(r.err, Catch::Contains(words) && Catch::Contains("Nothing was stored"));
+        CHECK(v.List("project").empty());
+        CHECK(v.List("participant").empty());
+    };
+    SECTION("malformed JSON") { refused(good.substr(0, good.size() - 10), "not valid JSON"); }
+    SECTION("not an array") { refused(R"({"type": "project"})", "JSON array"); }
+    SECTION("unknown type") {
+        auto text = good;
+        text.replace(text.find("\"narrative\""), 11, "\"novela\"");
+        refused(text, "record 2 (novela), field 'type': unknown record type 'novela'");
+    }
+    SECTION("missing field") {
+        auto text = good;
+        text.replace(text.find("\"pseudonym\": \"Rosa\""), 19, "\"gender\": \"mujer\"");
+        refused(text, "record 1 (participant), field 'pseudonym': is required");
+    }
+    SECTION("wrong type") {
+        auto text = good;
+        text.replace(text.find("\"Rosa\""), 6, "42");
+        refused(text, "record 1 (participant), field 'pseudonym': must be text");
+    }
+    SECTION("unknown reference") {
+        auto text = good;
+        text.replace(text.rfind(rosa), rosa.size(), "01a20bc5-0000-7000-8000-0000000000ff");
+        refused(text, "record 2 (narrative), field 'teller_ids'");
+    }
+    SECTION("a good file") {
+        const auto r = v.Run({"import", WriteJson(v.dir, "good.json", good)});
+        CHECK(r.exit_code == 0);
+        CHECK_THAT(r.out, Catch::Contains("imported 3 records"));
+        CHECK_THAT(v.Ok({"search", "ninos"}), Catch::Contains("[niños]"));
+    }
+    SECTION("a missing file") {
+        const auto r = v.Run({"import", (v.dir / "none.json").string()});
+        CHECK(r.exit_code == 1);
+        CHECK_THAT(r.err, Catch::Contains("cannot read"));
+    }
+}
+
+TEST_CASE("Export writes everything as JSON that imports into a new vault", "[cli]") {
+    CliVault a;
+    a.Add({"project", "name=Pêcheurs du Sud"});
+    const auto p = a.Add({"participant", "pseudonym=Jean"});
+    a.Add({"identity_link", "participant_id=" + p, "full_name=Jean-Baptiste Désir"});
+    a.Add({"field_note", "text=La coopérative a ouvert un dépôt."});
+    const auto out = (a.dir / "export.json").string();
+    const auto r = a.Run({"export", "--format", "json", "--out", out});
+    CHECK(r.exit_code == 0);
+    CHECK_THAT(r.err, Catch::Contains("not encrypted"));
+    const auto doc = Json::parse(ReadFile(out));
+    CHECK(doc["format"] == "escucha-export");
+    CHECK(doc["records"].size() == 3); // identity links stay out unless asked for
+    CHECK(ReadFile(out).find("Désir") == std::string::npos);
+    a.Ok({"export", "--format", "json", "--out", out, "--with-identities"});
+    CHECK(Json::parse(ReadFile(out))["records"].size() == 4);
+    CHECK(a.Run({"export", "--format", "xml", "--out", out}).exit_code == 1);
+
+    CliVault b;
+    b.Ok({"import", out});
+    CHECK(b.List("participant")[0]["pseudonym"] == "Jean");
+    CHECK(b.List("participant")[0]["id"] == p);
+    CHECK_THAT(b.Ok({"search", "cooperative depot"}), Catch::Contains("[coopérative]"));
+}
+
+TEST_CASE("passwd changes the passphrase", "[cli]") {
+    CliVault v;
+    v.Add({"project", "name=Uno"});
+    CHECK(v.Run({"passwd"}, {{"ESCUCHA_PASSPHRASE", PASS.at("ESCUCHA_PASSPHRASE")}, {"ESCUCHA_NEW_PASSPHRASE", "corta"}}).exit_code == 3);
+    const Env change = {{"ESCUCHA_PASSPHRASE", PASS.at("ESCUCHA_PASSPHRASE")}, {"ESCUCHA_NEW_PASSPHRASE", "la nueva frase secreta"}};
+    CHECK(v.Run({"passwd"}, change).exit_code == 0);
+    CHECK(v.Run({"list", "project"}).exit_code == 3);
+    const auto r = v.Run({"list", "project"}, {{"ESCUCHA_PASSPHRASE", "la nueva frase secreta"}});
+    CHECK(r.exit_code == 0);
+    CHECK_THAT(r.out, Catch::Contains("Uno"));
+}
+
+TEST_CASE("A damaged vault is reported as damaged", "[cli]") {
+    CliVault v;
+    v.Add({"project", "name=Uno"});
+    for (int i = 0; i < 40; ++i) v.Add({"field_note", "text=" + std::string(2000, 'a' + i % 26)});
+    auto bytes = ReadFile(v.dir / "vault/vault.db");
+    REQUIRE(bytes.size() > 12 * 4096);
+    for (int k = 0; k < 64; ++k) bytes[8 * 4096 + 512 + k] ^= 0xff;
+    WriteFile(v.dir / "vault/vault.db", bytes);
+    const auto r = v.Run({"check"});
+    INFO(r.out << r.err);
+    CHECK(r.exit_code == 4);
+    CHECK_THAT(r.out + r.err, Catch::Contains("damaged") || Catch::Contains("problem"));
+}
+
+TEST_CASE("docs/records.md is what the code says", "[cli]") {
+    const auto r = RunCli({"types", "--markdown"});
+    REQUIRE(r.exit_code == 0);
+    INFO("regenerate with: escucha-cli types --markdown > docs/records.md");
+    CHECK(ReadFile(SourceDir() + "/docs/records.md") == r.out);
+}
+
+TEST_CASE("The sample data in docs/examples imports", "[cli]") {
+    for (const auto& entry : std::filesystem::directory_iterator(SourceDir() + "/docs/examples")) {
+        if (entry.path().extension() != ".json") continue;
+        CliVault v;
+        const auto r = v.Run({"import", entry.path().string()});
+        INFO(entry.path().string() << ": " << r.err);
+        CHECK(r.exit_code == 0);
+        CHECK_THAT(v.Ok({"check"}), Catch::Contains("ok"));
+    }
+}
+
+TEST_CASE("The sqlcipher shell opens the vault with the recovery key", "[cli]") {
+    CliVault v;
+    v.Add({"project", "name=Recuperación"});
+    const auto key = v.Ok({"recovery-key"});
+    const std::string sql = key + "SELECT name FROM project;\n";
+    WriteFile(v.dir / "recover.sql", sql);
+    const auto shell = "sqlcipher " + ShellQuote(v.vault + "/vault.db") + " < " + ShellQuote((v.dir / "recover.sql").string()) +
+                       " > " + ShellQuote((v.dir / "recover.out").string()) + " 2>&1";
+    REQUIRE(std::system("command -v sqlcipher > /dev/null") == 0);
+    CHECK(std::system(shell.c_str()) == 0);
+    CHECK_THAT(ReadFile(v.dir / "recover.out"), Catch::Contains("Recuperación"));
+}
+
+TEST_CASE("Without a terminal and without a command, help is printed", "[cli]") {
+    const auto r = RunCli({});
+    CHECK(r.exit_code == 1);
+    CHECK_THAT(r.out, Catch::Contains("Usage: escucha-cli"));
+    CHECK(RunCli({"help"}).exit_code == 0);
+}

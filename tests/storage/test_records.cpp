@@ -1,0 +1,265 @@
+#include "escucha/storage/records.h"
+
+#include "storage/test_catalogue.h"
+
+#include <catch2/catch.hpp>
+
+using namespace escucha::storage;
+using escucha::test::TestCatalogue;
+
+namespace {
+
+/// An unencrypted in-memory database with the record schema: the record
+/// logic does not depend on the key (the vault tests cover that).
+struct Fixture {
+    Catalogue catalogue = TestCatalogue();
+    Database db{":memory:", true};
+    int64_t wall = 1'750'000'000'000;
+    HybridLogicalClock clock{[this] { return wall; }};
+    RecordStore store{db, catalogue, clock, {"ana", "device-1"}};
+    std::string project;
+
+    Fixture() {
+        RegisterSearchFunctions(db);
+        store.EnsureSchema();
+        project = store.Create("project", {{"name", "Escucha"}})["id"];
+    }
+    Json Person(const std::string& pseudonym) {
+        return store.Create("person", {{"project_id", project}, {"pseudonym", pseudonym}});
+    }
+    int64_t JournalCount() { return store.PendingJournalCount(); }
+};
+
+} // namespace
+
+TEST_CASE("Creating a record stamps it and journals it in the same transaction", "[storage]") {
+    Fixture f;
+    const auto before = f.JournalCount();
+    const auto r = f.Person("Rosa");
+    CHECK(IsUuid(r["id"].get<std::string>()));
+    CHECK(r["project_id"] == f.project);
+    CHECK(r["author"] == "ana");
+    CHECK(r["device"] == "device-1");
+    CHECK(r["rev"] == 1);
+    CHECK(r["deleted"] == false);
+    CHECK(HlcTimestamp::Parse(r["updated_at"].get<std::string>()));
+    CHECK(f.JournalCount() == before + 1);
+    const auto journal = f.store.PendingJournal(100).back();
+    CHECK(journal.record_id == r["id"]);
+    CHECK(journal.op == "upsert");
+    CHECK(Json::parse(journal.body)["pseudonym"] == "Rosa");
+
+    SECTION("a rolled-back transaction leaves neither record nor journal row") {
+        const auto journal_before = f.JournalCount();
+        {
+            Transaction txn(f.db);
+            f.Person("Lucía");
+        }
+        CHECK(f.JournalCount() == journal_before);
+        CHECK(f.store.Count("person") == 1);
+    }
+}
+
+TEST_CASE("Records that do not fit their type are refused with the field named", "[storage]") {
+    Fixture f;
+    const auto refused = [&](const Json& fields, const std::string& field, const std::string& words) {
+        Json input = fields;
+        input["project_id"] = f.project;
+        try {
+            f.store.Create("person", input);
+            FAIL("accepted " << input.dump());
+        } catch (const RecordError& e) {
+            CHECK(e.Field() == field);
+            CHECK_THAT(e.what(), Catch::Contains(words));
+        }
+    };
+    SECTION("missing required field") { refused({{"age", 3}}, "pseudonym", "is required"); }
+    SECTION("empty required field") { refused({{"pseudonym", "  "}}, "pseudonym", "may not be empty"); }
+    SECTION("unknown field") { refused({{"pseudonym", "x"}, {"surname", "y"}}, "surname", "not a field of person"); }
+    SECTION("wrong JSON type") { refused({{"pseudonym", 7}}, "pseudonym", "must be text"); }
+    SECTION("not a whole number") { refused({{"pseudonym", "x"}, {"age", 3.5}}, "age", "whole number"); }
+    SECTION("not one of the choices") { refused({{"pseudonym", "x"}, {"band", "middle"}}, "band", "young, old"); }
+    SECTION("list item of the wrong type") { refused({{"pseudonym", "x"}, {"groups", {"a", 2}}}, "groups", "item 1"); }
+    SECTION("invalid UTF-8") { refused({{"pseudonym", std::string("bad \xff byte")}}, "pseudonym", "UTF-8"); }
+    SECTION("reference to nothing") {
+        refused({{"pseudonym", "x"}, {"referred_by", "01a20bc5-bdf8-70a5-9c34-9e14b2ffea1f"}}, "referred_by",
+                "no person with id");
+    }
+    SECTION("reference that is not an id") { refused({{"pseudonym", "x"}, {"referred_by", "Rosa"}}, "referred_by", "not a record id"); }
+    SECTION("no project") {
+        CHECK_THROWS_WITH(f.store.Create("person", {{"pseudonym", "x"}}), Catch::Contains("project_id"));
+    }
+    SECTION("unknown type") { CHECK_THROWS_WITH(f.store.Create("alien", Json::object()), Catch::Contains("known types")); }
+    CHECK(f.store.Count("person") == 0);
+}
+
+TEST_CASE("References stay inside a project", "[storage]") {
+    Fixture f;
+    const auto rosa = f.Person("Rosa");
+    const std::string other = f.store.Create("project", {{"name", "Otro"}})["id"];
+    CHECK_THROWS_WITH(f.store.Create("person", {{"project_id", other}, {"pseudonym", "x"}, {"referred_by", rosa["id"]}}),
+                      Catch::Contains("belongs to another project"));
+}
+
+TEST_CASE("Text is stored with newlines normalised and read back whole", "[storage]") {
+    Fixture f;
+    const auto s = f.store.Create("story", {{"project_id", f.project}, {"title", "Año"}, {"text", "uno\r\ndos\rtres\n"}});
+    CHECK(f.store.Get(s["id"])->at("text") == "uno\ndos\ntres\n");
+    CHECK(f.store.Get(s["id"])->at("status") == "draft");
+}
+
+TEST_CASE("Updating raises rev and the clock, and journals the change", "[storage]") {
+    Fixture f;
+    const auto r = f.Person("Rosa");
+    const auto journal = f.JournalCount();
+    f.wall -= 86'400'000; // the device clock jumps back a day
+    const auto u = f.store.Update(r["id"], {{"age", 41}, {"groups", {"migrante", "indígena"}}});
+    CHECK(u["rev"] == 2);
+    CHECK(u["updated_at"].get<std::string>() > r["updated_at"].get<std::string>());
+    CHECK(u["created_at"] == r["created_at"]);
+    CHECK(f.JournalCount() == journal + 1);
+    SECTION("null removes an optional field") {
+        const auto v = f.store.Update(r["id"], {{"age", nullptr}});
+        CHECK_FALSE(v.contains("age"));
+    }
+    SECTION("a required field cannot be removed") {
+        CHECK_THROWS_WITH(f.store.Update(r["id"], {{"pseudonym", nullptr}}), Catch::Contains("is required"));
+        CHECK(f.store.Get(r["id"])->at("rev") == 2);
+    }
+    SECTION("a record cannot change project") {
+        const std::string other = f.store.Create("project", {{"name", "Otro"}})["id"];
+        CHECK_THROWS(f.store.Update(r["id"], {{"project_id", other}}));
+    }
+}
+
+TEST_CASE("Deleting leaves a tombstone without content", "[storage]") {
+    Fixture f;
+    const auto rosa = f.Person("Rosa");
+    const auto story = f.store.Create("story", {{"project_id", f.project}, {"title", "La finca"}, {"text", "testimonio delicado"}, {"tellers", {rosa["id"]}}});
+    SECTION("refused while referenced") {
+        CHECK_THROWS_WITH(f.store.Delete(rosa["id"]), Catch::Contains("still refer"));
+        CHECK_FALSE(f.store.Get(rosa["id"])->at("deleted").get<bool>());
+    }
+    SECTION("erases content, search entry, and journals a delete") {
+        const auto t = f.store.Delete(story["id"]);
+        CHECK(t["deleted"] == true);
+        CHECK(t["rev"] == 2);
+        const auto stored = *f.store.Get(story["id"]);
+        CHECK_FALSE(stored.contains("text"));
+        CHECK_FALSE(stored.contains("title"));
+        CHECK(f.store.Search("delicado").empty());
+        CHECK(f.store.PendingJournal(100).back().op == "delete");
+        CHECK(f.store.List("story").empty());
+        CHECK(f.store.List("story", {std::nullopt, true}).size() == 1);
+        CHECK(f.store.CheckConsistency().empty());
+    }
+}
+
+TEST_CASE("Import is all or nothing and names the failing record and field", "[storage]") {
+    Fixture f;
+    const std::string p = "01a20bc5-0000-7000-8000-000000000001";
+    const std::string rosa = "01a20bc5-0000-7000-8000-000000000002";
+    Json records = Json::array({
+        {{"type", "project"}, {"id", p}, {"name", "Importado"}},
+        // A forward reference: the teller comes later in the file.
+        {{"type", "story"}, {"project_id", p}, {"title", "t"}, {"text", "x"}, {"tellers", {rosa}}},
+        {{"type", "person"}, {"id", rosa}, {"project_id", p}, {"pseudonym", "Rosa"}},
+    });
+    SECTION("a good file is stored whole") {
+        CHECK(f.store.Import(records).size() == 3);
+        CHECK(f.store.Count("person") == 1);
+        CHECK(f.store.CheckConsistency().empty());
+    }
+    SECTION("a bad record stores nothing") {
+        const auto journal = f.JournalCount();
+        records.push_back({{"type", "person"}, {"project_id", p}, {"pseudonym", "Luz"}, {"band", "medio"}});
+        try {
+            f.store.Import(records);
+            FAIL("accepted");
+        } catch (const RecordError& e) {
+            CHECK(e.Index() == 3u);
+            CHECK(e.Field() == "band");
+            CHECK_THAT(e.what(), Catch::StartsWith("record 3 (person), field 'band'"));
+        }
+        CHECK(f.store.Count("person") == 0);
+        CHECK(f.store.Count("project") == 1);
+        CHECK(f.JournalCount() == journal);
+    }
+    SECTION("an unknown reference is named") {
+        records[1]["tellers"] = {"01a20bc5-0000-7000-8000-0000000000ff"};
+        CHECK_THROWS_WITH(f.store.Import(records), Catch::StartsWith("record 1 (story), field 'tellers'"));
+        CHECK(f.store.Count("story") == 0);
+    }
+    SECTION("unknown type, missing type, duplicate id, not an array") {
+        records.push_back({{"type", "alien"}});
+        CHECK_THROWS_WITH(f.store.Import(records), Catch::Contains("record 3") && Catch::Contains("unknown record type"));
+        records.back() = {{"name", "x"}};
+        CHECK_THROWS_WITH(f.store.Import(records), Catch::Contains("record 3, field 'type': is required"));
+        records.back() = records[2];
+        CHECK_THROWS_WITH(f.store.Import(records), Catch::Contains("appears twice"));
+        CHECK_THROWS_WITH(f.store.Import(Json::object()), Catch::Contains("JSON array"));
+        CHECK(f.store.Count("project") == 1);
+    }
+    SECTION("an id already in the vault is refused") {
+        f.store.Import(records);
+        CHECK_THROWS_WITH(f.store.Import(Json::array({records[2]})), Catch::Contains("already exists"));
+    }
+}
+
+TEST_CASE("Search ignores accents and case, ranks, and shows a snippet", "[storage]") {
+    Fixture f;
+    const auto add = [&](const std::string& title, const std::string& text) {
+        return f.store.Create("story", {{"project_id", f.project}, {"title", title}, {"text", text}})["id"].get<std::string>();
+    };
+    const auto a = add("Cosecha", "La PARTICIPACIÓN de las mujeres en la cooperativa creció este año.");
+    const auto b = add("Participación sindical", "Hablamos del sindicato y de la participación.");
+    add("Otra cosa", "Nada que ver con el tema.");
+    const auto fr = add("Pêcheurs", "Les pêcheurs de la côte ont créé une coopérative.");
+
+    const auto hits = f.store.Search("participacion");
+    REQUIRE(hits.size() == 2);
+    CHECK(hits[0].id == b); // in the title and the text
+    CHECK(hits[1].id == a);
+    CHECK_THAT(hits[1].snippet, Catch::Contains("[PARTICIPACIÓN]"));
+    CHECK(f.store.Search("PECHEURS cooperative").at(0).id == fr);
+    CHECK(f.store.Search("coop*").size() == 2);
+    CHECK(f.store.Search("mujeres sindicato").empty()); // every word must match
+    CHECK(f.store.Search("\"unbalanced OR NOT (").empty());
+    CHECK_THROWS_WITH(f.store.Search("  ;; "), Catch::Contains("no words"));
+
+    SECTION("edits are searchable at once; the old words are gone") {
+        f.store.Update(a, {{"text", "Ahora habla de migración."}});
+        CHECK(f.store.Search("migracion").at(0).id == a);
+        CHECK(f.store.Search("participacion").size() == 1);
+    }
+    SECTION("a rebuilt index finds the same") {
+        f.store.RebuildSearchIndex();
+        CHECK(f.store.Search("participacion").size() == 2);
+    }
+}
+
+TEST_CASE("Local-only records are journalled only when the project shares them", "[storage]") {
+    Fixture f;
+    const auto rosa = f.Person("Rosa");
+    auto journal = f.JournalCount();
+    f.store.Create("secret", {{"project_id", f.project}, {"person_id", rosa["id"]}, {"real_name", "Rosa Pérez"}});
+    CHECK(f.JournalCount() == journal);
+    CHECK(f.store.Search("perez").empty());
+    f.store.Update(f.project, {{"share_identities", true}});
+    journal = f.JournalCount();
+    f.store.Create("secret", {{"project_id", f.project}, {"person_id", rosa["id"]}, {"real_name", "Luz"}});
+    CHECK(f.JournalCount() == journal + 1);
+}
+
+TEST_CASE("A newer catalogue adds its new fields to an older vault", "[storage]") {
+    Fixture f;
+    const auto rosa = f.Person("Rosa");
+    Catalogue newer = TestCatalogue();
+    auto* person = const_cast<RecordType*>(newer.Find("person"));
+    person->fields.push_back({"nickname", FieldKind::Text, "Nickname.", false, false, {}, {}, nullptr});
+    RecordStore store(f.db, newer, f.clock, {"ana", "device-1"});
+    store.EnsureSchema();
+    const auto u = store.Update(rosa["id"], {{"nickname", "Rosi"}});
+    CHECK(store.Get(rosa["id"])->at("nickname") == "Rosi");
+    CHECK(store.Get(rosa["id"])->at("pseudonym") == "Rosa");
+}

@@ -1,0 +1,218 @@
+#include "escucha/storage/vault.h"
+
+#include "files.h"
+#include "storage/test_catalogue.h"
+#include "temp_dir.h"
+
+#include <catch2/catch.hpp>
+
+using namespace escucha::storage;
+using escucha::test::FilesContaining;
+using escucha::test::Snapshot;
+using escucha::test::TempDir;
+
+namespace {
+
+const Passphrase GOOD("una frase de paso larga");
+const Passphrase OTHER("otra frase completamente distinta");
+
+VaultOptions FastOptions() {
+    VaultOptions o;
+    o.author = "ana";
+    return o;
+}
+
+VaultFailure FailureOf(const std::function<void()>& action) {
+    try {
+        action();
+    } catch (const VaultError& e) {
+        return e.Failure();
+    }
+    FAIL("no VaultError");
+    return VaultFailure::Unreadable;
+}
+
+std::string AddStory(Vault& vault, const std::string& text) {
+    auto& records = vault.Records();
+    auto projects = records.List("project");
+    std::string project = projects.empty() ? records.Create("project", {{"name", "P"}})["id"].get<std::string>()
+                                           : projects[0]["id"].get<std::string>();
+    return records.Create("story", {{"project_id", project}, {"title", "Relato"}, {"text", text}})["id"];
+}
+
+} // namespace
+
+TEST_CASE("A vault is created, closed and opened again with its data", "[storage]") {
+    TempDir dir;
+    const auto catalogue = escucha::test::TestCatalogue();
+    std::string id, device;
+    {
+        auto vault = Vault::Create(dir.Path(), GOOD, catalogue, FastOptions());
+        id = AddStory(vault, "La participación de las mujeres");
+        device = vault.DeviceId();
+        CHECK(IsUuid(device));
+        CHECK(vault.Author() == "ana");
+    }
+    auto vault = Vault::Open(dir.Path(), GOOD, catalogue);
+    CHECK(vault.Records().Get(id)->at("text") == "La participación de las mujeres");
+    CHECK(vault.DeviceId() == device);
+    CHECK(vault.Check().empty());
+    CHECK(vault.Db().QueryText("PRAGMA journal_mode") == "wal");
+    CHECK(vault.Db().QueryInt("PRAGMA temp_store") == 2);
+    CHECK(vault.Db().QueryInt("PRAGMA page_size") == 4096);
+
+    SECTION("the file is not plain SQLite and starts with the Argon2id salt") {
+        const auto bytes = escucha::test::ReadFile(dir / "vault.db");
+        CHECK(bytes.rfind("SQLite format 3", 0) == std::string::npos);
+        const auto params = ReadKdfFile(dir / "vault.kdf");
+        REQUIRE(params);
+        CHECK(std::equal(params->salt.begin(), params->salt.end(), reinterpret_cast<const unsigned char*>(bytes.data())));
+    }
+    SECTION("the hybrid clock carries on from where it stopped") {
+        const auto before = HlcTimestamp::Parse(vault.Records().Get(id)->at("updated_at").get<std::string>());
+        const auto after = vault.Records().Update(id, {{"title", "Nuevo"}});
+        CHECK(HlcTimestamp::Parse(after["updated_at"].get<std::string>()) > before);
+    }
+}
+
+TEST_CASE("Creating refuses a short passphrase and an existing vault", "[storage]") {
+    TempDir dir;
+    const auto catalogue = escucha::test::TestCatalogue();
+    CHECK(FailureOf([&] { (void)Vault::Create(dir.Path(), Passphrase("corta"), catalogue, FastOptions()); }) ==
+          VaultFailure::WeakPassphrase);
+    CHECK_FALSE(Vault::Exists(dir.Path()));
+    { auto v = Vault::Create(dir.Path(), GOOD, catalogue, FastOptions()); }
+    CHECK(FailureOf([&] { (void)Vault::Create(dir.Path(), GOOD, catalogue, FastOptions()); }) ==
+          VaultFailure::AlreadyExists);
+    CHECK(FailureOf([&] { (void)Vault::Open(dir / "nowhere", GOOD, catalogue); }) == VaultFailure::NotFound);
+}
+
+TEST_CASE("A wrong passphrase is a clear error and changes no byte of the vault", "[storage]") {
+    TempDir dir;
+    const auto catalogue = escucha::test::TestCatalogue();
+    {
+        auto vault = Vault::Create(dir.Path(), GOOD, catalogue, FastOptions());
+        AddStory(vault, "texto");
+    }
+    const auto before = Snapshot(dir.Path());
+    CHECK(FailureOf([&] { (void)Vault::Open(dir.Path(), OTHER, catalogue); }) == VaultFailure::WrongPassphrase);
+    CHECK(Snapshot(dir.Path()) == before);
+    CHECK_NOTHROW(Vault::Open(dir.Path(), GOOD, catalogue));
+}
+
+TEST_CASE("No record text is ever in plaintext in the vault directory", "[storage]") {
+    TempDir dir;
+    const auto catalogue = escucha::test::TestCatalogue();
+    const std::string marker = "MARCADOR-testimonio-único-7731";
+    auto vault = Vault::Create(dir.Path(), GOOD, catalogue, FastOptions());
+    for (int i = 0; i < 200; ++i) AddStory(vault, marker + " número " + std::to_string(i));
+    // While open: the WAL and shared-memory files exist and hold fresh pages.
+    CHECK(std::filesystem::exists(dir / "vault.db-wal"));
+    CHECK(FilesContaining(dir.Path(), marker).empty());
+    CHECK(FilesContaining(dir.Path(), "número").empty());
+    CHECK(vault.Records().Search("numero").size() == 20);
+    vault.Db().Exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    CHECK(FilesContaining(dir.Path(), marker).empty());
+}
+
+TEST_CASE("Changing the passphrase re-encrypts the vault", "[storage]") {
+    TempDir dir;
+    const auto catalogue = escucha::test::TestCatalogue();
+    std::string id;
+    {
+        auto vault = Vault::Create(dir.Path(), GOOD, catalogue, FastOptions());
+        id = AddStory(vault, "antes del cambio");
+        vault.ChangePassphrase(OTHER);
+        AddStory(vault, "después del cambio");
+    }
+    CHECK_FALSE(std::filesystem::exists(dir / "vault.kdf.new"));
+    CHECK(FailureOf([&] { (void)Vault::Open(dir.Path(), GOOD, catalogue); }) == VaultFailure::WrongPassphrase);
+    auto vault = Vault::Open(dir.Path(), OTHER, catalogue);
+    CHECK(vault.Records().Get(id)->at("text") == "antes del cambio");
+    CHECK(vault.Records().Count("story") == 2);
+    CHECK(vault.Check().empty());
+    CHECK(FailureOf([&] { vault.ChangePassphrase(Passphrase("short")); }) == VaultFailure::WeakPassphrase);
+}
+
+TEST_CASE("A passphrase change cut short leaves the vault openable", "[storage]") {
+    TempDir dir;
+    const auto catalogue = escucha::test::TestCatalogue();
+    { auto vault = Vault::Create(dir.Path(), GOOD, catalogue, FastOptions()); }
+    // Stopped after the new parameters were written, before the rekey.
+    auto params = KdfParams::Fresh();
+    params.check = DeriveKey(OTHER, params).CheckValue();
+    WriteKdfFile(dir / "vault.kdf.new", params);
+    SECTION("the old passphrase still opens it, and the leftover is cleared") {
+        CHECK_NOTHROW(Vault::Open(dir.Path(), GOOD, catalogue));
+        CHECK_FALSE(std::filesystem::exists(dir / "vault.kdf.new"));
+    }
+    SECTION("the new passphrase says what happened") {
+        CHECK(FailureOf([&] { (void)Vault::Open(dir.Path(), OTHER, catalogue); }) ==
+              VaultFailure::PassphraseChangeInterrupted);
+        CHECK(std::filesystem::exists(dir / "vault.kdf.new"));
+    }
+}
+
+TEST_CASE("A damaged vault is reported in words, never a crash", "[storage]") {
+    TempDir dir;
+    const auto catalogue = escucha::test::TestCatalogue();
+    {
+        auto vault = Vault::Create(dir.Path(), GOOD, catalogue, FastOptions());
+        for (int i = 0; i < 300; ++i) AddStory(vault, std::string(500, 'x') + std::to_string(i));
+        vault.Db().Exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    }
+    auto bytes = escucha::test::ReadFile(dir / "vault.db");
+    REQUIRE(bytes.size() > 20 * 4096);
+    const auto damaged = [&] {
+        // Any failure must come as an error the user can read; a sound vault
+        // after flipped bytes would mean the flip went unnoticed.
+        try {
+            auto vault = Vault::Open(dir.Path(), GOOD, catalogue);
+            const auto problems = vault.Check();
+            if (!problems.empty()) return true;
+            (void)vault.Records().Search("x");
+            return false;
+        } catch (const VaultError& e) {
+            return e.Failure() == VaultFailure::Damaged;
+        } catch (const SqliteError& e) {
+            return e.IsDamage();
+        }
+    };
+    SECTION("flipped bytes in a data page") {
+        for (int k = 0; k < 16; ++k) bytes[10 * 4096 + 100 + k] ^= 0x5a;
+        escucha::test::WriteFile(dir / "vault.db", bytes);
+        CHECK(damaged());
+    }
+    SECTION("flipped bytes in the first page") {
+        for (int k = 0; k < 16; ++k) bytes[200 + k] ^= 0x5a;
+        escucha::test::WriteFile(dir / "vault.db", bytes);
+        CHECK(FailureOf([&] { (void)Vault::Open(dir.Path(), GOOD, catalogue); }) == VaultFailure::Damaged);
+    }
+    SECTION("a truncated file") {
+        escucha::test::WriteFile(dir / "vault.db", bytes.substr(0, bytes.size() / 2));
+        CHECK(damaged());
+    }
+    SECTION("a damaged parameter file") {
+        escucha::test::WriteFile(dir / "vault.kdf", "{ not json");
+        CHECK(FailureOf([&] { (void)Vault::Open(dir.Path(), GOOD, catalogue); }) == VaultFailure::Damaged);
+    }
+    SECTION("a missing parameter file") {
+        std::filesystem::remove(dir / "vault.kdf");
+        CHECK(FailureOf([&] { (void)Vault::Open(dir.Path(), GOOD, catalogue); }) == VaultFailure::Damaged);
+    }
+}
+
+TEST_CASE("The recovery key opens the vault with plain SQLCipher calls", "[storage]") {
+    TempDir dir;
+    const auto catalogue = escucha::test::TestCatalogue();
+    SecretBytes key;
+    {
+        auto vault = Vault::Create(dir.Path(), GOOD, catalogue, FastOptions());
+        AddStory(vault, "recuperable");
+        key = vault.RawKeyForRecovery();
+    }
+    Database db((dir / "vault.db").string(), false);
+    db.Exec("PRAGMA key = \"" + std::string(key.begin(), key.end()) + "\"");
+    db.Exec("PRAGMA cipher_page_size = 4096");
+    CHECK(db.QueryText("SELECT text FROM story") == "recuperable");
+}
