@@ -1,0 +1,34 @@
+# Debian 12 packages Escucha needs, and a function that installs the missing ones.
+# Sourced by scripts/run and scripts/test.
+
+ESCUCHA_BUILD_PACKAGES=(
+  g++ cmake ninja-build pkg-config ccache
+  libsqlcipher-dev libsodium-dev nlohmann-json3-dev
+)
+ESCUCHA_TEST_PACKAGES=(
+  catch2
+  sqlcipher   # the recovery test opens a vault with the plain sqlcipher shell
+)
+
+# install_packages NAME...: installs those of the named packages that are missing.
+install_packages() {
+  local missing=()
+  local p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  local sudo=()
+  if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then
+      sudo=(sudo)
+    else
+      echo "These Debian packages are missing: ${missing[*]}" >&2
+      echo "Run this script as root, or install them with apt-get first." >&2
+      exit 1
+    fi
+  fi
+  echo "Installing Debian packages: ${missing[*]}"
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
