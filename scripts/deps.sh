@@ -7,7 +7,8 @@ ESCUCHA_BUILD_PACKAGES=(
 )
 ESCUCHA_TEST_PACKAGES=(
   catch2
-  sqlcipher   # the recovery test opens a vault with the plain sqlcipher shell
+  sqlcipher        # the recovery tests open a vault with the plain sqlcipher shell
+  python3-argon2   # ...and derive its key from the passphrase without Escucha
 )
 
 # install_packages NAME...: installs those of the named packages that are missing.

@@ -7,6 +7,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <sstream>
+
 using namespace escucha::test;
 using Json = nlohmann::ordered_json;
 
@@ -272,4 +274,24 @@ TEST_CASE("Without a terminal and without a command, help is printed", "[cli]") 
     CHECK(r.exit_code == 1);
     CHECK_THAT(r.out, Catch::Contains("Usage: escucha-cli"));
     CHECK(RunCli({"help"}).exit_code == 0);
+}
+
+TEST_CASE("docs/recovery.md derives the same key without Escucha", "[cli]") {
+    CliVault v;
+    const auto doc = ReadFile(SourceDir() + "/docs/recovery.md");
+    const auto begin = doc.find("python3 - <<'PY'\n");
+    const auto end = doc.find("    PY\n", begin);
+    REQUIRE(begin != std::string::npos);
+    REQUIRE(end != std::string::npos);
+    std::string script;
+    std::stringstream lines(doc.substr(begin + 17, end - begin - 17));
+    for (std::string line; std::getline(lines, line);) script += (line.size() >= 4 ? line.substr(4) : line) + "\n";
+    const auto dir_pos = script.find("DIR/vault.kdf");
+    REQUIRE(dir_pos != std::string::npos);
+    script.replace(dir_pos, 3, v.vault);
+    WriteFile(v.dir / "derive.py", script);
+    const auto command = "ESCUCHA_PASSPHRASE=" + ShellQuote(PASS.at("ESCUCHA_PASSPHRASE")) + " /usr/bin/python3 " +
+                         ShellQuote((v.dir / "derive.py").string()) + " > " + ShellQuote((v.dir / "derived").string());
+    REQUIRE(std::system(command.c_str()) == 0);
+    CHECK(ReadFile(v.dir / "derived") == v.Ok({"recovery-key"}));
 }
