@@ -83,7 +83,10 @@ std::optional<int64_t> ParseIsoMillis(std::string_view text) {
     if (!Digits(text, 0, 4, year) || text.size() < 10 || text[4] != '-' || !Digits(text, 5, 2, month) ||
         text[7] != '-' || !Digits(text, 8, 2, day))
         return std::nullopt;
-    if (month < 1 || month > 12 || day < 1 || day > 31) return std::nullopt;
+    if (month < 1 || month > 12 || day < 1) return std::nullopt;
+    static constexpr int DAYS[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    if (day > DAYS[month - 1] + (month == 2 && leap ? 1 : 0)) return std::nullopt;
     size_t pos = 10;
     int64_t offset_minutes = 0;
     if (pos < text.size()) {

@@ -34,6 +34,14 @@ bool IsListKind(FieldKind kind) {
     return kind == FieldKind::ChoiceList || kind == FieldKind::ReferenceList || kind == FieldKind::TextList;
 }
 
+/// UUIDs are compared as lower-case text; accept upper case on input.
+std::string LowerUuid(std::string text) {
+    if (text.size() == 36)
+        for (auto& c : text)
+            if (c >= 'A' && c <= 'F') c = static_cast<char>(c - 'A' + 'a');
+    return text;
+}
+
 std::string NormaliseNewlines(const std::string& text) {
     std::string out;
     out.reserve(text.size());
@@ -254,7 +262,8 @@ Json NormaliseValue(const FieldSpec& f, const Json& value) {
     case FieldKind::Text:
     case FieldKind::LongText: return RequireText(f, value);
     case FieldKind::Integer:
-        if (!value.is_number_integer()) throw RecordError(f.name, std::string("must be a whole number, not ") + value.type_name());
+        if (!value.is_number_integer())
+            throw RecordError(f.name, "must be a whole number, not " + (value.is_number() ? value.dump() : std::string(value.type_name())));
         if (value.is_number_unsigned() && value.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX))
             throw RecordError(f.name, "is too large");
         return value.get<int64_t>();
@@ -270,12 +279,13 @@ Json NormaliseValue(const FieldSpec& f, const Json& value) {
     case FieldKind::Date: {
         const auto text = RequireText(f, value);
         if (!ParseIsoMillis(text))
-            throw RecordError(f.name, "'" + text + "' is not a date (YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][Z])");
+            throw RecordError(f.name, "'" + text + "' is not a date: use YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS[.mmm]] "
+                                                   "with Z or an offset such as -05:00");
         return text;
     }
     case FieldKind::Reference: {
-        const auto text = RequireText(f, value);
-        if (!IsUuid(text)) throw RecordError(f.name, "'" + text + "' is not a record id");
+        const auto text = LowerUuid(RequireText(f, value));
+        if (!IsUuid(text)) throw RecordError(f.name, "'" + text + "' is not a record id (a UUID: 8-4-4-4-12 hex digits)");
         return text;
     }
     case FieldKind::ChoiceList:
@@ -316,13 +326,14 @@ Json RecordStore::Normalise(const RecordType& type, const Json& input, bool crea
                 if (!value.is_string() || value.get<std::string>() != type.name)
                     throw RecordError("type", "does not match '" + type.name + "'");
             } else if (key == "id" && !value.is_null()) {
-                if (!value.is_string() || !IsUuid(value.get<std::string>()))
-                    throw RecordError("id", "must be a UUID in its 36-character form");
-                out["id"] = value;
-            } else if (key == "project_id" && type.project_scoped && !value.is_null()) {
-                if (!value.is_string() || !IsUuid(value.get<std::string>()))
+                if (!value.is_string() || !IsUuid(LowerUuid(value.get<std::string>())))
+                    throw RecordError("id", "must be a UUID: 8-4-4-4-12 hex digits");
+                out["id"] = LowerUuid(value.get<std::string>());
+            } else if (key == "project_id" && !value.is_null()) {
+                if (!type.project_scoped) throw RecordError("project_id", "a " + type.name + " belongs to no project");
+                if (!value.is_string() || !IsUuid(LowerUuid(value.get<std::string>())))
                     throw RecordError("project_id", "must be the id of a project");
-                out["project_id"] = value;
+                out["project_id"] = LowerUuid(value.get<std::string>());
             } else if (key == "created_at" && creating && !value.is_null()) {
                 if (!value.is_string() || !ParseIsoMillis(value.get<std::string>()))
                     throw RecordError("created_at", "is not an ISO 8601 date-time");
@@ -369,7 +380,11 @@ void RecordStore::CheckReferences(const RecordType& type, const Json& record) {
     const auto check = [&](const std::string& field, const std::string& ref_type, const std::string& id) {
         auto stmt = m_db.Prepare("SELECT project_id, deleted FROM " + QuoteIdent(ref_type) + " WHERE id = ?");
         stmt.Bind(1, id);
-        if (!stmt.Step()) throw RecordError(field, "no " + ref_type + " with id " + id + " in this vault");
+        if (!stmt.Step()) {
+            if (const auto actual = TypeOf(id))
+                throw RecordError(field, id + " is a " + *actual + ", not a " + ref_type);
+            throw RecordError(field, "no " + ref_type + " with id " + id + " in this vault");
+        }
         if (stmt.Int(1) != 0) throw RecordError(field, "the " + ref_type + " " + id + " has been deleted");
         const auto ref_project = ref_type == "project" ? id : stmt.Text(0);
         if (ref_project != project) throw RecordError(field, "the " + ref_type + " " + id + " belongs to another project");
@@ -800,16 +815,17 @@ void RegisterSearchFunctions(Database& db) {
                                         Bm25, nullptr, nullptr, nullptr));
 }
 
-std::vector<SearchHit> RecordStore::Search(const std::string& query, int limit) {
+std::vector<SearchHit> RecordStore::Search(const std::string& query, int limit, const std::string& open,
+                                           const std::string& close) {
     if (!IsValidUtf8(query)) throw RecordError("query", "is not valid UTF-8 text");
     const auto match = BuildMatchQuery(query);
     if (match.empty()) throw RecordError("query", "has no words to search for");
     auto stmt = m_db.Prepare(
-        "SELECT d.record_type, d.record_id, s.title, snippet(search_index, '[', ']', '…', -1, 12), "
+        "SELECT d.record_type, d.record_id, s.title, snippet(search_index, ?3, ?4, '…', -1, 12), "
         "escucha_bm25(matchinfo(search_index, 'pcnalx')) AS score "
         "FROM search_index s JOIN search_doc d ON d.docid = s.docid "
-        "WHERE search_index MATCH ? ORDER BY score DESC, d.docid DESC LIMIT ?");
-    stmt.Bind(1, match).Bind(2, limit);
+        "WHERE search_index MATCH ?1 ORDER BY score DESC, d.docid DESC LIMIT ?2");
+    stmt.Bind(1, match).Bind(2, limit).Bind(3, open).Bind(4, close);
     std::vector<SearchHit> hits;
     while (stmt.Step()) hits.push_back({stmt.Text(0), stmt.Text(1), stmt.Text(2), stmt.Text(3), stmt.Double(4)});
     return hits;
@@ -865,7 +881,7 @@ std::vector<std::string> RecordStore::CheckConsistency() {
     try {
         m_db.Exec("INSERT INTO search_index(search_index) VALUES('integrity-check')");
     } catch (const SqliteError& e) {
-        problems.push_back(std::string("the search index is inconsistent (run 'reindex'): ") + e.what());
+        problems.push_back(std::string("the search index is inconsistent (escucha-cli reindex rebuilds it): ") + e.what());
     }
     return problems;
 }

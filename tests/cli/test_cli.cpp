@@ -81,6 +81,8 @@ TEST_CASE("A researcher records, lists, edits, searches and deletes", "[cli]") {
     CHECK(v.Run({"search", "participacion"}).out.empty());
     CHECK_THAT(v.Ok({"status"}), Catch::Contains("narrative: 0") && Catch::Contains("changes waiting to sync: 5"));
     CHECK_THAT(v.Ok({"check"}), Catch::Contains("ok"));
+    CHECK_THAT(v.Ok({"reindex"}), Catch::Contains("rebuilt"));
+    CHECK_THAT(v.Ok({"search", "rosa"}), Catch::Contains(rosa));
 }
 
 TEST_CASE("A second project means records must say which one", "[cli]") {

@@ -52,9 +52,13 @@ TEST_CASE("kill -9 during a stream of edits loses nothing that was reported save
             "\"$cli\" --vault \"$v\" edit \"$id\" title=\"edited r" + std::to_string(round) + " n$i\" > /dev/null && " +
             "echo \"edited r" + std::to_string(round) + " n$i\" >> " + ShellQuote(ack) + "; done";
         const pid_t pid = StartShell(script, PASS);
-        std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(rng)));
+        const int delay = delay_ms(rng);
+        std::this_thread::sleep_for(std::chrono::milliseconds(delay / 2));
+        // While writes are under way, nothing on disk is readable text...
+        CHECK(FilesContaining(vault, MARK).empty());
+        std::this_thread::sleep_for(std::chrono::milliseconds(delay - delay / 2));
         KillGroup(pid);
-        // Between kills, nothing on disk is readable text.
+        // ...nor after a kill.
         CHECK(FilesContaining(vault, MARK).empty());
     }
     const auto check = RunCli({"--vault", vault, "check"}, PASS);

@@ -36,7 +36,7 @@ TEST_CASE("Profiles link participants and narratives and keep their lists", "[in
                                                {"participant_ids", {rosa, luz}}}),
                       Catch::Contains("one participant"));
     CHECK_THROWS_WITH(store.Update(profile["id"], {{"version", 0}}), Catch::Contains("1 or more"));
-    CHECK_THROWS_WITH(store.Update(profile["id"], {{"narrative_ids", {rosa}}}), Catch::Contains("no narrative"));
+    CHECK_THROWS_WITH(store.Update(profile["id"], {{"narrative_ids", {rosa}}}), Catch::Contains("is a participant, not a narrative"));
     CHECK_THROWS_WITH(store.Delete(n), Catch::Contains("still refer"));
     const auto refined = store.Update(profile["id"], {{"status", "refined"}, {"version", 2}});
     CHECK(refined["rev"] == 2);

@@ -29,6 +29,10 @@ TEST_CASE("ISO dates parse and format", "[storage]") {
     CHECK(ParseIsoMillis("2024-11-24 03:46") == 1'732'419'960'000);
     CHECK_FALSE(ParseIsoMillis("24/11/2024"));
     CHECK_FALSE(ParseIsoMillis("2024-13-01"));
+    CHECK_FALSE(ParseIsoMillis("2025-02-30"));
+    CHECK_FALSE(ParseIsoMillis("2025-02-29"));
+    CHECK(ParseIsoMillis("2024-02-29"));
+    CHECK_FALSE(ParseIsoMillis("2025-04-31"));
     CHECK_FALSE(ParseIsoMillis("2024-11-24T25:00"));
     CHECK_FALSE(ParseIsoMillis("2024-11-24Tfoo"));
 }

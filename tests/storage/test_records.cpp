@@ -85,12 +85,29 @@ TEST_CASE("Records that do not fit their type are refused with the field named",
         refused({{"pseudonym", "x"}, {"referred_by", "01a20bc5-bdf8-70a5-9c34-9e14b2ffea1f"}}, "referred_by",
                 "no person with id");
     }
+    SECTION("reference to a record of another type") {
+        refused({{"pseudonym", "x"}, {"referred_by", f.project}}, "referred_by", "is a project, not a person");
+    }
+    SECTION("a fraction for a whole number") { refused({{"pseudonym", "x"}, {"age", 10.5}}, "age", "not 10.5"); }
     SECTION("reference that is not an id") { refused({{"pseudonym", "x"}, {"referred_by", "Rosa"}}, "referred_by", "not a record id"); }
     SECTION("no project") {
         CHECK_THROWS_WITH(f.store.Create("person", {{"pseudonym", "x"}}), Catch::Contains("project_id"));
     }
     SECTION("unknown type") { CHECK_THROWS_WITH(f.store.Create("alien", Json::object()), Catch::Contains("known types")); }
     CHECK(f.store.Count("person") == 0);
+}
+
+TEST_CASE("Ids given in upper case are stored in lower case", "[storage]") {
+    Fixture f;
+    const auto rosa = f.store.Create("person", {{"id", "01A20BC5-0000-7000-8000-00000000000A"},
+                                                {"project_id", f.project}, {"pseudonym", "Rosa"}});
+    CHECK(rosa["id"] == "01a20bc5-0000-7000-8000-00000000000a");
+    std::string upper = f.project;
+    for (auto& c : upper) c = static_cast<char>(std::toupper(c));
+    const auto luz = f.store.Create("person", {{"project_id", upper}, {"pseudonym", "Luz"},
+                                               {"referred_by", "01A20BC5-0000-7000-8000-00000000000A"}});
+    CHECK(luz["referred_by"] == rosa["id"]);
+    CHECK(luz["project_id"] == f.project);
 }
 
 TEST_CASE("References stay inside a project", "[storage]") {

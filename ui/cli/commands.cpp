@@ -13,6 +13,9 @@
 #include "escucha/storage/fsutil.h"
 #include "escucha/storage/vault.h"
 
+#include <pwd.h>
+#include <unistd.h>
+
 #include <cstdlib>
 #include <fstream>
 #include <functional>
@@ -49,10 +52,12 @@ Commands:
   show ID                       print one record as JSON
   import FILE.json              store a JSON array of records, all or nothing
   search QUERY [--limit N] [--json]
-                                find records by their words, accents and case ignored
+                                find records by their words, accents and case ignored;
+                                every word must match whole, word* matches its prefix
   export --format json --out PATH [--with-identities]
   passwd                        change the passphrase ($ESCUCHA_NEW_PASSPHRASE for scripts)
   check                         verify every page and every record of the vault
+  reindex                       rebuild the full-text index from the records
   status                        records, pending changes for sync
   types [--markdown]            the record types and their fields
   recovery-key                  print the raw key for the sqlcipher shell (docs/recovery.md)
@@ -183,6 +188,14 @@ storage::Passphrase AskNewPassphrase(const char* env_name) {
 }
 
 Vault OpenVault(const Args& args) { return Vault::Open(VaultDir(args), AskPassphrase(), Types()); }
+
+/// Who this device writes as, when --author is not given: the login name.
+std::string DefaultAuthor() {
+    for (const char* var : {"USER", "LOGNAME"})
+        if (const char* v = std::getenv(var); v && *v) return v;
+    if (const passwd* pw = ::getpwuid(::getuid()); pw && pw->pw_name) return pw->pw_name;
+    return "unknown";
+}
 
 // [SECTION] Record commands
 
@@ -361,7 +374,9 @@ int CmdSearch(const Args& args) {
         if (limit < 1) throw UsageError("--limit takes a number of 1 or more");
     }
     auto vault = OpenVault(args);
-    const auto hits = vault.Records().Search(args.words[1], limit);
+    const bool terminal = ::isatty(STDOUT_FILENO) == 1;
+    const auto hits = args.Flag("--json") || !terminal ? vault.Records().Search(args.words[1], limit)
+                                                        : vault.Records().Search(args.words[1], limit, "\x1b[1;4m", "\x1b[0m");
     if (args.Flag("--json")) {
         Json out = Json::array();
         for (const auto& h : hits)
@@ -370,10 +385,12 @@ int CmdSearch(const Args& args) {
         return EXIT_OK;
     }
     for (const auto& h : hits) {
-        std::string snippet = h.snippet;
-        for (auto& c : snippet)
-            if (c == '\n') c = ' ';
-        std::cout << h.type << "  " << h.id << "  " << h.title << "\n    " << snippet << "\n";
+        std::string snippet;
+        for (char c : h.snippet) snippet += c == '\n' ? std::string(" / ") : std::string(1, c);
+        std::string title = h.title;
+        if (title.empty())
+            if (const auto record = vault.Records().Get(h.id)) title = Title(*record);
+        std::cout << h.type << "  " << h.id << "  " << title << "\n    " << snippet << "\n";
     }
     std::cerr << hits.size() << " found\n";
     return EXIT_OK;
@@ -386,8 +403,7 @@ int CmdInit(const Args& args) {
     const auto dir = VaultDir(args);
     if (Vault::Exists(dir)) throw storage::VaultError(storage::VaultFailure::AlreadyExists, dir.string());
     storage::VaultOptions options;
-    const char* user = std::getenv("USER");
-    options.author = args.Option("--author").value_or(user ? user : "");
+    options.author = args.Option("--author").value_or(DefaultAuthor());
     auto passphrase = AskNewPassphrase("ESCUCHA_PASSPHRASE");
     auto vault = Vault::Create(dir, passphrase, Types(), options);
     std::cout << "created vault " << dir.string() << " (device " << vault.DeviceId() << ")\n";
@@ -412,6 +428,14 @@ int CmdCheck(const Args& args) {
     }
     for (const auto& p : problems) std::cout << "problem: " << p << "\n";
     return EXIT_DAMAGED;
+}
+
+int CmdReindex(const Args& args) {
+    ExpectWords(args, 1, "reindex");
+    auto vault = OpenVault(args);
+    vault.Records().RebuildSearchIndex();
+    std::cout << "search index rebuilt\n";
+    return EXIT_OK;
 }
 
 int CmdStatus(const Args& args) {
@@ -473,9 +497,13 @@ int CmdTypes(const Args& args) {
     if (!markdown) {
         for (const auto& t : Types().Types()) {
             std::cout << t.name << ": " << t.description << "\n";
-            for (const auto& f : t.fields)
-                std::cout << "  " << f.name << " (" << storage::FieldKindName(f.kind) << (f.required ? ", required" : "")
-                          << ")" << "\n";
+            for (const auto& f : t.fields) {
+                std::cout << "  " << f.name << " (" << storage::FieldKindName(f.kind);
+                if (!f.ref_type.empty()) std::cout << " to " << f.ref_type;
+                std::cout << (f.required ? ", required" : "") << ")";
+                for (size_t i = 0; i < f.choices.size(); ++i) std::cout << (i ? ", " : ": ") << f.choices[i];
+                std::cout << "\n";
+            }
         }
         return EXIT_OK;
     }
@@ -485,6 +513,7 @@ int CmdTypes(const Args& args) {
                  "belongs to; for a project, its own id), `created_at`, `updated_at` (hybrid logical clock), "
                  "`author`, `device`, `rev` (raised by every change) and `deleted` (a tombstone: content erased, id "
                  "kept). On import, `id`, `type`, `project_id`, `created_at` and `author` are taken from the input; "
+                 "errors name the record by its index in the file, counting from 0; "
                  "`updated_at`, `device`, `rev` and `deleted` are this vault's to set.\n\n"
                  "Dates are ISO 8601 (`2026-03-14` or `2026-03-14T09:30:00Z`). Lists are JSON arrays. Text is "
                  "UTF-8; newlines are stored as `\\n`.\n";
@@ -519,9 +548,8 @@ int CmdGuide(const Args& args) {
         std::cout << "There is no vault here yet. Everything you record is kept in it, encrypted.\n"
                      "Choose a passphrase of 8 characters or more. Without it nobody, you included,\n"
                      "can read the vault: write it down somewhere safe.\n";
-        const char* user = std::getenv("USER");
         storage::VaultOptions options;
-        options.author = user ? user : "";
+        options.author = args.Option("--author").value_or(DefaultAuthor());
         vault.emplace(Vault::Create(dir, AskNewPassphrase("ESCUCHA_PASSPHRASE"), Types(), options));
         std::cout << "Vault created.\n";
     } else {
@@ -599,6 +627,7 @@ int Dispatch(const std::vector<std::string>& raw) {
         {"list", CmdList},         {"show", CmdShow},     {"import", CmdImport}, {"search", CmdSearch},
         {"export", CmdExport},     {"passwd", CmdPasswd}, {"check", CmdCheck},   {"status", CmdStatus},
         {"types", CmdTypes},       {"guide", CmdGuide},   {"recovery-key", CmdRecoveryKey},
+        {"reindex", CmdReindex},
     };
     if (command == "help") {
         std::cout << HELP;

@@ -172,9 +172,12 @@ public:
     /// Ids of live records whose reference fields name `id`.
     [[nodiscard]] std::vector<std::string> ReferencesTo(const std::string& id);
 
-    /// Full-text search, accent- and case-insensitive, best first.
+    /// Full-text search, accent- and case-insensitive, best first. Every word
+    /// must match whole; a trailing * matches a prefix. Matches in the snippet
+    /// are wrapped in `open` and `close`.
     /// Throws RecordError("query", ...) for a query with no words.
-    [[nodiscard]] std::vector<SearchHit> Search(const std::string& query, int limit = 20);
+    [[nodiscard]] std::vector<SearchHit> Search(const std::string& query, int limit = 20, const std::string& open = "[",
+                                                const std::string& close = "]");
 
     [[nodiscard]] int64_t PendingJournalCount();
     [[nodiscard]] std::vector<JournalEntry> PendingJournal(int64_t limit);
