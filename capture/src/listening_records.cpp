@@ -95,6 +95,7 @@ void AddListeningTypes(storage::Catalogue& catalogue) {
         {},
         nullptr,
         nullptr,
+        true, // shared: coordinators and interpreters edit the project together
     });
 
     catalogue.Add(RecordType{

@@ -49,6 +49,7 @@ void AddInterpretationTypes(storage::Catalogue& catalogue) {
                 record["participant_ids"].size() > 1)
                 throw RecordError("participant_ids", "an individual profile draws on one participant at most");
         },
+        true, // shared: interpreters refine profiles together
     });
 }
 

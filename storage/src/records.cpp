@@ -312,7 +312,7 @@ Json NormaliseValue(const FieldSpec& f, const Json& value) {
 
 } // namespace
 
-Json RecordStore::Normalise(const RecordType& type, const Json& input, bool creating) const {
+Json NormaliseRecord(const RecordType& type, const Json& input, bool creating) {
     if (!input.is_object()) throw RecordError("", std::string("a record must be a JSON object, not ") + input.type_name());
     Json out = Json::object();
     out["id"] = nullptr;
@@ -461,7 +461,7 @@ void RecordStore::Write(const RecordType& type, const Json& record, const char* 
     idx.Bind(1, id).Bind(2, type.name).Run();
     IndexText(type, record);
 
-    if (IsJournalled(type, record)) {
+    if (!m_remote && IsJournalled(type, record)) {
         auto journal = m_db.Prepare(
             "INSERT INTO journal (change_id, record_type, record_id, rev, op, hlc, body) VALUES (?, ?, ?, ?, ?, ?, ?)");
         journal.Bind(1, NewUuidV7()).Bind(2, type.name).Bind(3, id).Bind(4, record["rev"].get<int64_t>());
@@ -474,7 +474,7 @@ void RecordStore::Write(const RecordType& type, const Json& record, const char* 
 
 Json RecordStore::Create(const std::string& type_name, const Json& fields) {
     const auto& type = m_catalogue.Get(type_name);
-    Json record = Normalise(type, fields, true);
+    Json record = NormaliseRecord(type, fields, true);
     const auto now = m_clock.Now();
     if (record["id"].is_null()) record["id"] = NewUuidV7(now.millis);
     if (!type.project_scoped) record.erase("project_id");
@@ -510,12 +510,12 @@ Json RecordStore::Update(const std::string& id, const Json& patch) {
         if (key == "id" && it.value() != (*existing)["id"]) throw RecordError("id", "cannot be changed");
         if (IsCommonKey(key)) continue;
         if (!type.Field(key)) {
-            Normalise(type, Json{{key, it.value()}}, false); // throws the unknown-field error
+            (void)NormaliseRecord(type, Json{{key, it.value()}}, false); // throws the unknown-field error
         }
         if (it.value().is_null()) merged.erase(key);
         else merged[key] = it.value();
     }
-    Json record = Normalise(type, merged, false);
+    Json record = NormaliseRecord(type, merged, false);
     if (!type.project_scoped) record.erase("project_id");
     record["created_at"] = (*existing)["created_at"];
     record["author"] = (*existing)["author"];
@@ -845,15 +845,67 @@ void RecordStore::RebuildSearchIndex() {
 
 int64_t RecordStore::PendingJournalCount() { return m_db.QueryInt("SELECT count(*) FROM journal"); }
 
-std::vector<JournalEntry> RecordStore::PendingJournal(int64_t limit) {
+std::vector<JournalEntry> RecordStore::PendingJournal(int64_t limit, int64_t after_seq) {
     auto stmt = m_db.Prepare(
-        "SELECT seq, change_id, record_type, record_id, rev, op, hlc, body FROM journal ORDER BY seq LIMIT ?");
-    stmt.Bind(1, limit);
+        "SELECT seq, attempts, coalesce(last_error, ''), change_id, record_type, record_id, rev, op, hlc, body "
+        "FROM journal WHERE seq > ? ORDER BY seq LIMIT ?");
+    stmt.Bind(1, after_seq).Bind(2, limit);
     std::vector<JournalEntry> out;
     while (stmt.Step())
-        out.push_back({stmt.Int(0), stmt.Text(1), stmt.Text(2), stmt.Text(3), stmt.Int(4), stmt.Text(5), stmt.Text(6),
-                       stmt.Text(7)});
+        out.push_back({stmt.Int(0), stmt.Int(1), stmt.Text(2), stmt.Text(3), stmt.Text(4), stmt.Text(5), stmt.Int(6),
+                       stmt.Text(7), stmt.Text(8), stmt.Text(9)});
     return out;
+}
+
+void RecordStore::AcknowledgeJournal(int64_t seq) {
+    auto stmt = m_db.Prepare("DELETE FROM journal WHERE seq = ?");
+    stmt.Bind(1, seq).Run();
+}
+
+void RecordStore::RejectJournal(int64_t seq, const std::string& reason) {
+    auto stmt = m_db.Prepare("UPDATE journal SET attempts = attempts + 1, last_error = ? WHERE seq = ?");
+    stmt.Bind(1, reason).Bind(2, seq).Run();
+}
+
+int64_t RecordStore::RejectedJournalCount() {
+    return m_db.QueryInt("SELECT count(*) FROM journal WHERE last_error IS NOT NULL");
+}
+
+bool RecordStore::ApplyRemote(const Json& input) {
+    if (!input.is_object() || !input.contains("type") || !input["type"].is_string())
+        throw RecordError("type", "a record from headquarters has no type");
+    const auto& type = m_catalogue.Get(input["type"].get<std::string>());
+    const bool deleted = input.value("deleted", false);
+    Json record = deleted ? Json::object() : NormaliseRecord(type, input, false);
+    record["id"] = LowerUuid(input.at("id").get<std::string>());
+    record["type"] = type.name;
+    if (type.project_scoped) record["project_id"] = input.at("project_id");
+    const auto text = [&](const char* key) {
+        if (!input.contains(key) || !input[key].is_string()) throw RecordError(key, "is missing from a record from headquarters");
+        return input[key].get<std::string>();
+    };
+    record["created_at"] = text("created_at");
+    record["updated_at"] = text("updated_at");
+    record["author"] = text("author");
+    record["device"] = text("device");
+    if (!input.contains("rev") || !input["rev"].is_number_integer()) throw RecordError("rev", "is missing");
+    record["rev"] = input["rev"].get<int64_t>();
+    record["deleted"] = deleted;
+    if (const auto hlc = HlcTimestamp::Parse(record["updated_at"].get<std::string>())) m_clock.Observe(*hlc);
+
+    if (const auto existing = Get(record["id"].get<std::string>())) {
+        if ((*existing)["type"] != type.name) throw RecordError("id", "names a record of another type on this device");
+        if ((*existing)["rev"].get<int64_t>() >= record["rev"].get<int64_t>()) return false;
+    }
+    WriteScope scope(m_db);
+    m_remote = true;
+    struct Reset {
+        bool& flag;
+        ~Reset() { flag = false; }
+    } reset{m_remote};
+    Write(type, record, deleted ? "delete" : "upsert");
+    scope.Commit();
+    return true;
 }
 
 std::vector<std::string> RecordStore::CheckConsistency() {

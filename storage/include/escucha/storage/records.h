@@ -75,6 +75,10 @@ struct RecordType {
     std::function<void(Json& record)> on_create;
     /// Extra checks across fields; throws RecordError(field, message).
     std::function<void(const Json& record)> validate;
+    /// True for records several people edit (profiles, the project): sync
+    /// merges them field by field. False: only the device that created the
+    /// record edits it (an interview, a consent).
+    bool shared_edit = false;
 
     [[nodiscard]] const FieldSpec* Field(const std::string& field) const;
 };
@@ -134,6 +138,8 @@ struct ListOptions {
 
 struct JournalEntry {
     int64_t seq = 0;
+    int64_t attempts = 0;
+    std::string last_error; ///< why headquarters refused it, in words
     std::string change_id;
     std::string record_type;
     std::string record_id;
@@ -180,7 +186,20 @@ public:
                                                 const std::string& close = "]");
 
     [[nodiscard]] int64_t PendingJournalCount();
-    [[nodiscard]] std::vector<JournalEntry> PendingJournal(int64_t limit);
+    /// Journal rows in order, from `after_seq` on.
+    [[nodiscard]] std::vector<JournalEntry> PendingJournal(int64_t limit, int64_t after_seq = 0);
+    /// Headquarters acknowledged a durable commit: the row leaves the outbox.
+    void AcknowledgeJournal(int64_t seq);
+    /// Headquarters refused the row: it stays, with the reason, for a person to see.
+    void RejectJournal(int64_t seq, const std::string& reason);
+    [[nodiscard]] int64_t RejectedJournalCount();
+
+    /// Stores a record as it came from headquarters: no journal row, and only
+    /// when it is newer (higher rev) than what the device has. Moves the clock
+    /// past its timestamp. Returns false when the local copy was as new.
+    /// References are not checked: a pulled record may refer to one the
+    /// device is not allowed to see.
+    bool ApplyRemote(const Json& record);
 
     /// Problems found by comparing records, references, index and journal.
     [[nodiscard]] std::vector<std::string> CheckConsistency();
@@ -191,7 +210,6 @@ public:
     [[nodiscard]] const Catalogue& Types() const noexcept { return m_catalogue; }
 
 private:
-    Json Normalise(const RecordType& type, const Json& input, bool creating) const;
     void CheckReferences(const RecordType& type, const Json& record);
     void Write(const RecordType& type, const Json& record, const char* op);
     void IndexText(const RecordType& type, const Json& record);
@@ -204,7 +222,14 @@ private:
     HybridLogicalClock& m_clock;
     WriterIdentity m_writer;
     bool m_deferring = false; ///< inside Import: references are checked at the end
+    bool m_remote = false;    ///< inside ApplyRemote: nothing goes to the journal
 };
+
+/// Checks `input` against `type` and returns it in canonical form: known
+/// fields only, values normalised, defaults filled when `creating`. The common
+/// keys id/type/project_id are kept; others are this vault's to set.
+/// Throws RecordError naming the field. References are not looked up.
+[[nodiscard]] Json NormaliseRecord(const RecordType& type, const Json& input, bool creating);
 
 /// True when `text` is well-formed UTF-8.
 [[nodiscard]] bool IsValidUtf8(std::string_view text);
