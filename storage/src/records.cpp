@@ -214,6 +214,23 @@ CREATE VIRTUAL TABLE IF NOT EXISTS search_index USING fts4(title, body, tokenize
 PRAGMA user_version = 1;
 )sql");
     }
+    if (version < 2) {
+        m_db.Exec(R"sql(
+CREATE TABLE IF NOT EXISTS conflict (
+  seq INTEGER PRIMARY KEY,
+  record_type TEXT NOT NULL,
+  record_id TEXT NOT NULL,
+  field TEXT NOT NULL,
+  kept TEXT NOT NULL,
+  other TEXT NOT NULL,
+  other_author TEXT,
+  other_device TEXT,
+  other_hlc TEXT,
+  resolved INTEGER NOT NULL DEFAULT 0
+);
+PRAGMA user_version = 2;
+)sql");
+    }
 
     for (const auto& type : m_catalogue.Types()) {
         std::string sql = "CREATE TABLE IF NOT EXISTS " + QuoteIdent(type.name) +
@@ -869,6 +886,40 @@ void RecordStore::RejectJournal(int64_t seq, const std::string& reason) {
 
 int64_t RecordStore::RejectedJournalCount() {
     return m_db.QueryInt("SELECT count(*) FROM journal WHERE last_error IS NOT NULL");
+}
+
+void RecordStore::AddConflict(const Json& c) {
+    auto stmt = m_db.Prepare(
+        "INSERT OR IGNORE INTO conflict (seq, record_type, record_id, field, kept, other, other_author, other_device, "
+        "other_hlc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    stmt.Bind(1, c.at("seq").get<int64_t>()).Bind(2, c.at("record_type").get<std::string>());
+    stmt.Bind(3, c.at("record_id").get<std::string>()).Bind(4, c.at("field").get<std::string>());
+    stmt.Bind(5, c.at("kept").dump()).Bind(6, c.at("other").dump()).Bind(7, c.value("other_author", ""));
+    stmt.Bind(8, c.value("other_device", "")).Bind(9, c.value("other_hlc", "")).Run();
+}
+
+std::vector<Json> RecordStore::ListConflicts() {
+    auto stmt = m_db.Prepare(
+        "SELECT seq, record_type, record_id, field, kept, other, other_author, other_device, other_hlc FROM conflict "
+        "WHERE resolved = 0 ORDER BY seq");
+    std::vector<Json> out;
+    while (stmt.Step())
+        out.push_back({{"seq", stmt.Int(0)},
+                       {"record_type", stmt.Text(1)},
+                       {"record_id", stmt.Text(2)},
+                       {"field", stmt.Text(3)},
+                       {"kept", Json::parse(stmt.Text(4), nullptr, false)},
+                       {"other", Json::parse(stmt.Text(5), nullptr, false)},
+                       {"other_author", stmt.Text(6)},
+                       {"other_device", stmt.Text(7)},
+                       {"other_hlc", stmt.Text(8)}});
+    return out;
+}
+
+void RecordStore::ResolveConflict(int64_t seq) {
+    auto stmt = m_db.Prepare("UPDATE conflict SET resolved = 1 WHERE seq = ?");
+    stmt.Bind(1, seq).Run();
+    if (m_db.Changes() == 0) throw RecordError("seq", "no conflict number " + std::to_string(seq));
 }
 
 bool RecordStore::ApplyRemote(const Json& input) {

@@ -251,6 +251,18 @@ std::vector<std::string> Vault::Check() {
     return problems;
 }
 
+std::optional<std::string> Vault::GetMeta(const std::string& key) {
+    auto stmt = m_impl->db->Prepare("SELECT value FROM meta WHERE key = ?");
+    stmt.Bind(1, key);
+    if (!stmt.Step()) return std::nullopt;
+    return stmt.OptionalText(0);
+}
+
+void Vault::SetMeta(const std::string& key, const std::string& value) {
+    auto stmt = m_impl->db->Prepare("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)");
+    stmt.Bind(1, key).Bind(2, value).Run();
+}
+
 SecretBytes Vault::RawKeyForRecovery() const { return m_impl->key.PragmaValue(m_impl->params); }
 
 } // namespace escucha::storage

@@ -12,6 +12,9 @@
 #include "escucha/interpret/interpretation_records.h"
 #include "escucha/storage/fsutil.h"
 #include "escucha/storage/vault.h"
+#include "escucha/sync/sync_client.h"
+
+#include <csignal>
 
 #include <pwd.h>
 #include <unistd.h>
@@ -22,6 +25,7 @@
 #include <iostream>
 #include <map>
 #include <sstream>
+#include <thread>
 
 namespace escucha::cli {
 
@@ -61,6 +65,13 @@ Commands:
   status                        records, pending changes for sync
   types [--markdown]            the record types and their fields
   recovery-key                  print the raw key for the sqlcipher shell (docs/recovery.md)
+  enrol --server URL --code CODE [--ca-cert HQ.pem]
+                                join a headquarters server once; --ca-cert pins its certificate
+  sync [--watch] [--interval SECONDS]
+                                send what is waiting and receive what changed; --watch keeps
+                                syncing, and resumes as soon as the server is reachable again
+  outbox                        changes waiting for headquarters, and those it refused
+  conflicts                     fields edited at the same time elsewhere: both versions
   guide                         a guided first run (the default in a terminal)
   help                          this text
 
@@ -93,8 +104,9 @@ struct Args {
 };
 
 /// Options that take a value; every other --word is a flag.
-const std::vector<std::string> VALUE_OPTIONS = {"--vault", "--author", "--project", "--limit",
-                                                "--format", "--out", "--json-fields"};
+const std::vector<std::string> VALUE_OPTIONS = {"--vault",  "--author", "--project",  "--limit",   "--format",
+                                                "--out",    "--server", "--code",     "--ca-cert", "--interval",
+                                                "--max-backoff"};
 
 Args Parse(const std::vector<std::string>& raw) {
     Args args;
@@ -445,6 +457,106 @@ int CmdStatus(const Args& args) {
               << vault.Author() << "\n";
     for (const auto& t : Types().Types()) std::cout << t.name << ": " << vault.Records().Count(t.name) << "\n";
     std::cout << "changes waiting to sync: " << vault.Records().PendingJournalCount() << "\n";
+    const auto rejected = vault.Records().RejectedJournalCount();
+    if (rejected) std::cout << "changes refused by headquarters: " << rejected << " (see 'escucha-cli outbox')\n";
+    const auto state = sync::ReadSyncState(vault);
+    if (!state.enrolled) {
+        std::cout << "sync: not enrolled (escucha-cli enrol --server URL --code CODE)\n";
+        return EXIT_OK;
+    }
+    std::cout << "sync server: " << state.server << " (project " << state.project_name << ", " << state.role << ")\n"
+              << "last success: " << (state.last_success.empty() ? "never" : state.last_success) << "\n";
+    if (!state.last_error.empty()) std::cout << "last error: " << state.last_error << "\n";
+    const auto conflicts = vault.Records().ListConflicts().size();
+    if (conflicts) std::cout << "conflicts to merge: " << conflicts << " (see 'escucha-cli conflicts')\n";
+    return EXIT_OK;
+}
+
+int CmdEnrol(const Args& args) {
+    ExpectWords(args, 1, "enrol --server URL --code CODE [--ca-cert HQ.pem]");
+    const auto server = args.Option("--server");
+    const auto code = args.Option("--code");
+    if (!server || !code) throw UsageError("enrol needs --server URL and --code CODE");
+    std::string ca_pem;
+    if (auto path = args.Option("--ca-cert")) ca_pem = ReadFileOrStdin(*path);
+    auto vault = OpenVault(args);
+    if (const auto error = sync::Enrol(vault, *server, *code, ca_pem)) {
+        std::cerr << "escucha-cli: enrolment failed: " << *error << "\n";
+        return EXIT_FAILED;
+    }
+    const auto state = sync::ReadSyncState(vault);
+    std::cout << "enrolled in project '" << state.project_name << "' as " << state.role << "\n";
+    return EXIT_OK;
+}
+
+volatile std::sig_atomic_t g_stop_requested = 0;
+
+void PrintReport(const sync::SyncReport& r) {
+    std::cout << storage::FormatIsoMillis(storage::SystemMillis()) << " sent " << r.acknowledged << ", received "
+              << r.pulled << ", waiting " << r.pending;
+    if (r.conflicts) std::cout << ", merged with conflicts " << r.conflicts;
+    if (r.rejected) std::cout << ", refused " << r.rejected;
+    std::cout << (r.ok ? "" : "; not finished: " + r.error) << std::endl;
+}
+
+int CmdSync(const Args& args) {
+    ExpectWords(args, 1, "sync [--watch] [--interval SECONDS]");
+    auto vault = OpenVault(args);
+    sync::SyncClient client(vault);
+    if (!args.Flag("--watch")) {
+        const auto report = client.SyncOnce();
+        PrintReport(report);
+        return report.ok ? EXIT_OK : EXIT_FAILED;
+    }
+    sync::SyncClient::WatchOptions options;
+    const auto seconds = [&](const char* name, std::chrono::milliseconds fallback) {
+        const auto v = args.Option(name);
+        if (!v) return fallback;
+        try {
+            const double s = std::stod(*v);
+            if (s <= 0) throw std::invalid_argument("not positive");
+            return std::chrono::milliseconds(static_cast<int64_t>(s * 1000));
+        } catch (const std::exception&) {
+            throw UsageError(std::string(name) + " takes a number of seconds");
+        }
+    };
+    options.interval = seconds("--interval", options.interval);
+    options.max_backoff = seconds("--max-backoff", options.max_backoff);
+    options.first_backoff = std::min(options.first_backoff, options.max_backoff);
+    std::signal(SIGINT, [](int) { g_stop_requested = 1; });
+    std::signal(SIGTERM, [](int) { g_stop_requested = 1; });
+    std::thread watcher([&] {
+        while (!g_stop_requested) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        client.Cancel();
+    });
+    client.Watch(options, PrintReport);
+    watcher.join();
+    return EXIT_OK;
+}
+
+int CmdOutbox(const Args& args) {
+    ExpectWords(args, 1, "outbox");
+    auto vault = OpenVault(args);
+    const auto rows = vault.Records().PendingJournal(1'000'000);
+    for (const auto& e : rows) {
+        std::cout << e.seq << "  " << e.op << "  " << e.record_type << "  " << e.record_id << "  rev " << e.rev;
+        if (!e.last_error.empty()) std::cout << "\n    refused: " << e.last_error;
+        std::cout << "\n";
+    }
+    std::cerr << rows.size() << " change(s) waiting\n";
+    return EXIT_OK;
+}
+
+int CmdConflicts(const Args& args) {
+    ExpectWords(args, 1, "conflicts");
+    auto vault = OpenVault(args);
+    const auto conflicts = vault.Records().ListConflicts();
+    for (const auto& c : conflicts)
+        std::cout << "#" << c["seq"].get<int64_t>() << "  " << c["record_type"].get<std::string>() << " "
+                  << c["record_id"].get<std::string>() << "  field '" << c["field"].get<std::string>() << "'\n"
+                  << "    kept:  " << c["kept"].dump() << "\n    other: " << c["other"].dump() << "  (from "
+                  << c["other_author"].get<std::string>() << ")\n";
+    std::cerr << conflicts.size() << " conflict(s)\n";
     return EXIT_OK;
 }
 
@@ -627,7 +739,8 @@ int Dispatch(const std::vector<std::string>& raw) {
         {"list", CmdList},         {"show", CmdShow},     {"import", CmdImport}, {"search", CmdSearch},
         {"export", CmdExport},     {"passwd", CmdPasswd}, {"check", CmdCheck},   {"status", CmdStatus},
         {"types", CmdTypes},       {"guide", CmdGuide},   {"recovery-key", CmdRecoveryKey},
-        {"reindex", CmdReindex},
+        {"reindex", CmdReindex},   {"enrol", CmdEnrol},   {"sync", CmdSync},     {"outbox", CmdOutbox},
+        {"conflicts", CmdConflicts},
     };
     if (command == "help") {
         std::cout << HELP;

@@ -194,6 +194,14 @@ public:
     void RejectJournal(int64_t seq, const std::string& reason);
     [[nodiscard]] int64_t RejectedJournalCount();
 
+    /// Keeps a version of a field that lost a concurrent edit elsewhere, for a
+    /// person to merge. `conflict` holds seq, record_type, record_id, field,
+    /// kept, other, other_author, other_device, other_hlc. Idempotent on seq.
+    void AddConflict(const Json& conflict);
+    /// Conflicts not yet resolved, oldest first.
+    [[nodiscard]] std::vector<Json> ListConflicts();
+    void ResolveConflict(int64_t seq);
+
     /// Stores a record as it came from headquarters: no journal row, and only
     /// when it is newer (higher rev) than what the device has. Moves the clock
     /// past its timestamp. Returns false when the local copy was as new.

@@ -19,6 +19,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -73,6 +74,10 @@ public:
     [[nodiscard]] const std::filesystem::path& Dir() const;
     [[nodiscard]] std::string DeviceId() const;
     [[nodiscard]] std::string Author() const;
+
+    /// Settings kept inside the vault (encrypted): sync server, token, cursor.
+    [[nodiscard]] std::optional<std::string> GetMeta(const std::string& key);
+    void SetMeta(const std::string& key, const std::string& value);
 
     /// Re-encrypts the vault under a new passphrase (PRAGMA rekey).
     void ChangePassphrase(const Passphrase& new_passphrase);

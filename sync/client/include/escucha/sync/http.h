@@ -1,0 +1,58 @@
+// A small HTTP client over libcurl. Being offline is not exceptional, so
+// transport failures are values (HttpResult::transport_error), apart from the
+// HTTP status.
+//
+// Thread contract: an HttpClient (and its CURL handle) belongs to one thread.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace escucha::sync {
+
+struct HttpOptions {
+    long connect_timeout_s = 15;
+    /// A transfer slower than 1 byte/s for this long is abandoned (a stall).
+    long stall_timeout_s = 30;
+    long total_timeout_s = 600;
+    /// PEM of the certificate (or CA) to trust instead of the system's: the
+    /// HQ certificate pinned at enrolment. Empty: the system CAs.
+    std::string ca_pem;
+    /// Set from another thread to abandon the transfer under way.
+    const std::atomic<bool>* cancel = nullptr;
+};
+
+struct HttpResult {
+    int transport_error = 0;     ///< CURLcode; 0 when a response arrived
+    std::string transport_text;  ///< the failure in words
+    long status = 0;
+    std::string body;
+    [[nodiscard]] bool Ok() const noexcept { return transport_error == 0 && status >= 200 && status < 300; }
+    /// The server's {"error": ...} text, or the transport failure, in words.
+    [[nodiscard]] std::string ErrorText() const;
+};
+
+class HttpClient {
+public:
+    explicit HttpClient(HttpOptions options = {});
+    ~HttpClient();
+    HttpClient(HttpClient&&) noexcept;
+    HttpClient& operator=(HttpClient&&) noexcept;
+    HttpClient(const HttpClient&) = delete;
+    HttpClient& operator=(const HttpClient&) = delete;
+
+    /// `bearer` empty: no Authorization header. Never logs headers.
+    HttpResult Get(const std::string& url, const std::string& bearer = {});
+    HttpResult Post(const std::string& url, const std::string& json, const std::string& bearer = {});
+
+private:
+    HttpResult Perform(const std::string& method, const std::string& url, const std::string* body,
+                       const std::string& bearer);
+    struct Holder;
+    std::unique_ptr<Holder> m_holder;
+    HttpOptions m_options;
+};
+
+} // namespace escucha::sync

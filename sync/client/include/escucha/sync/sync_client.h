@@ -1,0 +1,89 @@
+// The device side of sync: enrolment, push of the journal (outbox), pull of
+// what the device may see. No UI: escucha-cli and the app both drive it.
+//
+// Thread contract: a SyncClient uses the Vault it is given, from the thread
+// that owns that Vault. Cancel() may be called from any thread.
+//
+// Errors: transport and server failures are values in SyncReport, in words;
+// storage::SqliteError escapes for local database failures.
+#pragma once
+
+#include "escucha/storage/vault.h"
+#include "escucha/sync/http.h"
+#include "escucha/sync/protocol.h"
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+
+namespace escucha::sync {
+
+struct SyncReport {
+    bool ok = false;             ///< everything pushed was acknowledged and pull finished
+    int64_t acknowledged = 0;    ///< journal rows HQ confirmed (applied, duplicate, conflict)
+    int64_t rejected = 0;        ///< rows HQ refused; they stay in the outbox with the reason
+    int64_t conflicts = 0;       ///< rows merged with both versions kept
+    int64_t pulled = 0;          ///< records received and newer than the device's
+    int64_t pending = 0;         ///< rows still in the outbox after this cycle
+    std::string error;           ///< the failure, in words, when !ok
+};
+
+/// What the vault remembers about sync (kept in its encrypted meta table).
+struct SyncState {
+    std::string server;
+    std::string project_id;
+    std::string project_name;
+    std::string role;
+    std::string last_success;
+    std::string last_error;
+    std::string last_attempt;
+    int64_t cursor = 0;
+    bool enrolled = false;
+};
+
+[[nodiscard]] SyncState ReadSyncState(storage::Vault& vault);
+
+/// Trades an enrolment code for a device token and keeps both the token and
+/// the pinned certificate (`ca_pem`, may be empty) in the vault.
+/// Returns an error in words, or nullopt on success.
+[[nodiscard]] std::optional<std::string> Enrol(storage::Vault& vault, const std::string& server,
+                                               const std::string& code, const std::string& ca_pem,
+                                               const HttpOptions& http = {});
+
+class SyncClient {
+public:
+    explicit SyncClient(storage::Vault& vault, HttpOptions http = {});
+
+    /// One cycle: push the whole outbox in batches, then pull. Records the
+    /// outcome (last success / last error) in the vault.
+    SyncReport SyncOnce();
+
+    struct WatchOptions {
+        std::chrono::milliseconds interval{std::chrono::minutes(5)};
+        std::chrono::milliseconds first_backoff{std::chrono::seconds(2)};
+        std::chrono::milliseconds max_backoff{std::chrono::seconds(60)};
+    };
+    /// Syncs at once, then every `interval`; after a failure retries with
+    /// exponential backoff and jitter, so a returning connection is used
+    /// within `max_backoff`. Returns when Cancel() is called.
+    void Watch(const WatchOptions& options, const std::function<void(const SyncReport&)>& on_cycle);
+    void Cancel() { m_cancel = true; }
+
+    /// Pushes at most this many journal rows per request.
+    static constexpr int64_t BATCH = 200;
+
+private:
+    bool Push(SyncReport& report, const std::string& base, const std::string& token);
+    bool PushBatch(const std::vector<storage::JournalEntry>& batch, SyncReport& report, const std::string& base,
+                   const std::string& token);
+    bool Pull(SyncReport& report, const std::string& base, const std::string& token);
+
+    storage::Vault& m_vault;
+    std::atomic<bool> m_cancel{false};
+    HttpOptions m_http_options;
+    HttpClient m_http;
+};
+
+} // namespace escucha::sync

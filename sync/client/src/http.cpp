@@ -1,0 +1,128 @@
+#include "escucha/sync/http.h"
+
+#include <curl/curl.h>
+#include <nlohmann/json.hpp>
+
+#include <stdexcept>
+
+namespace escucha::sync {
+
+namespace {
+
+void GlobalInit() {
+    // curl_global_init is not thread-safe; a function-local static is.
+    static const CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (rc != CURLE_OK) throw std::runtime_error("libcurl could not be initialised");
+}
+
+size_t Collect(char* data, size_t size, size_t count, void* user) {
+    static_cast<std::string*>(user)->append(data, size * count);
+    return size * count;
+}
+
+int Progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+    const auto* cancel = static_cast<const std::atomic<bool>*>(user);
+    return cancel && cancel->load() ? 1 : 0; // non-zero aborts the transfer
+}
+
+} // namespace
+
+/// Owns the CURL handle and the header list hanging off it.
+struct HttpClient::Holder {
+    CURL* handle = nullptr;
+    curl_slist* headers = nullptr;
+    Holder() {
+        GlobalInit();
+        handle = curl_easy_init();
+        if (!handle) throw std::runtime_error("libcurl could not create a handle");
+    }
+    ~Holder() {
+        curl_slist_free_all(headers);
+        curl_easy_cleanup(handle);
+    }
+    Holder(const Holder&) = delete;
+    Holder& operator=(const Holder&) = delete;
+};
+
+std::string HttpResult::ErrorText() const {
+    if (transport_error) return transport_text;
+    const auto json = nlohmann::json::parse(body, nullptr, false);
+    if (!json.is_discarded() && json.is_object() && json.contains("error") && json["error"].is_string())
+        return "server answered " + std::to_string(status) + ": " + json["error"].get<std::string>();
+    return "server answered " + std::to_string(status);
+}
+
+HttpClient::HttpClient(HttpOptions options) : m_holder(std::make_unique<Holder>()), m_options(std::move(options)) {}
+HttpClient::~HttpClient() = default;
+HttpClient::HttpClient(HttpClient&&) noexcept = default;
+HttpClient& HttpClient::operator=(HttpClient&&) noexcept = default;
+
+HttpResult HttpClient::Get(const std::string& url, const std::string& bearer) {
+    return Perform("GET", url, nullptr, bearer);
+}
+
+HttpResult HttpClient::Post(const std::string& url, const std::string& json, const std::string& bearer) {
+    return Perform("POST", url, &json, bearer);
+}
+
+HttpResult HttpClient::Perform(const std::string& method, const std::string& url, const std::string* body,
+                               const std::string& bearer) {
+    CURL* h = m_holder->handle;
+    curl_easy_reset(h);
+    curl_slist_free_all(m_holder->headers);
+    m_holder->headers = nullptr;
+    HttpResult result;
+    char error_buffer[CURL_ERROR_SIZE] = {0};
+
+    // Explicit defaults, all in one place.
+    curl_easy_setopt(h, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error_buffer);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, m_options.connect_timeout_s);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, m_options.total_timeout_s);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, m_options.stall_timeout_s);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
+    curl_blob ca{};
+    if (!m_options.ca_pem.empty()) {
+        ca.data = const_cast<char*>(m_options.ca_pem.data());
+        ca.len = m_options.ca_pem.size();
+        ca.flags = CURL_BLOB_COPY;
+        curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &ca);
+    }
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, Collect);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &result.body);
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, Progress);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, const_cast<std::atomic<bool>*>(m_options.cancel));
+
+    m_holder->headers = curl_slist_append(m_holder->headers, "Accept: application/json");
+    if (!bearer.empty())
+        m_holder->headers = curl_slist_append(m_holder->headers, ("Authorization: Bearer " + bearer).c_str());
+    if (body) {
+        m_holder->headers = curl_slist_append(m_holder->headers, "Content-Type: application/json");
+        curl_easy_setopt(h, CURLOPT_POST, 1L);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body->data());
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body->size()));
+    } else if (method == "GET") {
+        curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    }
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, m_holder->headers);
+
+    const CURLcode rc = curl_easy_perform(h);
+    if (rc != CURLE_OK) {
+        result.transport_error = static_cast<int>(rc);
+        result.transport_text = std::string("cannot reach ") + url + ": " +
+                                (error_buffer[0] ? error_buffer : curl_easy_strerror(rc));
+        result.body.clear();
+        return result;
+    }
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &result.status);
+    return result;
+}
+
+} // namespace escucha::sync

@@ -1,0 +1,247 @@
+#include "escucha/sync/sync_client.h"
+
+#include "escucha/storage/clock.h"
+
+#include <sodium.h>
+
+#include <thread>
+
+namespace escucha::sync {
+
+namespace {
+
+constexpr char META_SERVER[] = "sync.server";
+constexpr char META_TOKEN[] = "sync.token";
+constexpr char META_CA[] = "sync.ca_pem";
+constexpr char META_PROJECT[] = "sync.project_id";
+constexpr char META_PROJECT_NAME[] = "sync.project_name";
+constexpr char META_ROLE[] = "sync.role";
+constexpr char META_CURSOR[] = "sync.cursor";
+constexpr char META_LAST_SUCCESS[] = "sync.last_success";
+constexpr char META_LAST_ERROR[] = "sync.last_error";
+constexpr char META_LAST_ATTEMPT[] = "sync.last_attempt";
+
+std::string Now() { return storage::FormatIsoMillis(storage::SystemMillis()); }
+
+std::string TrimSlash(std::string url) {
+    while (!url.empty() && url.back() == '/') url.pop_back();
+    return url;
+}
+
+/// Plain HTTP is for loopback only: testimony never crosses a network unencrypted.
+std::optional<std::string> CheckServerUrl(const std::string& url) {
+    if (url.rfind("https://", 0) == 0) return std::nullopt;
+    for (const char* local : {"http://127.", "http://localhost:", "http://localhost/", "http://[::1]"})
+        if (url.rfind(local, 0) == 0) return std::nullopt;
+    if (url.rfind("http://", 0) == 0)
+        return "plain http is allowed only on this machine (127.0.0.1, localhost); use https://";
+    return "the server address must start with https://";
+}
+
+} // namespace
+
+SyncState ReadSyncState(storage::Vault& vault) {
+    SyncState s;
+    s.server = vault.GetMeta(META_SERVER).value_or("");
+    s.project_id = vault.GetMeta(META_PROJECT).value_or("");
+    s.project_name = vault.GetMeta(META_PROJECT_NAME).value_or("");
+    s.role = vault.GetMeta(META_ROLE).value_or("");
+    s.last_success = vault.GetMeta(META_LAST_SUCCESS).value_or("");
+    s.last_error = vault.GetMeta(META_LAST_ERROR).value_or("");
+    s.last_attempt = vault.GetMeta(META_LAST_ATTEMPT).value_or("");
+    s.cursor = std::stoll(vault.GetMeta(META_CURSOR).value_or("0"));
+    s.enrolled = vault.GetMeta(META_TOKEN).has_value();
+    return s;
+}
+
+std::optional<std::string> Enrol(storage::Vault& vault, const std::string& server, const std::string& code,
+                                 const std::string& ca_pem, const HttpOptions& http) {
+    const auto base = TrimSlash(server);
+    if (auto problem = CheckServerUrl(base)) return problem;
+    HttpOptions options = http;
+    options.ca_pem = ca_pem;
+    HttpClient client(options);
+    const EnrolRequest request{code, vault.DeviceId(), vault.Author()};
+    const auto result = client.Post(base + "/v1/enrol", Json(request).dump());
+    if (!result.Ok()) return result.ErrorText();
+    EnrolResponse response;
+    try {
+        response = Json::parse(result.body).get<EnrolResponse>();
+    } catch (const std::exception& e) {
+        return std::string("the server's answer was not understood: ") + e.what();
+    }
+    storage::Transaction txn(vault.Db());
+    vault.SetMeta(META_SERVER, base);
+    vault.SetMeta(META_TOKEN, response.token);
+    vault.SetMeta(META_CA, ca_pem);
+    vault.SetMeta(META_PROJECT, response.project_id);
+    vault.SetMeta(META_PROJECT_NAME, response.project_name);
+    vault.SetMeta(META_ROLE, RoleName(response.role));
+    vault.SetMeta(META_CURSOR, "0");
+    txn.Commit();
+    sodium_memzero(response.token.data(), response.token.size());
+    return std::nullopt;
+}
+
+SyncClient::SyncClient(storage::Vault& vault, HttpOptions http)
+    : m_vault(vault), m_http_options(std::move(http)), m_http([&] {
+          HttpOptions o = m_http_options;
+          o.ca_pem = vault.GetMeta(META_CA).value_or("");
+          o.cancel = &m_cancel;
+          return o;
+      }()) {}
+
+SyncReport SyncClient::SyncOnce() {
+    SyncReport report;
+    const auto server = m_vault.GetMeta(META_SERVER);
+    const auto token = m_vault.GetMeta(META_TOKEN);
+    if (!server || !token) {
+        report.error = "this vault is not enrolled; run 'escucha-cli enrol --server URL --code CODE' first";
+        return report;
+    }
+    m_vault.SetMeta(META_LAST_ATTEMPT, Now());
+    report.ok = Push(report, *server, *token) && Pull(report, *server, *token);
+    report.pending = m_vault.Records().PendingJournalCount();
+    if (report.ok && report.rejected > 0) {
+        report.ok = false;
+        report.error = std::to_string(report.rejected) + " change(s) refused by headquarters; see 'escucha-cli outbox'";
+    }
+    if (report.ok) {
+        m_vault.SetMeta(META_LAST_SUCCESS, Now());
+    } else {
+        m_vault.SetMeta(META_LAST_ERROR, Now() + " " + report.error);
+    }
+    return report;
+}
+
+bool SyncClient::Push(SyncReport& report, const std::string& base, const std::string& token) {
+    int64_t after = 0;
+    while (!m_cancel) {
+        const auto batch = m_vault.Records().PendingJournal(BATCH, after);
+        if (batch.empty()) return true;
+        if (!PushBatch(batch, report, base, token)) return false;
+        after = batch.back().seq;
+    }
+    report.error = "cancelled";
+    return false;
+}
+
+bool SyncClient::PushBatch(const std::vector<storage::JournalEntry>& batch, SyncReport& report,
+                           const std::string& base, const std::string& token) {
+    PushRequest request;
+    for (const auto& e : batch) {
+        auto body = Json::parse(e.body, nullptr, false);
+        request.changes.push_back({e.change_id, e.record_type, e.record_id, e.rev, e.op, e.hlc, std::move(body)});
+    }
+    const auto result = m_http.Post(base + "/v1/push", Json(request).dump(), token);
+    if (result.transport_error || result.status == 401 || result.status >= 500 || result.status == 413 ||
+        result.status == 429) {
+        report.error = result.ErrorText();
+        return false;
+    }
+    if (!result.Ok()) {
+        // The server refused the request as a whole (a type it does not know,
+        // a record it finds malformed): push one by one so the rest goes
+        // through and the culprit is kept with the server's reason.
+        if (batch.size() == 1) {
+            m_vault.Records().RejectJournal(batch[0].seq, result.ErrorText());
+            ++report.rejected;
+            return true;
+        }
+        for (const auto& e : batch)
+            if (!PushBatch({e}, report, base, token)) return false;
+        return true;
+    }
+    PushResponse response;
+    try {
+        response = Json::parse(result.body).get<PushResponse>();
+    } catch (const std::exception& e) {
+        report.error = std::string("the server's answer was not understood: ") + e.what();
+        return false;
+    }
+    if (response.results.size() != batch.size()) {
+        report.error = "the server answered for " + std::to_string(response.results.size()) + " of " +
+                       std::to_string(batch.size()) + " changes";
+        return false;
+    }
+    // Rows leave the outbox only now, after HQ said its commit is durable.
+    storage::Transaction txn(m_vault.Db());
+    for (size_t i = 0; i < batch.size(); ++i) {
+        const auto& r = response.results[i];
+        if (r.change_id != batch[i].change_id) {
+            report.error = "the server answered out of order";
+            return false; // rolls back: nothing acknowledged
+        }
+        if (r.status == ItemStatus::Rejected) {
+            m_vault.Records().RejectJournal(batch[i].seq, r.reason);
+            ++report.rejected;
+        } else {
+            m_vault.Records().AcknowledgeJournal(batch[i].seq);
+            ++report.acknowledged;
+            if (r.status == ItemStatus::Conflict) ++report.conflicts;
+        }
+    }
+    txn.Commit();
+    return true;
+}
+
+bool SyncClient::Pull(SyncReport& report, const std::string& base, const std::string& token) {
+    int64_t cursor = std::stoll(m_vault.GetMeta(META_CURSOR).value_or("0"));
+    while (!m_cancel) {
+        const auto result = m_http.Get(base + "/v1/pull?since=" + std::to_string(cursor) + "&limit=500", token);
+        if (!result.Ok()) {
+            report.error = result.ErrorText();
+            return false;
+        }
+        PullResponse page;
+        try {
+            page = Json::parse(result.body).get<PullResponse>();
+        } catch (const std::exception& e) {
+            report.error = std::string("the server's answer was not understood: ") + e.what();
+            return false;
+        }
+        storage::Transaction txn(m_vault.Db());
+        for (const auto& record : page.records) {
+            try {
+                if (m_vault.Records().ApplyRemote(record)) ++report.pulled;
+            } catch (const storage::RecordError& e) {
+                // A record this version cannot store (a newer type, say) is
+                // skipped, not fatal: the next version will pull it again.
+                m_vault.SetMeta("sync.skipped." + record.value("id", std::string("?")), e.what());
+            }
+        }
+        for (const auto& c : page.conflicts) m_vault.Records().AddConflict(Json(c));
+        cursor = page.next;
+        m_vault.SetMeta(META_CURSOR, std::to_string(cursor));
+        txn.Commit();
+        if (!page.more) return true;
+    }
+    report.error = "cancelled";
+    return false;
+}
+
+void SyncClient::Watch(const WatchOptions& options, const std::function<void(const SyncReport&)>& on_cycle) {
+    storage::EnsureSodium();
+    int failures = 0;
+    while (!m_cancel) {
+        const auto report = SyncOnce();
+        on_cycle(report);
+        std::chrono::milliseconds wait = options.interval;
+        if (!report.ok && report.error != "cancelled") {
+            ++failures;
+            auto backoff = options.first_backoff * (1LL << std::min(failures - 1, 16));
+            if (backoff > options.max_backoff) backoff = options.max_backoff;
+            // Jitter: between half and the whole backoff, so devices that lost
+            // the network together do not all come back in the same second.
+            const auto half = backoff.count() / 2;
+            wait = std::chrono::milliseconds(half + (half > 0 ? randombytes_uniform(static_cast<uint32_t>(half + 1)) : 0));
+        } else {
+            failures = 0;
+        }
+        const auto until = std::chrono::steady_clock::now() + wait;
+        while (!m_cancel && std::chrono::steady_clock::now() < until)
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+}
+
+} // namespace escucha::sync

@@ -1,0 +1,125 @@
+// The sync protocol: JSON over HTTPS under /v1, shared by client and server.
+//
+//   POST /v1/enrol          EnrolRequest  -> EnrolResponse       (no token)
+//   POST /v1/push           PushRequest   -> PushResponse        (Bearer token)
+//   GET  /v1/pull?since=N&limit=M         -> PullResponse        (Bearer token)
+//   GET  /v1/whoami                       -> DeviceInfo          (Bearer token)
+//
+// Errors are {"error": "<words>"} with a 4xx or 5xx status.
+// from_json uses at(): a missing or mistyped member throws json::exception,
+// which the receiver turns into a 400 with the message.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace escucha::sync {
+
+using Json = nlohmann::ordered_json;
+
+inline constexpr int PROTOCOL_VERSION = 1;
+inline constexpr size_t MAX_PUSH_ITEMS = 500;
+inline constexpr size_t MAX_REQUEST_BYTES = 32u * 1024 * 1024;
+inline constexpr int MAX_PULL_LIMIT = 1000;
+
+enum class Role { Researcher, Interpreter, Coordinator };
+[[nodiscard]] const char* RoleName(Role role);
+[[nodiscard]] std::optional<Role> ParseRole(const std::string& name);
+
+struct EnrolRequest {
+    std::string code;
+    std::string device_id;
+    std::string device_name;
+};
+
+struct EnrolResponse {
+    std::string token;
+    std::string project_id;
+    std::string project_name;
+    Role role = Role::Researcher;
+    std::string person;
+};
+
+/// One journal row on the wire.
+struct Change {
+    std::string change_id;
+    std::string record_type;
+    std::string record_id;
+    int64_t rev = 0;
+    std::string op; ///< "upsert" or "delete"
+    std::string hlc;
+    Json body;      ///< the whole record at `rev`
+};
+
+struct PushRequest {
+    std::vector<Change> changes;
+};
+
+enum class ItemStatus { Applied, Duplicate, Conflict, Rejected };
+[[nodiscard]] const char* ItemStatusName(ItemStatus status);
+[[nodiscard]] std::optional<ItemStatus> ParseItemStatus(const std::string& name);
+
+struct ItemResult {
+    std::string change_id;
+    ItemStatus status = ItemStatus::Applied;
+    std::string reason; ///< for conflict and rejected, in words
+    int64_t server_seq = 0;
+};
+
+struct PushResponse {
+    std::vector<ItemResult> results;
+};
+
+/// Both versions of a field edited at the same time on two devices; the
+/// record holds `kept`, and `other` waits for a person to merge.
+struct ConflictInfo {
+    int64_t seq = 0;
+    std::string record_type;
+    std::string record_id;
+    std::string field;
+    Json kept;
+    Json other;
+    std::string other_author;
+    std::string other_device;
+    std::string other_hlc;
+};
+
+struct PullResponse {
+    std::vector<Json> records; ///< whole records, as the device stores them
+    std::vector<ConflictInfo> conflicts;
+    int64_t next = 0;          ///< the cursor to ask from next time
+    bool more = false;
+};
+
+struct DeviceInfo {
+    std::string device_id;
+    std::string project_id;
+    std::string project_name;
+    Role role = Role::Researcher;
+    std::string person;
+};
+
+void to_json(Json& j, const EnrolRequest& v);
+void from_json(const Json& j, EnrolRequest& v);
+void to_json(Json& j, const EnrolResponse& v);
+void from_json(const Json& j, EnrolResponse& v);
+void to_json(Json& j, const Change& v);
+void from_json(const Json& j, Change& v);
+void to_json(Json& j, const PushRequest& v);
+void from_json(const Json& j, PushRequest& v);
+void to_json(Json& j, const ItemResult& v);
+void from_json(const Json& j, ItemResult& v);
+void to_json(Json& j, const PushResponse& v);
+void from_json(const Json& j, PushResponse& v);
+void to_json(Json& j, const ConflictInfo& v);
+void from_json(const Json& j, ConflictInfo& v);
+void to_json(Json& j, const PullResponse& v);
+void from_json(const Json& j, PullResponse& v);
+void to_json(Json& j, const DeviceInfo& v);
+void from_json(const Json& j, DeviceInfo& v);
+
+} // namespace escucha::sync

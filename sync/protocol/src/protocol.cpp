@@ -1,0 +1,137 @@
+#include "escucha/sync/protocol.h"
+
+namespace escucha::sync {
+
+const char* RoleName(Role role) {
+    switch (role) {
+    case Role::Researcher: return "researcher";
+    case Role::Interpreter: return "interpreter";
+    case Role::Coordinator: return "coordinator";
+    }
+    return "?";
+}
+
+std::optional<Role> ParseRole(const std::string& name) {
+    for (Role r : {Role::Researcher, Role::Interpreter, Role::Coordinator})
+        if (name == RoleName(r)) return r;
+    return std::nullopt;
+}
+
+const char* ItemStatusName(ItemStatus status) {
+    switch (status) {
+    case ItemStatus::Applied: return "applied";
+    case ItemStatus::Duplicate: return "duplicate";
+    case ItemStatus::Conflict: return "conflict";
+    case ItemStatus::Rejected: return "rejected";
+    }
+    return "?";
+}
+
+std::optional<ItemStatus> ParseItemStatus(const std::string& name) {
+    for (ItemStatus s : {ItemStatus::Applied, ItemStatus::Duplicate, ItemStatus::Conflict, ItemStatus::Rejected})
+        if (name == ItemStatusName(s)) return s;
+    return std::nullopt;
+}
+
+namespace {
+Role RoleFrom(const Json& j) {
+    const auto role = ParseRole(j.get<std::string>());
+    if (!role) throw Json::other_error::create(501, "unknown role '" + j.get<std::string>() + "'", &j);
+    return *role;
+}
+} // namespace
+
+void to_json(Json& j, const EnrolRequest& v) {
+    j = {{"code", v.code}, {"device_id", v.device_id}, {"device_name", v.device_name}};
+}
+void from_json(const Json& j, EnrolRequest& v) {
+    j.at("code").get_to(v.code);
+    j.at("device_id").get_to(v.device_id);
+    v.device_name = j.value("device_name", "");
+}
+
+void to_json(Json& j, const EnrolResponse& v) {
+    j = {{"token", v.token}, {"project_id", v.project_id}, {"project_name", v.project_name},
+         {"role", RoleName(v.role)}, {"person", v.person}};
+}
+void from_json(const Json& j, EnrolResponse& v) {
+    j.at("token").get_to(v.token);
+    j.at("project_id").get_to(v.project_id);
+    j.at("project_name").get_to(v.project_name);
+    v.role = RoleFrom(j.at("role"));
+    v.person = j.value("person", "");
+}
+
+void to_json(Json& j, const Change& v) {
+    j = {{"change_id", v.change_id}, {"record_type", v.record_type}, {"record_id", v.record_id}, {"rev", v.rev},
+         {"op", v.op},               {"hlc", v.hlc},                 {"body", v.body}};
+}
+void from_json(const Json& j, Change& v) {
+    j.at("change_id").get_to(v.change_id);
+    j.at("record_type").get_to(v.record_type);
+    j.at("record_id").get_to(v.record_id);
+    j.at("rev").get_to(v.rev);
+    j.at("op").get_to(v.op);
+    j.at("hlc").get_to(v.hlc);
+    v.body = j.at("body");
+}
+
+void to_json(Json& j, const PushRequest& v) { j = {{"version", PROTOCOL_VERSION}, {"changes", v.changes}}; }
+void from_json(const Json& j, PushRequest& v) { j.at("changes").get_to(v.changes); }
+
+void to_json(Json& j, const ItemResult& v) {
+    j = {{"change_id", v.change_id}, {"status", ItemStatusName(v.status)}, {"server_seq", v.server_seq}};
+    if (!v.reason.empty()) j["reason"] = v.reason;
+}
+void from_json(const Json& j, ItemResult& v) {
+    j.at("change_id").get_to(v.change_id);
+    const auto status = ParseItemStatus(j.at("status").get<std::string>());
+    if (!status) throw Json::other_error::create(501, "unknown item status", &j);
+    v.status = *status;
+    v.reason = j.value("reason", "");
+    v.server_seq = j.value("server_seq", int64_t{0});
+}
+
+void to_json(Json& j, const PushResponse& v) { j = {{"results", v.results}}; }
+void from_json(const Json& j, PushResponse& v) { j.at("results").get_to(v.results); }
+
+void to_json(Json& j, const ConflictInfo& v) {
+    j = {{"seq", v.seq},     {"record_type", v.record_type}, {"record_id", v.record_id},
+         {"field", v.field}, {"kept", v.kept},               {"other", v.other},
+         {"other_author", v.other_author}, {"other_device", v.other_device}, {"other_hlc", v.other_hlc}};
+}
+void from_json(const Json& j, ConflictInfo& v) {
+    j.at("seq").get_to(v.seq);
+    j.at("record_type").get_to(v.record_type);
+    j.at("record_id").get_to(v.record_id);
+    j.at("field").get_to(v.field);
+    v.kept = j.at("kept");
+    v.other = j.at("other");
+    j.at("other_author").get_to(v.other_author);
+    j.at("other_device").get_to(v.other_device);
+    j.at("other_hlc").get_to(v.other_hlc);
+}
+
+void to_json(Json& j, const PullResponse& v) {
+    j = {{"records", v.records}, {"conflicts", v.conflicts}, {"next", v.next}, {"more", v.more}};
+}
+void from_json(const Json& j, PullResponse& v) {
+    v.records = j.at("records").get<std::vector<Json>>();
+    j.at("conflicts").get_to(v.conflicts);
+    j.at("next").get_to(v.next);
+    j.at("more").get_to(v.more);
+}
+
+void to_json(Json& j, const DeviceInfo& v) {
+    j = {{"device_id", v.device_id}, {"project_id", v.project_id}, {"project_name", v.project_name},
+         {"role", RoleName(v.role)}, {"person", v.person}};
+}
+void from_json(const Json& j, DeviceInfo& v) {
+    j.at("device_id").get_to(v.device_id);
+    j.at("project_id").get_to(v.project_id);
+    j.at("project_name").get_to(v.project_name);
+    v.role = RoleFrom(j.at("role"));
+    v.person = j.value("person", "");
+}
+
+} // namespace escucha::sync

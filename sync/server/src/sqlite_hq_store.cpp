@@ -1,0 +1,293 @@
+#include "escucha/sync/hq_store.h"
+
+#include "escucha/storage/clock.h"
+#include "escucha/storage/secret.h"
+#include "escucha/storage/sqlite.h"
+
+#include <sodium.h>
+
+namespace escucha::sync {
+
+using storage::Statement;
+using storage::Transaction;
+
+std::string HashSecret(const std::string& secret) {
+    storage::EnsureSodium();
+    unsigned char out[32];
+    crypto_generichash(out, sizeof out, reinterpret_cast<const unsigned char*>(secret.data()), secret.size(), nullptr, 0);
+    return storage::HexEncode(out, sizeof out);
+}
+
+SqliteHqStore::SqliteHqStore(const std::string& path) : m_db(std::make_unique<storage::Database>(path, true)) {
+    m_db->Exec("PRAGMA busy_timeout = 10000");
+    m_db->Exec("PRAGMA journal_mode = WAL");
+    // An acknowledgement promises a durable commit.
+    m_db->Exec("PRAGMA synchronous = FULL");
+    m_db->Exec("PRAGMA temp_store = MEMORY");
+    if (m_db->QueryInt("PRAGMA user_version") < 1) {
+        m_db->Exec(R"sql(
+BEGIN;
+CREATE TABLE IF NOT EXISTS counter (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL);
+INSERT OR IGNORE INTO counter (id, seq) VALUES (1, 0);
+CREATE TABLE IF NOT EXISTS projects (id TEXT PRIMARY KEY NOT NULL, name TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS enrolments (
+  code_hash TEXT PRIMARY KEY NOT NULL, project_id TEXT NOT NULL, role TEXT NOT NULL, person TEXT,
+  created_at TEXT NOT NULL, used_by TEXT);
+CREATE TABLE IF NOT EXISTS devices (
+  id TEXT PRIMARY KEY NOT NULL, project_id TEXT NOT NULL, role TEXT NOT NULL, person TEXT, name TEXT,
+  token_hash TEXT NOT NULL UNIQUE, revoked INTEGER NOT NULL DEFAULT 0, enrolled_at TEXT NOT NULL, last_seen TEXT);
+CREATE TABLE IF NOT EXISTS records (
+  record_id TEXT PRIMARY KEY NOT NULL, project_id TEXT NOT NULL, record_type TEXT NOT NULL, rev INTEGER NOT NULL,
+  hlc TEXT NOT NULL, deleted INTEGER NOT NULL, owner_device TEXT NOT NULL, seq INTEGER NOT NULL UNIQUE, body TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS records_project_seq ON records (project_id, seq);
+CREATE TABLE IF NOT EXISTS revisions (
+  record_id TEXT NOT NULL, rev INTEGER NOT NULL, body TEXT NOT NULL, PRIMARY KEY (record_id, rev)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS changes (
+  change_id TEXT PRIMARY KEY NOT NULL, device_id TEXT NOT NULL, status TEXT NOT NULL, reason TEXT, seq INTEGER NOT NULL,
+  received_at TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS conflicts (
+  seq INTEGER PRIMARY KEY, project_id TEXT NOT NULL, record_type TEXT NOT NULL, record_id TEXT NOT NULL,
+  field TEXT NOT NULL, kept TEXT NOT NULL, other TEXT NOT NULL, other_author TEXT, other_device TEXT, other_hlc TEXT);
+CREATE INDEX IF NOT EXISTS conflicts_project ON conflicts (project_id, seq);
+PRAGMA user_version = 1;
+COMMIT;
+)sql");
+    }
+}
+
+SqliteHqStore::~SqliteHqStore() = default;
+
+int64_t SqliteHqStore::NextSeq() {
+    m_db->Exec("UPDATE counter SET seq = seq + 1 WHERE id = 1");
+    return m_db->QueryInt("SELECT seq FROM counter WHERE id = 1");
+}
+
+Project SqliteHqStore::CreateProject(const std::string& name) {
+    std::lock_guard lock(m_mutex);
+    Project p{storage::NewUuidV7(), name, storage::FormatIsoMillis(storage::SystemMillis())};
+    Transaction txn(*m_db);
+    auto stmt = m_db->Prepare("INSERT INTO projects (id, name, created_at) VALUES (?, ?, ?)");
+    stmt.Bind(1, p.id).Bind(2, p.name).Bind(3, p.created_at).Run();
+    // The project is also a record, so that devices pull it like any other.
+    const auto hlc = storage::HlcTimestamp{storage::SystemMillis(), 0}.ToString();
+    Json body = {{"id", p.id},     {"type", "project"}, {"name", name},      {"created_at", p.created_at},
+                 {"updated_at", hlc}, {"author", "hq"}, {"device", "hq"},     {"rev", 1},
+                 {"deleted", false}};
+    const int64_t seq = NextSeq();
+    auto rec = m_db->Prepare("INSERT INTO records (record_id, project_id, record_type, rev, hlc, deleted, owner_device, "
+                             "seq, body) VALUES (?, ?, 'project', 1, ?, 0, 'hq', ?, ?)");
+    rec.Bind(1, p.id).Bind(2, p.id).Bind(3, hlc).Bind(4, seq).Bind(5, body.dump()).Run();
+    auto rev = m_db->Prepare("INSERT INTO revisions (record_id, rev, body) VALUES (?, 1, ?)");
+    rev.Bind(1, p.id).Bind(2, body.dump()).Run();
+    txn.Commit();
+    return p;
+}
+
+std::vector<Project> SqliteHqStore::ListProjects() {
+    std::lock_guard lock(m_mutex);
+    std::vector<Project> out;
+    auto stmt = m_db->Prepare("SELECT id, name, created_at FROM projects ORDER BY created_at");
+    while (stmt.Step()) out.push_back({stmt.Text(0), stmt.Text(1), stmt.Text(2)});
+    return out;
+}
+
+std::optional<Project> SqliteHqStore::FindProject(const std::string& id_or_name) {
+    std::lock_guard lock(m_mutex);
+    auto stmt = m_db->Prepare("SELECT id, name, created_at FROM projects WHERE id = ?1 OR name = ?1");
+    stmt.Bind(1, id_or_name);
+    if (!stmt.Step()) return std::nullopt;
+    return Project{stmt.Text(0), stmt.Text(1), stmt.Text(2)};
+}
+
+void SqliteHqStore::AddEnrolment(const std::string& code_hash, const std::string& project_id, Role role,
+                                 const std::string& person) {
+    std::lock_guard lock(m_mutex);
+    auto stmt = m_db->Prepare(
+        "INSERT INTO enrolments (code_hash, project_id, role, person, created_at) VALUES (?, ?, ?, ?, ?)");
+    stmt.Bind(1, code_hash).Bind(2, project_id).Bind(3, RoleName(role)).Bind(4, person);
+    stmt.Bind(5, storage::FormatIsoMillis(storage::SystemMillis())).Run();
+}
+
+std::optional<DeviceInfo> SqliteHqStore::Enrol(const std::string& code_hash, const std::string& device_id,
+                                               const std::string& device_name, const std::string& token_hash) {
+    std::lock_guard lock(m_mutex);
+    Transaction txn(*m_db);
+    auto find = m_db->Prepare(
+        "SELECT e.project_id, p.name, e.role, coalesce(e.person, '') FROM enrolments e JOIN projects p ON p.id = "
+        "e.project_id WHERE e.code_hash = ? AND e.used_by IS NULL");
+    find.Bind(1, code_hash);
+    if (!find.Step()) return std::nullopt;
+    DeviceInfo info{device_id, find.Text(0), find.Text(1), *ParseRole(find.Text(2)), find.Text(3)};
+    auto used = m_db->Prepare("UPDATE enrolments SET used_by = ? WHERE code_hash = ?");
+    used.Bind(1, device_id).Bind(2, code_hash).Run();
+    // A device enrolling again (a new code) gets a new token; the old one dies.
+    auto device = m_db->Prepare(
+        "INSERT OR REPLACE INTO devices (id, project_id, role, person, name, token_hash, revoked, enrolled_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, 0, ?)");
+    device.Bind(1, device_id).Bind(2, info.project_id).Bind(3, RoleName(info.role)).Bind(4, info.person);
+    device.Bind(5, device_name).Bind(6, token_hash).Bind(7, storage::FormatIsoMillis(storage::SystemMillis())).Run();
+    txn.Commit();
+    return info;
+}
+
+std::optional<DeviceInfo> SqliteHqStore::Authenticate(const std::string& token_hash) {
+    std::lock_guard lock(m_mutex);
+    auto stmt = m_db->Prepare(
+        "SELECT d.id, d.project_id, p.name, d.role, coalesce(d.person, '') FROM devices d JOIN projects p ON p.id = "
+        "d.project_id WHERE d.token_hash = ? AND d.revoked = 0");
+    stmt.Bind(1, token_hash);
+    if (!stmt.Step()) return std::nullopt;
+    return DeviceInfo{stmt.Text(0), stmt.Text(1), stmt.Text(2), *ParseRole(stmt.Text(3)), stmt.Text(4)};
+}
+
+bool SqliteHqStore::RevokeDevice(const std::string& device_id) {
+    std::lock_guard lock(m_mutex);
+    auto stmt = m_db->Prepare("UPDATE devices SET revoked = 1 WHERE id = ?");
+    stmt.Bind(1, device_id).Run();
+    return m_db->Changes() > 0;
+}
+
+std::vector<DeviceRow> SqliteHqStore::ListDevices(const std::string& project_id) {
+    std::lock_guard lock(m_mutex);
+    auto stmt = m_db->Prepare(
+        "SELECT d.id, d.project_id, p.name, d.role, coalesce(d.person, ''), coalesce(d.name, ''), d.enrolled_at, "
+        "coalesce(d.last_seen, ''), d.revoked FROM devices d JOIN projects p ON p.id = d.project_id "
+        "WHERE d.project_id = ? ORDER BY d.enrolled_at");
+    stmt.Bind(1, project_id);
+    std::vector<DeviceRow> out;
+    while (stmt.Step())
+        out.push_back({{stmt.Text(0), stmt.Text(1), stmt.Text(2), *ParseRole(stmt.Text(3)), stmt.Text(4)},
+                       stmt.Text(5), stmt.Text(6), stmt.Text(7), stmt.Int(8) != 0});
+    return out;
+}
+
+std::optional<StoredRecord> SqliteHqStore::LoadRecord(const std::string& record_id) {
+    auto stmt = m_db->Prepare("SELECT body, rev, hlc, deleted, owner_device, seq FROM records WHERE record_id = ?");
+    stmt.Bind(1, record_id);
+    if (!stmt.Step()) return std::nullopt;
+    return StoredRecord{Json::parse(stmt.Text(0)), stmt.Int(1), stmt.Text(2), stmt.Int(3) != 0, stmt.Text(4), stmt.Int(5)};
+}
+
+std::vector<ItemResult> SqliteHqStore::ApplyBatch(const DeviceInfo& device, const std::vector<Change>& changes,
+                                                  const DecideFn& decide) {
+    std::lock_guard lock(m_mutex);
+    const auto now = storage::FormatIsoMillis(storage::SystemMillis());
+    Transaction txn(*m_db);
+    std::vector<ItemResult> results;
+    auto seen = m_db->Prepare("SELECT status, coalesce(reason, ''), seq FROM changes WHERE change_id = ?");
+    auto remember = m_db->Prepare(
+        "INSERT INTO changes (change_id, device_id, status, reason, seq, received_at) VALUES (?, ?, ?, ?, ?, ?)");
+    auto base_stmt = m_db->Prepare("SELECT body FROM revisions WHERE record_id = ? AND rev = ?");
+    auto upsert = m_db->Prepare(
+        "INSERT OR REPLACE INTO records (record_id, project_id, record_type, rev, hlc, deleted, owner_device, seq, body) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    auto revision = m_db->Prepare("INSERT OR REPLACE INTO revisions (record_id, rev, body) VALUES (?, ?, ?)");
+    auto conflict = m_db->Prepare(
+        "INSERT INTO conflicts (seq, project_id, record_type, record_id, field, kept, other, other_author, "
+        "other_device, other_hlc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    for (const auto& change : changes) {
+        seen.Bind(1, change.change_id);
+        if (seen.Step()) {
+            // A replay: the first answer stands, reported as a duplicate.
+            const auto first = ParseItemStatus(seen.Text(0));
+            ItemResult r{change.change_id, ItemStatus::Duplicate, seen.Text(1), seen.Int(2)};
+            if (first == ItemStatus::Rejected) r.status = ItemStatus::Rejected;
+            results.push_back(r);
+            seen.Reset();
+            continue;
+        }
+        seen.Reset();
+        const auto current = LoadRecord(change.record_id);
+        std::optional<Json> base;
+        if (current && change.rev > 1) {
+            base_stmt.Bind(1, change.record_id).Bind(2, change.rev - 1);
+            if (base_stmt.Step()) base = Json::parse(base_stmt.Text(0));
+            base_stmt.Reset();
+        }
+        Decision d = decide(change, current ? &*current : nullptr, base ? &*base : nullptr);
+        int64_t seq = 0;
+        if (d.status == ItemStatus::Applied || d.status == ItemStatus::Conflict) {
+            seq = NextSeq();
+            const auto& body = d.body;
+            const int64_t rev = body.at("rev").get<int64_t>();
+            upsert.Bind(1, change.record_id).Bind(2, device.project_id).Bind(3, change.record_type).Bind(4, rev);
+            upsert.Bind(5, body.at("updated_at").get<std::string>()).Bind(6, body.value("deleted", false) ? 1 : 0);
+            upsert.Bind(7, current ? current->owner_device : device.device_id).Bind(8, seq).Bind(9, body.dump());
+            upsert.Run();
+            upsert.Reset();
+            revision.Bind(1, change.record_id).Bind(2, rev).Bind(3, body.dump()).Run();
+            revision.Reset();
+            for (const auto& c : d.conflicts) {
+                conflict.Bind(1, NextSeq()).Bind(2, device.project_id).Bind(3, c.record_type).Bind(4, c.record_id);
+                conflict.Bind(5, c.field).Bind(6, c.kept.dump()).Bind(7, c.other.dump()).Bind(8, c.other_author);
+                conflict.Bind(9, c.other_device).Bind(10, c.other_hlc).Run();
+                conflict.Reset();
+            }
+        }
+        remember.Bind(1, change.change_id).Bind(2, device.device_id).Bind(3, ItemStatusName(d.status));
+        remember.Bind(4, d.reason).Bind(5, seq).Bind(6, now).Run();
+        remember.Reset();
+        results.push_back({change.change_id, d.status, d.reason, seq});
+    }
+    auto seen_device = m_db->Prepare("UPDATE devices SET last_seen = ? WHERE id = ?");
+    seen_device.Bind(1, now).Bind(2, device.device_id).Run();
+    txn.Commit();
+    return results;
+}
+
+PullResponse SqliteHqStore::Pull(const DeviceInfo& device, int64_t since, int limit, const VisibleFn& visible) {
+    std::lock_guard lock(m_mutex);
+    PullResponse out;
+    out.next = since;
+    // Records and conflicts share one sequence; walk both in order.
+    auto records = m_db->Prepare(
+        "SELECT seq, record_type, owner_device, body FROM records WHERE project_id = ? AND seq > ? ORDER BY seq LIMIT ?");
+    records.Bind(1, device.project_id).Bind(2, since).Bind(3, limit + 1);
+    int taken = 0;
+    int64_t last = since;
+    while (records.Step()) {
+        if (taken == limit) {
+            out.more = true;
+            break;
+        }
+        ++taken;
+        last = records.Int(0);
+        if (visible(device, records.Text(1), records.Text(2))) out.records.push_back(Json::parse(records.Text(3)));
+    }
+    const int64_t upto = out.more ? last : INT64_MAX;
+    auto conflicts = m_db->Prepare(
+        "SELECT c.seq, c.record_type, c.record_id, c.field, c.kept, c.other, coalesce(c.other_author, ''), "
+        "coalesce(c.other_device, ''), coalesce(c.other_hlc, ''), coalesce(r.owner_device, '') FROM conflicts c "
+        "LEFT JOIN records r ON r.record_id = c.record_id WHERE c.project_id = ? AND c.seq > ? AND c.seq <= ? "
+        "ORDER BY c.seq");
+    conflicts.Bind(1, device.project_id).Bind(2, since).Bind(3, upto);
+    while (conflicts.Step()) {
+        last = std::max(last, conflicts.Int(0));
+        if (!visible(device, conflicts.Text(1), conflicts.Text(9))) continue;
+        out.conflicts.push_back({conflicts.Int(0), conflicts.Text(1), conflicts.Text(2), conflicts.Text(3),
+                                 Json::parse(conflicts.Text(4)), Json::parse(conflicts.Text(5)), conflicts.Text(6),
+                                 conflicts.Text(7), conflicts.Text(8)});
+    }
+    if (!out.more) last = std::max(last, m_db->QueryInt("SELECT seq FROM counter WHERE id = 1"));
+    out.next = last;
+    return out;
+}
+
+void SqliteHqStore::ForEachRecord(const std::string& project_id, const std::function<void(const StoredRecord&)>& visit) {
+    std::lock_guard lock(m_mutex);
+    auto stmt = m_db->Prepare(
+        "SELECT body, rev, hlc, deleted, owner_device, seq FROM records WHERE project_id = ? ORDER BY record_type, record_id");
+    stmt.Bind(1, project_id);
+    while (stmt.Step())
+        visit({Json::parse(stmt.Text(0)), stmt.Int(1), stmt.Text(2), stmt.Int(3) != 0, stmt.Text(4), stmt.Int(5)});
+}
+
+int64_t SqliteHqStore::CountRecords(const std::string& project_id) {
+    std::lock_guard lock(m_mutex);
+    auto stmt = m_db->Prepare("SELECT count(*) FROM records WHERE project_id = ?");
+    stmt.Bind(1, project_id);
+    stmt.Step();
+    return stmt.Int(0);
+}
+
+} // namespace escucha::sync

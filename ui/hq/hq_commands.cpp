@@ -1,0 +1,232 @@
+#include "hq_commands.h"
+
+#include "escucha/capture/listening_records.h"
+#include "escucha/interpret/interpretation_records.h"
+#include "escucha/storage/clock.h"
+#include "escucha/storage/fsutil.h"
+#include "escucha/sync/hq_server.h"
+
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <thread>
+
+namespace escucha::hq {
+
+namespace fs = std::filesystem;
+using sync::Json;
+
+namespace {
+
+constexpr char HELP[] = R"(escucha-hq: the Escucha headquarters server
+
+Usage:
+  escucha-hq --data DIR --listen HOST:PORT [--tls-cert CERT.pem --tls-key KEY.pem]
+      serve devices; plain HTTP only on 127.0.0.1/localhost/::1; port 0 picks a free port
+  escucha-hq --data DIR admin create-project NAME
+  escucha-hq --data DIR admin projects
+  escucha-hq --data DIR admin enrol --project PROJECT --role researcher|interpreter|coordinator [--person NAME]
+      prints a one-time enrolment code for one person's device
+  escucha-hq --data DIR admin devices --project PROJECT
+  escucha-hq --data DIR admin revoke DEVICE_ID
+  escucha-hq --data DIR admin export --project PROJECT --out FILE.json
+
+PROJECT is a project's id or its exact name.
+)";
+
+class Usage : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+struct Args {
+    std::vector<std::string> words;
+    std::map<std::string, std::string> options;
+    std::string Need(const std::string& name) const {
+        const auto it = options.find(name);
+        if (it == options.end() || it->second.empty()) throw Usage(name + " is required; see escucha-hq --help");
+        return it->second;
+    }
+    std::string Get(const std::string& name) const {
+        const auto it = options.find(name);
+        return it == options.end() ? "" : it->second;
+    }
+};
+
+Args Parse(const std::vector<std::string>& raw) {
+    Args args;
+    for (size_t i = 0; i < raw.size(); ++i) {
+        const auto& a = raw[i];
+        if (a == "--help" || a == "-h") {
+            args.options["--help"] = "1";
+        } else if (a.rfind("--", 0) == 0) {
+            const auto eq = a.find('=');
+            if (eq != std::string::npos) args.options[a.substr(0, eq)] = a.substr(eq + 1);
+            else if (i + 1 < raw.size()) args.options[a] = raw[++i];
+            else throw Usage(a + " needs a value");
+        } else {
+            args.words.push_back(a);
+        }
+    }
+    return args;
+}
+
+const storage::Catalogue& Types() {
+    static const storage::Catalogue catalogue = [] {
+        storage::Catalogue c;
+        capture::AddListeningTypes(c);
+        interpret::AddInterpretationTypes(c);
+        return c;
+    }();
+    return catalogue;
+}
+
+std::unique_ptr<sync::SqliteHqStore> OpenStore(const Args& args) {
+    const fs::path dir = args.Need("--data");
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) throw std::runtime_error("cannot create " + dir.string() + ": " + ec.message());
+    ::chmod(dir.c_str(), 0700);
+    return std::make_unique<sync::SqliteHqStore>((dir / "hq.db").string());
+}
+
+sync::Project FindProject(sync::HqStore& store, const std::string& name) {
+    auto p = store.FindProject(name);
+    if (!p) throw Usage("no project '" + name + "'; see 'escucha-hq --data DIR admin projects'");
+    return *p;
+}
+
+bool IsLoopback(const std::string& host) {
+    return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+int Serve(const Args& args) {
+    const auto listen = args.Need("--listen");
+    const auto colon = listen.rfind(':');
+    if (colon == std::string::npos) throw Usage("--listen takes HOST:PORT");
+    std::string host = listen.substr(0, colon);
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    int port = 0;
+    try {
+        port = std::stoi(listen.substr(colon + 1));
+    } catch (const std::exception&) {
+        throw Usage("--listen takes HOST:PORT with a port number");
+    }
+    sync::ServerOptions options;
+    options.tls_cert_path = args.Get("--tls-cert");
+    options.tls_key_path = args.Get("--tls-key");
+    if (options.tls_cert_path.empty() != options.tls_key_path.empty())
+        throw Usage("--tls-cert and --tls-key go together");
+    if (options.tls_cert_path.empty() && !IsLoopback(host))
+        throw Usage("plain HTTP is only for loopback; give --tls-cert and --tls-key to listen on " + host);
+    options.log = [](const std::string& line) {
+        std::cerr << storage::FormatIsoMillis(storage::SystemMillis()) << " " << line << "\n";
+    };
+    auto store = OpenStore(args);
+    sync::HqServer server(*store, Types(), options);
+
+    // SIGINT/SIGTERM stop the server from a thread of its own: a signal
+    // handler may not call into the server.
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    const int bound = server.Bind(host, port);
+    if (bound <= 0) throw std::runtime_error("cannot listen on " + listen + " (in use, or not an address here)");
+    std::thread stopper([&] {
+        int sig = 0;
+        sigwait(&signals, &sig);
+        server.Stop();
+    });
+    std::cout << "escucha-hq listening on " << (server.Tls() ? "https" : "http") << "://" << host << ":" << bound
+              << std::endl;
+    const bool ok = server.ListenAfterBind();
+    pthread_kill(stopper.native_handle(), SIGTERM);
+    stopper.join();
+    return ok ? 0 : 1;
+}
+
+int Admin(const Args& args) {
+    if (args.words.size() < 2) throw Usage("admin needs a command; see escucha-hq --help");
+    const auto& command = args.words[1];
+    auto store = OpenStore(args);
+    if (command == "create-project") {
+        if (args.words.size() != 3 || args.words[2].empty()) throw Usage("usage: admin create-project NAME");
+        if (store->FindProject(args.words[2])) throw Usage("a project named '" + args.words[2] + "' exists already");
+        const auto p = store->CreateProject(args.words[2]);
+        std::cout << p.id << "\n";
+        return 0;
+    }
+    if (command == "projects") {
+        for (const auto& p : store->ListProjects())
+            std::cout << p.id << "  " << p.name << "  (" << store->CountRecords(p.id) << " records)\n";
+        return 0;
+    }
+    if (command == "enrol") {
+        const auto project = FindProject(*store, args.Need("--project"));
+        const auto role = sync::ParseRole(args.Need("--role"));
+        if (!role) throw Usage("--role is researcher, interpreter or coordinator");
+        const auto code = sync::NewEnrolmentCode();
+        store->AddEnrolment(sync::HashSecret(code), project.id, *role, args.Get("--person"));
+        std::cout << code << "\n";
+        std::cerr << "one-time code for a " << sync::RoleName(*role) << " of '" << project.name
+                  << "'; give it to that person only\n";
+        return 0;
+    }
+    if (command == "devices") {
+        const auto project = FindProject(*store, args.Need("--project"));
+        for (const auto& d : store->ListDevices(project.id))
+            std::cout << d.info.device_id << "  " << sync::RoleName(d.info.role) << "  " << d.info.person << "  "
+                      << (d.revoked ? "revoked" : "active") << "  last seen " << (d.last_seen.empty() ? "never" : d.last_seen)
+                      << "\n";
+        return 0;
+    }
+    if (command == "revoke") {
+        if (args.words.size() != 3) throw Usage("usage: admin revoke DEVICE_ID");
+        if (!store->RevokeDevice(args.words[2])) throw Usage("no device " + args.words[2]);
+        std::cout << "revoked " << args.words[2] << "\n";
+        return 0;
+    }
+    if (command == "export") {
+        const auto project = FindProject(*store, args.Need("--project"));
+        const auto out = args.Need("--out");
+        Json records = Json::array();
+        store->ForEachRecord(project.id, [&](const sync::StoredRecord& r) { records.push_back(r.body); });
+        Json doc = {{"format", "escucha-export"},
+                    {"version", 1},
+                    {"exported_at", storage::FormatIsoMillis(storage::SystemMillis())},
+                    {"project_id", project.id},
+                    {"records", std::move(records)}};
+        storage::WriteFileAtomically(out, doc.dump(2) + "\n");
+        std::cout << "exported " << doc["records"].size() << " records to " << out << "\n";
+        return 0;
+    }
+    throw Usage("unknown admin command '" + command + "'; see escucha-hq --help");
+}
+
+} // namespace
+
+int Run(const std::vector<std::string>& raw) {
+    try {
+        const auto args = Parse(raw);
+        if (args.options.count("--help")) {
+            std::cout << HELP;
+            return 0;
+        }
+        if (!args.words.empty() && args.words[0] == "admin") return Admin(args);
+        if (!args.words.empty()) throw Usage("unknown command '" + args.words[0] + "'; see escucha-hq --help");
+        return Serve(args);
+    } catch (const Usage& e) {
+        std::cerr << "escucha-hq: " << e.what() << "\n";
+        return 1;
+    } catch (const std::exception& e) {
+        std::cerr << "escucha-hq: " << e.what() << "\n";
+        return 2;
+    }
+}
+
+} // namespace escucha::hq
