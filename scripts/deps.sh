@@ -4,11 +4,13 @@
 ESCUCHA_BUILD_PACKAGES=(
   g++ cmake ninja-build pkg-config ccache
   libsqlcipher-dev libsodium-dev nlohmann-json3-dev
+  libcurl4-openssl-dev libcpp-httplib-dev libssl-dev zlib1g-dev libbrotli-dev
 )
 ESCUCHA_TEST_PACKAGES=(
   catch2
   sqlcipher        # the recovery tests open a vault with the plain sqlcipher shell
   python3-argon2   # ...and derive its key from the passphrase without Escucha
+  openssl          # the TLS tests make self-signed certificates
 )
 
 # install_packages NAME...: installs those of the named packages that are missing.

@@ -66,6 +66,7 @@ pid_t Spawn(std::vector<std::string> argv, const Env& env, const std::string& in
 } // namespace
 
 std::string CliPath() { return ESCUCHA_CLI_PATH; }
+std::string HqPath() { return ESCUCHA_HQ_PATH; }
 std::string SourceDir() { return ESCUCHA_SOURCE_DIR; }
 
 std::string ShellQuote(const std::string& text) {
@@ -78,10 +79,19 @@ std::string ShellQuote(const std::string& text) {
 }
 
 ProcessResult RunCli(const std::vector<std::string>& args, const Env& env, const std::string& input) {
-    TempDir io;
-    WriteFile(io / "in", input);
     std::vector<std::string> argv = {CliPath()};
     argv.insert(argv.end(), args.begin(), args.end());
+    return RunProgram(argv, env, input);
+}
+
+pid_t StartProgram(const std::vector<std::string>& argv, const std::string& out_path, const std::string& err_path,
+                   const Env& env) {
+    return Spawn(argv, env, "/dev/null", out_path, err_path);
+}
+
+ProcessResult RunProgram(const std::vector<std::string>& argv, const Env& env, const std::string& input) {
+    TempDir io;
+    WriteFile(io / "in", input);
     const pid_t pid = Spawn(argv, env, (io / "in").string(), (io / "out").string(), (io / "err").string());
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {

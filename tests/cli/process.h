@@ -22,12 +22,20 @@ using Env = std::map<std::string, std::string>;
 /// "" removes the variable). Waits and returns what it printed.
 ProcessResult RunCli(const std::vector<std::string>& args, const Env& env = {}, const std::string& input = "");
 
+/// Runs any program (argv[0] is its path) the way RunCli does.
+ProcessResult RunProgram(const std::vector<std::string>& argv, const Env& env = {}, const std::string& input = "");
+
+/// Starts a program in its own session with output to files; returns its pid.
+pid_t StartProgram(const std::vector<std::string>& argv, const std::string& out_path, const std::string& err_path,
+                   const Env& env = {});
+
 /// Starts `/bin/sh -c script` in its own process group; returns its pid.
 pid_t StartShell(const std::string& script, const Env& env = {});
 /// Sends SIGKILL to the whole process group of `pid` and reaps it.
 void KillGroup(pid_t pid);
 
 [[nodiscard]] std::string CliPath();
+[[nodiscard]] std::string HqPath();
 [[nodiscard]] std::string SourceDir();
 /// Single-quotes `text` for /bin/sh.
 [[nodiscard]] std::string ShellQuote(const std::string& text);

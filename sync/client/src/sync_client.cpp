@@ -80,6 +80,8 @@ std::optional<std::string> Enrol(storage::Vault& vault, const std::string& serve
     vault.SetMeta(META_CURSOR, "0");
     txn.Commit();
     sodium_memzero(response.token.data(), response.token.size());
+    // Failing here is not fatal: the next sync pulls the project.
+    (void)SyncClient(vault, options).PullOnly();
     return std::nullopt;
 }
 
@@ -90,6 +92,18 @@ SyncClient::SyncClient(storage::Vault& vault, HttpOptions http)
           o.cancel = &m_cancel;
           return o;
       }()) {}
+
+SyncReport SyncClient::PullOnly() {
+    SyncReport report;
+    const auto server = m_vault.GetMeta(META_SERVER);
+    const auto token = m_vault.GetMeta(META_TOKEN);
+    if (!server || !token) {
+        report.error = "this vault is not enrolled";
+        return report;
+    }
+    report.ok = Pull(report, *server, *token);
+    return report;
+}
 
 SyncReport SyncClient::SyncOnce() {
     SyncReport report;

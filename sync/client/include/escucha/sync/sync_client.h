@@ -46,7 +46,8 @@ struct SyncState {
 [[nodiscard]] SyncState ReadSyncState(storage::Vault& vault);
 
 /// Trades an enrolment code for a device token and keeps both the token and
-/// the pinned certificate (`ca_pem`, may be empty) in the vault.
+/// the pinned certificate (`ca_pem`, may be empty) in the vault, then pulls
+/// the project so records can be filed under it at once.
 /// Returns an error in words, or nullopt on success.
 [[nodiscard]] std::optional<std::string> Enrol(storage::Vault& vault, const std::string& server,
                                                const std::string& code, const std::string& ca_pem,
@@ -55,6 +56,10 @@ struct SyncState {
 class SyncClient {
 public:
     explicit SyncClient(storage::Vault& vault, HttpOptions http = {});
+
+    /// Receives what changed at HQ, sending nothing. Enrolment calls it so the
+    /// project is on the device at once.
+    SyncReport PullOnly();
 
     /// One cycle: push the whole outbox in batches, then pull. Records the
     /// outcome (last success / last error) in the vault.

@@ -1,0 +1,96 @@
+// Devices with real vaults talking to a real escucha-hq on loopback.
+#pragma once
+
+#include "escucha/capture/listening_records.h"
+#include "escucha/interpret/interpretation_records.h"
+#include "escucha/sync/sync_client.h"
+#include "files.h"
+#include "sync/hq_process.h"
+#include "temp_dir.h"
+
+#include <catch2/catch.hpp>
+
+#include <map>
+
+namespace escucha::test {
+
+using sync::Json;
+
+inline const storage::Catalogue& AllTypes() {
+    static const storage::Catalogue c = [] {
+        storage::Catalogue c;
+        capture::AddListeningTypes(c);
+        interpret::AddInterpretationTypes(c);
+        return c;
+    }();
+    return c;
+}
+
+/// A headquarters with one project.
+struct Hq {
+    TempDir dir;
+    HqProcess process;
+    std::string project;
+    explicit Hq(std::vector<std::string> extra = {})
+        : process((dir / "hq").string(), std::move(extra)), project(process.Admin({"create-project", "Café Nariño"})) {}
+    [[nodiscard]] std::string Code(const std::string& role, const std::string& person = "") const {
+        return process.Admin({"enrol", "--project", project, "--role", role, "--person", person});
+    }
+    /// What HQ holds for the project, by record id.
+    [[nodiscard]] std::map<std::string, Json> Records() const {
+        const auto out = (dir / "export.json").string();
+        (void)process.Admin({"export", "--project", project, "--out", out});
+        std::map<std::string, Json> records;
+        const auto doc = Json::parse(ReadFile(out));
+        for (const auto& r : doc["records"]) {
+            INFO("record " << r["id"] << " exported twice");
+            CHECK(records.count(r["id"]) == 0);
+            records[r["id"]] = r;
+        }
+        return records;
+    }
+};
+
+/// A device: its own vault, enrolled with `role`.
+struct Device {
+    TempDir dir;
+    storage::Vault vault;
+    Device(const Hq& hq, const std::string& role, const std::string& url = "", const std::string& ca_pem = "")
+        : vault(storage::Vault::Create(dir / "vault", storage::Passphrase("frase de paso larga"), AllTypes(),
+                                       {role + "-person"})) {
+        const auto error = sync::Enrol(vault, url.empty() ? hq.process.Url() : url, hq.Code(role, role), ca_pem);
+        INFO(error.value_or(""));
+        REQUIRE_FALSE(error);
+    }
+    [[nodiscard]] std::string Project() { return vault.GetMeta("sync.project_id").value(); }
+    sync::SyncReport Sync(sync::HttpOptions http = {}) {
+        if (http.stall_timeout_s == sync::HttpOptions{}.stall_timeout_s) http.stall_timeout_s = 3;
+        sync::SyncClient client(vault, http);
+        return client.SyncOnce();
+    }
+    Json Add(const std::string& type, Json fields) {
+        fields["project_id"] = Project();
+        return vault.Records().Create(type, fields);
+    }
+};
+
+/// Every live record the device holds, by id, with its rev.
+inline std::map<std::string, int64_t> LocalRevs(storage::Vault& vault) {
+    std::map<std::string, int64_t> out;
+    vault.Records().ForEach([&](const Json& r) { out[r["id"]] = r["rev"].get<int64_t>(); }, true);
+    return out;
+}
+
+/// HQ holds each of the device's records once, at the device's rev: no loss,
+/// no double application.
+inline void RequireSameAsHq(const Hq& hq, storage::Vault& vault) {
+    REQUIRE(vault.Records().PendingJournalCount() == 0);
+    const auto remote = hq.Records();
+    for (const auto& [id, rev] : LocalRevs(vault)) {
+        INFO("record " << id);
+        REQUIRE(remote.count(id) == 1);
+        CHECK(remote.at(id)["rev"].get<int64_t>() == rev);
+    }
+}
+
+} // namespace escucha::test

@@ -1,0 +1,200 @@
+// HQ's doors: every endpoint refuses the wrong caller and bad input in words,
+// and changes nothing when it does. TLS with a certificate pinned at enrolment.
+#include "escucha/sync/http.h"
+#include "sync/sync_fixture.h"
+
+#include <cstdlib>
+
+using namespace escucha;
+using namespace escucha::test;
+
+namespace {
+
+struct Caller {
+    sync::HttpClient http{sync::HttpOptions{}};
+    std::string base;
+    std::string token;
+    sync::HttpResult Post(const std::string& path, const std::string& body) { return http.Post(base + path, body, token); }
+    sync::HttpResult Get(const std::string& path) { return http.Get(base + path, token); }
+};
+
+Json Error(const sync::HttpResult& r) {
+    auto j = Json::parse(r.body, nullptr, false);
+    return j.is_discarded() ? Json() : j.value("error", Json());
+}
+
+/// Enrols a device by hand, as the protocol says; returns its token.
+std::string EnrolToken(const Hq& hq, const std::string& role, const std::string& device_id) {
+    sync::HttpClient http;
+    const auto r = http.Post(hq.process.Url() + "/v1/enrol",
+                             Json{{"code", hq.Code(role)}, {"device_id", device_id}, {"device_name", "t"}}.dump());
+    REQUIRE(r.status == 200);
+    return Json::parse(r.body)["token"];
+}
+
+Json Note(const std::string& project, const std::string& id, int rev = 1) {
+    return {{"id", id},       {"type", "field_note"}, {"project_id", project}, {"text", "nota"},
+            {"created_at", "2026-01-01T00:00:00.000Z"}, {"updated_at", storage::HlcTimestamp{1, 0}.ToString()},
+            {"author", "a"}, {"device", "d"}, {"rev", rev}, {"deleted", false}};
+}
+
+Json Push(const std::vector<Json>& bodies) {
+    Json changes = Json::array();
+    for (const auto& b : bodies)
+        changes.push_back({{"change_id", storage::NewUuidV7()}, {"record_type", b["type"]}, {"record_id", b["id"]},
+                           {"rev", b["rev"]}, {"op", "upsert"}, {"hlc", b["updated_at"]}, {"body", b}});
+    return {{"changes", changes}};
+}
+
+} // namespace
+
+TEST_CASE("Every endpoint but enrolment needs a live token", "[sync]") {
+    Hq hq;
+    const auto device = storage::NewUuidV7();
+    const auto token = EnrolToken(hq, "researcher", device);
+    Caller anonymous{sync::HttpClient(sync::HttpOptions{}), hq.process.Url(), ""};
+    Caller stranger{sync::HttpClient(sync::HttpOptions{}), hq.process.Url(), std::string(64, 'a')};
+    Caller me{sync::HttpClient(sync::HttpOptions{}), hq.process.Url(), token};
+    const auto body = Push({Note(hq.project, storage::NewUuidV7())}).dump();
+    for (auto* caller : {&anonymous, &stranger}) {
+        CHECK(caller->Post("/v1/push", body).status == 401);
+        CHECK(caller->Get("/v1/pull").status == 401);
+        CHECK(caller->Get("/v1/whoami").status == 401);
+    }
+    CHECK_THAT(Error(anonymous.Get("/v1/pull")).get<std::string>(), Catch::Contains("token"));
+    const auto who = me.Get("/v1/whoami");
+    REQUIRE(who.status == 200);
+    CHECK(Json::parse(who.body)["project_id"] == hq.project);
+    CHECK(me.Post("/v1/push", body).status == 200);
+
+    SECTION("a revoked device is shut out") {
+        (void)hq.process.Admin({"revoke", device});
+        CHECK(me.Get("/v1/whoami").status == 401);
+        CHECK(me.Post("/v1/push", body).status == 401);
+        CHECK(me.Get("/v1/pull").status == 401);
+    }
+    SECTION("an enrolment code works once") {
+        sync::HttpClient http;
+        const auto code = hq.Code("researcher");
+        const Json request = {{"code", code}, {"device_id", storage::NewUuidV7()}};
+        CHECK(http.Post(hq.process.Url() + "/v1/enrol", request.dump()).status == 200);
+        const auto again = http.Post(hq.process.Url() + "/v1/enrol", request.dump());
+        CHECK(again.status == 403);
+        CHECK_THAT(again.ErrorText(), Catch::Contains("used already"));
+    }
+}
+
+TEST_CASE("A device reads and writes only its own project", "[sync]") {
+    Hq hq;
+    const auto other = hq.process.Admin({"create-project", "Pêcheurs du Sud"});
+    Caller me{sync::HttpClient(sync::HttpOptions{}), hq.process.Url(), EnrolToken(hq, "interpreter", storage::NewUuidV7())};
+    const auto before = hq.Records().size();
+    const auto r = me.Post("/v1/push", Push({Note(other, storage::NewUuidV7())}).dump());
+    CHECK(r.status == 403);
+    CHECK_THAT(Error(r).get<std::string>(), Catch::Contains("own project"));
+    CHECK(hq.Records().size() == before);
+    const auto pulled = Json::parse(me.Get("/v1/pull").body);
+    for (const auto& rec : pulled["records"]) CHECK(rec.value("project_id", rec["id"].get<std::string>()) == hq.project);
+}
+
+TEST_CASE("Bad input gets a 4xx in words and changes nothing", "[sync]") {
+    Hq hq;
+    Caller me{sync::HttpClient(sync::HttpOptions{}), hq.process.Url(), EnrolToken(hq, "coordinator", storage::NewUuidV7())};
+    const auto before = hq.Records();
+    const auto refused = [&](const std::string& path, const std::string& body, long status, const std::string& words) {
+        const auto r = path == "GET" ? me.Get(body) : me.Post(path, body);
+        INFO(path << " " << body.substr(0, 200) << " -> " << r.status << " " << r.body.substr(0, 300));
+        CHECK(r.status == status);
+        CHECK_THAT(Error(r).is_string() ? Error(r).get<std::string>() : std::string(), Catch::Contains(words));
+    };
+    const auto note = Note(hq.project, storage::NewUuidV7());
+    refused("/v1/push", "{not json", 400, "not valid JSON");
+    refused("/v1/push", "[1, 2]", 400, "JSON object");
+    refused("/v1/push", R"({"changes": 7})", 400, "malformed push request");
+    refused("/v1/push", R"({"changes": [{"change_id": 1}]})", 400, "malformed");
+    auto push = Push({note});
+    push["changes"][0]["record_type"] = "alien";
+    push["changes"][0]["body"]["type"] = "alien";
+    refused("/v1/push", push.dump(), 422, "unknown record type 'alien'");
+    push = Push({note});
+    push["changes"][0]["record_id"] = "../../etc/passwd";
+    refused("/v1/push", push.dump(), 400, "record_id must be a UUID");
+    push = Push({note});
+    push["changes"][0]["body"]["id"] = storage::NewUuidV7();
+    refused("/v1/push", push.dump(), 400, "does not match");
+    push = Push({note});
+    push["changes"][0]["hlc"] = "yesterday";
+    refused("/v1/push", push.dump(), 400, "hlc");
+    std::vector<Json> many(sync::MAX_PUSH_ITEMS + 1, note);
+    refused("/v1/push", Push(many).dump(), 413, "at most");
+    refused("/v1/push", std::string(sync::MAX_REQUEST_BYTES + 1024, ' '), 413, "too large");
+    refused("GET", "/v1/pull?since=abc", 400, "since");
+    refused("GET", "/v1/pull?limit=100000", 400, "limit");
+    refused("GET", "/v1/nothing", 404, "no such endpoint");
+    refused("/v1/enrol", R"({"code": 5})", 400, "malformed enrolment");
+    refused("/v1/enrol", R"({"code": "X", "device_id": "not-a-uuid"})", 400, "UUID");
+    CHECK(hq.Records() == before);
+
+    SECTION("a record whose fields are wrong is rejected alone, with the field named") {
+        auto bad = Note(hq.project, storage::NewUuidV7());
+        bad["kind"] = "rumour";
+        const auto good = Note(hq.project, storage::NewUuidV7());
+        const auto r = me.Post("/v1/push", Push({bad, good}).dump());
+        REQUIRE(r.status == 200);
+        const auto results = Json::parse(r.body)["results"];
+        CHECK(results[0]["status"] == "rejected");
+        CHECK_THAT(results[0]["reason"].get<std::string>(), Catch::Contains("field 'kind'"));
+        CHECK(results[1]["status"] == "applied");
+        CHECK(hq.Records().size() == before.size() + 1);
+    }
+    SECTION("a replayed change answers duplicate and applies once") {
+        const auto body = Push({note}).dump();
+        const auto first = Json::parse(me.Post("/v1/push", body).body)["results"][0];
+        const auto second = Json::parse(me.Post("/v1/push", body).body)["results"][0];
+        CHECK(first["status"] == "applied");
+        CHECK(second["status"] == "duplicate");
+        CHECK(second["server_seq"] == first["server_seq"]);
+        CHECK(hq.Records().at(note["id"])["rev"] == 1);
+    }
+}
+
+TEST_CASE("TLS: a pinned self-signed certificate is trusted, any other is refused", "[sync]") {
+    TempDir certs;
+    const auto make = [&](const std::string& name) {
+        const auto cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 "
+                         "-addext subjectAltName=IP:127.0.0.1 -keyout " +
+                         ShellQuote((certs / (name + ".key")).string()) + " -out " +
+                         ShellQuote((certs / (name + ".pem")).string()) + " > /dev/null 2>&1";
+        REQUIRE(std::system(cmd.c_str()) == 0);
+        return ReadFile(certs / (name + ".pem"));
+    };
+    const auto hq_cert = make("hq");
+    const auto impostor = make("impostor");
+    Hq hq({"--tls-cert", (certs / "hq.pem").string(), "--tls-key", (certs / "hq.key").string()});
+    REQUIRE(hq.process.Url().rfind("https://", 0) == 0);
+
+    storage::Vault vault = storage::Vault::Create(certs / "vault", storage::Passphrase("frase de paso larga"), AllTypes(), {"ana"});
+    const auto wrong = sync::Enrol(vault, hq.process.Url(), hq.Code("researcher"), impostor);
+    REQUIRE(wrong);
+    CHECK_THAT(*wrong, Catch::Contains("certificate") || Catch::Contains("SSL"));
+    const auto system_cas = sync::Enrol(vault, hq.process.Url(), hq.Code("researcher"), "");
+    CHECK(system_cas);
+    CHECK_FALSE(vault.GetMeta("sync.token"));
+
+    const auto ok = sync::Enrol(vault, hq.process.Url(), hq.Code("researcher"), hq_cert);
+    INFO(ok.value_or(""));
+    REQUIRE_FALSE(ok);
+    vault.Records().Create("field_note", {{"project_id", vault.GetMeta("sync.project_id").value()}, {"text", "cifrada"}});
+    sync::SyncClient client(vault);
+    const auto report = client.SyncOnce();
+    INFO(report.error);
+    CHECK(report.ok);
+    RequireSameAsHq(hq, vault);
+}
+
+TEST_CASE("escucha-hq refuses plain HTTP off loopback", "[sync]") {
+    TempDir dir;
+    const auto r = RunProgram({HqPath(), "--data", (dir / "hq").string(), "--listen", "0.0.0.0:0"});
+    CHECK(r.exit_code == 1);
+    CHECK_THAT(r.err, Catch::Contains("--tls-cert"));
+}
