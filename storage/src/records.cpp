@@ -231,6 +231,18 @@ CREATE TABLE IF NOT EXISTS conflict (
 PRAGMA user_version = 2;
 )sql");
     }
+    if (version < 3) {
+        m_db.Exec(R"sql(
+CREATE TABLE IF NOT EXISTS blob (
+  sha256 TEXT PRIMARY KEY NOT NULL,
+  file TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  created_at TEXT NOT NULL,
+  uploaded INTEGER NOT NULL DEFAULT 0
+);
+PRAGMA user_version = 3;
+)sql");
+    }
 
     for (const auto& type : m_catalogue.Types()) {
         std::string sql = "CREATE TABLE IF NOT EXISTS " + QuoteIdent(type.name) +

@@ -3,6 +3,8 @@
 #include "escucha/sync/http.h"
 #include "sync/sync_fixture.h"
 
+#include <sodium.h>
+
 #include <cstdlib>
 
 using namespace escucha;
@@ -156,6 +158,39 @@ TEST_CASE("Bad input gets a 4xx in words and changes nothing", "[sync]") {
         CHECK(second["server_seq"] == first["server_seq"]);
         CHECK(hq.Records().at(note["id"])["rev"] == 1);
     }
+}
+
+TEST_CASE("Blob uploads refuse bad names, wrong offsets and wrong hashes", "[sync]") {
+    Hq hq;
+    Caller me{sync::HttpClient(sync::HttpOptions{}), hq.process.Url(), EnrolToken(hq, "researcher", storage::NewUuidV7())};
+    const std::string content = "grabación de prueba";
+    unsigned char digest[32];
+    crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(content.data()), content.size());
+    const auto sha = storage::HexEncode(digest, sizeof digest);
+    const auto total = std::to_string(content.size());
+    const auto put = [&](const std::string& name, const std::string& query, const std::string& body) {
+        return me.http.Put(me.base + "/v1/blobs/" + name + query, body, me.token);
+    };
+    CHECK(put("..%2F..%2Fetc%2Fpasswd", "?offset=0&total=1", "x").status / 100 == 4);
+    CHECK(put("..", "?offset=0&total=1", "x").status / 100 == 4);
+    CHECK(put("a.b", "?offset=0&total=1", "x").status == 400);
+    CHECK(put(std::string(64, 'A'), "?offset=0&total=1", "x").status == 400);
+    CHECK(me.Get("/v1/blobs/abc").status == 400);
+    CHECK(put(sha, "?offset=x&total=1", "x").status == 400);
+    CHECK(put(sha, "?offset=0&total=3", "too long for total").status == 413);
+    const auto gap = put(sha, "?offset=5&total=" + total, "x");
+    CHECK(gap.status == 409);
+    CHECK(Json::parse(gap.body)["have"] == 0);
+    const auto wrong = put(sha, "?offset=0&total=" + total, std::string(content.size(), 'z'));
+    CHECK(wrong.status == 422);
+    CHECK_THAT(Error(wrong).get<std::string>(), Catch::Contains("do not hash"));
+    CHECK(Json::parse(me.Get("/v1/blobs/" + sha).body)["have"] == 0);
+    CHECK(put(sha, "?offset=0&total=" + total, content.substr(0, 4)).status == 200);
+    CHECK(Json::parse(me.Get("/v1/blobs/" + sha).body)["have"] == 4);
+    const auto done = put(sha, "?offset=4&total=" + total, content.substr(4));
+    CHECK(done.status == 200);
+    CHECK(Json::parse(done.body)["complete"] == true);
+    CHECK(Caller{sync::HttpClient(sync::HttpOptions{}), hq.process.Url(), ""}.Get("/v1/blobs/" + sha).status == 401);
 }
 
 TEST_CASE("TLS: a pinned self-signed certificate is trusted, any other is refused", "[sync]") {

@@ -1,5 +1,6 @@
 // Sync end to end: real vaults, a real escucha-hq on loopback, real faults.
 #include "sync/fault_proxy.h"
+#include "escucha/storage/blobs.h"
 #include "sync/sync_fixture.h"
 
 #include <signal.h>
@@ -200,4 +201,41 @@ TEST_CASE("escucha-cli enrols, syncs, and in watch mode resumes when HQ comes ba
     CHECK(arrived);
     CHECK(WIFEXITED(status));
     CHECK_THAT(ReadFile(dir / "watch.out"), Catch::Contains("not finished") && Catch::Contains("sent 1"));
+}
+
+TEST_CASE("A recording upload cut at 90% resumes at 90%", "[sync]") {
+    Hq hq;
+    FaultProxy proxy(hq.process.Port());
+    Device ana(hq, "researcher", "http://127.0.0.1:" + std::to_string(proxy.Port()));
+    std::string audio(40 * 1024 * 1024, '\0');
+    std::mt19937 rng(11);
+    for (auto& c : audio) c = static_cast<char>(rng());
+    storage::BlobStore blobs(ana.vault);
+    const auto blob = blobs.AddBytes(audio);
+    REQUIRE(ana.Sync().ok); // nothing cut yet: the journal is empty, the blob goes whole...
+    CHECK(blobs.List(true).empty());
+    const auto stored = hq.dir / "hq" / "blobs" / ana.Project() / (blob.sha256 + ".blob");
+    CHECK(ReadFile(stored) == audio);
+
+    // ...and a second recording is cut at 90%, twice (libcurl retries once).
+    audio[0] ^= 1;
+    const auto second = blobs.AddBytes(audio);
+    const size_t cut = audio.size() * 9 / 10 + 300'000;
+    proxy.Inject(Fault::CutRequest, cut);
+    proxy.Inject(Fault::CutRequest, 0);
+    const auto broken = ana.Sync();
+    CHECK_FALSE(broken.ok);
+    CHECK(blobs.List(true).size() == 1);
+    const auto partial = std::filesystem::file_size(hq.dir / "hq" / "blobs" / ana.Project() / (second.sha256 + ".blob.part"));
+    INFO("HQ kept " << partial << " of " << audio.size() << " bytes");
+    CHECK(partial >= audio.size() * 85 / 100);
+
+    auto healed = ana.Sync();
+    for (int i = 0; i < 2 && !healed.ok; ++i) healed = ana.Sync();
+    INFO(healed.error);
+    REQUIRE(healed.ok);
+    // Only what HQ lacked went again.
+    CHECK(healed.blob_bytes_sent <= static_cast<int64_t>(audio.size() - partial));
+    CHECK(healed.blobs_uploaded == 1);
+    CHECK(ReadFile(hq.dir / "hq" / "blobs" / ana.Project() / (second.sha256 + ".blob")) == audio);
 }

@@ -10,6 +10,7 @@
 
 #include "escucha/capture/listening_records.h"
 #include "escucha/interpret/interpretation_records.h"
+#include "escucha/storage/blobs.h"
 #include "escucha/storage/fsutil.h"
 #include "escucha/storage/vault.h"
 #include "escucha/sync/sync_client.h"
@@ -71,6 +72,8 @@ Commands:
                                 send what is waiting and receive what changed; --watch keeps
                                 syncing, and resumes as soon as the server is reachable again
   outbox                        changes waiting for headquarters, and those it refused
+  attach FILE                   keep a file (a recording, a photo) encrypted in the vault
+  blobs                         the files kept in the vault, and whether HQ has them
   conflicts                     fields edited at the same time elsewhere: both versions
   guide                         a guided first run (the default in a terminal)
   help                          this text
@@ -496,6 +499,8 @@ void PrintReport(const sync::SyncReport& r) {
               << r.pulled << ", waiting " << r.pending;
     if (r.conflicts) std::cout << ", merged with conflicts " << r.conflicts;
     if (r.rejected) std::cout << ", refused " << r.rejected;
+    if (r.blobs_uploaded || r.blob_bytes_sent)
+        std::cout << ", files uploaded " << r.blobs_uploaded << " (" << r.blob_bytes_sent << " bytes)";
     std::cout << (r.ok ? "" : "; not finished: " + r.error) << std::endl;
 }
 
@@ -531,6 +536,27 @@ int CmdSync(const Args& args) {
     });
     client.Watch(options, PrintReport);
     watcher.join();
+    return EXIT_OK;
+}
+
+int CmdAttach(const Args& args) {
+    ExpectWords(args, 2, "attach FILE");
+    auto vault = OpenVault(args);
+    storage::BlobStore blobs(vault);
+    const auto info = blobs.AddFile(args.words[1]);
+    std::cout << info.sha256 << "  " << info.size << " bytes\n";
+    return EXIT_OK;
+}
+
+int CmdBlobs(const Args& args) {
+    ExpectWords(args, 1, "blobs");
+    auto vault = OpenVault(args);
+    storage::BlobStore blobs(vault);
+    const auto list = blobs.List();
+    for (const auto& b : list)
+        std::cout << b.sha256 << "  " << b.size << " bytes  " << b.created_at << "  "
+                  << (b.uploaded ? "at headquarters" : "waiting to upload") << "\n";
+    std::cerr << list.size() << " file(s)\n";
     return EXIT_OK;
 }
 
@@ -740,7 +766,7 @@ int Dispatch(const std::vector<std::string>& raw) {
         {"export", CmdExport},     {"passwd", CmdPasswd}, {"check", CmdCheck},   {"status", CmdStatus},
         {"types", CmdTypes},       {"guide", CmdGuide},   {"recovery-key", CmdRecoveryKey},
         {"reindex", CmdReindex},   {"enrol", CmdEnrol},   {"sync", CmdSync},     {"outbox", CmdOutbox},
-        {"conflicts", CmdConflicts},
+        {"conflicts", CmdConflicts}, {"attach", CmdAttach}, {"blobs", CmdBlobs},
     };
     if (command == "help") {
         std::cout << HELP;

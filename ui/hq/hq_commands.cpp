@@ -126,6 +126,8 @@ int Serve(const Args& args) {
         std::cerr << storage::FormatIsoMillis(storage::SystemMillis()) << " " << line << "\n";
     };
     auto store = OpenStore(args);
+    sync::HqBlobStore blobs(fs::path(args.Need("--data")) / "blobs");
+    options.blobs = &blobs;
     sync::HqServer server(*store, Types(), options);
 
     // SIGINT/SIGTERM stop the server from a thread of its own: a signal

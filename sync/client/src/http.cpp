@@ -65,6 +65,10 @@ HttpResult HttpClient::Post(const std::string& url, const std::string& json, con
     return Perform("POST", url, &json, bearer);
 }
 
+HttpResult HttpClient::Put(const std::string& url, const std::string& bytes, const std::string& bearer) {
+    return Perform("PUT", url, &bytes, bearer);
+}
+
 HttpResult HttpClient::Perform(const std::string& method, const std::string& url, const std::string* body,
                                const std::string& bearer) {
     CURL* h = m_holder->handle;
@@ -104,8 +108,10 @@ HttpResult HttpClient::Perform(const std::string& method, const std::string& url
     if (!bearer.empty())
         m_holder->headers = curl_slist_append(m_holder->headers, ("Authorization: Bearer " + bearer).c_str());
     if (body) {
-        m_holder->headers = curl_slist_append(m_holder->headers, "Content-Type: application/json");
+        m_holder->headers = curl_slist_append(m_holder->headers, method == "PUT" ? "Content-Type: application/octet-stream"
+                                                                                 : "Content-Type: application/json");
         curl_easy_setopt(h, CURLOPT_POST, 1L);
+        if (method == "PUT") curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "PUT");
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, body->data());
         curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body->size()));
     } else if (method == "GET") {

@@ -271,7 +271,65 @@ struct HqServer::Impl {
         }));
     }
 
+    std::optional<std::string> BlobName(const httplib::Request& req, httplib::Response& res) {
+        const std::string sha = req.matches[1];
+        if (!IsSha256Hex(sha)) {
+            SendError(res, 400, "a blob is named by the SHA-256 of its content: 64 lower-case hex digits");
+            return std::nullopt;
+        }
+        if (!options.blobs) {
+            SendError(res, 503, "this server keeps no blobs");
+            return std::nullopt;
+        }
+        return sha;
+    }
+
+    void BlobStatusRoute(const httplib::Request& req, httplib::Response& res) {
+        const auto device = Authorise(req, res);
+        if (!device) return;
+        const auto sha = BlobName(req, res);
+        if (!sha) return;
+        const auto s = options.blobs->Status(device->project_id, *sha);
+        SendJson(res, {{"sha256", *sha}, {"have", s.have}, {"complete", s.complete}, {"size", s.size}});
+    }
+
+    void BlobPut(const httplib::Request& req, httplib::Response& res) {
+        const auto device = Authorise(req, res);
+        if (!device) return;
+        const auto sha = BlobName(req, res);
+        if (!sha) return;
+        int64_t offset = -1, total = -1;
+        try {
+            offset = std::stoll(req.get_param_value("offset"));
+            total = std::stoll(req.get_param_value("total"));
+        } catch (const std::exception&) {
+        }
+        if (offset < 0 || total < 0) return SendError(res, 400, "offset and total must be whole numbers of 0 or more");
+        if (req.body.size() > 2 * BLOB_PUT_BYTES) return SendError(res, 413, "send at most 8 MiB per request");
+        BlobStatus after;
+        switch (options.blobs->Append(device->project_id, *sha, offset, total, req.body, after)) {
+        case AppendResult::Appended:
+        case AppendResult::Completed:
+            return SendJson(res, {{"have", after.have}, {"complete", after.complete}});
+        case AppendResult::WrongOffset:
+            res.status = 409;
+            return res.set_content(Json{{"error", "HQ has " + std::to_string(after.have) + " bytes of this blob; send from there"},
+                                        {"have", after.have}}.dump(),
+                                   "application/json");
+        case AppendResult::HashMismatch:
+            return SendError(res, 422, "the bytes received do not hash to " + *sha + "; the upload was discarded");
+        case AppendResult::TooLarge:
+            return SendError(res, 413, "the blob is larger than it said or than HQ accepts");
+        }
+    }
+
     void Routes() {
+        server->Get(R"(/v1/blobs/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
+            BlobStatusRoute(req, res);
+        });
+        server->Put(R"(/v1/blobs/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
+            BlobPut(req, res);
+        });
         server->Post("/v1/enrol", [this](const httplib::Request& req, httplib::Response& res) { Enrol(req, res); });
         server->Post("/v1/push", [this](const httplib::Request& req, httplib::Response& res) { Push(req, res); });
         server->Get("/v1/pull", [this](const httplib::Request& req, httplib::Response& res) { Pull(req, res); });

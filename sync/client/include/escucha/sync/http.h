@@ -46,6 +46,8 @@ public:
     /// `bearer` empty: no Authorization header. Never logs headers.
     HttpResult Get(const std::string& url, const std::string& bearer = {});
     HttpResult Post(const std::string& url, const std::string& json, const std::string& bearer = {});
+    /// PUT of raw bytes (application/octet-stream).
+    HttpResult Put(const std::string& url, const std::string& bytes, const std::string& bearer = {});
 
 private:
     HttpResult Perform(const std::string& method, const std::string& url, const std::string* body,

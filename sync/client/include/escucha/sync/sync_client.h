@@ -27,6 +27,8 @@ struct SyncReport {
     int64_t conflicts = 0;       ///< rows merged with both versions kept
     int64_t pulled = 0;          ///< records received and newer than the device's
     int64_t pending = 0;         ///< rows still in the outbox after this cycle
+    int64_t blobs_uploaded = 0;  ///< recordings and photos HQ now holds whole
+    int64_t blob_bytes_sent = 0; ///< bytes sent for them in this cycle
     std::string error;           ///< the failure, in words, when !ok
 };
 
@@ -61,7 +63,8 @@ public:
     /// project is on the device at once.
     SyncReport PullOnly();
 
-    /// One cycle: push the whole outbox in batches, then pull. Records the
+    /// One cycle: push the whole outbox in batches, upload blobs HQ lacks
+    /// (from where HQ's copy stops), then pull. Records the
     /// outcome (last success / last error) in the vault.
     SyncReport SyncOnce();
 
@@ -84,6 +87,7 @@ private:
     bool PushBatch(const std::vector<storage::JournalEntry>& batch, SyncReport& report, const std::string& base,
                    const std::string& token);
     bool Pull(SyncReport& report, const std::string& base, const std::string& token);
+    bool UploadBlobs(SyncReport& report, const std::string& base, const std::string& token);
 
     storage::Vault& m_vault;
     std::atomic<bool> m_cancel{false};

@@ -4,6 +4,10 @@
 //   POST /v1/push           PushRequest   -> PushResponse        (Bearer token)
 //   GET  /v1/pull?since=N&limit=M         -> PullResponse        (Bearer token)
 //   GET  /v1/whoami                       -> DeviceInfo          (Bearer token)
+//   GET  /v1/blobs/<sha256>               -> {"have", "complete", "size"}
+//   PUT  /v1/blobs/<sha256>?offset=N&total=T  bytes -> {"have", "complete"}
+//        409 {"error", "have"} when offset is not what HQ has; 422 when the
+//        finished file does not hash to <sha256>
 //
 // Errors are {"error": "<words>"} with a 4xx or 5xx status.
 // from_json uses at(): a missing or mistyped member throws json::exception,
@@ -25,6 +29,7 @@ inline constexpr int PROTOCOL_VERSION = 1;
 inline constexpr size_t MAX_PUSH_ITEMS = 500;
 inline constexpr size_t MAX_REQUEST_BYTES = 32u * 1024 * 1024;
 inline constexpr int MAX_PULL_LIMIT = 1000;
+inline constexpr size_t BLOB_PUT_BYTES = 4u * 1024 * 1024; ///< what a client sends per PUT
 
 enum class Role { Researcher, Interpreter, Coordinator };
 [[nodiscard]] const char* RoleName(Role role);

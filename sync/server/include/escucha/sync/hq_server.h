@@ -9,6 +9,7 @@
 #pragma once
 
 #include "escucha/storage/records.h"
+#include "escucha/sync/hq_blobs.h"
 #include "escucha/sync/hq_store.h"
 
 #include <functional>
@@ -22,6 +23,8 @@ struct ServerOptions {
     std::string tls_key_path;
     /// One line per request (method, path, status, ms); never headers or bodies.
     std::function<void(const std::string&)> log;
+    /// Where blobs go; without it the blob endpoints answer 503.
+    HqBlobStore* blobs = nullptr;
 };
 
 /// Decides what a change does to the record HQ holds: the merge rules.
