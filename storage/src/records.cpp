@@ -407,7 +407,8 @@ Json NormaliseRecord(const RecordType& type, const Json& input, bool creating) {
 void RecordStore::CheckReferences(const RecordType& type, const Json& record) {
     const std::string project = type.project_scoped ? record.value("project_id", "") : record.value("id", "");
     const auto check = [&](const std::string& field, const std::string& ref_type, const std::string& id) {
-        auto stmt = m_db.Prepare("SELECT project_id, deleted FROM " + QuoteIdent(ref_type) + " WHERE id = ?");
+        auto stmt_lease = Cached("SELECT project_id, deleted FROM " + QuoteIdent(ref_type) + " WHERE id = ?");
+        auto& stmt = *stmt_lease;
         stmt.Bind(1, id);
         if (!stmt.Step()) {
             if (const auto actual = TypeOf(id))
@@ -431,6 +432,14 @@ void RecordStore::CheckReferences(const RecordType& type, const Json& record) {
 
 // [SECTION] Writes: create, update, delete, import
 
+RecordStore::Lease::~Lease() { m_stmt.Reset(); }
+
+RecordStore::Lease RecordStore::Cached(const std::string& sql) {
+    auto it = m_cache.find(sql);
+    if (it == m_cache.end()) it = m_cache.emplace(sql, std::make_unique<Statement>(m_db, sql)).first;
+    return Lease(*it->second);
+}
+
 namespace {
 
 /// A transaction when none is open yet; nested calls join the outer one.
@@ -452,7 +461,8 @@ private:
 bool RecordStore::IsJournalled(const RecordType& type, const Json& record) {
     if (type.synced) return true;
     if (type.share_field.empty() || !type.project_scoped) return false;
-    auto stmt = m_db.Prepare("SELECT " + QuoteIdent(type.share_field) + " FROM project WHERE id = ?");
+    auto stmt_lease = Cached("SELECT " + QuoteIdent(type.share_field) + " FROM project WHERE id = ?");
+    auto& stmt = *stmt_lease;
     stmt.Bind(1, record["project_id"].get<std::string>());
     return stmt.Step() && stmt.Int(0) != 0;
 }
@@ -464,8 +474,9 @@ void RecordStore::Write(const RecordType& type, const Json& record, const char* 
         columns += ", " + QuoteIdent(f.name);
         marks += ", ?";
     }
-    auto stmt = m_db.Prepare("INSERT OR REPLACE INTO " + QuoteIdent(type.name) + " (" + columns + ") VALUES (" +
+    auto stmt_lease = Cached("INSERT OR REPLACE INTO " + QuoteIdent(type.name) + " (" + columns + ") VALUES (" +
                              marks + ")");
+    auto& stmt = *stmt_lease;
     const auto& id = record["id"].get_ref<const std::string&>();
     const std::string project = type.project_scoped ? record["project_id"].get<std::string>() : id;
     stmt.Bind(1, id).Bind(2, project);
@@ -486,18 +497,21 @@ void RecordStore::Write(const RecordType& type, const Json& record, const char* 
     }
     stmt.Run();
 
-    auto idx = m_db.Prepare("INSERT OR IGNORE INTO record_index (id, type) VALUES (?, ?)");
+    auto idx_lease = Cached("INSERT OR IGNORE INTO record_index (id, type) VALUES (?, ?)");
+    auto& idx = *idx_lease;
     idx.Bind(1, id).Bind(2, type.name).Run();
     IndexText(type, record);
 
     if (!m_remote && IsJournalled(type, record)) {
-        auto journal = m_db.Prepare(
+        auto journal_lease = Cached(
             "INSERT INTO journal (change_id, record_type, record_id, rev, op, hlc, body) VALUES (?, ?, ?, ?, ?, ?, ?)");
+        auto& journal = *journal_lease;
         journal.Bind(1, NewUuidV7()).Bind(2, type.name).Bind(3, id).Bind(4, record["rev"].get<int64_t>());
         journal.Bind(5, op).Bind(6, record["updated_at"].get<std::string>()).Bind(7, record.dump());
         journal.Run();
     }
-    auto meta = m_db.Prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('hlc', ?)");
+    auto meta_lease = Cached("INSERT OR REPLACE INTO meta (key, value) VALUES ('hlc', ?)");
+    auto& meta = *meta_lease;
     meta.Bind(1, m_clock.Last().ToString()).Run();
 }
 
@@ -666,7 +680,8 @@ Json RecordStore::ReadRow(const RecordType& type, Statement& stmt) const {
 }
 
 std::optional<std::string> RecordStore::TypeOf(const std::string& id) {
-    auto stmt = m_db.Prepare("SELECT type FROM record_index WHERE id = ?");
+    auto stmt_lease = Cached("SELECT type FROM record_index WHERE id = ?");
+    auto& stmt = *stmt_lease;
     stmt.Bind(1, id);
     if (!stmt.Step()) return std::nullopt;
     return stmt.Text(0);
@@ -677,7 +692,8 @@ std::optional<Json> RecordStore::Get(const std::string& id) {
     if (!type_name) return std::nullopt;
     const auto* type = m_catalogue.Find(*type_name);
     if (!type) return std::nullopt;
-    auto stmt = m_db.Prepare("SELECT " + SelectColumns(*type) + " FROM " + QuoteIdent(type->name) + " WHERE id = ?");
+    auto stmt_lease = Cached("SELECT " + SelectColumns(*type) + " FROM " + QuoteIdent(type->name) + " WHERE id = ?");
+    auto& stmt = *stmt_lease;
     stmt.Bind(1, id);
     if (!stmt.Step()) return std::nullopt;
     return ReadRow(*type, stmt);
@@ -751,27 +767,33 @@ void RecordStore::IndexText(const RecordType& type, const Json& record) {
                     if (item.is_string()) body += item.get<std::string>() + "\n";
         }
     }
-    auto find = m_db.Prepare("SELECT docid FROM search_doc WHERE record_id = ?");
+    auto find_lease = Cached("SELECT docid FROM search_doc WHERE record_id = ?");
+    auto& find = *find_lease;
     find.Bind(1, id);
     const bool known = find.Step();
     const int64_t docid = known ? find.Int(0) : 0;
     if (title.empty() && body.empty()) {
         if (known) {
-            auto del = m_db.Prepare("DELETE FROM search_index WHERE docid = ?");
+            auto del_lease = Cached("DELETE FROM search_index WHERE docid = ?");
+            auto& del = *del_lease;
             del.Bind(1, docid).Run();
-            auto deldoc = m_db.Prepare("DELETE FROM search_doc WHERE docid = ?");
+            auto deldoc_lease = Cached("DELETE FROM search_doc WHERE docid = ?");
+            auto& deldoc = *deldoc_lease;
             deldoc.Bind(1, docid).Run();
         }
         return;
     }
     if (known) {
-        auto update = m_db.Prepare("UPDATE search_index SET title = ?, body = ? WHERE docid = ?");
+        auto update_lease = Cached("UPDATE search_index SET title = ?, body = ? WHERE docid = ?");
+        auto& update = *update_lease;
         update.Bind(1, title).Bind(2, body).Bind(3, docid).Run();
         return;
     }
-    auto doc = m_db.Prepare("INSERT INTO search_doc (record_id, record_type) VALUES (?, ?)");
+    auto doc_lease = Cached("INSERT INTO search_doc (record_id, record_type) VALUES (?, ?)");
+    auto& doc = *doc_lease;
     doc.Bind(1, id).Bind(2, type.name).Run();
-    auto insert = m_db.Prepare("INSERT INTO search_index (docid, title, body) VALUES (?, ?, ?)");
+    auto insert_lease = Cached("INSERT INTO search_index (docid, title, body) VALUES (?, ?, ?)");
+    auto& insert = *insert_lease;
     insert.Bind(1, m_db.LastInsertRowId()).Bind(2, title).Bind(3, body).Run();
 }
 
@@ -887,12 +909,14 @@ std::vector<JournalEntry> RecordStore::PendingJournal(int64_t limit, int64_t aft
 }
 
 void RecordStore::AcknowledgeJournal(int64_t seq) {
-    auto stmt = m_db.Prepare("DELETE FROM journal WHERE seq = ?");
+    auto stmt_lease = Cached("DELETE FROM journal WHERE seq = ?");
+    auto& stmt = *stmt_lease;
     stmt.Bind(1, seq).Run();
 }
 
 void RecordStore::RejectJournal(int64_t seq, const std::string& reason) {
-    auto stmt = m_db.Prepare("UPDATE journal SET attempts = attempts + 1, last_error = ? WHERE seq = ?");
+    auto stmt_lease = Cached("UPDATE journal SET attempts = attempts + 1, last_error = ? WHERE seq = ?");
+    auto& stmt = *stmt_lease;
     stmt.Bind(1, reason).Bind(2, seq).Run();
 }
 

@@ -24,6 +24,8 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
+#include <unordered_map>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -225,7 +227,25 @@ private:
     Json ReadRow(const RecordType& type, Statement& stmt) const;
     std::string SelectColumns(const RecordType& type) const;
 
+    /// A prepared statement from the cache, reset when the lease ends so no
+    /// read transaction stays open behind the caller's back.
+    class Lease {
+    public:
+        explicit Lease(Statement& stmt) : m_stmt(stmt) {}
+        Lease(const Lease&) = delete;
+        Lease& operator=(const Lease&) = delete;
+        ~Lease();
+        Statement& operator*() { return m_stmt; }
+
+    private:
+        Statement& m_stmt;
+    };
+    /// Statements are prepared once per SQL text and kept: writes run them
+    /// thousands of times in an import.
+    Lease Cached(const std::string& sql);
+
     Database& m_db;
+    std::unordered_map<std::string, std::unique_ptr<Statement>> m_cache;
     const Catalogue& m_catalogue;
     HybridLogicalClock& m_clock;
     WriterIdentity m_writer;
