@@ -1,5 +1,7 @@
 #include "escucha/interpret/interpretation_records.h"
 
+#include "escucha/capture/listening_records.h"
+
 namespace escucha::interpret {
 
 using storage::FieldKind;
@@ -51,6 +53,16 @@ void AddInterpretationTypes(storage::Catalogue& catalogue) {
         },
         true, // shared: interpreters refine profiles together
     });
+}
+
+const storage::Catalogue& AllRecordTypes() {
+    static const storage::Catalogue catalogue = [] {
+        storage::Catalogue c;
+        capture::AddListeningTypes(c);
+        AddInterpretationTypes(c);
+        return c;
+    }();
+    return catalogue;
 }
 
 } // namespace escucha::interpret

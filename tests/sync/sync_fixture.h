@@ -16,15 +16,7 @@ namespace escucha::test {
 
 using sync::Json;
 
-inline const storage::Catalogue& AllTypes() {
-    static const storage::Catalogue c = [] {
-        storage::Catalogue c;
-        capture::AddListeningTypes(c);
-        interpret::AddInterpretationTypes(c);
-        return c;
-    }();
-    return c;
-}
+inline const storage::Catalogue& AllTypes() { return interpret::AllRecordTypes(); }
 
 /// A headquarters with one project.
 struct Hq {

@@ -12,15 +12,7 @@ using sync::Json;
 
 namespace {
 
-const storage::Catalogue& Types() {
-    static const storage::Catalogue c = [] {
-        storage::Catalogue c;
-        capture::AddListeningTypes(c);
-        interpret::AddInterpretationTypes(c);
-        return c;
-    }();
-    return c;
-}
+const storage::Catalogue& Types() { return interpret::AllRecordTypes(); }
 
 const std::string PROJECT = "01a20bc5-0000-7000-8000-000000000001";
 const std::string RECORD = "01a20bc5-0000-7000-8000-000000000002";

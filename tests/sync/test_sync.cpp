@@ -239,3 +239,22 @@ TEST_CASE("A recording upload cut at 90% resumes at 90%", "[sync]") {
     CHECK(healed.blobs_uploaded == 1);
     CHECK(ReadFile(hq.dir / "hq" / "blobs" / ana.Project() / (second.sha256 + ".blob")) == audio);
 }
+
+TEST_CASE("A device does not pull back what it pushed, but does pull a merge of it", "[sync]") {
+    Hq hq;
+    Device ana(hq, "interpreter");
+    Device luis(hq, "interpreter");
+    const auto p = ana.Add("profile", {{"kind", "collective"}, {"name", "Pescadores"}});
+    for (int i = 0; i < 20; ++i) ana.Add("field_note", {{"text", "nota " + std::to_string(i)}});
+    const auto first = ana.Sync();
+    REQUIRE(first.ok);
+    CHECK(first.pulled == 0);
+    REQUIRE(luis.Sync().ok);
+    ana.vault.Records().Update(p["id"], {{"context", "costa sur"}});
+    luis.vault.Records().Update(p["id"], {{"needs", {"hielo"}}});
+    REQUIRE(ana.Sync().ok);
+    REQUIRE(luis.Sync().ok); // merged at HQ: Luis's stored record is not what he sent
+    const auto merged = *luis.vault.Records().Get(p["id"]);
+    CHECK(merged["context"] == "costa sur");
+    CHECK(merged["needs"] == Json::array({"hielo"}));
+}

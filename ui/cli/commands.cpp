@@ -147,15 +147,7 @@ fs::path VaultDir(const Args& args) {
     throw UsageError("no vault directory: give --vault DIR");
 }
 
-const storage::Catalogue& Types() {
-    static const storage::Catalogue catalogue = [] {
-        storage::Catalogue c;
-        capture::AddListeningTypes(c);
-        interpret::AddInterpretationTypes(c);
-        return c;
-    }();
-    return catalogue;
-}
+const storage::Catalogue& Types() { return interpret::AllRecordTypes(); }
 
 std::string ReadAll(std::istream& in) {
     std::stringstream buffer;

@@ -74,15 +74,7 @@ Args Parse(const std::vector<std::string>& raw) {
     return args;
 }
 
-const storage::Catalogue& Types() {
-    static const storage::Catalogue catalogue = [] {
-        storage::Catalogue c;
-        capture::AddListeningTypes(c);
-        interpret::AddInterpretationTypes(c);
-        return c;
-    }();
-    return catalogue;
-}
+const storage::Catalogue& Types() { return interpret::AllRecordTypes(); }
 
 std::unique_ptr<sync::SqliteHqStore> OpenStore(const Args& args) {
     const fs::path dir = args.Need("--data");

@@ -232,7 +232,8 @@ bool SyncClient::UploadBlobs(SyncReport& report, const std::string& base, const 
             }
             report.blob_bytes_sent += static_cast<int64_t>(piece.size());
             have += static_cast<int64_t>(piece.size());
-            complete = Json::parse(r.body).value("complete", false);
+            const auto answer = Json::parse(r.body, nullptr, false);
+            complete = answer.is_object() && answer.value("complete", false);
             piece.clear();
             return !m_cancel.load();
         };

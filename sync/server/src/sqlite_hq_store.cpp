@@ -53,6 +53,11 @@ PRAGMA user_version = 1;
 COMMIT;
 )sql");
     }
+    if (m_db->QueryInt("PRAGMA user_version") < 2) {
+        // The device whose change was stored exactly as it sent it: pulls
+        // skip those rows for that device, which has them already.
+        m_db->Exec("BEGIN; ALTER TABLE records ADD COLUMN echo_device TEXT; PRAGMA user_version = 2; COMMIT;");
+    }
 }
 
 SqliteHqStore::~SqliteHqStore() = default;
@@ -179,8 +184,8 @@ std::vector<ItemResult> SqliteHqStore::ApplyBatch(const DeviceInfo& device, cons
         "INSERT INTO changes (change_id, device_id, status, reason, seq, received_at) VALUES (?, ?, ?, ?, ?, ?)");
     auto base_stmt = m_db->Prepare("SELECT body FROM revisions WHERE record_id = ? AND rev = ?");
     auto upsert = m_db->Prepare(
-        "INSERT OR REPLACE INTO records (record_id, project_id, record_type, rev, hlc, deleted, owner_device, seq, body) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        "INSERT OR REPLACE INTO records (record_id, project_id, record_type, rev, hlc, deleted, owner_device, seq, body, "
+        "echo_device) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     auto revision = m_db->Prepare("INSERT OR REPLACE INTO revisions (record_id, rev, body) VALUES (?, ?, ?)");
     auto conflict = m_db->Prepare(
         "INSERT INTO conflicts (seq, project_id, record_type, record_id, field, kept, other, other_author, "
@@ -213,6 +218,8 @@ std::vector<ItemResult> SqliteHqStore::ApplyBatch(const DeviceInfo& device, cons
             upsert.Bind(1, change.record_id).Bind(2, device.project_id).Bind(3, change.record_type).Bind(4, rev);
             upsert.Bind(5, body.at("updated_at").get<std::string>()).Bind(6, body.value("deleted", false) ? 1 : 0);
             upsert.Bind(7, current ? current->owner_device : device.device_id).Bind(8, seq).Bind(9, body.dump());
+            if (d.status == ItemStatus::Applied && body == change.body) upsert.Bind(10, device.device_id);
+            else upsert.BindNull(10);
             upsert.Run();
             upsert.Reset();
             revision.Bind(1, change.record_id).Bind(2, rev).Bind(3, body.dump()).Run();
@@ -241,8 +248,9 @@ PullResponse SqliteHqStore::Pull(const DeviceInfo& device, int64_t since, int li
     out.next = since;
     // Records and conflicts share one sequence; walk both in order.
     auto records = m_db->Prepare(
-        "SELECT seq, record_type, owner_device, body FROM records WHERE project_id = ? AND seq > ? ORDER BY seq LIMIT ?");
-    records.Bind(1, device.project_id).Bind(2, since).Bind(3, limit + 1);
+        "SELECT seq, record_type, owner_device, body FROM records WHERE project_id = ?1 AND seq > ?2 AND "
+        "(echo_device IS NULL OR echo_device <> ?4) ORDER BY seq LIMIT ?3");
+    records.Bind(1, device.project_id).Bind(2, since).Bind(3, limit + 1).Bind(4, device.device_id);
     int taken = 0;
     int64_t last = since;
     while (records.Step()) {

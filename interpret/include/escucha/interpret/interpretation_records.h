@@ -9,4 +9,7 @@ namespace escucha::interpret {
 /// Needs the listening types (participant, narrative) already added.
 void AddInterpretationTypes(storage::Catalogue& catalogue);
 
+/// Every record type Escucha knows, listening and interpretation, built once.
+[[nodiscard]] const storage::Catalogue& AllRecordTypes();
+
 } // namespace escucha::interpret
