@@ -105,6 +105,7 @@ Vault Vault::Create(const fs::path& dir, const Passphrase& passphrase, const Cat
 
     auto impl = std::make_unique<Impl>();
     impl->dir = dir;
+    impl->clock = HybridLogicalClock(options.wall_clock);
     impl->params = KdfParams::Fresh();
     impl->params.opslimit = options.kdf_opslimit;
     impl->params.memlimit = options.kdf_memlimit;
@@ -137,7 +138,8 @@ Vault Vault::Create(const fs::path& dir, const Passphrase& passphrase, const Cat
     return Vault(std::move(impl));
 }
 
-Vault Vault::Open(const fs::path& dir, const Passphrase& passphrase, const Catalogue& catalogue) {
+Vault Vault::Open(const fs::path& dir, const Passphrase& passphrase, const Catalogue& catalogue,
+                  HybridLogicalClock::WallClock wall_clock) {
     std::error_code ec;
     if (!fs::exists(dir / DB_FILE, ec)) {
         if (fs::exists(dir / KDF_FILE, ec))
@@ -158,6 +160,7 @@ Vault Vault::Open(const fs::path& dir, const Passphrase& passphrase, const Catal
     // touched, so a wrong passphrase writes nothing.
     auto impl = std::make_unique<Impl>();
     impl->dir = dir;
+    impl->clock = HybridLogicalClock(std::move(wall_clock));
     bool from_pending = false;
     impl->key = DeriveKey(passphrase, *main);
     if (KeyMatches(impl->key, *main)) {

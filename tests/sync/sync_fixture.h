@@ -47,9 +47,11 @@ struct Hq {
 struct Device {
     TempDir dir;
     storage::Vault vault;
-    Device(const Hq& hq, const std::string& role, const std::string& url = "", const std::string& ca_pem = "")
+    Device(const Hq& hq, const std::string& role, const std::string& url = "", const std::string& ca_pem = "",
+           int64_t clock_offset_ms = 0)
         : vault(storage::Vault::Create(dir / "vault", storage::Passphrase("frase de paso larga"), AllTypes(),
-                                       {role + "-person"})) {
+                                       {role + "-person", 3, 64ull * 1024 * 1024,
+                                        [clock_offset_ms] { return storage::SystemMillis() + clock_offset_ms; }})) {
         const auto error = sync::Enrol(vault, url.empty() ? hq.process.Url() : url, hq.Code(role, role), ca_pem);
         INFO(error.value_or(""));
         REQUIRE_FALSE(error);

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <set>
+#include <tuple>
 #include <random>
 #include <thread>
 
@@ -127,6 +128,39 @@ TEST_CASE("Concurrent edits of a shared profile on two devices lose nothing", "[
         const std::set<std::string> both = {merged["context"], conflicts[0]["other"]};
         CHECK(both == std::set<std::string>{"Ana: trabajan por arroba", "Luis: migran entre cosechas"});
         CHECK(merged["rev"] == hq.Records().at(id)["rev"]);
+    }
+}
+
+TEST_CASE("Device clocks set days wrong do not change the outcome", "[sync]") {
+    constexpr int64_t DAY = 86'400'000;
+    // The same story with right clocks, and with one device days ahead and
+    // the other days behind, in both orders of syncing.
+    const auto run = [](int64_t ana_offset, int64_t luis_offset, bool ana_first) {
+        Hq hq;
+        Device ana(hq, "interpreter", "", "", ana_offset);
+        Device luis(hq, "interpreter", "", "", luis_offset);
+        const auto p = ana.Add("profile", {{"kind", "collective"}, {"name", "Pescadores"}, {"context", "inicio"}});
+        REQUIRE(ana.Sync().ok);
+        REQUIRE(luis.Sync().ok);
+        ana.vault.Records().Update(p["id"], {{"context", "de Ana"}, {"needs", {"hielo"}}});
+        luis.vault.Records().Update(p["id"], {{"context", "de Luis"}, {"problems", {"combustible caro"}}});
+        auto& first = ana_first ? ana : luis;
+        auto& second = ana_first ? luis : ana;
+        REQUIRE(first.Sync().ok);
+        REQUIRE(second.Sync().ok);
+        REQUIRE(first.Sync().ok);
+        const auto merged = *ana.vault.Records().Get(p["id"]);
+        const auto conflicts = ana.vault.Records().ListConflicts();
+        REQUIRE(conflicts.size() == 1);
+        CHECK(*luis.vault.Records().Get(p["id"]) == merged);
+        return std::make_tuple(merged["needs"], merged["problems"],
+                               std::set<std::string>{merged["context"], conflicts[0]["other"]});
+    };
+    const auto expected = run(0, 0, true);
+    CHECK(std::get<2>(expected) == std::set<std::string>{"de Ana", "de Luis"});
+    for (const bool ana_first : {true, false}) {
+        CHECK(run(5 * DAY, -5 * DAY, ana_first) == expected);
+        CHECK(run(-5 * DAY, 5 * DAY, ana_first) == expected);
     }
 }
 

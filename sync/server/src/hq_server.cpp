@@ -7,6 +7,7 @@
 #include "escucha/storage/secret.h"
 
 #include <httplib.h>
+#include <sys/socket.h>
 #include <sodium.h>
 
 #include <chrono>
@@ -174,6 +175,7 @@ struct HqServer::Impl {
     const storage::Catalogue& catalogue;
     ServerOptions options;
     std::unique_ptr<httplib::Server> server;
+    int listen_socket = -1;
 
     std::optional<DeviceInfo> Authorise(const httplib::Request& req, httplib::Response& res) {
         const auto token = BearerToken(req);
@@ -340,6 +342,17 @@ struct HqServer::Impl {
             SendJson(res, {{"status", "ok"}, {"version", PROTOCOL_VERSION}});
         });
         server->set_payload_max_length(MAX_REQUEST_BYTES);
+        // Many devices reconnect together when a village gets signal back.
+        // httplib's defaults (a backlog of 5, a pool the size of the CPU
+        // count) drop their handshakes and leave them stalled for the
+        // client's whole stall timeout; see Bind() for the backlog.
+        server->set_socket_options([this](int sock) {
+            httplib::default_socket_options(sock);
+            listen_socket = sock;
+        });
+        server->new_task_queue = [] {
+            return new httplib::ThreadPool(std::max(16u, 4 * std::thread::hardware_concurrency()));
+        };
         server->set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
             std::string what = "internal error";
             try {
@@ -382,8 +395,12 @@ HqServer::HqServer(HqStore& store, const storage::Catalogue& catalogue, ServerOp
 HqServer::~HqServer() { Stop(); }
 
 int HqServer::Bind(const std::string& host, int port) {
-    if (port == 0) return m_impl->server->bind_to_any_port(host);
-    return m_impl->server->bind_to_port(host, port) ? port : -1;
+    const int bound = port == 0 ? m_impl->server->bind_to_any_port(host)
+                                : (m_impl->server->bind_to_port(host, port) ? port : -1);
+    // listen() again on a listening socket only changes its backlog; the
+    // kernel caps it at net.core.somaxconn.
+    if (bound > 0 && m_impl->listen_socket >= 0) ::listen(m_impl->listen_socket, 1024);
+    return bound;
 }
 
 bool HqServer::ListenAfterBind() { return m_impl->server->listen_after_bind(); }

@@ -51,6 +51,9 @@ struct VaultOptions {
     std::string author;         ///< stamped on every record this device writes
     uint64_t kdf_opslimit = 3;  ///< Argon2id passes
     uint64_t kdf_memlimit = 64ull * 1024 * 1024; ///< Argon2id memory in bytes
+    /// The device's wall clock. Devices' clocks are often wrong; tests set
+    /// this to prove that nothing depends on them being right.
+    HybridLogicalClock::WallClock wall_clock = SystemMillis;
 };
 
 inline constexpr size_t MIN_PASSPHRASE_BYTES = 8;
@@ -62,7 +65,8 @@ public:
                                       const Catalogue& catalogue, const VaultOptions& options);
     /// Opens an existing vault. A wrong passphrase changes no byte on disk.
     [[nodiscard]] static Vault Open(const std::filesystem::path& dir, const Passphrase& passphrase,
-                                    const Catalogue& catalogue);
+                                    const Catalogue& catalogue,
+                                    HybridLogicalClock::WallClock wall_clock = SystemMillis);
     [[nodiscard]] static bool Exists(const std::filesystem::path& dir);
 
     Vault(Vault&&) noexcept;

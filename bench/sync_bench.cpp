@@ -1,0 +1,906 @@
+// Sync benchmark: the project's sync path (SyncClient over a real vault,
+// HqServer over SqliteHqStore and HqBlobStore) against a bare HTTP baseline
+// that moves the same bytes over the same loopback to an endpoint doing almost
+// nothing, side by side in one run.
+//
+//   (a) push: a fresh vault holding N field notes (300-800 characters of
+//       Spanish text each) is enrolled to an in-process HqServer; one
+//       SyncClient::SyncOnce() is timed (push in batches of 200, then pull).
+//       Baseline: the very same PushRequest JSON bodies, built from the
+//       journal before syncing exactly as SyncClient builds them, POSTed with
+//       sync::HttpClient to an httplib endpoint that answers 200 "{}".
+//   (b) blob: a vault blob of M MiB of random bytes (BlobStore::AddBytes, not
+//       timed) uploaded by one SyncOnce() to an HqServer with an HqBlobStore.
+//       Baseline: the same plaintext bytes PUT with sync::HttpClient in 4 MiB
+//       pieces (as the client sends them) to an httplib endpoint that appends
+//       each body to a file and fsyncs it.
+//   (c) many devices: D devices enrolled over HTTP (each its own token), each
+//       a thread with its own HttpClient pushing hand-built PushRequest JSON
+//       (R field notes per device in batches of B), all released together.
+//       Measured: wall time, records/s, request latency p50/p99/max. Then
+//       checked: HQ holds every record exactly once, and a replay of every
+//       batch answers "duplicate" for every change with the first seq.
+//
+// Everything listens on 127.0.0.1 with ports the OS picks, in this process.
+// Vault key derivation uses libsodium's minimum Argon2id cost and is never
+// timed. Everything is written under one fresh directory in /tmp, removed at
+// the end.
+
+#include "escucha/capture/listening_records.h"
+#include "escucha/interpret/interpretation_records.h"
+#include "escucha/storage/blobs.h"
+#include "escucha/storage/clock.h"
+#include "escucha/storage/secret.h"
+#include "escucha/storage/vault.h"
+#include "escucha/sync/hq_server.h"
+#include "escucha/sync/http.h"
+#include "escucha/sync/sync_client.h"
+
+#include <fcntl.h>
+#include <httplib.h>
+#include <sodium.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <latch>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace {
+
+namespace fs = std::filesystem;
+namespace storage = escucha::storage;
+namespace sync = escucha::sync;
+using sync::Json;
+using Clock = std::chrono::steady_clock;
+
+// [SECTION] Options
+
+struct Options {
+    size_t records = 10000;     ///< field notes pushed in (a)
+    size_t blob_mib = 200;      ///< blob size in (b), MiB
+    size_t devices = 200;       ///< simulated devices in (c)
+    size_t device_records = 50; ///< field notes per device in (c)
+    size_t device_batch = 10;   ///< changes per push request in (c)
+    std::string parts = "abc";
+    bool timeline = false;      ///< print when each request of (a) and (b) finished
+    uint64_t seed = 20240611;
+};
+
+void PrintUsage(const char* program) {
+    std::printf(
+        "usage: %s [--records N] [--blob-mb N] [--devices N] [--device-records N]\n"
+        "          [--device-batch N] [--parts abc] [--seed N] [--timeline]\n"
+        "  --records N         field notes pushed in (a) (default 10000)\n"
+        "  --blob-mb N         blob uploaded in (b), in MiB (default 200)\n"
+        "  --devices N         simulated devices in (c) (default 200)\n"
+        "  --device-records N  field notes each device pushes in (c) (default 50)\n"
+        "  --device-batch N    changes per push request in (c) (default 10)\n"
+        "  --parts abc         which parts to run (default all three)\n"
+        "  --timeline          print when HQ finished each request of (a) and (b)\n"
+        "  quick check: --records 1000 --blob-mb 20 --devices 20\n",
+        program);
+}
+
+size_t ParseCount(const std::string& name, const std::string& text, size_t min) {
+    size_t used = 0;
+    unsigned long long value = 0;
+    try {
+        value = std::stoull(text, &used);
+    } catch (const std::exception&) {
+        used = 0;
+    }
+    if (used != text.size() || text.empty() || value < min)
+        throw std::invalid_argument(name + " takes a whole number of at least " + std::to_string(min));
+    return static_cast<size_t>(value);
+}
+
+std::optional<Options> ParseOptions(int argc, char** argv) {
+    Options options;
+    for (int i = 1; i < argc; ++i) {
+        const std::string arg = argv[i];
+        if (arg == "--help" || arg == "-h") {
+            PrintUsage(argv[0]);
+            return std::nullopt;
+        }
+        if (arg == "--timeline") {
+            options.timeline = true;
+            continue;
+        }
+        if (i + 1 >= argc) throw std::invalid_argument(arg + " needs a value");
+        const std::string value = argv[++i];
+        if (arg == "--records") options.records = ParseCount(arg, value, 1);
+        else if (arg == "--blob-mb") options.blob_mib = ParseCount(arg, value, 1);
+        else if (arg == "--devices") options.devices = ParseCount(arg, value, 1);
+        else if (arg == "--device-records") options.device_records = ParseCount(arg, value, 1);
+        else if (arg == "--device-batch") options.device_batch = ParseCount(arg, value, 1);
+        else if (arg == "--seed") options.seed = ParseCount(arg, value, 0);
+        else if (arg == "--parts") {
+            if (value.empty() || value.find_first_not_of("abc") != std::string::npos)
+                throw std::invalid_argument("--parts takes letters among a, b and c");
+            options.parts = value;
+        } else {
+            throw std::invalid_argument("unknown option " + arg + "; see --help");
+        }
+    }
+    if (options.device_batch > sync::MAX_PUSH_ITEMS)
+        throw std::invalid_argument("--device-batch may be at most " + std::to_string(sync::MAX_PUSH_ITEMS));
+    return options;
+}
+
+// [SECTION] Small helpers
+
+double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+/// A fresh directory under /tmp, removed with everything in it.
+class TempDir {
+public:
+    TempDir() {
+        std::string pattern = (fs::temp_directory_path() / "escucha-bench-sync-XXXXXX").string();
+        if (!::mkdtemp(pattern.data())) throw std::runtime_error("cannot create a directory under /tmp");
+        m_path = pattern;
+    }
+    ~TempDir() {
+        std::error_code ec;
+        fs::remove_all(m_path, ec);
+    }
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    [[nodiscard]] const fs::path& Path() const noexcept { return m_path; }
+
+private:
+    fs::path m_path;
+};
+
+/// A file descriptor, closed once.
+class UniqueFd {
+public:
+    explicit UniqueFd(int fd) : m_fd(fd) {}
+    ~UniqueFd() {
+        if (m_fd >= 0) ::close(m_fd);
+    }
+    UniqueFd(const UniqueFd&) = delete;
+    UniqueFd& operator=(const UniqueFd&) = delete;
+    [[nodiscard]] int Get() const noexcept { return m_fd; }
+
+private:
+    int m_fd = -1;
+};
+
+const storage::Catalogue& Types() {
+    static const storage::Catalogue catalogue = [] {
+        storage::Catalogue c;
+        escucha::capture::AddListeningTypes(c);
+        escucha::interpret::AddInterpretationTypes(c);
+        return c;
+    }();
+    return catalogue;
+}
+
+std::string CpuModel() {
+    std::ifstream in("/proc/cpuinfo");
+    std::string line;
+    while (std::getline(in, line))
+        if (line.rfind("model name", 0) == 0) {
+            const auto colon = line.find(':');
+            if (colon != std::string::npos) return line.substr(line.find_first_not_of(' ', colon + 1));
+        }
+    return "unknown";
+}
+
+std::string LoadAverage() {
+    std::ifstream in("/proc/loadavg");
+    std::string one, five, fifteen;
+    in >> one >> five >> fifteen;
+    return one + " " + five + " " + fifteen;
+}
+
+/// Nearest-rank percentile of sorted values.
+double Percentile(const std::vector<double>& sorted, double p) {
+    if (sorted.empty()) return 0;
+    const auto rank = static_cast<size_t>(std::ceil(p * static_cast<double>(sorted.size())));
+    return sorted[std::min(sorted.size(), std::max<size_t>(rank, 1)) - 1];
+}
+
+// [SECTION] Field notes
+
+/// Field notes of 300-800 characters, built from sentences a researcher in a
+/// coffee-growing area might write.
+class NoteWriter {
+public:
+    explicit NoteWriter(uint64_t seed) : m_random(seed) {}
+
+    std::string Text() {
+        static const std::vector<std::string> sentences = {
+            "Doña Rosalba nos recibió en la cocina mientras tostaba café en una paila de barro.",
+            "Comenta que la cosecha de este año fue menor por las lluvias de octubre y que el precio no alcanzó.",
+            "Varias veces repitió que los jóvenes ya no quieren quedarse en la vereda.",
+            "Al preguntarle por la cooperativa cambió de tema y habló de su hijo en Pasto.",
+            "Se nota cansancio cuando habla de las deudas con el banco agrario.",
+            "En la reunión de la junta de acción comunal había unas treinta personas, casi todas mujeres.",
+            "El presidente de la junta insistió en que la carretera se arregló gracias a la minga.",
+            "Observo que nadie menciona a los grupos armados por su nombre; dicen «los de allá arriba».",
+            "La conversación fue interrumpida dos veces por vecinos que venían a comprar panela.",
+            "Me pregunto si mi presencia como investigadora de la ciudad influye en lo que cuentan.",
+            "Dice que antes se sembraba maíz y fríjol entre los cafetales, y que ahora todo es monocultivo.",
+            "El hijo menor mostró en el teléfono fotos de la fiesta patronal del año pasado.",
+            "Hay una diferencia clara entre lo que dicen sobre compartir la cosecha y lo que se vio en la báscula.",
+            "Pidió que no se grabara la parte sobre el conflicto con el vecino por el agua.",
+            "El camino al beneficiadero estaba embarrado y tardamos casi una hora en llegar.",
+            "Recordó con detalle la helada de 1994 y cómo la familia se fue a trabajar a Ecuador.",
+            "Las mujeres del grupo de tejido hablan de la radio comunitaria como su principal fuente de noticias.",
+            "Queda pendiente volver el jueves para hablar con el abuelo, que hoy estaba enfermo.",
+        };
+        std::uniform_int_distribution<size_t> target_length(300, 800);
+        std::uniform_int_distribution<size_t> pick(0, sentences.size() - 1);
+        const size_t target = target_length(m_random);
+        std::string text;
+        while (text.size() < target) {
+            if (!text.empty()) text += ' ';
+            text += sentences[pick(m_random)];
+        }
+        // Cut at a character boundary (never inside a UTF-8 sequence).
+        size_t cut = std::min(text.size(), size_t{800});
+        while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80 && cut < text.size()) --cut;
+        text.resize(cut);
+        return text;
+    }
+
+    std::string Title() {
+        static const std::vector<std::string> titles = {"Visita a la finca", "Reunión de la junta", "Cosecha",
+                                                        "Camino al beneficiadero", "Conversación en la cocina",
+                                                        "Radio comunitaria", "Memo reflexivo"};
+        std::uniform_int_distribution<size_t> pick(0, titles.size() - 1);
+        return titles[pick(m_random)];
+    }
+
+    std::string Kind() {
+        static const std::vector<std::string> kinds = {"observation", "reflexive_memo", "say_vs_do"};
+        std::uniform_int_distribution<size_t> pick(0, kinds.size() - 1);
+        return kinds[pick(m_random)];
+    }
+
+private:
+    std::mt19937_64 m_random;
+};
+
+// [SECTION] Servers
+
+/// HqServer over SqliteHqStore and HqBlobStore in a directory, serving on a
+/// thread. Keeps the time each request finished (from the server's log), so
+/// a sync can be split into its push and pull phases.
+class HqUnderTest {
+public:
+    explicit HqUnderTest(const fs::path& dir)
+        : m_store(DatabasePath(dir)), m_blobs(dir / "blobs"), m_server(m_store, Types(), MakeOptions()) {
+        m_port = m_server.Bind("127.0.0.1", 0);
+        if (m_port <= 0) throw std::runtime_error("HqServer could not bind 127.0.0.1");
+        m_thread = std::thread([this] { m_server.ListenAfterBind(); });
+        m_server.WaitUntilReady();
+    }
+    ~HqUnderTest() {
+        m_server.Stop();
+        if (m_thread.joinable()) m_thread.join();
+    }
+    HqUnderTest(const HqUnderTest&) = delete;
+    HqUnderTest& operator=(const HqUnderTest&) = delete;
+
+    [[nodiscard]] std::string Url() const { return "http://127.0.0.1:" + std::to_string(m_port); }
+    [[nodiscard]] int Port() const noexcept { return m_port; }
+    [[nodiscard]] sync::SqliteHqStore& Store() noexcept { return m_store; }
+    [[nodiscard]] sync::HqBlobStore& Blobs() noexcept { return m_blobs; }
+
+    /// A one-time enrolment code for a researcher of `project_id`.
+    std::string Code(const std::string& project_id, const std::string& person) {
+        const auto code = sync::NewEnrolmentCode();
+        m_store.AddEnrolment(sync::HashSecret(code), project_id, sync::Role::Researcher, person);
+        return code;
+    }
+
+    struct LogLine {
+        Clock::time_point at;
+        std::string line;
+    };
+    std::vector<LogLine> TakeLog() {
+        std::lock_guard lock(m_log_mutex);
+        return std::exchange(m_log, {});
+    }
+
+private:
+    static std::string DatabasePath(const fs::path& dir) {
+        fs::create_directories(dir);
+        return (dir / "hq.db").string();
+    }
+
+    sync::ServerOptions MakeOptions() {
+        sync::ServerOptions options;
+        options.blobs = &m_blobs;
+        options.log = [this](const std::string& line) {
+            const auto now = Clock::now();
+            std::lock_guard lock(m_log_mutex);
+            m_log.push_back({now, line});
+        };
+        return options;
+    }
+
+    std::mutex m_log_mutex;
+    std::vector<LogLine> m_log;
+    sync::SqliteHqStore m_store;
+    sync::HqBlobStore m_blobs;
+    sync::HqServer m_server;
+    int m_port = -1;
+    std::thread m_thread;
+};
+
+/// The baseline: httplib answering POST /push with 200 "{}" and appending
+/// each PUT /blob body to `sink` (open, write, fsync, close per request).
+class BareServer {
+public:
+    explicit BareServer(fs::path sink) : m_sink(std::move(sink)) {
+        m_server.Post("/push", [](const httplib::Request&, httplib::Response& res) {
+            res.set_content("{}", "application/json");
+        });
+        m_server.Put("/blob", [this](const httplib::Request& req, httplib::Response& res) {
+            const UniqueFd fd(::open(m_sink.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
+            bool ok = fd.Get() >= 0;
+            size_t written = 0;
+            while (ok && written < req.body.size()) {
+                const ssize_t n = ::write(fd.Get(), req.body.data() + written, req.body.size() - written);
+                ok = n > 0;
+                if (ok) written += static_cast<size_t>(n);
+            }
+            ok = ok && ::fsync(fd.Get()) == 0;
+            res.status = ok ? 200 : 500;
+            res.set_content(ok ? "{}" : "{\"error\":\"write failed\"}", "application/json");
+        });
+        m_port = m_server.bind_to_any_port("127.0.0.1");
+        if (m_port <= 0) throw std::runtime_error("the baseline server could not bind 127.0.0.1");
+        m_thread = std::thread([this] { m_server.listen_after_bind(); });
+        while (!m_server.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    ~BareServer() {
+        m_server.stop();
+        if (m_thread.joinable()) m_thread.join();
+    }
+    BareServer(const BareServer&) = delete;
+    BareServer& operator=(const BareServer&) = delete;
+
+    [[nodiscard]] std::string Url() const { return "http://127.0.0.1:" + std::to_string(m_port); }
+
+private:
+    fs::path m_sink;
+    httplib::Server m_server;
+    int m_port = -1;
+    std::thread m_thread;
+};
+
+// [SECTION] Devices
+
+storage::Vault NewVault(const fs::path& dir, const std::string& author) {
+    storage::VaultOptions options;
+    options.author = author;
+    options.kdf_opslimit = crypto_pwhash_OPSLIMIT_MIN;
+    options.kdf_memlimit = crypto_pwhash_MEMLIMIT_MIN;
+    return storage::Vault::Create(dir, storage::Passphrase("frase de paso solo para medir"), Types(), options);
+}
+
+void EnrolVault(storage::Vault& vault, HqUnderTest& hq, const std::string& project_id) {
+    const auto error = sync::Enrol(vault, hq.Url(), hq.Code(project_id, vault.Author()), "");
+    if (error) throw std::runtime_error("enrolment failed: " + *error);
+}
+
+/// The push bodies SyncClient would send for the current outbox, built the
+/// way SyncClient::PushBatch builds them.
+std::vector<std::string> PushBodiesFromJournal(storage::Vault& vault) {
+    std::vector<std::string> bodies;
+    int64_t after = 0;
+    while (true) {
+        const auto batch = vault.Records().PendingJournal(sync::SyncClient::BATCH, after);
+        if (batch.empty()) break;
+        sync::PushRequest request;
+        for (const auto& e : batch) {
+            auto body = Json::parse(e.body, nullptr, false);
+            request.changes.push_back({e.change_id, e.record_type, e.record_id, e.rev, e.op, e.hlc, std::move(body)});
+        }
+        bodies.push_back(Json(request).dump());
+        after = batch.back().seq;
+    }
+    return bodies;
+}
+
+// [SECTION] Report
+
+struct Row {
+    std::string part;
+    std::string what;
+    std::string escucha;
+    std::string baseline;
+    std::string ratio;
+};
+
+std::string Fixed(double value, int decimals) {
+    char buffer[64];
+    std::snprintf(buffer, sizeof buffer, "%.*f", decimals, value);
+    return buffer;
+}
+
+void PrintRows(const std::vector<Row>& rows) {
+    std::printf("\n| part | measure | escucha sync | baseline | ratio |\n|---|---|---|---|---|\n");
+    for (const auto& r : rows)
+        std::printf("| %s | %s | %s | %s | %s |\n", r.part.c_str(), r.what.c_str(), r.escucha.c_str(),
+                    r.baseline.c_str(), r.ratio.c_str());
+}
+
+// [SECTION] (a) push
+
+/// Fetches every pull page from cursor 0 asking for `encoding` (the client
+/// decompresses); returns the time taken and the bytes HQ sent.
+std::pair<double, size_t> TimeFullPull(int port, const std::string& token, const std::string& encoding) {
+    httplib::Client client("127.0.0.1", port);
+    client.set_keep_alive(true);
+    const httplib::Headers headers = {{"Authorization", "Bearer " + token}, {"Accept-Encoding", encoding}};
+    int64_t since = 0;
+    size_t bytes = 0;
+    const auto start = Clock::now();
+    while (true) {
+        const auto res = client.Get(("/v1/pull?since=" + std::to_string(since) + "&limit=500").c_str(), headers);
+        if (!res || res->status != 200) throw std::runtime_error("pull with Accept-Encoding " + encoding + " failed");
+        const auto length = res->get_header_value("Content-Length");
+        bytes += length.empty() ? res->body.size() : std::stoull(length);
+        const auto page = Json::parse(res->body);
+        if (!page.value("more", false)) break;
+        since = page.at("next").get<int64_t>();
+    }
+    return {Seconds(Clock::now() - start), bytes};
+}
+
+void RunPush(const Options& options, const fs::path& root, std::vector<Row>& rows) {
+    std::printf("\n(a) push %zu field notes\n", options.records);
+    HqUnderTest hq(root / "a-hq");
+    const auto project = hq.Store().CreateProject("Café Nariño");
+    auto vault = NewVault(root / "a-device", "ana");
+    EnrolVault(vault, hq, project.id);
+
+    NoteWriter writer(options.seed);
+    size_t text_bytes = 0;
+    for (size_t done = 0; done < options.records;) {
+        Json chunk = Json::array();
+        for (; done < options.records && chunk.size() < 1000; ++done) {
+            auto text = writer.Text();
+            text_bytes += text.size();
+            chunk.push_back({{"type", "field_note"},
+                             {"project_id", project.id},
+                             {"kind", writer.Kind()},
+                             {"title", writer.Title()},
+                             {"text", std::move(text)},
+                             {"written_at", "2024-06-11"}});
+        }
+        (void)vault.Records().Import(chunk);
+    }
+    const auto bodies = PushBodiesFromJournal(vault);
+    size_t request_bytes = 0;
+    for (const auto& b : bodies) request_bytes += b.size();
+    std::printf("  %zu journal rows, text %.1f bytes/note on average, %zu push requests, %.2f MiB of JSON\n",
+                static_cast<size_t>(vault.Records().PendingJournalCount()),
+                static_cast<double>(text_bytes) / static_cast<double>(options.records), bodies.size(),
+                static_cast<double>(request_bytes) / (1024.0 * 1024.0));
+
+    // Baseline: same bytes, same HTTP client, a server that does nothing.
+    double baseline_s = 0;
+    {
+        BareServer bare(root / "a-sink");
+        sync::HttpClient client;
+        const std::string token(64, 'a');
+        const auto start = Clock::now();
+        for (const auto& body : bodies) {
+            const auto r = client.Post(bare.Url() + "/push", body, token);
+            if (!r.Ok()) throw std::runtime_error("baseline push failed: " + r.ErrorText());
+        }
+        baseline_s = Seconds(Clock::now() - start);
+    }
+
+    (void)hq.TakeLog();
+    sync::SyncClient client(vault);
+    const auto start = Clock::now();
+    const auto report = client.SyncOnce();
+    const auto end = Clock::now();
+    const double sync_s = Seconds(end - start);
+    if (!report.ok) throw std::runtime_error("SyncOnce failed: " + report.error);
+    if (report.acknowledged != static_cast<int64_t>(options.records) || report.pending != 0)
+        throw std::runtime_error("SyncOnce acknowledged " + std::to_string(report.acknowledged) + ", left " +
+                                 std::to_string(report.pending));
+    const auto held = hq.Store().CountRecords(project.id);
+    if (held != static_cast<int64_t>(options.records) + 1)
+        throw std::runtime_error("HQ holds " + std::to_string(held) + " records, expected records + project");
+
+    // Split at the last push the server answered.
+    Clock::time_point last_push = start;
+    size_t pushes = 0, pulls = 0;
+    for (const auto& l : hq.TakeLog()) {
+        if (options.timeline) std::printf("    %9.3f s  %s\n", Seconds(l.at - start), l.line.c_str());
+        if (l.line.rfind("POST /v1/push", 0) == 0) {
+            last_push = std::max(last_push, l.at);
+            ++pushes;
+        } else if (l.line.rfind("GET /v1/pull", 0) == 0) {
+            ++pulls;
+        }
+    }
+    const double push_s = Seconds(last_push - start);
+    const double pull_s = Seconds(end - last_push);
+    std::printf("  baseline: %.3f s   SyncOnce: %.3f s (push ~%.3f s in %zu requests, pull ~%.3f s in %zu "
+                "requests, %lld records pulled back)   ratio %.1fx (push only %.1fx)\n",
+                baseline_s, sync_s, push_s, pushes, pull_s, pulls, static_cast<long long>(report.pulled),
+                sync_s / baseline_s, push_s / baseline_s);
+    const auto n = static_cast<double>(options.records);
+    rows.push_back({"a", std::to_string(options.records) + " records, whole SyncOnce (push + pull)",
+                    Fixed(sync_s, 2) + " s (" + Fixed(n / sync_s, 0) + " rec/s)",
+                    Fixed(baseline_s, 2) + " s (" + Fixed(n / baseline_s, 0) + " rec/s)",
+                    Fixed(sync_s / baseline_s, 1) + "x"});
+    rows.push_back({"a", "push phase only (" + std::to_string(pushes) + " POSTs)",
+                    Fixed(push_s, 2) + " s (" + Fixed(n / push_s, 0) + " rec/s)", Fixed(baseline_s, 2) + " s",
+                    Fixed(push_s / baseline_s, 1) + "x"});
+    rows.push_back({"a", "pull phase (" + std::to_string(pulls) + " GETs, records come back)", Fixed(pull_s, 2) + " s",
+                    "-", "-"});
+
+    // Where the pull phase goes: the same pages served with each encoding.
+    const auto token = vault.GetMeta("sync.token").value_or("");
+    for (const std::string encoding : {"br", "gzip", "identity"}) {
+        const auto [seconds, bytes] = TimeFullPull(hq.Port(), token, encoding);
+        std::printf("  all pull pages with Accept-Encoding: %-8s %.3f s, %.2f MiB sent\n", encoding.c_str(), seconds,
+                    static_cast<double>(bytes) / (1024.0 * 1024.0));
+        rows.push_back({"a", "diagnostic: full pull, Accept-Encoding " + encoding,
+                        Fixed(seconds, 2) + " s, " + Fixed(static_cast<double>(bytes) / (1024.0 * 1024.0), 2) + " MiB",
+                        "-", "-"});
+    }
+}
+
+// [SECTION] (b) blob
+
+void RunBlob(const Options& options, const fs::path& root, std::vector<Row>& rows) {
+    const size_t size = options.blob_mib * 1024 * 1024;
+    std::printf("\n(b) upload a blob of %zu MiB\n", options.blob_mib);
+    HqUnderTest hq(root / "b-hq");
+    const auto project = hq.Store().CreateProject("Café Nariño");
+    auto vault = NewVault(root / "b-device", "beatriz");
+    EnrolVault(vault, hq, project.id);
+
+    std::string bytes(size, '\0');
+    {
+        std::array<unsigned char, randombytes_SEEDBYTES> seed{};
+        std::memcpy(seed.data(), &options.seed, sizeof options.seed);
+        randombytes_buf_deterministic(bytes.data(), bytes.size(), seed.data());
+    }
+    const auto blob = storage::BlobStore(vault).AddBytes(bytes);
+
+    double baseline_s = 0;
+    {
+        BareServer bare(root / "b-sink");
+        sync::HttpClient client;
+        const std::string token(64, 'a');
+        const auto start = Clock::now();
+        for (size_t at = 0; at < size; at += sync::BLOB_PUT_BYTES) {
+            const std::string piece = bytes.substr(at, sync::BLOB_PUT_BYTES);
+            const auto r = client.Put(bare.Url() + "/blob?offset=" + std::to_string(at) + "&total=" +
+                                          std::to_string(size),
+                                      piece, token);
+            if (!r.Ok()) throw std::runtime_error("baseline PUT failed: " + r.ErrorText());
+        }
+        baseline_s = Seconds(Clock::now() - start);
+        if (fs::file_size(root / "b-sink") != size) throw std::runtime_error("baseline sink has the wrong size");
+    }
+
+    sync::SyncClient client(vault);
+    const auto start = Clock::now();
+    const auto report = client.SyncOnce();
+    const double sync_s = Seconds(Clock::now() - start);
+    if (!report.ok) throw std::runtime_error("SyncOnce failed: " + report.error);
+    if (report.blob_bytes_sent != static_cast<int64_t>(size) || report.blobs_uploaded != 1)
+        throw std::runtime_error("SyncOnce sent " + std::to_string(report.blob_bytes_sent) + " blob bytes");
+    const auto status = hq.Blobs().Status(project.id, blob.sha256);
+    if (!status.complete || status.size != static_cast<int64_t>(size))
+        throw std::runtime_error("HQ does not hold the whole blob");
+    size_t puts = 0;
+    for (const auto& l : hq.TakeLog()) {
+        if (options.timeline) std::printf("    %9.3f s  %s\n", Seconds(l.at - start), l.line.c_str());
+        if (l.line.rfind("PUT /v1/blobs/", 0) == 0) ++puts;
+    }
+
+    const double mib = static_cast<double>(options.blob_mib);
+    std::printf("  baseline: %.3f s (%.1f MiB/s)   SyncOnce: %.3f s (%.1f MiB/s, %zu PUTs)   ratio %.2fx\n",
+                baseline_s, mib / baseline_s, sync_s, mib / sync_s, puts, sync_s / baseline_s);
+    rows.push_back({"b", std::to_string(options.blob_mib) + " MiB blob, 4 MiB PUTs (" + std::to_string(puts) + ")",
+                    Fixed(sync_s, 2) + " s (" + Fixed(mib / sync_s, 0) + " MiB/s)",
+                    Fixed(baseline_s, 2) + " s (" + Fixed(mib / baseline_s, 0) + " MiB/s)",
+                    Fixed(sync_s / baseline_s, 2) + "x"});
+}
+
+// [SECTION] (c) many devices
+
+struct SimDevice {
+    std::string device_id;
+    std::string token;
+    std::vector<std::string> record_ids;
+    std::vector<std::string> change_ids;
+    std::vector<std::string> bodies; ///< push requests, in order
+    std::vector<int64_t> first_seqs; ///< per change, from the first push
+    std::vector<double> latencies_ms; ///< every attempt, failed ones included
+    size_t failures = 0;              ///< attempts that got no answer or a 5xx
+    std::string last_failure;
+    std::string error;
+};
+
+sync::PushRequest BuildChanges(SimDevice& device, const std::string& project_id, size_t count, NoteWriter& writer) {
+    sync::PushRequest request;
+    for (size_t i = 0; i < count; ++i) {
+        const auto now = storage::SystemMillis();
+        const auto id = storage::NewUuidV7(now);
+        const auto hlc = storage::HlcTimestamp{now, static_cast<uint32_t>(i)}.ToString();
+        Json body = {{"id", id},
+                     {"type", "field_note"},
+                     {"project_id", project_id},
+                     {"created_at", storage::FormatIsoMillis(now)},
+                     {"updated_at", hlc},
+                     {"author", "persona"},
+                     {"device", device.device_id},
+                     {"rev", 1},
+                     {"deleted", false},
+                     {"kind", writer.Kind()},
+                     {"title", writer.Title()},
+                     {"text", writer.Text()},
+                     {"written_at", "2024-06-11"}};
+        sync::Change change{storage::NewUuidV7(now), "field_note", id, 1, "upsert", hlc, std::move(body)};
+        device.record_ids.push_back(id);
+        device.change_ids.push_back(change.change_id);
+        request.changes.push_back(std::move(change));
+    }
+    return request;
+}
+
+/// Every device on its own thread, released together; returns the wall time.
+double PushAll(std::vector<SimDevice>& devices, const std::string& url, sync::ItemStatus expected) {
+    std::latch ready(static_cast<std::ptrdiff_t>(devices.size()));
+    std::latch go(1);
+    std::vector<std::thread> threads;
+    threads.reserve(devices.size());
+    for (auto& device : devices) {
+        device.latencies_ms.clear();
+        device.failures = 0;
+        threads.emplace_back([&device, &ready, &go, &url, expected] {
+            sync::HttpClient client;
+            ready.count_down();
+            go.wait();
+            size_t at = 0;
+            for (const auto& body : device.bodies) {
+                // A failed request is sent again, as the device's next cycle
+                // would: a push is idempotent, so a retried batch may answer
+                // "duplicate" for what the lost attempt applied.
+                std::optional<sync::HttpResult> answer;
+                bool retried = false;
+                for (int attempt = 0; attempt < 3 && !answer; ++attempt) {
+                    const auto start = Clock::now();
+                    auto r = client.Post(url + "/v1/push", body, device.token);
+                    device.latencies_ms.push_back(Seconds(Clock::now() - start) * 1000.0);
+                    if (r.Ok()) answer = std::move(r);
+                    else {
+                        retried = true;
+                        ++device.failures;
+                        device.last_failure = r.ErrorText();
+                    }
+                }
+                if (!answer) {
+                    device.error = "three attempts failed: " + device.last_failure;
+                    return;
+                }
+                sync::PushResponse response;
+                try {
+                    response = Json::parse(answer->body).get<sync::PushResponse>();
+                } catch (const std::exception& e) {
+                    device.error = std::string("answer not understood: ") + e.what();
+                    return;
+                }
+                for (const auto& item : response.results) {
+                    if (at >= device.change_ids.size() || item.change_id != device.change_ids[at]) {
+                        device.error = "answer out of order";
+                        return;
+                    }
+                    const bool fine = item.status == expected ||
+                                      (retried && expected == sync::ItemStatus::Applied &&
+                                       item.status == sync::ItemStatus::Duplicate);
+                    if (!fine) {
+                        device.error = std::string("change answered ") + sync::ItemStatusName(item.status) + ": " +
+                                       item.reason;
+                        return;
+                    }
+                    if (expected == sync::ItemStatus::Applied) device.first_seqs.push_back(item.server_seq);
+                    else if (device.first_seqs.at(at) != item.server_seq) {
+                        device.error = "a duplicate answered another seq than the first push";
+                        return;
+                    }
+                    ++at;
+                }
+            }
+            if (at != device.change_ids.size()) device.error = "answers for " + std::to_string(at) + " changes";
+        });
+    }
+    ready.wait();
+    const auto start = Clock::now();
+    go.count_down();
+    for (auto& t : threads) t.join();
+    const double wall = Seconds(Clock::now() - start);
+    for (const auto& d : devices)
+        if (!d.error.empty()) throw std::runtime_error("device " + d.device_id + ": " + d.error);
+    return wall;
+}
+
+struct LatencySummary {
+    double p50 = 0, p99 = 0, max = 0;
+    size_t requests = 0;
+    size_t failures = 0;
+    std::string failure;
+};
+
+LatencySummary Summarise(const std::vector<SimDevice>& devices) {
+    std::vector<double> all;
+    LatencySummary summary;
+    for (const auto& d : devices) {
+        all.insert(all.end(), d.latencies_ms.begin(), d.latencies_ms.end());
+        summary.failures += d.failures;
+        if (d.failures) summary.failure = d.last_failure;
+    }
+    std::sort(all.begin(), all.end());
+    summary.p50 = Percentile(all, 0.50);
+    summary.p99 = Percentile(all, 0.99);
+    summary.max = all.empty() ? 0 : all.back();
+    summary.requests = all.size();
+    return summary;
+}
+
+void RunDevices(const Options& options, const fs::path& root, std::vector<Row>& rows) {
+    std::printf("\n(c) %zu devices pushing %zu field notes each, %zu per request, all at once\n", options.devices,
+                options.device_records, options.device_batch);
+    HqUnderTest hq(root / "c-hq");
+    const auto project = hq.Store().CreateProject("Café Nariño");
+
+    // Enrolment over HTTP, one device after the other (not timed).
+    std::vector<SimDevice> devices(options.devices);
+    {
+        sync::HttpClient client;
+        for (size_t i = 0; i < devices.size(); ++i) {
+            auto& d = devices[i];
+            d.device_id = storage::NewUuidV7();
+            const sync::EnrolRequest request{hq.Code(project.id, "persona " + std::to_string(i)), d.device_id,
+                                             "dispositivo " + std::to_string(i)};
+            const auto r = client.Post(hq.Url() + "/v1/enrol", Json(request).dump());
+            if (!r.Ok()) throw std::runtime_error("enrolment failed: " + r.ErrorText());
+            d.token = Json::parse(r.body).get<sync::EnrolResponse>().token;
+        }
+    }
+    NoteWriter writer(options.seed + 1);
+    size_t request_bytes = 0;
+    for (auto& d : devices) {
+        const auto all = BuildChanges(d, project.id, options.device_records, writer);
+        for (size_t at = 0; at < all.changes.size(); at += options.device_batch) {
+            sync::PushRequest batch;
+            const size_t end = std::min(all.changes.size(), at + options.device_batch);
+            batch.changes.assign(all.changes.begin() + static_cast<std::ptrdiff_t>(at),
+                                 all.changes.begin() + static_cast<std::ptrdiff_t>(end));
+            d.bodies.push_back(Json(batch).dump());
+            request_bytes += d.bodies.back().size();
+        }
+    }
+    const size_t total = options.devices * options.device_records;
+    std::printf("  %zu records in %zu requests, %.2f MiB of JSON\n", total, options.devices * devices[0].bodies.size(),
+                static_cast<double>(request_bytes) / (1024.0 * 1024.0));
+
+    (void)hq.TakeLog();
+    const double wall = PushAll(devices, hq.Url(), sync::ItemStatus::Applied);
+    const auto first = Summarise(devices);
+
+    // Nothing lost, nothing twice.
+    const auto held = hq.Store().CountRecords(project.id);
+    std::map<std::string, int> seen;
+    std::map<std::string, std::string> owner;
+    bool all_rev_one = true;
+    hq.Store().ForEachRecord(project.id, [&](const sync::StoredRecord& r) {
+        const auto id = r.body.value("id", "");
+        ++seen[id];
+        owner[id] = r.owner_device;
+        if (r.body.value("type", "") == "field_note" && r.rev != 1) all_rev_one = false;
+    });
+    size_t missing = 0, doubled = 0, wrong_owner = 0;
+    std::set<int64_t> seqs;
+    for (const auto& d : devices) {
+        for (const auto& id : d.record_ids) {
+            const auto it = seen.find(id);
+            if (it == seen.end()) ++missing;
+            else if (it->second != 1) ++doubled;
+            else if (owner[id] != d.device_id) ++wrong_owner;
+        }
+        seqs.insert(d.first_seqs.begin(), d.first_seqs.end());
+    }
+    const bool counts_ok = held == static_cast<int64_t>(total) + 1 && missing == 0 && doubled == 0 &&
+                           wrong_owner == 0 && all_rev_one && seqs.size() == total;
+    std::printf("  HQ holds %lld records (expected %zu + the project); missing %zu, twice %zu, wrong owner %zu, "
+                "distinct seqs %zu: %s\n",
+                static_cast<long long>(held), total, missing, doubled, wrong_owner, seqs.size(),
+                counts_ok ? "exactly once" : "MISMATCH");
+    if (!counts_ok) throw std::runtime_error("(c) lost or duplicated changes");
+
+    const double replay_wall = PushAll(devices, hq.Url(), sync::ItemStatus::Duplicate);
+    const auto replay = Summarise(devices);
+    const auto held_after = hq.Store().CountRecords(project.id);
+    std::printf("  replay of every batch: all %zu changes answered duplicate with their first seq; HQ still holds "
+                "%lld records\n",
+                total, static_cast<long long>(held_after));
+    if (held_after != held) throw std::runtime_error("(c) the replay changed the record count");
+
+    std::printf("  first push: %.3f s, %.0f records/s, %.0f requests/s, latency p50 %.1f ms p99 %.1f ms max %.1f ms, "
+                "%zu failed attempts (sent again)%s%s\n",
+                wall, static_cast<double>(total) / wall, static_cast<double>(first.requests) / wall, first.p50,
+                first.p99, first.max, first.failures, first.failures ? ": " : "", first.failure.c_str());
+    std::printf("  replay:     %.3f s, %.0f records/s, latency p50 %.1f ms p99 %.1f ms max %.1f ms, "
+                "%zu failed attempts (sent again)%s%s\n",
+                replay_wall, static_cast<double>(total) / replay_wall, replay.p50, replay.p99, replay.max,
+                replay.failures, replay.failures ? ": " : "", replay.failure.c_str());
+    const std::string label = std::to_string(options.devices) + " devices x " + std::to_string(options.device_records) +
+                              " records, batches of " + std::to_string(options.device_batch);
+    rows.push_back({"c", label + ": wall, throughput",
+                    Fixed(wall, 2) + " s, " + Fixed(static_cast<double>(total) / wall, 0) + " rec/s (" +
+                        Fixed(static_cast<double>(first.requests) / wall, 0) + " req/s)",
+                    "-", "-"});
+    rows.push_back({"c", "request latency p50 / p99 / max; failed attempts",
+                    Fixed(first.p50, 1) + " / " + Fixed(first.p99, 1) + " / " + Fixed(first.max, 1) + " ms; " +
+                        std::to_string(first.failures),
+                    "-", "-"});
+    rows.push_back({"c", "replay (all duplicate): wall; p50 / p99 / max; failed attempts",
+                    Fixed(replay_wall, 2) + " s; " + Fixed(replay.p50, 1) + " / " + Fixed(replay.p99, 1) + " / " +
+                        Fixed(replay.max, 1) + " ms; " + std::to_string(replay.failures),
+                    "-", "-"});
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    try {
+        const auto options = ParseOptions(argc, argv);
+        if (!options) return 0;
+        storage::EnsureSodium();
+        std::printf("escucha sync benchmark: %u CPUs (%s), load average %s\n", std::thread::hardware_concurrency(),
+                    CpuModel().c_str(), LoadAverage().c_str());
+        const TempDir root;
+        std::vector<Row> rows;
+        if (options->parts.find('a') != std::string::npos) RunPush(*options, root.Path(), rows);
+        if (options->parts.find('b') != std::string::npos) RunBlob(*options, root.Path(), rows);
+        if (options->parts.find('c') != std::string::npos) RunDevices(*options, root.Path(), rows);
+        PrintRows(rows);
+        std::printf("\nload average at the end: %s\n", LoadAverage().c_str());
+        return 0;
+    } catch (const std::invalid_argument& e) {
+        std::fprintf(stderr, "escucha-bench-sync: %s\n", e.what());
+        return 1;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "escucha-bench-sync: %s\n", e.what());
+        return 2;
+    }
+}

@@ -1,0 +1,1148 @@
+// Vault benchmark: the vault keyed with SQLCipher against the same SQLCipher
+// library left unkeyed (plain SQLite), side by side, through the project's own
+// storage code path (Database, Transaction, RecordStore, the capture catalogue).
+//
+//   (a) autosave: RecordStore::Update of one field note's text, each call its
+//       own committed transaction, as the editor's autosave does;
+//   (b) bulk import: RecordStore::Import of one JSON array (a project and
+//       field notes, participants and narratives) in one transaction;
+//   (c) full-text search: RecordStore::Search over long narratives.
+//
+// Keyed connections are set up as storage/src/vault.cpp sets up a vault's
+// connection: sqlite3_key with x'<key hex><salt hex>', PRAGMA cipher_page_size
+// = 4096, then busy_timeout, temp_store = MEMORY, journal_mode = WAL,
+// synchronous = FULL and the search functions. Plain connections get the same
+// settings with no key (page_size = 4096 in place of cipher_page_size). The key
+// is random for each run; no key derivation happens anywhere in this program.
+//
+// Only the operation under test is timed: building the JSON, opening the
+// vaults, creating the schema and filling the search corpus are not.
+// For (a) and (c) the two vaults take turns call by call (keyed first on even
+// calls, plain first on odd ones) so that drift in disk or CPU speed during the
+// run falls on both alike.
+//
+// Everything is written under one fresh directory in /tmp, removed at the end.
+
+#include "escucha/capture/listening_records.h"
+#include "escucha/storage/clock.h"
+#include "escucha/storage/kdf.h"
+#include "escucha/storage/records.h"
+#include "escucha/storage/secret.h"
+#include "escucha/storage/sqlite.h"
+
+#include <sodium.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cctype>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <exception>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace {
+
+namespace fs = std::filesystem;
+namespace storage = escucha::storage;
+using storage::Json;
+
+// [SECTION] Options
+
+struct Options {
+    size_t records = 100000; ///< records imported in (b); narratives searched in (c)
+    size_t commits = 2000;   ///< autosave commits in (a)
+    size_t queries = 200;    ///< search queries in (c)
+    uint64_t seed = 20240611;
+};
+
+void PrintUsage(const char* program) {
+    std::printf(
+        "usage: %s [--scale F] [--records N] [--commits N] [--queries N] [--seed N]\n"
+        "  --scale F    multiply the default sizes (100000 records, 2000 commits,\n"
+        "               200 queries) by F; e.g. --scale 0.02 for a quick check\n"
+        "  --records N  records imported in (b) and narratives searched in (c)\n"
+        "  --commits N  autosave commits in (a)\n"
+        "  --queries N  search queries in (c)\n"
+        "  --seed N     seed of the generated text and queries\n",
+        program);
+}
+
+std::optional<Options> ParseOptions(int argc, char** argv) {
+    Options options;
+    double scale = 1.0;
+    std::optional<size_t> records;
+    std::optional<size_t> commits;
+    std::optional<size_t> queries;
+    const auto number = [&](int& i, const char* name) -> double {
+        if (i + 1 >= argc) throw std::runtime_error(std::string(name) + " needs a value");
+        char* end = nullptr;
+        const char* text = argv[++i];
+        const double value = std::strtod(text, &end);
+        if (end == text || *end != '\0' || !(value > 0))
+            throw std::runtime_error(std::string(name) + " needs a positive number, not '" + text + "'");
+        return value;
+    };
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view arg = argv[i];
+        if (arg == "--help" || arg == "-h") {
+            PrintUsage(argv[0]);
+            return std::nullopt;
+        }
+        if (arg == "--scale") scale = number(i, "--scale");
+        else if (arg == "--records") records = static_cast<size_t>(number(i, "--records"));
+        else if (arg == "--commits") commits = static_cast<size_t>(number(i, "--commits"));
+        else if (arg == "--queries") queries = static_cast<size_t>(number(i, "--queries"));
+        else if (arg == "--seed") options.seed = static_cast<uint64_t>(number(i, "--seed"));
+        else throw std::runtime_error("unknown option '" + std::string(arg) + "' (see --help)");
+    }
+    const auto scaled = [&](size_t base, size_t least) {
+        return std::max(least, static_cast<size_t>(std::llround(static_cast<double>(base) * scale)));
+    };
+    options.records = records.value_or(scaled(options.records, 10));
+    options.commits = commits.value_or(scaled(options.commits, 2));
+    options.queries = queries.value_or(scaled(options.queries, 2));
+    options.records = std::max<size_t>(options.records, 10);
+    return options;
+}
+
+// [SECTION] Deterministic random choices
+
+class Random {
+public:
+    explicit Random(uint64_t seed) : m_engine(seed) {}
+    size_t Below(size_t n) { return static_cast<size_t>(m_engine() % n); }
+    size_t Between(size_t low, size_t high) { return low + Below(high - low + 1); }
+    double Unit() { return static_cast<double>(m_engine() >> 11) * 0x1.0p-53; }
+    bool Chance(double p) { return Unit() < p; }
+    template <typename T>
+    const T& Pick(const std::vector<T>& items) {
+        return items[Below(items.size())];
+    }
+    /// Fisher-Yates with this generator, so the order is the same everywhere.
+    template <typename T>
+    void Shuffle(std::vector<T>& items) {
+        for (size_t i = items.size(); i > 1; --i) std::swap(items[i - 1], items[Below(i)]);
+    }
+
+private:
+    std::mt19937_64 m_engine;
+};
+
+/// Words drawn with Zipf weights: the word at rank r has weight 1 / (r + 1)^s.
+class ZipfWords {
+public:
+    ZipfWords(std::vector<std::string> words, double exponent) : m_words(std::move(words)) {
+        double total = 0;
+        m_cumulative.reserve(m_words.size());
+        for (size_t r = 0; r < m_words.size(); ++r) {
+            total += 1.0 / std::pow(static_cast<double>(r + 1), exponent);
+            m_cumulative.push_back(total);
+        }
+    }
+    const std::string& Draw(Random& random) const {
+        const double x = random.Unit() * m_cumulative.back();
+        const auto it = std::upper_bound(m_cumulative.begin(), m_cumulative.end(), x);
+        return m_words[std::min(static_cast<size_t>(it - m_cumulative.begin()), m_words.size() - 1)];
+    }
+    [[nodiscard]] const std::vector<std::string>& Words() const noexcept { return m_words; }
+
+private:
+    std::vector<std::string> m_words;
+    std::vector<double> m_cumulative;
+};
+
+// [SECTION] Vocabulary: Spanish and French field-research words
+
+using WordList = std::vector<std::string_view>;
+
+const WordList SPANISH_FUNCTION = {
+    "de", "la", "que", "el", "en", "y", "a", "los", "se", "del", "las", "un", "por", "con", "no", "una", "su",
+    "para", "es", "al", "lo", "como", "más", "pero", "sus", "le", "ya", "o", "fue", "este", "ha", "sí", "porque",
+    "esta", "entre", "cuando", "muy", "sin", "sobre", "también", "me", "hasta", "hay", "donde", "nos", "todo",
+    "nosotros", "ellos", "allá", "después", "antes", "ahí", "así", "entonces", "había", "era", "éramos",
+    "estaba", "estábamos", "aquí", "todavía", "según", "aún", "qué", "cómo", "él", "mí", "tú",
+};
+
+const WordList SPANISH_NOUNS = {
+    "trabajo", "tierra", "cosecha", "semilla", "mercado", "precio", "café", "cacao", "maíz", "arroz", "frijol",
+    "papa", "yuca", "plátano", "caña", "río", "montaña", "vereda", "pueblo", "ciudad", "barrio", "camino",
+    "carretera", "escuela", "hospital", "iglesia", "cooperativa", "sindicato", "asociación", "comunidad",
+    "familia", "madre", "padre", "hija", "hijo", "abuela", "abuelo", "vecino", "vecina", "niño", "niña", "joven",
+    "mujer", "patrón", "finca", "parcela", "hectárea", "lluvia", "sequía", "inundación", "cultivo", "ganado",
+    "vaca", "gallina", "cerdo", "pescador", "pesca", "lancha", "red", "mar", "playa", "bosque", "árbol", "agua",
+    "luz", "salud", "enfermedad", "medicina", "comida", "hambre", "deuda", "crédito", "banco", "préstamo",
+    "salario", "jornal", "jornada", "contrato", "dueño", "empresa", "fábrica", "mina", "minería", "petróleo",
+    "violencia", "conflicto", "guerra", "paz", "miedo", "esperanza", "sueño", "recuerdo", "historia", "memoria",
+    "tradición", "fiesta", "música", "canción", "lengua", "idioma", "migración", "frontera", "viaje", "autobús",
+    "camión", "teléfono", "radio", "noticia", "gobierno", "alcalde", "líder", "reunión", "asamblea",
+    "organización", "derecho", "ley", "justicia", "tribunal", "policía", "ejército", "desplazamiento",
+    "retorno", "territorio", "resguardo", "cabildo", "mercancía", "intermediario", "jornalero", "empleada",
+    "casa", "cocina", "patio", "huerta", "invierno", "verano", "mañana", "tarde", "noche", "semana", "mes",
+    "año", "día", "vida", "muerte", "cuerpo", "mano", "corazón", "palabra", "voz", "silencio", "problema",
+    "solución", "ayuda", "proyecto", "programa", "subsidio", "escasez", "cambio", "clima", "temporada", "plaga",
+    "fertilizante", "abono", "almacén", "tienda", "compañía", "pequeñez", "cuñado", "compadre", "comadre",
+};
+
+const WordList SPANISH_AR_STEMS = {
+    "trabaj", "cosech", "sembr", "pesc", "migr", "cambi", "pag", "compr", "llev", "lleg", "cuid", "habl",
+    "escuch", "esper", "pens", "record", "organiz", "luch", "ayud", "explic", "cont", "busc", "encontr", "llam",
+    "mand", "quit", "gan", "gast", "prest", "ahorr", "cultiv", "regres", "retorn", "camin", "viaj", "cocin",
+    "lav", "limpi", "cant", "bail", "rez", "estudi", "enseñ", "apoy", "denunci", "reclam", "negoci", "acord",
+    "firm", "desplaz", "amenaz", "salv", "carg", "descans", "termin", "mont", "inund", "regal", "tom", "dej",
+};
+const WordList SPANISH_AR_ENDINGS = {
+    "ar", "o", "a", "amos", "an", "aba", "ábamos", "aban", "é", "ó", "aron", "ando", "ado", "ará",
+};
+
+const WordList SPANISH_ER_STEMS = {
+    "vend", "viv", "com", "beb", "aprend", "corr", "recib", "escrib", "sufr", "decid", "sub", "cumpl",
+    "compart", "exist", "part", "resist", "respond", "romp", "barr", "mov", "conoc", "cos", "tem", "abr",
+};
+const WordList SPANISH_ER_ENDINGS = {
+    "o", "e", "emos", "en", "ía", "íamos", "ían", "í", "ió", "ieron", "iendo", "ido",
+};
+
+const WordList SPANISH_ADJ_STEMS = {
+    "pequeñ", "buen", "nuev", "viej", "car", "barat", "dur", "lent", "rápid", "sec", "húmed", "frí", "oscur",
+    "clar", "sol", "junt", "tranquil", "peligros", "orgullos", "cansad", "preocupad", "enojad", "content",
+    "propi", "ajen", "antigu", "modern", "ric", "negr", "blanc", "roj", "ciert", "fals", "urban", "lejan",
+};
+const WordList SPANISH_ADJ_ENDINGS = {"o", "a", "os", "as"};
+const WordList SPANISH_INVARIABLE = {
+    "difícil", "fácil", "grande", "pobre", "triste", "alegre", "fuerte", "verde", "común", "útil", "igual",
+    "local", "rural", "caliente", "dulce", "amable", "injusto", "indígena", "campesino", "afrodescendiente",
+};
+
+const WordList FRENCH_FUNCTION = {
+    "de", "la", "le", "et", "les", "des", "en", "un", "du", "une", "que", "est", "pour", "qui", "dans", "à",
+    "par", "plus", "pas", "au", "sur", "ne", "se", "ce", "il", "elle", "nous", "ils", "on", "avec", "mais",
+    "comme", "où", "été", "était", "étions", "avait", "très", "aussi", "déjà", "après", "avant", "là", "alors",
+    "toujours", "ça", "leur", "notre", "nos", "ses", "y", "même", "peut-être", "chez", "quand",
+};
+
+const WordList FRENCH_NOUNS = {
+    "travail", "terre", "récolte", "graine", "marché", "prix", "café", "cacao", "maïs", "riz", "haricot",
+    "manioc", "banane", "canne", "rivière", "montagne", "village", "ville", "quartier", "chemin", "route",
+    "école", "hôpital", "église", "coopérative", "syndicat", "association", "communauté", "famille", "mère",
+    "père", "fille", "fils", "voisin", "voisine", "enfant", "jeune", "femme", "homme", "patron", "ferme",
+    "parcelle", "pluie", "sécheresse", "inondation", "culture", "bétail", "vache", "poule", "cochon", "pêcheur",
+    "pêche", "bateau", "filet", "mer", "plage", "forêt", "arbre", "eau", "lumière", "santé", "maladie",
+    "médicament", "nourriture", "faim", "dette", "crédit", "banque", "prêt", "salaire", "journée", "contrat",
+    "propriétaire", "entreprise", "usine", "mine", "pétrole", "violence", "conflit", "guerre", "paix", "peur",
+    "espoir", "rêve", "souvenir", "histoire", "mémoire", "tradition", "fête", "musique", "chanson", "langue",
+    "migration", "frontière", "voyage", "camion", "téléphone", "radio", "nouvelle", "gouvernement", "maire",
+    "réunion", "assemblée", "organisation", "droit", "loi", "justice", "tribunal", "police", "armée",
+    "déplacement", "retour", "territoire", "marchandise", "intermédiaire", "ouvrier", "ouvrière", "maison",
+    "cuisine", "jardin", "hiver", "été", "matin", "soir", "nuit", "semaine", "mois", "année", "jour", "vie",
+    "mort", "corps", "main", "cœur", "parole", "voix", "silence", "problème", "solution", "aide", "projet",
+    "programme", "subvention", "pénurie", "changement", "climat", "saison", "engrais", "magasin", "boutique",
+    "élève", "métier", "côte", "île", "défrichage", "fièvre",
+};
+
+const WordList FRENCH_ER_STEMS = {
+    "travaill", "récolt", "pêch", "migr", "port", "arriv", "soign", "parl", "écout", "pens", "organis", "lutt",
+    "aid", "expliqu", "racont", "cherch", "trouv", "demand", "gagn", "dépens", "prêt", "économis", "cultiv",
+    "retourn", "rentr", "march", "cuisin", "lav", "chant", "dans", "pri", "étudi", "enseign", "réclam", "sign",
+    "tu", "sauv", "repos", "termin", "mont", "inond", "quitt", "rest", "tomb", "pleur", "rêv", "aim", "donn",
+    "accept", "refus", "décid", "résist", "répar", "habit", "form", "plant", "arros", "emprunt", "déménag",
+};
+const WordList FRENCH_ER_ENDINGS = {
+    "er", "e", "es", "ons", "ez", "ent", "ais", "ait", "ions", "aient", "é", "ée", "és", "ant",
+};
+
+const WordList FRENCH_ADJ_STEMS = {
+    "petit", "grand", "dur", "lent", "froid", "chaud", "clair", "seul", "fatigué", "content", "noir", "vrai",
+    "fort", "vert", "urbain", "lourd", "plein", "court", "haut", "prochain", "lointain", "certain", "sucré",
+    "salé", "mouillé", "abîmé", "isolé", "épuisé", "préféré", "fermé", "ouvert", "connu", "perdu",
+};
+const WordList FRENCH_ADJ_ENDINGS = {"", "e", "s", "es"};
+const WordList FRENCH_INVARIABLE = {
+    "rapide", "sombre", "tranquille", "propre", "moderne", "riche", "pauvre", "rouge", "difficile", "facile",
+    "utile", "triste", "calme", "sale", "paysan", "autochtone", "précaire", "légère", "sèche", "dangereux",
+};
+
+bool EndsWith(std::string_view text, std::string_view tail) {
+    return text.size() >= tail.size() && text.substr(text.size() - tail.size()) == tail;
+}
+
+std::string SpanishPlural(std::string_view noun) {
+    std::string word(noun);
+    if (EndsWith(word, "ón")) return word.substr(0, word.size() - 3) + "ones";
+    if (EndsWith(word, "z")) return word.substr(0, word.size() - 1) + "ces";
+    const char last = word.back();
+    if (std::strchr("aeiou", last) || EndsWith(word, "é")) return word + "s";
+    return word + "es";
+}
+
+std::string FrenchPlural(std::string_view noun) {
+    std::string word(noun);
+    if (EndsWith(word, "s") || EndsWith(word, "x") || EndsWith(word, "z")) return word;
+    if (EndsWith(word, "eau")) return word + "x";
+    if (EndsWith(word, "al")) return word.substr(0, word.size() - 2) + "aux";
+    return word + "s";
+}
+
+void AddForms(std::vector<std::string>& out, const WordList& stems, const WordList& endings) {
+    for (const auto stem : stems)
+        for (const auto ending : endings) out.push_back(std::string(stem) + std::string(ending));
+}
+
+struct Language {
+    std::string code;
+    ZipfWords function_words;
+    ZipfWords content_words;
+    bool inverted_question = false; ///< Spanish opens a question with ¿
+};
+
+/// Nouns with their plurals, conjugated verbs and inflected adjectives,
+/// deduplicated and shuffled so that frequency ranks mix word classes.
+std::vector<std::string> ContentForms(Random& random, const WordList& nouns, std::string (*plural)(std::string_view),
+                                      const std::vector<std::pair<const WordList*, const WordList*>>& inflected,
+                                      const WordList& invariable) {
+    std::vector<std::string> forms;
+    for (const auto noun : nouns) {
+        forms.emplace_back(noun);
+        forms.push_back(plural(noun));
+    }
+    for (const auto& [stems, endings] : inflected) AddForms(forms, *stems, *endings);
+    for (const auto word : invariable) forms.emplace_back(word);
+    std::sort(forms.begin(), forms.end());
+    forms.erase(std::unique(forms.begin(), forms.end()), forms.end());
+    random.Shuffle(forms);
+    return forms;
+}
+
+std::vector<std::string> Strings(const WordList& words) { return {words.begin(), words.end()}; }
+
+/// Upper-cases an ASCII or Latin-1-supplement first letter (é -> É).
+std::string Capitalise(std::string word) {
+    if (word.empty()) return word;
+    const auto c = static_cast<unsigned char>(word[0]);
+    if (c >= 'a' && c <= 'z') {
+        word[0] = static_cast<char>(c - 'a' + 'A');
+    } else if (c == 0xc3 && word.size() > 1) {
+        const auto d = static_cast<unsigned char>(word[1]);
+        if (d >= 0xa0 && d <= 0xbe && d != 0xb7) word[1] = static_cast<char>(d - 0x20);
+    }
+    return word;
+}
+
+/// What a person types on a phone keyboard without accents.
+std::string StripAccents(const std::string& text) {
+    static const std::array<std::pair<std::string_view, char>, 20> FOLD = {{
+        {"á", 'a'}, {"à", 'a'}, {"â", 'a'}, {"é", 'e'}, {"è", 'e'}, {"ê", 'e'}, {"ë", 'e'},
+        {"í", 'i'}, {"î", 'i'}, {"ï", 'i'}, {"ó", 'o'}, {"ô", 'o'}, {"ú", 'u'}, {"ù", 'u'},
+        {"û", 'u'}, {"ü", 'u'}, {"ñ", 'n'}, {"ç", 'c'}, {"É", 'E'}, {"Á", 'A'},
+    }};
+    std::string out;
+    for (size_t i = 0; i < text.size();) {
+        bool folded = false;
+        for (const auto& [from, to] : FOLD) {
+            if (text.compare(i, from.size(), from) == 0) {
+                out.push_back(to);
+                i += from.size();
+                folded = true;
+                break;
+            }
+        }
+        if (!folded) out.push_back(text[i++]);
+    }
+    return out;
+}
+
+// [SECTION] Text generation
+
+class TextGenerator {
+public:
+    explicit TextGenerator(uint64_t seed) : m_random(seed) {
+        Random shuffle(seed ^ 0x5eedULL);
+        m_spanish.emplace(Language{
+            "es", ZipfWords(Strings(SPANISH_FUNCTION), 1.0),
+            ZipfWords(ContentForms(shuffle, SPANISH_NOUNS, SpanishPlural,
+                                   {{&SPANISH_AR_STEMS, &SPANISH_AR_ENDINGS},
+                                    {&SPANISH_ER_STEMS, &SPANISH_ER_ENDINGS},
+                                    {&SPANISH_ADJ_STEMS, &SPANISH_ADJ_ENDINGS}},
+                                   SPANISH_INVARIABLE),
+                      1.0),
+            true});
+        m_french.emplace(Language{
+            "fr", ZipfWords(Strings(FRENCH_FUNCTION), 1.0),
+            ZipfWords(ContentForms(shuffle, FRENCH_NOUNS, FrenchPlural,
+                                   {{&FRENCH_ER_STEMS, &FRENCH_ER_ENDINGS}, {&FRENCH_ADJ_STEMS, &FRENCH_ADJ_ENDINGS}},
+                                   FRENCH_INVARIABLE),
+                      1.0),
+            false});
+    }
+
+    Random& Rng() { return m_random; }
+    /// Seven in ten texts are Spanish, the rest French.
+    const Language& PickLanguage() { return m_random.Chance(0.7) ? *m_spanish : *m_french; }
+    [[nodiscard]] size_t VocabularySize() const {
+        return m_spanish->content_words.Words().size() + m_french->content_words.Words().size() +
+               m_spanish->function_words.Words().size() + m_french->function_words.Words().size();
+    }
+
+    std::string Sentence(const Language& language) {
+        const size_t words = m_random.Between(6, 20);
+        const bool question = m_random.Chance(0.08);
+        std::string out = question && language.inverted_question ? "¿" : "";
+        for (size_t i = 0; i < words; ++i) {
+            const bool function = m_random.Chance(0.45);
+            const auto& word =
+                function ? language.function_words.Draw(m_random) : language.content_words.Draw(m_random);
+            if (i == 0) {
+                out += Capitalise(word);
+            } else {
+                out += m_random.Chance(0.07) ? ", " : " ";
+                out += word;
+            }
+        }
+        out += question ? "?" : ".";
+        return out;
+    }
+
+    /// Paragraphs of sentences, between `min_chars` and about `max_chars` bytes.
+    std::string Text(const Language& language, size_t min_chars, size_t max_chars) {
+        const size_t target = m_random.Between(min_chars, max_chars);
+        std::string out;
+        size_t in_paragraph = 0;
+        size_t paragraph_length = m_random.Between(3, 6);
+        while (out.size() < target) {
+            const auto sentence = Sentence(language);
+            if (out.size() >= min_chars && out.size() + sentence.size() + 2 > max_chars) break;
+            if (!out.empty()) out += in_paragraph == 0 ? "\n\n" : " ";
+            out += sentence;
+            if (++in_paragraph == paragraph_length) {
+                in_paragraph = 0;
+                paragraph_length = m_random.Between(3, 6);
+            }
+        }
+        return out;
+    }
+
+    std::string Title(const Language& language) {
+        const size_t words = m_random.Between(2, 6);
+        std::string out;
+        for (size_t i = 0; i < words; ++i) {
+            const auto& word = language.content_words.Draw(m_random);
+            out += i == 0 ? Capitalise(word) : " " + word;
+        }
+        return out;
+    }
+
+    /// One or two content words, as a person would look them up; a quarter
+    /// typed without accents.
+    std::string Query() {
+        const Language& language = PickLanguage();
+        const auto& words = language.content_words.Words();
+        std::string query = m_random.Pick(words);
+        if (m_random.Chance(0.5)) query += " " + m_random.Pick(words);
+        if (m_random.Chance(0.25)) query = StripAccents(query);
+        return query;
+    }
+
+private:
+    Random m_random;
+    std::optional<Language> m_spanish;
+    std::optional<Language> m_french;
+};
+
+// [SECTION] Generated records
+
+const std::vector<std::string> TERRITORIES = {
+    "Cauca", "Nariño", "Chocó", "Putumayo", "Antioquia", "Sucre", "Artibonite", "Grand'Anse", "Nord-Est",
+    "Ouest", "Sud", "Centre", "Petén", "Alta Verapaz", "Huehuetenango", "Quiché",
+};
+const std::vector<std::string> SECTORS = {
+    "café", "cacao", "pesca artesanal", "trabajo doméstico", "minería", "caña", "banano", "pêche",
+    "travail domestique", "agriculture vivrière", "comercio informal", "construcción",
+};
+const std::vector<std::string> GROUPS = {
+    "migrante", "indígena", "afrodescendiente", "joven", "mujer rural", "désplacé", "paysanne", "jornalero",
+};
+const std::vector<std::string> PSEUDONYMS = {
+    "Rosa", "Camila", "Itzel", "Yolanda", "Mireille", "Fabiola", "Nadège", "Tomás", "Efraín", "Joël", "Wilner",
+    "Dieudonné", "Ángel", "Lucía", "Inés", "Martín", "Jesús", "Héctor", "Béatrice", "Ginette",
+};
+const std::vector<std::string> AGE_BANDS = {"18_24", "25_34", "35_44", "45_54", "55_64", "65_plus", "unknown"};
+const std::vector<std::string> NOTE_KINDS = {"observation", "reflexive_memo", "say_vs_do"};
+const std::vector<std::string> NARRATIVE_KINDS = {"dominant", "emergent", "alternative"};
+
+std::string DateString(Random& random) {
+    char out[16];
+    std::snprintf(out, sizeof out, "202%zu-%02zu-%02zu", random.Between(3, 5), random.Between(1, 12),
+                  random.Between(1, 28));
+    return out;
+}
+
+Json ProjectRecord(TextGenerator& text, const std::string& id) {
+    const auto& language = text.PickLanguage();
+    return Json{{"type", "project"},
+                {"id", id},
+                {"name", "Escucha " + text.Title(language)},
+                {"description", text.Text(language, 400, 900)},
+                {"territories", Json::array({"Cauca", "Nariño", "Artibonite"})},
+                {"sectors", Json::array({"café", "pesca artesanal", "travail domestique"})},
+                {"languages", Json::array({"es", "fr"})}};
+}
+
+Json NarrativeRecord(TextGenerator& text, const std::string& id, const std::string& project,
+                     const std::vector<std::string>& tellers) {
+    auto& random = text.Rng();
+    const auto& language = text.PickLanguage();
+    Json record{{"type", "narrative"},
+                {"id", id},
+                {"project_id", project},
+                {"title", text.Title(language)},
+                {"text", text.Text(language, 1500, 3000)},
+                {"kind", random.Pick(NARRATIVE_KINDS)},
+                {"language", language.code}};
+    if (!tellers.empty()) {
+        Json ids = Json::array();
+        const size_t count = random.Between(1, 2);
+        for (size_t i = 0; i < count; ++i) ids.push_back(random.Pick(tellers));
+        if (count == 2 && ids[0] == ids[1]) ids.erase(1);
+        record["teller_ids"] = std::move(ids);
+    }
+    return record;
+}
+
+/// One project, then participants, field notes and narratives in turn (1 : 2 : 2).
+/// Narratives name one or two of the participants before them as tellers, so
+/// the import checks references too.
+Json MixedImport(TextGenerator& text, size_t count) {
+    auto& random = text.Rng();
+    const int64_t base = storage::SystemMillis();
+    const std::string project = storage::NewUuidV7(base);
+    Json records = Json::array();
+    records.push_back(ProjectRecord(text, project));
+    std::vector<std::string> participants;
+    for (size_t i = 1; i < count; ++i) {
+        const std::string id = storage::NewUuidV7(base + static_cast<int64_t>(i));
+        const auto& language = text.PickLanguage();
+        switch (i % 5) {
+        case 1: {
+            Json groups = Json::array({random.Pick(GROUPS)});
+            if (random.Chance(0.3)) groups.push_back(random.Pick(GROUPS));
+            records.push_back(Json{{"type", "participant"},
+                                   {"id", id},
+                                   {"project_id", project},
+                                   {"pseudonym", random.Pick(PSEUDONYMS)},
+                                   {"age_band", random.Pick(AGE_BANDS)},
+                                   {"territory", random.Pick(TERRITORIES)},
+                                   {"sector", random.Pick(SECTORS)},
+                                   {"vulnerability_groups", std::move(groups)},
+                                   {"notes", text.Text(language, 100, 400)}});
+            participants.push_back(id);
+            break;
+        }
+        case 2:
+        case 3:
+            records.push_back(Json{{"type", "field_note"},
+                                   {"id", id},
+                                   {"project_id", project},
+                                   {"kind", random.Pick(NOTE_KINDS)},
+                                   {"title", text.Title(language)},
+                                   {"text", text.Text(language, 300, 1500)},
+                                   {"written_at", DateString(random)}});
+            break;
+        default: records.push_back(NarrativeRecord(text, id, project, participants)); break;
+        }
+    }
+    return records;
+}
+
+/// One project and `count` narratives: the corpus for the search measurement.
+Json SearchCorpus(TextGenerator& text, size_t count) {
+    const int64_t base = storage::SystemMillis();
+    const std::string project = storage::NewUuidV7(base);
+    Json records = Json::array();
+    records.push_back(ProjectRecord(text, project));
+    for (size_t i = 0; i < count; ++i)
+        records.push_back(NarrativeRecord(text, storage::NewUuidV7(base + 1 + static_cast<int64_t>(i)), project, {}));
+    return records;
+}
+
+/// The successive texts an autosaving editor writes: each save changes,
+/// adds or removes a sentence of a note of about 1,500 to 3,000 bytes.
+std::vector<std::string> AutosaveTexts(TextGenerator& text, size_t count, std::string& initial) {
+    auto& random = text.Rng();
+    const auto& language = text.PickLanguage();
+    std::vector<std::string> sentences;
+    const auto join = [&] {
+        std::string out;
+        for (size_t i = 0; i < sentences.size(); ++i) {
+            if (i) out += i % 4 == 0 ? "\n\n" : " ";
+            out += sentences[i];
+        }
+        return out;
+    };
+    while (join().size() < 1800) sentences.push_back(text.Sentence(language));
+    initial = join();
+    std::vector<std::string> texts;
+    texts.reserve(count);
+    for (size_t i = 0; i < count; ++i) {
+        const size_t size = join().size();
+        if (size < 1500 || (size < 3000 && random.Chance(0.3))) sentences.push_back(text.Sentence(language));
+        else if (size > 3000) sentences.erase(sentences.begin() + static_cast<std::ptrdiff_t>(random.Below(sentences.size())));
+        else sentences[random.Below(sentences.size())] = text.Sentence(language);
+        texts.push_back(join());
+    }
+    return texts;
+}
+
+// [SECTION] Timing
+
+double CpuSeconds() {
+    timespec ts{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+/// CPU seconds the whole machine has spent busy since boot (/proc/stat:
+/// user, nice, system, irq, softirq), or nothing when that cannot be read.
+std::optional<double> MachineBusySeconds() {
+    std::ifstream in("/proc/stat");
+    std::string cpu;
+    uint64_t user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0;
+    if (!(in >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq) || cpu != "cpu") return std::nullopt;
+    return static_cast<double>(user + nice + system + irq + softirq) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+/// How busy other processes kept the machine while a step ran: the
+/// benchmark shares its cores, and a busy neighbour skews the figures.
+class LoadWatch {
+public:
+    LoadWatch() : m_busy(MachineBusySeconds()), m_own(CpuSeconds()), m_start(std::chrono::steady_clock::now()) {}
+    /// Cores other processes kept busy on average since construction.
+    [[nodiscard]] std::optional<double> OtherCores() const {
+        const auto busy = MachineBusySeconds();
+        if (!busy || !m_busy) return std::nullopt;
+        const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - m_start).count();
+        if (wall <= 0) return std::nullopt;
+        return std::max(0.0, (*busy - *m_busy - (CpuSeconds() - m_own)) / wall);
+    }
+
+private:
+    std::optional<double> m_busy;
+    double m_own;
+    std::chrono::steady_clock::time_point m_start;
+};
+
+/// Wall-clock and CPU (user + system) seconds of one timed call.
+struct Sample {
+    double wall = 0;
+    double cpu = 0;
+};
+
+template <typename Run>
+Sample Measure(Run&& run) {
+    const double cpu_start = CpuSeconds();
+    const auto start = std::chrono::steady_clock::now();
+    run();
+    const auto stop = std::chrono::steady_clock::now();
+    const double cpu_stop = CpuSeconds();
+    return {std::chrono::duration<double>(stop - start).count(), cpu_stop - cpu_start};
+}
+
+class Series {
+public:
+    void Add(const Sample& sample) {
+        m_wall.push_back(sample.wall);
+        m_cpu.push_back(sample.cpu);
+    }
+    [[nodiscard]] double MeanWall() const { return Mean(m_wall); }
+    [[nodiscard]] double MeanCpu() const { return Mean(m_cpu); }
+    [[nodiscard]] double WallPercentile(double p) const {
+        if (m_wall.empty()) return 0;
+        auto sorted = m_wall;
+        std::sort(sorted.begin(), sorted.end());
+        const double rank = p * static_cast<double>(sorted.size() - 1);
+        const auto low = static_cast<size_t>(std::floor(rank));
+        const auto high = std::min(low + 1, sorted.size() - 1);
+        return sorted[low] + (sorted[high] - sorted[low]) * (rank - static_cast<double>(low));
+    }
+    [[nodiscard]] double TotalWall() const { return Sum(m_wall); }
+
+private:
+    static double Sum(const std::vector<double>& values) {
+        double total = 0;
+        for (const double v : values) total += v;
+        return total;
+    }
+    static double Mean(const std::vector<double>& values) {
+        return values.empty() ? 0 : Sum(values) / static_cast<double>(values.size());
+    }
+    std::vector<double> m_wall;
+    std::vector<double> m_cpu;
+};
+
+// [SECTION] Vaults: keyed and plain
+
+enum class Mode { Keyed, Plain };
+constexpr size_t KEYED = 0;
+constexpr size_t PLAIN = 1;
+constexpr std::array<Mode, 2> MODES = {Mode::Keyed, Mode::Plain};
+
+const char* ModeName(Mode mode) { return mode == Mode::Keyed ? "keyed" : "plain"; }
+
+/// The random raw key of this run and a fresh salt, as a vault keeps them.
+struct KeyMaterial {
+    storage::VaultKey key;
+    storage::KdfParams params;
+};
+
+/// Opens `file` as storage/src/vault.cpp opens a vault's connection
+/// (KeyConnection, then ConfigureConnection); Mode::Plain leaves out the key.
+storage::Database OpenConnection(const fs::path& file, Mode mode, const KeyMaterial& key) {
+    storage::Database db(file.string(), true);
+    if (mode == Mode::Keyed) {
+        const auto pragma = key.key.PragmaValue(key.params);
+        db.Check(sqlite3_key(db.Handle(), pragma.data(), static_cast<int>(pragma.size())));
+        db.Exec("PRAGMA cipher_page_size = 4096");
+    } else {
+        db.Exec("PRAGMA page_size = 4096");
+    }
+    db.Exec("PRAGMA busy_timeout = 10000");
+    db.Exec("PRAGMA temp_store = MEMORY");
+    db.Exec("PRAGMA journal_mode = WAL");
+    db.Exec("PRAGMA synchronous = FULL");
+    storage::RegisterSearchFunctions(db);
+    return db;
+}
+
+std::string Megabytes(uintmax_t bytes) {
+    char out[32];
+    std::snprintf(out, sizeof out, "%.1f MB", static_cast<double>(bytes) / 1e6);
+    return out;
+}
+
+fs::path DatabaseFile(const fs::path& dir) {
+    fs::create_directories(dir);
+    return dir / "vault.db";
+}
+
+/// A fresh vault database in `dir`, with its schema, as Vault::Create leaves it.
+class BenchVault {
+public:
+    BenchVault(const fs::path& dir, Mode mode, const storage::Catalogue& catalogue, const KeyMaterial& key)
+        : m_mode(mode),
+          m_dir(dir),
+          m_file(DatabaseFile(dir)),
+          m_db(OpenConnection(m_file, mode, key)),
+          m_device(storage::NewUuidV7()),
+          m_store(m_db, catalogue, m_clock, storage::WriterIdentity{"bench", m_device}) {
+        storage::Transaction txn(m_db);
+        m_store.EnsureSchema();
+        auto meta = m_db.Prepare("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)");
+        const auto put = [&](const char* k, const std::string& v) {
+            meta.Bind(1, k).Bind(2, v).Run();
+            meta.Reset();
+        };
+        put("format", "escucha-vault/1");
+        put("device", m_device);
+        put("author", "bench");
+        put("created_at", storage::FormatIsoMillis(storage::SystemMillis()));
+        txn.Commit();
+    }
+    BenchVault(const BenchVault&) = delete;
+    BenchVault& operator=(const BenchVault&) = delete;
+
+    [[nodiscard]] Mode GetMode() const noexcept { return m_mode; }
+    [[nodiscard]] const fs::path& Dir() const noexcept { return m_dir; }
+    [[nodiscard]] storage::Database& Db() noexcept { return m_db; }
+    [[nodiscard]] storage::RecordStore& Store() noexcept { return m_store; }
+
+    /// Bytes of `name` in the vault directory (0 when absent).
+    [[nodiscard]] uintmax_t Bytes(const char* name) const {
+        std::error_code ec;
+        const auto size = fs::file_size(m_dir / name, ec);
+        return ec ? 0 : size;
+    }
+    /// "vault.db 12.3 MB + WAL 4.5 MB"
+    [[nodiscard]] std::string Sizes() const {
+        return "vault.db " + Megabytes(Bytes("vault.db")) + " + WAL " + Megabytes(Bytes("vault.db-wal"));
+    }
+
+    /// True when the file starts with SQLite's plaintext header.
+    [[nodiscard]] bool HasPlainHeader() const {
+        std::ifstream in(m_file, std::ios::binary);
+        char header[16] = {};
+        in.read(header, sizeof header);
+        return in && std::memcmp(header, "SQLite format 3", 16) == 0;
+    }
+
+private:
+    Mode m_mode;
+    fs::path m_dir;
+    fs::path m_file;
+    storage::Database m_db;
+    storage::HybridLogicalClock m_clock;
+    std::string m_device;
+    storage::RecordStore m_store;
+};
+
+/// Pages a connection read from its files (cache misses; each one decrypted
+/// and checked when keyed) and wrote (each one encrypted when keyed).
+struct PageCounts {
+    int64_t read = 0;
+    int64_t written = 0;
+};
+
+/// The counts since the last call, and starts counting afresh.
+PageCounts TakePageCounts(storage::Database& db) {
+    int current = 0;
+    int highest = 0;
+    PageCounts counts;
+    sqlite3_db_status(db.Handle(), SQLITE_DBSTATUS_CACHE_MISS, &current, &highest, 1);
+    counts.read = current;
+    sqlite3_db_status(db.Handle(), SQLITE_DBSTATUS_CACHE_WRITE, &current, &highest, 1);
+    counts.written = current;
+    return counts;
+}
+
+std::string DescribePages(const char* what, const std::array<PageCounts, 2>& counts, double per) {
+    char out[256];
+    std::snprintf(out, sizeof out, "%s: pages read from file %.1f keyed / %.1f plain, pages written %.1f / %.1f", what,
+                  static_cast<double>(counts[0].read) / per, static_cast<double>(counts[1].read) / per,
+                  static_cast<double>(counts[0].written) / per, static_cast<double>(counts[1].written) / per);
+    return out;
+}
+
+using VaultPair = std::array<std::unique_ptr<BenchVault>, 2>;
+
+VaultPair OpenPair(const fs::path& root, const std::string& name, const storage::Catalogue& catalogue,
+                   const KeyMaterial& key) {
+    VaultPair pair;
+    for (const Mode mode : MODES) {
+        const size_t slot = mode == Mode::Keyed ? KEYED : PLAIN;
+        pair[slot] = std::make_unique<BenchVault>(root / (name + "-" + ModeName(mode)), mode, catalogue, key);
+    }
+    return pair;
+}
+
+/// Keyed first on even turns, plain first on odd ones.
+std::array<size_t, 2> TurnOrder(size_t turn) {
+    return turn % 2 == 0 ? std::array<size_t, 2>{KEYED, PLAIN} : std::array<size_t, 2>{PLAIN, KEYED};
+}
+
+/// Flushes what earlier steps left dirty in the page cache, so that writeback
+/// does not land in the next timed step.
+void SettleDisk() { ::sync(); }
+
+/// A directory under /tmp for this run, removed with everything in it.
+class TempRoot {
+public:
+    TempRoot() {
+        std::string pattern = "/tmp/escucha-bench-XXXXXX";
+        if (!::mkdtemp(pattern.data())) throw std::runtime_error("cannot create a directory under /tmp");
+        m_path = pattern;
+    }
+    TempRoot(const TempRoot&) = delete;
+    TempRoot& operator=(const TempRoot&) = delete;
+    ~TempRoot() {
+        std::error_code ec;
+        fs::remove_all(m_path, ec);
+    }
+    [[nodiscard]] const fs::path& Path() const noexcept { return m_path; }
+
+private:
+    fs::path m_path;
+};
+
+// [SECTION] Report
+
+std::string CpuModel() {
+    std::ifstream in("/proc/cpuinfo");
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.rfind("model name", 0) == 0) {
+            const auto colon = line.find(':');
+            if (colon != std::string::npos) return line.substr(line.find_first_not_of(" \t", colon + 1));
+        }
+    }
+    return "unknown";
+}
+
+struct Row {
+    std::string label;
+    double keyed = 0;
+    double plain = 0;
+    const char* unit = "ms";
+    double factor = 1e3; ///< seconds to `unit`
+};
+
+void PrintTable(const std::vector<Row>& rows) {
+    std::printf("\n%-44s %14s %14s %12s\n", "measurement", "keyed", "plain", "keyed/plain");
+    std::printf("%-44s %14s %14s %12s\n", std::string(44, '-').c_str(), std::string(14, '-').c_str(),
+                std::string(14, '-').c_str(), std::string(12, '-').c_str());
+    for (const auto& row : rows) {
+        char keyed[32];
+        char plain[32];
+        std::snprintf(keyed, sizeof keyed, "%.3f %s", row.keyed * row.factor, row.unit);
+        std::snprintf(plain, sizeof plain, "%.3f %s", row.plain * row.factor, row.unit);
+        std::printf("%-44s %14s %14s %11.2fx\n", row.label.c_str(), keyed, plain,
+                    row.plain > 0 ? row.keyed / row.plain : 0.0);
+    }
+}
+
+/// The FTS4 MATCH expression RecordStore::Search builds for plain words.
+std::string MatchExpression(const std::string& query) {
+    std::string out;
+    std::string word;
+    const auto flush = [&] {
+        if (!word.empty()) out += (out.empty() ? "\"" : " \"") + word + "\"";
+        word.clear();
+    };
+    for (const char c : query) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u >= 0x80 || std::isalnum(u)) word.push_back(c);
+        else flush();
+    }
+    flush();
+    return out;
+}
+
+void Progress(const std::string& message) {
+    std::fprintf(stderr, "[%s] %s\n", storage::FormatIsoMillis(storage::SystemMillis()).substr(11, 8).c_str(),
+                 message.c_str());
+}
+
+// [SECTION] The run
+
+int Run(const Options& options) {
+    storage::EnsureSodium();
+    TempRoot root;
+    KeyMaterial key;
+    randombytes_buf(key.key.Data(), storage::KEY_BYTES);
+    key.params = storage::KdfParams::Fresh();
+    storage::Catalogue catalogue;
+    escucha::capture::AddListeningTypes(catalogue);
+    TextGenerator text(options.seed);
+    std::vector<Row> rows;
+    std::vector<std::string> notes;
+
+    std::printf("Vault: keyed vs plain SQLite (same SQLCipher library)\n");
+    std::printf("  machine: %ld cores, %s\n", ::sysconf(_SC_NPROCESSORS_ONLN), CpuModel().c_str());
+    std::printf("  records: %zu  commits: %zu  queries: %zu  seed: %llu\n", options.records, options.commits,
+                options.queries, static_cast<unsigned long long>(options.seed));
+    std::printf("  temporary vaults under %s\n", root.Path().c_str());
+    std::fflush(stdout);
+
+    // (b) Bulk import, then (a) autosave in the vaults it filled.
+    Progress("(b) generating " + std::to_string(options.records) + " records");
+    Json import = MixedImport(text, options.records);
+    VaultPair mixed = OpenPair(root.Path(), "mixed", catalogue, key);
+    {
+        auto& keyed = mixed[KEYED]->Db();
+        std::printf("  SQLite %s, SQLCipher %s (%s %s), cipher %s, HMAC %s, page size %lld\n", sqlite3_libversion(),
+                    keyed.QueryText("PRAGMA cipher_version").value_or("?").c_str(),
+                    keyed.QueryText("PRAGMA cipher_provider").value_or("?").c_str(),
+                    keyed.QueryText("PRAGMA cipher_provider_version").value_or("?").c_str(),
+                    keyed.QueryText("PRAGMA cipher").value_or("?").c_str(),
+                    keyed.QueryInt("PRAGMA cipher_use_hmac") ? "on" : "off",
+                    static_cast<long long>(keyed.QueryInt("PRAGMA page_size")));
+        std::printf("  plain page size %lld; both: journal_mode=%s synchronous=%lld cache_size=%lld\n",
+                    static_cast<long long>(mixed[PLAIN]->Db().QueryInt("PRAGMA page_size")),
+                    keyed.QueryText("PRAGMA journal_mode").value_or("?").c_str(),
+                    static_cast<long long>(keyed.QueryInt("PRAGMA synchronous")),
+                    static_cast<long long>(keyed.QueryInt("PRAGMA cache_size")));
+        std::fflush(stdout);
+    }
+    std::array<Sample, 2> import_time{};
+    std::array<PageCounts, 2> pages{};
+    std::vector<std::pair<std::string, std::optional<double>>> load;
+    for (const size_t slot : {PLAIN, KEYED}) {
+        SettleDisk();
+        (void)TakePageCounts(mixed[slot]->Db());
+        const LoadWatch watch;
+        Progress(std::string("(b) importing into the ") + ModeName(mixed[slot]->GetMode()) + " vault");
+        auto& store = mixed[slot]->Store();
+        size_t imported = 0;
+        import_time[slot] = Measure([&] { imported = store.Import(import).size(); });
+        if (imported != import.size()) throw std::runtime_error("the import stored fewer records than given");
+        load.emplace_back(std::string("(b) ") + ModeName(mixed[slot]->GetMode()), watch.OtherCores());
+        pages[slot] = TakePageCounts(mixed[slot]->Db());
+    }
+    notes.push_back(DescribePages("(b) import, in all", pages, 1.0));
+    for (const auto& type : {"participant", "field_note", "narrative"}) {
+        if (mixed[KEYED]->Store().Count(type) != mixed[PLAIN]->Store().Count(type))
+            throw std::runtime_error(std::string("the two vaults hold different numbers of ") + type);
+    }
+    import = Json();
+    notes.push_back("(b) after the import: keyed " + mixed[KEYED]->Sizes() + "; plain " + mixed[PLAIN]->Sizes());
+
+    Progress("(a) " + std::to_string(options.commits) + " autosave commits in each vault");
+    std::string initial;
+    const auto texts = AutosaveTexts(text, options.commits, initial);
+    std::vector<Json> patches;
+    patches.reserve(texts.size());
+    for (const auto& t : texts) patches.push_back(Json{{"text", t}});
+    const std::string note_id = storage::NewUuidV7();
+    for (auto& vault : mixed) {
+        const auto project = vault->Store().List("project").at(0)["id"].get<std::string>();
+        (void)vault->Store().Create("field_note", Json{{"id", note_id},
+                                                       {"project_id", project},
+                                                       {"kind", "observation"},
+                                                       {"title", "Notas de campo"},
+                                                       {"text", initial}});
+    }
+    SettleDisk();
+    for (auto& vault : mixed) (void)TakePageCounts(vault->Db());
+    std::array<Series, 2> autosave;
+    std::optional<LoadWatch> watch(std::in_place);
+    for (size_t i = 0; i < patches.size(); ++i) {
+        for (const size_t slot : TurnOrder(i)) {
+            auto& store = mixed[slot]->Store();
+            autosave[slot].Add(Measure([&] { (void)store.Update(note_id, patches[i]); }));
+        }
+    }
+    load.emplace_back("(a)", watch->OtherCores());
+    pages = {TakePageCounts(mixed[KEYED]->Db()), TakePageCounts(mixed[PLAIN]->Db())};
+    notes.push_back(DescribePages("(a) per commit", pages, static_cast<double>(patches.size())));
+    for (auto& vault : mixed) {
+        if (vault->Store().Get(note_id).value()["rev"].get<int64_t>() != static_cast<int64_t>(patches.size()) + 1)
+            throw std::runtime_error("an autosave commit went missing");
+    }
+    const bool keyed_hidden = !mixed[KEYED]->HasPlainHeader();
+    const bool plain_plain = mixed[PLAIN]->HasPlainHeader();
+    for (auto& vault : mixed) {
+        const auto dir = vault->Dir();
+        vault.reset();
+        fs::remove_all(dir);
+    }
+
+    // (c) Search over long narratives.
+    Progress("(c) generating " + std::to_string(options.records) + " narratives");
+    Json corpus = SearchCorpus(text, options.records);
+    size_t corpus_bytes = 0;
+    for (const auto& record : corpus)
+        if (record.contains("text")) corpus_bytes += record["text"].get_ref<const std::string&>().size();
+    VaultPair search = OpenPair(root.Path(), "search", catalogue, key);
+    std::array<Sample, 2> corpus_time{};
+    for (const size_t slot : {KEYED, PLAIN}) { // the reverse of (b)'s order
+        SettleDisk();
+        Progress(std::string("(c) filling the ") + ModeName(search[slot]->GetMode()) + " vault (not timed)");
+        auto& store = search[slot]->Store();
+        corpus_time[slot] = Measure([&] { (void)store.Import(corpus); });
+    }
+    corpus = Json();
+    std::vector<std::string> queries;
+    for (size_t i = 0; i < options.queries; ++i) queries.push_back(text.Query());
+    for (auto& vault : search) (void)vault->Store().Search(text.Query()); // first use: schema load
+    SettleDisk();
+    for (auto& vault : search) (void)TakePageCounts(vault->Db());
+    Progress("(c) " + std::to_string(queries.size()) + " queries in each vault");
+    std::array<Series, 2> search_time;
+    watch.emplace();
+    size_t differing = 0;
+    size_t hits_returned = 0;
+    for (size_t i = 0; i < queries.size(); ++i) {
+        std::array<std::vector<storage::SearchHit>, 2> hits;
+        for (const size_t slot : TurnOrder(i)) {
+            auto& store = search[slot]->Store();
+            search_time[slot].Add(Measure([&] { hits[slot] = store.Search(queries[i]); }));
+        }
+        hits_returned += hits[KEYED].size();
+        bool same = hits[KEYED].size() == hits[PLAIN].size();
+        for (size_t h = 0; same && h < hits[KEYED].size(); ++h) same = hits[KEYED][h].id == hits[PLAIN][h].id;
+        if (!same) ++differing;
+    }
+    load.emplace_back("(c)", watch->OtherCores());
+    pages = {TakePageCounts(search[KEYED]->Db()), TakePageCounts(search[PLAIN]->Db())};
+    notes.push_back(DescribePages("(c) per query", pages, static_cast<double>(queries.size())));
+    // How many narratives each query matches (not timed; the plain vault).
+    double matched = 0;
+    {
+        auto count = search[PLAIN]->Db().Prepare("SELECT count(*) FROM search_index WHERE search_index MATCH ?");
+        for (const auto& q : queries) {
+            count.Bind(1, MatchExpression(q));
+            if (count.Step()) matched += static_cast<double>(count.Int(0));
+            count.Reset();
+        }
+        matched /= static_cast<double>(queries.size());
+    }
+    notes.push_back("(c) corpus: " + std::to_string(options.records) + " narratives, " +
+                    std::to_string(corpus_bytes / options.records) + " bytes of text on average, vocabulary " +
+                    std::to_string(text.VocabularySize()) + " word forms");
+    char line[256];
+    std::snprintf(line, sizeof line,
+                  "(c) a query matches %.0f narratives on average (%.1f%%) and returns %.1f hits (limit 20); "
+                  "results %s in both vaults",
+                  matched, 100.0 * matched / static_cast<double>(options.records),
+                  static_cast<double>(hits_returned) / static_cast<double>(queries.size()),
+                  differing == 0 ? "identical" : "DIFFER");
+    notes.push_back(line);
+    std::snprintf(line, sizeof line,
+                  "(c) filling the corpus (Import, keyed first; not in the table): keyed %.1f s, plain %.1f s, %.2fx",
+                  corpus_time[KEYED].wall, corpus_time[PLAIN].wall, corpus_time[KEYED].wall / corpus_time[PLAIN].wall);
+    notes.push_back(line);
+    notes.push_back("(c) search vaults: keyed " + search[KEYED]->Sizes() + "; plain " + search[PLAIN]->Sizes());
+    std::snprintf(line, sizeof line, "keyed vault.db starts with SQLite's plaintext header: %s; plain vault.db: %s",
+                  keyed_hidden ? "no" : "YES", plain_plain ? "yes" : "NO");
+    notes.push_back(line);
+    search = VaultPair();
+    std::string busy = "cores kept busy by other processes and kernel threads (own fsyncs included):";
+    bool disturbed = false;
+    for (const auto& [step, cores] : load) {
+        char part[64];
+        if (cores) std::snprintf(part, sizeof part, " %s %.2f", step.c_str(), *cores);
+        else std::snprintf(part, sizeof part, " %s ?", step.c_str());
+        busy += part;
+        disturbed = disturbed || (cores && *cores > 0.25);
+    }
+    notes.push_back(busy + (disturbed ? "; DISTURBED, rerun on an idle machine" : "; quiet"));
+
+    rows.push_back({"(a) autosave commit, mean", autosave[KEYED].MeanWall(), autosave[PLAIN].MeanWall()});
+    rows.push_back({"(a) autosave commit, median", autosave[KEYED].WallPercentile(0.5),
+                    autosave[PLAIN].WallPercentile(0.5)});
+    rows.push_back({"(a) autosave commit, 95th percentile", autosave[KEYED].WallPercentile(0.95),
+                    autosave[PLAIN].WallPercentile(0.95)});
+    rows.push_back({"(a) autosave commit, CPU time mean", autosave[KEYED].MeanCpu(), autosave[PLAIN].MeanCpu()});
+    rows.push_back({"(b) import " + std::to_string(options.records) + " records, 1 transaction",
+                    import_time[KEYED].wall, import_time[PLAIN].wall, "s", 1.0});
+    rows.push_back({"(b) import, CPU time", import_time[KEYED].cpu, import_time[PLAIN].cpu, "s", 1.0});
+    rows.push_back({"(c) search, mean per query", search_time[KEYED].MeanWall(), search_time[PLAIN].MeanWall()});
+    rows.push_back({"(c) search, median", search_time[KEYED].WallPercentile(0.5),
+                    search_time[PLAIN].WallPercentile(0.5)});
+    rows.push_back({"(c) search, 95th percentile", search_time[KEYED].WallPercentile(0.95),
+                    search_time[PLAIN].WallPercentile(0.95)});
+    rows.push_back({"(c) search, CPU time mean", search_time[KEYED].MeanCpu(), search_time[PLAIN].MeanCpu()});
+    PrintTable(rows);
+    std::printf("\n");
+    for (const auto& note : notes) std::printf("  %s\n", note.c_str());
+    std::printf("\n  ratios: (a) autosave %.2fx (mean), (b) import %.2fx, (c) search %.2fx (mean)\n",
+                autosave[KEYED].MeanWall() / autosave[PLAIN].MeanWall(), import_time[KEYED].wall / import_time[PLAIN].wall,
+                search_time[KEYED].MeanWall() / search_time[PLAIN].MeanWall());
+    return keyed_hidden && plain_plain && differing == 0 ? 0 : 1;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    try {
+        const auto options = ParseOptions(argc, argv);
+        if (!options) return 0;
+        return Run(*options);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "escucha-bench-vault: %s\n", e.what());
+        return 2;
+    }
+}
