@@ -5,12 +5,14 @@ ESCUCHA_BUILD_PACKAGES=(
   g++ cmake ninja-build pkg-config ccache
   libsqlcipher-dev libsodium-dev nlohmann-json3-dev
   libcurl4-openssl-dev libcpp-httplib-dev libssl-dev zlib1g-dev libbrotli-dev
+  libimgui-dev libstb-dev libglfw3-dev libgl-dev fonts-noto-core libgl1-mesa-dri
 )
 ESCUCHA_TEST_PACKAGES=(
   catch2
   sqlcipher        # the recovery tests open a vault with the plain sqlcipher shell
   python3-argon2   # ...and derive its key from the passphrase without Escucha
   openssl          # the TLS tests make self-signed certificates
+  xvfb xdotool imagemagick   # the window app's end-to-end test: a real window, real keys, screenshots
 )
 
 # install_packages NAME...: installs those of the named packages that are missing.
