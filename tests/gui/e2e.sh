@@ -44,25 +44,28 @@ start_app() {
   sleep 1
 }
 shot() { import -window root "$ARTIFACTS/$1.png"; }
-type_text() { xdotool type --delay 15 "$1"; }
+type_text() { xdotool type --delay 15 "$1"; sleep 0.3; }
+# Dear ImGui 1.86 reads keys as state once per frame: a press and release that
+# fall between two frames (a loaded machine) would go unseen, so hold keys.
+press() { xdotool keydown "$1"; sleep 0.25; xdotool keyup "$1"; sleep 0.2; }
 
 start_app
 shot 01-create-vault
-type_text "frase de paso larga"; xdotool key Return
-type_text "frase de paso larga"; xdotool key Return
+type_text "frase de paso larga"; press Return
+type_text "frase de paso larga"; press Return
 wait_log "$work/app.log" "vault unlocked"
-xdotool key ctrl+n; sleep 0.3
-type_text "Cosecha en la vereda"; xdotool key Return
+press ctrl+n
+type_text "Cosecha en la vereda"; press Return
 type_text "Las recolectoras cobran por arroba y nadie ve la bascula."
 wait_log "$work/app.log" "narrative saved"
 shot 02-narrative-written
 kill -9 "$app"
 
 start_app
-type_text "frase de paso larga"; xdotool key Return
+type_text "frase de paso larga"; press Return
 wait_log "$work/app.log" "vault unlocked"
-xdotool key ctrl+f; sleep 0.3
-type_text "BASCULA recolectoras"; xdotool key Return
+press ctrl+f
+type_text "BASCULA recolectoras"; press Return
 wait_log "$work/app.log" "search found"
 shot 03-found-after-kill
 grep -q "search found 1" "$work/app.log" || { echo "the search did not find the narrative:"; cat "$work/app.log"; exit 1; }
