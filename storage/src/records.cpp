@@ -871,14 +871,26 @@ std::vector<SearchHit> RecordStore::Search(const std::string& query, int limit, 
     if (!IsValidUtf8(query)) throw RecordError("query", "is not valid UTF-8 text");
     const auto match = BuildMatchQuery(query);
     if (match.empty()) throw RecordError("query", "has no words to search for");
-    auto stmt = m_db.Prepare(
-        "SELECT d.record_type, d.record_id, s.title, snippet(search_index, ?3, ?4, '…', -1, 12), "
-        "escucha_bm25(matchinfo(search_index, 'pcnalx')) AS score "
+    // Rank first, reading only the index and the document sizes; then build
+    // title and snippet for the few hits shown. Every page read costs a
+    // decryption, and a common word matches thousands of records.
+    auto rank = m_db.Prepare(
+        "SELECT docid, escucha_bm25(matchinfo(search_index, 'pcnalx')) AS score FROM search_index "
+        "WHERE search_index MATCH ?1 ORDER BY score DESC, docid DESC LIMIT ?2");
+    rank.Bind(1, match).Bind(2, limit);
+    std::vector<std::pair<int64_t, double>> top;
+    while (rank.Step()) top.emplace_back(rank.Int(0), rank.Double(1));
+    auto show = Cached(
+        "SELECT d.record_type, d.record_id, s.title, snippet(search_index, ?3, ?4, '…', -1, 12) "
         "FROM search_index s JOIN search_doc d ON d.docid = s.docid "
-        "WHERE search_index MATCH ?1 ORDER BY score DESC, d.docid DESC LIMIT ?2");
-    stmt.Bind(1, match).Bind(2, limit).Bind(3, open).Bind(4, close);
+        "WHERE search_index MATCH ?1 AND s.docid >= ?2 AND s.docid <= ?2");
+    auto& stmt = *show;
     std::vector<SearchHit> hits;
-    while (stmt.Step()) hits.push_back({stmt.Text(0), stmt.Text(1), stmt.Text(2), stmt.Text(3), stmt.Double(4)});
+    for (const auto& [docid, score] : top) {
+        stmt.Reset();
+        stmt.Bind(1, match).Bind(2, docid).Bind(3, open).Bind(4, close);
+        if (stmt.Step()) hits.push_back({stmt.Text(0), stmt.Text(1), stmt.Text(2), stmt.Text(3), score});
+    }
     return hits;
 }
 
