@@ -21,6 +21,9 @@ namespace escucha::gui {
 
 namespace {
 
+/// Set by the window's callbacks on the UI thread; read by the loop.
+bool g_activity = true;
+
 std::filesystem::path VaultDir(int argc, char** argv) {
     for (int i = 1; i + 1 < argc; ++i)
         if (std::strcmp(argv[i], "--vault") == 0) return argv[i + 1];
@@ -188,6 +191,16 @@ int RunApp(int argc, char** argv) {
     LoadFonts(xscale);
     ImGui::StyleColorsLight();
     ImGui::GetStyle().ScaleAllSizes(xscale);
+    // Our callbacks first: the ImGui backend chains to them. They only note
+    // that something happened, so that an idle app draws nothing.
+    glfwSetKeyCallback(window, [](GLFWwindow*, int, int, int, int) { g_activity = true; });
+    glfwSetCharCallback(window, [](GLFWwindow*, unsigned int) { g_activity = true; });
+    glfwSetMouseButtonCallback(window, [](GLFWwindow*, int, int, int) { g_activity = true; });
+    glfwSetCursorPosCallback(window, [](GLFWwindow*, double, double) { g_activity = true; });
+    glfwSetScrollCallback(window, [](GLFWwindow*, double, double) { g_activity = true; });
+    glfwSetWindowFocusCallback(window, [](GLFWwindow*, int) { g_activity = true; });
+    glfwSetWindowRefreshCallback(window, [](GLFWwindow*) { g_activity = true; });
+    glfwSetFramebufferSizeCallback(window, [](GLFWwindow*, int, int) { g_activity = true; });
     ImGui_ImplGlfw_InitForOpenGL(window, true);
     ImGui_ImplOpenGL3_Init("#version 130");
 
@@ -197,13 +210,22 @@ int RunApp(int argc, char** argv) {
         AppState state(worker, VaultDir(argc, argv));
         std::fprintf(stderr, "escucha: window open\n");
         bool first_frame_shown = false;
+        int frames_to_draw = 3;
         while (!glfwWindowShouldClose(window)) {
             // Sleep until input or posted work; wake at least twice a second
             // for autosave. Idle costs next to nothing.
             glfwWaitEventsTimeout(0.5);
-            ui.Run();
+            if (ui.Run() > 0) g_activity = true;
             const double now = glfwGetTime();
+            const bool was_dirty = state.draft && state.draft->dirty;
             state.Tick(now);
+            if (was_dirty) g_activity = true;
+            // Draw a few frames after anything happens (Dear ImGui settles
+            // focus and layout over the next frames), then nothing at all.
+            if (g_activity) frames_to_draw = 3;
+            g_activity = false;
+            if (frames_to_draw == 0) continue;
+            --frames_to_draw;
 
             ImGui_ImplOpenGL3_NewFrame();
             ImGui_ImplGlfw_NewFrame();
