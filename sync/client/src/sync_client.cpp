@@ -94,28 +94,31 @@ SyncClient::SyncClient(storage::Vault& vault, HttpOptions http)
           return o;
       }()) {}
 
+bool SyncClient::Credentials(SyncReport& report, std::string& server, std::string& token) {
+    auto s = m_vault.GetMeta(META_SERVER);
+    auto t = m_vault.GetMeta(META_TOKEN);
+    if (!s || !t) {
+        report.error = "this vault is not enrolled; run 'escucha-cli enrol --server URL --code CODE' first";
+        return false;
+    }
+    server = std::move(*s);
+    token = std::move(*t);
+    return true;
+}
+
 SyncReport SyncClient::PullOnly() {
     SyncReport report;
-    const auto server = m_vault.GetMeta(META_SERVER);
-    const auto token = m_vault.GetMeta(META_TOKEN);
-    if (!server || !token) {
-        report.error = "this vault is not enrolled";
-        return report;
-    }
-    report.ok = Pull(report, *server, *token);
+    std::string server, token;
+    if (Credentials(report, server, token)) report.ok = Pull(report, server, token);
     return report;
 }
 
 SyncReport SyncClient::SyncOnce() {
     SyncReport report;
-    const auto server = m_vault.GetMeta(META_SERVER);
-    const auto token = m_vault.GetMeta(META_TOKEN);
-    if (!server || !token) {
-        report.error = "this vault is not enrolled; run 'escucha-cli enrol --server URL --code CODE' first";
-        return report;
-    }
+    std::string server, token;
+    if (!Credentials(report, server, token)) return report;
     m_vault.SetMeta(META_LAST_ATTEMPT, Now());
-    report.ok = Push(report, *server, *token) && UploadBlobs(report, *server, *token) && Pull(report, *server, *token);
+    report.ok = Push(report, server, token) && UploadBlobs(report, server, token) && Pull(report, server, token);
     report.pending = m_vault.Records().PendingJournalCount();
     if (report.ok && report.rejected > 0) {
         report.ok = false;

@@ -83,6 +83,8 @@ public:
     static constexpr int64_t BATCH = 200;
 
 private:
+    /// The server and token from the vault; false (with the reason) when not enrolled.
+    bool Credentials(SyncReport& report, std::string& server, std::string& token);
     bool Push(SyncReport& report, const std::string& base, const std::string& token);
     bool PushBatch(const std::vector<storage::JournalEntry>& batch, SyncReport& report, const std::string& base,
                    const std::string& token);
