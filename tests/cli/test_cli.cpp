@@ -297,3 +297,18 @@ TEST_CASE("docs/recovery.md derives the same key without Escucha", "[cli]") {
     REQUIRE(std::system(command.c_str()) == 0);
     CHECK(ReadFile(v.dir / "derived") == v.Ok({"recovery-key"}));
 }
+
+TEST_CASE("Files attached to the vault are kept encrypted and listed", "[cli]") {
+    CliVault v;
+    WriteFile(v.dir / "grabacion.ogg", std::string(200'000, 'x') + "VOZ-DE-LA-ENTREVISTA");
+    const auto attached = v.Ok({"attach", (v.dir / "grabacion.ogg").string()});
+    CHECK_THAT(attached, Catch::Contains("200020 bytes"));
+    CHECK_THAT(v.Ok({"blobs"}), Catch::Contains(attached.substr(0, 64)) && Catch::Contains("waiting to upload"));
+    CHECK(FilesContaining(v.vault, "VOZ-DE-LA-ENTREVISTA").empty());
+    const auto missing = v.Run({"attach", (v.dir / "no-such.ogg").string()});
+    CHECK(missing.exit_code == 6);
+    CHECK_THAT(missing.err, Catch::Contains("cannot read"));
+    CHECK_THAT(v.Run({"outbox"}).err, Catch::Contains("0 change(s) waiting"));
+    CHECK_THAT(v.Run({"conflicts"}).err, Catch::Contains("0 conflict(s)"));
+    CHECK_THAT(v.Ok({"status"}), Catch::Contains("not enrolled"));
+}

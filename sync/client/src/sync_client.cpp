@@ -39,6 +39,18 @@ std::optional<std::string> CheckServerUrl(const std::string& url) {
     return "the server address must start with https://";
 }
 
+/// Reads a server answer as T; on failure puts the reason, in words, in `error`.
+template <typename T>
+bool ParseAnswer(const std::string& body, T& out, std::string& error) {
+    try {
+        out = Json::parse(body).get<T>();
+        return true;
+    } catch (const std::exception& e) {
+        error = std::string("the server's answer was not understood: ") + e.what();
+        return false;
+    }
+}
+
 } // namespace
 
 SyncState ReadSyncState(storage::Vault& vault) {
@@ -66,11 +78,8 @@ std::optional<std::string> Enrol(storage::Vault& vault, const std::string& serve
     const auto result = client.Post(base + "/v1/enrol", Json(request).dump());
     if (!result.Ok()) return result.ErrorText();
     EnrolResponse response;
-    try {
-        response = Json::parse(result.body).get<EnrolResponse>();
-    } catch (const std::exception& e) {
-        return std::string("the server's answer was not understood: ") + e.what();
-    }
+    std::string error;
+    if (!ParseAnswer(result.body, response, error)) return error;
     storage::Transaction txn(vault.Db());
     vault.SetMeta(META_SERVER, base);
     vault.SetMeta(META_TOKEN, response.token);
@@ -171,12 +180,7 @@ bool SyncClient::PushBatch(const std::vector<storage::JournalEntry>& batch, Sync
         return true;
     }
     PushResponse response;
-    try {
-        response = Json::parse(result.body).get<PushResponse>();
-    } catch (const std::exception& e) {
-        report.error = std::string("the server's answer was not understood: ") + e.what();
-        return false;
-    }
+    if (!ParseAnswer(result.body, response, report.error)) return false;
     if (response.results.size() != batch.size()) {
         report.error = "the server answered for " + std::to_string(response.results.size()) + " of " +
                        std::to_string(batch.size()) + " changes";
@@ -213,14 +217,12 @@ bool SyncClient::UploadBlobs(SyncReport& report, const std::string& base, const 
             report.error = status.ErrorText();
             return false;
         }
-        int64_t have = 0;
-        bool complete = false;
-        try {
-            const auto j = Json::parse(status.body);
-            have = j.at("have").get<int64_t>();
-            complete = j.at("complete").get<bool>();
-        } catch (const std::exception& e) {
-            report.error = std::string("the server's answer was not understood: ") + e.what();
+        Json answer;
+        if (!ParseAnswer(status.body, answer, report.error)) return false;
+        int64_t have = answer.value("have", int64_t{-1});
+        bool complete = answer.value("complete", false);
+        if (have < 0 || have > blob.size) {
+            report.error = "the server's answer about blob " + blob.sha256 + " was not understood";
             return false;
         }
         std::string piece;
@@ -273,12 +275,7 @@ bool SyncClient::Pull(SyncReport& report, const std::string& base, const std::st
             return false;
         }
         PullResponse page;
-        try {
-            page = Json::parse(result.body).get<PullResponse>();
-        } catch (const std::exception& e) {
-            report.error = std::string("the server's answer was not understood: ") + e.what();
-            return false;
-        }
+        if (!ParseAnswer(result.body, page, report.error)) return false;
         storage::Transaction txn(m_vault.Db());
         for (const auto& record : page.records) {
             try {

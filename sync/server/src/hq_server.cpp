@@ -157,6 +157,19 @@ std::optional<Json> ParseBody(const httplib::Request& req, httplib::Response& re
     return json;
 }
 
+/// Parses a request body as T; on failure answers 400 naming `what`.
+template <typename T>
+std::optional<T> ParseRequest(const httplib::Request& req, httplib::Response& res, const char* what) {
+    const auto json = ParseBody(req, res);
+    if (!json) return std::nullopt;
+    try {
+        return json->get<T>();
+    } catch (const Json::exception& e) {
+        SendError(res, 400, std::string("malformed ") + what + ": " + e.what());
+        return std::nullopt;
+    }
+}
+
 std::string BearerToken(const httplib::Request& req) {
     const auto header = req.get_header_value("Authorization");
     constexpr std::string_view PREFIX = "Bearer ";
@@ -189,14 +202,9 @@ struct HqServer::Impl {
     }
 
     void Enrol(const httplib::Request& req, httplib::Response& res) {
-        const auto json = ParseBody(req, res);
-        if (!json) return;
-        EnrolRequest request;
-        try {
-            request = json->get<EnrolRequest>();
-        } catch (const Json::exception& e) {
-            return SendError(res, 400, std::string("malformed enrolment request: ") + e.what());
-        }
+        const auto parsed = ParseRequest<EnrolRequest>(req, res, "enrolment request");
+        if (!parsed) return;
+        const auto& request = *parsed;
         if (!ValidUuid(request.device_id)) return SendError(res, 400, "device_id must be a UUID");
         const auto token = NewToken();
         const auto device = store.Enrol(HashSecret(request.code), request.device_id, request.device_name, HashSecret(token));
@@ -207,14 +215,9 @@ struct HqServer::Impl {
     void Push(const httplib::Request& req, httplib::Response& res) {
         const auto device = Authorise(req, res);
         if (!device) return;
-        const auto json = ParseBody(req, res);
-        if (!json) return;
-        PushRequest request;
-        try {
-            request = json->get<PushRequest>();
-        } catch (const Json::exception& e) {
-            return SendError(res, 400, std::string("malformed push request: ") + e.what());
-        }
+        const auto parsed = ParseRequest<PushRequest>(req, res, "push request");
+        if (!parsed) return;
+        const auto& request = *parsed;
         if (request.changes.size() > MAX_PUSH_ITEMS)
             return SendError(res, 413, "at most " + std::to_string(MAX_PUSH_ITEMS) + " changes per push");
         for (size_t i = 0; i < request.changes.size(); ++i) {
