@@ -443,6 +443,7 @@ RecordStore::Lease RecordStore::Cached(const std::string& sql) {
 namespace {
 
 /// A transaction when none is open yet; nested calls join the outer one.
+/// A write transaction unless the caller already holds one.
 class WriteScope {
 public:
     explicit WriteScope(Database& db) {
@@ -457,6 +458,16 @@ private:
 };
 
 } // namespace
+
+void RecordStore::CatchUpClock() {
+    // Another connection to this vault may have stamped later times (the
+    // app's sync thread applies records from headquarters); stamping below
+    // them would let an older edit win a merge.
+    auto stmt_lease = Cached("SELECT value FROM meta WHERE key = 'hlc'");
+    auto& stmt = *stmt_lease;
+    if (stmt.Step())
+        if (const auto hlc = HlcTimestamp::Parse(stmt.Text(0))) m_clock.Restore(*hlc);
+}
 
 bool RecordStore::IsJournalled(const RecordType& type, const Json& record) {
     if (type.synced) return true;
@@ -518,6 +529,8 @@ void RecordStore::Write(const RecordType& type, const Json& record, const char* 
 Json RecordStore::Create(const std::string& type_name, const Json& fields) {
     const auto& type = m_catalogue.Get(type_name);
     Json record = NormaliseRecord(type, fields, true);
+    WriteScope scope(m_db);
+    CatchUpClock();
     const auto now = m_clock.Now();
     if (record["id"].is_null()) record["id"] = NewUuidV7(now.millis);
     if (!type.project_scoped) record.erase("project_id");
@@ -530,7 +543,6 @@ Json RecordStore::Create(const std::string& type_name, const Json& fields) {
     record["rev"] = 1;
     record["deleted"] = false;
 
-    WriteScope scope(m_db);
     // Inside an import, references are checked once every record is in.
     const bool deferred = !sqlite3_get_autocommit(m_db.Handle()) && m_deferring;
     if (!deferred) CheckReferences(type, record);
@@ -540,6 +552,10 @@ Json RecordStore::Create(const std::string& type_name, const Json& fields) {
 }
 
 Json RecordStore::Update(const std::string& id, const Json& patch) {
+    // Read and write under one write lock: another connection to this vault
+    // (the app's sync thread) may change the record in between.
+    WriteScope scope(m_db);
+    CatchUpClock();
     const auto existing = Get(id);
     if (!existing) throw RecordError("id", "no record with id " + id + " in this vault");
     if ((*existing)["deleted"].get<bool>()) throw RecordError("id", "the record " + id + " has been deleted");
@@ -567,7 +583,6 @@ Json RecordStore::Update(const std::string& id, const Json& patch) {
     record["rev"] = (*existing)["rev"].get<int64_t>() + 1;
     record["deleted"] = false;
 
-    WriteScope scope(m_db);
     CheckReferences(type, record);
     Write(type, record, "upsert");
     scope.Commit();
@@ -575,6 +590,8 @@ Json RecordStore::Update(const std::string& id, const Json& patch) {
 }
 
 Json RecordStore::Delete(const std::string& id, bool force) {
+    WriteScope scope(m_db);
+    CatchUpClock();
     const auto existing = Get(id);
     if (!existing) throw RecordError("id", "no record with id " + id + " in this vault");
     if ((*existing)["deleted"].get<bool>()) return *existing;
@@ -596,7 +613,6 @@ Json RecordStore::Delete(const std::string& id, bool force) {
     record["rev"] = (*existing)["rev"].get<int64_t>() + 1;
     record["deleted"] = true;
 
-    WriteScope scope(m_db);
     Write(type, record, "delete");
     auto audit = m_db.Prepare("INSERT INTO audit (at, author, action, record_type, record_id) VALUES (?, ?, 'delete', ?, ?)");
     audit.Bind(1, record["updated_at"].get<std::string>()).Bind(2, m_writer.author).Bind(3, type.name).Bind(4, id).Run();
@@ -650,25 +666,35 @@ std::vector<std::string> RecordStore::Import(const Json& records) {
 
 // [SECTION] Reads
 
-std::string RecordStore::SelectColumns(const RecordType& type) const {
+std::vector<const FieldSpec*> RecordStore::AllFields(const RecordType& type) {
+    std::vector<const FieldSpec*> fields;
+    for (const auto& f : type.fields) fields.push_back(&f);
+    return fields;
+}
+
+std::string RecordStore::SelectColumns(const std::vector<const FieldSpec*>& fields) {
     std::string columns = "id, project_id, created_at, updated_at, author, device, rev, deleted";
-    for (const auto& f : type.fields) columns += ", " + QuoteIdent(f.name);
+    for (const auto* f : fields) columns += ", " + QuoteIdent(f->name);
     return columns;
 }
 
-Json RecordStore::ReadRow(const RecordType& type, Statement& stmt) const {
+std::string RecordStore::SelectColumns(const RecordType& type) const { return SelectColumns(AllFields(type)); }
+
+Json RecordStore::ReadRow(const RecordType& type, Statement& stmt) const { return ReadRow(type, stmt, AllFields(type)); }
+
+Json RecordStore::ReadRow(const RecordType& type, Statement& stmt, const std::vector<const FieldSpec*>& fields) const {
     Json record = Json::object();
     record["id"] = stmt.Text(0);
     record["type"] = type.name;
     if (type.project_scoped) record["project_id"] = stmt.Text(1);
     int column = 8;
-    for (const auto& f : type.fields) {
+    for (const auto* f : fields) {
         const int c = column++;
         if (stmt.IsNull(c)) continue;
-        if (f.kind == FieldKind::Integer) record[f.name] = stmt.Int(c);
-        else if (f.kind == FieldKind::Boolean) record[f.name] = stmt.Int(c) != 0;
-        else if (IsListKind(f.kind)) record[f.name] = Json::parse(stmt.Text(c), nullptr, false);
-        else record[f.name] = stmt.Text(c);
+        if (f->kind == FieldKind::Integer) record[f->name] = stmt.Int(c);
+        else if (f->kind == FieldKind::Boolean) record[f->name] = stmt.Int(c) != 0;
+        else if (IsListKind(f->kind)) record[f->name] = Json::parse(stmt.Text(c), nullptr, false);
+        else record[f->name] = stmt.Text(c);
     }
     record["created_at"] = stmt.Text(2);
     record["updated_at"] = stmt.Text(3);
@@ -701,14 +727,25 @@ std::optional<Json> RecordStore::Get(const std::string& id) {
 
 std::vector<Json> RecordStore::List(const std::string& type_name, const ListOptions& options) {
     const auto& type = m_catalogue.Get(type_name);
-    std::string sql = "SELECT " + SelectColumns(type) + " FROM " + QuoteIdent(type.name) + " WHERE 1";
+    std::vector<const FieldSpec*> fields;
+    if (options.only_fields) {
+        for (const auto& name : *options.only_fields) {
+            const auto* f = type.Field(name);
+            if (!f) throw RecordError(name, "is not a field of " + type.name);
+            fields.push_back(f);
+        }
+    } else {
+        fields = AllFields(type);
+    }
+    std::string sql = "SELECT " + SelectColumns(fields) + " FROM " + QuoteIdent(type.name) + " WHERE 1";
     if (!options.include_deleted) sql += " AND deleted = 0";
     if (options.project_id) sql += " AND project_id = ?1";
-    sql += " ORDER BY id LIMIT " + std::to_string(options.limit) + " OFFSET " + std::to_string(options.offset);
+    sql += std::string(" ORDER BY id") + (options.newest_first ? " DESC" : "") + " LIMIT " +
+           std::to_string(options.limit) + " OFFSET " + std::to_string(options.offset);
     auto stmt = m_db.Prepare(sql);
     if (options.project_id) stmt.Bind(1, *options.project_id);
     std::vector<Json> out;
-    while (stmt.Step()) out.push_back(ReadRow(type, stmt));
+    while (stmt.Step()) out.push_back(ReadRow(type, stmt, fields));
     return out;
 }
 
@@ -866,32 +903,43 @@ void RegisterSearchFunctions(Database& db) {
                                         Bm25, nullptr, nullptr, nullptr));
 }
 
-std::vector<SearchHit> RecordStore::Search(const std::string& query, int limit, const std::string& open,
-                                           const std::string& close) {
+std::vector<SearchRank> RecordStore::RankSearch(const std::string& query, int64_t limit) {
     if (!IsValidUtf8(query)) throw RecordError("query", "is not valid UTF-8 text");
     const auto match = BuildMatchQuery(query);
     if (match.empty()) throw RecordError("query", "has no words to search for");
-    // Rank first, reading only the index and the document sizes; then build
-    // title and snippet for the few hits shown. Every page read costs a
-    // decryption, and a common word matches thousands of records.
+    // Only the index and the document sizes are read here: every page read
+    // costs a decryption, and a common word matches thousands of records.
     auto rank = m_db.Prepare(
         "SELECT docid, escucha_bm25(matchinfo(search_index, 'pcnalx')) AS score FROM search_index "
         "WHERE search_index MATCH ?1 ORDER BY score DESC, docid DESC LIMIT ?2");
     rank.Bind(1, match).Bind(2, limit);
-    std::vector<std::pair<int64_t, double>> top;
-    while (rank.Step()) top.emplace_back(rank.Int(0), rank.Double(1));
+    std::vector<SearchRank> top;
+    while (rank.Step()) top.push_back({rank.Int(0), rank.Double(1)});
+    return top;
+}
+
+std::vector<SearchHit> RecordStore::SearchDetails(const std::string& query, const std::vector<SearchRank>& ranks,
+                                                  const std::string& open, const std::string& close) {
+    const auto match = BuildMatchQuery(query);
+    std::vector<SearchHit> hits;
+    if (match.empty()) return hits;
     auto show = Cached(
         "SELECT d.record_type, d.record_id, s.title, snippet(search_index, ?3, ?4, '…', -1, 12) "
         "FROM search_index s JOIN search_doc d ON d.docid = s.docid "
         "WHERE search_index MATCH ?1 AND s.docid >= ?2 AND s.docid <= ?2");
     auto& stmt = *show;
-    std::vector<SearchHit> hits;
-    for (const auto& [docid, score] : top) {
+    for (const auto& [docid, score] : ranks) {
         stmt.Reset();
         stmt.Bind(1, match).Bind(2, docid).Bind(3, open).Bind(4, close);
         if (stmt.Step()) hits.push_back({stmt.Text(0), stmt.Text(1), stmt.Text(2), stmt.Text(3), score});
     }
     return hits;
+}
+
+std::vector<SearchHit> RecordStore::Search(const std::string& query, int limit, const std::string& open,
+                                           const std::string& close) {
+    // Rank first, then build title and snippet for the few hits shown.
+    return SearchDetails(query, RankSearch(query, limit), open, close);
 }
 
 void RecordStore::RebuildSearchIndex() {
@@ -971,6 +1019,8 @@ void RecordStore::ResolveConflict(int64_t seq) {
 }
 
 bool RecordStore::ApplyRemote(const Json& input) {
+    WriteScope scope(m_db);
+    CatchUpClock();
     if (!input.is_object() || !input.contains("type") || !input["type"].is_string())
         throw RecordError("type", "a record from headquarters has no type");
     const auto& type = m_catalogue.Get(input["type"].get<std::string>());
@@ -996,7 +1046,6 @@ bool RecordStore::ApplyRemote(const Json& input) {
         if ((*existing)["type"] != type.name) throw RecordError("id", "names a record of another type on this device");
         if ((*existing)["rev"].get<int64_t>() >= record["rev"].get<int64_t>()) return false;
     }
-    WriteScope scope(m_db);
     m_remote = true;
     struct Reset {
         bool& flag;

@@ -1,98 +1,372 @@
-// The app's logic without a window: unlock, autosave, search.
+// The app's logic without a window: unlock, projects, forms with autosave,
+// identity on demand, consent withdrawal, profiles, search, auto-lock.
 #include "app_state.h"
+#include "gui_fixture.h"
 
 #include "escucha/interpret/interpretation_records.h"
 
-#include "temp_dir.h"
-
 #include <catch2/catch.hpp>
-
-#include <chrono>
-#include <thread>
 
 using namespace escucha;
 using namespace escucha::gui;
+using escucha::test::GuiApp;
+using escucha::test::Until;
 
-namespace {
-
-/// Runs the UI queue until `done` or about 10 s pass.
-template <typename F>
-bool Until(UiQueue& ui, F done) {
-    for (int i = 0; i < 1000; ++i) {
-        ui.Run();
-        if (done()) return true;
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return false;
-}
-
-} // namespace
-
-TEST_CASE("Create, write with autosave, lock, unlock and find", "[gui]") {
-    test::TempDir dir;
-    UiQueue ui;
-    VaultWorker worker(ui);
-    AppState s(worker, dir / "vault");
+TEST_CASE("Unlocking: the passphrase is checked and errors are words", "[gui]") {
+    GuiApp app;
+    auto& s = app.state;
     CHECK_FALSE(s.vault_exists);
 
     SECTION("passphrases that differ are refused before anything is written") {
         s.passphrase = "frase de paso larga";
         s.passphrase_again = "otra";
-        s.SubmitPassphrase();
+        s.SubmitPassphrase(0);
         CHECK_THAT(s.error, Catch::Contains("differ"));
-        CHECK_FALSE(storage::Vault::Exists(dir / "vault"));
+        CHECK_FALSE(storage::Vault::Exists(app.dir / "vault"));
     }
     SECTION("a short passphrase is an error in words") {
         s.passphrase = s.passphrase_again = "corta";
-        s.SubmitPassphrase();
-        REQUIRE(Until(ui, [&] { return !s.busy; }));
+        s.SubmitPassphrase(0);
+        REQUIRE(Until(app.ui, [&] { return !s.busy; }));
         CHECK_THAT(s.error, Catch::Contains("8 characters"));
         CHECK(s.screen == Screen::Unlock);
     }
-    SECTION("the whole path") {
-        s.passphrase = s.passphrase_again = "frase de paso larga";
-        s.SubmitPassphrase();
-        CHECK(s.passphrase.empty());
-        REQUIRE(Until(ui, [&] { return s.screen == Screen::Main; }));
-        s.NewNarrative();
-        CHECK(s.focus_title);
-        s.draft->title = "Cosecha";
-        s.Edited(10.0);
-        s.Tick(11.1);
-        CHECK(s.status == "write the narrative to save it");
-        s.draft->text = "Cobran por arroba.";
-        s.Edited(12.0);
-        s.Tick(12.5); // not yet: less than a second since the last keystroke
-        CHECK(s.draft->dirty);
-        s.Tick(13.1);
-        REQUIRE(Until(ui, [&] { return !s.draft->dirty && !s.draft->id.empty(); }));
-        CHECK(s.status == "saved");
-        const auto id = s.draft->id;
-
-        s.draft->text += " Y la báscula nadie la ve.";
-        s.Edited(14.0);
-        s.Lock(); // saves what is unsaved first
-        CHECK(s.screen == Screen::Unlock);
-
-        s.passphrase = "frase de paso larga";
-        s.SubmitPassphrase();
-        REQUIRE(Until(ui, [&] { return s.screen == Screen::Main; }));
-        REQUIRE(s.narratives.size() == 1);
-        CHECK(s.narratives[0]["id"] == id);
-        CHECK(s.narratives[0]["text"] == "Cobran por arroba. Y la báscula nadie la ve.");
-        s.query = "bascula";
-        s.Search();
-        REQUIRE(Until(ui, [&] { return s.searches_done == 1; }));
-        REQUIRE(s.hits.size() == 1);
-        CHECK(s.hits[0].id == id);
-    }
     SECTION("a wrong passphrase keeps the unlock screen with the reason") {
-        { auto v = storage::Vault::Create(dir / "vault", storage::Passphrase("frase de paso larga"), interpret::AllRecordTypes(), {"a"}); }
-        AppState again(worker, dir / "vault");
-        again.passphrase = "no es esta";
-        again.SubmitPassphrase();
-        REQUIRE(Until(ui, [&] { return !again.busy; }));
-        CHECK_THAT(again.error, Catch::Contains("wrong passphrase"));
-        CHECK(again.screen == Screen::Unlock);
+        {
+            auto v = storage::Vault::Create(app.dir / "vault", storage::Passphrase("frase de paso larga"),
+                                            interpret::AllRecordTypes(), {"a"});
+        }
+        GuiApp::Session again(app);
+        again.state.passphrase = "no es esta";
+        again.state.SubmitPassphrase(0);
+        REQUIRE(Until(app.ui, [&] { return !again.state.busy; }));
+        CHECK_THAT(again.state.error, Catch::Contains("wrong passphrase"));
+        CHECK(again.state.screen == Screen::Unlock);
+        CHECK(again.state.passphrase.empty()); // wiped even when it was wrong
+    }
+}
+
+TEST_CASE("Create, first project, write with autosave, lock, unlock and find", "[gui]") {
+    GuiApp app;
+    auto& s = app.state;
+    app.Create();
+    CHECK(s.project_id.empty()); // the app asks for a project first
+    s.NewRecord("narrative");
+    CHECK_THAT(s.error, Catch::Contains("project first"));
+    CHECK_FALSE(s.draft);
+
+    s.new_project_name = "   ";
+    s.CreateFirstProject();
+    CHECK_THAT(s.error, Catch::Contains("name"));
+    s.new_project_name = "Cafetaleras de Nariño";
+    s.CreateFirstProject();
+    REQUIRE(Until(app.ui, [&] { return !s.project_id.empty(); }));
+    CHECK(s.ProjectName() == "Cafetaleras de Nariño");
+
+    s.NewRecord("narrative");
+    REQUIRE(s.draft);
+    CHECK(s.focus_first_field);
+    auto& d = *s.draft;
+    d.values["title"].text = "Cosecha";
+    s.Edited(d, "title", 10.0);
+    s.Tick(11.1);
+    CHECK_THAT(d.error, Catch::Contains("Text")); // nothing to create without the narrative itself
+    CHECK(d.dirty);
+    d.values["text"].text = "Cobran por arroba.";
+    s.Edited(d, "text", 12.0);
+    CHECK(d.error.empty() == false); // the old message stays until a save says otherwise
+    s.Tick(12.5); // not yet: less than a second since the last keystroke
+    CHECK(d.dirty);
+    CHECK_FALSE(d.saving);
+    s.Tick(13.1);
+    REQUIRE(Until(app.ui, [&] { return !s.draft->dirty && !s.draft->id.empty(); }));
+    CHECK(s.draft->error.empty());
+    CHECK(s.status == "Saved");
+    const auto id = s.draft->id;
+    REQUIRE(s.lists["narrative"].rows.size() == 1);
+    CHECK(s.lists["narrative"].rows[0].title == "Cosecha");
+
+    s.draft->values["text"].text += " Y la báscula nadie la ve.";
+    s.Edited(*s.draft, "text", 14.0);
+    s.Lock(); // saves what is unsaved first
+    CHECK(s.screen == Screen::Unlock);
+    CHECK_FALSE(s.draft);
+    CHECK(s.lists.empty());
+
+    app.Unlock();
+    REQUIRE(Until(app.ui, [&] { return s.lists["narrative"].loaded; }));
+    CHECK(s.project_id == s.lists["project"].rows.at(0).id);
+    REQUIRE(s.lists["narrative"].rows.size() == 1);
+    s.OpenRecord(id);
+    REQUIRE(Until(app.ui, [&] { return s.draft.has_value(); }));
+    CHECK(s.draft->values["text"].text == "Cobran por arroba. Y la báscula nadie la ve.");
+
+    s.search.query = "BASCULA";
+    s.Search();
+    REQUIRE(Until(app.ui, [&] { return s.search.done == 1; }));
+    REQUIRE(s.search.ranks.size() == 1);
+    s.NeedHits(0, 1);
+    REQUIRE(Until(app.ui, [&] { return s.search.hits.count(0) == 1; }));
+    CHECK(s.search.hits[0].id == id);
+    CHECK_THAT(s.search.hits[0].snippet, Catch::Contains("\x01" "báscula" "\x02"));
+}
+
+TEST_CASE("Forms: every field kind, refusals by field, nothing else lost", "[gui]") {
+    GuiApp app;
+    auto& s = app.state;
+    app.Create();
+    app.Project("Pesca en Jacmel");
+
+    SECTION("a participant needs a pseudonym; lists and choices are read from the form") {
+        s.NewRecord("participant");
+        auto& d = *s.draft;
+        d.values["territory"].text = "Sud-Est";
+        s.Edited(d, "territory", 1.0);
+        s.Tick(2.5);
+        CHECK_THAT(d.error, Catch::Contains("Pseudonym"));
+        CHECK(d.id.empty());
+        d.values["pseudonym"].text = "  Rosa  ";
+        d.values["vulnerability_groups"].text = "migrante, , indígena ,";
+        d.values["age_band"].text = "25_34";
+        s.Edited(d, "pseudonym", 3.0);
+        s.Tick(4.1);
+        REQUIRE(Until(app.ui, [&] { return !s.draft->id.empty() && !s.draft->saving; }));
+        const auto stored = app.Read(s.draft->id);
+        CHECK(stored["pseudonym"] == "Rosa");
+        CHECK(stored["vulnerability_groups"] == storage::Json::array({"migrante", "indígena"}));
+        CHECK(stored["age_band"] == "25_34");
+        CHECK(stored["code"].get<std::string>().rfind("P-", 0) == 0);
+    }
+    SECTION("a field the vault refuses is named, and the other fields are saved") {
+        s.NewRecord("interview");
+        auto& d = *s.draft;
+        d.values["kind"].text = "observation";
+        d.values["title"].text = "Mercado";
+        s.Edited(d, "title", 1.0);
+        s.FocusLeft(d);
+        REQUIRE(Until(app.ui, [&] { return !s.draft->id.empty() && !s.draft->saving; }));
+        d.values["started_at"].text = "2026-02-30";
+        d.values["place_label"].text = "Plaza de mercado";
+        s.Edited(d, "started_at", 2.0);
+        s.Edited(d, "place_label", 2.0);
+        s.FocusLeft(d);
+        REQUIRE(Until(app.ui, [&] { return !s.draft->saving; }));
+        CHECK(d.field_errors.count("started_at") == 1);
+        CHECK(d.dirty); // the refused date is still only in the form
+        const auto stored = app.Read(d.id);
+        CHECK(stored["place_label"] == "Plaza de mercado");
+        CHECK_FALSE(stored.contains("started_at"));
+        // No retry loop on the same refused text...
+        s.Tick(10.0);
+        CHECK_FALSE(d.saving);
+        // ...until it is corrected.
+        d.values["started_at"].text = "2026-02-28";
+        s.Edited(d, "started_at", 11.0);
+        CHECK(d.field_errors.empty());
+        s.Tick(12.1);
+        REQUIRE(Until(app.ui, [&] { return !s.draft->saving && !s.draft->dirty; }));
+        CHECK(app.Read(d.id)["started_at"] == "2026-02-28");
+    }
+    SECTION("a word where a number goes is named before anything is sent") {
+        s.NewRecord("profile");
+        auto& d = *s.draft;
+        d.values["kind"].text = "collective";
+        d.values["name"].text = "Pescadoras";
+        d.values["version"].text = "dos";
+        s.Edited(d, "version", 1.0);
+        s.FocusLeft(d);
+        REQUIRE(Until(app.ui, [&] { return !s.draft->id.empty() && !s.draft->saving; }));
+        CHECK(d.field_errors["version"] == "is not a whole number");
+        CHECK(app.Read(d.id)["version"] == 1);
+    }
+    SECTION("clearing an optional field removes it; a required one keeps its value") {
+        s.NewRecord("field_note");
+        auto& d = *s.draft;
+        d.values["title"].text = "Tarde";
+        d.values["text"].text = "Llovió.";
+        s.Edited(d, "text", 1.0);
+        s.FocusLeft(d);
+        REQUIRE(Until(app.ui, [&] { return !s.draft->id.empty() && !s.draft->saving; }));
+        d.values["title"].text = "";
+        d.values["text"].text = "  ";
+        s.Edited(d, "title", 2.0);
+        s.Edited(d, "text", 2.0);
+        s.FocusLeft(d);
+        REQUIRE(Until(app.ui, [&] { return !s.draft->saving; }));
+        const auto stored = app.Read(d.id);
+        CHECK_FALSE(stored.contains("title"));
+        CHECK(stored["text"] == "Llovió.");
+    }
+    SECTION("deleting a record that others refer to is refused in words") {
+        s.NewRecord("participant");
+        s.draft->values["pseudonym"].text = "Toma";
+        s.Edited(*s.draft, "pseudonym", 1.0);
+        s.FocusLeft(*s.draft);
+        REQUIRE(Until(app.ui, [&] { return !s.draft->id.empty() && !s.draft->saving; }));
+        const auto participant = s.draft->id;
+        s.NewRecord("narrative");
+        s.draft->values["title"].text = "Mar";
+        s.draft->values["text"].text = "El mar da y quita.";
+        s.draft->values["teller_ids"].items = {participant};
+        s.Edited(*s.draft, "teller_ids", 2.0);
+        s.FocusLeft(*s.draft);
+        REQUIRE(Until(app.ui, [&] { return !s.draft->id.empty() && !s.draft->saving; }));
+        s.OpenRecord(participant);
+        REQUIRE(Until(app.ui, [&] { return s.draft && s.draft->id == participant; }));
+        s.DeleteRecord();
+        REQUIRE(Until(app.ui, [&] { return !s.error.empty(); }));
+        CHECK_THAT(s.error, Catch::Contains("refer to"));
+        CHECK(s.Row("participant", participant) != nullptr);
+    }
+}
+
+TEST_CASE("A participant's identity is shown only on demand and never searched", "[gui]") {
+    GuiApp app;
+    auto& s = app.state;
+    app.Create();
+    app.Project("Cafetaleras");
+    s.NewRecord("participant");
+    s.ShowIdentity(); // not before the participant is saved
+    CHECK_FALSE(s.identity);
+    s.draft->values["pseudonym"].text = "Luz";
+    s.Edited(*s.draft, "pseudonym", 1.0);
+    s.FocusLeft(*s.draft);
+    REQUIRE(Until(app.ui, [&] { return !s.draft->id.empty() && !s.draft->saving; }));
+    const auto participant = s.draft->id;
+    CHECK_FALSE(s.identity);
+    s.ShowIdentity();
+    REQUIRE(Until(app.ui, [&] { return s.identity.has_value(); }));
+    CHECK(s.identity->values["participant_id"].text == participant);
+    s.identity->values["full_name"].text = "Luz Marina Quiñones";
+    s.identity->values["contact"].text = "+57 300 000 0000";
+    s.Edited(*s.identity, "full_name", 2.0);
+    s.Tick(3.1);
+    REQUIRE(Until(app.ui, [&] { return !s.identity->id.empty() && !s.identity->saving; }));
+    CHECK(s.lists["identity_link"].rows.empty()); // never listed
+    s.HideIdentity();
+    CHECK_FALSE(s.identity);
+    s.ShowIdentity();
+    REQUIRE(Until(app.ui, [&] { return s.identity.has_value(); }));
+    CHECK(s.identity->values["full_name"].text == "Luz Marina Quiñones");
+
+    s.search.query = "Quiñones";
+    s.Search();
+    REQUIRE(Until(app.ui, [&] { return s.search.done == 1; }));
+    CHECK(s.search.ranks.empty());
+}
+
+TEST_CASE("Consent: scopes as a list, withdrawal with its date", "[gui]") {
+    GuiApp app;
+    auto& s = app.state;
+    app.Create();
+    app.Project("Cafetaleras");
+    const auto participant = app.Add("participant", {{"pseudonym", "Ana"}});
+    s.NewRecord("consent");
+    auto& d = *s.draft;
+    CHECK(d.values["status"].text == "given"); // the default is shown
+    d.values["participant_id"].text = participant;
+    d.values["script_version"].text = "v2";
+    d.values["language"].text = "es";
+    d.values["mode"].text = "oral_recorded";
+    d.values["scopes"].items = {"record_audio", "transcribe"};
+    s.Edited(d, "scopes", 1.0);
+    s.FocusLeft(d);
+    REQUIRE(Until(app.ui, [&] { return !s.draft->id.empty() && !s.draft->saving; }));
+    CHECK(app.Read(d.id)["scopes"] == storage::Json::array({"record_audio", "transcribe"}));
+    CHECK(s.RowLabel("consent", s.lists["consent"].rows.at(0)) == "Ana");
+
+    s.WithdrawConsent(5.0);
+    REQUIRE(Until(app.ui, [&] { return !s.draft->saving && !s.draft->dirty; }));
+    const auto stored = app.Read(d.id);
+    CHECK(stored["status"] == "withdrawn");
+    CHECK(stored["withdrawn_at"] == Today());
+}
+
+TEST_CASE("A profile shows the narratives it draws on", "[gui]") {
+    GuiApp app;
+    auto& s = app.state;
+    app.Create();
+    app.Project("Cafetaleras");
+    const auto n1 = app.Add("narrative", {{"title", "La báscula"}, {"text", "Nadie ve la báscula."}});
+    const auto n2 = app.Add("narrative", {{"title", "El pago"}, {"text", "Pagan a los quince días."}});
+    s.NewRecord("profile");
+    auto& d = *s.draft;
+    d.values["kind"].text = "collective";
+    d.values["name"].text = "Recolectoras";
+    d.values["narrative_ids"].items = {n1, n2};
+    s.Edited(d, "narrative_ids", 1.0);
+    REQUIRE(Until(app.ui, [&] { return s.linked_narratives.size() == 2; }));
+    CHECK(s.linked_narratives[0]["text"] == "Nadie ve la báscula.");
+    s.FocusLeft(d);
+    REQUIRE(Until(app.ui, [&] { return !s.draft->id.empty() && !s.draft->saving; }));
+    const auto profile = d.id;
+    s.CloseRecord();
+    CHECK(s.linked_narratives.empty());
+    s.OpenRecord(profile);
+    REQUIRE(Until(app.ui, [&] { return s.linked_narratives.size() == 2; }));
+    CHECK(s.section == "profile");
+}
+
+TEST_CASE("Search results are read only where they are shown", "[gui]") {
+    GuiApp app;
+    auto& s = app.state;
+    app.Create();
+    app.Project("Cafetaleras");
+    storage::Json batch = storage::Json::array();
+    for (int i = 0; i < 300; ++i)
+        batch.push_back({{"type", "field_note"}, {"project_id", s.project_id},
+                         {"text", "Nota " + std::to_string(i) + " sobre la cosecha de café."}});
+    app.Import(batch);
+    s.search.query = "cafe";
+    s.Search();
+    REQUIRE(Until(app.ui, [&] { return s.search.done == 1; }));
+    CHECK(s.search.ranks.size() == 300);
+    CHECK(s.search.hits.empty());
+    s.NeedHits(0, 10);
+    REQUIRE(Until(app.ui, [&] { return s.search.hits.size() == SearchState::CHUNK; }));
+    s.NeedHits(250, 260);
+    REQUIRE(Until(app.ui, [&] { return s.search.hits.count(259) == 1; }));
+    CHECK(s.search.hits.count(100) == 0);
+    s.NeedHits(0, 10); // asked already: nothing more
+    app.worker.Flush();
+    app.ui.Run();
+    CHECK(s.search.hits.size() == SearchState::CHUNK + (300 - 4 * SearchState::CHUNK) + SearchState::CHUNK);
+
+    SECTION("a newer search drops the answers to an older one") {
+        s.search.query = "nota";
+        s.Search();
+        s.NeedHits(0, 1);
+        s.search.query = "inexistente";
+        s.Search();
+        REQUIRE(Until(app.ui, [&] { return !s.search.searching; }));
+        CHECK(s.search.shown_query == "inexistente");
+        CHECK(s.search.ranks.empty());
+    }
+}
+
+TEST_CASE("The vault locks itself after the chosen idle time, saving first", "[gui]") {
+    GuiApp app;
+    auto& s = app.state;
+    s.settings.lock_after_minutes = 2;
+    app.Create();
+    app.Project("Cafetaleras");
+    s.Input(100.0);
+    s.NewRecord("field_note");
+    s.draft->values["text"].text = "Escrito justo antes de irme.";
+    s.Edited(*s.draft, "text", 100.5);
+    s.Tick(160.0);
+    CHECK(s.screen == Screen::Main);
+    s.Tick(100.5 + 120.0);
+    CHECK(s.screen == Screen::Unlock);
+    CHECK_THAT(s.locked_reason, Catch::Contains("2 minutes"));
+    app.Unlock();
+    REQUIRE(Until(app.ui, [&] { return s.lists["field_note"].loaded; }));
+    REQUIRE(s.lists["field_note"].rows.size() == 1);
+    CHECK(s.lists["field_note"].rows[0].title == "Escrito justo antes de irme.");
+
+    SECTION("never, when so chosen") {
+        s.settings.lock_after_minutes = 0;
+        s.Tick(1e6);
+        CHECK(s.screen == Screen::Main);
     }
 }

@@ -167,7 +167,7 @@ TEST_CASE("Deleting leaves a tombstone without content", "[storage]") {
         CHECK(f.store.Search("delicado").empty());
         CHECK(f.store.PendingJournal(100).back().op == "delete");
         CHECK(f.store.List("story").empty());
-        CHECK(f.store.List("story", {std::nullopt, true}).size() == 1);
+        CHECK(f.store.List("story", [] { ListOptions o; o.include_deleted = true; return o; }()).size() == 1);
         CHECK(f.store.CheckConsistency().empty());
     }
 }

@@ -1,42 +1,68 @@
+// [SECTION] Options and fonts
+// [SECTION] Input: keys that come and go between two frames
+// [SECTION] Layout
 // [SECTION] Window and loop
-// [SECTION] Unlock screen
-// [SECTION] Main screen
 #include "app.h"
 
 #include "app_state.h"
+#include "i18n.h"
+#include "panels.h"
 
 #include <GLFW/glfw3.h>
 #include <imgui.h>
 #include <backends/imgui_impl_glfw.h>
 #include <backends/imgui_impl_opengl3.h>
-#include <imgui_stdlib.h>
 
+#include <bitset>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <string>
+#include <tuple>
+#include <vector>
 
 namespace escucha::gui {
 
 namespace {
 
-/// Set by the window's callbacks on the UI thread; read by the loop.
-bool g_activity = true;
+// [SECTION] Options and fonts
 
-std::filesystem::path VaultDir(int argc, char** argv) {
-    for (int i = 1; i + 1 < argc; ++i)
-        if (std::strcmp(argv[i], "--vault") == 0) return argv[i + 1];
-    if (const char* env = std::getenv("ESCUCHA_VAULT"); env && *env) return env;
-    if (const char* home = std::getenv("HOME"); home && *home)
-        return std::filesystem::path(home) / ".local/share/escucha/vault";
-    return "escucha-vault";
+struct Options {
+    std::filesystem::path vault;
+    int width = 1280, height = 800;
+    /// Draw every frame, as Dear ImGui's examples do: only for measuring
+    /// what sleeping between events saves.
+    bool render_every_frame = false;
+    /// Print each frame's drawing time to stderr (for the benchmark).
+    bool frame_log = false;
+};
+
+Options ReadOptions(int argc, char** argv) {
+    Options o;
+    for (int i = 1; i < argc; ++i) {
+        const bool has_value = i + 1 < argc;
+        if (std::strcmp(argv[i], "--vault") == 0 && has_value) o.vault = argv[++i];
+        else if (std::strcmp(argv[i], "--size") == 0 && has_value) std::sscanf(argv[++i], "%dx%d", &o.width, &o.height);
+        else if (std::strcmp(argv[i], "--render-every-frame") == 0) o.render_every_frame = true;
+        else if (std::strcmp(argv[i], "--frame-log") == 0) o.frame_log = true;
+    }
+    if (o.vault.empty()) {
+        if (const char* env = std::getenv("ESCUCHA_VAULT"); env && *env) o.vault = env;
+        else if (const char* home = std::getenv("HOME"); home && *home)
+            o.vault = std::filesystem::path(home) / ".local/share/escucha/vault";
+        else o.vault = "escucha-vault";
+    }
+    return o;
 }
 
 void LoadFonts(float scale) {
     ImGuiIO& io = ImGui::GetIO();
-    // Latin with every accent Spanish, French and Portuguese use, and more.
-    static const ImWchar RANGES[] = {0x0020, 0x024F, 0x2000, 0x206F, 0x20AC, 0x20AC, 0};
+    io.Fonts->Clear();
+    // Latin with every accent Spanish, French, Portuguese and Haitian Creole
+    // use (and Vietnamese and more), general punctuation, the euro sign.
+    static const ImWchar RANGES[] = {0x0020, 0x024F, 0x1E00, 0x1EFF, 0x2000, 0x206F, 0x20AC, 0x20AC, 0};
     for (const char* path : {"/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf",
                              "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"}) {
         if (std::filesystem::exists(path)) {
@@ -44,111 +70,151 @@ void LoadFonts(float scale) {
             return;
         }
     }
-    io.Fonts->AddFontDefault();
+    ImFontConfig config;
+    config.SizePixels = 13.0f * scale;
+    io.Fonts->AddFontDefault(&config);
 }
 
-// [SECTION] Unlock screen
-
-void DrawUnlock(AppState& s) {
-    ImGui::TextWrapped("%s", s.vault_exists ? "Unlock your vault" : "Create your vault");
-    if (!s.vault_exists)
-        ImGui::TextWrapped("Everything you record is kept in it, encrypted. Choose a passphrase of 8 characters or "
-                           "more and write it down somewhere safe: without it nobody can read the vault.");
-    ImGui::Spacing();
-    if (ImGui::IsWindowAppearing()) ImGui::SetKeyboardFocusHere();
-    bool submit = ImGui::InputText("Passphrase", &s.passphrase,
-                                   ImGuiInputTextFlags_Password | ImGuiInputTextFlags_EnterReturnsTrue);
-    if (!s.vault_exists) {
-        if (submit) {
-            ImGui::SetKeyboardFocusHere();
-            submit = false;
-        }
-        submit |= ImGui::InputText("Once more", &s.passphrase_again,
-                                   ImGuiInputTextFlags_Password | ImGuiInputTextFlags_EnterReturnsTrue);
-    }
-    ImGui::BeginDisabled(s.busy);
-    submit |= ImGui::Button(s.vault_exists ? "Unlock" : "Create vault", ImVec2(-1, 0));
-    ImGui::EndDisabled();
-    if (submit) s.SubmitPassphrase();
-    if (s.busy) ImGui::TextUnformatted("Opening…");
-    if (!s.error.empty()) ImGui::TextColored(ImVec4(1, 0.4f, 0.4f, 1), "%s", s.error.c_str());
+void ApplyScale(float scale) {
+    LoadFonts(scale);
+    ImGui_ImplOpenGL3_DestroyFontsTexture();
+    ImGui_ImplOpenGL3_CreateFontsTexture();
+    ImGuiStyle style;
+    ImGui::StyleColorsLight(&style);
+    style.ScaleAllSizes(scale);
+    ImGui::GetStyle() = style;
 }
 
-// [SECTION] Main screen
+// [SECTION] Input: keys that come and go between two frames
 
-void DrawMain(AppState& s, double now, bool narrow) {
-    ImGuiIO& io = ImGui::GetIO();
-    if (io.KeyCtrl && ImGui::IsKeyPressed(GLFW_KEY_N)) s.NewNarrative();
-    if (io.KeyCtrl && ImGui::IsKeyPressed(GLFW_KEY_F)) s.focus_search = true;
-    if (ImGui::Button("New narrative (Ctrl+N)")) s.NewNarrative();
-    ImGui::SameLine();
-    if (ImGui::Button("Lock")) {
-        s.Lock();
+/// Set by the window's callbacks on the UI thread; read by the loop.
+bool g_activity = true;
+
+/// Dear ImGui 1.86 reads keys as state once per frame. The app sleeps until
+/// an event comes, and a slow device may deliver a key's press and release
+/// in one batch: ImGui would never see the press (a lost Enter or
+/// Backspace). So a release of a key pressed since the last frame waits for
+/// the next frame.
+struct KeyEvent {
+    int key, scancode, action, mods;
+};
+std::bitset<GLFW_KEY_LAST + 1> g_pressed_since_frame;
+std::vector<KeyEvent> g_deferred_releases;
+
+void OnKey(GLFWwindow* window, int key, int scancode, int action, int mods) {
+    g_activity = true;
+    const bool tracked = key >= 0 && key <= GLFW_KEY_LAST;
+    if (tracked && action == GLFW_RELEASE && g_pressed_since_frame[static_cast<size_t>(key)]) {
+        g_deferred_releases.push_back({key, scancode, action, mods});
         return;
     }
+    if (tracked && action == GLFW_PRESS) g_pressed_since_frame[static_cast<size_t>(key)] = true;
+    ImGui_ImplGlfw_KeyCallback(window, key, scancode, action, mods);
+}
+
+/// After a frame: what was held back now reaches ImGui, and one more frame follows.
+void ReleaseDeferredKeys(GLFWwindow* window) {
+    g_pressed_since_frame.reset();
+    auto releases = std::move(g_deferred_releases);
+    g_deferred_releases.clear();
+    for (const auto& e : releases) ImGui_ImplGlfw_KeyCallback(window, e.key, e.scancode, e.action, e.mods);
+    if (!releases.empty()) g_activity = true;
+}
+
+// [SECTION] Layout
+
+bool IsRecordSection(const std::string& section) {
+    for (const auto& s : RecordSections())
+        if (s == section) return true;
+    return false;
+}
+
+void Shortcuts(AppState& s) {
+    const ImGuiIO& io = ImGui::GetIO();
+    if (!io.KeyCtrl) return;
+    if (ImGui::IsKeyPressed(GLFW_KEY_N, false) && IsRecordSection(s.section)) s.NewRecord(s.section);
+    if (ImGui::IsKeyPressed(GLFW_KEY_F, false)) {
+        s.Show(SECTION_SEARCH);
+        s.focus_search = true;
+    }
+    if (ImGui::IsKeyPressed(GLFW_KEY_L, false)) s.Lock();
+}
+
+void DrawContent(AppState& s, const Frame& f) {
+    if (s.section == SECTION_SYNC) return DrawSync(s, f);
+    if (s.section == SECTION_SETTINGS) return DrawSettings(s, f);
+    if (s.section == SECTION_SEARCH) return DrawSearch(s, f);
+    if (s.draft) return DrawRecordEditor(s, f);
+    DrawRecordList(s, f);
+}
+
+/// Phone-sized: one column; the open record replaces the list.
+void DrawNarrow(AppState& s, const Frame& f) {
+    DrawTopBar(s, f);
+    ImGui::BeginChild("content", ImVec2(0, 0), false);
+    if (s.draft && s.section == SECTION_SEARCH) DrawRecordEditor(s, f);
+    else DrawContent(s, f);
+    ImGui::EndChild();
+}
+
+/// Desktop: sections, list and record side by side; a profile's narratives beside it when there is room.
+void DrawWide(AppState& s, const Frame& f) {
+    DrawTopBar(s, f);
+    const float nav = 210.0f * f.scale;
+    ImGui::BeginChild("navigation", ImVec2(nav, 0), true);
+    DrawNavigation(s, f);
+    ImGui::EndChild();
     ImGui::SameLine();
-    ImGui::TextDisabled("%s", s.status.c_str());
-    if (!s.error.empty()) ImGui::TextColored(ImVec4(1, 0.4f, 0.4f, 1), "%s", s.error.c_str());
-
-    if (s.draft) {
+    if (s.section == SECTION_SYNC || s.section == SECTION_SETTINGS) {
+        ImGui::BeginChild("panel", ImVec2(0, 0), true);
+        DrawContent(s, f);
+        ImGui::EndChild();
+        return;
+    }
+    const float avail = ImGui::GetContentRegionAvail().x;
+    const float list = s.section == SECTION_SEARCH ? avail * 0.45f : std::min(360.0f * f.scale, avail * 0.4f);
+    ImGui::BeginChild("list", ImVec2(list, 0), true);
+    if (s.section == SECTION_SEARCH) DrawSearch(s, f);
+    else DrawRecordList(s, f);
+    ImGui::EndChild();
+    ImGui::SameLine();
+    const bool beside = s.draft && s.draft->type == "profile" && ImGui::GetContentRegionAvail().x > 760.0f * f.scale;
+    ImGui::BeginChild("editor", ImVec2(beside ? ImGui::GetContentRegionAvail().x * 0.55f : 0, 0), true);
+    DrawRecordEditor(s, f);
+    ImGui::EndChild();
+    if (beside) {
+        ImGui::SameLine();
+        ImGui::BeginChild("narratives", ImVec2(0, 0), true);
+        ImGui::TextUnformatted(Tr("Narratives it draws on"));
         ImGui::Separator();
-        ImGui::PushID(s.draft->id.empty() ? "new" : s.draft->id.c_str());
-        if (s.focus_title) {
-            ImGui::SetKeyboardFocusHere();
-            s.focus_title = false;
-        }
-        if (ImGui::InputText("Title", &s.draft->title)) s.Edited(now);
-        // Enter in the title goes on to the text.
-        const bool to_text = ImGui::IsItemDeactivated() && ImGui::IsKeyPressed(GLFW_KEY_ENTER);
-        if (ImGui::IsItemDeactivated()) s.FocusLeft(now);
-        if (to_text) ImGui::SetKeyboardFocusHere();
-        const float height = narrow ? 200.0f : 260.0f;
-        if (ImGui::InputTextMultiline("##text", &s.draft->text, ImVec2(-1, height))) s.Edited(now);
-        if (ImGui::IsItemDeactivated()) s.FocusLeft(now);
-        ImGui::PopID();
-    }
-
-    ImGui::Separator();
-    if (s.focus_search) {
-        ImGui::SetKeyboardFocusHere();
-        s.focus_search = false;
-    }
-    if (ImGui::InputTextWithHint("##search", "Search all text (Ctrl+F), accents ignored", &s.query,
-                                 ImGuiInputTextFlags_EnterReturnsTrue))
-        s.Search();
-    if (!s.hits.empty() || s.searches_done > 0) {
-        ImGui::Text("%zu found", s.hits.size());
-        ImGui::BeginChild("hits", ImVec2(0, 160), true);
-        // Results can be many: draw only the visible rows.
-        ImGuiListClipper clipper;
-        clipper.Begin(static_cast<int>(s.hits.size()));
-        while (clipper.Step())
-            for (int i = clipper.DisplayStart; i < clipper.DisplayEnd; ++i) {
-                const auto& h = s.hits[static_cast<size_t>(i)];
-                ImGui::PushID(i);
-                if (ImGui::Selectable(h.title.empty() ? h.type.c_str() : h.title.c_str())) s.OpenNarrative(h.id);
-                ImGui::TextDisabled("%s", h.snippet.c_str());
-                ImGui::PopID();
-            }
+        DrawLinkedNarratives(s, f);
         ImGui::EndChild();
     }
+}
 
-    ImGui::Separator();
-    ImGui::Text("Narratives (%zu)", s.narratives.size());
-    ImGui::BeginChild("narratives", ImVec2(0, 0), true);
-    ImGuiListClipper clipper;
-    clipper.Begin(static_cast<int>(s.narratives.size()));
-    while (clipper.Step())
-        for (int i = clipper.DisplayStart; i < clipper.DisplayEnd; ++i) {
-            const auto& n = s.narratives[static_cast<size_t>(i)];
-            const std::string id = n["id"];
-            ImGui::PushID(id.c_str());
-            if (ImGui::Selectable(n.value("title", std::string("(untitled)")).c_str(),
-                                  s.draft && s.draft->id == id, 0, ImVec2(0, narrow ? 40.0f : 0)))
-                s.OpenNarrative(id);
-            ImGui::PopID();
-        }
-    ImGui::EndChild();
+void DrawFrame(AppState& s, const Frame& f) {
+    const ImGuiViewport* vp = ImGui::GetMainViewport();
+    ImGui::SetNextWindowPos(vp->WorkPos);
+    ImGui::SetNextWindowSize(vp->WorkSize);
+    ImGui::Begin("Escucha", nullptr,
+                 ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoSavedSettings |
+                     ImGuiWindowFlags_NoBringToFrontOnFocus);
+    if (s.screen == Screen::Unlock) {
+        DrawUnlock(s, f);
+    } else {
+        Shortcuts(s);
+        const bool needs_project = s.projects_loaded && s.project_id.empty() && s.section != SECTION_SYNC &&
+                                   s.section != SECTION_SETTINGS && s.section != "project";
+        if (!s.projects_loaded) ImGui::TextDisabled("%s", Tr("Reading…"));
+        else if (needs_project) DrawFirstProject(s, f);
+        else if (f.narrow) DrawNarrow(s, f);
+        else DrawWide(s, f);
+    }
+    ImGui::End();
+}
+
+double MillisSince(std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
 }
 
 } // namespace
@@ -156,6 +222,7 @@ void DrawMain(AppState& s, double now, bool narrow) {
 // [SECTION] Window and loop
 
 int RunApp(int argc, char** argv) {
+    const Options options = ReadOptions(argc, argv);
     const char* display = std::getenv("DISPLAY");
     const char* wayland = std::getenv("WAYLAND_DISPLAY");
     if ((!display || !*display) && (!wayland || !*wayland)) {
@@ -171,10 +238,7 @@ int RunApp(int argc, char** argv) {
     }
     glfwWindowHint(GLFW_CONTEXT_VERSION_MAJOR, 3);
     glfwWindowHint(GLFW_CONTEXT_VERSION_MINOR, 0);
-    int width = 1280, height = 800;
-    for (int i = 1; i + 1 < argc; ++i)
-        if (std::strcmp(argv[i], "--size") == 0) std::sscanf(argv[i + 1], "%dx%d", &width, &height);
-    GLFWwindow* window = glfwCreateWindow(width, height, "Escucha", nullptr, nullptr);
+    GLFWwindow* window = glfwCreateWindow(options.width, options.height, "Escucha", nullptr, nullptr);
     if (!window) {
         std::fprintf(stderr, "escucha: no OpenGL 3 window could be opened on this display.\n");
         glfwTerminate();
@@ -186,14 +250,8 @@ int RunApp(int argc, char** argv) {
     IMGUI_CHECKVERSION();
     ImGui::CreateContext();
     ImGui::GetIO().IniFilename = nullptr; // nothing written outside the vault
-    float xscale = 1, yscale = 1;
-    glfwGetWindowContentScale(window, &xscale, &yscale);
-    LoadFonts(xscale);
-    ImGui::StyleColorsLight();
-    ImGui::GetStyle().ScaleAllSizes(xscale);
     // Our callbacks first: the ImGui backend chains to them. They only note
     // that something happened, so that an idle app draws nothing.
-    glfwSetKeyCallback(window, [](GLFWwindow*, int, int, int, int) { g_activity = true; });
     glfwSetCharCallback(window, [](GLFWwindow*, unsigned int) { g_activity = true; });
     glfwSetMouseButtonCallback(window, [](GLFWwindow*, int, int, int) { g_activity = true; });
     glfwSetCursorPosCallback(window, [](GLFWwindow*, double, double) { g_activity = true; });
@@ -201,44 +259,71 @@ int RunApp(int argc, char** argv) {
     glfwSetWindowFocusCallback(window, [](GLFWwindow*, int) { g_activity = true; });
     glfwSetWindowRefreshCallback(window, [](GLFWwindow*) { g_activity = true; });
     glfwSetFramebufferSizeCallback(window, [](GLFWwindow*, int, int) { g_activity = true; });
+    glfwSetWindowContentScaleCallback(window, [](GLFWwindow*, float, float) { g_activity = true; });
     ImGui_ImplGlfw_InitForOpenGL(window, true);
+    // Keys go through our queue (see OnKey), which then calls the backend.
+    glfwSetKeyCallback(window, OnKey);
     ImGui_ImplOpenGL3_Init("#version 130");
 
     {
         UiQueue ui([] { glfwPostEmptyEvent(); });
-        VaultWorker worker(ui);
-        AppState state(worker, VaultDir(argc, argv));
+        VaultWorker worker(ui, "escucha-vault");
+        VaultWorker sync_worker(ui, "escucha-sync");
+        AppState state(worker, sync_worker, options.vault);
         std::fprintf(stderr, "escucha: window open\n");
         bool first_frame_shown = false;
+        bool lists_pending = false;
         int frames_to_draw = 3;
+        float font_scale = 0;
         while (!glfwWindowShouldClose(window)) {
-            // Sleep until input or posted work; wake at least twice a second
-            // for autosave. Idle costs next to nothing.
-            glfwWaitEventsTimeout(0.5);
+            if (options.render_every_frame) {
+                glfwPollEvents();
+            } else {
+                // Sleep until input or posted work; wake at least twice a
+                // second for autosave and auto-lock. Idle costs next to nothing.
+                glfwWaitEventsTimeout(0.5);
+            }
             if (ui.Run() > 0) g_activity = true;
             const double now = glfwGetTime();
+            const bool input = g_activity;
+            if (input) state.Input(now);
             const bool was_dirty = state.draft && state.draft->dirty;
             state.Tick(now);
             if (was_dirty) g_activity = true;
+
+            float xscale = 1, yscale = 1;
+            glfwGetWindowContentScale(window, &xscale, &yscale);
+            const float scale = (state.settings.ui_scale > 0 ? state.settings.ui_scale : 1.0f) * xscale;
+            if (scale != font_scale) {
+                ApplyScale(scale);
+                font_scale = scale;
+                g_activity = true;
+            }
             // Draw a few frames after anything happens (Dear ImGui settles
             // focus and layout over the next frames), then nothing at all.
             if (g_activity) frames_to_draw = 3;
             g_activity = false;
-            if (frames_to_draw == 0) continue;
-            --frames_to_draw;
+            if (!options.render_every_frame) {
+                if (frames_to_draw == 0) continue;
+                --frames_to_draw;
+            }
 
+            const auto frame_start = std::chrono::steady_clock::now();
             ImGui_ImplOpenGL3_NewFrame();
             ImGui_ImplGlfw_NewFrame();
             ImGui::NewFrame();
-            const ImGuiViewport* vp = ImGui::GetMainViewport();
-            ImGui::SetNextWindowPos(vp->WorkPos);
-            ImGui::SetNextWindowSize(vp->WorkSize);
-            ImGui::Begin("Escucha", nullptr,
-                         ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoSavedSettings);
-            const bool narrow = vp->WorkSize.x < 600;
-            if (state.screen == Screen::Unlock) DrawUnlock(state);
-            else DrawMain(state, now, narrow);
-            ImGui::End();
+            Frame f;
+            f.now = now;
+            f.scale = scale;
+            f.narrow = ImGui::GetMainViewport()->WorkSize.x < 600.0f * xscale;
+            if (f.narrow) {
+                // Touch: controls at least ~44 px tall, more room between them.
+                ImGui::PushStyleVar(ImGuiStyleVar_FramePadding, ImVec2(10.0f * scale, 12.0f * scale));
+                ImGui::PushStyleVar(ImGuiStyleVar_ItemSpacing, ImVec2(8.0f * scale, 10.0f * scale));
+                ImGui::PushStyleVar(ImGuiStyleVar_ScrollbarSize, 22.0f * scale);
+            }
+            DrawFrame(state, f);
+            if (f.narrow) ImGui::PopStyleVar(3);
             ImGui::Render();
             int fw, fh;
             glfwGetFramebufferSize(window, &fw, &fh);
@@ -247,9 +332,27 @@ int RunApp(int argc, char** argv) {
             glClear(GL_COLOR_BUFFER_BIT);
             ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
             glfwSwapBuffers(window);
+            ReleaseDeferredKeys(window);
+            if (options.frame_log) std::fprintf(stderr, "escucha: frame %.3f ms\n", MillisSince(frame_start));
             if (!first_frame_shown) {
                 first_frame_shown = true;
                 std::fprintf(stderr, "escucha: first frame shown\n");
+            }
+            if (state.first_frame_after_unlock_pending && state.screen == Screen::Main) {
+                state.first_frame_after_unlock_pending = false;
+                lists_pending = true;
+                std::fprintf(stderr, "escucha: first frame after unlock %.1f ms\n", MillisSince(state.unlock_started));
+            }
+            if (lists_pending && state.screen == Screen::Main) {
+                bool all = state.projects_loaded;
+                for (const auto& type : RecordSections())
+                    if (type != "project" && !state.project_id.empty())
+                        all = all && state.lists.count(type) && state.lists.at(type).loaded;
+                if (all) {
+                    lists_pending = false;
+                    std::fprintf(stderr, "escucha: lists shown after unlock %.1f ms\n",
+                                 MillisSince(state.unlock_started));
+                }
             }
         }
         state.FlushBeforeExit();

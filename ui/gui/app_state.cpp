@@ -1,157 +1,227 @@
+// [SECTION] Summaries
+// [SECTION] Unlock, lock and the clock
+// [SECTION] Projects and lists
+// [SECTION] Records
+// [SECTION] Search
+// [SECTION] Sync
+// [SECTION] Settings
 #include "app_state.h"
+
+#include "i18n.h"
+#include "labels.h"
 
 #include "escucha/interpret/interpretation_records.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <fstream>
+#include <mutex>
+#include <sstream>
 
 namespace escucha::gui {
 
 using storage::Json;
 
-AppState::AppState(VaultWorker& worker, std::filesystem::path vault_dir)
-    : vault_exists(storage::Vault::Exists(vault_dir)), m_worker(worker), m_dir(std::move(vault_dir)) {}
+/// The sync client running on the sync worker, so that Lock() can cancel it.
+struct SyncHandle {
+    std::mutex mutex;
+    sync::SyncClient* client = nullptr;
+    void Cancel() {
+        std::lock_guard lock(mutex);
+        if (client) client->Cancel();
+    }
+};
 
-void AppState::SubmitPassphrase() {
+// [SECTION] Summaries
+
+const std::vector<std::string>& RecordSections() {
+    static const std::vector<std::string> sections = {"narrative",  "interview",         "participant", "consent",
+                                                      "field_note", "social_media_item", "profile",     "project"};
+    return sections;
+}
+
+namespace {
+
+constexpr const char* WHEN_FIELDS[] = {"started_at", "written_at", "posted_at", "obtained_at"};
+constexpr size_t TITLE_FROM_TEXT_BYTES = 80;
+
+/// The first words of a text, cut at a character boundary.
+std::string FirstWords(const std::string& text) {
+    std::string line = text.substr(0, text.find('\n'));
+    if (line.size() <= TITLE_FROM_TEXT_BYTES) return line;
+    size_t cut = TITLE_FROM_TEXT_BYTES;
+    while (cut > 0 && (static_cast<unsigned char>(line[cut]) & 0xC0) == 0x80) --cut;
+    return line.substr(0, cut) + "…";
+}
+
+std::string Str(const Json& record, const std::string& field) {
+    if (!record.contains(field) || !record[field].is_string()) return {};
+    return record[field].get<std::string>();
+}
+
+} // namespace
+
+std::vector<std::string> SummaryFields(const storage::RecordType& type) {
+    std::vector<std::string> fields;
+    const auto add = [&](const std::string& name) {
+        if (type.Field(name) && std::find(fields.begin(), fields.end(), name) == fields.end()) fields.push_back(name);
+    };
+    if (!type.title_field.empty()) add(type.title_field);
+    add("kind");
+    add("mode");
+    add("status");
+    add("platform");
+    add("participant_id");
+    for (const char* f : WHEN_FIELDS) add(f);
+    // Types whose title may be empty are named by the first words of their text.
+    add("paraphrase");
+    add("text");
+    return fields;
+}
+
+RowSummary Summarise(const storage::RecordType& type, const Json& record) {
+    RowSummary row;
+    row.id = Str(record, "id");
+    if (!type.title_field.empty()) row.title = Str(record, type.title_field);
+    if (row.title.empty()) {
+        // A paraphrase is what may be shown of a social-media item; its verbatim text only if none.
+        std::string text = Str(record, "paraphrase");
+        if (text.empty()) text = Str(record, "text");
+        row.title = FirstWords(text);
+    }
+    if (type.name == "social_media_item") row.title = Str(record, "platform") + ": " + row.title;
+    row.kind = Str(record, type.Field("kind") ? "kind" : "mode");
+    row.status = Str(record, "status");
+    for (const char* f : WHEN_FIELDS)
+        if (row.when.empty()) row.when = Str(record, f).substr(0, 10);
+    if (row.when.empty()) row.when = Str(record, "created_at").substr(0, 10);
+    row.ref = Str(record, "participant_id");
+    return row;
+}
+
+// [SECTION] Unlock, lock and the clock
+
+AppState::AppState(VaultWorker& worker, VaultWorker& sync_worker, std::filesystem::path vault_dir,
+                   std::filesystem::path settings_file)
+    : vault_exists(storage::Vault::Exists(vault_dir)), m_worker(worker), m_sync_worker(sync_worker),
+      m_dir(std::move(vault_dir)), m_settings_file(std::move(settings_file)),
+      m_sync_handle(std::make_shared<SyncHandle>()) {
+    std::string problem;
+    settings = LoadSettings(m_settings_file, &problem);
+    if (!problem.empty()) status = problem;
+    gui::SetLanguage(settings.language.empty() ? SystemLanguage() : settings.language);
+}
+
+AppState::~AppState() {
+    // Jobs still queued refer to this state: let them finish first.
+    m_sync_handle->Cancel();
+    m_worker.Flush();
+    m_sync_worker.Flush();
+    m_worker.Flush();
+}
+
+const storage::RecordType& AppState::Type(const std::string& name) const {
+    return interpret::AllRecordTypes().Get(name);
+}
+
+void AppState::SubmitPassphrase(double now) {
     if (busy) return;
     error.clear();
+    locked_reason.clear();
     if (!vault_exists && passphrase != passphrase_again) {
-        error = "The two passphrases differ.";
+        error = Tr("The two passphrases differ.");
         return;
     }
     busy = true;
+    m_last_input = now;
+    unlock_started = std::chrono::steady_clock::now();
     auto secret = std::make_shared<storage::Passphrase>(passphrase);
     storage::WipeMemory(passphrase.data(), passphrase.size());
     storage::WipeMemory(passphrase_again.data(), passphrase_again.size());
     passphrase.clear();
     passphrase_again.clear();
     const bool create = !vault_exists;
+    const int session = m_session;
+    UiQueue& ui = m_worker.Ui();
+    VaultWorker& sync_worker = m_sync_worker;
     m_worker.Post(
-        [this, secret, create, dir = m_dir](std::optional<storage::Vault>& vault) {
+        [this, &ui, &sync_worker, secret, create, session, dir = m_dir](std::optional<storage::Vault>& vault) {
             if (create) {
                 const char* user = std::getenv("USER");
                 vault.emplace(storage::Vault::Create(dir, *secret, interpret::AllRecordTypes(), {user ? user : "escucha"}));
             } else {
                 vault.emplace(storage::Vault::Open(dir, *secret, interpret::AllRecordTypes()));
             }
-            std::vector<Json> list = vault->Records().List("narrative");
-            m_worker.Ui().Post([this, list = std::move(list)]() mutable {
+            // The sync thread keeps its own connection; the passphrase is
+            // wiped when that has opened too.
+            sync_worker.Post([secret, dir](std::optional<storage::Vault>& sync_vault) {
+                sync_vault.emplace(storage::Vault::Open(dir, *secret, interpret::AllRecordTypes()));
+            });
+            ui.Post([this, session] {
+                if (session != m_session) return;
                 busy = false;
                 vault_exists = true;
                 screen = Screen::Main;
-                narratives = std::move(list);
+                first_frame_after_unlock_pending = true;
+                focus_first_field = true;
                 std::fprintf(stderr, "escucha: vault unlocked\n");
+                LoadLists();
+                RefreshSync();
+                sync.next_auto = m_now; // sync at start when enrolled
             });
         },
-        [this](std::string what) {
+        [this, session](std::string what) {
+            if (session != m_session) return;
             busy = false;
             error = what;
         });
 }
 
-void AppState::Lock() {
+void AppState::ClearSession() {
+    ++m_session;
+    screen = Screen::Unlock;
+    lists.clear();
+    draft.reset();
+    identity.reset();
+    identity_loading = false;
+    linked_narratives.clear();
+    search = SearchState{};
+    const std::string server = sync.server_input;
+    sync = SyncView{};
+    sync.server_input = server;
+    project_id.clear();
+    projects_loaded = false;
+    status.clear();
+    error.clear();
+}
+
+void AppState::Lock(const std::string& reason) {
     FlushBeforeExit();
     m_worker.Post([](std::optional<storage::Vault>& vault) { vault.reset(); });
-    screen = Screen::Unlock;
-    narratives.clear();
-    draft.reset();
-    hits.clear();
+    m_sync_worker.Post([](std::optional<storage::Vault>& vault) { vault.reset(); });
+    ClearSession();
+    locked_reason = reason;
+    focus_first_field = true;
+    std::fprintf(stderr, "escucha: locked\n");
 }
 
-void AppState::Reload() {
-    m_worker.Post([this](std::optional<storage::Vault>& vault) {
-        if (!vault) return;
-        auto list = vault->Records().List("narrative");
-        m_worker.Ui().Post([this, list = std::move(list)]() mutable { narratives = std::move(list); });
-    });
-}
-
-void AppState::NewNarrative() {
-    if (draft && draft->dirty) Save();
-    draft = NarrativeDraft{};
-    focus_title = true;
-}
-
-void AppState::OpenNarrative(const std::string& id) {
-    if (draft && draft->dirty) Save();
-    for (const auto& n : narratives) {
-        if (n["id"] != id) continue;
-        draft = NarrativeDraft{id, n.value("title", ""), n.value("text", "")};
-        return;
-    }
-}
-
-void AppState::Edited(double now) {
-    if (!draft) return;
-    draft->dirty = true;
-    draft->last_edit = now;
-    ++draft->revision;
-    status = "editing";
-}
-
-void AppState::FocusLeft(double) {
-    if (draft && draft->dirty) Save();
-}
+void AppState::Input(double now) { m_last_input = now; }
 
 void AppState::Tick(double now) {
-    if (draft && draft->dirty && !draft->saving && now - draft->last_edit >= AUTOSAVE_AFTER_S) Save();
-}
-
-void AppState::Save() {
-    if (!draft || draft->saving) return;
-    // A narrative is its text: until there is some, there is nothing to keep.
-    if (draft->text.find_first_not_of(" \t\n") == std::string::npos) {
-        status = "write the narrative to save it";
+    m_now = now;
+    if (screen != Screen::Main) return;
+    for (auto* d : {draft ? &*draft : nullptr, identity ? &*identity : nullptr}) {
+        if (!d || !d->dirty || d->saving || d->revision == d->refused_revision) continue;
+        if (now - d->last_edit < AUTOSAVE_AFTER_S) continue;
+        Save(*d, now);
+    }
+    if (settings.lock_after_minutes > 0 && now - m_last_input >= settings.lock_after_minutes * 60.0) {
+        char reason[160];
+        std::snprintf(reason, sizeof reason, Tr("Locked after %d minutes without use."), settings.lock_after_minutes);
+        Lock(reason);
         return;
     }
-    draft->saving = true;
-    const std::string id = draft->id;
-    const int revision = draft->revision;
-    Json fields = {{"title", draft->title.empty() ? std::string("Sin título") : draft->title},
-                   {"text", draft->text}};
-    m_worker.Post(
-        [this, id, revision, fields](std::optional<storage::Vault>& vault) {
-            if (!vault) return;
-            auto& records = vault->Records();
-            std::string saved_id = id;
-            if (id.empty()) {
-                Json create = fields;
-                auto projects = records.List("project");
-                create["project_id"] = projects.empty() ? records.Create("project", {{"name", "Mi proyecto"}})["id"]
-                                                        : projects[0]["id"];
-                saved_id = records.Create("narrative", create)["id"];
-            } else {
-                (void)records.Update(id, fields);
-            }
-            m_worker.Ui().Post([this, saved_id, revision] {
-                if (!draft) return;
-                draft->saving = false;
-                if (draft->id.empty()) draft->id = saved_id;
-                if (draft->revision == revision) draft->dirty = false;
-                status = "saved";
-                error.clear();
-                std::fprintf(stderr, "escucha: narrative saved\n");
-            });
-        },
-        [this](std::string what) {
-            if (draft) draft->saving = false;
-            error = "Not saved: " + what;
-        });
-    Reload();
-}
-
-void AppState::Search() {
-    const std::string q = query;
-    m_worker.Post(
-        [this, q](std::optional<storage::Vault>& vault) {
-            if (!vault) return;
-            auto found = vault->Records().Search(q, 200);
-            m_worker.Ui().Post([this, found = std::move(found)]() mutable {
-                hits = std::move(found);
-                ++searches_done;
-                std::fprintf(stderr, "escucha: search found %zu\n", hits.size());
-            });
-        },
-        [this](std::string what) { error = what; });
+    if (sync.enrolled && !sync.running && now >= sync.next_auto) StartSync(true);
 }
 
 void AppState::FlushBeforeExit() {
@@ -159,11 +229,623 @@ void AppState::FlushBeforeExit() {
     // created twice; then save what is still unsaved.
     m_worker.Flush();
     m_worker.Ui().Run();
-    if (draft && draft->dirty) {
-        Save();
+    bool saved = false;
+    for (auto* d : {draft ? &*draft : nullptr, identity ? &*identity : nullptr}) {
+        if (d && d->dirty && d->revision != d->refused_revision) {
+            Save(*d, m_now);
+            saved = true;
+        }
+    }
+    if (saved) {
         m_worker.Flush();
         m_worker.Ui().Run();
     }
+    m_sync_handle->Cancel();
+}
+
+// [SECTION] Projects and lists
+
+void AppState::LoadLists() {
+    const int session = m_session;
+    UiQueue& ui = m_worker.Ui();
+    m_worker.Post([this, &ui, session](std::optional<storage::Vault>& vault) {
+        if (!vault) return;
+        const auto& type = interpret::AllRecordTypes().Get("project");
+        storage::ListOptions options;
+        options.only_fields = SummaryFields(type);
+        std::vector<RowSummary> rows;
+        for (const auto& p : vault->Records().List("project", options)) rows.push_back(Summarise(type, p));
+        const auto enrolled_project = vault->GetMeta("sync.project_id").value_or("");
+        ui.Post([this, session, rows = std::move(rows), enrolled_project]() mutable {
+            if (session != m_session) return;
+            lists["project"] = RecordList{std::move(rows), true};
+            projects_loaded = true;
+            const auto& projects = lists["project"].rows;
+            const auto has = [&](const std::string& id) {
+                return std::any_of(projects.begin(), projects.end(), [&](const RowSummary& r) { return r.id == id; });
+            };
+            if (!project_id.empty() && has(project_id)) {
+            } else if (!enrolled_project.empty() && has(enrolled_project)) {
+                project_id = enrolled_project;
+            } else {
+                project_id = projects.empty() ? "" : projects.front().id;
+            }
+            for (const auto& type : RecordSections())
+                if (type != "project") LoadList(type);
+        });
+    });
+}
+
+void AppState::LoadList(const std::string& type_name) {
+    if (project_id.empty()) return;
+    const int session = m_session;
+    UiQueue& ui = m_worker.Ui();
+    m_worker.Post([this, &ui, session, type_name, project = project_id](std::optional<storage::Vault>& vault) {
+        if (!vault) return;
+        const auto& type = interpret::AllRecordTypes().Get(type_name);
+        storage::ListOptions options;
+        options.project_id = project;
+        options.only_fields = SummaryFields(type);
+        options.newest_first = true;
+        std::vector<RowSummary> rows;
+        for (const auto& r : vault->Records().List(type_name, options)) rows.push_back(Summarise(type, r));
+        ui.Post([this, session, type_name, project, rows = std::move(rows)]() mutable {
+            if (session != m_session || project != project_id) return;
+            lists[type_name] = RecordList{std::move(rows), true};
+            std::fprintf(stderr, "escucha: listed %zu %s\n", lists[type_name].rows.size(), type_name.c_str());
+        });
+    });
+}
+
+void AppState::PutRow(const std::string& type, RowSummary row) {
+    auto& rows = lists[type].rows;
+    const auto it = std::find_if(rows.begin(), rows.end(), [&](const RowSummary& r) { return r.id == row.id; });
+    if (it != rows.end()) *it = std::move(row);
+    else rows.insert(rows.begin(), std::move(row));
+}
+
+void AppState::SelectProject(const std::string& id) {
+    if (id == project_id) return;
+    CloseRecord();
+    project_id = id;
+    for (const auto& type : RecordSections())
+        if (type != "project") {
+            lists[type] = RecordList{};
+            LoadList(type);
+        }
+}
+
+void AppState::CreateFirstProject() {
+    const auto name = new_project_name;
+    if (name.find_first_not_of(" \t") == std::string::npos) {
+        error = Tr("Give the project a name.");
+        return;
+    }
+    error.clear();
+    const int session = m_session;
+    UiQueue& ui = m_worker.Ui();
+    m_worker.Post(
+        [this, &ui, session, name](std::optional<storage::Vault>& vault) {
+            if (!vault) return;
+            const auto& type = interpret::AllRecordTypes().Get("project");
+            const auto created = vault->Records().Create("project", {{"name", name}});
+            ui.Post([this, session, row = Summarise(type, created)] {
+                if (session != m_session) return;
+                new_project_name.clear();
+                PutRow("project", row);
+                SelectProject(row.id);
+                std::fprintf(stderr, "escucha: project created\n");
+            });
+        },
+        [this, session](std::string what) {
+            if (session == m_session) error = what;
+        });
+}
+
+void AppState::Show(const std::string& where) {
+    if (where == section) return;
+    if (draft && draft->type != where) CloseRecord();
+    section = where;
+    if (where == SECTION_SEARCH) focus_search = true;
+    if (where == SECTION_SYNC) RefreshSync();
+}
+
+const RowSummary* AppState::Row(const std::string& type, const std::string& id) const {
+    const auto list = lists.find(type);
+    if (list == lists.end()) return nullptr;
+    for (const auto& r : list->second.rows)
+        if (r.id == id) return &r;
+    return nullptr;
+}
+
+std::string AppState::RowLabel(const std::string& /*type*/, const RowSummary& row) const {
+    if (!row.title.empty()) return row.title;
+    if (!row.ref.empty())
+        if (const auto* p = Row("participant", row.ref)) return p->title;
+    return std::string("(") + Tr("untitled") + ")";
+}
+
+std::string AppState::ProjectName() const {
+    if (const auto* p = Row("project", project_id)) return p->title;
+    return {};
+}
+
+// [SECTION] Records
+
+RecordDraft* AppState::DraftByKey(int key) {
+    if (draft && draft->key == key) return &*draft;
+    if (identity && identity->key == key) return &*identity;
+    return nullptr;
+}
+
+void AppState::NewRecord(const std::string& type_name) {
+    if (type_name != "project" && project_id.empty()) {
+        error = Tr("Create a project first.");
+        return;
+    }
+    CloseRecord();
+    error.clear();
+    draft = NewDraft(Type(type_name), type_name == "project" ? "" : project_id);
+    draft->key = m_next_key++;
+    section = type_name;
+    focus_first_field = true;
+}
+
+void AppState::OpenRecord(const std::string& id) {
+    if (draft && draft->id == id) return;
+    CloseRecord();
+    const int session = m_session;
+    UiQueue& ui = m_worker.Ui();
+    m_worker.Post(
+        [this, &ui, session, id](std::optional<storage::Vault>& vault) {
+            if (!vault) return;
+            auto record = vault->Records().Get(id);
+            if (!record) throw std::runtime_error("that record is no longer in the vault");
+            ui.Post([this, session, record = std::move(*record)] {
+                if (session != m_session) return;
+                const auto& type = Type(record["type"].get<std::string>());
+                draft = DraftFromRecord(type, record);
+                draft->key = m_next_key++;
+                section = type.name;
+                if (type.name == "profile") LoadLinkedNarratives();
+            });
+        },
+        [this, session](std::string what) {
+            if (session == m_session) error = what;
+        });
+}
+
+void AppState::CloseRecord() {
+    for (auto* d : {draft ? &*draft : nullptr, identity ? &*identity : nullptr})
+        if (d && d->dirty && d->revision != d->refused_revision) Save(*d, m_now);
+    // What was refused stays unsaved: say so rather than drop it quietly.
+    if (draft && draft->dirty && !draft->error.empty())
+        status = std::string(Tr("Not saved: ")) + draft->error;
+    draft.reset();
+    identity.reset();
+    identity_loading = false;
+    linked_narratives.clear();
+}
+
+void AppState::Edited(RecordDraft& d, const std::string& field, double now) {
+    d.dirty = true;
+    d.last_edit = now;
+    d.touched.insert(field);
+    d.field_errors.erase(field);
+    ++d.revision;
+    m_last_input = now;
+    status = Tr("Editing…");
+    if (d.type == "profile" && field == "narrative_ids") LoadLinkedNarratives();
+}
+
+void AppState::FocusLeft(RecordDraft& d) {
+    if (d.dirty && !d.saving && d.revision != d.refused_revision) Save(d, m_now);
+}
+
+void AppState::Save(RecordDraft& d, double now) {
+    if (d.saving) return;
+    const auto& type = Type(d.type);
+    const auto form = ReadForm(type, d);
+    d.field_errors = form.errors;
+    const bool creating = d.id.empty();
+    if (creating && !form.missing.empty()) {
+        // Nothing to create yet: a narrative needs its text, a participant a pseudonym.
+        std::string names;
+        for (const auto& m : form.missing) names += (names.empty() ? "" : ", ") + std::string(FieldLabel(m));
+        d.error = std::string(Tr("To save it, fill in: ")) + names;
+        d.refused_revision = d.revision;
+        return;
+    }
+    if (!creating && form.fields.empty()) {
+        d.dirty = !form.errors.empty();
+        d.refused_revision = d.revision;
+        return;
+    }
+    d.saving = true;
+    d.last_edit = now;
+    const int key = d.key, revision = d.revision, session = m_session;
+    Json fields = form.fields;
+    if (creating && !d.project_id.empty()) fields["project_id"] = d.project_id;
+    UiQueue& ui = m_worker.Ui();
+    m_worker.Post(
+        [this, &ui, key, revision, session, creating, id = d.id, type_name = d.type,
+         fields](std::optional<storage::Vault>& vault) mutable {
+            if (!vault) throw std::runtime_error("the vault is locked");
+            auto& records = vault->Records();
+            std::map<std::string, std::string> refused;
+            Json stored;
+            // A field the vault refuses is left out and named, so that every
+            // other field is still saved.
+            for (;;) {
+                try {
+                    stored = creating ? records.Create(type_name, fields) : records.Update(id, fields);
+                    break;
+                } catch (const storage::RecordError& e) {
+                    const auto* spec = interpret::AllRecordTypes().Get(type_name).Field(e.Field());
+                    if (!spec || !fields.contains(e.Field()) || (creating && spec->required)) throw;
+                    refused[e.Field()] = e.Reason();
+                    fields.erase(e.Field());
+                    if (!creating && fields.empty()) break;
+                }
+            }
+            const auto& type = interpret::AllRecordTypes().Get(type_name);
+            std::optional<RowSummary> row;
+            if (!stored.is_null()) row = Summarise(type, stored);
+            const std::string updated_at = stored.is_null() ? "" : stored.value("updated_at", "");
+            ui.Post([this, key, revision, session, type_name, row, refused, updated_at] {
+                if (session != m_session) return;
+                if (row && type_name != "identity_link") PutRow(type_name, *row);
+                RecordDraft* d = DraftByKey(key);
+                if (!d) return;
+                d->saving = false;
+                d->error.clear();
+                if (row && d->id.empty()) d->id = row->id;
+                if (!updated_at.empty()) d->updated_at = updated_at;
+                for (const auto& [field, why] : refused) d->field_errors[field] = why;
+                if (d->revision == revision) {
+                    d->dirty = false;
+                    d->touched.clear();
+                    for (const auto& [field, why] : d->field_errors) d->touched.insert(field);
+                    if (!d->field_errors.empty()) {
+                        d->dirty = true; // the refused fields are still only in the form
+                        d->refused_revision = revision;
+                    }
+                }
+                status = d->field_errors.empty() ? Tr("Saved") : Tr("Saved, except the fields marked in red");
+                std::fprintf(stderr, "escucha: %s saved\n", type_name.c_str());
+            });
+        },
+        [this, key, revision, session](std::string what) {
+            if (session != m_session) return;
+            RecordDraft* d = DraftByKey(key);
+            if (!d) return;
+            d->saving = false;
+            d->error = what;
+            // A refusal waits for the next edit; other failures (a busy
+            // vault) are tried again a little later.
+            d->refused_revision = revision;
+            status = std::string(Tr("Not saved: ")) + what;
+        });
+}
+
+void AppState::DeleteRecord() {
+    if (!draft) return;
+    if (draft->id.empty()) {
+        draft.reset();
+        return;
+    }
+    const int session = m_session;
+    const std::string id = draft->id, type = draft->type;
+    UiQueue& ui = m_worker.Ui();
+    m_worker.Post(
+        [this, &ui, session, id, type](std::optional<storage::Vault>& vault) {
+            if (!vault) return;
+            (void)vault->Records().Delete(id);
+            ui.Post([this, session, id, type] {
+                if (session != m_session) return;
+                auto& rows = lists[type].rows;
+                rows.erase(std::remove_if(rows.begin(), rows.end(), [&](const RowSummary& r) { return r.id == id; }),
+                           rows.end());
+                if (draft && draft->id == id) {
+                    draft.reset();
+                    identity.reset();
+                }
+                if (type == "project" && id == project_id) {
+                    project_id.clear();
+                    LoadLists();
+                }
+                status = Tr("Deleted");
+            });
+        },
+        [this, session](std::string what) {
+            if (session == m_session) error = std::string(Tr("Not deleted: ")) + what;
+        });
+}
+
+void AppState::WithdrawConsent(double now) {
+    if (!draft || draft->type != "consent") return;
+    draft->values["status"].text = "withdrawn";
+    draft->values["withdrawn_at"].text = Today();
+    Edited(*draft, "status", now);
+    Edited(*draft, "withdrawn_at", now);
+    Save(*draft, now);
+}
+
+void AppState::ShowIdentity() {
+    if (!draft || draft->type != "participant" || draft->id.empty() || identity || identity_loading) return;
+    identity_loading = true;
+    const int session = m_session;
+    const std::string participant = draft->id, project = draft->project_id;
+    UiQueue& ui = m_worker.Ui();
+    m_worker.Post(
+        [this, &ui, session, participant, project](std::optional<storage::Vault>& vault) {
+            if (!vault) return;
+            std::optional<Json> found;
+            storage::ListOptions options;
+            options.project_id = project;
+            for (auto& link : vault->Records().List("identity_link", options))
+                if (link.value("participant_id", "") == participant) found = std::move(link);
+            ui.Post([this, session, participant, project, found] {
+                if (session != m_session) return;
+                identity_loading = false;
+                if (!draft || draft->id != participant) return;
+                const auto& type = Type("identity_link");
+                identity = found ? DraftFromRecord(type, *found) : NewDraft(type, project);
+                identity->key = m_next_key++;
+                if (!found) identity->values["participant_id"].text = participant;
+            });
+        },
+        [this, session](std::string what) {
+            if (session != m_session) return;
+            identity_loading = false;
+            error = what;
+        });
+}
+
+void AppState::HideIdentity() {
+    if (identity && identity->dirty && identity->revision != identity->refused_revision) Save(*identity, m_now);
+    identity.reset();
+}
+
+void AppState::LoadLinkedNarratives() {
+    if (!draft) return;
+    std::vector<std::string> ids = draft->values["narrative_ids"].items;
+    const int session = m_session, key = draft->key;
+    UiQueue& ui = m_worker.Ui();
+    m_worker.Post([this, &ui, session, key, ids](std::optional<storage::Vault>& vault) {
+        if (!vault) return;
+        std::vector<Json> found;
+        for (const auto& id : ids)
+            if (auto r = vault->Records().Get(id)) found.push_back(std::move(*r));
+        ui.Post([this, session, key, found = std::move(found)]() mutable {
+            if (session == m_session && draft && draft->key == key) linked_narratives = std::move(found);
+        });
+    });
+}
+
+// [SECTION] Search
+
+void AppState::Search() {
+    const std::string q = search.query;
+    if (q.find_first_not_of(" \t") == std::string::npos) return;
+    const int generation = ++search.generation, session = m_session;
+    search.searching = true;
+    UiQueue& ui = m_worker.Ui();
+    m_worker.Post(
+        [this, &ui, q, generation, session](std::optional<storage::Vault>& vault) {
+            if (!vault) return;
+            auto ranks = vault->Records().RankSearch(q, SearchState::MAX_RESULTS);
+            ui.Post([this, q, generation, session, ranks = std::move(ranks)]() mutable {
+                if (session != m_session || generation != search.generation) return;
+                search.searching = false;
+                search.shown_query = q;
+                search.ranks = std::move(ranks);
+                search.hits.clear();
+                search.chunks_asked.clear();
+                ++search.done;
+                error.clear();
+                std::fprintf(stderr, "escucha: search found %zu\n", search.ranks.size());
+            });
+        },
+        [this, generation, session](std::string what) {
+            if (session != m_session || generation != search.generation) return;
+            search.searching = false;
+            error = what;
+        });
+}
+
+void AppState::NeedHits(size_t first, size_t last) {
+    last = std::min(last, search.ranks.size());
+    if (first >= last) return;
+    const int generation = search.generation, session = m_session;
+    UiQueue& ui = m_worker.Ui();
+    for (size_t chunk = first / SearchState::CHUNK; chunk * SearchState::CHUNK < last; ++chunk) {
+        if (!search.chunks_asked.insert(chunk).second) continue;
+        const size_t begin = chunk * SearchState::CHUNK;
+        const size_t end = std::min(begin + SearchState::CHUNK, search.ranks.size());
+        std::vector<storage::SearchRank> ranks(search.ranks.begin() + static_cast<std::ptrdiff_t>(begin),
+                                               search.ranks.begin() + static_cast<std::ptrdiff_t>(end));
+        m_worker.Post([this, &ui, generation, session, begin, q = search.shown_query,
+                       ranks = std::move(ranks)](std::optional<storage::Vault>& vault) {
+            if (!vault) return;
+            // Hits whose record went away meanwhile are left out; keep the
+            // positions by matching on the ranks read.
+            auto details = vault->Records().SearchDetails(q, ranks, "\x01", "\x02");
+            ui.Post([this, generation, session, begin, details = std::move(details)]() mutable {
+                if (session != m_session || generation != search.generation) return;
+                for (size_t i = 0; i < details.size(); ++i) search.hits[begin + i] = std::move(details[i]);
+            });
+        });
+    }
+}
+
+void AppState::OpenHit(size_t index) {
+    const auto it = search.hits.find(index);
+    if (it == search.hits.end()) return;
+    const auto& hit = it->second;
+    if (hit.type == "identity_link") return;
+    OpenRecord(hit.id);
+}
+
+// [SECTION] Sync
+
+void AppState::RefreshSync() {
+    const int session = m_session;
+    UiQueue& ui = m_worker.Ui();
+    m_sync_worker.Post([this, &ui, session](std::optional<storage::Vault>& vault) {
+        if (!vault) return;
+        const auto state = sync::ReadSyncState(*vault);
+        const auto pending = vault->Records().PendingJournalCount();
+        const auto rejected = vault->Records().RejectedJournalCount();
+        const auto conflicts = static_cast<int64_t>(vault->Records().ListConflicts().size());
+        ui.Post([this, session, state, pending, rejected, conflicts] {
+            if (session != m_session) return;
+            sync.known = true;
+            sync.enrolled = state.enrolled;
+            sync.server = state.server;
+            sync.project_name = state.project_name;
+            sync.role = state.role;
+            sync.last_success = state.last_success;
+            sync.last_error = state.last_error;
+            sync.pending = pending;
+            sync.rejected = rejected;
+            sync.conflicts = conflicts;
+        });
+    });
+}
+
+void AppState::Enrol() {
+    if (sync.running) return;
+    const auto server = sync.server_input, code = sync.code_input, ca_path = sync.ca_path_input;
+    if (server.empty() || code.empty()) {
+        sync.message = Tr("Give the server's address and the enrolment code.");
+        sync.message_is_error = true;
+        return;
+    }
+    sync.running = true;
+    sync.message = Tr("Enrolling…");
+    sync.message_is_error = false;
+    const int session = m_session;
+    UiQueue& ui = m_worker.Ui();
+    m_sync_worker.Post(
+        [this, &ui, session, server, code, ca_path](std::optional<storage::Vault>& vault) {
+            if (!vault) return;
+            std::string ca_pem;
+            if (!ca_path.empty()) {
+                std::ifstream in(ca_path);
+                if (!in) throw std::runtime_error("the certificate file " + ca_path + " cannot be read");
+                std::stringstream text;
+                text << in.rdbuf();
+                ca_pem = text.str();
+            }
+            const auto problem = sync::Enrol(*vault, server, code, ca_pem);
+            ui.Post([this, session, problem] {
+                if (session != m_session) return;
+                sync.running = false;
+                sync.message_is_error = problem.has_value();
+                sync.message = problem ? *problem : Tr("Enrolled. This device now syncs with headquarters.");
+                if (!problem) {
+                    sync.code_input.clear();
+                    std::fprintf(stderr, "escucha: enrolled\n");
+                    LoadLists();
+                }
+                RefreshSync();
+            });
+        },
+        [this, session](std::string what) {
+            if (session != m_session) return;
+            sync.running = false;
+            sync.message = what;
+            sync.message_is_error = true;
+        });
+}
+
+void AppState::SyncNow() { StartSync(false); }
+
+void AppState::StartSync(bool automatic) {
+    if (sync.running || !sync.enrolled) return;
+    sync.running = true;
+    sync.progress = {};
+    if (!automatic) {
+        sync.message = Tr("Syncing…");
+        sync.message_is_error = false;
+    }
+    const int session = m_session;
+    UiQueue& ui = m_worker.Ui();
+    auto handle = m_sync_handle;
+    m_sync_worker.Post(
+        [this, &ui, session, handle](std::optional<storage::Vault>& vault) {
+            if (!vault) return;
+            sync::SyncClient client(*vault);
+            {
+                std::lock_guard lock(handle->mutex);
+                handle->client = &client;
+            }
+            auto last_report = std::chrono::steady_clock::now() - std::chrono::seconds(1);
+            client.OnProgress([&](const sync::SyncProgress& p) {
+                // Enough to move a progress bar; not a wake-up for every piece.
+                const auto t = std::chrono::steady_clock::now();
+                if (t - last_report < std::chrono::milliseconds(100)) return;
+                last_report = t;
+                ui.Post([this, session, p] {
+                    if (session == m_session) sync.progress = p;
+                });
+            });
+            sync::SyncReport report;
+            try {
+                report = client.SyncOnce();
+            } catch (...) {
+                std::lock_guard lock(handle->mutex);
+                handle->client = nullptr;
+                throw;
+            }
+            {
+                std::lock_guard lock(handle->mutex);
+                handle->client = nullptr;
+            }
+            ui.Post([this, session, report] {
+                if (session != m_session) return;
+                sync.running = false;
+                sync.message_is_error = !report.ok;
+                if (report.ok) {
+                    char text[200];
+                    std::snprintf(text, sizeof text, Tr("Synced: %lld sent, %lld received."),
+                                  static_cast<long long>(report.acknowledged), static_cast<long long>(report.pulled));
+                    sync.message = text;
+                    sync.failures = 0;
+                    sync.next_auto = m_now + SYNC_EVERY_S;
+                } else {
+                    sync.message = std::string(Tr("Sync did not finish: ")) + report.error;
+                    // Back off: 10 s, 20 s, … up to the usual interval.
+                    ++sync.failures;
+                    sync.next_auto = m_now + std::min(SYNC_EVERY_S, 10.0 * (1 << std::min(sync.failures - 1, 5)));
+                }
+                std::fprintf(stderr, "escucha: sync %s\n", report.ok ? "done" : "failed");
+                if (report.pulled > 0) LoadLists();
+                RefreshSync();
+            });
+        },
+        [this, session](std::string what) {
+            if (session != m_session) return;
+            sync.running = false;
+            sync.message = what;
+            sync.message_is_error = true;
+            ++sync.failures;
+            sync.next_auto = m_now + SYNC_EVERY_S;
+        });
+}
+
+// [SECTION] Settings
+
+void AppState::SetLanguage(const std::string& code) {
+    settings.language = code;
+    gui::SetLanguage(code);
+    SaveSettings();
+}
+
+void AppState::SaveSettings() {
+    std::string problem;
+    if (!StoreSettings(m_settings_file, settings, problem)) error = problem;
 }
 
 } // namespace escucha::gui

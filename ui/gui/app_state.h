@@ -1,72 +1,191 @@
 // What the app shows and what a person can do, without any drawing: the draw
 // code reads this state and calls these commands. Storage work goes to the
-// VaultWorker; its results come back on the UI thread.
+// VaultWorker; sync runs on a second worker with its own connection to the
+// vault, so a long upload never holds up an autosave. Results come back on
+// the UI thread as posted closures.
 //
 // Thread contract: UI thread only.
 #pragma once
 
+#include "record_form.h"
+#include "settings.h"
 #include "vault_worker.h"
 
 #include "escucha/storage/records.h"
+#include "escucha/sync/sync_client.h"
 
+#include <chrono>
 #include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace escucha::gui {
 
 enum class Screen { Unlock, Main };
 
-/// A narrative being written. Autosave stores it about a second after the
-/// last keystroke, when focus leaves it, and when the app closes.
-struct NarrativeDraft {
-    std::string id;        ///< empty until its first save lands
-    std::string title;
-    std::string text;
-    bool dirty = false;
-    double last_edit = 0;  ///< seconds, the app's monotonic clock
-    bool saving = false;   ///< a save is in flight
-    int revision = 0;      ///< raised by every edit, to know if a save is stale
+/// Where the main screen is: a record type's list, or one of these.
+inline constexpr const char* SECTION_SEARCH = "search";
+inline constexpr const char* SECTION_SYNC = "sync";
+inline constexpr const char* SECTION_SETTINGS = "settings";
+
+/// The record types the app lists, in the order a researcher meets them.
+[[nodiscard]] const std::vector<std::string>& RecordSections();
+
+/// One row of a list: what is shown without reading the whole record.
+struct RowSummary {
+    std::string id;
+    std::string title;  ///< the type's title, or the first words of its text
+    std::string kind;   ///< a choice name (translated when shown), may be empty
+    std::string status; ///< a choice name, may be empty
+    std::string when;   ///< a date, may be empty
+    std::string ref;    ///< a participant id (for consent), may be empty
+};
+
+/// The summary of a record (any type) for lists. Runs on the worker.
+[[nodiscard]] RowSummary Summarise(const storage::RecordType& type, const storage::Json& record);
+/// The fields Summarise reads, so lists read no more than that.
+[[nodiscard]] std::vector<std::string> SummaryFields(const storage::RecordType& type);
+
+struct RecordList {
+    std::vector<RowSummary> rows; ///< newest first
+    bool loaded = false;
+};
+
+struct SearchState {
+    std::string query;
+    std::string shown_query;               ///< the query the results are for
+    std::vector<storage::SearchRank> ranks; ///< every match, best first
+    std::unordered_map<size_t, storage::SearchHit> hits; ///< title and snippet of those read so far
+    std::set<size_t> chunks_asked;         ///< chunks of CHUNK results asked for
+    int generation = 0;                    ///< raised by every search; older answers are dropped
+    bool searching = false;
+    int done = 0;
+    static constexpr size_t CHUNK = 64;
+    static constexpr int64_t MAX_RESULTS = 100000;
+};
+
+struct SyncView {
+    bool known = false;    ///< read from the vault at least once
+    bool enrolled = false;
+    std::string server, project_name, role;
+    std::string last_success, last_error;
+    int64_t pending = 0, rejected = 0, conflicts = 0;
+    bool running = false;
+    sync::SyncProgress progress;
+    std::string message;   ///< what the last action did, in words
+    bool message_is_error = false;
+    double next_auto = 0;  ///< app clock: when the next automatic cycle starts
+    int failures = 0;      ///< in a row, for backoff
+    // Enrolment form
+    std::string server_input, code_input, ca_path_input;
 };
 
 struct AppState {
-    explicit AppState(VaultWorker& worker, std::filesystem::path vault_dir);
+    AppState(VaultWorker& worker, VaultWorker& sync_worker, std::filesystem::path vault_dir,
+             std::filesystem::path settings_file = DefaultSettingsFile());
+    ~AppState();
+    AppState(const AppState&) = delete;
+    AppState& operator=(const AppState&) = delete;
 
     // --- state the draw code reads ---
     Screen screen = Screen::Unlock;
     bool vault_exists = false;
     bool busy = false;             ///< unlocking or creating
     std::string error;             ///< the last problem, in words
-    std::string status;            ///< e.g. "saved"
+    std::string status;            ///< e.g. "Saved"
     std::string passphrase;        ///< the unlock field (cleared after use)
     std::string passphrase_again;  ///< when creating
-    std::vector<storage::Json> narratives;
-    std::optional<NarrativeDraft> draft;
-    std::string query;
-    std::vector<storage::SearchHit> hits;
-    int searches_done = 0;
-    bool focus_title = false;      ///< give the title field the keyboard next frame
+    std::string locked_reason;     ///< e.g. "Locked after 5 minutes without use"
+    Settings settings;
+
+    std::string section = "narrative";
+    std::string project_id;        ///< the project records are filed under
+    std::string new_project_name;  ///< the first-project form
+    bool projects_loaded = false;
+    std::map<std::string, RecordList> lists;   ///< by record type
+    std::optional<RecordDraft> draft;          ///< the record open in the form
+    std::optional<RecordDraft> identity;       ///< a participant's identity, shown on demand
+    bool identity_loading = false;
+    std::vector<storage::Json> linked_narratives; ///< a profile's narratives, to read beside it
+    SearchState search;
+    SyncView sync;
+    bool focus_first_field = false; ///< give the form's first field the keyboard next frame
     bool focus_search = false;
+    std::string picker_filter;      ///< the text narrowing the open record picker
 
     // --- commands ---
-    void SubmitPassphrase();
-    void Lock();
-    void NewNarrative();
-    void OpenNarrative(const std::string& id);
-    void Edited(double now);       ///< the draft changed
-    void FocusLeft(double now);    ///< the draft lost focus: save now
-    void Tick(double now);         ///< autosave when due
+    void SubmitPassphrase(double now);
+    void Lock(const std::string& reason = {});
+    void Input(double now);          ///< a person did something (for auto-lock)
+    void Tick(double now);           ///< autosave, auto-lock and automatic sync when due
+
+    void SelectProject(const std::string& id);
+    void CreateFirstProject();
+    void Show(const std::string& section);
+
+    void NewRecord(const std::string& type);
+    void OpenRecord(const std::string& id);
+    void CloseRecord();              ///< saves first
+    void Edited(RecordDraft& d, const std::string& field, double now);
+    void FocusLeft(RecordDraft& d);  ///< a field lost focus: save now
+    void DeleteRecord();
+    void WithdrawConsent(double now);
+    void ShowIdentity();
+    void HideIdentity();
+
     void Search();
-    /// Saves what is unsaved and waits for it (window closing).
+    /// The results [first, last) are on screen: read titles and snippets not read yet.
+    void NeedHits(size_t first, size_t last);
+    void OpenHit(size_t index);
+
+    void RefreshSync();
+    void Enrol();
+    void SyncNow();
+
+    void SetLanguage(const std::string& code);
+    void SaveSettings();
+
+    /// Saves what is unsaved and waits for it (window closing, lock).
     void FlushBeforeExit();
 
+    // --- lookups for drawing ---
+    [[nodiscard]] const RowSummary* Row(const std::string& type, const std::string& id) const;
+    [[nodiscard]] std::string RowLabel(const std::string& type, const RowSummary& row) const;
+    [[nodiscard]] std::string ProjectName() const;
+    [[nodiscard]] const storage::RecordType& Type(const std::string& name) const;
+
     static constexpr double AUTOSAVE_AFTER_S = 1.0;
+    static constexpr double RETRY_AFTER_S = 5.0;
+    static constexpr double SYNC_EVERY_S = 300.0;
+
+    /// Milliseconds from the passphrase's submission to the unlock (for the benchmark log).
+    std::chrono::steady_clock::time_point unlock_started;
+    bool first_frame_after_unlock_pending = false;
 
 private:
-    void Save();
-    void Reload();
+    void Save(RecordDraft& d, double now);
+    RecordDraft* DraftByKey(int key);
+    void LoadLists();
+    void LoadList(const std::string& type);
+    void PutRow(const std::string& type, RowSummary row);
+    void LoadLinkedNarratives();
+    void ClearSession();
+    void StartSync(bool automatic);
+
     VaultWorker& m_worker;
+    VaultWorker& m_sync_worker;
     std::filesystem::path m_dir;
+    std::filesystem::path m_settings_file;
+    double m_last_input = 0;
+    double m_now = 0;
+    int m_next_key = 1;
+    int m_session = 0; ///< raised by every lock: answers for an older session are dropped
+    std::shared_ptr<struct SyncHandle> m_sync_handle;
 };
 
 } // namespace escucha::gui

@@ -22,7 +22,7 @@ int UiQueue::Run() {
     return static_cast<int>(tasks.size());
 }
 
-VaultWorker::VaultWorker(UiQueue& ui) : m_ui(ui), m_thread([this] { Loop(); }) {}
+VaultWorker::VaultWorker(UiQueue& ui, std::string name) : m_ui(ui), m_name(std::move(name)), m_thread([this] { Loop(); }) {}
 
 VaultWorker::~VaultWorker() {
     {
@@ -47,7 +47,7 @@ void VaultWorker::Flush() {
 }
 
 void VaultWorker::Loop() {
-    pthread_setname_np(pthread_self(), "escucha-vault");
+    pthread_setname_np(pthread_self(), m_name.substr(0, 15).c_str());
     while (true) {
         std::pair<Job, std::function<void(std::string)>> item;
         {

@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <thread>
 
 namespace escucha::gui {
@@ -34,7 +35,8 @@ private:
 class VaultWorker {
 public:
     using Job = std::function<void(std::optional<storage::Vault>& vault)>;
-    explicit VaultWorker(UiQueue& ui);
+    /// `name` names the thread (seen in debuggers and `top -H`).
+    explicit VaultWorker(UiQueue& ui, std::string name = "escucha-vault");
     ~VaultWorker();
     VaultWorker(const VaultWorker&) = delete;
     VaultWorker& operator=(const VaultWorker&) = delete;
@@ -54,6 +56,7 @@ private:
     bool m_stop = false;
     int m_running = 0;
     std::optional<storage::Vault> m_vault;
+    std::string m_name;
     std::thread m_thread;
 };
 

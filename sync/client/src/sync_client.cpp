@@ -143,11 +143,16 @@ SyncReport SyncClient::SyncOnce() {
 
 bool SyncClient::Push(SyncReport& report, const std::string& base, const std::string& token) {
     int64_t after = 0;
+    m_progress = {};
+    m_progress.changes_total = m_vault.Records().PendingJournalCount();
+    Report();
     while (!m_cancel) {
         const auto batch = m_vault.Records().PendingJournal(BATCH, after);
         if (batch.empty()) return true;
         if (!PushBatch(batch, report, base, token)) return false;
         after = batch.back().seq;
+        m_progress.changes_sent += static_cast<int64_t>(batch.size());
+        Report();
     }
     report.error = "cancelled";
     return false;
@@ -209,7 +214,12 @@ bool SyncClient::PushBatch(const std::vector<storage::JournalEntry>& batch, Sync
 
 bool SyncClient::UploadBlobs(SyncReport& report, const std::string& base, const std::string& token) {
     storage::BlobStore blobs(m_vault);
-    for (const auto& blob : blobs.List(true)) {
+    const auto waiting = blobs.List(true);
+    m_progress.phase = SyncProgress::Phase::Blobs;
+    for (const auto& blob : waiting) m_progress.blob_bytes_total += blob.size;
+    Report();
+    int64_t done_before = 0; // bytes of the blobs already handled in this cycle
+    for (const auto& blob : waiting) {
         const std::string url = base + "/v1/blobs/" + blob.sha256;
         // Ask first: a cut upload resumes where HQ's copy stops.
         const auto status = m_http.Get(url, token);
@@ -237,6 +247,8 @@ bool SyncClient::UploadBlobs(SyncReport& report, const std::string& base, const 
             }
             report.blob_bytes_sent += static_cast<int64_t>(piece.size());
             have += static_cast<int64_t>(piece.size());
+            m_progress.blob_bytes_done = done_before + have;
+            Report();
             const auto answer = Json::parse(r.body, nullptr, false);
             complete = answer.is_object() && answer.value("complete", false);
             piece.clear();
@@ -262,12 +274,17 @@ bool SyncClient::UploadBlobs(SyncReport& report, const std::string& base, const 
             blobs.MarkUploaded(blob.sha256);
             ++report.blobs_uploaded;
         }
+        done_before += blob.size;
+        m_progress.blob_bytes_done = done_before;
+        Report();
     }
     return true;
 }
 
 bool SyncClient::Pull(SyncReport& report, const std::string& base, const std::string& token) {
     int64_t cursor = std::stoll(m_vault.GetMeta(META_CURSOR).value_or("0"));
+    m_progress.phase = SyncProgress::Phase::Pull;
+    Report();
     while (!m_cancel) {
         const auto result = m_http.Get(base + "/v1/pull?since=" + std::to_string(cursor) + "&limit=500", token);
         if (!result.Ok()) {
@@ -290,6 +307,8 @@ bool SyncClient::Pull(SyncReport& report, const std::string& base, const std::st
         cursor = page.next;
         m_vault.SetMeta(META_CURSOR, std::to_string(cursor));
         txn.Commit();
+        m_progress.pulled = report.pulled;
+        Report();
         if (!page.more) return true;
     }
     report.error = "cancelled";

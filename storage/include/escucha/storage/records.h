@@ -136,6 +136,17 @@ struct ListOptions {
     bool include_deleted = false;
     int64_t limit = -1;
     int64_t offset = 0;
+    /// Read only these fields (besides the common keys): a list of 100,000
+    /// titles need not decrypt and parse every long text.
+    std::optional<std::vector<std::string>> only_fields;
+    bool newest_first = false; ///< ids are time-ordered (UUIDv7)
+};
+
+/// One search match before its title and snippet are read: enough to rank
+/// and count 100,000 hits cheaply.
+struct SearchRank {
+    int64_t docid = 0;
+    double score = 0;
 };
 
 struct JournalEntry {
@@ -186,6 +197,13 @@ public:
     /// Throws RecordError("query", ...) for a query with no words.
     [[nodiscard]] std::vector<SearchHit> Search(const std::string& query, int limit = 20, const std::string& open = "[",
                                                 const std::string& close = "]");
+    /// The first step of Search: matches ranked best first, without reading
+    /// titles or text. Throws RecordError("query", ...) like Search.
+    [[nodiscard]] std::vector<SearchRank> RankSearch(const std::string& query, int64_t limit);
+    /// The second step: title and snippet of the given matches (those shown),
+    /// in the same order. A docid no longer in the index is left out.
+    [[nodiscard]] std::vector<SearchHit> SearchDetails(const std::string& query, const std::vector<SearchRank>& ranks,
+                                                       const std::string& open = "[", const std::string& close = "]");
 
     [[nodiscard]] int64_t PendingJournalCount();
     /// Journal rows in order, from `after_seq` on.
@@ -221,11 +239,17 @@ public:
 
 private:
     void CheckReferences(const RecordType& type, const Json& record);
+    /// Inside a write transaction: moves the clock past the last time any
+    /// connection to this vault stamped.
+    void CatchUpClock();
     void Write(const RecordType& type, const Json& record, const char* op);
     void IndexText(const RecordType& type, const Json& record);
     bool IsJournalled(const RecordType& type, const Json& record);
     Json ReadRow(const RecordType& type, Statement& stmt) const;
     std::string SelectColumns(const RecordType& type) const;
+    Json ReadRow(const RecordType& type, Statement& stmt, const std::vector<const FieldSpec*>& fields) const;
+    static std::string SelectColumns(const std::vector<const FieldSpec*>& fields);
+    static std::vector<const FieldSpec*> AllFields(const RecordType& type);
 
     /// A prepared statement from the cache, reset when the lease ends so no
     /// read transaction stays open behind the caller's back.

@@ -32,6 +32,17 @@ struct SyncReport {
     std::string error;           ///< the failure, in words, when !ok
 };
 
+/// How far a sync cycle has gone, for progress bars. Reported from the
+/// thread that runs the cycle.
+struct SyncProgress {
+    enum class Phase { Push, Blobs, Pull } phase = Phase::Push;
+    int64_t changes_sent = 0;    ///< journal rows answered by HQ so far
+    int64_t changes_total = 0;   ///< journal rows waiting when the cycle began
+    int64_t blob_bytes_done = 0; ///< bytes HQ holds of the blobs being sent
+    int64_t blob_bytes_total = 0;
+    int64_t pulled = 0;          ///< records received so far
+};
+
 /// What the vault remembers about sync (kept in its encrypted meta table).
 struct SyncState {
     std::string server;
@@ -78,6 +89,8 @@ public:
     /// within `max_backoff`. Returns when Cancel() is called.
     void Watch(const WatchOptions& options, const std::function<void(const SyncReport&)>& on_cycle);
     void Cancel() { m_cancel = true; }
+    /// Called as a cycle advances (after each batch, blob piece and pull page).
+    void OnProgress(std::function<void(const SyncProgress&)> callback) { m_on_progress = std::move(callback); }
 
     /// Pushes at most this many journal rows per request.
     static constexpr int64_t BATCH = 200;
@@ -91,8 +104,14 @@ private:
     bool Pull(SyncReport& report, const std::string& base, const std::string& token);
     bool UploadBlobs(SyncReport& report, const std::string& base, const std::string& token);
 
+    void Report() {
+        if (m_on_progress) m_on_progress(m_progress);
+    }
+
     storage::Vault& m_vault;
     std::atomic<bool> m_cancel{false};
+    SyncProgress m_progress;
+    std::function<void(const SyncProgress&)> m_on_progress;
     HttpOptions m_http_options;
     HttpClient m_http;
 };

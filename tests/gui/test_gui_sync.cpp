@@ -1,0 +1,86 @@
+// The app's sync panel against a real escucha-hq on loopback: enrol with a
+// code, write, sync now, see the counts; bad codes and files are words.
+#include "gui_fixture.h"
+
+#include "files.h"
+#include "sync/hq_process.h"
+
+#include <catch2/catch.hpp>
+
+#include <nlohmann/json.hpp>
+
+using namespace escucha;
+using namespace escucha::gui;
+using escucha::test::Until;
+
+TEST_CASE("Enrol and sync from the app", "[gui][sync]") {
+    test::TempDir hq_dir;
+    test::HqProcess hq((hq_dir / "hq").string());
+    const auto project = hq.Admin({"create-project", "Café Nariño"});
+    test::GuiApp app;
+    auto& s = app.state;
+    app.Create();
+    s.Show(SECTION_SYNC);
+    REQUIRE(Until(app.ui, [&] { return s.sync.known; }));
+    CHECK_FALSE(s.sync.enrolled);
+
+    SECTION("bad input is refused in words and changes nothing") {
+        s.Enrol();
+        CHECK_THAT(s.sync.message, Catch::Contains("address"));
+        s.sync.server_input = hq.Url();
+        s.sync.code_input = "AAAA-BBBB-CCCC-DDDD";
+        s.Enrol();
+        REQUIRE(Until(app.ui, [&] { return !s.sync.running; }));
+        CHECK(s.sync.message_is_error);
+        CHECK_THAT(s.sync.message, Catch::Contains("unknown or has been used"));
+        s.sync.code_input = hq.Admin({"enrol", "--project", project, "--role", "researcher", "--person", "Ana"});
+        s.sync.ca_path_input = (hq_dir / "no-such.pem").string();
+        s.Enrol();
+        REQUIRE(Until(app.ui, [&] { return !s.sync.running; }));
+        CHECK_THAT(s.sync.message, Catch::Contains("cannot be read"));
+        REQUIRE(Until(app.ui, [&] { return s.sync.known; }));
+        CHECK_FALSE(s.sync.enrolled);
+    }
+    SECTION("enrol, write, sync now: HQ has it and nothing waits") {
+        s.sync.server_input = hq.Url();
+        s.sync.code_input = hq.Admin({"enrol", "--project", project, "--role", "researcher", "--person", "Ana"});
+        s.Enrol();
+        REQUIRE(Until(app.ui, [&] { return !s.sync.running && s.sync.enrolled; }));
+        INFO(s.sync.message);
+        CHECK_FALSE(s.sync.message_is_error);
+        CHECK(s.sync.project_name == "Café Nariño");
+        // The project from HQ becomes the one records are filed under.
+        REQUIRE(Until(app.ui, [&] { return s.project_id == project && s.lists["narrative"].loaded; }));
+
+        s.NewRecord("narrative");
+        s.draft->values["title"].text = "La báscula";
+        s.draft->values["text"].text = "Nadie ve la báscula.";
+        s.Edited(*s.draft, "text", 1.0);
+        s.FocusLeft(*s.draft);
+        REQUIRE(Until(app.ui, [&] { return !s.draft->id.empty() && !s.draft->saving; }));
+        s.RefreshSync();
+        REQUIRE(Until(app.ui, [&] { return s.sync.pending == 1; }));
+
+        s.SyncNow();
+        CHECK(s.sync.running);
+        REQUIRE(Until(app.ui, [&] { return !s.sync.running; }));
+        INFO(s.sync.message);
+        CHECK_FALSE(s.sync.message_is_error);
+        CHECK_THAT(s.sync.message, Catch::Contains("1 sent"));
+        REQUIRE(Until(app.ui, [&] { return s.sync.pending == 0 && !s.sync.last_success.empty(); }));
+
+        const auto out = (hq_dir / "export.json").string();
+        (void)hq.Admin({"export", "--project", project, "--out", out});
+        CHECK_THAT(test::ReadFile(out), Catch::Contains("Nadie ve la báscula."));
+
+        SECTION("HQ away: the error is kept in words, and the next try comes sooner than usual") {
+            hq.Kill9();
+            s.SyncNow();
+            REQUIRE(Until(app.ui, [&] { return !s.sync.running; }));
+            CHECK(s.sync.message_is_error);
+            CHECK_THAT(s.sync.message, Catch::Contains("cannot reach"));
+            CHECK(s.sync.failures == 1);
+            CHECK(s.sync.next_auto < AppState::SYNC_EVERY_S);
+        }
+    }
+}

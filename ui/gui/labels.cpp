@@ -1,0 +1,170 @@
+#include "labels.h"
+
+#include "i18n.h"
+
+#include <map>
+#include <string_view>
+
+namespace escucha::gui {
+
+namespace {
+
+using Table = std::map<std::string_view, const char*>;
+
+const Table& TypeNames() {
+    static const Table table = {
+        {"project", N_("Project")},
+        {"participant", N_("Participant")},
+        {"identity_link", N_("Identity")},
+        {"consent", N_("Consent")},
+        {"interview", N_("Interview")},
+        {"transcript_segment", N_("Transcript segment")},
+        {"field_note", N_("Field note")},
+        {"social_media_item", N_("Social-media item")},
+        {"narrative", N_("Narrative")},
+        {"profile", N_("Profile")},
+    };
+    return table;
+}
+
+const Table& TypePlurals() {
+    static const Table table = {
+        {"project", N_("Projects")},
+        {"participant", N_("Participants")},
+        {"identity_link", N_("Identities")},
+        {"consent", N_("Consents")},
+        {"interview", N_("Interviews")},
+        {"transcript_segment", N_("Transcript segments")},
+        {"field_note", N_("Field notes")},
+        {"social_media_item", N_("Social media")},
+        {"narrative", N_("Narratives")},
+        {"profile", N_("Profiles")},
+    };
+    return table;
+}
+
+const Table& FieldNames() {
+    static const Table table = {
+        {"age_band", N_("Age band")},
+        {"aspirations", N_("Aspirations")},
+        {"author_hash", N_("Author (hashed)")},
+        {"captured_at", N_("Captured on")},
+        {"code", N_("Code")},
+        {"contact", N_("Contact")},
+        {"context", N_("Context")},
+        {"description", N_("Description")},
+        {"end_ms", N_("End (ms)")},
+        {"ended_at", N_("Ended")},
+        {"full_name", N_("Full name")},
+        {"gender", N_("Gender")},
+        {"group_definition", N_("Who the group is")},
+        {"interview_id", N_("Interview")},
+        {"interviewers", N_("Interviewers")},
+        {"kind", N_("Kind")},
+        {"language", N_("Language")},
+        {"languages", N_("Languages")},
+        {"listening_questions", N_("Listening questions")},
+        {"mode", N_("Mode")},
+        {"name", N_("Name")},
+        {"narrative_ids", N_("Narratives drawn on")},
+        {"narrative_summary", N_("Narrative summary")},
+        {"needs", N_("Needs")},
+        {"notes", N_("Notes")},
+        {"obtained_at", N_("Obtained on")},
+        {"obtained_by", N_("Obtained by")},
+        {"paraphrase", N_("Paraphrase")},
+        {"participant_id", N_("Participant")},
+        {"participant_ids", N_("Participants")},
+        {"perceptions", N_("Perceptions")},
+        {"place_label", N_("Place")},
+        {"platform", N_("Platform")},
+        {"posted_at", N_("Posted on")},
+        {"problems", N_("Problems")},
+        {"pseudonym", N_("Pseudonym")},
+        {"recording_id", N_("Recording")},
+        {"referred_by", N_("Referred by")},
+        {"retention_until", N_("Keep until")},
+        {"scopes", N_("Agreed to")},
+        {"script_version", N_("Script version")},
+        {"sector", N_("Sector")},
+        {"sectors", N_("Sectors")},
+        {"share_identities", N_("Send identities to headquarters")},
+        {"source_interview_ids", N_("Source interviews")},
+        {"speaker", N_("Speaker")},
+        {"start_ms", N_("Start (ms)")},
+        {"started_at", N_("Started")},
+        {"status", N_("Status")},
+        {"summary", N_("Summary")},
+        {"teller_ids", N_("Told by")},
+        {"territories", N_("Territories")},
+        {"territory", N_("Territory")},
+        {"text", N_("Text")},
+        {"title", N_("Title")},
+        {"topics", N_("Topics")},
+        {"url", N_("Address (URL)")},
+        {"version", N_("Version")},
+        {"vulnerability_groups", N_("Groups")},
+        {"withdrawn_at", N_("Withdrawn on")},
+        {"written_at", N_("Written on")},
+    };
+    return table;
+}
+
+const Table& ChoiceNames() {
+    static const Table table = {
+        {"under_18", N_("Under 18")},
+        {"18_24", N_("18 to 24")},
+        {"25_34", N_("25 to 34")},
+        {"35_44", N_("35 to 44")},
+        {"45_54", N_("45 to 54")},
+        {"55_64", N_("55 to 64")},
+        {"65_plus", N_("65 or more")},
+        {"unknown", N_("Unknown")},
+        {"written", N_("Written")},
+        {"oral_recorded", N_("Oral, recorded")},
+        {"witnessed", N_("Witnessed")},
+        {"record_audio", N_("Record audio")},
+        {"transcribe", N_("Transcribe")},
+        {"quote_verbatim", N_("Quote word for word")},
+        {"photo", N_("Photos")},
+        {"show_in_sessions", N_("Show in sessions")},
+        {"archive", N_("Archive")},
+        {"given", N_("Given")},
+        {"refused", N_("Refused")},
+        {"withdrawn", N_("Withdrawn")},
+        {"unstructured_interview", N_("Unstructured interview")},
+        {"group_discussion", N_("Group discussion")},
+        {"observation", N_("Observation")},
+        {"life_journey", N_("Life journey")},
+        {"informal", N_("Informal talk")},
+        {"draft", N_("Draft")},
+        {"complete", N_("Complete")},
+        {"reflexive_memo", N_("Reflexive memo")},
+        {"say_vs_do", N_("Say versus do")},
+        {"dominant", N_("Dominant")},
+        {"emergent", N_("Emergent")},
+        {"alternative", N_("Alternative")},
+        {"individual", N_("Individual")},
+        {"collective", N_("Collective")},
+        {"presented", N_("Presented")},
+        {"refined", N_("Refined")},
+    };
+    return table;
+}
+
+const char* Look(const Table& table, const std::string& name) {
+    const auto it = table.find(name);
+    return it == table.end() ? name.c_str() : Tr(it->second);
+}
+
+} // namespace
+
+const char* TypeLabel(const std::string& type) { return Look(TypeNames(), type); }
+const char* TypePluralLabel(const std::string& type) { return Look(TypePlurals(), type); }
+const char* FieldLabel(const std::string& field) { return Look(FieldNames(), field); }
+const char* ChoiceLabel(const std::string& choice) { return Look(ChoiceNames(), choice); }
+bool HasTypeLabel(const std::string& type) { return TypeNames().count(type) && TypePlurals().count(type); }
+bool HasFieldLabel(const std::string& field) { return FieldNames().count(field) > 0; }
+bool HasChoiceLabel(const std::string& choice) { return ChoiceNames().count(choice) > 0; }
+
+} // namespace escucha::gui

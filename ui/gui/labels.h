@@ -1,0 +1,22 @@
+// What record types, fields and choices are called on screen, in the current
+// language. The catalogue names things for programs (age_band, say_vs_do);
+// people read "Age band" or "Franja de edad".
+//
+// Thread contract: UI thread only (they translate through Tr()).
+#pragma once
+
+#include <string>
+
+namespace escucha::gui {
+
+[[nodiscard]] const char* TypeLabel(const std::string& type);       ///< "Narrative"
+[[nodiscard]] const char* TypePluralLabel(const std::string& type); ///< "Narratives"
+[[nodiscard]] const char* FieldLabel(const std::string& field);     ///< "Age band"
+[[nodiscard]] const char* ChoiceLabel(const std::string& choice);   ///< "Unstructured interview"
+
+/// For tests: whether a name has its own label (else the raw name is shown).
+[[nodiscard]] bool HasTypeLabel(const std::string& type);
+[[nodiscard]] bool HasFieldLabel(const std::string& field);
+[[nodiscard]] bool HasChoiceLabel(const std::string& choice);
+
+} // namespace escucha::gui

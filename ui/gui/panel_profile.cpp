@@ -1,0 +1,29 @@
+// A profile's narratives, read beside the profile while writing it.
+#include "i18n.h"
+#include "panels.h"
+
+namespace escucha::gui {
+
+void DrawLinkedNarratives(AppState& s, const Frame& f) {
+    (void)f;
+    if (!s.draft || s.draft->type != "profile") return;
+    if (s.linked_narratives.empty()) {
+        ImGui::TextWrapped("%s", Tr("Link narratives in \"Narratives drawn on\" to read them here while you write."));
+        return;
+    }
+    for (const auto& n : s.linked_narratives) {
+        const std::string id = n.value("id", "");
+        ImGui::PushID(id.c_str());
+        ImGui::TextUnformatted(n.value("title", "").c_str());
+        ImGui::SameLine();
+        if (ImGui::SmallButton(Tr("Open"))) s.OpenRecord(id);
+        ImGui::Separator();
+        // Read-only and wrapped: this pane is for reading.
+        ImGui::TextWrapped("%s", n.value("text", "").c_str());
+        ImGui::Spacing();
+        ImGui::Spacing();
+        ImGui::PopID();
+    }
+}
+
+} // namespace escucha::gui

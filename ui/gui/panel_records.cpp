@@ -1,0 +1,154 @@
+// [SECTION] The list of a record type
+// [SECTION] The record open in the form
+#include "i18n.h"
+#include "labels.h"
+#include "panels.h"
+
+#include <imgui_stdlib.h>
+
+namespace escucha::gui {
+
+// [SECTION] The list of a record type
+
+void DrawRecordList(AppState& s, const Frame& f) {
+    const std::string type = s.section;
+    ImGui::TextUnformatted(TypePluralLabel(type));
+    ImGui::SameLine();
+    std::string add = std::string("+ ") + Tr("New") + "###new";
+    if (ImGui::Button(add.c_str(), ImVec2(f.narrow ? -1.0f : 0.0f, 0))) s.NewRecord(type);
+    const auto it = s.lists.find(type);
+    if (it == s.lists.end() || !it->second.loaded) {
+        ImGui::TextDisabled("%s", Tr("Reading…"));
+        return;
+    }
+    const auto& rows = it->second.rows;
+    if (rows.empty()) {
+        ImGui::TextWrapped("%s", Tr("Nothing here yet. \"New\" (Ctrl+N) makes the first one."));
+        return;
+    }
+    ImGui::BeginChild("rows", ImVec2(0, 0), false);
+    const float row_height = ImGui::GetTextLineHeightWithSpacing() * 2 + (f.narrow ? 12.0f * f.scale : 2.0f);
+    // A project may hold tens of thousands of records: draw only those in view.
+    ImGuiListClipper clipper;
+    clipper.Begin(static_cast<int>(rows.size()), row_height + ImGui::GetStyle().ItemSpacing.y);
+    while (clipper.Step())
+        for (int i = clipper.DisplayStart; i < clipper.DisplayEnd; ++i) {
+            const auto& r = rows[static_cast<size_t>(i)];
+            std::string detail;
+            for (const auto& part : {r.kind, r.status})
+                if (!part.empty()) detail += std::string(detail.empty() ? "" : " · ") + ChoiceLabel(part);
+            if (!r.when.empty()) detail += (detail.empty() ? "" : " · ") + r.when;
+            const std::string label = s.RowLabel(type, r) + "\n" + detail + "###" + r.id;
+            if (ImGui::Selectable(label.c_str(), s.draft && s.draft->id == r.id, 0, ImVec2(0, row_height)))
+                s.OpenRecord(r.id);
+        }
+    ImGui::EndChild();
+}
+
+// [SECTION] The record open in the form
+
+namespace {
+
+const char* SaveState(const RecordDraft& d) {
+    if (d.saving) return Tr("Saving…");
+    if (!d.error.empty()) return Tr("Not saved");
+    if (d.dirty) return d.id.empty() ? Tr("Not saved yet") : Tr("Changed");
+    return d.id.empty() ? Tr("Not saved yet") : Tr("Saved");
+}
+
+void DrawIdentity(AppState& s, const Frame& f) {
+    ImGui::Separator();
+    if (!s.identity) {
+        ImGui::BeginDisabled(s.draft->id.empty() || s.identity_loading);
+        if (WideButton(Tr("Show identity (real name, contact)"), f)) s.ShowIdentity();
+        ImGui::EndDisabled();
+        if (s.draft->id.empty()) ImGui::TextDisabled("%s", Tr("Save the participant first."));
+        return;
+    }
+    ImGui::TextWrapped("%s", Tr("Real name and contact. They stay on this device unless the project sends "
+                                "identities to headquarters, and never appear in lists or search."));
+    ImGui::Text("%s", SaveState(*s.identity));
+    DrawForm(s, *s.identity, f, {"participant_id"});
+    if (WideButton(Tr("Hide identity"), f)) s.HideIdentity();
+}
+
+void DrawConsentActions(AppState& s, const Frame& f) {
+    auto& d = *s.draft;
+    if (d.id.empty() || d.values["status"].text == "withdrawn") return;
+    if (WideButton(Tr("Withdraw consent"), f)) ImGui::OpenPopup("withdraw");
+    if (ImGui::BeginPopupModal("withdraw", nullptr, ImGuiWindowFlags_AlwaysAutoResize)) {
+        ImGui::PushTextWrapPos(360.0f * f.scale);
+        ImGui::TextWrapped("%s", Tr("The participant withdraws consent today. Their material must then no longer "
+                                    "be used. Continue?"));
+        ImGui::PopTextWrapPos();
+        if (ImGui::Button(Tr("Withdraw"))) {
+            s.WithdrawConsent(f.now);
+            ImGui::CloseCurrentPopup();
+        }
+        ImGui::SameLine();
+        if (ImGui::Button(Tr("Cancel"))) ImGui::CloseCurrentPopup();
+        ImGui::EndPopup();
+    }
+}
+
+void DrawDelete(AppState& s, const Frame& f) {
+    if (WideButton(Tr("Delete"), f)) ImGui::OpenPopup("delete");
+    if (ImGui::BeginPopupModal("delete", nullptr, ImGuiWindowFlags_AlwaysAutoResize)) {
+        ImGui::PushTextWrapPos(360.0f * f.scale);
+        ImGui::TextWrapped("%s", Tr("Delete this record? Its content is erased on this device and, at the next "
+                                    "sync, at headquarters."));
+        ImGui::PopTextWrapPos();
+        if (ImGui::Button(Tr("Delete"))) {
+            s.DeleteRecord();
+            ImGui::CloseCurrentPopup();
+        }
+        ImGui::SameLine();
+        if (ImGui::Button(Tr("Cancel"))) ImGui::CloseCurrentPopup();
+        ImGui::EndPopup();
+    }
+}
+
+} // namespace
+
+void DrawRecordEditor(AppState& s, const Frame& f) {
+    if (!s.draft) {
+        ImGui::TextWrapped("%s", Tr("Choose one from the list, or make a new one."));
+        return;
+    }
+    auto& d = *s.draft;
+    if (f.narrow) {
+        if (ImGui::Button((std::string("‹ ") + Tr("Back")).c_str())) {
+            s.CloseRecord();
+            return;
+        }
+        ImGui::SameLine();
+    }
+    ImGui::TextUnformatted(TypeLabel(d.type));
+    ImGui::SameLine();
+    ImGui::TextDisabled("%s", SaveState(d));
+    if (!f.narrow) {
+        ImGui::SameLine(ImGui::GetWindowContentRegionMax().x - 90.0f * f.scale);
+        if (ImGui::Button(Tr("Close"), ImVec2(90.0f * f.scale, 0))) {
+            s.CloseRecord();
+            return;
+        }
+    }
+    ImGui::Separator();
+    ImGui::BeginChild("form", ImVec2(0, 0), false);
+    DrawForm(s, d, f);
+    if (d.type == "participant") DrawIdentity(s, f);
+    if (d.type == "consent") DrawConsentActions(s, f);
+    if (d.type == "profile" && f.narrow) {
+        // No room beside the form on a phone: the narratives follow it.
+        if (ImGui::CollapsingHeader(Tr("Narratives it draws on"))) DrawLinkedNarratives(s, f);
+    }
+    ImGui::Separator();
+    if (s.draft && !s.draft->id.empty()) DrawDelete(s, f);
+    if (s.draft) {
+        const auto& r = *s.draft;
+        if (!r.author.empty()) ImGui::TextDisabled("%s %s · %s", Tr("By"), r.author.c_str(), r.created_at.c_str());
+    }
+    ImGui::EndChild();
+}
+
+} // namespace escucha::gui

@@ -1,0 +1,87 @@
+// Sync with headquarters: enrol this device, see what waits, sync now.
+#include "i18n.h"
+#include "panels.h"
+
+#include <imgui_stdlib.h>
+
+namespace escucha::gui {
+
+namespace {
+
+std::string Bytes(int64_t n) {
+    char text[32];
+    if (n >= 1024 * 1024) std::snprintf(text, sizeof text, "%.1f MB", static_cast<double>(n) / (1024.0 * 1024.0));
+    else std::snprintf(text, sizeof text, "%.0f kB", static_cast<double>(n) / 1024.0);
+    return text;
+}
+
+void DrawEnrol(AppState& s, const Frame& f) {
+    auto& v = s.sync;
+    ImGui::TextWrapped("%s", Tr("This device is not enrolled. A coordinator at headquarters gives you the server's "
+                                "address, a one-time code and, for a server with its own certificate, that "
+                                "certificate's file."));
+    ImGui::Spacing();
+    ImGui::PushItemWidth(f.narrow ? -1.0f : 480.0f * f.scale);
+    ImGui::TextUnformatted(Tr("Server"));
+    ImGui::InputTextWithHint("##server", "https://hq.example.org:8443", &v.server_input);
+    ImGui::TextUnformatted(Tr("Enrolment code"));
+    ImGui::InputTextWithHint("##code", "K7QF-M2XD-9PLA-3RTB", &v.code_input);
+    ImGui::TextUnformatted(Tr("Certificate file (optional)"));
+    ImGui::InputTextWithHint("##ca", "/media/usb/hq.pem", &v.ca_path_input);
+    ImGui::PopItemWidth();
+    ImGui::BeginDisabled(v.running);
+    if (WideButton(Tr("Enrol"), f)) s.Enrol();
+    ImGui::EndDisabled();
+}
+
+} // namespace
+
+void DrawSync(AppState& s, const Frame& f) {
+    auto& v = s.sync;
+    ImGui::TextUnformatted(Tr("Sync with headquarters"));
+    ImGui::Separator();
+    if (!v.known) {
+        ImGui::TextDisabled("%s", Tr("Reading…"));
+        return;
+    }
+    if (!v.enrolled) {
+        DrawEnrol(s, f);
+    } else {
+        ImGui::Text("%s: %s", Tr("Server"), v.server.c_str());
+        ImGui::Text("%s: %s (%s)", Tr("Project"), v.project_name.c_str(), v.role.c_str());
+        ImGui::Spacing();
+        ImGui::Text(Tr("Changes waiting to be sent: %lld"), static_cast<long long>(v.pending));
+        if (v.rejected > 0) ErrorText(std::string(Tr("Refused by headquarters (kept on this device): ")) +
+                                      std::to_string(v.rejected));
+        if (v.conflicts > 0)
+            ImGui::Text(Tr("Edits made elsewhere at the same time, kept for you to merge: %lld"),
+                        static_cast<long long>(v.conflicts));
+        ImGui::Text("%s: %s", Tr("Last success"), v.last_success.empty() ? Tr("never") : v.last_success.c_str());
+        if (!v.last_error.empty()) ImGui::TextWrapped("%s: %s", Tr("Last error"), v.last_error.c_str());
+        ImGui::Spacing();
+        ImGui::BeginDisabled(v.running);
+        if (WideButton(Tr("Sync now"), f)) s.SyncNow();
+        ImGui::EndDisabled();
+        if (v.running) {
+            const auto& p = v.progress;
+            const float changes = p.changes_total > 0 ? static_cast<float>(p.changes_sent) / p.changes_total : 1.0f;
+            std::string text = std::to_string(p.changes_sent) + " / " + std::to_string(p.changes_total);
+            ImGui::TextUnformatted(Tr("Changes"));
+            ImGui::ProgressBar(changes, ImVec2(-1, 0), text.c_str());
+            if (p.blob_bytes_total > 0) {
+                ImGui::TextUnformatted(Tr("Recordings and photos"));
+                text = Bytes(p.blob_bytes_done) + " / " + Bytes(p.blob_bytes_total);
+                ImGui::ProgressBar(static_cast<float>(p.blob_bytes_done) / static_cast<float>(p.blob_bytes_total),
+                                   ImVec2(-1, 0), text.c_str());
+            }
+            if (p.phase == sync::SyncProgress::Phase::Pull)
+                ImGui::Text(Tr("Receiving: %lld records"), static_cast<long long>(p.pulled));
+        }
+    }
+    if (!v.message.empty()) {
+        if (v.message_is_error) ErrorText(v.message);
+        else ImGui::TextWrapped("%s", v.message.c_str());
+    }
+}
+
+} // namespace escucha::gui

@@ -1,0 +1,93 @@
+// The first screens: unlock or create the vault, then name the first project.
+#include "i18n.h"
+#include "panels.h"
+
+#include <imgui_stdlib.h>
+
+namespace escucha::gui {
+
+namespace {
+
+void LanguagePicker(AppState& s, const Frame& f) {
+    ImGui::SetNextItemWidth(f.narrow ? -1.0f : 200.0f * f.scale);
+    const char* current = "English";
+    for (const auto& l : Languages())
+        if (CurrentLanguage() == l.code) current = l.name;
+    if (ImGui::BeginCombo("##language", current)) {
+        for (const auto& l : Languages())
+            if (ImGui::Selectable(l.name, CurrentLanguage() == l.code)) s.SetLanguage(l.code);
+        ImGui::EndCombo();
+    }
+}
+
+} // namespace
+
+void DrawUnlock(AppState& s, const Frame& f) {
+    const float width = f.narrow ? ImGui::GetContentRegionAvail().x : 460.0f * f.scale;
+    if (!f.narrow) ImGui::SetCursorPosX((ImGui::GetWindowWidth() - width) * 0.5f);
+    ImGui::BeginGroup();
+    ImGui::PushItemWidth(width);
+    LanguagePicker(s, f);
+    ImGui::Spacing();
+    ImGui::TextUnformatted(s.vault_exists ? Tr("Unlock your vault") : Tr("Create your vault"));
+    ImGui::PushTextWrapPos(ImGui::GetCursorPosX() + width);
+    if (!s.vault_exists)
+        ImGui::TextWrapped("%s", Tr("Everything you record is kept in it, encrypted. Choose a passphrase of 8 "
+                                    "characters or more and write it down somewhere safe: without it nobody can "
+                                    "read the vault."));
+    if (!s.locked_reason.empty()) ImGui::TextWrapped("%s", s.locked_reason.c_str());
+    ImGui::Spacing();
+    if (ImGui::IsWindowAppearing() || s.focus_first_field) {
+        ImGui::SetKeyboardFocusHere();
+        s.focus_first_field = false;
+    }
+    ImGui::TextUnformatted(Tr("Passphrase"));
+    bool submit = ImGui::InputText("##passphrase", &s.passphrase,
+                                   ImGuiInputTextFlags_Password | ImGuiInputTextFlags_EnterReturnsTrue);
+    if (!s.vault_exists) {
+        if (submit) {
+            ImGui::SetKeyboardFocusHere();
+            submit = false;
+        }
+        ImGui::TextUnformatted(Tr("Once more"));
+        submit |= ImGui::InputText("##again", &s.passphrase_again,
+                                   ImGuiInputTextFlags_Password | ImGuiInputTextFlags_EnterReturnsTrue);
+    }
+    ImGui::Spacing();
+    ImGui::BeginDisabled(s.busy);
+    submit |= ImGui::Button(s.vault_exists ? Tr("Unlock") : Tr("Create vault"), ImVec2(width, 0));
+    ImGui::EndDisabled();
+    if (submit) s.SubmitPassphrase(f.now);
+    if (s.busy) ImGui::TextUnformatted(Tr("Opening…"));
+    ErrorText(s.error);
+    ImGui::PopTextWrapPos();
+    ImGui::PopItemWidth();
+    ImGui::EndGroup();
+}
+
+void DrawFirstProject(AppState& s, const Frame& f) {
+    const float width = f.narrow ? ImGui::GetContentRegionAvail().x : 460.0f * f.scale;
+    if (!f.narrow) ImGui::SetCursorPosX((ImGui::GetWindowWidth() - width) * 0.5f);
+    ImGui::BeginGroup();
+    ImGui::PushTextWrapPos(ImGui::GetCursorPosX() + width);
+    ImGui::TextUnformatted(Tr("Name your project"));
+    ImGui::TextWrapped("%s", Tr("Everything you record is filed under a project: where you listen, with whom and "
+                                "about what. If headquarters gave you an enrolment code, enrol instead and the "
+                                "project arrives by itself."));
+    ImGui::Spacing();
+    if (ImGui::IsWindowAppearing() || s.focus_first_field) {
+        ImGui::SetKeyboardFocusHere();
+        s.focus_first_field = false;
+    }
+    ImGui::SetNextItemWidth(width);
+    bool submit = ImGui::InputTextWithHint("##project", Tr("e.g. Coffee pickers of Nariño"), &s.new_project_name,
+                                           ImGuiInputTextFlags_EnterReturnsTrue);
+    submit |= ImGui::Button(Tr("Create project"), ImVec2(width, 0));
+    if (submit) s.CreateFirstProject();
+    if (ImGui::Button(Tr("Enrol with headquarters"), ImVec2(width, 0))) s.Show(SECTION_SYNC);
+    ErrorText(s.error);
+    ImGui::PopTextWrapPos();
+    ImGui::EndGroup();
+}
+
+} // namespace escucha::gui

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Collects the app's words (Tr("…") and N_("…") in ui/gui/*.cpp) into
+# escucha.pot and merges them into each language's .po file, so translators
+# see what is new or changed (marked fuzzy). Needs gettext (xgettext, msgmerge).
+set -euo pipefail
+cd "$(dirname "$0")"
+xgettext --language=C++ --from-code=UTF-8 --keyword=Tr --keyword=N_ --no-location --sort-output \
+  --package-name=escucha --output=escucha.pot ../*.cpp
+for po in *.po; do
+  msgmerge --quiet --update --backup=none --no-location --sort-output "$po" escucha.pot
+done
+echo "Updated escucha.pot and: $(ls *.po | tr '\n' ' ')"

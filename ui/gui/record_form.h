@@ -1,0 +1,66 @@
+// A record being edited in a form: the text a person typed, field by field,
+// turned into the record's fields when it is saved. No drawing here; the
+// draw code edits the buffers and calls AppState to mark them changed.
+//
+// Thread contract: UI thread only; a save copies what it needs.
+#pragma once
+
+#include "escucha/storage/records.h"
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace escucha::gui {
+
+/// What a form shows for one field.
+struct FieldValue {
+    std::string text;               ///< Text, LongText, Integer, Date, Choice, Reference, TextList (comma-separated)
+    bool flag = false;              ///< Boolean
+    std::vector<std::string> items; ///< ChoiceList, ReferenceList
+};
+
+struct RecordDraft {
+    int key = 0;             ///< unique for the app's run: a result that lands checks it still has its draft
+    std::string type;
+    std::string id;          ///< empty until its first save lands
+    std::string project_id;
+    std::map<std::string, FieldValue> values;
+    std::set<std::string> touched;  ///< fields changed since the last save
+    std::map<std::string, std::string> field_errors; ///< field → what is wrong, in words
+    std::string error;       ///< the last save's failure, in words
+    bool dirty = false;
+    bool saving = false;
+    double last_edit = 0;    ///< the app's monotonic clock, seconds
+    int revision = 0;        ///< raised by every edit
+    int refused_revision = -1; ///< the save of this revision was refused: wait for another edit
+    std::string created_at;
+    std::string updated_at;
+    std::string author;
+};
+
+/// The form of a record read from the vault.
+[[nodiscard]] RecordDraft DraftFromRecord(const storage::RecordType& type, const storage::Json& record);
+/// An empty form, defaults filled.
+[[nodiscard]] RecordDraft NewDraft(const storage::RecordType& type, const std::string& project_id);
+
+struct FormFields {
+    storage::Json fields = storage::Json::object(); ///< touched fields that could be read (null: cleared)
+    std::map<std::string, std::string> errors;      ///< touched fields that could not be read
+    std::vector<std::string> missing;               ///< required fields still empty
+};
+
+/// The fields to save: for a record not yet created every field with a value,
+/// otherwise only the touched ones. A field that cannot be read (a word where a
+/// number goes) is left out with an error, so the rest is saved.
+[[nodiscard]] FormFields ReadForm(const storage::RecordType& type, const RecordDraft& draft);
+
+/// "a, b, c" for a text list, and back (items trimmed, empty ones dropped).
+[[nodiscard]] std::string JoinList(const std::vector<std::string>& items);
+[[nodiscard]] std::vector<std::string> SplitList(const std::string& text);
+
+/// Today's date as YYYY-MM-DD (the device's clock; used to prefill dates).
+[[nodiscard]] std::string Today();
+
+} // namespace escucha::gui
