@@ -7,6 +7,7 @@
 #include "app_state.h"
 #include "i18n.h"
 #include "panels.h"
+#include "wrap_text.h"
 
 #include <GLFW/glfw3.h>
 #include <imgui.h>
@@ -121,6 +122,12 @@ void ReleaseDeferredKeys(GLFWwindow* window) {
     if (!releases.empty()) g_activity = true;
 }
 
+/// What is copied from a wrapped editor leaves without its soft breaks
+/// (see wrap_text.h); saved text never holds '\r', so nothing else changes.
+void SetClipboard(void* user_data, const char* text) {
+    glfwSetClipboardString(static_cast<GLFWwindow*>(user_data), UnwrapText(text).c_str());
+}
+
 // [SECTION] Layout
 
 bool IsRecordSection(const std::string& section) {
@@ -172,13 +179,17 @@ void DrawWide(AppState& s, const Frame& f) {
         return;
     }
     const float avail = ImGui::GetContentRegionAvail().x;
-    const float list = s.section == SECTION_SEARCH ? avail * 0.45f : std::min(360.0f * f.scale, avail * 0.4f);
+    // A profile is written beside the narratives it draws on: the list gives up room.
+    const bool profile = s.draft && s.draft->type == "profile" && s.section != SECTION_SEARCH;
+    const float list = s.section == SECTION_SEARCH ? avail * 0.45f
+                       : profile                   ? std::min(240.0f * f.scale, avail * 0.25f)
+                                                   : std::min(360.0f * f.scale, avail * 0.4f);
     ImGui::BeginChild("list", ImVec2(list, 0), true);
     if (s.section == SECTION_SEARCH) DrawSearch(s, f);
     else DrawRecordList(s, f);
     ImGui::EndChild();
     ImGui::SameLine();
-    const bool beside = s.draft && s.draft->type == "profile" && ImGui::GetContentRegionAvail().x > 760.0f * f.scale;
+    const bool beside = profile && ImGui::GetContentRegionAvail().x > 600.0f * f.scale;
     ImGui::BeginChild("editor", ImVec2(beside ? ImGui::GetContentRegionAvail().x * 0.55f : 0, 0), true);
     DrawRecordEditor(s, f);
     ImGui::EndChild();
@@ -263,6 +274,8 @@ int RunApp(int argc, char** argv) {
     ImGui_ImplGlfw_InitForOpenGL(window, true);
     // Keys go through our queue (see OnKey), which then calls the backend.
     glfwSetKeyCallback(window, OnKey);
+    ImGui::GetIO().SetClipboardTextFn = SetClipboard;
+    ImGui::GetIO().ClipboardUserData = window;
     ImGui_ImplOpenGL3_Init("#version 130");
 
     {

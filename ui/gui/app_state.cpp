@@ -181,6 +181,7 @@ void AppState::ClearSession() {
     ++m_session;
     screen = Screen::Unlock;
     lists.clear();
+    wrapped.clear();
     draft.reset();
     identity.reset();
     identity_loading = false;
@@ -425,6 +426,7 @@ void AppState::CloseRecord() {
     identity.reset();
     identity_loading = false;
     linked_narratives.clear();
+    wrapped.clear();
 }
 
 void AppState::Edited(RecordDraft& d, const std::string& field, double now) {

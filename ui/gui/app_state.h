@@ -117,6 +117,14 @@ struct AppState {
     bool focus_first_field = false; ///< give the form's first field the keyboard next frame
     bool focus_search = false;
     std::string picker_filter;      ///< the text narrowing the open record picker
+    /// Long-text fields as the editor shows them, wrapped (see wrap_text.h), by draft key and field.
+    struct WrappedField {
+        std::string display; ///< the text with soft breaks
+        std::string text;    ///< the text it was made from
+        float width = 0;
+        bool active = false; ///< the editor had the keyboard last frame
+    };
+    std::map<std::string, WrappedField> wrapped;
 
     // --- commands ---
     void SubmitPassphrase(double now);

@@ -1,10 +1,12 @@
 // [SECTION] Small pieces
 // [SECTION] Reference pickers
+// [SECTION] Wrapped long text
 // [SECTION] The form
 #include "widgets.h"
 
 #include "i18n.h"
 #include "labels.h"
+#include "wrap_text.h"
 
 #include <imgui_stdlib.h>
 
@@ -85,6 +87,58 @@ std::string LabelOf(AppState& s, const std::string& type, const std::string& id)
     return id.substr(0, 8) + "…"; // a record this device cannot see (pulled reference)
 }
 
+// [SECTION] Wrapped long text
+
+float Measure(std::string_view text) { return ImGui::CalcTextSize(text.data(), text.data() + text.size()).x; }
+
+struct WrapEdit {
+    AppState::WrappedField* field;
+    float width;
+    bool changed = false;
+};
+
+/// Runs inside InputTextMultiline after an edit: applies it to the real text
+/// and wraps again (see wrap_text.h).
+int OnWrappedEdit(ImGuiInputTextCallbackData* data) {
+    if (data->EventFlag != ImGuiInputTextFlags_CallbackEdit) return 0;
+    auto* edit = static_cast<WrapEdit*>(data->UserData);
+    const bool backspace = ImGui::IsKeyDown(ImGui::GetKeyIndex(ImGuiKey_Backspace));
+    const auto result = ApplyWrappedEdit(edit->field->display, std::string_view(data->Buf, data->BufTextLen),
+                                         static_cast<size_t>(data->CursorPos), backspace);
+    std::string display = WrapText(result.text, edit->width, Measure);
+    data->DeleteChars(0, data->BufTextLen);
+    data->InsertChars(0, display.data(), display.data() + display.size());
+    data->CursorPos = data->SelectionStart = data->SelectionEnd =
+        static_cast<int>(ToDisplayPosition(display, result.cursor));
+    edit->field->display = std::move(display);
+    edit->field->text = result.text;
+    edit->changed = true;
+    return 0;
+}
+
+/// A multiline editor whose lines wrap at the field's width.
+bool WrappedTextEditor(AppState& s, const RecordDraft& d, const std::string& name, std::string& text, float height) {
+    auto& field = s.wrapped[std::to_string(d.key) + "/" + name];
+    const ImGuiStyle& style = ImGui::GetStyle();
+    const float width = ImGui::GetContentRegionAvail().x - style.FramePadding.x * 2 - style.ScrollbarSize - 2;
+    // Wrap again when the text changed elsewhere or the field's width did,
+    // but never under the cursor of someone typing.
+    if (!field.active && (field.text != text || field.width != width || field.display.empty() != text.empty())) {
+        field.display = WrapText(text, width, Measure);
+        field.text = text;
+        field.width = width;
+    }
+    WrapEdit edit{&field, width};
+    ImGui::InputTextMultiline("##v", &field.display, ImVec2(-1, height), ImGuiInputTextFlags_CallbackEdit,
+                              OnWrappedEdit, &edit);
+    field.active = ImGui::IsItemActive();
+    if (edit.changed && text != field.text) {
+        text = field.text;
+        return true;
+    }
+    return false;
+}
+
 // [SECTION] The form
 
 void DrawField(AppState& s, RecordDraft& d, const storage::FieldSpec& spec, const Frame& f, bool& first) {
@@ -114,7 +168,7 @@ void DrawField(AppState& s, RecordDraft& d, const storage::FieldSpec& spec, cons
     case FieldKind::LongText: {
         const bool main_text = spec.name == "text" || spec.name == "summary" || spec.name == "narrative_summary";
         const float lines = main_text ? (f.narrow ? 9.0f : 14.0f) : 4.0f;
-        changed = ImGui::InputTextMultiline("##v", &v.text, ImVec2(width, ImGui::GetTextLineHeight() * lines));
+        changed = WrappedTextEditor(s, d, spec.name, v.text, ImGui::GetTextLineHeight() * lines);
         break;
     }
     case FieldKind::Integer:
