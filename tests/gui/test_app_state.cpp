@@ -370,3 +370,27 @@ TEST_CASE("The vault locks itself after the chosen idle time, saving first", "[g
         CHECK(s.screen == Screen::Main);
     }
 }
+
+TEST_CASE("Closing a record while it is being saved keeps the last keystrokes", "[gui]") {
+    GuiApp app;
+    auto& s = app.state;
+    app.Create();
+    app.Project("Cafetaleras");
+    s.NewRecord("field_note");
+    s.draft->values["text"].text = "Primera parte.";
+    s.Edited(*s.draft, "text", 1.0);
+    s.FocusLeft(*s.draft);
+    REQUIRE(s.draft->saving);
+    s.draft->values["text"].text = "Primera parte. Segunda parte.";
+    s.Edited(*s.draft, "text", 1.2);
+    s.CloseRecord(); // the save in flight has not landed yet
+    CHECK_FALSE(s.draft);
+    REQUIRE(s.closing.size() == 1);
+    double now = 2.0;
+    REQUIRE(Until(app.ui, [&] {
+        s.Tick(now += 0.5);
+        return s.closing.empty();
+    }));
+    REQUIRE(s.lists["field_note"].rows.size() == 1);
+    CHECK(app.Read(s.lists["field_note"].rows[0].id)["text"] == "Primera parte. Segunda parte.");
+}

@@ -35,8 +35,9 @@ struct SyncHandle {
 // [SECTION] Summaries
 
 const std::vector<std::string>& RecordSections() {
-    static const std::vector<std::string> sections = {"narrative",  "interview",         "participant", "consent",
-                                                      "field_note", "social_media_item", "profile",     "project"};
+    static const std::vector<std::string> sections = {
+        "narrative", "interview", "participant", "consent", "field_note", "transcript_segment",
+        "social_media_item", "profile", "project"};
     return sections;
 }
 
@@ -154,9 +155,15 @@ void AppState::SubmitPassphrase(double now) {
             }
             // The sync thread keeps its own connection; the passphrase is
             // wiped when that has opened too.
-            sync_worker.Post([secret, dir](std::optional<storage::Vault>& sync_vault) {
-                sync_vault.emplace(storage::Vault::Open(dir, *secret, interpret::AllRecordTypes()));
-            });
+            sync_worker.Post(
+                [secret, dir](std::optional<storage::Vault>& sync_vault) {
+                    sync_vault.emplace(storage::Vault::Open(dir, *secret, interpret::AllRecordTypes()));
+                },
+                [this, session](std::string what) {
+                    if (session != m_session) return;
+                    sync.message = std::string(Tr("Sync cannot open the vault: ")) + what;
+                    sync.message_is_error = true;
+                });
             ui.Post([this, session] {
                 if (session != m_session) return;
                 busy = false;
@@ -182,6 +189,7 @@ void AppState::ClearSession() {
     screen = Screen::Unlock;
     lists.clear();
     wrapped.clear();
+    closing.clear();
     draft.reset();
     identity.reset();
     identity_loading = false;
@@ -211,11 +219,17 @@ void AppState::Input(double now) { m_last_input = now; }
 void AppState::Tick(double now) {
     m_now = now;
     if (screen != Screen::Main) return;
-    for (auto* d : {draft ? &*draft : nullptr, identity ? &*identity : nullptr}) {
-        if (!d || !d->dirty || d->saving || d->revision == d->refused_revision) continue;
+    for (auto* d : OpenDrafts()) {
+        if (!d->dirty || d->saving || d->revision == d->refused_revision) continue;
         if (now - d->last_edit < AUTOSAVE_AFTER_S) continue;
         Save(*d, now);
     }
+    // A closed record leaves once what it held is saved (or refused, which its status said).
+    closing.erase(std::remove_if(closing.begin(), closing.end(),
+                                 [](const RecordDraft& d) {
+                                     return !d.saving && (!d.dirty || d.revision == d.refused_revision);
+                                 }),
+                  closing.end());
     if (settings.lock_after_minutes > 0 && now - m_last_input >= settings.lock_after_minutes * 60.0) {
         char reason[160];
         std::snprintf(reason, sizeof reason, Tr("Locked after %d minutes without use."), settings.lock_after_minutes);
@@ -228,18 +242,17 @@ void AppState::Tick(double now) {
 void AppState::FlushBeforeExit() {
     // Let a save in flight land first, so its id is known and nothing is
     // created twice; then save what is still unsaved.
-    m_worker.Flush();
-    m_worker.Ui().Run();
-    bool saved = false;
-    for (auto* d : {draft ? &*draft : nullptr, identity ? &*identity : nullptr}) {
-        if (d && d->dirty && d->revision != d->refused_revision) {
-            Save(*d, m_now);
-            saved = true;
-        }
-    }
-    if (saved) {
+    for (int round = 0; round < 3; ++round) {
         m_worker.Flush();
         m_worker.Ui().Run();
+        bool saved = false;
+        for (auto* d : OpenDrafts()) {
+            if (d->dirty && !d->saving && d->revision != d->refused_revision) {
+                Save(*d, m_now);
+                saved = true;
+            }
+        }
+        if (!saved) break;
     }
     m_sync_handle->Cancel();
 }
@@ -374,9 +387,17 @@ std::string AppState::ProjectName() const {
 // [SECTION] Records
 
 RecordDraft* AppState::DraftByKey(int key) {
-    if (draft && draft->key == key) return &*draft;
-    if (identity && identity->key == key) return &*identity;
+    for (auto* d : OpenDrafts())
+        if (d->key == key) return d;
     return nullptr;
+}
+
+std::vector<RecordDraft*> AppState::OpenDrafts() {
+    std::vector<RecordDraft*> out;
+    if (draft) out.push_back(&*draft);
+    if (identity) out.push_back(&*identity);
+    for (auto& d : closing) out.push_back(&d);
+    return out;
 }
 
 void AppState::NewRecord(const std::string& type_name) {
@@ -417,11 +438,16 @@ void AppState::OpenRecord(const std::string& id) {
 }
 
 void AppState::CloseRecord() {
-    for (auto* d : {draft ? &*draft : nullptr, identity ? &*identity : nullptr})
-        if (d && d->dirty && d->revision != d->refused_revision) Save(*d, m_now);
     // What was refused stays unsaved: say so rather than drop it quietly.
-    if (draft && draft->dirty && !draft->error.empty())
+    if (draft && draft->dirty && draft->revision == draft->refused_revision && !draft->error.empty())
         status = std::string(Tr("Not saved: ")) + draft->error;
+    // A record still being saved, or with edits not yet saved, goes on saving
+    // after its form is closed.
+    for (auto* d : {draft ? &*draft : nullptr, identity ? &*identity : nullptr}) {
+        if (!d || !(d->saving || (d->dirty && d->revision != d->refused_revision))) continue;
+        closing.push_back(std::move(*d));
+        if (!closing.back().saving) Save(closing.back(), m_now);
+    }
     draft.reset();
     identity.reset();
     identity_loading = false;

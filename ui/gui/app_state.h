@@ -110,6 +110,7 @@ struct AppState {
     std::map<std::string, RecordList> lists;   ///< by record type
     std::optional<RecordDraft> draft;          ///< the record open in the form
     std::optional<RecordDraft> identity;       ///< a participant's identity, shown on demand
+    std::vector<RecordDraft> closing;          ///< closed forms whose edits are still being saved
     bool identity_loading = false;
     std::vector<storage::Json> linked_narratives; ///< a profile's narratives, to read beside it
     SearchState search;
@@ -178,6 +179,7 @@ struct AppState {
 private:
     void Save(RecordDraft& d, double now);
     RecordDraft* DraftByKey(int key);
+    std::vector<RecordDraft*> OpenDrafts(); ///< draft, identity and those closing
     void LoadLists();
     void LoadList(const std::string& type);
     void PutRow(const std::string& type, RowSummary row);

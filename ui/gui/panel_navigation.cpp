@@ -69,7 +69,7 @@ void DrawTopBar(AppState& s, const Frame& f) {
         ImGui::TextDisabled("%s", s.status.c_str());
         ImGui::SameLine(ImGui::GetWindowWidth() - 110.0f * f.scale);
         if (ImGui::Button(Tr("Lock"), ImVec2(100.0f * f.scale, 0))) s.Lock();
-    } else if (!s.status.empty()) {
+    } else if (!s.status.empty() && !s.draft) { // an open record shows its own state
         ImGui::TextDisabled("%s", s.status.c_str());
     }
     ErrorText(s.error);

@@ -93,6 +93,7 @@ float Measure(std::string_view text) { return ImGui::CalcTextSize(text.data(), t
 
 struct WrapEdit {
     AppState::WrappedField* field;
+    std::string before; ///< the display before this frame's edit
     float width;
     bool changed = false;
 };
@@ -103,14 +104,16 @@ int OnWrappedEdit(ImGuiInputTextCallbackData* data) {
     if (data->EventFlag != ImGuiInputTextFlags_CallbackEdit) return 0;
     auto* edit = static_cast<WrapEdit*>(data->UserData);
     const bool backspace = ImGui::IsKeyDown(ImGui::GetKeyIndex(ImGuiKey_Backspace));
-    const auto result = ApplyWrappedEdit(edit->field->display, std::string_view(data->Buf, data->BufTextLen),
+    const auto result = ApplyWrappedEdit(edit->before, std::string_view(data->Buf, data->BufTextLen),
                                          static_cast<size_t>(data->CursorPos), backspace);
-    std::string display = WrapText(result.text, edit->width, Measure);
+    // The display string itself is ImGui's buffer until the call returns: it
+    // is changed only through `data`.
+    const std::string display = WrapText(result.text, edit->width, Measure);
     data->DeleteChars(0, data->BufTextLen);
     data->InsertChars(0, display.data(), display.data() + display.size());
     data->CursorPos = data->SelectionStart = data->SelectionEnd =
         static_cast<int>(ToDisplayPosition(display, result.cursor));
-    edit->field->display = std::move(display);
+    edit->before = display;
     edit->field->text = result.text;
     edit->changed = true;
     return 0;
@@ -128,7 +131,7 @@ bool WrappedTextEditor(AppState& s, const RecordDraft& d, const std::string& nam
         field.text = text;
         field.width = width;
     }
-    WrapEdit edit{&field, width};
+    WrapEdit edit{&field, field.display, width};
     ImGui::InputTextMultiline("##v", &field.display, ImVec2(-1, height), ImGuiInputTextFlags_CallbackEdit,
                               OnWrappedEdit, &edit);
     field.active = ImGui::IsItemActive();
