@@ -34,7 +34,7 @@ const Table& TypePlurals() {
         {"identity_link", N_("Identities")},
         {"consent", N_("Consents")},
         {"interview", N_("Interviews")},
-        {"transcript_segment", N_("Transcript segments")},
+        {"transcript_segment", N_("Transcripts")},
         {"field_note", N_("Field notes")},
         {"social_media_item", N_("Social media")},
         {"narrative", N_("Narratives")},
