@@ -416,6 +416,7 @@ void AppState::NewRecord(const std::string& type_name) {
 void AppState::OpenRecord(const std::string& id) {
     if (draft && draft->id == id) return;
     CloseRecord();
+    focus_first_field = false; // reading first; the keyboard comes with a click
     const int session = m_session;
     UiQueue& ui = m_worker.Ui();
     m_worker.Post(
@@ -781,11 +782,22 @@ void AppState::Enrol() {
             });
         },
         [this, session](std::string what) {
-            if (session != m_session) return;
-            sync.running = false;
-            sync.message = what;
-            sync.message_is_error = true;
+            if (session == m_session) SyncStopped(what, true);
         });
+}
+
+void AppState::SyncStopped(const std::string& message, bool failed) {
+    sync.running = false;
+    sync.message = message;
+    sync.message_is_error = failed;
+    if (failed) {
+        // Back off: 10 s, 20 s, … up to the usual interval.
+        ++sync.failures;
+        sync.next_auto = m_now + std::min(SYNC_EVERY_S, 10.0 * (1 << std::min(sync.failures - 1, 5)));
+    } else {
+        sync.failures = 0;
+        sync.next_auto = m_now + SYNC_EVERY_S;
+    }
 }
 
 void AppState::SyncNow() { StartSync(false); }
@@ -833,20 +845,13 @@ void AppState::StartSync(bool automatic) {
             }
             ui.Post([this, session, report] {
                 if (session != m_session) return;
-                sync.running = false;
-                sync.message_is_error = !report.ok;
                 if (report.ok) {
                     char text[200];
                     std::snprintf(text, sizeof text, Tr("Synced: %lld sent, %lld received."),
                                   static_cast<long long>(report.acknowledged), static_cast<long long>(report.pulled));
-                    sync.message = text;
-                    sync.failures = 0;
-                    sync.next_auto = m_now + SYNC_EVERY_S;
+                    SyncStopped(text, false);
                 } else {
-                    sync.message = std::string(Tr("Sync did not finish: ")) + report.error;
-                    // Back off: 10 s, 20 s, … up to the usual interval.
-                    ++sync.failures;
-                    sync.next_auto = m_now + std::min(SYNC_EVERY_S, 10.0 * (1 << std::min(sync.failures - 1, 5)));
+                    SyncStopped(std::string(Tr("Sync did not finish: ")) + report.error, true);
                 }
                 std::fprintf(stderr, "escucha: sync %s\n", report.ok ? "done" : "failed");
                 if (report.pulled > 0) LoadLists();
@@ -854,12 +859,7 @@ void AppState::StartSync(bool automatic) {
             });
         },
         [this, session](std::string what) {
-            if (session != m_session) return;
-            sync.running = false;
-            sync.message = what;
-            sync.message_is_error = true;
-            ++sync.failures;
-            sync.next_auto = m_now + SYNC_EVERY_S;
+            if (session == m_session) SyncStopped(what, true);
         });
 }
 

@@ -186,6 +186,7 @@ private:
     void LoadLinkedNarratives();
     void ClearSession();
     void StartSync(bool automatic);
+    void SyncStopped(const std::string& message, bool failed);
 
     VaultWorker& m_worker;
     VaultWorker& m_sync_worker;
