@@ -89,7 +89,8 @@ void ApplyScale(float scale) {
 // [SECTION] Input: keys that come and go between two frames
 
 /// Set by the window's callbacks on the UI thread; read by the loop.
-bool g_activity = true;
+bool g_activity = true; ///< something to draw
+bool g_input = false;   ///< a person did something (keeps the vault from locking itself)
 
 /// Dear ImGui 1.86 reads keys as state once per frame. The app sleeps until
 /// an event comes, and a slow device may deliver a key's press and release
@@ -103,7 +104,7 @@ std::bitset<GLFW_KEY_LAST + 1> g_pressed_since_frame;
 std::vector<KeyEvent> g_deferred_releases;
 
 void OnKey(GLFWwindow* window, int key, int scancode, int action, int mods) {
-    g_activity = true;
+    g_activity = g_input = true;
     const bool tracked = key >= 0 && key <= GLFW_KEY_LAST;
     if (tracked && action == GLFW_RELEASE && g_pressed_since_frame[static_cast<size_t>(key)]) {
         g_deferred_releases.push_back({key, scancode, action, mods});
@@ -263,10 +264,10 @@ int RunApp(int argc, char** argv) {
     ImGui::GetIO().IniFilename = nullptr; // nothing written outside the vault
     // Our callbacks first: the ImGui backend chains to them. They only note
     // that something happened, so that an idle app draws nothing.
-    glfwSetCharCallback(window, [](GLFWwindow*, unsigned int) { g_activity = true; });
-    glfwSetMouseButtonCallback(window, [](GLFWwindow*, int, int, int) { g_activity = true; });
-    glfwSetCursorPosCallback(window, [](GLFWwindow*, double, double) { g_activity = true; });
-    glfwSetScrollCallback(window, [](GLFWwindow*, double, double) { g_activity = true; });
+    glfwSetCharCallback(window, [](GLFWwindow*, unsigned int) { g_activity = g_input = true; });
+    glfwSetMouseButtonCallback(window, [](GLFWwindow*, int, int, int) { g_activity = g_input = true; });
+    glfwSetCursorPosCallback(window, [](GLFWwindow*, double, double) { g_activity = g_input = true; });
+    glfwSetScrollCallback(window, [](GLFWwindow*, double, double) { g_activity = g_input = true; });
     glfwSetWindowFocusCallback(window, [](GLFWwindow*, int) { g_activity = true; });
     glfwSetWindowRefreshCallback(window, [](GLFWwindow*) { g_activity = true; });
     glfwSetFramebufferSizeCallback(window, [](GLFWwindow*, int, int) { g_activity = true; });
@@ -298,8 +299,10 @@ int RunApp(int argc, char** argv) {
             }
             if (ui.Run() > 0) g_activity = true;
             const double now = glfwGetTime();
-            const bool input = g_activity;
-            if (input) state.Input(now);
+            // Background work landing (a sync every few minutes) is not a
+            // person: only input keeps the vault open.
+            if (g_input) state.Input(now);
+            g_input = false;
             const bool was_dirty = state.draft && state.draft->dirty;
             state.Tick(now);
             if (was_dirty) g_activity = true;
