@@ -144,28 +144,19 @@ void AppState::SubmitPassphrase(double now) {
     const bool create = !vault_exists;
     const int session = m_session;
     UiQueue& ui = m_worker.Ui();
-    VaultWorker& sync_worker = m_sync_worker;
     m_worker.Post(
-        [this, &ui, &sync_worker, secret, create, session, dir = m_dir](std::optional<storage::Vault>& vault) {
+        [this, &ui, secret, create, session, dir = m_dir](std::optional<storage::Vault>& vault) {
             if (create) {
                 const char* user = std::getenv("USER");
                 vault.emplace(storage::Vault::Create(dir, *secret, interpret::AllRecordTypes(), {user ? user : "escucha"}));
             } else {
                 vault.emplace(storage::Vault::Open(dir, *secret, interpret::AllRecordTypes()));
             }
-            // The sync thread keeps its own connection; the passphrase is
-            // wiped when that has opened too.
-            sync_worker.Post(
-                [secret, dir](std::optional<storage::Vault>& sync_vault) {
-                    sync_vault.emplace(storage::Vault::Open(dir, *secret, interpret::AllRecordTypes()));
-                },
-                [this, session](std::string what) {
-                    if (session != m_session) return;
-                    sync.message = std::string(Tr("Sync cannot open the vault: ")) + what;
-                    sync.message_is_error = true;
-                });
-            ui.Post([this, session] {
+            ui.Post([this, session, secret] {
                 if (session != m_session) return;
+                // Kept until the lists are read; then the sync thread opens
+                // its own connection with it and it is wiped.
+                m_pending_secret = secret;
                 busy = false;
                 vault_exists = true;
                 screen = Screen::Main;
@@ -173,8 +164,6 @@ void AppState::SubmitPassphrase(double now) {
                 focus_first_field = true;
                 std::fprintf(stderr, "escucha: vault unlocked\n");
                 LoadLists();
-                RefreshSync();
-                sync.next_auto = m_now; // sync at start when enrolled
             });
         },
         [this, session](std::string what) {
@@ -184,8 +173,28 @@ void AppState::SubmitPassphrase(double now) {
         });
 }
 
+void AppState::OpenSyncConnection() {
+    if (!m_pending_secret) return;
+    // Its key derivation needs 64 MiB for a moment: after the lists are read,
+    // not at the same time, so the app's peak memory stays lower.
+    const int session = m_session;
+    m_sync_worker.Post(
+        [secret = std::move(m_pending_secret), dir = m_dir](std::optional<storage::Vault>& sync_vault) {
+            sync_vault.emplace(storage::Vault::Open(dir, *secret, interpret::AllRecordTypes()));
+        },
+        [this, session](std::string what) {
+            if (session != m_session) return;
+            sync.message = std::string(Tr("Sync cannot open the vault: ")) + what;
+            sync.message_is_error = true;
+        });
+    m_pending_secret.reset();
+    RefreshSync();
+    sync.next_auto = m_now; // sync at start when enrolled
+}
+
 void AppState::ClearSession() {
     ++m_session;
+    m_pending_secret.reset();
     screen = Screen::Unlock;
     lists.clear();
     wrapped.clear();
@@ -286,6 +295,12 @@ void AppState::LoadLists() {
             }
             for (const auto& type : RecordSections())
                 if (type != "project") LoadList(type);
+            // The vault thread runs jobs in order: this lands after the lists.
+            m_worker.Post([this, session](std::optional<storage::Vault>&) {
+                m_worker.Ui().Post([this, session] {
+                    if (session == m_session) OpenSyncConnection();
+                });
+            });
         });
     });
 }

@@ -186,6 +186,7 @@ private:
     void LoadLinkedNarratives();
     void ClearSession();
     void StartSync(bool automatic);
+    void OpenSyncConnection();
     void SyncStopped(const std::string& message, bool failed);
 
     VaultWorker& m_worker;
@@ -197,6 +198,7 @@ private:
     int m_next_key = 1;
     int m_session = 0; ///< raised by every lock: answers for an older session are dropped
     std::shared_ptr<struct SyncHandle> m_sync_handle;
+    std::shared_ptr<storage::Passphrase> m_pending_secret; ///< until the sync thread has its connection
 };
 
 } // namespace escucha::gui

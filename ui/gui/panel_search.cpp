@@ -21,9 +21,12 @@ void DrawSnippet(const std::string& snippet) {
         if (match) ++pos;
         const size_t end = snippet.find(match ? '\x02' : '\x01', pos);
         const std::string part = snippet.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
-        std::string flat = part;
-        for (auto& c : flat)
-            if (c == '\n') c = ' ';
+        // Fields and paragraphs are joined by newlines in the index; on one line a dot sets them apart.
+        std::string flat;
+        for (char c : part) {
+            if (c == '\n') flat += " · ";
+            else flat.push_back(c);
+        }
         if (!first) ImGui::SameLine(0, 0);
         first = false;
         if (match) ImGui::TextColored(ImVec4(0.65f, 0.25f, 0.0f, 1), "%s", flat.c_str());
