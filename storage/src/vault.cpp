@@ -205,6 +205,19 @@ Vault Vault::Open(const fs::path& dir, const Passphrase& passphrase, const Catal
     return Vault(std::move(impl));
 }
 
+Vault Vault::OpenAnother(HybridLogicalClock::WallClock wall_clock) const {
+    auto impl = std::make_unique<Impl>();
+    impl->dir = m_impl->dir;
+    impl->params = m_impl->params;
+    std::copy(m_impl->key.Data(), m_impl->key.Data() + KEY_BYTES, impl->key.Data());
+    impl->clock = HybridLogicalClock(std::move(wall_clock));
+    impl->db.emplace((impl->dir / DB_FILE).string(), false);
+    KeyConnection(*impl->db, impl->key, impl->params);
+    ConfigureConnection(*impl->db);
+    impl->Attach(m_impl->records->Types());
+    return Vault(std::move(impl));
+}
+
 RecordStore& Vault::Records() { return *m_impl->records; }
 Database& Vault::Db() { return *m_impl->db; }
 const fs::path& Vault::Dir() const { return m_impl->dir; }

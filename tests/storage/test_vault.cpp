@@ -75,6 +75,27 @@ TEST_CASE("A vault is created, closed and opened again with its data", "[storage
     }
 }
 
+TEST_CASE("A second connection from an open vault sees the same data and keeps time in order", "[storage]") {
+    TempDir dir;
+    const auto catalogue = escucha::test::TestCatalogue();
+    // The first connection's clock runs a day ahead, as a device's clock may.
+    VaultOptions ahead = FastOptions();
+    ahead.wall_clock = [] { return SystemMillis() + 24 * 3600 * 1000; };
+    auto first = Vault::Create(dir.Path(), GOOD, catalogue, ahead);
+    auto second = first.OpenAnother(); // no passphrase: the key is already known
+    const auto id = AddStory(first, "Escrita en la primera conexión");
+    REQUIRE(second.Records().Get(id));
+    CHECK(second.DeviceId() == first.DeviceId());
+    // The second connection's clock is a day behind the first's last stamp,
+    // yet its edit must come after it, or a merge could prefer the older text.
+    const auto before = HlcTimestamp::Parse(first.Records().Get(id)->at("updated_at").get<std::string>());
+    const auto edited = second.Records().Update(id, {{"title", "Después"}});
+    CHECK(HlcTimestamp::Parse(edited["updated_at"].get<std::string>()) > before);
+    CHECK(edited["rev"] == 2);
+    CHECK(first.Records().Get(id)->at("title") == "Después");
+    CHECK(first.Check().empty());
+}
+
 TEST_CASE("Creating refuses a short passphrase and an existing vault", "[storage]") {
     TempDir dir;
     const auto catalogue = escucha::test::TestCatalogue();

@@ -152,11 +152,11 @@ void AppState::SubmitPassphrase(double now) {
             } else {
                 vault.emplace(storage::Vault::Open(dir, *secret, interpret::AllRecordTypes()));
             }
-            ui.Post([this, session, secret] {
+            // The sync thread's own connection, with the key derived once.
+            auto second = std::make_shared<storage::Vault>(vault->OpenAnother());
+            ui.Post([this, session, second] {
                 if (session != m_session) return;
-                // Kept until the lists are read; then the sync thread opens
-                // its own connection with it and it is wiped.
-                m_pending_secret = secret;
+                m_sync_connection = second;
                 busy = false;
                 vault_exists = true;
                 screen = Screen::Main;
@@ -174,27 +174,20 @@ void AppState::SubmitPassphrase(double now) {
 }
 
 void AppState::OpenSyncConnection() {
-    if (!m_pending_secret) return;
-    // Its key derivation needs 64 MiB for a moment: after the lists are read,
-    // not at the same time, so the app's peak memory stays lower.
-    const int session = m_session;
-    m_sync_worker.Post(
-        [secret = std::move(m_pending_secret), dir = m_dir](std::optional<storage::Vault>& sync_vault) {
-            sync_vault.emplace(storage::Vault::Open(dir, *secret, interpret::AllRecordTypes()));
-        },
-        [this, session](std::string what) {
-            if (session != m_session) return;
-            sync.message = std::string(Tr("Sync cannot open the vault: ")) + what;
-            sync.message_is_error = true;
-        });
-    m_pending_secret.reset();
+    if (!m_sync_connection) return;
+    // Handed over once the lists are read: a first sync does not compete
+    // with them for the vault.
+    m_sync_worker.Post([second = std::move(m_sync_connection)](std::optional<storage::Vault>& sync_vault) {
+        sync_vault.emplace(std::move(*second));
+    });
+    m_sync_connection.reset();
     RefreshSync();
     sync.next_auto = m_now; // sync at start when enrolled
 }
 
 void AppState::ClearSession() {
     ++m_session;
-    m_pending_secret.reset();
+    m_sync_connection.reset();
     screen = Screen::Unlock;
     lists.clear();
     wrapped.clear();

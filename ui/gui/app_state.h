@@ -198,7 +198,7 @@ private:
     int m_next_key = 1;
     int m_session = 0; ///< raised by every lock: answers for an older session are dropped
     std::shared_ptr<struct SyncHandle> m_sync_handle;
-    std::shared_ptr<storage::Passphrase> m_pending_secret; ///< until the sync thread has its connection
+    std::shared_ptr<storage::Vault> m_sync_connection; ///< opened at unlock, handed to the sync thread
 };
 
 } // namespace escucha::gui

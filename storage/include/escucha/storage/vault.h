@@ -68,6 +68,10 @@ public:
                                     const Catalogue& catalogue,
                                     HybridLogicalClock::WallClock wall_clock = SystemMillis);
     [[nodiscard]] static bool Exists(const std::filesystem::path& dir);
+    /// A second connection to this open vault, for another thread, with the
+    /// key already derived (no passphrase, no second Argon2id). Call it on
+    /// this vault's thread; the result may then move to the other one.
+    [[nodiscard]] Vault OpenAnother(HybridLogicalClock::WallClock wall_clock = SystemMillis) const;
 
     Vault(Vault&&) noexcept;
     Vault& operator=(Vault&&) noexcept;
