@@ -12,7 +12,7 @@ ESCUCHA_TEST_PACKAGES=(
   sqlcipher        # the recovery tests open a vault with the plain sqlcipher shell
   python3-argon2   # ...and derive its key from the passphrase without Escucha
   openssl          # the TLS tests make self-signed certificates
-  xvfb xdotool imagemagick   # the window app's end-to-end test: a real window, real keys, screenshots
+  xvfb xdotool x11-xserver-utils imagemagick   # the window app's end-to-end test: a real window, real keys, screen DPI, screenshots
 )
 
 # install_packages NAME...: installs those of the named packages that are missing.

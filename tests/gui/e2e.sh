@@ -18,7 +18,8 @@ trap cleanup EXIT
 
 # A display number of Xvfb's own choosing.
 exec 5> "$work/display"
-Xvfb -displayfd 5 -screen 0 1280x800x24 -nolisten tcp > "$work/xvfb.log" 2>&1 &
+# -noreset: the screen's resources (its DPI, below) outlive the clients.
+Xvfb -displayfd 5 -screen 0 1280x800x24 -nolisten tcp -noreset > "$work/xvfb.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do [ -s "$work/display" ] && break; sleep 0.1; done
 export DISPLAY=":$(cat "$work/display")"
@@ -94,4 +95,12 @@ grep -q "search found 1" "$work/app.log" || { echo "the search did not find the 
 ESCUCHA_PASSPHRASE="frase de paso larga" "$CLI" --vault "$work/vault" list narrative --json > "$work/narratives.json"
 grep -q "nadie ve la báscula. El capataz anota." "$work/narratives.json" || { echo "the narrative on disk is not whole:"; cat "$work/narratives.json"; exit 1; }
 grep -q "Cafetaleras de Nariño" <(ESCUCHA_PASSPHRASE="frase de paso larga" "$CLI" --vault "$work/vault" list project --json)
+kill -9 "$app"
+
+# A high-density screen (144 dpi, as desktops announce it): everything is drawn 1.5 times larger.
+echo "Xft.dpi: 144" > "$work/resources"
+xrdb -nocpp -load "$work/resources"
+start_app
+wait_log "$work/app.log" "drawing at scale 1.50"
+shot 05-screen-at-144-dpi
 echo "gui end to end: 1 passed, 0 failed"

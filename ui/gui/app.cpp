@@ -311,6 +311,7 @@ int RunApp(int argc, char** argv) {
             glfwGetWindowContentScale(window, &xscale, &yscale);
             const float scale = (state.settings.ui_scale > 0 ? state.settings.ui_scale : 1.0f) * xscale;
             if (scale != font_scale) {
+                std::fprintf(stderr, "escucha: drawing at scale %.2f (screen %.2f)\n", scale, xscale);
                 ApplyScale(scale);
                 font_scale = scale;
                 g_activity = true;
