@@ -97,6 +97,19 @@ grep -q "nadie ve la báscula. El capataz anota." "$work/narratives.json" || { e
 grep -q "Cafetaleras de Nariño" <(ESCUCHA_PASSPHRASE="frase de paso larga" "$CLI" --vault "$work/vault" list project --json)
 kill -9 "$app"
 
+# A shutdown (SIGTERM) right after typing: the app saves before it goes.
+start_app
+type_text "frase de paso larga"; press Return
+wait_log "$work/app.log" "lists shown"
+press ctrl+n
+type_text "Apagado"; press Tab
+xdotool type --delay 15 "Escrito justo antes del apagado."
+kill -TERM "$app"
+wait "$app" || true
+grep -q "everything saved" "$work/app.log" || { echo "the app did not close cleanly on SIGTERM:"; cat "$work/app.log"; exit 1; }
+ESCUCHA_PASSPHRASE="frase de paso larga" "$CLI" --vault "$work/vault" list narrative --json | grep -q "Escrito justo antes del apagado." \
+  || { echo "what was typed just before SIGTERM was lost"; exit 1; }
+
 # A high-density screen (144 dpi, as desktops announce it): everything is drawn 1.5 times larger.
 echo "Xft.dpi: 144" > "$work/resources"
 xrdb -nocpp -load "$work/resources"

@@ -16,6 +16,7 @@
 
 #include <bitset>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -87,6 +88,13 @@ void ApplyScale(float scale) {
 }
 
 // [SECTION] Input: keys that come and go between two frames
+
+/// Set by SIGTERM, SIGINT or SIGHUP (a shutdown, a closed terminal): the loop
+/// sees it within half a second and closes as the window's close button
+/// would, saving first.
+volatile std::sig_atomic_t g_stop_signal = 0;
+
+extern "C" void OnStopSignal(int) { g_stop_signal = 1; }
 
 /// Set by the window's callbacks on the UI thread; read by the loop.
 bool g_activity = true; ///< something to draw
@@ -285,12 +293,24 @@ int RunApp(int argc, char** argv) {
         VaultWorker sync_worker(ui, "escucha-sync");
         AppState state(worker, sync_worker, options.vault);
         std::fprintf(stderr, "escucha: window open\n");
+        struct sigaction stop {};
+        stop.sa_handler = OnStopSignal;
+        sigemptyset(&stop.sa_mask);
+        for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaction(sig, &stop, nullptr);
         bool first_frame_shown = false;
         bool lists_pending = false;
         int frames_to_draw = 3;
         float font_scale = 0;
+        bool stopping = false;
         while (!glfwWindowShouldClose(window)) {
-            if (options.render_every_frame) {
+            // On a stop signal, one more round takes in the keys already
+            // sent (the last words typed), then the loop ends.
+            if (g_stop_signal) {
+                if (stopping) break;
+                stopping = true;
+                g_activity = true;
+            }
+            if (options.render_every_frame || stopping) {
                 glfwPollEvents();
             } else {
                 // Sleep until input or posted work; wake at least twice a
@@ -373,6 +393,7 @@ int RunApp(int argc, char** argv) {
             }
         }
         state.FlushBeforeExit();
+        if (g_stop_signal) std::fprintf(stderr, "escucha: stopped by a signal, everything saved\n");
     }
     ImGui_ImplOpenGL3_Shutdown();
     ImGui_ImplGlfw_Shutdown();
