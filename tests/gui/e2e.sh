@@ -30,7 +30,9 @@ wait_log() { # wait_log FILE TEXT [COUNT]: until FILE has TEXT COUNT times
     [ "$(grep -c "$2" "$1" 2>/dev/null || true)" -ge "$want" ] && return 0
     sleep 0.1
   done
-  echo "timed out waiting for '$2' in $1:"; cat "$1"; return 1
+  echo "timed out waiting for '$2' in $1:"; cat "$1"
+  import -window root "$ARTIFACTS/timed-out.png" 2>/dev/null || true
+  return 1
 }
 export XDG_CONFIG_HOME="$work/config"
 start_app() {
@@ -54,9 +56,10 @@ type_text() {
   if LC_ALL=C grep -q '[^ -~]' <<< "$1"; then xdotool type --delay 120 "$1"; else xdotool type --delay 15 "$1"; fi
   sleep 0.3
 }
-# Dear ImGui 1.86 reads keys as state once per frame: a press and release that
-# fall between two frames (a loaded machine) would go unseen, so hold keys.
-press() { xdotool keydown "$1"; sleep 0.25; xdotool keyup "$1"; sleep 0.2; }
+# Keys are pressed and released at once, as xdotool does: the app must see a
+# press and release that arrive together (Dear ImGui 1.86 reads keys once a
+# frame; the app holds a release back for the next frame).
+press() { xdotool key "$1"; sleep 0.2; }
 
 start_app
 shot 01-create-vault
@@ -108,7 +111,7 @@ kill -TERM "$app"
 wait "$app" || true
 grep -q "everything saved" "$work/app.log" || { echo "the app did not close cleanly on SIGTERM:"; cat "$work/app.log"; exit 1; }
 ESCUCHA_PASSPHRASE="frase de paso larga" "$CLI" --vault "$work/vault" list narrative --json | grep -q "Escrito justo antes del apagado." \
-  || { echo "what was typed just before SIGTERM was lost"; exit 1; }
+  || { echo "what was typed just before SIGTERM was lost:"; cat "$work/app.log"; shot 99-sigterm; exit 1; }
 
 # A high-density screen (144 dpi, as desktops announce it): everything is drawn 1.5 times larger.
 echo "Xft.dpi: 144" > "$work/resources"

@@ -394,3 +394,64 @@ TEST_CASE("Closing a record while it is being saved keeps the last keystrokes", 
     REQUIRE(s.lists["field_note"].rows.size() == 1);
     CHECK(app.Read(s.lists["field_note"].rows[0].id)["text"] == "Primera parte. Segunda parte.");
 }
+
+TEST_CASE("Opening records: the latest request wins, and a record still saving reopens as typed", "[gui]") {
+    GuiApp app;
+    auto& s = app.state;
+    app.Create();
+    app.Project("Cafetaleras");
+    const auto a = app.Add("field_note", {{"text", "Nota A"}});
+
+    SECTION("a new record made while an older one is still being read stays open") {
+        s.OpenRecord(a);
+        s.NewRecord("field_note"); // before the read lands
+        s.draft->values["text"].text = "Nueva";
+        s.Edited(*s.draft, "text", 1.0);
+        app.worker.Flush();
+        app.ui.Run();
+        REQUIRE(s.draft);
+        CHECK(s.draft->id.empty());
+        CHECK(s.draft->values["text"].text == "Nueva");
+    }
+    SECTION("reopening a record whose last words are still being saved shows them") {
+        s.OpenRecord(a);
+        REQUIRE(Until(app.ui, [&] { return s.draft.has_value(); }));
+        s.draft->values["text"].text = "Nota A, corregida";
+        s.Edited(*s.draft, "text", 1.0);
+        s.FocusLeft(*s.draft);
+        s.draft->values["text"].text = "Nota A, corregida y ampliada";
+        s.Edited(*s.draft, "text", 1.1);
+        s.CloseRecord();
+        s.OpenRecord(a);
+        REQUIRE(s.draft);
+        CHECK(s.draft->values["text"].text == "Nota A, corregida y ampliada");
+        double now = 2.0;
+        REQUIRE(Until(app.ui, [&] {
+            s.Tick(now += 0.5);
+            return !s.draft->dirty && !s.draft->saving;
+        }));
+        CHECK(app.Read(a)["text"] == "Nota A, corregida y ampliada");
+    }
+}
+
+TEST_CASE("A search result whose record went away keeps its place", "[gui]") {
+    GuiApp app;
+    auto& s = app.state;
+    app.Create();
+    app.Project("Cafetaleras");
+    std::vector<std::string> ids;
+    for (int i = 0; i < 5; ++i) ids.push_back(app.Add("field_note", {{"text", "Jornal número " + std::to_string(i)}}));
+    s.search.query = "jornal";
+    s.Search();
+    REQUIRE(Until(app.ui, [&] { return s.search.done == 1; }));
+    REQUIRE(s.search.ranks.size() == 5);
+    // Deleted after ranking, before its row is read.
+    app.worker.Post([&](std::optional<storage::Vault>& v) { (void)v->Records().Delete(ids[2]); });
+    s.NeedHits(0, 5);
+    REQUIRE(Until(app.ui, [&] { return s.search.hits.size() == 5; }));
+    int gone = 0;
+    for (size_t i = 0; i < 5; ++i) gone += s.search.hits[i].id.empty() ? 1 : 0;
+    CHECK(gone == 1);
+    for (size_t i = 0; i < 5; ++i)
+        if (!s.search.hits[i].id.empty()) CHECK(s.search.hits[i].id != ids[2]);
+}

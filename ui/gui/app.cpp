@@ -14,7 +14,6 @@
 #include <backends/imgui_impl_glfw.h>
 #include <backends/imgui_impl_opengl3.h>
 
-#include <bitset>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -103,32 +102,46 @@ bool g_input = false;   ///< a person did something (keeps the vault from lockin
 /// Dear ImGui 1.86 reads keys as state once per frame. The app sleeps until
 /// an event comes, and a slow device may deliver a key's press and release
 /// in one batch: ImGui would never see the press (a lost Enter or
-/// Backspace). So a release of a key pressed since the last frame waits for
-/// the next frame.
+/// Backspace), two quick Backspaces would count as one, and a Ctrl released
+/// in the same batch as the N of Ctrl+N would turn it into a plain N. So
+/// after a press, releases wait for the next frame; and once one event
+/// waits, every later key and character waits behind it, in order.
 struct KeyEvent {
-    int key, scancode, action, mods;
+    int key;          ///< GLFW key, or -1 for a character
+    int scancode;     ///< or the character's code point
+    int action, mods;
 };
-std::bitset<GLFW_KEY_LAST + 1> g_pressed_since_frame;
-std::vector<KeyEvent> g_deferred_releases;
+bool g_pressed_since_frame = false;
+std::vector<KeyEvent> g_deferred_keys;
 
 void OnKey(GLFWwindow* window, int key, int scancode, int action, int mods) {
     g_activity = g_input = true;
-    const bool tracked = key >= 0 && key <= GLFW_KEY_LAST;
-    if (tracked && action == GLFW_RELEASE && g_pressed_since_frame[static_cast<size_t>(key)]) {
-        g_deferred_releases.push_back({key, scancode, action, mods});
+    if (!g_deferred_keys.empty() || (action == GLFW_RELEASE && g_pressed_since_frame)) {
+        g_deferred_keys.push_back({key, scancode, action, mods});
         return;
     }
-    if (tracked && action == GLFW_PRESS) g_pressed_since_frame[static_cast<size_t>(key)] = true;
+    if (action == GLFW_PRESS) g_pressed_since_frame = true;
     ImGui_ImplGlfw_KeyCallback(window, key, scancode, action, mods);
 }
 
-/// After a frame: what was held back now reaches ImGui, and one more frame follows.
+void OnChar(GLFWwindow* window, unsigned int c) {
+    g_activity = g_input = true;
+    if (!g_deferred_keys.empty()) {
+        g_deferred_keys.push_back({-1, static_cast<int>(c), 0, 0});
+        return;
+    }
+    ImGui_ImplGlfw_CharCallback(window, c);
+}
+
+/// After a frame: what was held back goes on, as far as one frame allows.
 void ReleaseDeferredKeys(GLFWwindow* window) {
-    g_pressed_since_frame.reset();
-    auto releases = std::move(g_deferred_releases);
-    g_deferred_releases.clear();
-    for (const auto& e : releases) ImGui_ImplGlfw_KeyCallback(window, e.key, e.scancode, e.action, e.mods);
-    if (!releases.empty()) g_activity = true;
+    g_pressed_since_frame = false;
+    auto queue = std::move(g_deferred_keys);
+    g_deferred_keys.clear();
+    for (const auto& e : queue) {
+        if (e.key == -1) OnChar(window, static_cast<unsigned int>(e.scancode));
+        else OnKey(window, e.key, e.scancode, e.action, e.mods);
+    }
 }
 
 /// What is copied from a wrapped editor leaves without its soft breaks
@@ -272,7 +285,6 @@ int RunApp(int argc, char** argv) {
     ImGui::GetIO().IniFilename = nullptr; // nothing written outside the vault
     // Our callbacks first: the ImGui backend chains to them. They only note
     // that something happened, so that an idle app draws nothing.
-    glfwSetCharCallback(window, [](GLFWwindow*, unsigned int) { g_activity = g_input = true; });
     glfwSetMouseButtonCallback(window, [](GLFWwindow*, int, int, int) { g_activity = g_input = true; });
     glfwSetCursorPosCallback(window, [](GLFWwindow*, double, double) { g_activity = g_input = true; });
     glfwSetScrollCallback(window, [](GLFWwindow*, double, double) { g_activity = g_input = true; });
@@ -281,8 +293,9 @@ int RunApp(int argc, char** argv) {
     glfwSetFramebufferSizeCallback(window, [](GLFWwindow*, int, int) { g_activity = true; });
     glfwSetWindowContentScaleCallback(window, [](GLFWwindow*, float, float) { g_activity = true; });
     ImGui_ImplGlfw_InitForOpenGL(window, true);
-    // Keys go through our queue (see OnKey), which then calls the backend.
+    // Keys and characters go through our queue (see OnKey), which then calls the backend.
     glfwSetKeyCallback(window, OnKey);
+    glfwSetCharCallback(window, OnChar);
     ImGui::GetIO().SetClipboardTextFn = SetClipboard;
     ImGui::GetIO().ClipboardUserData = window;
     ImGui_ImplOpenGL3_Init("#version 130");
@@ -310,7 +323,9 @@ int RunApp(int argc, char** argv) {
                 stopping = true;
                 g_activity = true;
             }
-            if (options.render_every_frame || stopping) {
+            // Frames still to draw (held-back keys, ImGui settling after
+            // input) are drawn at once; otherwise sleep.
+            if (options.render_every_frame || stopping || frames_to_draw > 0 || g_activity) {
                 glfwPollEvents();
             } else {
                 // Sleep until input or posted work; wake at least twice a

@@ -23,12 +23,26 @@ namespace escucha::gui {
 using storage::Json;
 
 /// The sync client running on the sync worker, so that Lock() can cancel it.
+/// One per unlocked session: a lock stops its sync, even one still queued.
 struct SyncHandle {
     std::mutex mutex;
     sync::SyncClient* client = nullptr;
+    bool stopped = false;
     void Cancel() {
         std::lock_guard lock(mutex);
+        stopped = true;
         if (client) client->Cancel();
+    }
+    /// Registers the client of a cycle about to run; false when the session was stopped.
+    bool Start(sync::SyncClient* c) {
+        std::lock_guard lock(mutex);
+        if (stopped) return false;
+        client = c;
+        return true;
+    }
+    void Finish() {
+        std::lock_guard lock(mutex);
+        client = nullptr;
     }
 };
 
@@ -187,6 +201,7 @@ void AppState::OpenSyncConnection() {
 
 void AppState::ClearSession() {
     ++m_session;
+    m_sync_handle = std::make_shared<SyncHandle>();
     m_sync_connection.reset();
     screen = Screen::Unlock;
     lists.clear();
@@ -223,7 +238,7 @@ void AppState::Tick(double now) {
     if (screen != Screen::Main) return;
     for (auto* d : OpenDrafts()) {
         if (!d->dirty || d->saving || d->revision == d->refused_revision) continue;
-        if (now - d->last_edit < AUTOSAVE_AFTER_S) continue;
+        if (now - d->last_edit < AUTOSAVE_AFTER_S || now < d->retry_at) continue;
         Save(*d, now);
     }
     // A closed record leaves once what it held is saved (or refused, which its status said).
@@ -425,15 +440,26 @@ void AppState::OpenRecord(const std::string& id) {
     if (draft && draft->id == id) return;
     CloseRecord();
     focus_first_field = false; // reading first; the keyboard comes with a click
-    const int session = m_session;
+    // Still saving after it was closed: the form in memory is newer than the vault.
+    for (auto it = closing.begin(); it != closing.end(); ++it) {
+        if (it->id != id || it->type == "identity_link") continue;
+        draft = std::move(*it);
+        closing.erase(it);
+        section = draft->type;
+        if (draft->type == "profile") LoadLinkedNarratives();
+        return;
+    }
+    const int session = m_session, request = m_open_request;
     UiQueue& ui = m_worker.Ui();
     m_worker.Post(
-        [this, &ui, session, id](std::optional<storage::Vault>& vault) {
+        [this, &ui, session, request, id](std::optional<storage::Vault>& vault) {
             if (!vault) return;
             auto record = vault->Records().Get(id);
             if (!record) throw std::runtime_error("that record is no longer in the vault");
-            ui.Post([this, session, record = std::move(*record)] {
-                if (session != m_session) return;
+            ui.Post([this, session, request, record = std::move(*record)] {
+                // Another record was opened or made meanwhile: that one wins.
+                if (session != m_session || request != m_open_request) return;
+                CloseRecord();
                 const auto& type = Type(record["type"].get<std::string>());
                 draft = DraftFromRecord(type, record);
                 draft->key = m_next_key++;
@@ -447,9 +473,15 @@ void AppState::OpenRecord(const std::string& id) {
 }
 
 void AppState::CloseRecord() {
+    ++m_open_request; // an open still on its way is overtaken
     // What was refused stays unsaved: say so rather than drop it quietly.
-    if (draft && draft->dirty && draft->revision == draft->refused_revision && !draft->error.empty())
-        status = std::string(Tr("Not saved: ")) + draft->error;
+    for (auto* d : {draft ? &*draft : nullptr, identity ? &*identity : nullptr}) {
+        if (!d || !d->dirty || d->revision != d->refused_revision) continue;
+        std::string why = d->error;
+        for (const auto& [field, reason] : d->field_errors)
+            why += (why.empty() ? "" : "; ") + std::string(FieldLabel(field)) + " " + reason;
+        status = std::string(Tr("Not saved: ")) + why;
+    }
     // A record still being saved, or with edits not yet saved, goes on saving
     // after its form is closed.
     for (auto* d : {draft ? &*draft : nullptr, identity ? &*identity : nullptr}) {
@@ -519,7 +551,19 @@ void AppState::Save(RecordDraft& d, double now) {
                     break;
                 } catch (const storage::RecordError& e) {
                     const auto* spec = interpret::AllRecordTypes().Get(type_name).Field(e.Field());
-                    if (!spec || !fields.contains(e.Field()) || (creating && spec->required)) throw;
+                    if (!spec || !fields.contains(e.Field()) || (creating && spec->required)) {
+                        // The record as a whole is refused: wait for the next edit.
+                        ui.Post([this, key, revision, session, what = std::string(e.what())] {
+                            if (session != m_session) return;
+                            RecordDraft* d = DraftByKey(key);
+                            if (!d) return;
+                            d->saving = false;
+                            d->error = what;
+                            d->refused_revision = revision;
+                            status = std::string(Tr("Not saved: ")) + what;
+                        });
+                        return;
+                    }
                     refused[e.Field()] = e.Reason();
                     fields.erase(e.Field());
                     if (!creating && fields.empty()) break;
@@ -552,16 +596,16 @@ void AppState::Save(RecordDraft& d, double now) {
                 std::fprintf(stderr, "escucha: %s saved\n", type_name.c_str());
             });
         },
-        [this, key, revision, session](std::string what) {
+        [this, key, session](std::string what) {
+            // Not a refusal of the record (a busy or full disk, a locked
+            // vault): tried again a little later, and at close and lock.
             if (session != m_session) return;
             RecordDraft* d = DraftByKey(key);
             if (!d) return;
             d->saving = false;
             d->error = what;
-            // A refusal waits for the next edit; other failures (a busy
-            // vault) are tried again a little later.
-            d->refused_revision = revision;
-            status = std::string(Tr("Not saved: ")) + what;
+            d->retry_at = m_now + RETRY_AFTER_S;
+            status = std::string(Tr("Not saved yet, trying again: ")) + what;
         });
 }
 
@@ -640,7 +684,11 @@ void AppState::ShowIdentity() {
 }
 
 void AppState::HideIdentity() {
-    if (identity && identity->dirty && identity->revision != identity->refused_revision) Save(*identity, m_now);
+    if (!identity) return;
+    if (identity->saving || (identity->dirty && identity->revision != identity->refused_revision)) {
+        closing.push_back(std::move(*identity));
+        if (!closing.back().saving) Save(closing.back(), m_now);
+    }
     identity.reset();
 }
 
@@ -705,9 +753,13 @@ void AppState::NeedHits(size_t first, size_t last) {
         m_worker.Post([this, &ui, generation, session, begin, q = search.shown_query,
                        ranks = std::move(ranks)](std::optional<storage::Vault>& vault) {
             if (!vault) return;
-            // Hits whose record went away meanwhile are left out; keep the
-            // positions by matching on the ranks read.
-            auto details = vault->Records().SearchDetails(q, ranks, "\x01", "\x02");
+            // One by one, so that a match whose record went away meanwhile
+            // keeps its place (shown as gone) instead of shifting the rest.
+            std::vector<storage::SearchHit> details;
+            for (const auto& rank : ranks) {
+                auto one = vault->Records().SearchDetails(q, {rank}, "\x01", "\x02");
+                details.push_back(one.empty() ? storage::SearchHit{} : std::move(one.front()));
+            }
             ui.Post([this, generation, session, begin, details = std::move(details)]() mutable {
                 if (session != m_session || generation != search.generation) return;
                 for (size_t i = 0; i < details.size(); ++i) search.hits[begin + i] = std::move(details[i]);
@@ -720,7 +772,7 @@ void AppState::OpenHit(size_t index) {
     const auto it = search.hits.find(index);
     if (it == search.hits.end()) return;
     const auto& hit = it->second;
-    if (hit.type == "identity_link") return;
+    if (hit.id.empty() || hit.type == "identity_link") return; // gone since the search
     OpenRecord(hit.id);
 }
 
@@ -825,10 +877,7 @@ void AppState::StartSync(bool automatic) {
         [this, &ui, session, handle](std::optional<storage::Vault>& vault) {
             if (!vault) return;
             sync::SyncClient client(*vault);
-            {
-                std::lock_guard lock(handle->mutex);
-                handle->client = &client;
-            }
+            if (!handle->Start(&client)) return; // locked before the cycle began
             auto last_report = std::chrono::steady_clock::now() - std::chrono::seconds(1);
             client.OnProgress([&](const sync::SyncProgress& p) {
                 // Enough to move a progress bar; not a wake-up for every piece.
@@ -839,18 +888,11 @@ void AppState::StartSync(bool automatic) {
                     if (session == m_session) sync.progress = p;
                 });
             });
-            sync::SyncReport report;
-            try {
-                report = client.SyncOnce();
-            } catch (...) {
-                std::lock_guard lock(handle->mutex);
-                handle->client = nullptr;
-                throw;
-            }
-            {
-                std::lock_guard lock(handle->mutex);
-                handle->client = nullptr;
-            }
+            struct Done {
+                SyncHandle& h;
+                ~Done() { h.Finish(); }
+            } done{*handle};
+            const sync::SyncReport report = client.SyncOnce();
             ui.Post([this, session, report] {
                 if (session != m_session) return;
                 if (report.ok) {

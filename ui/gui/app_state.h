@@ -197,6 +197,7 @@ private:
     double m_now = 0;
     int m_next_key = 1;
     int m_session = 0; ///< raised by every lock: answers for an older session are dropped
+    int m_open_request = 0; ///< raised by every open, new or close: a slower open is dropped
     std::shared_ptr<struct SyncHandle> m_sync_handle;
     std::shared_ptr<storage::Vault> m_sync_connection; ///< opened at unlock, handed to the sync thread
 };

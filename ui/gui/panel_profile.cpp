@@ -11,12 +11,13 @@ void DrawLinkedNarratives(AppState& s, const Frame& f) {
         ImGui::TextWrapped("%s", Tr("Link narratives in \"Narratives drawn on\" to read them here while you write."));
         return;
     }
+    std::string open; // opened after the loop: opening clears the list being drawn
     for (const auto& n : s.linked_narratives) {
         const std::string id = n.value("id", "");
         ImGui::PushID(id.c_str());
         ImGui::TextUnformatted(n.value("title", "").c_str());
         ImGui::SameLine();
-        if (ImGui::SmallButton(Tr("Open"))) s.OpenRecord(id);
+        if (ImGui::SmallButton(Tr("Open"))) open = id;
         ImGui::Separator();
         // Read-only and wrapped: this pane is for reading.
         ImGui::TextWrapped("%s", n.value("text", "").c_str());
@@ -24,6 +25,7 @@ void DrawLinkedNarratives(AppState& s, const Frame& f) {
         ImGui::Spacing();
         ImGui::PopID();
     }
+    if (!open.empty()) s.OpenRecord(open);
 }
 
 } // namespace escucha::gui

@@ -72,6 +72,11 @@ void DrawSearch(AppState& s, const Frame& f) {
                 continue;
             }
             const auto& h = hit->second;
+            if (h.id.empty()) {
+                ImGui::Selectable(Tr("(no longer in the vault)"), false, ImGuiSelectableFlags_Disabled, ImVec2(0, row));
+                ImGui::PopID();
+                continue;
+            }
             const ImVec2 start = ImGui::GetCursorPos();
             if (ImGui::Selectable("##hit", s.draft && s.draft->id == h.id, ImGuiSelectableFlags_AllowItemOverlap,
                                   ImVec2(0, row)))

@@ -35,6 +35,7 @@ struct RecordDraft {
     double last_edit = 0;    ///< the app's monotonic clock, seconds
     int revision = 0;        ///< raised by every edit
     int refused_revision = -1; ///< the save of this revision was refused: wait for another edit
+    double retry_at = 0;       ///< a save that failed for another reason (a busy vault) is tried again then
     std::string created_at;
     std::string updated_at;
     std::string author;

@@ -132,9 +132,17 @@ bool WrappedTextEditor(AppState& s, const RecordDraft& d, const std::string& nam
         field.width = width;
     }
     WrapEdit edit{&field, field.display, width};
-    ImGui::InputTextMultiline("##v", &field.display, ImVec2(-1, height), ImGuiInputTextFlags_CallbackEdit,
-                              OnWrappedEdit, &edit);
+    // No undo: ImGui's undo records positions in the display, which every
+    // re-wrap shifts; undoing would change the wrong characters.
+    ImGui::InputTextMultiline("##v", &field.display, ImVec2(-1, height),
+                              ImGuiInputTextFlags_CallbackEdit | ImGuiInputTextFlags_NoUndoRedo, OnWrappedEdit, &edit);
     field.active = ImGui::IsItemActive();
+    if (!edit.changed && field.display != edit.before) {
+        // Escape puts back the text from when the field was entered, without
+        // telling the callback. In a form that saves as you type, that would
+        // throw away minutes of writing: keep the text, show it again.
+        field.display = WrapText(field.text, width, Measure);
+    }
     if (edit.changed && text != field.text) {
         text = field.text;
         return true;

@@ -14,44 +14,55 @@ bool IsSoft(std::string_view d, size_t i) {
     return d[i] == '\n' && i > 0 && d[i - 1] == '\r';
 }
 
-/// Wraps one paragraph (no '\n' in it) into `out`.
+/// Wraps one paragraph (no '\n' in it) into `out`. Each word is measured
+/// once and line widths are added up (Dear ImGui 1.86 does not kern), so a
+/// long paragraph costs time in proportion to its length.
 void WrapParagraph(std::string_view p, float width, const MeasureText& measure, std::string& out) {
-    size_t line_start = 0;
-    while (line_start < p.size()) {
-        if (measure(p.substr(line_start)) <= width) {
-            out.append(p.substr(line_start));
-            return;
+    const float space = measure(" ");
+    float line = 0;      // width of the current line, trailing spaces excluded
+    float trailing = 0;  // width of the spaces after the line's last word
+    bool line_empty = true;
+    size_t pos = 0;
+    while (pos < p.size()) {
+        size_t word_end = p.find(' ', pos);
+        if (word_end == std::string_view::npos) word_end = p.size();
+        size_t next = word_end;
+        while (next < p.size() && p[next] == ' ') ++next;
+        const std::string_view word = p.substr(pos, word_end - pos);
+        const float w = measure(word);
+        if (!line_empty && line + trailing + w > width) {
+            out.append("\r\n");
+            line = 0;
+            trailing = 0;
+            line_empty = true;
         }
-        // The longest run of whole words that fits; spaces stay at the end of
-        // the line they follow and are not measured.
-        size_t best = 0; // end of the last word that fits (after its spaces)
-        size_t pos = line_start;
-        while (pos < p.size()) {
-            size_t word_end = p.find(' ', pos);
-            if (word_end == std::string_view::npos) word_end = p.size();
-            if (measure(p.substr(line_start, word_end - line_start)) > width) break;
-            size_t next = word_end;
-            while (next < p.size() && p[next] == ' ') ++next;
-            best = next;
-            pos = next;
-            if (word_end == p.size()) break;
-        }
-        if (best == 0) {
-            // Not even one word fits: cut it where it must be cut.
-            size_t cut = line_start;
-            size_t step = line_start;
-            while (step < p.size()) {
-                size_t next = step + 1;
-                while (next < p.size() && IsContinuation(p[next])) ++next;
-                if (measure(p.substr(line_start, next - line_start)) > width && cut > line_start) break;
-                cut = next;
-                step = next;
+        if (line_empty && w > width) {
+            // Not even one line holds the word: cut it where it must be cut.
+            size_t piece = 0;
+            float piece_width = 0;
+            for (size_t i = 0; i < word.size();) {
+                size_t j = i + 1;
+                while (j < word.size() && IsContinuation(word[j])) ++j;
+                const float c = measure(word.substr(i, j - i));
+                if (piece_width + c > width && i > piece) {
+                    out.append(word.substr(piece, i - piece));
+                    out.append("\r\n");
+                    piece = i;
+                    piece_width = 0;
+                }
+                piece_width += c;
+                i = j;
             }
-            best = cut;
+            out.append(word.substr(piece));
+            line = piece_width;
+        } else {
+            out.append(word);
+            line += trailing + w;
         }
-        out.append(p.substr(line_start, best - line_start));
-        if (best < p.size()) out.append("\r\n");
-        line_start = best;
+        out.append(p.substr(word_end, next - word_end));
+        trailing = space * static_cast<float>(next - word_end);
+        line_empty = false;
+        pos = next;
     }
 }
 
@@ -111,8 +122,8 @@ WrappedEdit ApplyWrappedEdit(std::string_view before, std::string_view after, si
     while (suffix < shortest - prefix && before[before.size() - 1 - suffix] == after[after.size() - 1 - suffix])
         ++suffix;
     // Keep the edit off the middle of a UTF-8 character and of a soft break.
-    while (prefix > 0 && (IsContinuation(before[prefix]) || (prefix < before.size() && IsSoft(before, prefix) &&
-                                                                before[prefix] == '\n')))
+    while (prefix > 0 && prefix < before.size() &&
+           (IsContinuation(before[prefix]) || (IsSoft(before, prefix) && before[prefix] == '\n')))
         --prefix;
 
     std::string text = UnwrapText(before);

@@ -7,7 +7,7 @@ cd "$(dirname "$0")"
 xgettext --language=C++ --from-code=UTF-8 --keyword=Tr --keyword=N_ --no-location --sort-output \
   --package-name=escucha --output=escucha.pot ../*.cpp
 for po in *.po; do
-  msgmerge --quiet --update --backup=none --no-location --sort-output "$po" escucha.pot
+  msgmerge --quiet --no-fuzzy-matching --update --backup=none --no-location --sort-output "$po" escucha.pot
   msgattrib --no-obsolete --output-file="$po" "$po"
 done
 echo "Updated escucha.pot and: $(ls *.po | tr '\n' ' ')"
