@@ -116,7 +116,12 @@ std::vector<KeyEvent> g_deferred_keys;
 
 void OnKey(GLFWwindow* window, int key, int scancode, int action, int mods) {
     g_activity = g_input = true;
-    if (!g_deferred_keys.empty() || (action == GLFW_RELEASE && g_pressed_since_frame)) {
+    // Letters typed without Ctrl, Alt or Super reach ImGui as characters; their
+    // key state matters to nothing, so their releases need not wait (fast
+    // typing then never queues up).
+    const bool plain_letter = key >= GLFW_KEY_SPACE && key <= GLFW_KEY_WORLD_2 &&
+                              !(mods & (GLFW_MOD_CONTROL | GLFW_MOD_ALT | GLFW_MOD_SUPER));
+    if (!g_deferred_keys.empty() || (action == GLFW_RELEASE && g_pressed_since_frame && !plain_letter)) {
         g_deferred_keys.push_back({key, scancode, action, mods});
         return;
     }
@@ -315,11 +320,12 @@ int RunApp(int argc, char** argv) {
         int frames_to_draw = 3;
         float font_scale = 0;
         bool stopping = false;
+        int stop_rounds = 0;
         while (!glfwWindowShouldClose(window)) {
-            // On a stop signal, one more round takes in the keys already
+            // On a stop signal, a few more rounds take in the keys already
             // sent (the last words typed), then the loop ends.
             if (g_stop_signal) {
-                if (stopping) break;
+                if (stopping && (g_deferred_keys.empty() || ++stop_rounds > 1000)) break;
                 stopping = true;
                 g_activity = true;
             }
