@@ -984,6 +984,18 @@ int64_t RecordStore::RejectedJournalCount() {
     return m_db.QueryInt("SELECT count(*) FROM journal WHERE last_error IS NOT NULL");
 }
 
+std::vector<JournalEntry> RecordStore::RejectedJournal(int64_t limit) {
+    auto stmt = m_db.Prepare(
+        "SELECT seq, attempts, last_error, change_id, record_type, record_id, rev, op, hlc "
+        "FROM journal WHERE last_error IS NOT NULL ORDER BY seq LIMIT ?");
+    stmt.Bind(1, limit);
+    std::vector<JournalEntry> out;
+    while (stmt.Step())
+        out.push_back({stmt.Int(0), stmt.Int(1), stmt.Text(2), stmt.Text(3), stmt.Text(4), stmt.Text(5), stmt.Int(6),
+                       stmt.Text(7), stmt.Text(8), {}});
+    return out;
+}
+
 void RecordStore::AddConflict(const Json& c) {
     auto stmt = m_db.Prepare(
         "INSERT OR IGNORE INTO conflict (seq, record_type, record_id, field, kept, other, other_author, other_device, "

@@ -455,3 +455,40 @@ TEST_CASE("A search result whose record went away keeps its place", "[gui]") {
     for (size_t i = 0; i < 5; ++i)
         if (!s.search.hits[i].id.empty()) CHECK(s.search.hits[i].id != ids[2]);
 }
+
+TEST_CASE("Conflicts from headquarters are shown with both versions and settled by a person", "[gui]") {
+    GuiApp app;
+    auto& s = app.state;
+    app.Create();
+    app.Project("Cafetaleras");
+    const auto profile = app.Add("profile", {{"kind", "collective"}, {"name", "Recolectoras"},
+                                             {"context", "Versión de esta tableta."}});
+    // As a pull leaves it: the field kept one version, the other waits.
+    app.worker.Post([&](std::optional<storage::Vault>& v) {
+        v->Records().AddConflict({{"seq", 7}, {"record_type", "profile"}, {"record_id", profile}, {"field", "context"},
+                                  {"kept", "Versión de esta tableta."}, {"other", "Versión de la sede."},
+                                  {"other_author", "Marta"}, {"other_device", "d2"}, {"other_hlc", ""}});
+    });
+    app.worker.Flush();
+    s.RefreshSync();
+    REQUIRE(Until(app.ui, [&] { return s.sync.conflict_list.size() == 1; }));
+    const auto& c = s.sync.conflict_list[0];
+    CHECK(c.record_title == "Recolectoras");
+    CHECK(c.kept == "Versión de esta tableta.");
+    CHECK(c.other == "Versión de la sede.");
+    CHECK(c.other_author == "Marta");
+
+    SECTION("taking the other version changes the record and settles the conflict") {
+        s.OpenRecord(profile);
+        REQUIRE(Until(app.ui, [&] { return s.draft.has_value(); }));
+        s.ResolveConflict(7, true);
+        REQUIRE(Until(app.ui, [&] { return s.sync.conflict_list.empty() && s.draft.has_value(); }));
+        CHECK(app.Read(profile)["context"] == "Versión de la sede.");
+        CHECK(s.draft->values["context"].text == "Versión de la sede."); // the form shows it
+    }
+    SECTION("keeping this version only settles it") {
+        s.ResolveConflict(7, false);
+        REQUIRE(Until(app.ui, [&] { return s.sync.conflict_list.empty(); }));
+        CHECK(app.Read(profile)["context"] == "Versión de esta tableta.");
+    }
+}

@@ -783,11 +783,35 @@ void AppState::RefreshSync() {
     UiQueue& ui = m_worker.Ui();
     m_sync_worker.Post([this, &ui, session](std::optional<storage::Vault>& vault) {
         if (!vault) return;
+        auto& records = vault->Records();
         const auto state = sync::ReadSyncState(*vault);
-        const auto pending = vault->Records().PendingJournalCount();
-        const auto rejected = vault->Records().RejectedJournalCount();
-        const auto conflicts = static_cast<int64_t>(vault->Records().ListConflicts().size());
-        ui.Post([this, session, state, pending, rejected, conflicts] {
+        const auto pending = records.PendingJournalCount();
+        const auto rejected = records.RejectedJournalCount();
+        const auto title_of = [&](const std::string& id) {
+            const auto r = records.Get(id);
+            if (!r) return std::string();
+            const auto& type = interpret::AllRecordTypes().Get((*r)["type"].get<std::string>());
+            return Summarise(type, *r).title;
+        };
+        const auto as_text = [](const Json& v) {
+            if (v.is_string()) return v.get<std::string>();
+            if (v.is_array()) {
+                std::vector<std::string> items;
+                for (const auto& i : v) items.push_back(i.is_string() ? i.get<std::string>() : i.dump());
+                return JoinList(items);
+            }
+            return v.is_null() ? std::string() : v.dump();
+        };
+        std::vector<SyncView::Conflict> conflicts;
+        for (const auto& c : records.ListConflicts())
+            conflicts.push_back({c["seq"].get<int64_t>(), c["record_type"], c["record_id"], title_of(c["record_id"]),
+                                 c["field"], as_text(c["kept"]), as_text(c["other"]), c["other"],
+                                 c.value("other_author", "")});
+        std::vector<SyncView::Refused> refused;
+        for (const auto& e : records.RejectedJournal(100))
+            refused.push_back({e.record_type, e.record_id, title_of(e.record_id), e.last_error});
+        ui.Post([this, session, state, pending, rejected, conflicts = std::move(conflicts),
+                 refused = std::move(refused)]() mutable {
             if (session != m_session) return;
             sync.known = true;
             sync.enrolled = state.enrolled;
@@ -798,7 +822,9 @@ void AppState::RefreshSync() {
             sync.last_error = state.last_error;
             sync.pending = pending;
             sync.rejected = rejected;
-            sync.conflicts = conflicts;
+            sync.conflicts = static_cast<int64_t>(conflicts.size());
+            sync.conflict_list = std::move(conflicts);
+            sync.refused_list = std::move(refused);
         });
     });
 }
@@ -861,6 +887,39 @@ void AppState::SyncStopped(const std::string& message, bool failed) {
 }
 
 void AppState::SyncNow() { StartSync(false); }
+
+void AppState::ResolveConflict(int64_t seq, bool take_other) {
+    const auto it = std::find_if(sync.conflict_list.begin(), sync.conflict_list.end(),
+                                 [&](const SyncView::Conflict& c) { return c.seq == seq; });
+    if (it == sync.conflict_list.end()) return;
+    const SyncView::Conflict c = *it;
+    // An open form of that record saves first (jobs run in order), so that
+    // its save cannot undo the choice; it opens again afterwards.
+    const bool reopen = draft && draft->id == c.record_id;
+    if (reopen) CloseRecord();
+    const int session = m_session;
+    UiQueue& ui = m_worker.Ui();
+    m_worker.Post(
+        [this, &ui, session, c, take_other, reopen](std::optional<storage::Vault>& vault) {
+            if (!vault) return;
+            // The choice and the settling go together: either both or neither.
+            storage::Transaction txn(vault->Db());
+            if (take_other) (void)vault->Records().Update(c.record_id, {{c.field, c.other_value}});
+            vault->Records().ResolveConflict(c.seq);
+            txn.Commit();
+            ui.Post([this, session, c, reopen] {
+                if (session != m_session) return;
+                if (reopen && !draft) OpenRecord(c.record_id);
+                status = Tr("Conflict settled");
+                RefreshSync();
+            });
+        },
+        [this, session](std::string what) {
+            if (session != m_session) return;
+            sync.message = what;
+            sync.message_is_error = true;
+        });
+}
 
 void AppState::StartSync(bool automatic) {
     if (sync.running || !sync.enrolled) return;

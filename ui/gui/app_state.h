@@ -80,6 +80,20 @@ struct SyncView {
     std::string message;   ///< what the last action did, in words
     bool message_is_error = false;
     double next_auto = 0;  ///< app clock: when the next automatic cycle starts
+    /// A field edited here and elsewhere at once: both versions, for a person to choose.
+    struct Conflict {
+        int64_t seq = 0;
+        std::string record_type, record_id, record_title, field;
+        std::string kept, other;  ///< the two versions, as text
+        storage::Json other_value; ///< the other version as stored
+        std::string other_author;
+    };
+    std::vector<Conflict> conflict_list;
+    /// Changes headquarters refused: what and why (the first 100).
+    struct Refused {
+        std::string record_type, record_id, record_title, reason;
+    };
+    std::vector<Refused> refused_list;
     int failures = 0;      ///< in a row, for backoff
     // Enrolment form
     std::string server_input, code_input, ca_path_input;
@@ -155,6 +169,8 @@ struct AppState {
     void RefreshSync();
     void Enrol();
     void SyncNow();
+    /// Settles a conflict: keep the version the record has, or take the other.
+    void ResolveConflict(int64_t seq, bool take_other);
 
     void SetLanguage(const std::string& code);
     void SaveSettings();

@@ -1,5 +1,6 @@
 // Sync with headquarters: enrol this device, see what waits, sync now.
 #include "i18n.h"
+#include "labels.h"
 #include "panels.h"
 
 #include <imgui_stdlib.h>
@@ -32,6 +33,47 @@ void DrawEnrol(AppState& s, const Frame& f) {
     ImGui::BeginDisabled(v.running);
     if (WideButton(Tr("Enrol"), f)) s.Enrol();
     ImGui::EndDisabled();
+}
+
+void DrawConflicts(AppState& s, const Frame& f) {
+    auto& v = s.sync;
+    if (v.conflict_list.empty()) return;
+    ImGui::Separator();
+    ImGui::TextWrapped("%s", Tr("Edited here and elsewhere at the same time. Both versions are kept; choose one."));
+    int64_t settle = -1;
+    bool take_other = false;
+    std::string open;
+    for (const auto& c : v.conflict_list) {
+        ImGui::PushID(static_cast<int>(c.seq));
+        ImGui::Spacing();
+        ImGui::TextWrapped("%s: %s · %s", TypeLabel(c.record_type), c.record_title.c_str(), FieldLabel(c.field));
+        ImGui::TextDisabled("%s", Tr("This version (kept for now):"));
+        ImGui::TextWrapped("%s", c.kept.c_str());
+        ImGui::TextDisabled("%s %s:", Tr("The other version, by"), c.other_author.c_str());
+        ImGui::TextWrapped("%s", c.other.c_str());
+        if (WideButton(Tr("Keep this version"), f)) settle = c.seq;
+        if (!f.narrow) ImGui::SameLine();
+        if (WideButton(Tr("Use the other version"), f)) {
+            settle = c.seq;
+            take_other = true;
+        }
+        if (!f.narrow) ImGui::SameLine();
+        if (WideButton(Tr("Open the record"), f)) open = c.record_id;
+        ImGui::PopID();
+    }
+    // Acted on after the loop: both change the list being drawn.
+    if (settle >= 0) s.ResolveConflict(settle, take_other);
+    if (!open.empty()) s.OpenRecord(open);
+}
+
+void DrawRefused(AppState& s) {
+    const auto& v = s.sync;
+    if (v.refused_list.empty()) return;
+    ImGui::Separator();
+    ImGui::TextWrapped("%s", Tr("Refused by headquarters, kept on this device with the reason:"));
+    for (const auto& r : v.refused_list)
+        ImGui::TextWrapped("%s: %s · %s", TypeLabel(r.record_type),
+                           r.record_title.empty() ? r.record_id.c_str() : r.record_title.c_str(), r.reason.c_str());
 }
 
 } // namespace
@@ -81,6 +123,10 @@ void DrawSync(AppState& s, const Frame& f) {
     if (!v.message.empty()) {
         if (v.message_is_error) ErrorText(v.message);
         else ImGui::TextWrapped("%s", v.message.c_str());
+    }
+    if (v.enrolled) {
+        DrawConflicts(s, f);
+        DrawRefused(s);
     }
 }
 

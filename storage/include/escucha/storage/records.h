@@ -213,6 +213,8 @@ public:
     /// Headquarters refused the row: it stays, with the reason, for a person to see.
     void RejectJournal(int64_t seq, const std::string& reason);
     [[nodiscard]] int64_t RejectedJournalCount();
+    /// The refused rows, oldest first, without their bodies (to show them).
+    [[nodiscard]] std::vector<JournalEntry> RejectedJournal(int64_t limit);
 
     /// Keeps a version of a field that lost a concurrent edit elsewhere, for a
     /// person to merge. `conflict` holds seq, record_type, record_id, field,
