@@ -492,3 +492,10 @@ TEST_CASE("Conflicts from headquarters are shown with both versions and settled 
         CHECK(app.Read(profile)["context"] == "Versión de esta tableta.");
     }
 }
+
+TEST_CASE("Narrowing a list ignores case and accents", "[gui]") {
+    CHECK(FoldForMatch("Ñandú ÁÉÍÓÚ Ç ÿ") == "nandu aeiou c y");
+    CHECK(FoldForMatch("Côteaux, Port-Salut") == "coteaux, port-salut");
+    CHECK(FoldForMatch("Æ ß ×") == "Æ ß ×"); // no single base letter: kept as they are
+    CHECK(FoldForMatch("日本") == "日本");
+}

@@ -1,5 +1,6 @@
 #include "record_form.h"
 
+#include <cctype>
 #include <charconv>
 #include <ctime>
 
@@ -59,6 +60,33 @@ std::vector<std::string> SplitList(const std::string& text) {
         auto item = Trimmed(text.substr(start, comma - start));
         if (!item.empty()) out.push_back(std::move(item));
         start = comma + 1;
+    }
+    return out;
+}
+
+std::string FoldForMatch(std::string_view text) {
+    // U+00C0 to U+00FF, each by its base letter ('*' keeps the character).
+    static constexpr char LATIN1[] = "aaaaaa*ceeeeiiiidnooooo*ouuuuy**"  // À to ß
+                                     "aaaaaa*ceeeeiiiidnooooo*ouuuuy*y"; // à to ÿ
+    static_assert(sizeof LATIN1 == 65);
+    std::string out;
+    out.reserve(text.size());
+    for (size_t i = 0; i < text.size(); ++i) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        if (c < 0x80) {
+            out.push_back(static_cast<char>(std::tolower(c)));
+        } else if (c == 0xC3 && i + 1 < text.size()) {
+            const auto next = static_cast<unsigned char>(text[i + 1]);
+            const char base = next >= 0x80 && next <= 0xBF ? LATIN1[next - 0x80] : '*';
+            if (base != '*') {
+                out.push_back(base);
+                ++i;
+                continue;
+            }
+            out.push_back(text[i]);
+        } else {
+            out.push_back(text[i]);
+        }
     }
     return out;
 }

@@ -10,6 +10,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace escucha::gui {
@@ -60,6 +61,10 @@ struct FormFields {
 /// "a, b, c" for a text list, and back (items trimmed, empty ones dropped).
 [[nodiscard]] std::string JoinList(const std::vector<std::string>& items);
 [[nodiscard]] std::vector<std::string> SplitList(const std::string& text);
+
+/// `text` in lower case without accents (Latin-1 letters: "Ñandú" → "nandu"),
+/// so that narrowing a list ignores them as search does.
+[[nodiscard]] std::string FoldForMatch(std::string_view text);
 
 /// Today's date as YYYY-MM-DD (the device's clock; used to prefill dates).
 [[nodiscard]] std::string Today();

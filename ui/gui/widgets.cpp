@@ -32,12 +32,9 @@ void ErrorText(const std::string& text) {
 
 namespace {
 
-/// Case-insensitive for ASCII; enough to narrow a list while typing.
+/// Whether `needle` (already folded) is in `haystack`, ignoring case and accents.
 bool Contains(const std::string& haystack, const std::string& needle) {
-    if (needle.empty()) return true;
-    return std::search(haystack.begin(), haystack.end(), needle.begin(), needle.end(), [](char a, char b) {
-               return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
-           }) != haystack.end();
+    return needle.empty() || FoldForMatch(haystack).find(needle) != std::string::npos;
 }
 
 // [SECTION] Reference pickers
@@ -57,11 +54,12 @@ bool PickRecord(AppState& s, const char* id, const char* preview, const std::str
         ImGui::SetNextItemWidth(-1);
         ImGui::InputTextWithHint("##filter", Tr("Type to narrow the list"), &filter);
         const auto it = s.lists.find(type);
+        const std::string folded = FoldForMatch(filter);
         std::vector<const RowSummary*> rows;
         if (it != s.lists.end())
             for (const auto& r : it->second.rows)
                 if (std::find(exclude.begin(), exclude.end(), r.id) == exclude.end() &&
-                    Contains(s.RowLabel(type, r), filter))
+                    Contains(s.RowLabel(type, r), folded))
                     rows.push_back(&r);
         if (rows.empty()) ImGui::TextDisabled("%s", Tr("Nothing to choose yet."));
         ImGuiListClipper clipper;
