@@ -75,37 +75,19 @@ void DrawIdentity(AppState& s, const Frame& f) {
 void DrawConsentActions(AppState& s, const Frame& f) {
     auto& d = *s.draft;
     if (d.id.empty() || d.values["status"].text == "withdrawn") return;
-    if (WideButton(Tr("Withdraw consent"), f)) ImGui::OpenPopup("withdraw");
-    if (ImGui::BeginPopupModal("withdraw", nullptr, ImGuiWindowFlags_AlwaysAutoResize)) {
-        ImGui::PushTextWrapPos(360.0f * f.scale);
-        ImGui::TextWrapped("%s", Tr("The participant withdraws consent today. Their material must then no longer "
-                                    "be used. Continue?"));
-        ImGui::PopTextWrapPos();
-        if (ImGui::Button(Tr("Withdraw"))) {
-            s.WithdrawConsent(f.now);
-            ImGui::CloseCurrentPopup();
-        }
-        ImGui::SameLine();
-        if (ImGui::Button(Tr("Cancel"))) ImGui::CloseCurrentPopup();
-        ImGui::EndPopup();
-    }
+    if (ConfirmedButton(Tr("Withdraw consent"), "withdraw",
+                        Tr("The participant withdraws consent today. Their material must then no longer be used. "
+                           "Continue?"),
+                        Tr("Withdraw"), f))
+        s.WithdrawConsent(f.now);
 }
 
 void DrawDelete(AppState& s, const Frame& f) {
-    if (WideButton(Tr("Delete"), f)) ImGui::OpenPopup("delete");
-    if (ImGui::BeginPopupModal("delete", nullptr, ImGuiWindowFlags_AlwaysAutoResize)) {
-        ImGui::PushTextWrapPos(360.0f * f.scale);
-        ImGui::TextWrapped("%s", Tr("Delete this record? Its content is erased on this device and, at the next "
-                                    "sync, at headquarters."));
-        ImGui::PopTextWrapPos();
-        if (ImGui::Button(Tr("Delete"))) {
-            s.DeleteRecord();
-            ImGui::CloseCurrentPopup();
-        }
-        ImGui::SameLine();
-        if (ImGui::Button(Tr("Cancel"))) ImGui::CloseCurrentPopup();
-        ImGui::EndPopup();
-    }
+    if (ConfirmedButton(Tr("Delete"), "delete",
+                        Tr("Delete this record? Its content is erased on this device and, at the next sync, at "
+                           "headquarters."),
+                        Tr("Delete"), f))
+        s.DeleteRecord();
 }
 
 } // namespace

@@ -23,6 +23,27 @@ bool WideButton(const char* label, const Frame& f) {
     return ImGui::Button(label, ImVec2(f.narrow ? -1.0f : 0.0f, 0));
 }
 
+bool ConfirmedButton(const char* label, const char* popup_id, const char* question, const char* confirm,
+                     const Frame& f) {
+    // The modal's title is the button's words; its identity stays the same in every language.
+    const std::string name = std::string(label) + "###" + popup_id;
+    if (WideButton(label, f)) ImGui::OpenPopup(name.c_str());
+    bool confirmed = false;
+    if (ImGui::BeginPopupModal(name.c_str(), nullptr, ImGuiWindowFlags_AlwaysAutoResize)) {
+        ImGui::PushTextWrapPos(360.0f * f.scale);
+        ImGui::TextWrapped("%s", question);
+        ImGui::PopTextWrapPos();
+        if (ImGui::Button(confirm)) {
+            confirmed = true;
+            ImGui::CloseCurrentPopup();
+        }
+        ImGui::SameLine();
+        if (ImGui::Button(Tr("Cancel"))) ImGui::CloseCurrentPopup();
+        ImGui::EndPopup();
+    }
+    return confirmed;
+}
+
 void ErrorText(const std::string& text) {
     if (text.empty()) return;
     ImGui::PushStyleColor(ImGuiCol_Text, ERROR_COLOUR);

@@ -22,6 +22,9 @@ inline const ImVec4 OK_COLOUR{0.1f, 0.5f, 0.2f, 1};
 
 /// A full-width button on narrow screens, a normal one otherwise.
 bool WideButton(const char* label, const Frame& f);
+/// A button that asks `question` in a modal first; true when `confirm` was chosen.
+bool ConfirmedButton(const char* label, const char* popup_id, const char* question, const char* confirm,
+                     const Frame& f);
 /// Text in the error colour, wrapped.
 void ErrorText(const std::string& text);
 
