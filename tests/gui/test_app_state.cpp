@@ -71,6 +71,7 @@ TEST_CASE("Create, first project, write with autosave, lock, unlock and find", "
     s.Edited(d, "title", 10.0);
     s.Tick(11.1);
     CHECK_THAT(d.error, Catch::Contains("Text")); // nothing to create without the narrative itself
+    CHECK(d.id.empty());
     CHECK(d.dirty);
     d.values["text"].text = "Cobran por arroba.";
     s.Edited(d, "text", 12.0);
@@ -116,6 +117,17 @@ TEST_CASE("Forms: every field kind, refusals by field, nothing else lost", "[gui
     auto& s = app.state;
     app.Create();
     app.Project("Pesca en Jacmel");
+
+    SECTION("a narrative written before it is named is saved under its first words") {
+        s.NewRecord("narrative");
+        auto& d = *s.draft;
+        d.values["text"].text = "\n  Salimos antes del alba, cuando el mar todavía está quieto y los botes esperan.\nDespués...";
+        s.Edited(d, "text", 1.0);
+        s.Tick(2.1);
+        REQUIRE(Until(app.ui, [&] { return !s.draft->id.empty() && !s.draft->saving; }));
+        CHECK(d.values["title"].text == "Salimos antes del alba, cuando el mar todavía está quieto y los botes esperan.");
+        CHECK(app.Read(d.id)["title"] == d.values["title"].text);
+    }
 
     SECTION("a participant needs a pseudonym; lists and choices are read from the form") {
         s.NewRecord("participant");

@@ -514,6 +514,7 @@ void AppState::FocusLeft(RecordDraft& d) {
 void AppState::Save(RecordDraft& d, double now) {
     if (d.saving) return;
     const auto& type = Type(d.type);
+    if (d.id.empty()) TitleFromText(type, d);
     const auto form = ReadForm(type, d);
     d.field_errors = form.errors;
     const bool creating = d.id.empty();
@@ -607,6 +608,24 @@ void AppState::Save(RecordDraft& d, double now) {
             d->retry_at = m_now + RETRY_AFTER_S;
             status = std::string(Tr("Not saved yet, trying again: ")) + what;
         });
+}
+
+void AppState::TitleFromText(const storage::RecordType& type, RecordDraft& d) {
+    // People often write the narrative first and name it later; a required
+    // title left empty must not keep the text from being saved. The first
+    // words stand in, in the form, until the person changes them.
+    const auto* title = type.Field(type.title_field);
+    if (!title || !title->required || title->kind != storage::FieldKind::Text) return;
+    if (d.values[title->name].text.find_first_not_of(" \t") != std::string::npos) return;
+    for (const auto& f : type.fields) {
+        if (f.kind != storage::FieldKind::LongText) continue;
+        const auto& text = d.values[f.name].text;
+        const auto start = text.find_first_not_of(" \t\n");
+        if (start == std::string::npos) continue;
+        d.values[title->name].text = FirstWords(text.substr(start));
+        d.touched.insert(title->name);
+        return;
+    }
 }
 
 void AppState::DeleteRecord() {

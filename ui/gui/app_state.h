@@ -194,6 +194,7 @@ struct AppState {
 
 private:
     void Save(RecordDraft& d, double now);
+    void TitleFromText(const storage::RecordType& type, RecordDraft& d);
     RecordDraft* DraftByKey(int key);
     std::vector<RecordDraft*> OpenDrafts(); ///< draft, identity and those closing
     void LoadLists();
