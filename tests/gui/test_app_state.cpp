@@ -511,3 +511,31 @@ TEST_CASE("Narrowing a list ignores case and accents", "[gui]") {
     CHECK(FoldForMatch("Æ ß ×") == "Æ ß ×"); // no single base letter: kept as they are
     CHECK(FoldForMatch("日本") == "日本");
 }
+
+TEST_CASE("A save that fails for another reason than the record is tried again", "[gui]") {
+    GuiApp app;
+    auto& s = app.state;
+    app.Create();
+    app.Project("Cafetaleras");
+    s.NewRecord("field_note");
+    s.draft->values["text"].text = "Escrita cuando la bóveda no respondía.";
+    s.Edited(*s.draft, "text", 1.0);
+    // The vault's connection is away for a moment (as when it is busy).
+    std::optional<storage::Vault> away;
+    app.worker.Post([&](std::optional<storage::Vault>& v) {
+        away.emplace(std::move(*v));
+        v.reset();
+    });
+    s.Tick(2.1);
+    REQUIRE(Until(app.ui, [&] { return !s.draft->saving; }));
+    CHECK_FALSE(s.draft->error.empty());
+    CHECK(s.draft->dirty);
+    CHECK(s.draft->revision != s.draft->refused_revision); // not a refusal: no edit is needed to retry
+    s.Tick(3.0); // too soon
+    CHECK_FALSE(s.draft->saving);
+    app.worker.Post([&](std::optional<storage::Vault>& v) { v.emplace(std::move(*away)); });
+    s.Tick(2.1 + AppState::RETRY_AFTER_S);
+    REQUIRE(Until(app.ui, [&] { return !s.draft->saving && !s.draft->id.empty(); }));
+    CHECK(s.draft->error.empty());
+    CHECK(app.Read(s.draft->id)["text"] == "Escrita cuando la bóveda no respondía.");
+}

@@ -67,6 +67,7 @@ TEST_CASE("Enrol and sync from the app", "[gui][sync]") {
         INFO(s.sync.message);
         CHECK_FALSE(s.sync.message_is_error);
         CHECK_THAT(s.sync.message, Catch::Contains("1 sent"));
+        CHECK(s.sync.progress.changes_total == 1); // the progress bar was given the count
         REQUIRE(Until(app.ui, [&] { return s.sync.pending == 0 && !s.sync.last_success.empty(); }));
 
         const auto out = (hq_dir / "export.json").string();

@@ -482,13 +482,8 @@ void AppState::CloseRecord() {
             why += (why.empty() ? "" : "; ") + std::string(FieldLabel(field)) + " " + reason;
         status = std::string(Tr("Not saved: ")) + why;
     }
-    // A record still being saved, or with edits not yet saved, goes on saving
-    // after its form is closed.
-    for (auto* d : {draft ? &*draft : nullptr, identity ? &*identity : nullptr}) {
-        if (!d || !(d->saving || (d->dirty && d->revision != d->refused_revision))) continue;
-        closing.push_back(std::move(*d));
-        if (!closing.back().saving) Save(closing.back(), m_now);
-    }
+    Retire(draft);
+    Retire(identity);
     draft.reset();
     identity.reset();
     identity_loading = false;
@@ -702,13 +697,18 @@ void AppState::ShowIdentity() {
         });
 }
 
-void AppState::HideIdentity() {
-    if (!identity) return;
-    if (identity->saving || (identity->dirty && identity->revision != identity->refused_revision)) {
-        closing.push_back(std::move(*identity));
+void AppState::Retire(std::optional<RecordDraft>& d) {
+    // A form still being saved, or with edits not yet saved, goes on saving
+    // after it is closed.
+    if (d && (d->saving || (d->dirty && d->revision != d->refused_revision))) {
+        closing.push_back(std::move(*d));
         if (!closing.back().saving) Save(closing.back(), m_now);
     }
-    identity.reset();
+    d.reset();
+}
+
+void AppState::HideIdentity() {
+    Retire(identity);
 }
 
 void AppState::LoadLinkedNarratives() {

@@ -195,6 +195,7 @@ struct AppState {
 private:
     void Save(RecordDraft& d, double now);
     void TitleFromText(const storage::RecordType& type, RecordDraft& d);
+    void Retire(std::optional<RecordDraft>& d); ///< closes a form; what it holds goes on saving
     RecordDraft* DraftByKey(int key);
     std::vector<RecordDraft*> OpenDrafts(); ///< draft, identity and those closing
     void LoadLists();

@@ -145,7 +145,7 @@ bool WrappedTextEditor(AppState& s, const RecordDraft& d, const std::string& nam
     const float width = ImGui::GetContentRegionAvail().x - style.FramePadding.x * 2 - style.ScrollbarSize - 2;
     // Wrap again when the text changed elsewhere or the field's width did,
     // but never under the cursor of someone typing.
-    if (!field.active && (field.text != text || field.width != width || field.display.empty() != text.empty())) {
+    if (!field.active && (field.text != text || field.width != width)) {
         field.display = WrapText(text, width, Measure);
         field.text = text;
         field.width = width;
