@@ -243,6 +243,30 @@ CREATE TABLE IF NOT EXISTS blob (
 PRAGMA user_version = 3;
 )sql");
     }
+    if (version < 4) {
+        // unseen_reference: references, in records received from
+        // headquarters, to records this device is not allowed to see (a
+        // researcher receives a shared profile, not the participants of
+        // other researchers it names). They are valid, not dangling.
+        // blob.damaged: why a blob was set aside (it fails decryption or its
+        // hash); its file is kept for recovery, sync stops retrying it.
+        // import_log: the files already imported, so importing one again
+        // stores nothing new.
+        m_db.Exec(R"sql(
+CREATE TABLE IF NOT EXISTS unseen_reference (
+  record_id TEXT NOT NULL,
+  ref_id TEXT NOT NULL,
+  PRIMARY KEY (record_id, ref_id)
+) WITHOUT ROWID;
+ALTER TABLE blob ADD COLUMN damaged TEXT;
+CREATE TABLE IF NOT EXISTS import_log (
+  digest TEXT PRIMARY KEY NOT NULL,
+  imported_at TEXT NOT NULL,
+  records INTEGER NOT NULL
+);
+PRAGMA user_version = 4;
+)sql");
+    }
 
     for (const auto& type : m_catalogue.Types()) {
         std::string sql = "CREATE TABLE IF NOT EXISTS " + QuoteIdent(type.name) +
@@ -271,6 +295,17 @@ PRAGMA user_version = 3;
             if (f.kind == FieldKind::Reference)
                 m_db.Exec("CREATE INDEX IF NOT EXISTS " + QuoteIdent(type.name + "_" + f.name) + " ON " +
                           QuoteIdent(type.name) + "(" + QuoteIdent(f.name) + ")");
+    }
+    // Vaults older than unseen_reference: before it, records written on this
+    // device could not keep a reference to a record that is not here (every
+    // create, edit and import checked), so every such reference came from
+    // headquarters.
+    if (version >= 1 && version < 4) {
+        for (const auto& type : m_catalogue.Types()) {
+            auto stmt = m_db.Prepare("SELECT " + SelectColumns(type) + " FROM " + QuoteIdent(type.name) +
+                                     " WHERE deleted = 0");
+            while (stmt.Step()) NoteUnseenReferences(type, ReadRow(type, stmt));
+        }
     }
 }
 
@@ -404,8 +439,49 @@ Json NormaliseRecord(const RecordType& type, const Json& input, bool creating) {
     return out;
 }
 
-void RecordStore::CheckReferences(const RecordType& type, const Json& record) {
+namespace {
+
+/// True when `id` is among the references `record` already holds in `field`.
+bool AlreadyRefers(const Json* record, const FieldSpec& field, const std::string& id) {
+    if (!record || !record->contains(field.name)) return false;
+    const auto& value = (*record)[field.name];
+    if (value.is_string()) return value.get<std::string>() == id;
+    if (value.is_array())
+        return std::any_of(value.begin(), value.end(), [&](const Json& v) { return v.is_string() && v.get<std::string>() == id; });
+    return false;
+}
+
+} // namespace
+
+bool RecordStore::IsUnseenReference(const std::string& record_id, const std::string& ref_id) {
+    auto stmt_lease = Cached("SELECT 1 FROM unseen_reference WHERE record_id = ? AND ref_id = ?");
+    auto& stmt = *stmt_lease;
+    stmt.Bind(1, record_id).Bind(2, ref_id);
+    return stmt.Step();
+}
+
+void RecordStore::NoteUnseenReferences(const RecordType& type, const Json& record) {
+    const auto& record_id = record["id"].get_ref<const std::string&>();
+    const auto note = [&](const std::string& ref_id) {
+        if (TypeOf(ref_id)) return;
+        auto insert_lease = Cached("INSERT OR IGNORE INTO unseen_reference (record_id, ref_id) VALUES (?, ?)");
+        auto& insert = *insert_lease;
+        insert.Bind(1, record_id).Bind(2, ref_id).Run();
+    };
+    for (const auto& f : type.fields) {
+        if (!record.contains(f.name)) continue;
+        const auto& value = record[f.name];
+        if (f.kind == FieldKind::Reference && value.is_string()) note(value.get<std::string>());
+        else if (f.kind == FieldKind::ReferenceList && value.is_array())
+            for (const auto& id : value)
+                if (id.is_string()) note(id.get<std::string>());
+    }
+}
+
+void RecordStore::CheckReferences(const RecordType& type, const Json& record, const Json* before,
+                                  bool allow_unseen) {
     const std::string project = type.project_scoped ? record.value("project_id", "") : record.value("id", "");
+    const std::string record_id = record.value("id", "");
     const auto check = [&](const std::string& field, const std::string& ref_type, const std::string& id) {
         auto stmt_lease = Cached("SELECT project_id, deleted FROM " + QuoteIdent(ref_type) + " WHERE id = ?");
         auto& stmt = *stmt_lease;
@@ -413,19 +489,29 @@ void RecordStore::CheckReferences(const RecordType& type, const Json& record) {
         if (!stmt.Step()) {
             if (const auto actual = TypeOf(id))
                 throw RecordError(field, id + " is a " + *actual + ", not a " + ref_type);
+            // Received from headquarters, naming a record this device may not see.
+            if (allow_unseen && IsUnseenReference(record_id, id)) return;
             throw RecordError(field, "no " + ref_type + " with id " + id + " in this vault");
         }
         if (stmt.Int(1) != 0) throw RecordError(field, "the " + ref_type + " " + id + " has been deleted");
         const auto ref_project = ref_type == "project" ? id : stmt.Text(0);
         if (ref_project != project) throw RecordError(field, "the " + ref_type + " " + id + " belongs to another project");
     };
-    if (type.project_scoped) check("project_id", "project", record["project_id"].get<std::string>());
+    if (type.project_scoped && !(before && (*before)["project_id"] == record["project_id"]))
+        check("project_id", "project", record["project_id"].get<std::string>());
+    // An edit answers for the references it adds: those the stored record
+    // already held are not checked again (they may name a record this device
+    // may not see, received with the record from headquarters).
     for (const auto& f : type.fields) {
         if (!record.contains(f.name)) continue;
         if (f.kind == FieldKind::Reference) {
-            check(f.name, f.ref_type, record[f.name].get<std::string>());
+            const auto& id = record[f.name].get_ref<const std::string&>();
+            if (!AlreadyRefers(before, f, id)) check(f.name, f.ref_type, id);
         } else if (f.kind == FieldKind::ReferenceList) {
-            for (const auto& id : record[f.name]) check(f.name, f.ref_type, id.get<std::string>());
+            for (const auto& item : record[f.name]) {
+                const auto& id = item.get_ref<const std::string&>();
+                if (!AlreadyRefers(before, f, id)) check(f.name, f.ref_type, id);
+            }
         }
     }
 }
@@ -583,7 +669,7 @@ Json RecordStore::Update(const std::string& id, const Json& patch) {
     record["rev"] = (*existing)["rev"].get<int64_t>() + 1;
     record["deleted"] = false;
 
-    CheckReferences(type, record);
+    CheckReferences(type, record, &*existing);
     Write(type, record, "upsert");
     scope.Commit();
     return record;
@@ -1064,6 +1150,7 @@ bool RecordStore::ApplyRemote(const Json& input) {
         ~Reset() { flag = false; }
     } reset{m_remote};
     Write(type, record, deleted ? "delete" : "upsert");
+    if (!deleted) NoteUnseenReferences(type, record);
     scope.Commit();
     return true;
 }
@@ -1077,7 +1164,7 @@ std::vector<std::string> RecordStore::CheckConsistency() {
         while (stmt.Step()) {
             const auto record = ReadRow(type, stmt);
             try {
-                CheckReferences(type, record);
+                CheckReferences(type, record, nullptr, true);
             } catch (const RecordError& e) {
                 problems.push_back(type.name + " " + record["id"].get<std::string>() + ": " + e.what());
             }

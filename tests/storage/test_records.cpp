@@ -280,3 +280,58 @@ TEST_CASE("A newer catalogue adds its new fields to an older vault", "[storage]"
     CHECK(store.Get(rosa["id"])->at("nickname") == "Rosi");
     CHECK(store.Get(rosa["id"])->at("pseudonym") == "Rosa");
 }
+
+namespace {
+
+/// A story as headquarters sends it: written elsewhere, naming a teller this
+/// device may not see.
+Json StoryFromHq(const std::string& project, const std::string& teller) {
+    return {{"type", "story"},         {"id", "01a20bc5-0000-7000-8000-0000000000b1"},
+            {"project_id", project},   {"title", "Compartida"},
+            {"text", "perfil"},        {"tellers", {teller}},
+            {"created_at", "2025-06-15T10:00:00.000Z"},
+            {"updated_at", "2025-06-15T10:00:00.000Z/0000"},
+            {"author", "otra"},        {"device", "device-2"},
+            {"rev", 1},                {"deleted", false}};
+}
+
+} // namespace
+
+TEST_CASE("A reference to a record this device may not see is valid; one added here must exist", "[storage]") {
+    Fixture f;
+    const std::string unseen = "01a20bc5-0000-7000-8000-0000000000a1";
+    const auto story = StoryFromHq(f.project, unseen);
+    REQUIRE(f.store.ApplyRemote(story));
+    CHECK(f.store.CheckConsistency().empty());
+    SECTION("an edit that keeps the reference is accepted") {
+        const auto u = f.store.Update(story["id"], {{"title", "Compartida y revisada"}});
+        CHECK(u["rev"] == 2);
+        CHECK(u["tellers"] == Json::array({unseen}));
+        CHECK(f.store.CheckConsistency().empty());
+    }
+    SECTION("a reference added here is checked") {
+        const auto rosa = f.Person("Rosa");
+        const auto u = f.store.Update(story["id"], {{"tellers", {unseen, rosa["id"]}}});
+        CHECK(u["tellers"].size() == 2);
+        CHECK_THROWS_WITH(f.store.Update(story["id"], {{"tellers", {unseen, "01a20bc5-0000-7000-8000-0000000000ff"}}}),
+                          Catch::Contains("no person with id 01a20bc5-0000-7000-8000-0000000000ff"));
+        CHECK_THROWS_WITH(f.store.Create("story", {{"project_id", f.project}, {"title", "t"}, {"text", "x"},
+                                                   {"tellers", {unseen}}}),
+                          Catch::Contains("no person with id " + unseen));
+    }
+    SECTION("a reference that is truly missing is still a problem") {
+        f.db.Exec("DELETE FROM unseen_reference");
+        const auto problems = f.store.CheckConsistency();
+        REQUIRE(problems.size() == 1);
+        CHECK_THAT(problems[0], Catch::Contains("no person with id " + unseen));
+    }
+    SECTION("a vault that received the record before this was remembered learns it when opened") {
+        f.db.Exec("DELETE FROM unseen_reference; PRAGMA user_version = 3");
+        f.db.Exec("CREATE TABLE blob_old AS SELECT sha256, file, size, created_at, uploaded FROM blob; DROP TABLE blob; "
+                  "ALTER TABLE blob_old RENAME TO blob");
+        RecordStore reopened(f.db, f.catalogue, f.clock, {"ana", "device-1"});
+        reopened.EnsureSchema();
+        CHECK(reopened.CheckConsistency().empty());
+        CHECK(reopened.Update(story["id"], {{"title", "otra vez"}})["rev"] == 2);
+    }
+}

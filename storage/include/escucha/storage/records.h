@@ -228,7 +228,8 @@ public:
     /// when it is newer (higher rev) than what the device has. Moves the clock
     /// past its timestamp. Returns false when the local copy was as new.
     /// References are not checked: a pulled record may refer to one the
-    /// device is not allowed to see.
+    /// device is not allowed to see. Such references are remembered, so
+    /// CheckConsistency and later edits take them as valid.
     bool ApplyRemote(const Json& record);
 
     /// Problems found by comparing records, references, index and journal.
@@ -240,7 +241,17 @@ public:
     [[nodiscard]] const Catalogue& Types() const noexcept { return m_catalogue; }
 
 private:
-    void CheckReferences(const RecordType& type, const Json& record);
+    /// Throws RecordError for a reference to a record that is not here, is
+    /// deleted, of another type or another project. References `before` (the
+    /// stored record, for an edit) already held are not checked again; with
+    /// `allow_unseen`, references received from headquarters to records this
+    /// device may not see are valid.
+    void CheckReferences(const RecordType& type, const Json& record, const Json* before = nullptr,
+                         bool allow_unseen = false);
+    /// Remembers the references of a record from headquarters that name
+    /// records not on this device.
+    void NoteUnseenReferences(const RecordType& type, const Json& record);
+    bool IsUnseenReference(const std::string& record_id, const std::string& ref_id);
     /// Inside a write transaction: moves the clock past the last time any
     /// connection to this vault stamped.
     void CatchUpClock();
