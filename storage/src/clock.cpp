@@ -163,7 +163,9 @@ HlcTimestamp HybridLogicalClock::Now() {
 }
 
 void HybridLogicalClock::Observe(const HlcTimestamp& remote) {
-    if (remote > m_last) m_last = remote;
+    const int64_t limit = m_wall() + MAX_REMOTE_LEAD_MS;
+    const HlcTimestamp bounded = remote.millis > limit ? HlcTimestamp{limit, 0} : remote;
+    if (bounded > m_last) m_last = bounded;
 }
 
 } // namespace escucha::storage

@@ -53,9 +53,20 @@ TEST_CASE("The hybrid logical clock never goes backwards", "[storage]") {
         CHECK(t2 > t1);
     }
     SECTION("a later remote time moves the clock past it") {
-        const HlcTimestamp remote{wall + 5LL * 24 * 3600 * 1000, 7};
+        const HlcTimestamp remote{wall + 30LL * 60 * 1000, 7};
         clock.Observe(remote);
         CHECK(clock.Now() > remote);
+    }
+    SECTION("a remote time far ahead moves the clock no further than the bound") {
+        const HlcTimestamp remote{*ParseIsoMillis("2099-12-31T23:59:59.000Z"), 0};
+        clock.Observe(remote);
+        const auto t2 = clock.Now();
+        CHECK(t2 > t1);
+        CHECK(t2.millis <= wall + MAX_REMOTE_LEAD_MS);
+        CHECK(t2.millis >= wall + MAX_REMOTE_LEAD_MS - 1);
+        // Once the wall clock is past the bound, stamps follow it again.
+        wall += 2 * MAX_REMOTE_LEAD_MS;
+        CHECK(clock.Now().millis == wall);
     }
     SECTION("text form sorts like the timestamps and parses back") {
         const auto t2 = clock.Now();

@@ -335,3 +335,18 @@ TEST_CASE("A reference to a record this device may not see is valid; one added h
         CHECK(reopened.Update(story["id"], {{"title", "otra vez"}})["rev"] == 2);
     }
 }
+
+TEST_CASE("A record from a device whose clock says 2099 is kept, and does not move this clock to 2099", "[storage]") {
+    Fixture f;
+    auto story = StoryFromHq(f.project, f.Person("Rosa")["id"]);
+    story["updated_at"] = "2099-12-31T23:59:59.000Z/0000";
+    REQUIRE(f.store.ApplyRemote(story));
+    CHECK(f.store.Get(story["id"])->at("updated_at") == "2099-12-31T23:59:59.000Z/0000");
+    const auto note = f.Person("Luz");
+    const auto created = *ParseIsoMillis(note["created_at"].get<std::string>());
+    CHECK(created <= f.wall + MAX_REMOTE_LEAD_MS);
+    CHECK(note["updated_at"].get<std::string>() < "2026");
+    CHECK(note["id"].get<std::string>() < NewUuidV7(f.wall + MAX_REMOTE_LEAD_MS + 1));
+    // An edit of the far-future record still raises its rev.
+    CHECK(f.store.Update(story["id"], {{"title", "otra"}})["rev"] == 2);
+}

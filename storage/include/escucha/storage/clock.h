@@ -38,15 +38,28 @@ struct HlcTimestamp {
     auto operator<=>(const HlcTimestamp&) const = default;
 };
 
+/// How far ahead of this device's own clock a reading from elsewhere may move
+/// the hybrid logical clock: one hour. Without a bound, one device set to
+/// 2099 would make every device that pulls its records stamp all later
+/// records (ids, created_at, updated_at) with 2099, and the bound is also how
+/// long a device's stamps may run ahead of its own clock after following a
+/// fast one. A device whose clock is behind by more than an hour then stamps
+/// by its own clock: its concurrent edit of a field may lose to one made
+/// earlier elsewhere (long texts keep both versions for a person to merge).
+inline constexpr int64_t MAX_REMOTE_LEAD_MS = 3600LL * 1000;
+
 /// The clock itself. Not thread-safe: one per vault connection.
 class HybridLogicalClock {
 public:
     using WallClock = std::function<int64_t()>;
     explicit HybridLogicalClock(WallClock wall = SystemMillis) : m_wall(std::move(wall)) {}
 
-    /// A timestamp later than every one this clock has issued or observed.
+    /// A timestamp later than every one this clock has issued, and than every
+    /// one it observed within MAX_REMOTE_LEAD_MS of its wall clock.
     HlcTimestamp Now();
-    /// Moves the clock past a timestamp seen from elsewhere.
+    /// Moves the clock past a timestamp seen from elsewhere, but no further
+    /// than MAX_REMOTE_LEAD_MS ahead of this device's wall clock. The record
+    /// carrying that timestamp is kept as it came; only the clock is held back.
     void Observe(const HlcTimestamp& remote);
     [[nodiscard]] const HlcTimestamp& Last() const noexcept { return m_last; }
     void Restore(const HlcTimestamp& last) { m_last = std::max(m_last, last); }
