@@ -141,7 +141,7 @@ BlobInfo BlobStore::Add(const std::function<size_t(char*, size_t)>& read) {
         return *existing;
     }
     RenameDurably(part, dir / name);
-    BlobInfo info{sha, size, FormatIsoMillis(SystemMillis()), false};
+    BlobInfo info{sha, size, FormatIsoMillis(SystemMillis()), false, "", name};
     auto stmt = m_vault.Db().Prepare("INSERT INTO blob (sha256, file, size, created_at) VALUES (?, ?, ?, ?)");
     stmt.Bind(1, sha).Bind(2, name).Bind(3, size).Bind(4, info.created_at).Run();
     return info;
@@ -176,36 +176,74 @@ std::string BlobStore::FileOf(const std::string& sha256) {
 void BlobStore::Read(const std::string& sha256, int64_t offset, const std::function<bool(const char*, size_t)>& sink) {
     const auto key = Key();
     const auto path = FileOf(sha256);
+    const auto damaged = [&](const std::string& why) {
+        return BlobDamaged("the file " + sha256.substr(0, 12) + "… (blobs/" + fs::path(path).filename().string() +
+                           ") is damaged: " + why);
+    };
+    std::error_code ec;
+    if (!fs::exists(path, ec)) throw damaged("it is missing from the vault folder");
     File in(path, O_RDONLY);
     char magic[sizeof MAGIC];
     unsigned char header[crypto_secretstream_xchacha20poly1305_HEADERBYTES];
     if (in.Read(magic, sizeof magic) != sizeof magic || std::memcmp(magic, MAGIC, sizeof MAGIC) != 0 ||
         in.Read(header, sizeof header) != sizeof header)
-        throw std::runtime_error("blob " + sha256 + " is damaged (bad header)");
+        throw damaged("its header is not an Escucha blob's");
     crypto_secretstream_xchacha20poly1305_state state;
     if (crypto_secretstream_xchacha20poly1305_init_pull(&state, header, key.data()) != 0)
-        throw std::runtime_error("blob " + sha256 + " is damaged (bad header)");
+        throw damaged("its header is not an Escucha blob's");
     std::vector<unsigned char> cipher(CIPHER_CHUNK);
     std::vector<char> plain(BLOB_CHUNK);
+    // Plaintext is wiped on every way out, a throw included.
+    struct Wipe {
+        std::vector<char>& bytes;
+        ~Wipe() { sodium_memzero(bytes.data(), bytes.size()); }
+    } wipe{plain};
     int64_t position = 0;
     while (true) {
         const size_t n = in.Read(cipher.data(), cipher.size());
-        if (n < crypto_secretstream_xchacha20poly1305_ABYTES)
-            throw std::runtime_error("blob " + sha256 + " is damaged (cut short)");
+        if (n < crypto_secretstream_xchacha20poly1305_ABYTES) throw damaged("it is cut short");
         unsigned long long plen = 0;
         unsigned char tag = 0;
         if (crypto_secretstream_xchacha20poly1305_pull(&state, reinterpret_cast<unsigned char*>(plain.data()), &plen,
                                                        &tag, cipher.data(), n, nullptr, 0) != 0)
-            throw std::runtime_error("blob " + sha256 + " is damaged (a chunk fails authentication)");
+            throw damaged("the part from byte " + std::to_string(position) +
+                          " on fails its authentication check (changed on disk)");
         const int64_t end = position + static_cast<int64_t>(plen);
         if (end > offset) {
             const size_t skip = offset > position ? static_cast<size_t>(offset - position) : 0;
             if (!sink(plain.data() + skip, static_cast<size_t>(plen) - skip)) break;
         }
         position = end;
-        if (tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL) break;
+        if (tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL) {
+            char extra;
+            if (in.Read(&extra, 1) != 0) throw damaged("it has bytes after its end");
+            break;
+        }
     }
-    sodium_memzero(plain.data(), plain.size());
+}
+
+std::optional<std::string> BlobStore::Verify(const std::string& sha256) {
+    const auto info = Find(sha256);
+    if (!info) return "no blob " + sha256 + " in this vault";
+    crypto_hash_sha256_state hash;
+    crypto_hash_sha256_init(&hash);
+    int64_t size = 0;
+    try {
+        Read(sha256, 0, [&](const char* data, size_t n) {
+            crypto_hash_sha256_update(&hash, reinterpret_cast<const unsigned char*>(data), n);
+            size += static_cast<int64_t>(n);
+            return true;
+        });
+    } catch (const BlobDamaged& e) {
+        return e.what();
+    }
+    unsigned char digest[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256_final(&hash, digest);
+    const auto where = "the file " + sha256.substr(0, 12) + "… (blobs/" + info->file + ") is damaged: ";
+    if (size != info->size)
+        return where + "it holds " + std::to_string(size) + " bytes, not the " + std::to_string(info->size) + " stored";
+    if (HexEncode(digest, sizeof digest) != sha256) return where + "its content does not match its SHA-256";
+    return std::nullopt;
 }
 
 std::string BlobStore::ReadAll(const std::string& sha256) {
@@ -217,23 +255,51 @@ std::string BlobStore::ReadAll(const std::string& sha256) {
     return out;
 }
 
-std::optional<BlobInfo> BlobStore::Find(const std::string& sha256) {
-    auto stmt = m_vault.Db().Prepare("SELECT sha256, size, created_at, uploaded FROM blob WHERE sha256 = ?");
-    stmt.Bind(1, sha256);
-    if (!stmt.Step()) return std::nullopt;
-    return BlobInfo{stmt.Text(0), stmt.Int(1), stmt.Text(2), stmt.Int(3) != 0};
+namespace {
+
+constexpr char BLOB_COLUMNS[] = "SELECT sha256, size, created_at, uploaded, coalesce(damaged, ''), file FROM blob";
+
+BlobInfo ReadInfo(Statement& stmt) {
+    return {stmt.Text(0), stmt.Int(1), stmt.Text(2), stmt.Int(3) != 0, stmt.Text(4), stmt.Text(5)};
 }
 
-std::vector<BlobInfo> BlobStore::List(bool only_not_uploaded) {
-    auto stmt = m_vault.Db().Prepare(std::string("SELECT sha256, size, created_at, uploaded FROM blob") +
-                                     (only_not_uploaded ? " WHERE uploaded = 0" : "") + " ORDER BY created_at");
+} // namespace
+
+std::optional<BlobInfo> BlobStore::Find(const std::string& sha256) {
+    auto stmt = m_vault.Db().Prepare(std::string(BLOB_COLUMNS) + " WHERE sha256 = ?");
+    stmt.Bind(1, sha256);
+    if (!stmt.Step()) return std::nullopt;
+    return ReadInfo(stmt);
+}
+
+std::vector<BlobInfo> BlobStore::List(bool only_waiting) {
+    auto stmt = m_vault.Db().Prepare(std::string(BLOB_COLUMNS) +
+                                     (only_waiting ? " WHERE uploaded = 0 AND damaged IS NULL" : "") +
+                                     " ORDER BY created_at");
     std::vector<BlobInfo> out;
-    while (stmt.Step()) out.push_back({stmt.Text(0), stmt.Int(1), stmt.Text(2), stmt.Int(3) != 0});
+    while (stmt.Step()) out.push_back(ReadInfo(stmt));
+    return out;
+}
+
+std::vector<BlobInfo> BlobStore::ListDamaged() {
+    auto stmt = m_vault.Db().Prepare(std::string(BLOB_COLUMNS) + " WHERE damaged IS NOT NULL ORDER BY created_at");
+    std::vector<BlobInfo> out;
+    while (stmt.Step()) out.push_back(ReadInfo(stmt));
     return out;
 }
 
 void BlobStore::MarkUploaded(const std::string& sha256) {
     auto stmt = m_vault.Db().Prepare("UPDATE blob SET uploaded = 1 WHERE sha256 = ?");
+    stmt.Bind(1, sha256).Run();
+}
+
+void BlobStore::MarkDamaged(const std::string& sha256, const std::string& why) {
+    auto stmt = m_vault.Db().Prepare("UPDATE blob SET damaged = ? WHERE sha256 = ?");
+    stmt.Bind(1, why.empty() ? std::string("damaged") : why).Bind(2, sha256).Run();
+}
+
+void BlobStore::MarkSound(const std::string& sha256) {
+    auto stmt = m_vault.Db().Prepare("UPDATE blob SET damaged = NULL WHERE sha256 = ?");
     stmt.Bind(1, sha256).Run();
 }
 

@@ -1,5 +1,6 @@
 #include "escucha/storage/vault.h"
 
+#include "escucha/storage/blobs.h"
 #include "escucha/storage/fsutil.h"
 
 #include <sqlite3.h>
@@ -258,6 +259,19 @@ std::vector<std::string> Vault::Check() {
         return problems;
     }
     for (auto& p : m_impl->records->CheckConsistency()) problems.push_back(std::move(p));
+    // Every blob is decrypted and hashed: a flipped byte in a recording must
+    // be found here, not at upload time or when it is needed.
+    BlobStore blobs(*this);
+    for (const auto& blob : blobs.List()) {
+        if (auto problem = blobs.Verify(blob.sha256)) {
+            if (blob.damaged.empty()) blobs.MarkDamaged(blob.sha256, *problem);
+            problems.push_back(*problem + (blob.uploaded ? "; headquarters holds a sound copy"
+                                                         : "; it was not sent to headquarters and is set aside, "
+                                                           "its file kept as it is for recovery"));
+        } else if (!blob.damaged.empty()) {
+            blobs.MarkSound(blob.sha256); // its file was put back: sync sends it again
+        }
+    }
     const std::set<std::string> expected = {DB_FILE, "vault.db-wal", "vault.db-shm", KDF_FILE, BLOB_DIR};
     std::error_code ec;
     for (const auto& entry : fs::directory_iterator(m_impl->dir, ec)) {

@@ -70,3 +70,42 @@ TEST_CASE("Blobs are stored encrypted and read back whole", "[storage]") {
         CHECK(again.ReadAll(info.sha256) == big);
     }
 }
+
+TEST_CASE("A damaged blob is found by check, set aside, and taken back once its file is restored", "[storage]") {
+    TempDir dir;
+    const auto catalogue = escucha::test::TestCatalogue();
+    auto vault = Vault::Create(dir.Path(), Passphrase("frase de paso larga"), catalogue, {"ana"});
+    BlobStore blobs(vault);
+    const auto sound = blobs.AddBytes(Audio(2 * BLOB_CHUNK + 10, 1));
+    const auto hurt = blobs.AddBytes(Audio(3 * BLOB_CHUNK + 10, 2));
+    CHECK(vault.Check().empty());
+    CHECK_FALSE(blobs.Verify(hurt.sha256));
+    const auto file = dir / "blobs" / blobs.Find(hurt.sha256)->file;
+    const auto original = escucha::test::ReadFile(file);
+    auto bytes = original;
+
+    SECTION("a flipped byte") { bytes[2 * BLOB_CHUNK + 200] ^= 1; }
+    SECTION("bytes after its end") { bytes += "x"; }
+    SECTION("a whole chunk cut off") { bytes.resize(bytes.size() - 100); }
+    escucha::test::WriteFile(file, bytes);
+
+    const auto problem = blobs.Verify(hurt.sha256);
+    REQUIRE(problem);
+    CHECK_THAT(*problem, Catch::Contains("is damaged") && Catch::Contains(blobs.Find(hurt.sha256)->file));
+    CHECK_THROWS_AS(blobs.ReadAll(hurt.sha256), BlobDamaged);
+    const auto problems = vault.Check();
+    REQUIRE(problems.size() == 1);
+    CHECK_THAT(problems[0], Catch::Contains(hurt.sha256.substr(0, 12)) && Catch::Contains("set aside"));
+    // Set aside: not offered for upload, the file kept as it is.
+    CHECK(blobs.Find(hurt.sha256)->damaged == *problem);
+    CHECK(blobs.ListDamaged().size() == 1);
+    const auto waiting = blobs.List(true);
+    REQUIRE(waiting.size() == 1);
+    CHECK(waiting[0].sha256 == sound.sha256);
+    CHECK(escucha::test::ReadFile(file) == bytes);
+
+    escucha::test::WriteFile(file, original);
+    CHECK(vault.Check().empty());
+    CHECK(blobs.ListDamaged().empty());
+    CHECK(blobs.List(true).size() == 2);
+}

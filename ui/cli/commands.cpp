@@ -12,6 +12,7 @@
 #include "escucha/interpret/interpretation_records.h"
 #include "escucha/storage/blobs.h"
 #include "escucha/storage/fsutil.h"
+#include "escucha/storage/json.h"
 #include "escucha/storage/vault.h"
 #include "escucha/sync/sync_client.h"
 
@@ -164,7 +165,9 @@ std::string ReadFileOrStdin(const std::string& path) {
 
 Json ParseJsonText(const std::string& text, const std::string& what) {
     try {
-        return Json::parse(text);
+        return storage::ParseUntrustedJson<Json>(text);
+    } catch (const storage::JsonTooDeep& e) {
+        throw RecordError(std::nullopt, "", "", what + " cannot be read: " + e.what());
     } catch (const Json::parse_error& e) {
         std::string message = e.what();
         const auto pos = message.find("] ");
@@ -454,6 +457,9 @@ int CmdStatus(const Args& args) {
     std::cout << "changes waiting to sync: " << vault.Records().PendingJournalCount() << "\n";
     const auto rejected = vault.Records().RejectedJournalCount();
     if (rejected) std::cout << "changes refused by headquarters: " << rejected << " (see 'escucha-cli outbox')\n";
+    const auto damaged = storage::BlobStore(vault).ListDamaged().size();
+    if (damaged)
+        std::cout << "damaged files set aside, not sent: " << damaged << " (see 'escucha-cli blobs' and 'escucha-cli check')\n";
     const auto state = sync::ReadSyncState(vault);
     if (!state.enrolled) {
         std::cout << "sync: not enrolled (escucha-cli enrol --server URL --code CODE)\n";
@@ -493,7 +499,9 @@ void PrintReport(const sync::SyncReport& r) {
     if (r.rejected) std::cout << ", refused " << r.rejected;
     if (r.blobs_uploaded || r.blob_bytes_sent)
         std::cout << ", files uploaded " << r.blobs_uploaded << " (" << r.blob_bytes_sent << " bytes)";
-    std::cout << (r.ok ? "" : "; not finished: " + r.error) << std::endl;
+    // A damaged file set aside does not leave the cycle unfinished.
+    const bool only_damage = !r.damaged.empty() && r.error.rfind(r.damaged.front(), 0) == 0;
+    std::cout << (r.ok ? "" : (only_damage ? "; " : "; not finished: ") + r.error) << std::endl;
 }
 
 int CmdSync(const Args& args) {
@@ -522,12 +530,13 @@ int CmdSync(const Args& args) {
     options.first_backoff = std::min(options.first_backoff, options.max_backoff);
     std::signal(SIGINT, [](int) { g_stop_requested = 1; });
     std::signal(SIGTERM, [](int) { g_stop_requested = 1; });
-    std::thread watcher([&] {
-        while (!g_stop_requested) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    // A jthread: however Watch returns, the watcher is stopped and joined
+    // (a joinable std::thread left behind would end the program).
+    std::jthread watcher([&](std::stop_token stop) {
+        while (!g_stop_requested && !stop.stop_requested()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
         client.Cancel();
     });
     client.Watch(options, PrintReport);
-    watcher.join();
     return EXIT_OK;
 }
 
@@ -545,9 +554,12 @@ int CmdBlobs(const Args& args) {
     auto vault = OpenVault(args);
     storage::BlobStore blobs(vault);
     const auto list = blobs.List();
-    for (const auto& b : list)
+    for (const auto& b : list) {
         std::cout << b.sha256 << "  " << b.size << " bytes  " << b.created_at << "  "
-                  << (b.uploaded ? "at headquarters" : "waiting to upload") << "\n";
+                  << (b.uploaded ? "at headquarters" : b.damaged.empty() ? "waiting to upload" : "damaged, set aside")
+                  << "\n";
+        if (!b.damaged.empty()) std::cout << "    " << b.damaged << "\n";
+    }
     std::cerr << list.size() << " file(s)\n";
     return EXIT_OK;
 }

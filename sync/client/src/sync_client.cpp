@@ -2,6 +2,7 @@
 
 #include "escucha/storage/blobs.h"
 #include "escucha/storage/clock.h"
+#include "escucha/storage/json.h"
 
 #include <sodium.h>
 
@@ -43,7 +44,7 @@ std::optional<std::string> CheckServerUrl(const std::string& url) {
 template <typename T>
 bool ParseAnswer(const std::string& body, T& out, std::string& error) {
     try {
-        out = Json::parse(body).get<T>();
+        out = storage::ParseUntrustedJson<Json>(body).get<T>();
         return true;
     } catch (const std::exception& e) {
         error = std::string("the server's answer was not understood: ") + e.what();
@@ -124,19 +125,40 @@ SyncReport SyncClient::PullOnly() {
 
 SyncReport SyncClient::SyncOnce() {
     SyncReport report;
-    std::string server, token;
-    if (!Credentials(report, server, token)) return report;
-    m_vault.SetMeta(META_LAST_ATTEMPT, Now());
-    report.ok = Push(report, server, token) && UploadBlobs(report, server, token) && Pull(report, server, token);
-    report.pending = m_vault.Records().PendingJournalCount();
-    if (report.ok && report.rejected > 0) {
+    // Nothing escapes a cycle: a local failure (a full disk, a locked or
+    // damaged database) is this cycle's error in words, so --watch and the
+    // app's sync thread go on and the next cycle tries again.
+    try {
+        std::string server, token;
+        if (!Credentials(report, server, token)) return report;
+        m_vault.SetMeta(META_LAST_ATTEMPT, Now());
+        report.ok = Push(report, server, token) && UploadBlobs(report, server, token) && Pull(report, server, token);
+        report.pending = m_vault.Records().PendingJournalCount();
+        if (report.ok && report.rejected > 0) {
+            report.ok = false;
+            report.error = std::to_string(report.rejected) + " change(s) refused by headquarters; see 'escucha-cli outbox'";
+        }
+        if (report.ok && !report.damaged.empty()) {
+            report.ok = false;
+            report.error = report.damaged.front() +
+                           (report.damaged.size() > 1
+                                ? " (and " + std::to_string(report.damaged.size() - 1) + " more damaged file(s))"
+                                : "") +
+                           "; it was set aside and is not sent again, its file kept as it is for recovery; everything "
+                           "else was synced ('escucha-cli check' lists damaged files)";
+        }
+    } catch (const std::exception& e) {
         report.ok = false;
-        report.error = std::to_string(report.rejected) + " change(s) refused by headquarters; see 'escucha-cli outbox'";
+        report.error = std::string("sync stopped on this device: ") + e.what();
     }
-    if (report.ok) {
-        m_vault.SetMeta(META_LAST_SUCCESS, Now());
-    } else {
-        m_vault.SetMeta(META_LAST_ERROR, Now() + " " + report.error);
+    try {
+        if (report.ok) {
+            m_vault.SetMeta(META_LAST_SUCCESS, Now());
+        } else {
+            m_vault.SetMeta(META_LAST_ERROR, Now() + " " + report.error);
+        }
+    } catch (const std::exception&) {
+        // The vault cannot be written: the report still carries the error.
     }
     return report;
 }
@@ -237,6 +259,7 @@ bool SyncClient::UploadBlobs(SyncReport& report, const std::string& base, const 
         }
         std::string piece;
         bool failed = false;
+        bool damaged = false;
         const auto send = [&]() {
             const auto r = m_http.Put(url + "?offset=" + std::to_string(have) + "&total=" + std::to_string(blob.size),
                                       piece, token);
@@ -249,7 +272,7 @@ bool SyncClient::UploadBlobs(SyncReport& report, const std::string& base, const 
             have += static_cast<int64_t>(piece.size());
             m_progress.blob_bytes_done = done_before + have;
             Report();
-            const auto answer = Json::parse(r.body, nullptr, false);
+            const auto answer = storage::ParseUntrustedJsonOrDiscard<Json>(r.body);
             complete = answer.is_object() && answer.value("complete", false);
             piece.clear();
             return !m_cancel.load();
@@ -258,14 +281,26 @@ bool SyncClient::UploadBlobs(SyncReport& report, const std::string& base, const 
             if (blob.size == 0) {
                 send();
             } else {
-                blobs.Read(blob.sha256, have, [&](const char* data, size_t size) {
-                    piece.append(data, size);
-                    return piece.size() < BLOB_PUT_BYTES || send();
-                });
-                if (!failed && !piece.empty()) send();
+                try {
+                    blobs.Read(blob.sha256, have, [&](const char* data, size_t size) {
+                        piece.append(data, size);
+                        return piece.size() < BLOB_PUT_BYTES || send();
+                    });
+                } catch (const storage::BlobDamaged& e) {
+                    // One damaged file must not hold back the others, nor the
+                    // records: it is set aside and the cycle goes on.
+                    blobs.MarkDamaged(blob.sha256, e.what());
+                    report.damaged.push_back(e.what());
+                    damaged = true;
+                }
+                if (!failed && !damaged && !piece.empty()) send();
             }
         }
         if (failed) return false;
+        if (damaged) {
+            done_before += blob.size;
+            continue;
+        }
         if (m_cancel) {
             report.error = "cancelled";
             return false;

@@ -89,7 +89,9 @@ public:
 
     /// Re-encrypts the vault under a new passphrase (PRAGMA rekey).
     void ChangePassphrase(const Passphrase& new_passphrase);
-    /// Reads every page and cross-checks records, index and journal.
+    /// Reads every page and cross-checks records, index and journal, and
+    /// decrypts and hashes every blob (setting aside a damaged one, taking
+    /// back one whose file was restored).
     /// Returns the problems found, in words; empty when the vault is sound.
     [[nodiscard]] std::vector<std::string> Check();
     /// The raw key as SQLCipher takes it (x'…'), for recovery with the

@@ -4,8 +4,8 @@
 // Thread contract: a SyncClient uses the Vault it is given, from the thread
 // that owns that Vault. Cancel() may be called from any thread.
 //
-// Errors: transport and server failures are values in SyncReport, in words;
-// storage::SqliteError escapes for local database failures.
+// Errors: transport, server and local failures are values in SyncReport, in
+// words; a damaged blob is set aside and the rest of the cycle goes on.
 #pragma once
 
 #include "escucha/storage/vault.h"
@@ -17,6 +17,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace escucha::sync {
 
@@ -29,6 +30,8 @@ struct SyncReport {
     int64_t pending = 0;         ///< rows still in the outbox after this cycle
     int64_t blobs_uploaded = 0;  ///< recordings and photos HQ now holds whole
     int64_t blob_bytes_sent = 0; ///< bytes sent for them in this cycle
+    /// Files found damaged in this cycle, in words: set aside, not sent again.
+    std::vector<std::string> damaged;
     std::string error;           ///< the failure, in words, when !ok
 };
 
@@ -76,7 +79,7 @@ public:
 
     /// One cycle: push the whole outbox in batches, upload blobs HQ lacks
     /// (from where HQ's copy stops), then pull. Records the
-    /// outcome (last success / last error) in the vault.
+    /// outcome (last success / last error) in the vault. Never throws.
     SyncReport SyncOnce();
 
     struct WatchOptions {
