@@ -5,6 +5,7 @@ ESCUCHA_BUILD_PACKAGES=(
   g++ cmake ninja-build pkg-config ccache
   libsqlcipher-dev libsodium-dev nlohmann-json3-dev
   libcurl4-openssl-dev libcpp-httplib-dev libssl-dev zlib1g-dev libbrotli-dev
+  libboost-dev     # headquarters' HTTP server: Boost.Beast and Boost.Asio, header-only
   libimgui-dev libstb-dev libglfw3-dev libgl-dev fonts-noto-core libgl1-mesa-dri
 )
 ESCUCHA_TEST_PACKAGES=(

@@ -32,7 +32,7 @@ TEST_CASE("Enrol and sync from the app", "[gui][sync]") {
         s.Enrol();
         REQUIRE(Until(app.ui, [&] { return !s.sync.running; }));
         CHECK(s.sync.message_is_error);
-        CHECK_THAT(s.sync.message, Catch::Contains("unknown or has been used"));
+        CHECK_THAT(s.sync.message, Catch::Contains("unknown, expired or used already"));
         s.sync.code_input = hq.Admin({"enrol", "--project", project, "--role", "researcher", "--person", "Ana"});
         s.sync.ca_path_input = (hq_dir / "no-such.pem").string();
         s.Enrol();

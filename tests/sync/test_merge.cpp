@@ -38,7 +38,7 @@ const sync::DeviceInfo INTERPRETER_B{"b", PROJECT, "P", sync::Role::Interpreter,
 
 TEST_CASE("A change based on what HQ holds is taken whole", "[sync]") {
     const auto base = Profile(1, 1000, {{"context", "inicio"}});
-    sync::StoredRecord current{base, 1, Hlc(1000), false, "a", 1};
+    sync::StoredRecord current{base, 1, Hlc(1000), false, "a", 1, "profile", PROJECT};
     const auto d = sync::DecideChange(Types(), INTERPRETER_B, ChangeOf(Profile(2, 2000, {{"context", "nuevo"}})), &current, &base);
     CHECK(d.status == sync::ItemStatus::Applied);
     CHECK(d.body["context"] == "nuevo");
@@ -49,7 +49,7 @@ TEST_CASE("Concurrent edits merge field by field and keep both versions of a fie
     const auto base = Profile(1, 1000, {{"context", "inicio"}, {"needs", {"agua"}}});
     // HQ already took A's edit (rev 2): new context, new needs.
     const auto a = Profile(2, 2000, {{"context", "versión de Ana"}, {"needs", {"agua", "guardería"}}});
-    sync::StoredRecord current{a, 2, a["updated_at"], false, "a", 5};
+    sync::StoredRecord current{a, 2, a["updated_at"], false, "a", 5, "profile", PROJECT};
     const auto decide = [&](int64_t b_clock) {
         // B edited its rev-1 copy: the same context differently, and aspirations.
         const auto b = Profile(2, b_clock, {{"context", "versión de Luis"}, {"needs", {"agua"}}, {"aspirations", {"tierra propia"}}});
@@ -81,7 +81,7 @@ TEST_CASE("Ownership and roles decide who may change what", "[sync]") {
                  {"device", "a"}, {"rev", 2}, {"deleted", false}};
     Json base = body;
     base["rev"] = 1;
-    sync::StoredRecord current{base, 1, Hlc(1000), false, "a", 3};
+    sync::StoredRecord current{base, 1, Hlc(1000), false, "a", 3, "interview", PROJECT};
     const sync::DeviceInfo researcher_c{"c", PROJECT, "P", sync::Role::Researcher, "Carla"};
     const sync::DeviceInfo coordinator{"d", PROJECT, "P", sync::Role::Coordinator, "Dora"};
     CHECK(sync::DecideChange(Types(), researcher_c, ChangeOf(body), &current, &base).status == sync::ItemStatus::Rejected);
@@ -104,14 +104,14 @@ TEST_CASE("Ownership and roles decide who may change what", "[sync]") {
 TEST_CASE("A deletion wins over concurrent edits, and a deleted record takes no edits", "[sync]") {
     const auto base = Profile(1, 1000, {{"context", "x"}});
     const auto edited = Profile(2, 2000, {{"context", "y"}});
-    sync::StoredRecord current{edited, 2, Hlc(2000), false, "a", 5};
+    sync::StoredRecord current{edited, 2, Hlc(2000), false, "a", 5, "profile", PROJECT};
     Json tomb = {{"id", RECORD}, {"type", "profile"}, {"project_id", PROJECT}, {"created_at", "2026-01-01T00:00:00.000Z"},
                  {"updated_at", Hlc(1500)}, {"author", "ana"}, {"device", "b"}, {"rev", 2}, {"deleted", true}};
     const auto d = sync::DecideChange(Types(), INTERPRETER_B, ChangeOf(tomb, "delete"), &current, &base);
     CHECK(d.status == sync::ItemStatus::Applied);
     CHECK(d.body["deleted"] == true);
     CHECK(d.body["rev"] == 3);
-    sync::StoredRecord gone{d.body, 3, Hlc(2000), true, "a", 6};
+    sync::StoredRecord gone{d.body, 3, Hlc(2000), true, "a", 6, "profile", PROJECT};
     const auto late = sync::DecideChange(Types(), INTERPRETER_B, ChangeOf(Profile(3, 9000, {{"context", "z"}})), &gone, &edited);
     CHECK(late.status == sync::ItemStatus::Rejected);
     CHECK_THAT(late.reason, Catch::Contains("deleted"));
@@ -122,4 +122,52 @@ TEST_CASE("A change that does not fit its type is rejected with the field named"
     const auto d = sync::DecideChange(Types(), INTERPRETER_B, ChangeOf(body), nullptr, nullptr);
     CHECK(d.status == sync::ItemStatus::Rejected);
     CHECK_THAT(d.reason, Catch::Contains("field 'kind'"));
+}
+
+TEST_CASE("The stored record decides the rules, never the type a change claims", "[sync][security]") {
+    // Another researcher's participant, claimed to be a profile (which
+    // anyone may edit): refused, and the refusal says nothing of it.
+    const auto participant_id = RECORD;
+    Json stored = {{"id", participant_id}, {"type", "participant"}, {"project_id", PROJECT}, {"pseudonym", "Rosa"},
+                   {"created_at", "2026-01-01T00:00:00.000Z"}, {"updated_at", Hlc(1000)}, {"author", "ana"},
+                   {"device", "a"}, {"rev", 1}, {"deleted", false}};
+    sync::StoredRecord current{stored, 1, Hlc(1000), false, "a", 1, "participant", PROJECT};
+    const sync::DeviceInfo researcher_c{"c", PROJECT, "P", sync::Role::Researcher, "Carla"};
+    const auto claimed = Profile(1, 2000, {});
+    for (const auto* op : {"upsert", "delete"}) {
+        const auto d = sync::DecideChange(Types(), researcher_c, ChangeOf(claimed, op), &current, nullptr);
+        CHECK(d.status == sync::ItemStatus::Rejected);
+        CHECK(d.conflicts.empty());
+        CHECK(d.reason.find("Rosa") == std::string::npos);
+        CHECK(d.reason.find("participant") == std::string::npos);
+    }
+    SECTION("a record of another project is not there for this device") {
+        const sync::DeviceInfo other{"e", "01a20bc5-0000-7000-8000-0000000000ff", "Q", sync::Role::Coordinator, "Eva"};
+        sync::StoredRecord profile{Profile(1, 1000, {}), 1, Hlc(1000), false, "a", 1, "profile", PROJECT};
+        auto change = Profile(2, 2000, {{"context", "x"}});
+        change["project_id"] = other.project_id;
+        CHECK(sync::DecideChange(Types(), other, ChangeOf(change), &profile, nullptr).status == sync::ItemStatus::Rejected);
+    }
+    SECTION("a record the device may not read is not merged, so no conflict shows it") {
+        Json link = {{"id", RECORD}, {"type", "identity_link"}, {"project_id", PROJECT},
+                     {"created_at", "2026-01-01T00:00:00.000Z"}, {"updated_at", Hlc(1000)}, {"author", "ana"},
+                     {"device", "a"}, {"rev", 2}, {"deleted", false}};
+        sync::StoredRecord held{link, 2, Hlc(1000), false, "a", 1, "identity_link", PROJECT};
+        for (const auto& who : {researcher_c, INTERPRETER_B}) {
+            const auto d = sync::DecideChange(Types(), who, ChangeOf(link), &held, nullptr);
+            CHECK(d.status == sync::ItemStatus::Rejected);
+            CHECK(d.conflicts.empty());
+        }
+    }
+}
+
+TEST_CASE("A clock reading far ahead of HQ is refused with a code", "[sync][security]") {
+    const int64_t now = 1'800'000'000'000;
+    auto change = ChangeOf(Profile(1, now + 2 * sync::MAX_CLOCK_AHEAD_MS, {}));
+    CHECK(sync::ClockTooFarAhead(change, now));
+    change = ChangeOf(Profile(1, now + sync::MAX_CLOCK_AHEAD_MS / 2, {}));
+    CHECK_FALSE(sync::ClockTooFarAhead(change, now));
+    // The body's own clock counts too, whatever the change says.
+    change.body["updated_at"] = storage::HlcTimestamp{now + 100 * DAY, 0}.ToString();
+    CHECK(sync::ClockTooFarAhead(change, now));
 }

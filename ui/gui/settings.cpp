@@ -1,5 +1,7 @@
 #include "settings.h"
 
+#include "escucha/storage/json.h"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -24,7 +26,7 @@ Settings LoadSettings(const std::filesystem::path& file, std::string* error) {
     if (!in) return s;
     std::stringstream text;
     text << in.rdbuf();
-    const auto j = nlohmann::json::parse(text.str(), nullptr, false);
+    const auto j = storage::ParseUntrustedJsonOrDiscard<nlohmann::json>(text.str());
     if (!j.is_object()) {
         if (error) *error = file.string() + " is not a settings file (not JSON); the defaults are used";
         return s;

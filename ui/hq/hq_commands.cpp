@@ -29,10 +29,13 @@ Usage:
   escucha-hq --data DIR admin create-project NAME
   escucha-hq --data DIR admin projects
   escucha-hq --data DIR admin enrol --project PROJECT --role researcher|interpreter|coordinator [--person NAME]
-      prints a one-time enrolment code for one person's device
+                                   [--expires DAYS]
+      prints a one-time enrolment code for one person's device, good for DAYS days (default 7)
   escucha-hq --data DIR admin devices --project PROJECT
   escucha-hq --data DIR admin revoke DEVICE_ID
   escucha-hq --data DIR admin export --project PROJECT --out FILE.json
+  escucha-hq --data DIR admin usage
+      recordings and photos kept per project, and unfinished uploads (dropped after 48 hours untouched)
 
 PROJECT is a project's id or its exact name.
 )";
@@ -82,6 +85,9 @@ std::unique_ptr<sync::SqliteHqStore> OpenStore(const Args& args) {
     fs::create_directories(dir, ec);
     if (ec) throw std::runtime_error("cannot create " + dir.string() + ": " + ec.message());
     ::chmod(dir.c_str(), 0700);
+    // Files made by an earlier version may be readable by others: not any more.
+    for (const char* name : {"hq.db", "hq.db-wal", "hq.db-shm"})
+        if (fs::exists(dir / name, ec)) ::chmod((dir / name).c_str(), 0600);
     return std::make_unique<sync::SqliteHqStore>((dir / "hq.db").string());
 }
 
@@ -164,11 +170,23 @@ int Admin(const Args& args) {
         const auto project = FindProject(*store, args.Need("--project"));
         const auto role = sync::ParseRole(args.Need("--role"));
         if (!role) throw Usage("--role is researcher, interpreter or coordinator");
+        int days = 7;
+        if (!args.Get("--expires").empty()) {
+            try {
+                size_t used = 0;
+                days = std::stoi(args.Get("--expires"), &used);
+                if (used != args.Get("--expires").size()) throw std::invalid_argument("days");
+            } catch (const std::exception&) {
+                days = -1;
+            }
+            if (days < 1 || days > 365) throw Usage("--expires takes a number of days from 1 to 365");
+        }
+        const auto expires = storage::FormatIsoMillis(storage::SystemMillis() + days * 24LL * 3600 * 1000);
         const auto code = sync::NewEnrolmentCode();
-        store->AddEnrolment(sync::HashSecret(code), project.id, *role, args.Get("--person"));
+        store->AddEnrolment(sync::HashSecret(code), project.id, *role, args.Get("--person"), expires);
         std::cout << code << "\n";
         std::cerr << "one-time code for a " << sync::RoleName(*role) << " of '" << project.name
-                  << "'; give it to that person only\n";
+                  << "', good until " << expires << "; give it to that person only\n";
         return 0;
     }
     if (command == "devices") {
@@ -197,6 +215,18 @@ int Admin(const Args& args) {
                     {"records", std::move(records)}};
         storage::WriteFileAtomically(out, doc.dump(2) + "\n");
         std::cout << "exported " << doc["records"].size() << " records to " << out << "\n";
+        return 0;
+    }
+    if (command == "usage") {
+        sync::HqBlobStore blobs(fs::path(args.Need("--data")) / "blobs");
+        const int dropped = blobs.DropStale();
+        if (dropped) std::cout << "dropped " << dropped << " unfinished upload(s) untouched for 48 hours\n";
+        std::map<std::string, std::string> names;
+        for (const auto& p : store->ListProjects()) names[p.id] = p.name;
+        for (const auto& u : blobs.Usage())
+            std::cout << u.project_id << "  " << names[u.project_id] << "  " << u.blobs << " blob(s), " << u.bytes
+                      << " bytes; " << u.pending << " unfinished upload(s), " << u.pending_bytes << " of "
+                      << u.pending_claimed << " bytes received\n";
         return 0;
     }
     throw Usage("unknown admin command '" + command + "'; see escucha-hq --help");

@@ -1,5 +1,7 @@
 #include "escucha/sync/http.h"
 
+#include "escucha/storage/json.h"
+
 #include <curl/curl.h>
 #include <nlohmann/json.hpp>
 
@@ -46,7 +48,7 @@ struct HttpClient::Holder {
 
 std::string HttpResult::ErrorText() const {
     if (transport_error) return transport_text;
-    const auto json = nlohmann::json::parse(body, nullptr, false);
+    const auto json = storage::ParseUntrustedJsonOrDiscard<nlohmann::json>(body);
     if (!json.is_discarded() && json.is_object() && json.contains("error") && json["error"].is_string())
         return "server answered " + std::to_string(status) + ": " + json["error"].get<std::string>();
     return "server answered " + std::to_string(status);

@@ -82,6 +82,7 @@ void from_json(const Json& j, PushRequest& v) { j.at("changes").get_to(v.changes
 void to_json(Json& j, const ItemResult& v) {
     j = {{"change_id", v.change_id}, {"status", ItemStatusName(v.status)}, {"server_seq", v.server_seq}};
     if (!v.reason.empty()) j["reason"] = v.reason;
+    if (!v.code.empty()) j["code"] = v.code;
 }
 void from_json(const Json& j, ItemResult& v) {
     j.at("change_id").get_to(v.change_id);
@@ -90,6 +91,7 @@ void from_json(const Json& j, ItemResult& v) {
     v.status = *status;
     v.reason = j.value("reason", "");
     v.server_seq = j.value("server_seq", int64_t{0});
+    v.code = j.value("code", "");
 }
 
 void to_json(Json& j, const PushResponse& v) { j = {{"results", v.results}}; }

@@ -8,12 +8,41 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <fstream>
 #include <stdexcept>
 #include <vector>
 
 namespace escucha::sync {
 
 namespace fs = std::filesystem;
+
+namespace {
+
+constexpr char PART[] = ".part";
+constexpr char CLAIM[] = ".claim"; ///< beside a .part: "<device id> <claimed size>"
+
+fs::path With(fs::path path, const char* suffix) {
+    path += suffix;
+    return path;
+}
+
+/// Creates a folder (and its parents) that only this user may enter.
+void MakePrivateDirectory(const fs::path& dir) {
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) throw std::runtime_error("cannot create " + dir.string() + ": " + ec.message());
+    fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace, ec);
+}
+
+void WriteSmallFile(const fs::path& path, const std::string& text) {
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) throw std::runtime_error("cannot write " + path.string() + ": " + std::strerror(errno));
+    const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
+    ::close(fd);
+    if (!ok) throw std::runtime_error("cannot write " + path.string());
+}
+
+} // namespace
 
 bool IsSha256Hex(const std::string& text) {
     if (text.size() != 64) return false;
@@ -22,7 +51,12 @@ bool IsSha256Hex(const std::string& text) {
     return true;
 }
 
-HqBlobStore::HqBlobStore(fs::path dir) : m_dir(std::move(dir)) {}
+HqBlobStore::HqBlobStore(fs::path dir, BlobQuota quota) : m_dir(std::move(dir)), m_quota(quota) {
+    MakePrivateDirectory(m_dir);
+    std::lock_guard lock(m_mutex);
+    DropStaleLocked();
+    m_last_sweep = std::chrono::steady_clock::now();
+}
 
 fs::path HqBlobStore::PathOf(const std::string& project_id, const std::string& sha256) const {
     // Both names are checked (UUID, hex) before they get here: no path tricks.
@@ -37,8 +71,7 @@ BlobStatus HqBlobStore::Status(const std::string& project_id, const std::string&
         const auto size = static_cast<int64_t>(fs::file_size(done));
         return {size, true, size};
     }
-    auto part = done;
-    part += ".part";
+    const auto part = With(done, PART);
     if (fs::exists(part, ec)) return {static_cast<int64_t>(fs::file_size(part)), false, 0};
     return {};
 }
@@ -63,24 +96,129 @@ std::string Sha256OfFile(const fs::path& path) {
 
 } // namespace
 
-AppendResult HqBlobStore::Append(const std::string& project_id, const std::string& sha256, int64_t offset,
-                                 int64_t total, const std::string& data, BlobStatus& after) {
+std::vector<HqBlobStore::Pending> HqBlobStore::PendingIn(const fs::path& project_dir) {
+    std::vector<Pending> out;
+    std::error_code ec;
+    for (fs::directory_iterator it(project_dir, ec), end; !ec && it != end; it.increment(ec)) {
+        const auto& path = it->path();
+        if (path.extension() != CLAIM) continue;
+        std::ifstream in(path);
+        Pending p;
+        in >> p.device >> p.total;
+        const auto part = fs::path(path).replace_extension();
+        std::error_code size_ec;
+        p.have = static_cast<int64_t>(fs::file_size(part, size_ec));
+        if (size_ec) p.have = 0;
+        out.push_back(std::move(p));
+    }
+    return out;
+}
+
+int HqBlobStore::DropStaleLocked() {
+    int dropped = 0;
+    std::error_code ec;
+    const auto now = fs::file_time_type::clock::now();
+    for (fs::recursive_directory_iterator it(m_dir, ec), end; !ec && it != end; it.increment(ec)) {
+        const auto& path = it->path();
+        if (path.extension() != PART) continue;
+        std::error_code time_ec;
+        const auto touched = fs::last_write_time(path, time_ec);
+        if (time_ec || now - touched < m_quota.stale_after) continue;
+        std::error_code rm;
+        fs::remove(path, rm);
+        fs::remove(With(path, CLAIM), rm);
+        ++dropped;
+    }
+    // A claim whose upload is gone (a crash between the two files) goes too.
+    for (fs::recursive_directory_iterator it(m_dir, ec), end; !ec && it != end; it.increment(ec)) {
+        const auto& path = it->path();
+        std::error_code exists_ec;
+        if (path.extension() == CLAIM && !fs::exists(fs::path(path).replace_extension(), exists_ec)) {
+            std::error_code rm;
+            fs::remove(path, rm);
+        }
+    }
+    return dropped;
+}
+
+int HqBlobStore::DropStale() {
     std::lock_guard lock(m_mutex);
+    return DropStaleLocked();
+}
+
+std::vector<BlobUsage> HqBlobStore::Usage() {
+    std::lock_guard lock(m_mutex);
+    std::vector<BlobUsage> out;
+    std::error_code ec;
+    for (fs::directory_iterator it(m_dir, ec), end; !ec && it != end; it.increment(ec)) {
+        if (!it->is_directory()) continue;
+        BlobUsage u;
+        u.project_id = it->path().filename().string();
+        std::error_code inner;
+        for (fs::directory_iterator f(it->path(), inner), fend; !inner && f != fend; f.increment(inner)) {
+            std::error_code size_ec;
+            if (f->path().extension() == ".blob") {
+                ++u.blobs;
+                u.bytes += static_cast<int64_t>(fs::file_size(f->path(), size_ec));
+            }
+        }
+        for (const auto& p : PendingIn(it->path())) {
+            ++u.pending;
+            u.pending_bytes += p.have;
+            u.pending_claimed += p.total;
+        }
+        out.push_back(std::move(u));
+    }
+    return out;
+}
+
+AppendResult HqBlobStore::Append(const std::string& project_id, const std::string& device_id,
+                                 const std::string& sha256, int64_t offset, int64_t total, const std::string& data,
+                                 BlobStatus& after) {
+    std::lock_guard lock(m_mutex);
+    if (std::chrono::steady_clock::now() - m_last_sweep > std::chrono::minutes(1)) {
+        DropStaleLocked();
+        m_last_sweep = std::chrono::steady_clock::now();
+    }
     const auto done = PathOf(project_id, sha256);
-    auto part = done;
-    part += ".part";
+    const auto part = With(done, PART);
+    const auto claim = With(part, CLAIM);
     std::error_code ec;
     if (fs::exists(done, ec)) {
         const auto size = static_cast<int64_t>(fs::file_size(done));
         after = {size, true, size};
         return AppendResult::Completed;
     }
-    if (total > MAX_BLOB_BYTES || offset + static_cast<int64_t>(data.size()) > total) return AppendResult::TooLarge;
-    fs::create_directories(done.parent_path());
-    const int64_t have = fs::exists(part, ec) ? static_cast<int64_t>(fs::file_size(part)) : 0;
+    if (total > m_quota.max_blob_bytes || offset + static_cast<int64_t>(data.size()) > total)
+        return AppendResult::TooLarge;
+    MakePrivateDirectory(done.parent_path());
+    const bool started = fs::exists(part, ec);
+    const int64_t have = started ? static_cast<int64_t>(fs::file_size(part)) : 0;
     if (offset != have) {
         after = {have, false, 0};
         return AppendResult::WrongOffset;
+    }
+    if (started) {
+        // Whoever resumes it, an upload keeps the size it was begun with.
+        std::ifstream in(claim);
+        std::string owner;
+        int64_t claimed = -1;
+        in >> owner >> claimed;
+        if (claimed >= 0 && claimed != total) return AppendResult::TooLarge;
+    } else {
+        int mine = 0;
+        int64_t mine_bytes = 0, project_bytes = 0;
+        for (const auto& p : PendingIn(done.parent_path())) {
+            project_bytes += p.total;
+            if (p.device == device_id) {
+                ++mine;
+                mine_bytes += p.total;
+            }
+        }
+        if (mine + 1 > m_quota.pending_per_device || mine_bytes + total > m_quota.pending_bytes_per_device ||
+            project_bytes + total > m_quota.pending_bytes_per_project)
+            return AppendResult::QuotaExceeded;
+        WriteSmallFile(claim, device_id + " " + std::to_string(total) + "\n");
     }
     const int fd = ::open(part.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (fd < 0) throw std::runtime_error("cannot write " + part.string() + ": " + std::strerror(errno));
@@ -102,10 +240,12 @@ AppendResult HqBlobStore::Append(const std::string& project_id, const std::strin
     if (now < total) return AppendResult::Appended;
     if (Sha256OfFile(part) != sha256) {
         fs::remove(part, ec);
+        fs::remove(claim, ec);
         after = {0, false, 0};
         return AppendResult::HashMismatch;
     }
     storage::RenameDurably(part, done);
+    fs::remove(claim, ec);
     after = {now, true, now};
     return AppendResult::Completed;
 }

@@ -1,419 +1,433 @@
-// [SECTION] Merge rules
-// [SECTION] Request helpers
-// [SECTION] Routes
+// [SECTION] Connection limits
+// [SECTION] Sessions
+// [SECTION] Server
 #include "escucha/sync/hq_server.h"
 
-#include "escucha/storage/clock.h"
-#include "escucha/storage/secret.h"
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <sys/resource.h>
+#include <zlib.h>
 
-#include <httplib.h>
-#include <sys/socket.h>
-#include <sodium.h>
-
-#include <chrono>
+#include <atomic>
+#include <limits>
 #include <thread>
-#include <set>
+#include <unordered_map>
 
 namespace escucha::sync {
 
-// [SECTION] Merge rules
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
 
 namespace {
 
-const std::set<std::string> METADATA = {"id", "type", "project_id", "created_at", "updated_at",
-                                        "author", "device", "rev", "deleted"};
+// [SECTION] Connection limits
 
-Json FieldOr(const Json& record, const std::string& field) {
-    return record.contains(field) ? record[field] : Json();
+/// Counts open connections, per address and in all.
+class Gate {
+public:
+    Gate(int max_total, int max_per_address) : m_max_total(max_total), m_max_per_address(max_per_address) {}
+
+    /// Held for the life of a connection; gives its place back when dropped.
+    class Ticket {
+    public:
+        Ticket(Gate& gate, std::string address) : m_gate(gate), m_address(std::move(address)) {}
+        ~Ticket() { m_gate.Leave(m_address); }
+        Ticket(const Ticket&) = delete;
+        Ticket& operator=(const Ticket&) = delete;
+        [[nodiscard]] const std::string& Address() const noexcept { return m_address; }
+
+    private:
+        Gate& m_gate;
+        std::string m_address;
+    };
+
+    /// A ticket, or null when the address or the server is full.
+    std::unique_ptr<Ticket> Enter(const std::string& address) {
+        std::lock_guard lock(m_mutex);
+        if (m_total >= m_max_total) return nullptr;
+        auto& mine = m_per_address[address];
+        if (mine >= m_max_per_address) return nullptr;
+        ++mine;
+        ++m_total;
+        return std::make_unique<Ticket>(*this, address);
+    }
+
+private:
+    void Leave(const std::string& address) {
+        std::lock_guard lock(m_mutex);
+        --m_total;
+        const auto it = m_per_address.find(address);
+        if (it != m_per_address.end() && --it->second <= 0) m_per_address.erase(it);
+    }
+
+    std::mutex m_mutex;
+    const int m_max_total;
+    const int m_max_per_address;
+    int m_total = 0;
+    std::unordered_map<std::string, int> m_per_address;
+};
+
+/// Raises the open-file limit as far as the system lets this process, and
+/// returns how many connections fit under it with room for the store's files.
+int ConnectionsThatFit(int wanted) {
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return std::min(wanted, 900);
+    const rlim_t needed = static_cast<rlim_t>(wanted) + 128;
+    if (limit.rlim_cur < needed) {
+        rlimit raised = limit;
+        raised.rlim_cur = limit.rlim_max == RLIM_INFINITY ? needed : std::min(needed, limit.rlim_max);
+        if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+    }
+    const auto room = static_cast<int64_t>(limit.rlim_cur) - 128;
+    return static_cast<int>(std::max<int64_t>(16, std::min<int64_t>(wanted, room)));
 }
 
-Decision Reject(std::string reason) { return {ItemStatus::Rejected, std::move(reason), {}, {}}; }
+/// gzip of `in`, or nullopt when zlib fails.
+std::optional<std::string> Gzip(const std::string& in) {
+    if (in.size() > (1u << 30)) return std::nullopt;
+    z_stream zs{};
+    if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) return std::nullopt;
+    std::string out(deflateBound(&zs, static_cast<uLong>(in.size())), '\0');
+    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+    zs.avail_in = static_cast<uInt>(in.size());
+    zs.next_out = reinterpret_cast<Bytef*>(out.data());
+    zs.avail_out = static_cast<uInt>(out.size());
+    const int rc = deflate(&zs, Z_FINISH);
+    out.resize(zs.total_out);
+    deflateEnd(&zs);
+    if (rc != Z_STREAM_END) return std::nullopt;
+    return out;
+}
+
+bool HeaderHas(std::string_view header, std::string_view token) {
+    std::string lower(header);
+    for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return lower.find(token) != std::string::npos;
+}
+
+std::chrono::seconds TimeFor(const ServerLimits& limits, uint64_t bytes) {
+    return limits.header_deadline +
+           std::chrono::seconds(static_cast<int64_t>(bytes / static_cast<uint64_t>(std::max<int64_t>(1, limits.min_body_rate))));
+}
 
 } // namespace
 
-Decision DecideChange(const storage::Catalogue& catalogue, const DeviceInfo& device, const Change& change,
-                      const StoredRecord* current, const Json* base) {
-    const auto* type = catalogue.Find(change.record_type);
-    if (!type) return Reject("unknown record type '" + change.record_type + "'");
-    Json body = change.body;
-    if (change.op == "upsert") {
-        try {
-            const auto normal = storage::NormaliseRecord(*type, body, false);
-            for (auto it = normal.begin(); it != normal.end(); ++it) body[it.key()] = it.value();
-        } catch (const storage::RecordError& e) {
-            return Reject(e.what());
-        }
-    }
-    if (change.record_type == "project" && device.role != Role::Coordinator)
-        return Reject("only a coordinator changes the project itself");
-    if (current && !type->shared_edit && current->owner_device != device.device_id && device.role != Role::Coordinator)
-        return Reject("only the device that created this " + type->name + " edits it");
-    if (!current) {
-        body["device"] = device.device_id;
-        return {ItemStatus::Applied, "", body, {}};
-    }
-    if (current->deleted) {
-        if (change.op == "delete") return {ItemStatus::Applied, "", current->body, {}};
-        return Reject("this " + type->name + " was deleted at headquarters; the change was not applied");
-    }
-    const int64_t next_rev = std::max(current->rev + 1, change.rev);
-    if (change.op == "delete") {
-        // A deletion (a consent withdrawal, say) wins over concurrent edits.
-        body["rev"] = next_rev;
-        body["device"] = device.device_id;
-        return {ItemStatus::Applied, "", body, {}};
-    }
-    if (change.rev == current->rev + 1 || change.rev > current->rev + 1) {
-        // Based on what HQ holds: the device saw every earlier change.
-        body["device"] = device.device_id;
-        return {ItemStatus::Applied, "", body, {}};
-    }
-    // Concurrent: merge field by field against the common base revision.
-    const Json& cur = current->body;
-    const Json empty = Json::object();
-    const Json& ancestor = base ? *base : empty;
-    const bool incoming_newer = change.hlc > current->hlc;
-    Json merged = cur;
-    std::vector<ConflictInfo> conflicts;
-    std::set<std::string> fields;
-    for (const auto& f : type->fields) fields.insert(f.name);
-    for (const auto& field : fields) {
-        const Json mine = FieldOr(body, field), theirs = FieldOr(cur, field), was = FieldOr(ancestor, field);
-        const bool i_changed = mine != was, they_changed = theirs != was;
-        if (!i_changed || mine == theirs) continue;
-        if (!they_changed) {
-            if (mine.is_null()) merged.erase(field);
-            else merged[field] = mine;
-            continue;
-        }
-        // Both sides changed the field differently: keep both, no edit lost.
-        const Json kept = incoming_newer ? mine : theirs;
-        const Json other = incoming_newer ? theirs : mine;
-        if (kept.is_null()) merged.erase(field);
-        else merged[field] = kept;
-        conflicts.push_back({0, type->name, change.record_id, field, kept, other,
-                             incoming_newer ? cur.value("author", "") : body.value("author", ""),
-                             incoming_newer ? cur.value("device", "") : device.device_id,
-                             incoming_newer ? current->hlc : change.hlc});
-    }
-    merged["rev"] = next_rev;
-    merged["updated_at"] = std::max(change.hlc, current->hlc);
-    merged["device"] = device.device_id;
-    if (conflicts.empty()) return {ItemStatus::Applied, "", merged, {}};
-    std::string reason = "edited at the same time elsewhere; both versions kept for: ";
-    for (size_t i = 0; i < conflicts.size(); ++i) reason += (i ? ", " : "") + conflicts[i].field;
-    return {ItemStatus::Conflict, reason, merged, conflicts};
-}
-
-bool MayRead(const storage::Catalogue& catalogue, const DeviceInfo& device, const std::string& type,
-             const std::string& owner_device) {
-    if (owner_device == device.device_id || device.role == Role::Coordinator) return true;
-    if (type == "identity_link") return false; // real names: their device and coordinators only
-    if (device.role == Role::Interpreter) return true;
-    const auto* t = catalogue.Find(type);
-    return t && t->shared_edit;
-}
-
-std::string NewEnrolmentCode() {
-    storage::EnsureSodium();
-    static constexpr char ALPHABET[] = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
-    std::string code;
-    for (int i = 0; i < 16; ++i) {
-        if (i && i % 4 == 0) code.push_back('-');
-        code.push_back(ALPHABET[randombytes_uniform(32)]);
-    }
-    return code;
-}
-
-std::string NewToken() {
-    storage::EnsureSodium();
-    unsigned char bytes[32];
-    randombytes_buf(bytes, sizeof bytes);
-    return storage::HexEncode(bytes, sizeof bytes);
-}
-
-// [SECTION] Request helpers
-
-namespace {
-
-void SendError(httplib::Response& res, int status, const std::string& message) {
-    res.status = status;
-    res.set_content(Json{{"error", message}}.dump(), "application/json");
-}
-
-void SendJson(httplib::Response& res, const Json& body) { res.set_content(body.dump(), "application/json"); }
-
-/// Parses a request body; on failure answers 400 and returns nullopt.
-std::optional<Json> ParseBody(const httplib::Request& req, httplib::Response& res) {
-    auto json = Json::parse(req.body, nullptr, false);
-    if (json.is_discarded()) {
-        SendError(res, 400, "the request body is not valid JSON");
-        return std::nullopt;
-    }
-    if (!json.is_object()) {
-        SendError(res, 400, "the request body must be a JSON object");
-        return std::nullopt;
-    }
-    return json;
-}
-
-/// Parses a request body as T; on failure answers 400 naming `what`.
-template <typename T>
-std::optional<T> ParseRequest(const httplib::Request& req, httplib::Response& res, const char* what) {
-    const auto json = ParseBody(req, res);
-    if (!json) return std::nullopt;
-    try {
-        return json->get<T>();
-    } catch (const Json::exception& e) {
-        SendError(res, 400, std::string("malformed ") + what + ": " + e.what());
-        return std::nullopt;
-    }
-}
-
-std::string BearerToken(const httplib::Request& req) {
-    const auto header = req.get_header_value("Authorization");
-    constexpr std::string_view PREFIX = "Bearer ";
-    if (header.size() <= PREFIX.size() || header.compare(0, PREFIX.size(), PREFIX) != 0) return {};
-    return header.substr(PREFIX.size());
-}
-
-bool ValidUuid(const std::string& s) { return storage::IsUuid(s); }
-
-} // namespace
-
-// [SECTION] Routes
+// [SECTION] Sessions
 
 struct HqServer::Impl {
-    HqStore& store;
-    const storage::Catalogue& catalogue;
     ServerOptions options;
-    std::unique_ptr<httplib::Server> server;
-    int listen_socket = -1;
+    HqApi api;
+    Gate gate;
+    std::optional<asio::ssl::context> tls;
+    asio::io_context ioc;
+    tcp::acceptor acceptor{ioc};
+    asio::thread_pool workers;
+    asio::steady_timer retry_accept{ioc};
+    std::atomic<bool> running{false};
 
-    std::optional<DeviceInfo> Authorise(const httplib::Request& req, httplib::Response& res) {
-        const auto token = BearerToken(req);
-        if (token.empty()) {
-            SendError(res, 401, "this request needs a device token (Authorization: Bearer ...)");
-            return std::nullopt;
-        }
-        auto device = store.Authenticate(HashSecret(token));
-        if (!device) SendError(res, 401, "unknown or revoked device token; enrol the device again");
-        return device;
-    }
+    Impl(HqStore& store, const storage::Catalogue& catalogue, ServerOptions o)
+        : options(std::move(o)), api(store, catalogue, options.blobs, options.api),
+          gate((options.limits.max_connections = ConnectionsThatFit(options.limits.max_connections)),
+               options.limits.max_per_address),
+          workers(static_cast<size_t>(std::max(1, options.limits.worker_threads))) {}
 
-    void Enrol(const httplib::Request& req, httplib::Response& res) {
-        const auto parsed = ParseRequest<EnrolRequest>(req, res, "enrolment request");
-        if (!parsed) return;
-        const auto& request = *parsed;
-        if (!ValidUuid(request.device_id)) return SendError(res, 400, "device_id must be a UUID");
-        const auto token = NewToken();
-        const auto device = store.Enrol(HashSecret(request.code), request.device_id, request.device_name, HashSecret(token));
-        if (!device) return SendError(res, 403, "this enrolment code is unknown or has been used already");
-        SendJson(res, EnrolResponse{token, device->project_id, device->project_name, device->role, device->person});
-    }
-
-    void Push(const httplib::Request& req, httplib::Response& res) {
-        const auto device = Authorise(req, res);
-        if (!device) return;
-        const auto parsed = ParseRequest<PushRequest>(req, res, "push request");
-        if (!parsed) return;
-        const auto& request = *parsed;
-        if (request.changes.size() > MAX_PUSH_ITEMS)
-            return SendError(res, 413, "at most " + std::to_string(MAX_PUSH_ITEMS) + " changes per push");
-        for (size_t i = 0; i < request.changes.size(); ++i) {
-            const auto& c = request.changes[i];
-            const std::string item = "change " + std::to_string(i) + ": ";
-            if (!ValidUuid(c.change_id)) return SendError(res, 400, item + "change_id must be a UUID");
-            if (!ValidUuid(c.record_id)) return SendError(res, 400, item + "record_id must be a UUID");
-            if (c.op != "upsert" && c.op != "delete") return SendError(res, 400, item + "op must be upsert or delete");
-            if (c.rev < 1) return SendError(res, 400, item + "rev must be 1 or more");
-            if (!storage::HlcTimestamp::Parse(c.hlc)) return SendError(res, 400, item + "hlc is not a clock reading");
-            if (!catalogue.Find(c.record_type))
-                return SendError(res, 422, item + "unknown record type '" + c.record_type + "'");
-            if (!c.body.is_object()) return SendError(res, 400, item + "body must be a JSON object");
-            if (c.body.value("id", "") != c.record_id || c.body.value("type", "") != c.record_type ||
-                !c.body.contains("rev") || c.body["rev"] != c.rev)
-                return SendError(res, 400, item + "body does not match record_id, record_type and rev");
-            for (const char* key : {"created_at", "updated_at", "author", "device"})
-                if (!c.body.contains(key) || !c.body[key].is_string())
-                    return SendError(res, 400, item + "body." + key + " must be text");
-            const auto project = c.record_type == "project" ? c.record_id : c.body.value("project_id", "");
-            if (project != device->project_id)
-                return SendError(res, 403, item + "this device may write only to its own project");
-        }
-        const auto results = store.ApplyBatch(*device, request.changes, [&](const Change& c, const StoredRecord* cur,
-                                                                            const Json* base) {
-            return DecideChange(catalogue, *device, c, cur, base);
-        });
-        SendJson(res, PushResponse{results});
-    }
-
-    void Pull(const httplib::Request& req, httplib::Response& res) {
-        const auto device = Authorise(req, res);
-        if (!device) return;
-        int64_t since = 0;
-        int limit = 500;
-        try {
-            if (req.has_param("since")) {
-                size_t used = 0;
-                const auto text = req.get_param_value("since");
-                since = std::stoll(text, &used);
-                if (used != text.size() || since < 0) throw std::invalid_argument("since");
-            }
-            if (req.has_param("limit")) {
-                size_t used = 0;
-                const auto text = req.get_param_value("limit");
-                limit = std::stoi(text, &used);
-                if (used != text.size() || limit < 1 || limit > MAX_PULL_LIMIT) throw std::invalid_argument("limit");
-            }
-        } catch (const std::exception&) {
-            return SendError(res, 400, "since must be a whole number of 0 or more, limit from 1 to " +
-                                           std::to_string(MAX_PULL_LIMIT));
-        }
-        SendJson(res, store.Pull(*device, since, limit, [&](const DeviceInfo& d, const std::string& type,
-                                                            const std::string& owner) {
-            return MayRead(catalogue, d, type, owner);
-        }));
-    }
-
-    std::optional<std::string> BlobName(const httplib::Request& req, httplib::Response& res) {
-        const std::string sha = req.matches[1];
-        if (!IsSha256Hex(sha)) {
-            SendError(res, 400, "a blob is named by the SHA-256 of its content: 64 lower-case hex digits");
-            return std::nullopt;
-        }
-        if (!options.blobs) {
-            SendError(res, 503, "this server keeps no blobs");
-            return std::nullopt;
-        }
-        return sha;
-    }
-
-    void BlobStatusRoute(const httplib::Request& req, httplib::Response& res) {
-        const auto device = Authorise(req, res);
-        if (!device) return;
-        const auto sha = BlobName(req, res);
-        if (!sha) return;
-        const auto s = options.blobs->Status(device->project_id, *sha);
-        SendJson(res, {{"sha256", *sha}, {"have", s.have}, {"complete", s.complete}, {"size", s.size}});
-    }
-
-    void BlobPut(const httplib::Request& req, httplib::Response& res) {
-        const auto device = Authorise(req, res);
-        if (!device) return;
-        const auto sha = BlobName(req, res);
-        if (!sha) return;
-        int64_t offset = -1, total = -1;
-        try {
-            offset = std::stoll(req.get_param_value("offset"));
-            total = std::stoll(req.get_param_value("total"));
-        } catch (const std::exception&) {
-        }
-        if (offset < 0 || total < 0) return SendError(res, 400, "offset and total must be whole numbers of 0 or more");
-        if (req.body.size() > 2 * BLOB_PUT_BYTES) return SendError(res, 413, "send at most 8 MiB per request");
-        BlobStatus after;
-        switch (options.blobs->Append(device->project_id, *sha, offset, total, req.body, after)) {
-        case AppendResult::Appended:
-        case AppendResult::Completed:
-            return SendJson(res, {{"have", after.have}, {"complete", after.complete}});
-        case AppendResult::WrongOffset:
-            res.status = 409;
-            return res.set_content(Json{{"error", "HQ has " + std::to_string(after.have) + " bytes of this blob; send from there"},
-                                        {"have", after.have}}.dump(),
-                                   "application/json");
-        case AppendResult::HashMismatch:
-            return SendError(res, 422, "the bytes received do not hash to " + *sha + "; the upload was discarded");
-        case AppendResult::TooLarge:
-            return SendError(res, 413, "the blob is larger than it said or than HQ accepts");
-        }
-    }
-
-    void Routes() {
-        server->Get(R"(/v1/blobs/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
-            BlobStatusRoute(req, res);
-        });
-        server->Put(R"(/v1/blobs/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
-            BlobPut(req, res);
-        });
-        server->Post("/v1/enrol", [this](const httplib::Request& req, httplib::Response& res) { Enrol(req, res); });
-        server->Post("/v1/push", [this](const httplib::Request& req, httplib::Response& res) { Push(req, res); });
-        server->Get("/v1/pull", [this](const httplib::Request& req, httplib::Response& res) { Pull(req, res); });
-        server->Get("/v1/whoami", [this](const httplib::Request& req, httplib::Response& res) {
-            if (const auto device = Authorise(req, res)) SendJson(res, *device);
-        });
-        server->Get("/v1/health", [](const httplib::Request&, httplib::Response& res) {
-            SendJson(res, {{"status", "ok"}, {"version", PROTOCOL_VERSION}});
-        });
-        server->set_payload_max_length(MAX_REQUEST_BYTES);
-        // Many devices reconnect together when a village gets signal back.
-        // httplib's defaults (a backlog of 5, a pool the size of the CPU
-        // count) drop their handshakes and leave them stalled for the
-        // client's whole stall timeout; see Bind() for the backlog.
-        server->set_socket_options([this](int sock) {
-            httplib::default_socket_options(sock);
-            listen_socket = sock;
-        });
-        server->new_task_queue = [] {
-            return new httplib::ThreadPool(std::max(16u, 4 * std::thread::hardware_concurrency()));
-        };
-        server->set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
-            std::string what = "internal error";
-            try {
-                std::rethrow_exception(ep);
-            } catch (const std::exception& e) {
-                what = std::string("internal error: ") + e.what();
-            } catch (...) {
-            }
-            SendError(res, 500, what);
-        });
-        server->set_error_handler([](const httplib::Request&, httplib::Response& res) {
-            if (!res.body.empty()) return;
-            if (res.status == 404) SendError(res, 404, "no such endpoint");
-            else if (res.status == 413) SendError(res, 413, "the request is too large");
-            else SendError(res, res.status, "request refused");
-        });
-        if (options.log) {
-            server->set_logger([log = options.log](const httplib::Request& req, const httplib::Response& res) {
-                log(req.method + " " + req.path + " " + std::to_string(res.status));
-            });
-        }
+    void Accept();
+    void Log(const ApiRequest& request, int status) const {
+        if (options.log) options.log(request.method + " " + request.path + " " + std::to_string(status));
     }
 };
 
-HqServer::HqServer(HqStore& store, const storage::Catalogue& catalogue, ServerOptions options)
-    : m_impl(std::make_unique<Impl>(Impl{store, catalogue, std::move(options), nullptr})) {
-    if (!m_impl->options.tls_cert_path.empty()) {
-        m_impl->server = std::make_unique<httplib::SSLServer>(m_impl->options.tls_cert_path.c_str(),
-                                                              m_impl->options.tls_key_path.c_str());
-        if (!m_impl->server->is_valid())
-            throw std::runtime_error("cannot load the TLS certificate or key (" + m_impl->options.tls_cert_path + ", " +
-                                     m_impl->options.tls_key_path + ")");
-        m_tls = true;
-    } else {
-        m_impl->server = std::make_unique<httplib::Server>();
+namespace {
+
+template <typename Stream>
+class Session : public std::enable_shared_from_this<Session<Stream>> {
+public:
+    static constexpr bool TLS = !std::is_same_v<Stream, beast::tcp_stream>;
+
+    template <typename... Args>
+    Session(HqServer::Impl& server, std::unique_ptr<Gate::Ticket> ticket, Args&&... args)
+        : m_server(server), m_ticket(std::move(ticket)), m_stream(std::forward<Args>(args)...) {}
+
+    void Start() {
+        auto self = this->shared_from_this();
+        Lowest().expires_after(m_server.options.limits.header_deadline);
+        if constexpr (TLS) {
+            m_stream.async_handshake(asio::ssl::stream_base::server, [self](beast::error_code ec) {
+                if (!ec) self->ReadHeader(true);
+            });
+        } else {
+            ReadHeader(true);
+        }
     }
-    m_impl->Routes();
+
+private:
+    beast::tcp_stream& Lowest() { return beast::get_lowest_layer(m_stream); }
+    const ServerLimits& Limits() const { return m_server.options.limits; }
+
+    void ReadHeader(bool first) {
+        m_parser.emplace();
+        m_parser->header_limit(16 * 1024);
+        // No body limit while the headers are read: the declared length is
+        // judged by Admit(), which knows the endpoint; the limit is set after.
+        m_parser->body_limit(std::numeric_limits<std::uint64_t>::max());
+        // The first request of a connection has the header deadline; a kept
+        // connection may wait idle a while for its next one.
+        Lowest().expires_after(first ? Limits().header_deadline : Limits().idle_keep_alive);
+        http::async_read_header(m_stream, m_buffer, *m_parser,
+                                [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+    }
+
+    void OnHeader(beast::error_code ec) {
+        if (ec == http::error::header_limit) return Refuse(431, "headers_too_large", "the request headers are too large");
+        if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::operation_aborted ||
+            ec == asio::error::connection_reset || ec == asio::error::eof)
+            return Close();
+        if (ec) return Refuse(400, "bad_http", "the request is not understood (" + ec.message() + ")");
+        const auto& header = m_parser->get();
+        m_request = {};
+        m_request.method = std::string(header.method_string());
+        const std::string target(header.target());
+        const auto question = target.find('?');
+        m_request.path = target.substr(0, question);
+        if (question != std::string::npos && !ParseQuery(target.substr(question + 1), m_request.query))
+            return Refuse(400, "bad_query", "the query string is not understood");
+        m_request.authorization = std::string(header[http::field::authorization]);
+        m_request.content_type = std::string(header[http::field::content_type]);
+        m_request.content_encoding = std::string(header[http::field::content_encoding]);
+        m_request.peer = m_ticket->Address();
+        m_keep_alive = header.keep_alive();
+        m_gzip = HeaderHas(std::string(header[http::field::accept_encoding]), "gzip");
+        m_expect_continue = HeaderHas(std::string(header[http::field::expect]), "100-continue");
+        std::optional<uint64_t> length;
+        if (const auto declared = m_parser->content_length()) length = *declared;
+        // Checking the token reads the store: not on an event thread.
+        asio::post(m_server.workers, [self = this->shared_from_this(), length] {
+            auto admission = self->m_server.api.Admit(self->m_request, length);
+            asio::post(self->m_stream.get_executor(),
+                       [self, admission = std::move(admission)]() mutable { self->OnAdmitted(std::move(admission)); });
+        });
+    }
+
+    void OnAdmitted(Admission admission) {
+        if (admission.refusal) return Respond(std::move(*admission.refusal), true);
+        m_admission = std::move(admission);
+        if (m_parser->is_done()) return Dispatch();
+        m_parser->body_limit(m_admission.body_limit);
+        const auto length = m_parser->content_length();
+        Lowest().expires_after(TimeFor(Limits(), length ? *length : m_admission.body_limit));
+        if (m_expect_continue) {
+            // The caller waits for this before it sends a large body.
+            m_continue.emplace(http::status::continue_, 11);
+            http::async_write(m_stream, *m_continue, [self = this->shared_from_this()](beast::error_code ec, size_t) {
+                if (ec) return self->Close();
+                self->ReadBody();
+            });
+            return;
+        }
+        ReadBody();
+    }
+
+    void ReadBody() {
+        http::async_read(m_stream, m_buffer, *m_parser, [self = this->shared_from_this()](beast::error_code ec, size_t) {
+            if (ec == http::error::body_limit) return self->Refuse(413, "too_large", "the request is too large");
+            if (ec) return self->Close();
+            self->m_request.body = std::move(self->m_parser->get().body());
+            self->Dispatch();
+        });
+    }
+
+    void Dispatch() {
+        asio::post(m_server.workers, [self = this->shared_from_this()] {
+            ApiAnswer answer;
+            try {
+                answer = self->m_server.api.Handle(self->m_request, self->m_admission);
+            } catch (const std::exception& e) {
+                answer = {500, Json{{"error", std::string("internal error: ") + e.what()}, {"code", "internal"}}.dump(),
+                          "application/json"};
+            }
+            self->m_request.body.clear();
+            self->m_request.body.shrink_to_fit();
+            asio::post(self->m_stream.get_executor(),
+                       [self, answer = std::move(answer)]() mutable { self->Respond(std::move(answer), false); });
+        });
+    }
+
+    void Refuse(int status, const char* code, const std::string& words) {
+        Respond({status, Json{{"error", words}, {"code", code}}.dump(), "application/json"}, true);
+    }
+
+    void Respond(ApiAnswer answer, bool close) {
+        m_server.Log(m_request, answer.status);
+        m_close = close || !m_keep_alive;
+        m_response = {};
+        m_response.version(11);
+        m_response.result(static_cast<unsigned>(answer.status));
+        m_response.set(http::field::content_type, answer.content_type);
+        if (m_gzip && answer.body.size() >= 1024) {
+            if (auto packed = Gzip(answer.body)) {
+                m_response.set(http::field::content_encoding, "gzip");
+                answer.body = std::move(*packed);
+            }
+        }
+        m_response.body() = std::move(answer.body);
+        m_response.keep_alive(!m_close);
+        m_response.prepare_payload();
+        Lowest().expires_after(TimeFor(Limits(), m_response.body().size()));
+        http::async_write(m_stream, m_response, [self = this->shared_from_this()](beast::error_code ec, size_t) {
+            if (ec || self->m_close) return self->Close();
+            self->m_response = {};
+            self->ReadHeader(false);
+        });
+    }
+
+    /// Ends the connection. What the caller sent and we did not read is
+    /// drained for a moment first: closing over unread bytes resets the
+    /// connection, and the caller would lose the answer it was just sent.
+    void Close() {
+        beast::error_code ignored;
+        Lowest().socket().shutdown(tcp::socket::shutdown_send, ignored);
+        Lowest().expires_after(std::chrono::seconds(2));
+        Drain(0);
+    }
+
+    void Drain(size_t drained) {
+        if (drained > 1024 * 1024) return;
+        Lowest().async_read_some(asio::buffer(m_scratch),
+                                 [self = this->shared_from_this(), drained](beast::error_code ec, size_t n) {
+                                     if (!ec) self->Drain(drained + n);
+                                 });
+    }
+
+    HqServer::Impl& m_server;
+    std::unique_ptr<Gate::Ticket> m_ticket;
+    Stream m_stream;
+    beast::flat_buffer m_buffer;
+    std::optional<http::request_parser<http::string_body>> m_parser;
+    std::optional<http::response<http::empty_body>> m_continue;
+    http::response<http::string_body> m_response;
+    ApiRequest m_request;
+    Admission m_admission;
+    bool m_keep_alive = false;
+    bool m_gzip = false;
+    bool m_expect_continue = false;
+    bool m_close = false;
+    std::array<char, 16 * 1024> m_scratch{};
+};
+
+} // namespace
+
+// [SECTION] Server
+
+void HqServer::Impl::Accept() {
+    acceptor.async_accept(asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+        if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
+        if (ec) {
+            // Out of file descriptors, say: try again shortly instead of spinning.
+            retry_accept.expires_after(std::chrono::milliseconds(100));
+            retry_accept.async_wait([this](beast::error_code wait) {
+                if (!wait) Accept();
+            });
+            return;
+        }
+        beast::error_code peer_ec;
+        const auto peer = socket.remote_endpoint(peer_ec);
+        auto ticket = peer_ec ? nullptr : gate.Enter(peer.address().to_string());
+        if (ticket) {
+            if (tls) {
+                std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(*this, std::move(ticket),
+                                                                                std::move(socket), *tls)
+                    ->Start();
+            } else {
+                std::make_shared<Session<beast::tcp_stream>>(*this, std::move(ticket), std::move(socket))->Start();
+            }
+        } else {
+            // Over a limit: closed at once, before a byte is read.
+            beast::error_code ignored;
+            socket.close(ignored);
+        }
+        Accept();
+    });
 }
 
-HqServer::~HqServer() { Stop(); }
+HqServer::HqServer(HqStore& store, const storage::Catalogue& catalogue, ServerOptions options)
+    : m_impl(std::make_unique<Impl>(store, catalogue, std::move(options))) {
+    const auto& o = m_impl->options;
+    if (!o.tls_cert_path.empty()) {
+        auto& ctx = m_impl->tls.emplace(asio::ssl::context::tls_server);
+        ctx.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                        asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1 |
+                        asio::ssl::context::single_dh_use);
+        beast::error_code ec;
+        ctx.use_certificate_chain_file(o.tls_cert_path, ec);
+        if (!ec) ctx.use_private_key_file(o.tls_key_path, asio::ssl::context::pem, ec);
+        if (ec)
+            throw std::runtime_error("cannot load the TLS certificate or key (" + o.tls_cert_path + ", " +
+                                     o.tls_key_path + "): " + ec.message());
+    }
+}
+
+HqServer::~HqServer() {
+    Stop();
+    m_impl->workers.join();
+}
+
+bool HqServer::Tls() const noexcept { return m_impl->tls.has_value(); }
 
 int HqServer::Bind(const std::string& host, int port) {
-    const int bound = port == 0 ? m_impl->server->bind_to_any_port(host)
-                                : (m_impl->server->bind_to_port(host, port) ? port : -1);
-    // listen() again on a listening socket only changes its backlog; the
-    // kernel caps it at net.core.somaxconn.
-    if (bound > 0 && m_impl->listen_socket >= 0) ::listen(m_impl->listen_socket, 1024);
-    return bound;
+    beast::error_code ec;
+    tcp::resolver resolver(m_impl->ioc);
+    const auto results = resolver.resolve(host, std::to_string(port), tcp::resolver::numeric_service, ec);
+    if (ec || results.empty()) return -1;
+    const auto endpoint = results.begin()->endpoint();
+    auto& a = m_impl->acceptor;
+    a.open(endpoint.protocol(), ec);
+    if (ec) return -1;
+    a.set_option(asio::socket_base::reuse_address(true), ec);
+    a.bind(endpoint, ec);
+    if (ec) {
+        a.close(ec);
+        return -1;
+    }
+    // Many devices reconnect together when a village gets signal back; the
+    // kernel caps the backlog at net.core.somaxconn.
+    a.listen(1024, ec);
+    if (ec) return -1;
+    return a.local_endpoint().port();
 }
 
-bool HqServer::ListenAfterBind() { return m_impl->server->listen_after_bind(); }
+bool HqServer::ListenAfterBind() {
+    auto& impl = *m_impl;
+    if (!impl.acceptor.is_open()) return false;
+    impl.Accept();
+    impl.running = true;
+    std::vector<std::thread> threads;
+    for (int i = 1; i < std::max(1, impl.options.limits.event_threads); ++i)
+        threads.emplace_back([&impl] { impl.ioc.run(); });
+    impl.ioc.run();
+    for (auto& t : threads) t.join();
+    impl.running = false;
+    // Changes being applied finish: an answer that was sent promised a durable commit.
+    impl.workers.join();
+    return true;
+}
 
 void HqServer::Stop() {
-    if (m_impl && m_impl->server) m_impl->server->stop();
+    if (!m_impl) return;
+    asio::post(m_impl->ioc, [impl = m_impl.get()] {
+        beast::error_code ignored;
+        impl->acceptor.close(ignored);
+        impl->retry_accept.cancel();
+    });
+    m_impl->ioc.stop();
 }
 
 void HqServer::WaitUntilReady() const {
-    while (!m_impl->server->is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    while (!m_impl->running) std::this_thread::sleep_for(std::chrono::milliseconds(1));
 }
 
 } // namespace escucha::sync

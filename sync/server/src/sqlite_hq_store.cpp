@@ -58,6 +58,13 @@ COMMIT;
         // skip those rows for that device, which has them already.
         m_db->Exec("BEGIN; ALTER TABLE records ADD COLUMN echo_device TEXT; PRAGMA user_version = 2; COMMIT;");
     }
+    if (m_db->QueryInt("PRAGMA user_version") < 3) {
+        // Codes made before expiry existed expire a week after this upgrade;
+        // refusal codes are kept so a replay answers with the same code.
+        const auto week = storage::FormatIsoMillis(storage::SystemMillis() + 7LL * 24 * 3600 * 1000);
+        m_db->Exec("BEGIN; ALTER TABLE enrolments ADD COLUMN expires_at TEXT; UPDATE enrolments SET expires_at = '" +
+                   week + "'; ALTER TABLE changes ADD COLUMN code TEXT; PRAGMA user_version = 3; COMMIT;");
+    }
 }
 
 SqliteHqStore::~SqliteHqStore() = default;
@@ -105,34 +112,41 @@ std::optional<Project> SqliteHqStore::FindProject(const std::string& id_or_name)
 }
 
 void SqliteHqStore::AddEnrolment(const std::string& code_hash, const std::string& project_id, Role role,
-                                 const std::string& person) {
+                                 const std::string& person, const std::string& expires_at) {
     std::lock_guard lock(m_mutex);
     auto stmt = m_db->Prepare(
-        "INSERT INTO enrolments (code_hash, project_id, role, person, created_at) VALUES (?, ?, ?, ?, ?)");
+        "INSERT INTO enrolments (code_hash, project_id, role, person, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)");
     stmt.Bind(1, code_hash).Bind(2, project_id).Bind(3, RoleName(role)).Bind(4, person);
-    stmt.Bind(5, storage::FormatIsoMillis(storage::SystemMillis())).Run();
+    stmt.Bind(5, storage::FormatIsoMillis(storage::SystemMillis())).Bind(6, expires_at).Run();
 }
 
-std::optional<DeviceInfo> SqliteHqStore::Enrol(const std::string& code_hash, const std::string& device_id,
-                                               const std::string& device_name, const std::string& token_hash) {
+EnrolOutcome SqliteHqStore::Enrol(const std::string& code_hash, const std::string& device_id,
+                                 const std::string& device_name, const std::string& token_hash,
+                                 const std::string& current_token_hash) {
     std::lock_guard lock(m_mutex);
     Transaction txn(*m_db);
     auto find = m_db->Prepare(
         "SELECT e.project_id, p.name, e.role, coalesce(e.person, '') FROM enrolments e JOIN projects p ON p.id = "
-        "e.project_id WHERE e.code_hash = ? AND e.used_by IS NULL");
-    find.Bind(1, code_hash);
-    if (!find.Step()) return std::nullopt;
-    DeviceInfo info{device_id, find.Text(0), find.Text(1), *ParseRole(find.Text(2)), find.Text(3)};
+        "e.project_id WHERE e.code_hash = ? AND e.used_by IS NULL AND e.expires_at > ?");
+    find.Bind(1, code_hash).Bind(2, storage::FormatIsoMillis(storage::SystemMillis()));
+    if (!find.Step()) return {};
+    EnrolOutcome out{EnrolResult::Enrolled, {device_id, find.Text(0), find.Text(1), *ParseRole(find.Text(2)), find.Text(3)}};
+    // An id that is enrolled already belongs to whoever holds its token: a
+    // spare code and an id seen in a record must not take a device over.
+    auto existing = m_db->Prepare("SELECT token_hash FROM devices WHERE id = ?");
+    existing.Bind(1, device_id);
+    if (existing.Step() && (current_token_hash.empty() || existing.Text(0) != current_token_hash))
+        return {EnrolResult::DeviceTaken, {}};
     auto used = m_db->Prepare("UPDATE enrolments SET used_by = ? WHERE code_hash = ?");
     used.Bind(1, device_id).Bind(2, code_hash).Run();
-    // A device enrolling again (a new code) gets a new token; the old one dies.
+    // A device enrolling again (a new code, its own token) gets a new token; the old one dies.
     auto device = m_db->Prepare(
         "INSERT OR REPLACE INTO devices (id, project_id, role, person, name, token_hash, revoked, enrolled_at) "
         "VALUES (?, ?, ?, ?, ?, ?, 0, ?)");
-    device.Bind(1, device_id).Bind(2, info.project_id).Bind(3, RoleName(info.role)).Bind(4, info.person);
+    device.Bind(1, device_id).Bind(2, out.device.project_id).Bind(3, RoleName(out.device.role)).Bind(4, out.device.person);
     device.Bind(5, device_name).Bind(6, token_hash).Bind(7, storage::FormatIsoMillis(storage::SystemMillis())).Run();
     txn.Commit();
-    return info;
+    return out;
 }
 
 std::optional<DeviceInfo> SqliteHqStore::Authenticate(const std::string& token_hash) {
@@ -167,10 +181,12 @@ std::vector<DeviceRow> SqliteHqStore::ListDevices(const std::string& project_id)
 }
 
 std::optional<StoredRecord> SqliteHqStore::LoadRecord(const std::string& record_id) {
-    auto stmt = m_db->Prepare("SELECT body, rev, hlc, deleted, owner_device, seq FROM records WHERE record_id = ?");
+    auto stmt = m_db->Prepare("SELECT body, rev, hlc, deleted, owner_device, seq, record_type, project_id FROM records "
+                              "WHERE record_id = ?");
     stmt.Bind(1, record_id);
     if (!stmt.Step()) return std::nullopt;
-    return StoredRecord{Json::parse(stmt.Text(0)), stmt.Int(1), stmt.Text(2), stmt.Int(3) != 0, stmt.Text(4), stmt.Int(5)};
+    return StoredRecord{Json::parse(stmt.Text(0)), stmt.Int(1), stmt.Text(2), stmt.Int(3) != 0, stmt.Text(4),
+                        stmt.Int(5), stmt.Text(6), stmt.Text(7)};
 }
 
 std::vector<ItemResult> SqliteHqStore::ApplyBatch(const DeviceInfo& device, const std::vector<Change>& changes,
@@ -179,9 +195,10 @@ std::vector<ItemResult> SqliteHqStore::ApplyBatch(const DeviceInfo& device, cons
     const auto now = storage::FormatIsoMillis(storage::SystemMillis());
     Transaction txn(*m_db);
     std::vector<ItemResult> results;
-    auto seen = m_db->Prepare("SELECT status, coalesce(reason, ''), seq FROM changes WHERE change_id = ?");
+    auto seen = m_db->Prepare(
+        "SELECT status, coalesce(reason, ''), seq, coalesce(code, ''), device_id FROM changes WHERE change_id = ?");
     auto remember = m_db->Prepare(
-        "INSERT INTO changes (change_id, device_id, status, reason, seq, received_at) VALUES (?, ?, ?, ?, ?, ?)");
+        "INSERT INTO changes (change_id, device_id, status, reason, seq, received_at, code) VALUES (?, ?, ?, ?, ?, ?, ?)");
     auto base_stmt = m_db->Prepare("SELECT body FROM revisions WHERE record_id = ? AND rev = ?");
     auto upsert = m_db->Prepare(
         "INSERT OR REPLACE INTO records (record_id, project_id, record_type, rev, hlc, deleted, owner_device, seq, body, "
@@ -192,10 +209,17 @@ std::vector<ItemResult> SqliteHqStore::ApplyBatch(const DeviceInfo& device, cons
         "other_device, other_hlc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     for (const auto& change : changes) {
         seen.Bind(1, change.change_id);
-        if (seen.Step()) {
+        const bool replay = seen.Step();
+        if (replay && seen.Text(4) != device.device_id) {
+            // Another device's change id: its answer is not this device's to read.
+            results.push_back({change.change_id, ItemStatus::Rejected, "change_id is used already; make a new one", 0, {}});
+            seen.Reset();
+            continue;
+        }
+        if (replay) {
             // A replay: the first answer stands, reported as a duplicate.
             const auto first = ParseItemStatus(seen.Text(0));
-            ItemResult r{change.change_id, ItemStatus::Duplicate, seen.Text(1), seen.Int(2)};
+            ItemResult r{change.change_id, ItemStatus::Duplicate, seen.Text(1), seen.Int(2), seen.Text(3)};
             if (first == ItemStatus::Rejected) r.status = ItemStatus::Rejected;
             results.push_back(r);
             seen.Reset();
@@ -210,6 +234,10 @@ std::vector<ItemResult> SqliteHqStore::ApplyBatch(const DeviceInfo& device, cons
             base_stmt.Reset();
         }
         Decision d = decide(change, current ? &*current : nullptr, base ? &*base : nullptr);
+        if (current && (current->project_id != device.project_id || current->record_type != change.record_type) &&
+            d.status != ItemStatus::Rejected)
+            // The rules refuse this already; the store never writes across projects or types whatever they say.
+            d = {ItemStatus::Rejected, "this device may not change record " + change.record_id, {}, {}, {}};
         int64_t seq = 0;
         if (d.status == ItemStatus::Applied || d.status == ItemStatus::Conflict) {
             seq = NextSeq();
@@ -232,9 +260,9 @@ std::vector<ItemResult> SqliteHqStore::ApplyBatch(const DeviceInfo& device, cons
             }
         }
         remember.Bind(1, change.change_id).Bind(2, device.device_id).Bind(3, ItemStatusName(d.status));
-        remember.Bind(4, d.reason).Bind(5, seq).Bind(6, now).Run();
+        remember.Bind(4, d.reason).Bind(5, seq).Bind(6, now).Bind(7, d.code).Run();
         remember.Reset();
-        results.push_back({change.change_id, d.status, d.reason, seq});
+        results.push_back({change.change_id, d.status, d.reason, seq, d.code});
     }
     auto seen_device = m_db->Prepare("UPDATE devices SET last_seen = ? WHERE id = ?");
     seen_device.Bind(1, now).Bind(2, device.device_id).Run();
@@ -284,10 +312,12 @@ PullResponse SqliteHqStore::Pull(const DeviceInfo& device, int64_t since, int li
 void SqliteHqStore::ForEachRecord(const std::string& project_id, const std::function<void(const StoredRecord&)>& visit) {
     std::lock_guard lock(m_mutex);
     auto stmt = m_db->Prepare(
-        "SELECT body, rev, hlc, deleted, owner_device, seq FROM records WHERE project_id = ? ORDER BY record_type, record_id");
+        "SELECT body, rev, hlc, deleted, owner_device, seq, record_type, project_id FROM records WHERE project_id = ? "
+        "ORDER BY record_type, record_id");
     stmt.Bind(1, project_id);
     while (stmt.Step())
-        visit({Json::parse(stmt.Text(0)), stmt.Int(1), stmt.Text(2), stmt.Int(3) != 0, stmt.Text(4), stmt.Int(5)});
+        visit({Json::parse(stmt.Text(0)), stmt.Int(1), stmt.Text(2), stmt.Int(3) != 0, stmt.Text(4), stmt.Int(5),
+               stmt.Text(6), stmt.Text(7)});
 }
 
 int64_t SqliteHqStore::CountRecords(const std::string& project_id) {

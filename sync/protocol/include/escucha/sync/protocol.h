@@ -9,7 +9,11 @@
 //        409 {"error", "have"} when offset is not what HQ has; 422 when the
 //        finished file does not hash to <sha256>
 //
-// Errors are {"error": "<words>"} with a 4xx or 5xx status.
+// Errors are {"error": "<words>", "code": "<stable code>"} with a 4xx or 5xx
+// status. POST bodies are application/json, PUT bodies
+// application/octet-stream; each endpoint has its own body limit (413).
+// A device enrolling again sends its current token as Bearer; an id that is
+// enrolled already is refused (409) without it.
 // from_json uses at(): a missing or mistyped member throws json::exception,
 // which the receiver turns into a 400 with the message.
 #pragma once
@@ -73,6 +77,7 @@ struct ItemResult {
     ItemStatus status = ItemStatus::Applied;
     std::string reason; ///< for conflict and rejected, in words
     int64_t server_seq = 0;
+    std::string code;   ///< for some refusals, a stable code (e.g. "clock_ahead")
 };
 
 struct PushResponse {

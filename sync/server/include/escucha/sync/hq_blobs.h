@@ -1,14 +1,18 @@
 // Blobs at headquarters: content-addressed by SHA-256, received in chunks so
-// an upload cut at 90% resumes at 90%. Files live under DIR/<project>/.
+// an upload cut at 90% resumes at 90%. Files live under DIR/<project>/, each
+// unfinished one with a note of the device that began it and the size it
+// claimed, so that no device can fill the disk with uploads it never ends.
 //
 // Thread contract: thread-safe (one mutex).
 // Errors: std::runtime_error for disk failures; refusals are values.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <mutex>
 #include <string>
+#include <vector>
 
 namespace escucha::sync {
 
@@ -21,23 +25,54 @@ struct BlobStatus {
     int64_t size = 0;     ///< when complete
 };
 
-enum class AppendResult { Appended, Completed, WrongOffset, HashMismatch, TooLarge };
+enum class AppendResult { Appended, Completed, WrongOffset, HashMismatch, TooLarge, QuotaExceeded };
+
+struct BlobQuota {
+    int64_t max_blob_bytes = 2LL * 1024 * 1024 * 1024;          ///< one recording: hours of WAV
+    int pending_per_device = 4;                                  ///< unfinished uploads one device may hold
+    int64_t pending_bytes_per_device = 4LL * 1024 * 1024 * 1024; ///< what they claim, together
+    int64_t pending_bytes_per_project = 16LL * 1024 * 1024 * 1024;
+    std::chrono::seconds stale_after{48 * 3600};                 ///< an upload untouched this long is dropped
+};
+
+struct BlobUsage {
+    std::string project_id;
+    int64_t blobs = 0;         ///< complete
+    int64_t bytes = 0;
+    int64_t pending = 0;       ///< unfinished uploads
+    int64_t pending_bytes = 0; ///< received of them
+    int64_t pending_claimed = 0;
+};
 
 class HqBlobStore {
 public:
-    static constexpr int64_t MAX_BLOB_BYTES = 8LL * 1024 * 1024 * 1024;
-    explicit HqBlobStore(std::filesystem::path dir);
+    explicit HqBlobStore(std::filesystem::path dir, BlobQuota quota = {});
 
     [[nodiscard]] BlobStatus Status(const std::string& project_id, const std::string& sha256);
     /// Appends `data` at `offset` (which must be what Status says it has);
-    /// when the file reaches `total` bytes its hash is checked.
-    AppendResult Append(const std::string& project_id, const std::string& sha256, int64_t offset, int64_t total,
-                        const std::string& data, BlobStatus& after);
+    /// when the file reaches `total` bytes its hash is checked. A new upload
+    /// is refused (QuotaExceeded) past the device's or the project's quota.
+    AppendResult Append(const std::string& project_id, const std::string& device_id, const std::string& sha256,
+                        int64_t offset, int64_t total, const std::string& data, BlobStatus& after);
     [[nodiscard]] std::filesystem::path PathOf(const std::string& project_id, const std::string& sha256) const;
+    /// Removes unfinished uploads untouched for `stale_after`; returns how many.
+    int DropStale();
+    [[nodiscard]] std::vector<BlobUsage> Usage();
+    [[nodiscard]] const BlobQuota& Quota() const noexcept { return m_quota; }
 
 private:
+    struct Pending {
+        std::string device;
+        int64_t total = 0;
+        int64_t have = 0;
+    };
+    std::vector<Pending> PendingIn(const std::filesystem::path& project_dir);
+    int DropStaleLocked();
+
     std::filesystem::path m_dir;
+    BlobQuota m_quota;
     std::mutex m_mutex;
+    std::chrono::steady_clock::time_point m_last_sweep;
 };
 
 } // namespace escucha::sync

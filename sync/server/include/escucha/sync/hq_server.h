@@ -1,39 +1,53 @@
-// The headquarters HTTP(S) server: cpp-httplib over an HqStore.
+// The headquarters HTTP(S) server: Boost.Beast over Boost.Asio, answering
+// with HqApi (hq_api.h).
 //
-// Handlers parse, call the store, and serialise. Every request outside
-// /v1/enrol carries "Authorization: Bearer <token>". Bad input gets a 4xx with
-// {"error": "<words>"} and changes nothing. Nothing secret is logged.
+// A connection costs a socket and a little memory, never a thread: requests
+// are read by a few event threads, and only a whole, admitted request goes to
+// the worker threads that call the store. So callers who send slowly, or
+// not at all, cannot starve the devices that sync:
+//   - every request has a deadline: its headers within `header_deadline`,
+//     its body at no less than `min_body_rate` after that, its answer likewise;
+//   - connections are capped per address and in all; past a cap, a new one is
+//     closed at once;
+//   - a body larger than its endpoint takes is refused (413) from the
+//     headers, before it is read; chunked bodies are cut off at the same size.
+// See docs/decisions/0007-hq-transport.md.
 //
 // Thread contract: Listen() blocks its thread; Stop() may be called from any
-// other thread. The store is shared by httplib's worker threads.
+// other thread. Nothing secret is logged.
 #pragma once
 
-#include "escucha/storage/records.h"
-#include "escucha/sync/hq_blobs.h"
-#include "escucha/sync/hq_store.h"
+#include "escucha/sync/hq_api.h"
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
 
 namespace escucha::sync {
 
+struct ServerLimits {
+    int max_connections = 4000;     ///< lowered to what the process may open
+    int max_per_address = 64;       ///< a village behind one carrier address stays well under it
+    std::chrono::seconds header_deadline{20};
+    std::chrono::seconds idle_keep_alive{30};
+    /// A body (or an answer) may take header_deadline plus its size at this rate:
+    /// 4 MiB at 1 KiB/s is about 70 minutes, slower than any link that syncs.
+    int64_t min_body_rate = 1024;
+    int event_threads = 2;
+    int worker_threads = 8;
+};
+
 struct ServerOptions {
     std::string tls_cert_path; ///< PEM; with tls_key_path, serve HTTPS
     std::string tls_key_path;
-    /// One line per request (method, path, status, ms); never headers or bodies.
+    /// One line per request (method, path, status); never headers, bodies or addresses.
     std::function<void(const std::string&)> log;
     /// Where blobs go; without it the blob endpoints answer 503.
     HqBlobStore* blobs = nullptr;
+    ServerLimits limits;
+    ApiLimits api;
 };
-
-/// Decides what a change does to the record HQ holds: the merge rules.
-/// Pure: exposed for tests.
-[[nodiscard]] Decision DecideChange(const storage::Catalogue& catalogue, const DeviceInfo& device, const Change& change,
-                                    const StoredRecord* current, const Json* base);
-/// Whether `device` may read a record of `type` created by `owner_device`.
-[[nodiscard]] bool MayRead(const storage::Catalogue& catalogue, const DeviceInfo& device, const std::string& type,
-                           const std::string& owner_device);
 
 class HqServer {
 public:
@@ -48,17 +62,12 @@ public:
     bool ListenAfterBind();
     void Stop();
     void WaitUntilReady() const;
-    [[nodiscard]] bool Tls() const noexcept { return m_tls; }
+    [[nodiscard]] bool Tls() const noexcept;
+
+    struct Impl; ///< defined in hq_server.cpp, where the connections reach it
 
 private:
-    struct Impl;
     std::unique_ptr<Impl> m_impl;
-    bool m_tls = false;
 };
-
-/// A fresh enrolment code (e.g. "K7QF-M2XD-9PLA-3RTB"), to be given to one person.
-[[nodiscard]] std::string NewEnrolmentCode();
-/// A fresh device token (64 hex digits).
-[[nodiscard]] std::string NewToken();
 
 } // namespace escucha::sync

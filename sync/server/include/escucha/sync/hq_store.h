@@ -45,6 +45,14 @@ struct StoredRecord {
     bool deleted = false;
     std::string owner_device;
     int64_t seq = 0;
+    std::string record_type; ///< as stored, whatever a change claims
+    std::string project_id;
+};
+
+enum class EnrolResult { Enrolled, UnknownCode, DeviceTaken };
+struct EnrolOutcome {
+    EnrolResult result = EnrolResult::UnknownCode;
+    DeviceInfo device;
 };
 
 /// What to do with one change, decided with the current record in hand.
@@ -53,6 +61,7 @@ struct Decision {
     std::string reason;
     Json body;                             ///< the record to store (applied/conflict)
     std::vector<ConflictInfo> conflicts;   ///< fields whose other version is kept aside
+    std::string code;                      ///< for some refusals, a stable code
 };
 
 /// Decides a change given the current record (null when new) and the record
@@ -70,12 +79,16 @@ public:
     /// By id or by exact name.
     [[nodiscard]] virtual std::optional<Project> FindProject(const std::string& id_or_name) = 0;
 
-    /// Keeps the hash of a one-time enrolment code.
+    /// Keeps the hash of a one-time enrolment code, good until `expires_at` (ISO UTC).
     virtual void AddEnrolment(const std::string& code_hash, const std::string& project_id, Role role,
-                              const std::string& person) = 0;
-    /// Uses up an enrolment code; nullopt when unknown or used.
-    virtual std::optional<DeviceInfo> Enrol(const std::string& code_hash, const std::string& device_id,
-                                            const std::string& device_name, const std::string& token_hash) = 0;
+                              const std::string& person, const std::string& expires_at) = 0;
+    /// Uses up an enrolment code. UnknownCode when unknown, used or expired.
+    /// A device id enrolled already is taken over only by the holder of its
+    /// current token (`current_token_hash`); otherwise DeviceTaken, and the
+    /// code stays unused.
+    virtual EnrolOutcome Enrol(const std::string& code_hash, const std::string& device_id,
+                               const std::string& device_name, const std::string& token_hash,
+                               const std::string& current_token_hash) = 0;
     /// The device a token hash belongs to, if enrolled and not revoked.
     [[nodiscard]] virtual std::optional<DeviceInfo> Authenticate(const std::string& token_hash) = 0;
     virtual bool RevokeDevice(const std::string& device_id) = 0;
@@ -102,9 +115,9 @@ public:
     std::vector<Project> ListProjects() override;
     std::optional<Project> FindProject(const std::string& id_or_name) override;
     void AddEnrolment(const std::string& code_hash, const std::string& project_id, Role role,
-                      const std::string& person) override;
-    std::optional<DeviceInfo> Enrol(const std::string& code_hash, const std::string& device_id,
-                                    const std::string& device_name, const std::string& token_hash) override;
+                      const std::string& person, const std::string& expires_at) override;
+    EnrolOutcome Enrol(const std::string& code_hash, const std::string& device_id, const std::string& device_name,
+                       const std::string& token_hash, const std::string& current_token_hash) override;
     std::optional<DeviceInfo> Authenticate(const std::string& token_hash) override;
     bool RevokeDevice(const std::string& device_id) override;
     std::vector<DeviceRow> ListDevices(const std::string& project_id) override;

@@ -1,0 +1,140 @@
+// Headquarters' endpoints, apart from any transport: a request in, an answer
+// out. The HTTP server (hq_server.h) reads requests off sockets under
+// deadlines and hands them here; tests and the fuzz target call it directly.
+//
+// A request is handled in two steps, so that nothing large is read from a
+// caller who may not send it:
+//   Admit()  with the request line and headers only: the route, the caller's
+//            token, Content-Type and the largest body this endpoint takes;
+//   Handle() with the whole body, for an admitted request.
+//
+// Every refusal is {"error": "<words>", "code": "<code>"} with a 4xx status;
+// `code` is stable and meant for programs, the words for people.
+//
+// Thread contract: thread-safe (the store and blob store are; the per-address
+// failure counts have their own mutex).
+#pragma once
+
+#include "escucha/storage/clock.h"
+#include "escucha/storage/records.h"
+#include "escucha/sync/hq_blobs.h"
+#include "escucha/sync/hq_store.h"
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+
+namespace escucha::sync {
+
+// [SECTION] Rules
+
+/// Decides what a change does to the record HQ holds: the merge rules.
+/// `current` is the record with this id in the device's project (null when
+/// new). Refuses a change whose type differs from the stored record's, and
+/// any change to a record the device may not read, saying nothing of it.
+/// Pure: exposed for tests.
+[[nodiscard]] Decision DecideChange(const storage::Catalogue& catalogue, const DeviceInfo& device, const Change& change,
+                                    const StoredRecord* current, const Json* base);
+/// Whether `device` may read a record of `type` created by `owner_device`:
+/// the one place that decides what HQ shows to whom.
+[[nodiscard]] bool MayRead(const storage::Catalogue& catalogue, const DeviceInfo& device, const std::string& type,
+                           const std::string& owner_device);
+
+/// How far ahead of HQ's clock a device's reading may be before its change is
+/// refused: a clock set years ahead would otherwise drag every device's
+/// clock with it and win every later merge. A day lets through phones whose
+/// time zone is set wrong (up to 14 hours), not a date set wrong.
+inline constexpr int64_t MAX_CLOCK_AHEAD_MS = 24LL * 60 * 60 * 1000;
+/// Refusal codes of single changes (ItemResult::code).
+inline constexpr char CODE_CLOCK_AHEAD[] = "clock_ahead";
+/// The reason to refuse `change` because its clock readings are more than
+/// MAX_CLOCK_AHEAD_MS past `hq_now_ms`, or nullopt.
+[[nodiscard]] std::optional<std::string> ClockTooFarAhead(const Change& change, int64_t hq_now_ms);
+
+// [SECTION] Requests and answers
+
+struct ApiRequest {
+    std::string method;        ///< "GET", "POST", "PUT", ...
+    std::string path;          ///< without the query
+    std::map<std::string, std::string> query;
+    std::string authorization; ///< the Authorization header
+    std::string content_type;
+    std::string content_encoding;
+    std::string peer;          ///< the caller's address, for per-address limits
+    std::string body;
+};
+
+struct ApiAnswer {
+    int status = 200;
+    std::string body;
+    std::string content_type = "application/json";
+};
+
+/// Splits "a=1&b=x%20y" into its parameters (percent- and plus-decoded).
+/// False when an escape is malformed or a name repeats.
+[[nodiscard]] bool ParseQuery(const std::string& text, std::map<std::string, std::string>& out);
+
+struct ApiLimits {
+    size_t enrol_body = 4 * 1024;                         ///< a code, a UUID and a name
+    size_t push_body = 32u * 1024 * 1024;
+    size_t blob_body = 2 * BLOB_PUT_BYTES;
+    size_t push_json_values = 2'000'000;                  ///< values in one push body
+    int enrol_failures = 10;                              ///< per address, per window
+    std::chrono::seconds enrol_failure_window{15 * 60};
+    std::function<int64_t()> clock = storage::SystemMillis; ///< HQ's clock, in ms (tests move it)
+};
+
+/// What Admit() decided about a request whose body has not been read.
+struct Admission {
+    std::optional<ApiAnswer> refusal; ///< answer this and close; the body is not read
+    size_t body_limit = 0;            ///< the most body bytes to read
+    std::optional<DeviceInfo> device; ///< the authenticated caller, when the route needs one
+};
+
+class HqApi {
+public:
+    HqApi(HqStore& store, const storage::Catalogue& catalogue, HqBlobStore* blobs, ApiLimits limits = {});
+
+    /// Decides from the request line and headers alone (`request.body` is
+    /// ignored). `content_length` is what the caller declared, if it did.
+    [[nodiscard]] Admission Admit(const ApiRequest& request, std::optional<uint64_t> content_length);
+    /// Answers an admitted request whose body has been read in full.
+    [[nodiscard]] ApiAnswer Handle(const ApiRequest& request, const Admission& admission);
+    /// Both steps at once, for tests and the fuzz target.
+    [[nodiscard]] ApiAnswer Serve(const ApiRequest& request);
+
+    [[nodiscard]] const ApiLimits& Limits() const noexcept { return m_limits; }
+
+private:
+    ApiAnswer Enrol(const ApiRequest& request);
+    ApiAnswer Push(const ApiRequest& request, const DeviceInfo& device);
+    ApiAnswer Pull(const ApiRequest& request, const DeviceInfo& device);
+    ApiAnswer BlobStatusRoute(const std::string& sha, const DeviceInfo& device);
+    ApiAnswer BlobPut(const ApiRequest& request, const std::string& sha, const DeviceInfo& device);
+    /// True when `peer` has failed enrolment too often lately.
+    bool EnrolThrottled(const std::string& peer);
+    void EnrolFailed(const std::string& peer);
+
+    HqStore& m_store;
+    const storage::Catalogue& m_catalogue;
+    HqBlobStore* m_blobs;
+    ApiLimits m_limits;
+
+    struct Failures {
+        int count = 0;
+        int64_t window_start = 0;
+    };
+    std::mutex m_failures_mutex;
+    std::map<std::string, Failures> m_enrol_failures;
+};
+
+/// A fresh enrolment code (e.g. "K7QF-M2XD-9PLA-3RTB"), to be given to one person.
+[[nodiscard]] std::string NewEnrolmentCode();
+/// A fresh device token (64 hex digits).
+[[nodiscard]] std::string NewToken();
+
+} // namespace escucha::sync

@@ -1,0 +1,533 @@
+// [SECTION] Rules
+// [SECTION] Helpers
+// [SECTION] Admission
+// [SECTION] Endpoints
+#include "escucha/sync/hq_api.h"
+
+#include "escucha/storage/json.h"
+#include "escucha/storage/secret.h"
+
+#include <sodium.h>
+
+#include <set>
+
+namespace escucha::sync {
+
+// [SECTION] Rules
+
+namespace {
+
+Json FieldOr(const Json& record, const std::string& field) {
+    return record.contains(field) ? record[field] : Json();
+}
+
+Decision Reject(std::string reason) { return {ItemStatus::Rejected, std::move(reason), {}, {}, {}}; }
+
+} // namespace
+
+bool MayRead(const storage::Catalogue& catalogue, const DeviceInfo& device, const std::string& type,
+             const std::string& owner_device) {
+    if (owner_device == device.device_id || device.role == Role::Coordinator) return true;
+    const auto* t = catalogue.Find(type);
+    if (!t) return false;
+    // Real names and phone numbers: their own device and coordinators only.
+    if (!t->synced) return false;
+    if (device.role == Role::Interpreter) return true;
+    return t->shared_edit;
+}
+
+std::optional<std::string> ClockTooFarAhead(const Change& change, int64_t hq_now_ms) {
+    const auto limit = hq_now_ms + MAX_CLOCK_AHEAD_MS;
+    for (const std::string* reading : {&change.hlc, static_cast<const std::string*>(nullptr)}) {
+        std::string text = reading ? *reading : change.body.value("updated_at", std::string());
+        const auto t = storage::HlcTimestamp::Parse(text);
+        if (t && t->millis > limit)
+            return "this device's clock says " + storage::FormatIsoMillis(t->millis) +
+                   ", more than a day ahead of headquarters (" + storage::FormatIsoMillis(hq_now_ms) +
+                   "); set the device's date and time, then edit the record again";
+    }
+    return std::nullopt;
+}
+
+Decision DecideChange(const storage::Catalogue& catalogue, const DeviceInfo& device, const Change& change,
+                      const StoredRecord* current, const Json* base) {
+    const auto* type = catalogue.Find(change.record_type);
+    if (!type) return Reject("unknown record type '" + change.record_type + "'");
+    // The stored record decides which rules apply, never the type a change
+    // claims; and a device learns nothing of a record it may not read, not
+    // even that it exists under that id.
+    if (current && (current->record_type != change.record_type || current->project_id != device.project_id ||
+                    !MayRead(catalogue, device, current->record_type, current->owner_device)))
+        return Reject("this device may not change record " + change.record_id);
+    Json body = change.body;
+    if (change.op == "upsert") {
+        try {
+            const auto normal = storage::NormaliseRecord(*type, body, false);
+            for (auto it = normal.begin(); it != normal.end(); ++it) body[it.key()] = it.value();
+        } catch (const storage::RecordError& e) {
+            return Reject(e.what());
+        }
+    }
+    if (change.record_type == "project" && device.role != Role::Coordinator)
+        return Reject("only a coordinator changes the project itself");
+    if (current && !type->shared_edit && current->owner_device != device.device_id && device.role != Role::Coordinator)
+        return Reject("only the device that created this " + type->name + " edits it");
+    if (!current) {
+        body["device"] = device.device_id;
+        return {ItemStatus::Applied, "", body, {}, {}};
+    }
+    if (current->deleted) {
+        if (change.op == "delete") return {ItemStatus::Applied, "", current->body, {}, {}};
+        return Reject("this " + type->name + " was deleted at headquarters; the change was not applied");
+    }
+    const int64_t next_rev = std::max(current->rev + 1, change.rev);
+    if (change.op == "delete") {
+        // A deletion (a consent withdrawal, say) wins over concurrent edits.
+        body["rev"] = next_rev;
+        body["device"] = device.device_id;
+        return {ItemStatus::Applied, "", body, {}, {}};
+    }
+    if (change.rev >= current->rev + 1) {
+        // Based on what HQ holds: the device saw every earlier change.
+        body["device"] = device.device_id;
+        return {ItemStatus::Applied, "", body, {}, {}};
+    }
+    // Concurrent: merge field by field against the common base revision.
+    const Json& cur = current->body;
+    const Json empty = Json::object();
+    const Json& ancestor = base ? *base : empty;
+    const bool incoming_newer = change.hlc > current->hlc;
+    Json merged = cur;
+    std::vector<ConflictInfo> conflicts;
+    std::set<std::string> fields;
+    for (const auto& f : type->fields) fields.insert(f.name);
+    for (const auto& field : fields) {
+        const Json mine = FieldOr(body, field), theirs = FieldOr(cur, field), was = FieldOr(ancestor, field);
+        const bool i_changed = mine != was, they_changed = theirs != was;
+        if (!i_changed || mine == theirs) continue;
+        if (!they_changed) {
+            if (mine.is_null()) merged.erase(field);
+            else merged[field] = mine;
+            continue;
+        }
+        // Both sides changed the field differently: keep both, no edit lost.
+        const Json kept = incoming_newer ? mine : theirs;
+        const Json other = incoming_newer ? theirs : mine;
+        if (kept.is_null()) merged.erase(field);
+        else merged[field] = kept;
+        conflicts.push_back({0, type->name, change.record_id, field, kept, other,
+                             incoming_newer ? cur.value("author", "") : body.value("author", ""),
+                             incoming_newer ? cur.value("device", "") : device.device_id,
+                             incoming_newer ? current->hlc : change.hlc});
+    }
+    merged["rev"] = next_rev;
+    merged["updated_at"] = std::max(change.hlc, current->hlc);
+    merged["device"] = device.device_id;
+    if (conflicts.empty()) return {ItemStatus::Applied, "", merged, {}, {}};
+    std::string reason = "edited at the same time elsewhere; both versions kept for: ";
+    for (size_t i = 0; i < conflicts.size(); ++i) reason += (i ? ", " : "") + conflicts[i].field;
+    return {ItemStatus::Conflict, reason, merged, conflicts, {}};
+}
+
+std::string NewEnrolmentCode() {
+    storage::EnsureSodium();
+    static constexpr char ALPHABET[] = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
+    std::string code;
+    for (int i = 0; i < 16; ++i) {
+        if (i && i % 4 == 0) code.push_back('-');
+        code.push_back(ALPHABET[randombytes_uniform(32)]);
+    }
+    return code;
+}
+
+std::string NewToken() {
+    storage::EnsureSodium();
+    unsigned char bytes[32];
+    randombytes_buf(bytes, sizeof bytes);
+    return storage::HexEncode(bytes, sizeof bytes);
+}
+
+// [SECTION] Helpers
+
+namespace {
+
+ApiAnswer Error(int status, const std::string& code, const std::string& message) {
+    return {status, Json{{"error", message}, {"code", code}}.dump(), "application/json"};
+}
+
+ApiAnswer Ok(const Json& body) { return {200, body.dump(), "application/json"}; }
+
+/// Parses a request body as a JSON object; on failure `refusal` holds the answer.
+std::optional<Json> ParseBody(const std::string& text, size_t max_values, std::optional<ApiAnswer>& refusal) {
+    size_t values = 0;
+    Json json;
+    try {
+        json = Json::parse(
+            text,
+            [&](int depth, Json::parse_event_t event, Json&) {
+                if ((event == Json::parse_event_t::object_start || event == Json::parse_event_t::array_start) &&
+                    depth >= storage::MAX_JSON_DEPTH)
+                    throw storage::JsonTooDeep(storage::MAX_JSON_DEPTH);
+                if (event == Json::parse_event_t::value && ++values > max_values)
+                    throw std::length_error("it holds more than " + std::to_string(max_values) + " values");
+                return true;
+            },
+            true);
+    } catch (const storage::JsonTooDeep& e) {
+        refusal = Error(400, "json_too_deep", std::string("the request body is refused: ") + e.what());
+        return std::nullopt;
+    } catch (const std::length_error& e) {
+        refusal = Error(413, "json_too_large", std::string("the request body is refused: ") + e.what());
+        return std::nullopt;
+    } catch (const Json::exception&) {
+        refusal = Error(400, "bad_json", "the request body is not valid JSON");
+        return std::nullopt;
+    }
+    if (!json.is_object()) {
+        refusal = Error(400, "bad_json", "the request body must be a JSON object");
+        return std::nullopt;
+    }
+    return json;
+}
+
+template <typename T>
+std::optional<T> ParseRequest(const std::string& text, size_t max_values, const char* what,
+                              std::optional<ApiAnswer>& refusal) {
+    const auto json = ParseBody(text, max_values, refusal);
+    if (!json) return std::nullopt;
+    try {
+        return json->get<T>();
+    } catch (const Json::exception& e) {
+        refusal = Error(400, "bad_request", std::string("malformed ") + what + ": " + e.what());
+        return std::nullopt;
+    }
+}
+
+std::string BearerToken(const std::string& header) {
+    constexpr std::string_view PREFIX = "Bearer ";
+    if (header.size() <= PREFIX.size() || header.compare(0, PREFIX.size(), PREFIX) != 0) return {};
+    return header.substr(PREFIX.size());
+}
+
+/// The media type without parameters, lower-case: "application/json; charset=utf-8" -> "application/json".
+std::string MediaType(const std::string& header) {
+    std::string type = header.substr(0, header.find(';'));
+    while (!type.empty() && type.back() == ' ') type.pop_back();
+    for (auto& c : type) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return type;
+}
+
+int HexValue(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+bool Decode(std::string_view in, std::string& out) {
+    out.clear();
+    for (size_t i = 0; i < in.size(); ++i) {
+        if (in[i] == '+') {
+            out.push_back(' ');
+        } else if (in[i] == '%') {
+            if (i + 2 >= in.size()) return false;
+            const int hi = HexValue(in[i + 1]), lo = HexValue(in[i + 2]);
+            if (hi < 0 || lo < 0) return false;
+            out.push_back(static_cast<char>(hi * 16 + lo));
+            i += 2;
+        } else {
+            out.push_back(in[i]);
+        }
+    }
+    return true;
+}
+
+/// A whole number from 0 to `max` written in decimal digits only.
+std::optional<int64_t> WholeNumber(const std::map<std::string, std::string>& query, const std::string& name,
+                                   int64_t max) {
+    const auto it = query.find(name);
+    if (it == query.end() || it->second.empty() || it->second.size() > 18) return std::nullopt;
+    int64_t value = 0;
+    for (char c : it->second) {
+        if (c < '0' || c > '9') return std::nullopt;
+        value = value * 10 + (c - '0');
+    }
+    if (value > max) return std::nullopt;
+    return value;
+}
+
+constexpr char BLOBS_PREFIX[] = "/v1/blobs/";
+
+} // namespace
+
+bool ParseQuery(const std::string& text, std::map<std::string, std::string>& out) {
+    out.clear();
+    size_t start = 0;
+    while (start <= text.size()) {
+        const auto end = std::min(text.find('&', start), text.size());
+        const std::string_view pair(text.data() + start, end - start);
+        if (!pair.empty()) {
+            const auto eq = pair.find('=');
+            std::string name, value;
+            if (!Decode(pair.substr(0, eq), name)) return false;
+            if (eq != std::string_view::npos && !Decode(pair.substr(eq + 1), value)) return false;
+            if (!out.emplace(std::move(name), std::move(value)).second) return false;
+        }
+        start = end + 1;
+    }
+    return true;
+}
+
+// [SECTION] Admission
+
+HqApi::HqApi(HqStore& store, const storage::Catalogue& catalogue, HqBlobStore* blobs, ApiLimits limits)
+    : m_store(store), m_catalogue(catalogue), m_blobs(blobs), m_limits(std::move(limits)) {}
+
+Admission HqApi::Admit(const ApiRequest& request, std::optional<uint64_t> content_length) {
+    Admission a;
+    const auto& path = request.path;
+    const auto& method = request.method;
+    enum class Body { None, Json, Bytes } body = Body::None;
+    bool needs_token = true;
+    if (path == "/v1/health" || path == "/v1/pull" || path == "/v1/whoami") {
+        if (method != "GET") {
+            a.refusal = Error(405, "method_not_allowed", "use GET for " + path);
+            return a;
+        }
+        needs_token = path != "/v1/health";
+    } else if (path == "/v1/enrol" || path == "/v1/push") {
+        if (method != "POST") {
+            a.refusal = Error(405, "method_not_allowed", "use POST for " + path);
+            return a;
+        }
+        body = Body::Json;
+        needs_token = path == "/v1/push";
+        a.body_limit = path == "/v1/enrol" ? m_limits.enrol_body : m_limits.push_body;
+    } else if (path.rfind(BLOBS_PREFIX, 0) == 0) {
+        if (method == "PUT") {
+            body = Body::Bytes;
+            a.body_limit = m_limits.blob_body;
+        } else if (method != "GET") {
+            a.refusal = Error(405, "method_not_allowed", "use GET or PUT for blobs");
+            return a;
+        }
+    } else {
+        a.refusal = Error(404, "no_such_endpoint", "no such endpoint");
+        return a;
+    }
+    if (content_length && *content_length > a.body_limit) {
+        a.refusal = Error(413, "too_large",
+                          body == Body::None ? "this request takes no body"
+                                             : "the request is too large: at most " + std::to_string(a.body_limit) +
+                                                   " bytes here");
+        return a;
+    }
+    if (!request.content_encoding.empty() && request.content_encoding != "identity") {
+        a.refusal = Error(415, "unsupported_encoding", "send the body uncompressed (Content-Encoding: identity)");
+        return a;
+    }
+    if (body != Body::None) {
+        const auto type = MediaType(request.content_type);
+        const char* wanted = body == Body::Json ? "application/json" : "application/octet-stream";
+        if (type != wanted) {
+            a.refusal = Error(415, "unsupported_media_type", std::string("send this body as ") + wanted);
+            return a;
+        }
+    }
+    if (path == "/v1/enrol" && EnrolThrottled(request.peer)) {
+        a.refusal = Error(429, "too_many_attempts",
+                          "too many wrong enrolment codes from this address; wait a few minutes and check the code");
+        return a;
+    }
+    if (needs_token) {
+        const auto token = BearerToken(request.authorization);
+        if (token.empty()) {
+            a.refusal = Error(401, "no_token", "this request needs a device token (Authorization: Bearer ...)");
+            return a;
+        }
+        a.device = m_store.Authenticate(HashSecret(token));
+        if (!a.device) {
+            a.refusal = Error(401, "unknown_token", "unknown or revoked device token; enrol the device again");
+            return a;
+        }
+    }
+    if (path.rfind(BLOBS_PREFIX, 0) == 0) {
+        const auto sha = path.substr(sizeof BLOBS_PREFIX - 1);
+        if (!IsSha256Hex(sha)) {
+            a.refusal = Error(400, "bad_blob_name", "a blob is named by the SHA-256 of its content: 64 lower-case hex digits");
+            return a;
+        }
+        if (!m_blobs) {
+            a.refusal = Error(503, "no_blob_store", "this server keeps no blobs");
+            return a;
+        }
+    }
+    return a;
+}
+
+ApiAnswer HqApi::Serve(const ApiRequest& request) {
+    const auto admission = Admit(request, request.body.size());
+    if (admission.refusal) return *admission.refusal;
+    return Handle(request, admission);
+}
+
+ApiAnswer HqApi::Handle(const ApiRequest& request, const Admission& admission) {
+    if (admission.refusal) return *admission.refusal;
+    if (request.body.size() > admission.body_limit) return Error(413, "too_large", "the request is too large");
+    const auto& path = request.path;
+    if (path == "/v1/health") return Ok({{"status", "ok"}, {"version", PROTOCOL_VERSION}});
+    if (path == "/v1/enrol") return Enrol(request);
+    if (!admission.device) return Error(401, "no_token", "this request needs a device token (Authorization: Bearer ...)");
+    const auto& device = *admission.device;
+    if (path == "/v1/whoami") return Ok(device);
+    if (path == "/v1/push") return Push(request, device);
+    if (path == "/v1/pull") return Pull(request, device);
+    const auto sha = path.substr(sizeof BLOBS_PREFIX - 1);
+    if (request.method == "PUT") return BlobPut(request, sha, device);
+    return BlobStatusRoute(sha, device);
+}
+
+bool HqApi::EnrolThrottled(const std::string& peer) {
+    std::lock_guard lock(m_failures_mutex);
+    const auto it = m_enrol_failures.find(peer);
+    if (it == m_enrol_failures.end()) return false;
+    const auto window = std::chrono::duration_cast<std::chrono::milliseconds>(m_limits.enrol_failure_window).count();
+    if (m_limits.clock() - it->second.window_start > window) {
+        m_enrol_failures.erase(it);
+        return false;
+    }
+    return it->second.count >= m_limits.enrol_failures;
+}
+
+void HqApi::EnrolFailed(const std::string& peer) {
+    std::lock_guard lock(m_failures_mutex);
+    const auto now = m_limits.clock();
+    const auto window = std::chrono::duration_cast<std::chrono::milliseconds>(m_limits.enrol_failure_window).count();
+    // Forget stale addresses so the table cannot grow without bound.
+    if (m_enrol_failures.size() > 10'000)
+        std::erase_if(m_enrol_failures, [&](const auto& kv) { return now - kv.second.window_start > window; });
+    auto& f = m_enrol_failures[peer];
+    if (now - f.window_start > window) f = {0, now};
+    ++f.count;
+}
+
+// [SECTION] Endpoints
+
+ApiAnswer HqApi::Enrol(const ApiRequest& request) {
+    std::optional<ApiAnswer> refusal;
+    const auto parsed = ParseRequest<EnrolRequest>(request.body, 64, "enrolment request", refusal);
+    if (!parsed) return *refusal;
+    const auto& r = *parsed;
+    if (!storage::IsUuid(r.device_id)) return Error(400, "bad_device_id", "device_id must be a UUID");
+    if (r.device_name.size() > 200) return Error(400, "bad_device_name", "device_name is longer than 200 bytes");
+    // A device that enrols again proves it is itself with its current token.
+    const auto current = BearerToken(request.authorization);
+    const auto token = NewToken();
+    const auto outcome = m_store.Enrol(HashSecret(r.code), r.device_id, r.device_name, HashSecret(token),
+                                       current.empty() ? "" : HashSecret(current));
+    switch (outcome.result) {
+    case EnrolResult::Enrolled:
+        return Ok(EnrolResponse{token, outcome.device.project_id, outcome.device.project_name, outcome.device.role,
+                                outcome.device.person});
+    case EnrolResult::DeviceTaken:
+        return Error(409, "device_enrolled",
+                     "a device with this id is enrolled already; a device enrols again only with its own token");
+    case EnrolResult::UnknownCode: break;
+    }
+    EnrolFailed(request.peer);
+    return Error(403, "bad_code", "this enrolment code is unknown, expired or used already");
+}
+
+ApiAnswer HqApi::Push(const ApiRequest& request, const DeviceInfo& device) {
+    std::optional<ApiAnswer> refusal;
+    const auto parsed = ParseRequest<PushRequest>(request.body, m_limits.push_json_values, "push request", refusal);
+    if (!parsed) return *refusal;
+    const auto& changes = parsed->changes;
+    if (changes.size() > MAX_PUSH_ITEMS)
+        return Error(413, "too_many_changes", "at most " + std::to_string(MAX_PUSH_ITEMS) + " changes per push");
+    for (size_t i = 0; i < changes.size(); ++i) {
+        const auto& c = changes[i];
+        const std::string item = "change " + std::to_string(i) + ": ";
+        if (!storage::IsUuid(c.change_id)) return Error(400, "bad_change", item + "change_id must be a UUID");
+        if (!storage::IsUuid(c.record_id)) return Error(400, "bad_change", item + "record_id must be a UUID");
+        if (c.op != "upsert" && c.op != "delete") return Error(400, "bad_change", item + "op must be upsert or delete");
+        if (c.rev < 1) return Error(400, "bad_change", item + "rev must be 1 or more");
+        if (!storage::HlcTimestamp::Parse(c.hlc)) return Error(400, "bad_change", item + "hlc is not a clock reading");
+        if (!m_catalogue.Find(c.record_type))
+            return Error(422, "unknown_type", item + "unknown record type '" + c.record_type + "'");
+        if (!c.body.is_object()) return Error(400, "bad_change", item + "body must be a JSON object");
+        if (c.body.value("id", "") != c.record_id || c.body.value("type", "") != c.record_type ||
+            !c.body.contains("rev") || c.body["rev"] != c.rev)
+            return Error(400, "bad_change", item + "body does not match record_id, record_type and rev");
+        for (const char* key : {"created_at", "updated_at", "author", "device"})
+            if (!c.body.contains(key) || !c.body[key].is_string())
+                return Error(400, "bad_change", item + "body." + key + " must be text");
+        const auto project = c.record_type == "project" ? c.record_id : c.body.value("project_id", "");
+        if (project != device.project_id)
+            return Error(403, "other_project", item + "this device may write only to its own project");
+    }
+    const auto now = m_limits.clock();
+    const auto results = m_store.ApplyBatch(device, changes, [&](const Change& c, const StoredRecord* cur, const Json* base) {
+        if (auto why = ClockTooFarAhead(c, now)) return Decision{ItemStatus::Rejected, *why, {}, {}, CODE_CLOCK_AHEAD};
+        return DecideChange(m_catalogue, device, c, cur, base);
+    });
+    return Ok(PushResponse{results});
+}
+
+ApiAnswer HqApi::Pull(const ApiRequest& request, const DeviceInfo& device) {
+    int64_t since = 0;
+    int64_t limit = 500;
+    const auto bad = Error(400, "bad_query",
+                           "since must be a whole number of 0 or more, limit from 1 to " + std::to_string(MAX_PULL_LIMIT));
+    if (request.query.count("since")) {
+        const auto v = WholeNumber(request.query, "since", INT64_MAX / 10);
+        if (!v) return bad;
+        since = *v;
+    }
+    if (request.query.count("limit")) {
+        const auto v = WholeNumber(request.query, "limit", MAX_PULL_LIMIT);
+        if (!v || *v < 1) return bad;
+        limit = *v;
+    }
+    return Ok(m_store.Pull(device, since, static_cast<int>(limit),
+                           [&](const DeviceInfo& d, const std::string& type, const std::string& owner) {
+                               return MayRead(m_catalogue, d, type, owner);
+                           }));
+}
+
+ApiAnswer HqApi::BlobStatusRoute(const std::string& sha, const DeviceInfo& device) {
+    const auto s = m_blobs->Status(device.project_id, sha);
+    return Ok({{"sha256", sha}, {"have", s.have}, {"complete", s.complete}, {"size", s.size}});
+}
+
+ApiAnswer HqApi::BlobPut(const ApiRequest& request, const std::string& sha, const DeviceInfo& device) {
+    const auto offset = WholeNumber(request.query, "offset", INT64_MAX / 10);
+    const auto total = WholeNumber(request.query, "total", INT64_MAX / 10);
+    if (!offset || !total) return Error(400, "bad_query", "offset and total must be whole numbers of 0 or more");
+    BlobStatus after;
+    switch (m_blobs->Append(device.project_id, device.device_id, sha, *offset, *total, request.body, after)) {
+    case AppendResult::Appended:
+    case AppendResult::Completed:
+        return Ok({{"have", after.have}, {"complete", after.complete}});
+    case AppendResult::WrongOffset:
+        return {409,
+                Json{{"error", "HQ has " + std::to_string(after.have) + " bytes of this blob; send from there"},
+                     {"code", "wrong_offset"},
+                     {"have", after.have}}
+                    .dump(),
+                "application/json"};
+    case AppendResult::HashMismatch:
+        return Error(422, "hash_mismatch", "the bytes received do not hash to " + sha + "; the upload was discarded");
+    case AppendResult::TooLarge:
+        return Error(413, "blob_too_large",
+                     "the blob is larger than it said or than HQ accepts (at most " +
+                         std::to_string(m_blobs->Quota().max_blob_bytes) + " bytes)");
+    case AppendResult::QuotaExceeded:
+        return Error(507, "quota_exceeded",
+                     "headquarters holds too many unfinished uploads for this device or project; finish or wait for "
+                     "the others");
+    }
+    return Error(500, "internal", "internal error");
+}
+
+} // namespace escucha::sync
