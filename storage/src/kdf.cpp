@@ -1,6 +1,7 @@
 #include "escucha/storage/kdf.h"
 
 #include "escucha/storage/fsutil.h"
+#include "escucha/storage/json.h"
 
 #include <nlohmann/json.hpp>
 #include <sodium.h>
@@ -13,7 +14,19 @@ namespace escucha::storage {
 
 namespace {
 constexpr char CHECK_CONTEXT[] = "escucha vault key check v1";
+
+/// A checksum (no key, no secret) over the parameters: an edit of the file
+/// would otherwise only show as a wrong passphrase, since a changed salt or
+/// cost derives another key.
+std::string Digest(const KdfParams& params) {
+    const std::string text = "escucha vault kdf v1|" + params.algorithm + "|" + std::to_string(params.opslimit) + "|" +
+                             std::to_string(params.memlimit) + "|" + HexEncode(params.salt.data(), params.salt.size()) +
+                             "|" + HexEncode(params.check.data(), params.check.size());
+    unsigned char out[32];
+    crypto_generichash(out, sizeof out, reinterpret_cast<const unsigned char*>(text.data()), text.size(), nullptr, 0);
+    return HexEncode(out, sizeof out);
 }
+} // namespace
 
 KdfParams KdfParams::Fresh() {
     EnsureSodium();
@@ -64,7 +77,7 @@ std::optional<KdfParams> ReadKdfFile(const std::filesystem::path& path) {
     }
     std::stringstream buffer;
     buffer << in.rdbuf();
-    const auto json = nlohmann::json::parse(buffer.str(), nullptr, false);
+    const auto json = ParseUntrustedJsonOrDiscard<nlohmann::json>(buffer.str());
     const auto fail = [&](const std::string& why) {
         return std::runtime_error(path.filename().string() + " is damaged: " + why);
     };
@@ -84,6 +97,16 @@ std::optional<KdfParams> ReadKdfFile(const std::filesystem::path& path) {
         std::copy(bytes.begin(), bytes.end(), params.check.begin());
         if (params.opslimit < crypto_pwhash_OPSLIMIT_MIN || params.memlimit < crypto_pwhash_MEMLIMIT_MIN)
             throw fail("key derivation parameters are below the minimum");
+        // Files written before the checksum have none; Vault::Open adds it.
+        if (json.contains("digest")) {
+            EnsureSodium();
+            if (!json["digest"].is_string() || json["digest"].get<std::string>() != Digest(params))
+                throw std::runtime_error(path.filename().string() +
+                                         " was edited or is damaged: its parameters do not match the checksum written "
+                                         "with them, so no passphrase can open the vault with it; put back the " +
+                                         path.filename().string() + " of a backup of this vault (docs/recovery.md)");
+            params.has_digest = true;
+        }
         return params;
     } catch (const nlohmann::json::exception& e) {
         throw fail(e.what());
@@ -91,6 +114,7 @@ std::optional<KdfParams> ReadKdfFile(const std::filesystem::path& path) {
 }
 
 void WriteKdfFile(const std::filesystem::path& path, const KdfParams& params) {
+    EnsureSodium();
     nlohmann::json json = {
         {"format", "escucha-vault-kdf"},
         {"version", 1},
@@ -102,6 +126,7 @@ void WriteKdfFile(const std::filesystem::path& path, const KdfParams& params) {
         {"salt", HexEncode(params.salt.data(), params.salt.size())},
         {"check", HexEncode(params.check.data(), params.check.size())},
         {"cipher_page_size", 4096},
+        {"digest", Digest(params)},
     };
     WriteFileAtomically(path, json.dump(2) + "\n");
 }

@@ -318,6 +318,11 @@ std::string RequireText(const FieldSpec& f, const Json& value) {
     auto text = value.get<std::string>();
     if (text.size() > MAX_TEXT_BYTES) throw RecordError(f.name, "is longer than 4 MiB");
     if (!IsValidUtf8(text)) throw RecordError(f.name, "is not valid UTF-8 text");
+    // The search index and most tools end text at a NUL: what follows it
+    // would be stored but never found.
+    if (const auto nul = text.find('\0'); nul != std::string::npos)
+        throw RecordError(f.name, "contains a NUL character (\\u0000) after " + std::to_string(nul) +
+                                      " bytes; text may not hold one: remove it");
     return NormaliseNewlines(text);
 }
 
@@ -403,8 +408,9 @@ Json NormaliseRecord(const RecordType& type, const Json& input, bool creating) {
                     throw RecordError("created_at", "is not an ISO 8601 date-time");
                 out["created_at"] = value;
             } else if (key == "author" && creating && !value.is_null()) {
-                if (!value.is_string() || !IsValidUtf8(value.get<std::string>()))
-                    throw RecordError("author", "must be text");
+                if (!value.is_string() || !IsValidUtf8(value.get<std::string>()) ||
+                    value.get<std::string>().find('\0') != std::string::npos)
+                    throw RecordError("author", "must be text (without NUL characters)");
                 out["author"] = value;
             }
             // updated_at, device, rev and deleted are this vault's to set.

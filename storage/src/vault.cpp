@@ -7,6 +7,9 @@
 #include <sodium.h>
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <cstring>
+#include <fstream>
 #include <set>
 
 namespace escucha::storage {
@@ -36,6 +39,15 @@ void ConfigureConnection(Database& db) {
     // FULL: a commit that returned is on disk, through power loss too.
     db.Exec("PRAGMA synchronous = FULL");
     RegisterSearchFunctions(db);
+}
+
+/// The first `size` bytes of a file; fewer when it is shorter or unreadable.
+std::string ReadFilePrefix(const fs::path& path, size_t size) {
+    std::ifstream in(path, std::ios::binary);
+    std::string out(size, '\0');
+    in.read(out.data(), static_cast<std::streamsize>(size));
+    out.resize(in ? size : static_cast<size_t>(std::max<std::streamsize>(in.gcount(), 0)));
+    return out;
 }
 
 bool KeyMatches(const VaultKey& key, const KdfParams& params) {
@@ -170,6 +182,16 @@ Vault Vault::Open(const fs::path& dir, const Passphrase& passphrase, const Catal
         impl->params = *pending;
         from_pending = true;
     } else {
+        // SQLCipher writes the salt as the first 16 bytes of vault.db: a
+        // vault.kdf whose salt is not there was edited or belongs to
+        // another vault, and no passphrase would open it.
+        if (const auto salt = ReadFilePrefix(dir / DB_FILE, SALT_BYTES);
+            salt.size() == SALT_BYTES && !pending &&
+            std::memcmp(salt.data(), main->salt.data(), SALT_BYTES) != 0)
+            throw VaultError(VaultFailure::Damaged,
+                             std::string(KDF_FILE) + " was edited or is damaged: its salt is not the one " + DB_FILE +
+                                 " was created with, so no passphrase can open the vault with it; put back the " +
+                                 KDF_FILE + " of a backup of this vault (docs/recovery.md)");
         throw VaultError(VaultFailure::WrongPassphrase, "the passphrase does not open " + dir.string());
     }
 
@@ -203,6 +225,9 @@ Vault Vault::Open(const fs::path& dir, const Passphrase& passphrase, const Catal
     } else if (pending) {
         fs::remove(dir / KDF_NEW_FILE, ec);
     }
+    // A vault.kdf from before its checksum gets one, so a later edit of it
+    // reads as an edit, not as a wrong passphrase.
+    if (!from_pending && !main->has_digest) WriteKdfFile(dir / KDF_FILE, impl->params);
     return Vault(std::move(impl));
 }
 

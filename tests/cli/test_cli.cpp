@@ -312,3 +312,40 @@ TEST_CASE("Files attached to the vault are kept encrypted and listed", "[cli]") 
     CHECK_THAT(v.Run({"conflicts"}).err, Catch::Contains("0 conflict(s)"));
     CHECK_THAT(v.Ok({"status"}), Catch::Contains("not enrolled"));
 }
+
+TEST_CASE("Errors say what happened: a search stores nothing, a NUL in text is refused, an edited vault.kdf", "[cli]") {
+    CliVault v;
+    v.Add({"project", "name=Uno"});
+    SECTION("a search that cannot run does not speak of storing") {
+        const auto r = v.Run({"search", "***"});
+        CHECK(r.exit_code == 2);
+        CHECK_THAT(r.err, Catch::Contains("has no words to search for") && !Catch::Contains("stored"));
+        const auto show = v.Run({"show", "01a20bc5-0000-7000-8000-000000000000"});
+        CHECK_THAT(show.err, Catch::Contains("no record") && !Catch::Contains("stored"));
+        const auto add = v.Run({"add", "participant", "age_band=old"});
+        CHECK_THAT(add.err, Catch::Contains("Nothing was stored"));
+    }
+    SECTION("a NUL inside text is refused, naming the field") {
+        WriteFile(v.dir / "nota.txt", std::string("antes\0después", 14));
+        const auto r = v.Run({"add", "field_note", "text=@" + (v.dir / "nota.txt").string()});
+        INFO(r.err);
+        CHECK(r.exit_code == 2);
+        CHECK_THAT(r.err, Catch::Contains("field 'text'") && Catch::Contains("NUL") && Catch::Contains("Nothing was stored"));
+        const std::string project = v.List("project")[0]["id"];
+        const auto file = WriteJson(v.dir, "nul.json", R"([{"type": "field_note", "project_id": ")" + project +
+                                                           R"(", "text": "antes\u0000despues"}])");
+        const auto imported = v.Run({"import", file});
+        CHECK(imported.exit_code == 2);
+        CHECK_THAT(imported.err, Catch::Contains("record 0 (field_note), field 'text'") && Catch::Contains("NUL"));
+        CHECK(v.List("field_note").empty());
+    }
+    SECTION("an edited vault.kdf is not a wrong passphrase") {
+        auto kdf = Json::parse(ReadFile(v.dir / "vault/vault.kdf"));
+        kdf["opslimit"] = kdf["opslimit"].get<int>() + 1;
+        WriteFile(v.dir / "vault/vault.kdf", kdf.dump(2));
+        const auto r = v.Run({"list", "project"});
+        INFO(r.err);
+        CHECK(r.exit_code == 4);
+        CHECK_THAT(r.err, Catch::Contains("vault.kdf was edited or is damaged") && !Catch::Contains("wrong passphrase"));
+    }
+}

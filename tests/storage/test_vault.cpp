@@ -237,3 +237,52 @@ TEST_CASE("The recovery key opens the vault with plain SQLCipher calls", "[stora
     db.Exec("PRAGMA cipher_page_size = 4096");
     CHECK(db.QueryText("SELECT text FROM story") == "recuperable");
 }
+
+TEST_CASE("An edited vault.kdf is reported as edited or damaged, not as a wrong passphrase", "[storage]") {
+    TempDir dir;
+    const auto catalogue = escucha::test::TestCatalogue();
+    {
+        auto vault = Vault::Create(dir.Path(), GOOD, catalogue, FastOptions());
+        AddStory(vault, "texto");
+    }
+    auto kdf = nlohmann::json::parse(escucha::test::ReadFile(dir / "vault.kdf"));
+    REQUIRE(kdf.contains("digest"));
+    const auto refused = [&](const nlohmann::json& edited) {
+        escucha::test::WriteFile(dir / "vault.kdf", edited.dump(2));
+        try {
+            (void)Vault::Open(dir.Path(), GOOD, catalogue);
+            FAIL("opened");
+        } catch (const VaultError& e) {
+            CHECK(e.Failure() == VaultFailure::Damaged);
+            CHECK_THAT(e.what(), Catch::Contains("vault.kdf was edited or is damaged"));
+        }
+    };
+    SECTION("a cost raised by hand") {
+        auto edited = kdf;
+        edited["opslimit"] = kdf["opslimit"].get<int>() + 1;
+        refused(edited);
+    }
+    SECTION("the check value changed") {
+        auto edited = kdf;
+        auto check = edited["check"].get<std::string>();
+        check[0] = check[0] == '0' ? '1' : '0';
+        edited["check"] = check;
+        refused(edited);
+    }
+    SECTION("another salt, checksum removed") {
+        auto edited = kdf;
+        auto salt = edited["salt"].get<std::string>();
+        salt[0] = salt[0] == '0' ? '1' : '0';
+        edited["salt"] = salt;
+        edited.erase("digest");
+        refused(edited);
+    }
+    SECTION("a file from before the checksum opens and gets one") {
+        auto old = kdf;
+        old.erase("digest");
+        escucha::test::WriteFile(dir / "vault.kdf", old.dump(2));
+        CHECK_NOTHROW(Vault::Open(dir.Path(), GOOD, catalogue));
+        CHECK(nlohmann::json::parse(escucha::test::ReadFile(dir / "vault.kdf"))["digest"] == kdf["digest"]);
+        CHECK(FailureOf([&] { (void)Vault::Open(dir.Path(), OTHER, catalogue); }) == VaultFailure::WrongPassphrase);
+    }
+}

@@ -26,6 +26,7 @@
 #include <functional>
 #include <iostream>
 #include <map>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -491,6 +492,8 @@ int CmdEnrol(const Args& args) {
 }
 
 volatile std::sig_atomic_t g_stop_requested = 0;
+/// The command being run stores records: its refusals say nothing was stored.
+bool g_storing = false;
 
 void PrintReport(const sync::SyncReport& r) {
     std::cout << storage::FormatIsoMillis(storage::SystemMillis()) << " sent " << r.acknowledged << ", received "
@@ -778,6 +781,8 @@ int Dispatch(const std::vector<std::string>& raw) {
     }
     const auto it = COMMANDS.find(command);
     if (it == COMMANDS.end()) throw UsageError("unknown command '" + command + "'; see 'escucha-cli help'");
+    static const std::set<std::string> STORING = {"init", "add", "edit", "delete", "import", "attach", "guide"};
+    g_storing = STORING.count(command) > 0;
     return it->second(args);
 }
 
@@ -790,7 +795,8 @@ int Run(const std::vector<std::string>& args) {
         std::cerr << "escucha-cli: " << e.what() << "\n";
         return EXIT_USAGE;
     } catch (const RecordError& e) {
-        std::cerr << "escucha-cli: " << e.what() << "\nNothing was stored.\n";
+        // Said only by commands that store: a search or a list stores nothing anyway.
+        std::cerr << "escucha-cli: " << e.what() << "\n" << (g_storing ? "Nothing was stored.\n" : "");
         return EXIT_INVALID;
     } catch (const storage::VaultError& e) {
         std::cerr << "escucha-cli: " << e.what() << "\n";

@@ -27,6 +27,9 @@ struct KdfParams {
     /// BLAKE2b of the derived key under a fixed context: tells a wrong
     /// passphrase apart from a damaged vault without touching the database.
     std::array<unsigned char, 32> check{};
+    /// Read from a file that carries a checksum of these parameters (files
+    /// written before it was added do not).
+    bool has_digest = false;
 
     /// Fresh parameters with a random salt (check left empty).
     [[nodiscard]] static KdfParams Fresh();
@@ -51,7 +54,8 @@ private:
 [[nodiscard]] VaultKey DeriveKey(const Passphrase& passphrase, const KdfParams& params);
 
 /// Reads `vault.kdf`. Returns nullopt when absent; throws std::runtime_error,
-/// with the reason in words, when it is present but unreadable or invalid.
+/// with the reason in words, when it is present but unreadable or invalid, or
+/// its parameters do not match the checksum written with them (edited).
 [[nodiscard]] std::optional<KdfParams> ReadKdfFile(const std::filesystem::path& path);
 /// Writes atomically: a temporary file, fsync, rename, fsync of the directory.
 void WriteKdfFile(const std::filesystem::path& path, const KdfParams& params);
