@@ -7,6 +7,10 @@
 // [SECTION] Journal and consistency
 #include "escucha/storage/records.h"
 
+#include "escucha/storage/fsutil.h"
+#include "escucha/storage/secret.h"
+
+#include <sodium.h>
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -713,8 +717,46 @@ Json RecordStore::Delete(const std::string& id, bool force) {
 }
 
 std::vector<std::string> RecordStore::Import(const Json& records) {
-    if (!records.is_array()) throw RecordError("", std::string("an import must be a JSON array of records, not ") + records.type_name());
     Transaction txn(m_db);
+    auto ids = ImportInTransaction(records);
+    txn.Commit();
+    return ids;
+}
+
+ImportOutcome RecordStore::ImportOnce(const Json& records) {
+    if (!records.is_array()) throw RecordError("", std::string("an import must be a JSON array of records, not ") + records.type_name());
+    // The records as canonical JSON: the same file, or the same records laid
+    // out otherwise, is known again.
+    EnsureSodium();
+    const auto text = records.dump();
+    unsigned char digest[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(text.data()), text.size());
+    ImportOutcome outcome;
+    outcome.digest = HexEncode(digest, sizeof digest);
+    Transaction txn(m_db);
+    {
+        auto seen = m_db.Prepare("SELECT imported_at, records FROM import_log WHERE digest = ?");
+        seen.Bind(1, outcome.digest);
+        if (seen.Step()) {
+            outcome.already_imported = true;
+            outcome.imported_at = seen.Text(0);
+            outcome.count = seen.Int(1);
+            return outcome;
+        }
+    }
+    outcome.ids = ImportInTransaction(records);
+    outcome.count = static_cast<int64_t>(outcome.ids.size());
+    outcome.imported_at = FormatIsoMillis(SystemMillis());
+    // In the same transaction as the records: a program killed after the
+    // commit has both, before it neither.
+    auto log = m_db.Prepare("INSERT INTO import_log (digest, imported_at, records) VALUES (?, ?, ?)");
+    log.Bind(1, outcome.digest).Bind(2, outcome.imported_at).Bind(3, outcome.count).Run();
+    txn.Commit();
+    return outcome;
+}
+
+std::vector<std::string> RecordStore::ImportInTransaction(const Json& records) {
+    if (!records.is_array()) throw RecordError("", std::string("an import must be a JSON array of records, not ") + records.type_name());
     std::vector<std::string> ids;
     std::vector<const RecordType*> types;
     std::unordered_set<std::string> seen;
@@ -752,7 +794,6 @@ std::vector<std::string> RecordStore::Import(const Json& records) {
             throw e.At(i, types[i]->name);
         }
     }
-    txn.Commit();
     return ids;
 }
 

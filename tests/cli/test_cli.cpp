@@ -349,3 +349,48 @@ TEST_CASE("Errors say what happened: a search stores nothing, a NUL in text is r
         CHECK_THAT(r.err, Catch::Contains("vault.kdf was edited or is damaged") && !Catch::Contains("wrong passphrase"));
     }
 }
+
+TEST_CASE("Importing the same file again stores nothing new", "[cli]") {
+    CliVault v;
+    const std::string p = "01a20bc5-0000-7000-8000-000000000001";
+    // Records without ids get new ones on every import: only the vault's
+    // memory of the file keeps a second run from storing them twice.
+    const auto file = WriteJson(v.dir, "notas.json", R"([
+      {"type": "project", "id": ")" + p + R"(", "name": "Café"},
+      {"type": "field_note", "project_id": ")" + p + R"(", "text": "primera nota"},
+      {"type": "field_note", "project_id": ")" + p + R"(", "text": "segunda nota"}
+    ])");
+    const auto first = v.Run({"import", file});
+    INFO(first.err);
+    REQUIRE(first.exit_code == 0);
+    CHECK_THAT(first.out, Catch::Contains("imported 3 records"));
+    const auto again = v.Run({"import", file});
+    INFO(again.err);
+    CHECK(again.exit_code == 0);
+    CHECK_THAT(again.out, Catch::Contains("already imported: nothing new stored") && Catch::Contains("3 records"));
+    CHECK(v.List("field_note").size() == 2);
+    // The same records laid out otherwise are the same import.
+    const auto compact = WriteJson(v.dir, "compact.json", Json::parse(ReadFile(file)).dump());
+    CHECK_THAT(v.Ok({"import", compact}), Catch::Contains("already imported"));
+    // Other records are imported as ever.
+    const auto more = WriteJson(v.dir, "mas.json", R"([{"type": "field_note", "project_id": ")" + p +
+                                                       R"(", "text": "tercera nota"}])");
+    CHECK_THAT(v.Ok({"import", more}), Catch::Contains("imported 1 record"));
+    CHECK(v.List("field_note").size() == 3);
+    CHECK_THAT(v.Ok({"check"}), Catch::Contains("sound"));
+}
+
+TEST_CASE("A file nested too deep is refused by name, stores nothing, and does not crash", "[cli]") {
+    CliVault v;
+    v.Add({"project", "name=Uno"});
+    const size_t depth = 300'000;
+    const auto file = WriteJson(v.dir, "hondo.json", "{\"records\": " + std::string(depth, '[') + std::string(depth, ']') + "}");
+    const auto before = Snapshot(v.vault);
+    const auto r = v.Run({"import", file});
+    INFO(r.err);
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Catch::Contains(file) && Catch::Contains("nested") && Catch::Contains("deep") &&
+                          Catch::Contains("Nothing was stored"));
+    CHECK(Snapshot(v.vault) == before);
+    CHECK(v.List("project").size() == 1);
+}

@@ -57,7 +57,8 @@ Commands:
   delete ID [--force]           delete a record (its content is erased)
   list TYPE [--project ID] [--json]
   show ID                       print one record as JSON
-  import FILE.json              store a JSON array of records, all or nothing
+  import FILE.json              store a JSON array of records, all or nothing; the same
+                                records imported again store nothing new
   search QUERY [--limit N] [--json]
                                 find records by their words, accents and case ignored;
                                 every word must match whole, word* matches its prefix
@@ -368,8 +369,15 @@ int CmdImport(const Args& args) {
     // An export file holds its records under "records"; a plain file is the array.
     if (input.is_object() && input.contains("records")) input = input["records"];
     auto vault = OpenVault(args);
-    const auto ids = vault.Records().Import(input);
-    std::cout << "imported " << ids.size() << " record" << (ids.size() == 1 ? "" : "s") << "\n";
+    // Once per content: running the same import again (after a crash, or not
+    // sure it ran) must not store records without ids a second time.
+    const auto outcome = vault.Records().ImportOnce(input);
+    if (outcome.already_imported) {
+        std::cout << "already imported: nothing new stored (" << path << " was imported on " << outcome.imported_at
+                  << ", " << outcome.count << " record" << (outcome.count == 1 ? "" : "s") << ")\n";
+        return EXIT_OK;
+    }
+    std::cout << "imported " << outcome.ids.size() << " record" << (outcome.ids.size() == 1 ? "" : "s") << "\n";
     return EXIT_OK;
 }
 

@@ -162,6 +162,14 @@ struct JournalEntry {
     std::string body; ///< the record as JSON at that rev
 };
 
+struct ImportOutcome {
+    std::vector<std::string> ids; ///< created now, in order; empty when already imported
+    bool already_imported = false;
+    std::string imported_at;      ///< when these records were imported (now, or the first time)
+    int64_t count = 0;            ///< records stored by that import
+    std::string digest;           ///< SHA-256 of the records as canonical JSON
+};
+
 class RecordStore {
 public:
     RecordStore(Database& db, const Catalogue& catalogue, HybridLogicalClock& clock, WriterIdentity writer);
@@ -181,6 +189,11 @@ public:
     /// Imports an array of records atomically: all or nothing.
     /// Returns the ids created, in order. Throws RecordError naming the index.
     std::vector<std::string> Import(const Json& records);
+    /// As Import, once per content: the vault remembers (in the same
+    /// transaction) the SHA-256 of the records as canonical JSON, and the
+    /// same records imported again store nothing (records without an id
+    /// would otherwise be stored twice).
+    ImportOutcome ImportOnce(const Json& records);
 
     [[nodiscard]] std::optional<Json> Get(const std::string& id);
     [[nodiscard]] std::optional<std::string> TypeOf(const std::string& id);
@@ -255,6 +268,8 @@ private:
     /// Inside a write transaction: moves the clock past the last time any
     /// connection to this vault stamped.
     void CatchUpClock();
+    /// Import's work, inside the caller's transaction.
+    std::vector<std::string> ImportInTransaction(const Json& records);
     void Write(const RecordType& type, const Json& record, const char* op);
     void IndexText(const RecordType& type, const Json& record);
     bool IsJournalled(const RecordType& type, const Json& record);
