@@ -1,0 +1,455 @@
+// Headquarters attacked as an outsider and as an enrolled device would
+// attack it: a real escucha-hq on loopback, real devices enrolled with codes,
+// raw sockets where a client library would be too polite.
+#include "escucha/storage/blobs.h"
+#include "escucha/sync/hq_server.h"
+#include "escucha/sync/http.h"
+#include "sync/sync_fixture.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sodium.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <set>
+#include <sstream>
+
+using namespace escucha;
+using namespace escucha::test;
+
+namespace {
+
+// [SECTION] Helpers
+
+struct Caller {
+    std::string base;
+    std::string token;
+    sync::HttpClient http{sync::HttpOptions{}};
+    sync::HttpResult Post(const std::string& path, const std::string& body) { return http.Post(base + path, body, token); }
+    sync::HttpResult Get(const std::string& path) { return http.Get(base + path, token); }
+};
+
+std::string Code(const sync::HttpResult& r) {
+    const auto j = Json::parse(r.body, nullptr, false);
+    return j.is_object() ? j.value("code", std::string()) : std::string();
+}
+
+std::string EnrolIn(const Hq& hq, const std::string& project, const std::string& role, const std::string& device_id) {
+    sync::HttpClient http;
+    const auto code = hq.process.Admin({"enrol", "--project", project, "--role", role});
+    const auto r = http.Post(hq.process.Url() + "/v1/enrol",
+                             Json{{"code", code}, {"device_id", device_id}, {"device_name", role}}.dump());
+    REQUIRE(r.status == 200);
+    return Json::parse(r.body)["token"];
+}
+
+Json ChangeOf(const Json& body, const std::string& op = "upsert") {
+    return {{"change_id", storage::NewUuidV7()}, {"record_type", body["type"]}, {"record_id", body["id"]},
+            {"rev", body["rev"]}, {"op", op}, {"hlc", body["updated_at"]}, {"body", body}};
+}
+
+Json PushOf(const std::vector<Json>& changes) { return {{"changes", changes}}; }
+
+/// A TCP connection from `from` (any 127.x address) to HQ; -1 on failure.
+int Connect(int port, const std::string& from = "127.0.0.1") {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    sockaddr_in local{};
+    local.sin_family = AF_INET;
+    ::inet_pton(AF_INET, from.c_str(), &local.sin_addr);
+    sockaddr_in remote{};
+    remote.sin_family = AF_INET;
+    remote.sin_port = htons(static_cast<uint16_t>(port));
+    ::inet_pton(AF_INET, "127.0.0.1", &remote.sin_addr);
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0 ||
+        ::connect(fd, reinterpret_cast<sockaddr*>(&remote), sizeof remote) != 0) {
+        ::close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+bool SendAll(int fd, const std::string& bytes) {
+    size_t sent = 0;
+    while (sent < bytes.size()) {
+        const auto n = ::send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+        if (n <= 0) return false;
+        sent += static_cast<size_t>(n);
+    }
+    return true;
+}
+
+/// What arrives until the peer closes or `wait_ms` pass without a byte.
+std::string ReadUntilQuiet(int fd, int wait_ms) {
+    std::string out;
+    char buffer[4096];
+    for (;;) {
+        pollfd p{fd, POLLIN, 0};
+        if (::poll(&p, 1, wait_ms) <= 0) break;
+        const auto n = ::recv(fd, buffer, sizeof buffer, 0);
+        if (n <= 0) break;
+        out.append(buffer, static_cast<size_t>(n));
+    }
+    return out;
+}
+
+/// True when HQ has closed `fd` (a read returns end of file or a reset).
+bool ClosedByPeer(int fd, int wait_ms) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, wait_ms) <= 0) return false;
+    char c;
+    return ::recv(fd, &c, 1, MSG_PEEK) <= 0;
+}
+
+} // namespace
+
+// [SECTION] Critical
+
+TEST_CASE("Deeply nested JSON is refused with a code, before any value is built", "[sync][security]") {
+    Hq hq;
+    Caller me{hq.process.Url(), EnrolIn(hq, hq.project, "researcher", storage::NewUuidV7())};
+    const std::string deep = "{\"a\":" + std::string(90'000, '[') + std::string(90'000, ']') + ",\"b\":1}";
+    // Enrolment takes a few hundred bytes: refused from the headers.
+    const auto enrol = Caller{hq.process.Url(), ""}.Post("/v1/enrol", deep);
+    CHECK(enrol.status == 413);
+    CHECK(Code(enrol) == "too_large");
+    const auto push = me.Post("/v1/push", deep);
+    CHECK(push.status == 400);
+    CHECK(Code(push) == "json_too_deep");
+    CHECK_THAT(push.ErrorText(), Catch::Contains("nested"));
+    // Still serving.
+    CHECK(me.Get("/v1/whoami").status == 200);
+}
+
+TEST_CASE("Whatever type a change claims, a device changes and reads only what its role allows", "[sync][security]") {
+    Hq hq;
+    const auto other = hq.process.Admin({"create-project", "Pêcheurs du Sud"});
+    // The project shares identities, so identity links reach HQ at all.
+    Device dora(hq, "coordinator");
+    dora.vault.Records().Update(dora.Project(), {{"share_identities", true}});
+    REQUIRE(dora.Sync().ok);
+    Device ana(hq, "researcher");
+    REQUIRE(ana.Sync().ok);
+    const auto rosa = ana.Add("participant", {{"pseudonym", "Rosa"}, {"notes", "SECRETO-PARTICIPANTE"}});
+    ana.Add("identity_link", {{"participant_id", rosa["id"]}, {"full_name", "SECRETO Rosa Quispe"}, {"contact", "+57 300 555 0101"}});
+    ana.Add("consent", {{"participant_id", rosa["id"]}, {"script_version", "v1"}, {"language", "es"}, {"mode", "oral_recorded"}});
+    ana.Add("field_note", {{"text", "SECRETO-NOTA de Ana"}});
+    ana.Add("narrative", {{"title", "La cosecha"}, {"text", "SECRETO-RELATO"}, {"teller_ids", {rosa["id"]}}});
+    ana.Add("profile", {{"kind", "individual"}, {"name", "Rosa"}, {"participant_ids", {rosa["id"]}}});
+    const auto sync = ana.Sync();
+    INFO(sync.error);
+    REQUIRE(sync.ok);
+    const auto before = hq.Records();
+    std::vector<Json> victims;
+    for (const auto& [id, r] : before)
+        if (r["author"] == "researcher-person") victims.push_back(r);
+    REQUIRE(victims.size() == 6);
+
+    struct Attacker {
+        std::string name;
+        std::string project;
+        sync::Role role;
+        Caller caller;
+        std::string device_id = storage::NewUuidV7();
+    };
+    std::vector<Attacker> attackers;
+    const auto add = [&](const std::string& name, const std::string& project, sync::Role role) {
+        Attacker a{name, project, role, {hq.process.Url(), ""}};
+        a.caller.token = EnrolIn(hq, project, sync::RoleName(role), a.device_id);
+        attackers.push_back(std::move(a));
+    };
+    add("researcher of A", hq.project, sync::Role::Researcher);
+    add("interpreter of A", hq.project, sync::Role::Interpreter);
+    add("researcher of B", other, sync::Role::Researcher);
+    add("coordinator of B", other, sync::Role::Coordinator);
+    add("interpreter of B", other, sync::Role::Interpreter);
+    const std::vector<std::string> secrets = {"SECRETO", "+57 300", "Quispe"};
+
+    const auto fresh = [&](const std::string& type, const std::string& id, const Attacker& a, int64_t rev) {
+        Json body = {{"id", id}, {"type", type}, {"project_id", a.project}, {"created_at", "2026-01-01T00:00:00.000Z"},
+                     {"updated_at", storage::HlcTimestamp{storage::SystemMillis(), 0}.ToString()},
+                     {"author", a.name}, {"device", a.device_id}, {"rev", rev}, {"deleted", false}};
+        if (type == "profile") body.update({{"kind", "collective"}, {"name", "tomado"}});
+        else body["text"] = "tomado";
+        return body;
+    };
+    int refused = 0;
+    for (const auto& v : victims) {
+        const std::string type = v["type"];
+        for (auto& a : attackers) {
+            const bool same_project = a.project == hq.project;
+            for (const auto& claimed : {type, std::string("profile"), std::string("field_note")}) {
+                for (const auto& op : {std::string("upsert"), std::string("delete")}) {
+                    // Only the changes the rules must refuse are sent, so the
+                    // victims stay as they were and can be compared at the end.
+                    const bool honest = claimed == type;
+                    const bool may = same_project && honest && type == "profile";
+                    if (may) continue;
+                    Json body = honest ? v : fresh(claimed, v["id"], a, v["rev"].get<int64_t>() + 1);
+                    if (honest) {
+                        body["rev"] = v["rev"].get<int64_t>() + 1;
+                        body["project_id"] = a.project;
+                        body["updated_at"] = storage::HlcTimestamp{storage::SystemMillis(), 0}.ToString();
+                    }
+                    if (claimed == "profile" && !honest) body["rev"] = 1;
+                    const auto r = a.caller.Post("/v1/push", PushOf({ChangeOf(body, op)}).dump());
+                    INFO(a.name << " " << op << " " << type << " claimed as " << claimed << " -> " << r.status << " "
+                                << r.body);
+                    if (r.status == 200) {
+                        const auto result = Json::parse(r.body)["results"][0];
+                        CHECK(result["status"] == "rejected");
+                    } else {
+                        CHECK(r.status == 403);
+                    }
+                    for (const auto& s : secrets) CHECK(r.body.find(s) == std::string::npos);
+                    ++refused;
+                }
+            }
+        }
+    }
+    CHECK(refused > 100);
+    // Nothing of theirs moved, changed or went away.
+    const auto after = hq.Records();
+    for (const auto& v : victims) {
+        INFO(v["type"]);
+        REQUIRE(after.count(v["id"]) == 1);
+        CHECK(after.at(v["id"]) == v);
+    }
+    // And what each attacker pulls holds none of it.
+    for (auto& a : attackers) {
+        const auto pulled = a.caller.Get("/v1/pull?since=0&limit=1000");
+        REQUIRE(pulled.status == 200);
+        INFO(a.name);
+        const auto page = Json::parse(pulled.body);
+        for (const auto& r : page["records"]) {
+            CHECK(r.value("project_id", r["id"].get<std::string>()) == a.project);
+            if (a.role == sync::Role::Researcher) CHECK(r["type"] != "field_note");
+        }
+        const bool may_read_notes = a.project == hq.project && a.role == sync::Role::Interpreter;
+        for (const auto& s : secrets)
+            if (!may_read_notes || s != "SECRETO") CHECK(pulled.body.find(s) == std::string::npos);
+        CHECK(pulled.body.find("+57 300") == std::string::npos);
+    }
+    SECTION("the rules still let the right people in") {
+        // The coordinator of A edits Ana's note; an interpreter edits the shared profile.
+        Json note;
+        for (const auto& v : victims)
+            if (v["type"] == "field_note") note = v;
+        note["rev"] = note["rev"].get<int64_t>() + 1;
+        note["text"] = "corregida por Dora";
+        Caller coordinator{hq.process.Url(), EnrolIn(hq, hq.project, "coordinator", storage::NewUuidV7())};
+        const auto r = coordinator.Post("/v1/push", PushOf({ChangeOf(note)}).dump());
+        REQUIRE(r.status == 200);
+        CHECK(Json::parse(r.body)["results"][0]["status"] == "applied");
+    }
+}
+
+// [SECTION] High
+
+TEST_CASE("Enrolling with an enrolled device's id does not take it over", "[sync][security]") {
+    Hq hq;
+    Device victim(hq, "researcher");
+    victim.Add("field_note", {{"text", "mía"}});
+    REQUIRE(victim.Sync().ok);
+    const auto id = victim.vault.DeviceId();
+    sync::HttpClient http;
+    const auto r = http.Post(hq.process.Url() + "/v1/enrol",
+                             Json{{"code", hq.Code("coordinator")}, {"device_id", id}, {"device_name", "x"}}.dump());
+    CHECK(r.status == 409);
+    CHECK(Code(r) == "device_enrolled");
+    CHECK(Json::parse(r.body).count("token") == 0);
+    // The victim still syncs, and the code was not spent on the attempt.
+    victim.Add("field_note", {{"text", "sigo aquí"}});
+    CHECK(victim.Sync().ok);
+    SECTION("a device enrols again with its own token") {
+        const auto token = victim.vault.GetMeta("sync.token").value();
+        const auto again = http.Post(hq.process.Url() + "/v1/enrol",
+                                     Json{{"code", hq.Code("researcher")}, {"device_id", id}, {"device_name", "x"}}.dump(),
+                                     token);
+        CHECK(again.status == 200);
+    }
+}
+
+TEST_CASE("A legitimate sync completes while 500 slow connections are open", "[sync][security]") {
+    Hq hq;
+    Device ana(hq, "researcher");
+    for (int i = 0; i < 50; ++i) ana.Add("field_note", {{"text", "nota " + std::to_string(i)}});
+    // Ten addresses, fifty slow connections each: every one sends a header
+    // line now and then and never finishes its request.
+    std::vector<int> slow;
+    for (int a = 0; a < 10; ++a)
+        for (int i = 0; i < 50; ++i) {
+            const int fd = Connect(hq.process.Port(), "127.0.1." + std::to_string(a + 1));
+            REQUIRE(fd >= 0);
+            REQUIRE(SendAll(fd, "POST /v1/push HTTP/1.1\r\nHost: x\r\n"));
+            slow.push_back(fd);
+        }
+    for (int fd : slow) CHECK(SendAll(fd, "X-Slow: 1\r\n"));
+    const auto report = ana.Sync();
+    INFO(report.error);
+    CHECK(report.ok);
+    CHECK(report.acknowledged == 50);
+    CHECK(Caller{hq.process.Url(), ""}.Get("/v1/health").status == 200);
+    SECTION("one address gets at most its share of connections; past it, closed at once") {
+        std::vector<int> mine;
+        int closed = 0;
+        for (int i = 0; i < 80; ++i) {
+            const int fd = Connect(hq.process.Port(), "127.0.2.1");
+            REQUIRE(fd >= 0);
+            mine.push_back(fd);
+        }
+        for (int fd : mine)
+            if (ClosedByPeer(fd, 100)) ++closed;
+        CHECK(closed >= 80 - sync::ServerLimits{}.max_per_address);
+        CHECK(closed < 80);
+        for (int fd : mine) ::close(fd);
+    }
+    for (int fd : slow) ::close(fd);
+}
+
+TEST_CASE("A request that does not finish in time is closed", "[sync][security]") {
+    // The header deadline is 20 s by default; a connection that sends one
+    // line every few seconds is closed when it passes, whatever it sends.
+    Hq hq;
+    const int fd = Connect(hq.process.Port());
+    REQUIRE(fd >= 0);
+    REQUIRE(SendAll(fd, "GET /v1/health HTTP/1.1\r\n"));
+    bool closed = false;
+    for (int i = 0; i < 30 && !closed; ++i) {
+        if (!SendAll(fd, "X-Slow: 1\r\n")) closed = true;
+        else closed = ClosedByPeer(fd, 1000);
+    }
+    CHECK(closed);
+    ::close(fd);
+}
+
+TEST_CASE("A clock far in the future is refused with a code and does not spread", "[sync][security]") {
+    Hq hq;
+    Device mallory(hq, "interpreter");
+    const auto profile = mallory.Add("profile", {{"kind", "collective"}, {"name", "Futuro"}});
+    Json body = *mallory.vault.Records().Get(profile["id"]);
+    body["updated_at"] = "2099-12-31T23:59:59.000Z/0000";
+    Caller caller{hq.process.Url(), mallory.vault.GetMeta("sync.token").value()};
+    auto change = ChangeOf(body);
+    const auto r = caller.Post("/v1/push", PushOf({change}).dump());
+    REQUIRE(r.status == 200);
+    const auto result = Json::parse(r.body)["results"][0];
+    CHECK(result["status"] == "rejected");
+    CHECK(result["code"] == "clock_ahead");
+    CHECK_THAT(result["reason"].get<std::string>(), Catch::Contains("date and time"));
+    CHECK(hq.Records().count(profile["id"]) == 0);
+    // A device whose own clock is a year ahead is told so by its sync.
+    Device ahead(hq, "researcher", "", "", 365LL * 86'400'000);
+    ahead.Add("field_note", {{"text", "desde el futuro"}});
+    const auto report = ahead.Sync();
+    CHECK_FALSE(report.ok);
+    const auto outbox = ahead.vault.Records().PendingJournal(10);
+    REQUIRE(outbox.size() == 1);
+    CHECK_THAT(outbox[0].last_error, Catch::Contains("date and time"));
+}
+
+TEST_CASE("Bodies are limited per endpoint before they are read", "[sync][security]") {
+    Hq hq;
+    SECTION("a declared length past the limit gets 413 at once") {
+        const int fd = Connect(hq.process.Port());
+        REQUIRE(SendAll(fd, "POST /v1/enrol HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                            "Content-Length: 28000000\r\n\r\n[{},{},"));
+        const auto answer = ReadUntilQuiet(fd, 3000);
+        CHECK(answer.rfind("HTTP/1.1 413", 0) == 0);
+        ::close(fd);
+    }
+    SECTION("a chunked body is cut off at the same size") {
+        const int fd = Connect(hq.process.Port());
+        REQUIRE(SendAll(fd, "POST /v1/enrol HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                            "Transfer-Encoding: chunked\r\n\r\n"));
+        const std::string piece(8192, ' ');
+        size_t sent = 0;
+        std::string answer;
+        for (int i = 0; i < 12'800 && answer.empty(); ++i) { // up to 100 MB
+            std::ostringstream chunk;
+            chunk << std::hex << piece.size() << "\r\n" << piece << "\r\n";
+            if (!SendAll(fd, chunk.str())) break;
+            sent += piece.size();
+            answer = ReadUntilQuiet(fd, 0);
+        }
+        if (answer.empty()) answer = ReadUntilQuiet(fd, 3000);
+        CHECK(answer.rfind("HTTP/1.1 413", 0) == 0);
+        CHECK(sent < 10u * 1024 * 1024);
+        ::close(fd);
+    }
+    SECTION("a body of the wrong type is refused") {
+        const int fd = Connect(hq.process.Port());
+        REQUIRE(SendAll(fd, "POST /v1/enrol HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\n{}"));
+        const auto answer = ReadUntilQuiet(fd, 3000);
+        CHECK(answer.rfind("HTTP/1.1 415", 0) == 0);
+        ::close(fd);
+    }
+    CHECK(Caller{hq.process.Url(), ""}.Get("/v1/health").status == 200);
+}
+
+// [SECTION] Medium and low
+
+TEST_CASE("Unfinished uploads are limited per device, and counted in admin usage", "[sync][security]") {
+    Hq hq;
+    Caller me{hq.process.Url(), EnrolIn(hq, hq.project, "researcher", storage::NewUuidV7())};
+    const auto put = [&](int i, int64_t total) {
+        unsigned char digest[32];
+        const auto name = "blob " + std::to_string(i);
+        crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(name.data()), name.size());
+        return me.http.Put(me.base + "/v1/blobs/" + storage::HexEncode(digest, sizeof digest) +
+                               "?offset=0&total=" + std::to_string(total),
+                           std::string(1024, 'x'), me.token);
+    };
+    CHECK(put(0, 8LL * 1024 * 1024 * 1024).status == 413); // past the largest blob HQ takes
+    const auto quota = sync::BlobQuota{};
+    for (int i = 0; i < quota.pending_per_device; ++i) CHECK(put(i, 1024 * 1024).status == 200);
+    const auto over = put(99, 1024 * 1024);
+    CHECK(over.status == 507);
+    CHECK(Code(over) == "quota_exceeded");
+    const auto usage = hq.process.Admin({"usage"});
+    CHECK_THAT(usage, Catch::Contains(std::to_string(quota.pending_per_device) + " unfinished upload(s)"));
+}
+
+TEST_CASE("Headquarters' files are for its user alone", "[sync][security]") {
+    Hq hq;
+    Device ana(hq, "researcher");
+    const std::string content = "grabación";
+    (void)storage::BlobStore(ana.vault).AddBytes(content);
+    REQUIRE(ana.Sync().ok);
+    int checked = 0;
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(hq.dir / "hq")) {
+        struct stat st{};
+        REQUIRE(::stat(entry.path().c_str(), &st) == 0);
+        INFO(entry.path());
+        CHECK((st.st_mode & 077) == 0);
+        ++checked;
+    }
+    CHECK(checked >= 4);
+}
+
+TEST_CASE("Enrolment codes expire, and wrong codes from one address are slowed down", "[sync][security]") {
+    Hq hq;
+    sync::HttpClient http;
+    const auto enrol = [&](const std::string& code) {
+        return http.Post(hq.process.Url() + "/v1/enrol",
+                         Json{{"code", code}, {"device_id", storage::NewUuidV7()}, {"device_name", "x"}}.dump());
+    };
+    const auto code = hq.Code("researcher");
+    // Age the code by hand, as a week would.
+    const auto db = (hq.dir / "hq" / "hq.db").string();
+    REQUIRE(RunProgram({"/usr/bin/sqlcipher", db, "UPDATE enrolments SET expires_at = '2020-01-01T00:00:00.000Z';"}).exit_code == 0);
+    CHECK(enrol(code).status == 403);
+    const auto valid = hq.Code("researcher");
+    int throttled = 0;
+    for (int i = 0; i < 15; ++i)
+        if (enrol("WRONG-CODE-" + std::to_string(i)).status == 429) ++throttled;
+    CHECK(throttled >= 4);
+    // Throttled, even a right code waits.
+    const auto r = enrol(valid);
+    CHECK(r.status == 429);
+    CHECK(Code(r) == "too_many_attempts");
+}
