@@ -288,13 +288,18 @@ std::vector<std::string> Vault::Check() {
     // be found here, not at upload time or when it is needed.
     BlobStore blobs(*this);
     for (const auto& blob : blobs.List()) {
-        if (auto problem = blobs.Verify(blob.sha256)) {
-            if (blob.damaged.empty()) blobs.MarkDamaged(blob.sha256, *problem);
+        const auto problem = blobs.Verify(blob.sha256);
+        if (problem)
             problems.push_back(*problem + (blob.uploaded ? "; headquarters holds a sound copy"
                                                          : "; it was not sent to headquarters and is set aside, "
                                                            "its file kept as it is for recovery"));
-        } else if (!blob.damaged.empty()) {
-            blobs.MarkSound(blob.sha256); // its file was put back: sync sends it again
+        try {
+            if (problem && blob.damaged.empty()) blobs.MarkDamaged(blob.sha256, *problem);
+            if (!problem && !blob.damaged.empty()) blobs.MarkSound(blob.sha256); // its file was put back
+        } catch (const SqliteError& e) {
+            // A vault that cannot be written (a full disk) is still checked;
+            // the mark waits for the next check or sync.
+            problems.push_back(std::string("the file's state could not be recorded: ") + e.what());
         }
     }
     const std::set<std::string> expected = {DB_FILE, "vault.db-wal", "vault.db-shm", KDF_FILE, BLOB_DIR};
