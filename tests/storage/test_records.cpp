@@ -350,3 +350,28 @@ TEST_CASE("A record from a device whose clock says 2099 is kept, and does not mo
     // An edit of the far-future record still raises its rev.
     CHECK(f.store.Update(story["id"], {{"title", "otra"}})["rev"] == 2);
 }
+
+TEST_CASE("Importing the same records once more stores nothing; a refused import is not remembered", "[storage]") {
+    Fixture f;
+    Json records = Json::array({
+        {{"type", "person"}, {"project_id", f.project}, {"pseudonym", "Rosa"}},
+        {{"type", "story"}, {"project_id", f.project}, {"title", "t"}, {"text", "x"}, {"status", "medio"}},
+    });
+    CHECK_THROWS_WITH(f.store.ImportOnce(records), Catch::Contains("record 1 (story), field 'status'"));
+    CHECK(f.store.Count("person") == 0);
+    records[1]["status"] = "done";
+    const auto first = f.store.ImportOnce(records);
+    CHECK_FALSE(first.already_imported);
+    CHECK(first.ids.size() == 2);
+    const auto journal = f.JournalCount();
+    const auto again = f.store.ImportOnce(records);
+    CHECK(again.already_imported);
+    CHECK(again.ids.empty());
+    CHECK(again.count == 2);
+    CHECK(again.imported_at == first.imported_at);
+    CHECK(f.store.Count("person") == 1);
+    CHECK(f.JournalCount() == journal);
+    // Import, without the memory, stays what it was.
+    CHECK(f.store.Import(records).size() == 2);
+    CHECK(f.store.Count("person") == 2);
+}
