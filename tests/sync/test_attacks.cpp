@@ -272,6 +272,14 @@ TEST_CASE("Enrolling with an enrolled device's id does not take it over", "[sync
                                      token);
         CHECK(again.status == 200);
     }
+    SECTION("a revoked device comes back with a new code, as its person would") {
+        (void)hq.process.Admin({"revoke", id});
+        CHECK_FALSE(victim.Sync().ok);
+        const auto error = sync::Enrol(victim.vault, hq.process.Url(), hq.Code("researcher"), "");
+        INFO(error.value_or(""));
+        CHECK_FALSE(error);
+        CHECK(victim.Sync().ok);
+    }
 }
 
 TEST_CASE("A legitimate sync completes while 500 slow connections are open", "[sync][security]") {

@@ -76,7 +76,11 @@ std::optional<std::string> Enrol(storage::Vault& vault, const std::string& serve
     options.ca_pem = ca_pem;
     HttpClient client(options);
     const EnrolRequest request{code, vault.DeviceId(), vault.Author()};
-    const auto result = client.Post(base + "/v1/enrol", Json(request).dump());
+    // Enrolling again (a new code after a revocation, say), the device proves
+    // with its current token that the id is its own; HQ refuses the id otherwise.
+    auto current = vault.GetMeta(META_TOKEN).value_or("");
+    const auto result = client.Post(base + "/v1/enrol", Json(request).dump(), current);
+    sodium_memzero(current.data(), current.size());
     if (!result.Ok()) return result.ErrorText();
     EnrolResponse response;
     std::string error;

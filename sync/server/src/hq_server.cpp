@@ -233,6 +233,24 @@ private:
     }
 
     void ReadBody() {
+        const auto length = m_parser->content_length();
+        if (length && !m_parser->chunked()) {
+            // A declared length (already admitted) is read straight into the
+            // body: Beast's parser would read it 64 KiB at a time, and a 4 MiB
+            // blob piece took twice as long as the disk write behind it.
+            auto& body = m_request.body;
+            body.resize(static_cast<size_t>(*length));
+            const size_t have = std::min<size_t>(m_buffer.size(), body.size());
+            asio::buffer_copy(asio::buffer(body.data(), have), m_buffer.data());
+            m_buffer.consume(have);
+            if (have == body.size()) return Dispatch();
+            asio::async_read(m_stream, asio::buffer(body.data() + have, body.size() - have),
+                             [self = this->shared_from_this()](beast::error_code ec, size_t) {
+                                 if (ec) return self->Close();
+                                 self->Dispatch();
+                             });
+            return;
+        }
         http::async_read(m_stream, m_buffer, *m_parser, [self = this->shared_from_this()](beast::error_code ec, size_t) {
             if (ec == http::error::body_limit) return self->Refuse(413, "too_large", "the request is too large");
             if (ec) return self->Close();
