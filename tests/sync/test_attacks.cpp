@@ -419,7 +419,7 @@ TEST_CASE("Unfinished uploads are limited per device, and counted in admin usage
     CHECK(over.status == 507);
     CHECK(Code(over) == "quota_exceeded");
     const auto usage = hq.process.Admin({"usage"});
-    CHECK_THAT(usage, Catch::Contains(std::to_string(quota.pending_per_device) + " unfinished upload(s)"));
+    CHECK_THAT(usage, Catch::Contains("Café Nariño  0 file(s), 0 bytes; " + std::to_string(quota.pending_per_device) + " unfinished upload(s)"));
 }
 
 TEST_CASE("Headquarters' files are for its user alone", "[sync][security]") {

@@ -221,12 +221,14 @@ int Admin(const Args& args) {
         sync::HqBlobStore blobs(fs::path(args.Need("--data")) / "blobs");
         const int dropped = blobs.DropStale();
         if (dropped) std::cout << "dropped " << dropped << " unfinished upload(s) untouched for 48 hours\n";
-        std::map<std::string, std::string> names;
-        for (const auto& p : store->ListProjects()) names[p.id] = p.name;
-        for (const auto& u : blobs.Usage())
-            std::cout << u.project_id << "  " << names[u.project_id] << "  " << u.blobs << " blob(s), " << u.bytes
-                      << " bytes; " << u.pending << " unfinished upload(s), " << u.pending_bytes << " of "
-                      << u.pending_claimed << " bytes received\n";
+        std::map<std::string, sync::BlobUsage> usage;
+        for (const auto& u : blobs.Usage()) usage[u.project_id] = u;
+        for (const auto& p : store->ListProjects()) {
+            const auto& u = usage[p.id];
+            std::cout << p.id << "  " << p.name << "  " << u.blobs << " file(s), " << u.bytes << " bytes; "
+                      << u.pending << " unfinished upload(s), " << u.pending_bytes << " of " << u.pending_claimed
+                      << " bytes received\n";
+        }
         return 0;
     }
     throw Usage("unknown admin command '" + command + "'; see escucha-hq --help");
