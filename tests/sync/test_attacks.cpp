@@ -17,6 +17,7 @@
 
 #include <set>
 #include <sstream>
+#include <thread>
 
 using namespace escucha;
 using namespace escucha::test;
@@ -397,6 +398,47 @@ TEST_CASE("Bodies are limited per endpoint before they are read", "[sync][securi
         ::close(fd);
     }
     CHECK(Caller{hq.process.Url(), ""}.Get("/v1/health").status == 200);
+}
+
+TEST_CASE("Bodies held at once stay within HQ's budget; past it, 503 and the device tries again", "[sync][security]") {
+    TempDir dir;
+    sync::SqliteHqStore store((dir / "hq.db").string());
+    const auto project = store.CreateProject("P");
+    store.AddEnrolment(sync::HashSecret("CODE"), project.id, sync::Role::Researcher, "",
+                       storage::FormatIsoMillis(storage::SystemMillis() + 86'400'000));
+    const auto token = sync::NewToken();
+    REQUIRE(store.Enrol(sync::HashSecret("CODE"), storage::NewUuidV7(), "", sync::HashSecret(token), "").result ==
+            sync::EnrolResult::Enrolled);
+    sync::ServerOptions options;
+    options.limits.body_budget = 64 * 1024;
+    sync::HqServer server(store, AllTypes(), options);
+    const int port = server.Bind("127.0.0.1", 0);
+    REQUIRE(port > 0);
+    std::thread serving([&] { server.ListenAfterBind(); });
+    server.WaitUntilReady();
+    // One connection holds 48 KiB of an unfinished body...
+    const int fd = Connect(port);
+    REQUIRE(SendAll(fd, "POST /v1/push HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token +
+                            "\r\nContent-Type: application/json\r\nContent-Length: 49152\r\n\r\n{"));
+    Caller me{"http://127.0.0.1:" + std::to_string(port), token};
+    bool refused = false;
+    for (int i = 0; i < 100 && !refused; ++i) {
+        // ...so a second body of 32 KiB does not fit until the first is done.
+        const auto r = me.Post("/v1/push", "{\"changes\": [] " + std::string(32 * 1024, ' ') + "}");
+        refused = r.status == 503 && Code(r) == "busy";
+        if (!refused) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    CHECK(refused);
+    ::close(fd);
+    // Once the first connection is gone, the same push goes through.
+    bool accepted = false;
+    for (int i = 0; i < 100 && !accepted; ++i) {
+        accepted = me.Post("/v1/push", "{\"changes\": [] " + std::string(32 * 1024, ' ') + "}").status == 200;
+        if (!accepted) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    CHECK(accepted);
+    server.Stop();
+    serving.join();
 }
 
 // [SECTION] Medium and low

@@ -72,6 +72,38 @@ private:
     std::unordered_map<std::string, int> m_per_address;
 };
 
+/// Bytes of request bodies held at once, across connections.
+class BodyBudget {
+public:
+    explicit BodyBudget(uint64_t limit) : m_limit(limit) {}
+
+    /// Holds `bytes` of the budget until dropped.
+    class Hold {
+    public:
+        Hold(BodyBudget& budget, uint64_t bytes) : m_budget(budget), m_bytes(bytes) {}
+        ~Hold() { m_budget.m_used -= m_bytes; }
+        Hold(const Hold&) = delete;
+        Hold& operator=(const Hold&) = delete;
+
+    private:
+        BodyBudget& m_budget;
+        uint64_t m_bytes;
+    };
+
+    /// A hold, or null when the budget cannot take `bytes` more.
+    std::unique_ptr<Hold> Take(uint64_t bytes) {
+        uint64_t used = m_used.load();
+        do {
+            if (used + bytes > m_limit) return nullptr;
+        } while (!m_used.compare_exchange_weak(used, used + bytes));
+        return std::make_unique<Hold>(*this, bytes);
+    }
+
+private:
+    const uint64_t m_limit;
+    std::atomic<uint64_t> m_used{0};
+};
+
 /// Raises the open-file limit as far as the system lets this process, and
 /// returns how many connections fit under it with room for the store's files.
 int ConnectionsThatFit(int wanted) {
@@ -123,6 +155,7 @@ struct HqServer::Impl {
     ServerOptions options;
     HqApi api;
     Gate gate;
+    BodyBudget bodies{options.limits.body_budget};
     std::optional<asio::ssl::context> tls;
     asio::io_context ioc;
     tcp::acceptor acceptor{ioc};
@@ -216,6 +249,13 @@ private:
     void OnAdmitted(Admission admission) {
         if (admission.refusal) return Respond(std::move(*admission.refusal), true);
         m_admission = std::move(admission);
+        if (!m_parser->is_done()) {
+            const auto declared = m_parser->content_length();
+            // Chunked bodies hold their endpoint's whole limit: their size is unknown.
+            m_body_hold = m_server.bodies.Take(declared ? *declared : m_admission.body_limit);
+            if (!m_body_hold)
+                return Refuse(503, "busy", "headquarters is receiving a lot at once; the device tries again shortly");
+        }
         if (m_parser->is_done()) return Dispatch();
         m_parser->body_limit(m_admission.body_limit);
         const auto length = m_parser->content_length();
@@ -270,6 +310,7 @@ private:
             }
             self->m_request.body.clear();
             self->m_request.body.shrink_to_fit();
+            self->m_body_hold.reset();
             asio::post(self->m_stream.get_executor(),
                        [self, answer = std::move(answer)]() mutable { self->Respond(std::move(answer), false); });
         });
@@ -315,7 +356,8 @@ private:
 
     void Drain(size_t drained) {
         if (drained > 1024 * 1024) return;
-        Lowest().async_read_some(asio::buffer(m_scratch),
+        if (!m_scratch) m_scratch = std::make_unique<std::array<char, 16 * 1024>>();
+        Lowest().async_read_some(asio::buffer(*m_scratch),
                                  [self = this->shared_from_this(), drained](beast::error_code ec, size_t n) {
                                      if (!ec) self->Drain(drained + n);
                                  });
@@ -334,7 +376,8 @@ private:
     bool m_gzip = false;
     bool m_expect_continue = false;
     bool m_close = false;
-    std::array<char, 16 * 1024> m_scratch{};
+    std::unique_ptr<std::array<char, 16 * 1024>> m_scratch; ///< only while draining
+    std::unique_ptr<BodyBudget::Hold> m_body_hold;
 };
 
 } // namespace

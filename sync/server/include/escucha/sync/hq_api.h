@@ -82,7 +82,7 @@ struct ApiLimits {
     size_t enrol_body = 4 * 1024;                         ///< a code, a UUID and a name
     size_t push_body = 32u * 1024 * 1024;
     size_t blob_body = 2 * BLOB_PUT_BYTES;
-    size_t push_json_values = 2'000'000;                  ///< values in one push body
+    size_t push_json_values = 300'000;                    ///< values in one push body: 500 changes of 600
     int enrol_failures = 10;                              ///< per address, per window
     std::chrono::seconds enrol_failure_window{15 * 60};
     std::function<int64_t()> clock = storage::SystemMillis; ///< HQ's clock, in ms (tests move it)

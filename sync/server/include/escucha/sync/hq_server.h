@@ -10,7 +10,8 @@
 //   - connections are capped per address and in all; past a cap, a new one is
 //     closed at once;
 //   - a body larger than its endpoint takes is refused (413) from the
-//     headers, before it is read; chunked bodies are cut off at the same size.
+//     headers, before it is read; chunked bodies are cut off at the same size;
+//   - the bodies held at once, all connections together, stay within a budget.
 // See docs/decisions/0007-hq-transport.md.
 //
 // Thread contract: Listen() blocks its thread; Stop() may be called from any
@@ -36,6 +37,10 @@ struct ServerLimits {
     int64_t min_body_rate = 1024;
     int event_threads = 2;
     int worker_threads = 8;
+    /// Request bodies held at once, all connections together; past it a
+    /// request is answered 503 (the device tries again later), so enrolled
+    /// devices sending many large pushes at once cannot exhaust memory.
+    uint64_t body_budget = 256ull * 1024 * 1024;
 };
 
 struct ServerOptions {
