@@ -451,7 +451,7 @@ ApiAnswer HqApi::Push(const ApiRequest& request, const DeviceInfo& device) {
         if (!storage::IsUuid(c.change_id)) return Error(400, "bad_change", item + "change_id must be a UUID");
         if (!storage::IsUuid(c.record_id)) return Error(400, "bad_change", item + "record_id must be a UUID");
         if (c.op != "upsert" && c.op != "delete") return Error(400, "bad_change", item + "op must be upsert or delete");
-        if (c.rev < 1) return Error(400, "bad_change", item + "rev must be 1 or more");
+        if (c.rev < 1 || c.rev > MAX_REV) return Error(400, "bad_change", item + "rev must be from 1 to 2^53");
         if (!storage::HlcTimestamp::Parse(c.hlc)) return Error(400, "bad_change", item + "hlc is not a clock reading");
         if (!m_catalogue.Find(c.record_type))
             return Error(422, "unknown_type", item + "unknown record type '" + c.record_type + "'");
@@ -522,10 +522,16 @@ ApiAnswer HqApi::BlobPut(const ApiRequest& request, const std::string& sha, cons
         return Error(413, "blob_too_large",
                      "the blob is larger than it said or than HQ accepts (at most " +
                          std::to_string(m_blobs->Quota().max_blob_bytes) + " bytes)");
+    case AppendResult::OtherUpload:
+        return Error(409, "upload_in_progress",
+                     "another device of this project is uploading this file; it is taken from there when it has "
+                     "finished");
+    case AppendResult::DiskFull:
+        return Error(507, "disk_full", "headquarters is short of disk space; tell the project's coordinator");
     case AppendResult::QuotaExceeded:
         return Error(507, "quota_exceeded",
-                     "headquarters holds too many unfinished uploads for this device or project; finish or wait for "
-                     "the others");
+                     "headquarters holds as much as it may for this device or project (unfinished uploads, or the "
+                     "project's files); tell the project's coordinator");
     }
     return Error(500, "internal", "internal error");
 }

@@ -4,6 +4,7 @@
 #include "escucha/storage/secret.h"
 
 #include <fcntl.h>
+#include <sys/statvfs.h>
 #include <sodium.h>
 #include <unistd.h>
 
@@ -204,6 +205,10 @@ AppendResult HqBlobStore::Append(const std::string& project_id, const std::strin
         std::string owner;
         int64_t claimed = -1;
         in >> owner >> claimed;
+        if (!owner.empty() && owner != device_id) {
+            after = {have, false, 0};
+            return AppendResult::OtherUpload;
+        }
         if (claimed >= 0 && claimed != total) return AppendResult::TooLarge;
     } else {
         int mine = 0;
@@ -218,6 +223,20 @@ AppendResult HqBlobStore::Append(const std::string& project_id, const std::strin
         if (mine + 1 > m_quota.pending_per_device || mine_bytes + total > m_quota.pending_bytes_per_device ||
             project_bytes + total > m_quota.pending_bytes_per_project)
             return AppendResult::QuotaExceeded;
+        int64_t kept = 0;
+        std::error_code list_ec;
+        for (fs::directory_iterator it(done.parent_path(), list_ec), end; !list_ec && it != end; it.increment(list_ec)) {
+            std::error_code size_ec;
+            if (it->path().extension() == ".blob") kept += static_cast<int64_t>(fs::file_size(it->path(), size_ec));
+        }
+        if (kept + project_bytes + total > m_quota.bytes_per_project) return AppendResult::QuotaExceeded;
+        // What unfinished uploads will still write, everywhere, counts as used.
+        int64_t promised = total;
+        for (const auto& p : PendingIn(done.parent_path())) promised += std::max<int64_t>(0, p.total - p.have);
+        struct statvfs disk {};
+        if (::statvfs(m_dir.c_str(), &disk) == 0 &&
+            static_cast<int64_t>(disk.f_bavail) * static_cast<int64_t>(disk.f_frsize) - promised < m_quota.disk_reserve)
+            return AppendResult::DiskFull;
         WriteSmallFile(claim, device_id + " " + std::to_string(total) + "\n");
     }
     const int fd = ::open(part.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);

@@ -14,6 +14,7 @@
 #include <atomic>
 #include <limits>
 #include <thread>
+#include <map>
 #include <unordered_map>
 
 namespace escucha::sync {
@@ -27,7 +28,10 @@ namespace {
 
 // [SECTION] Connection limits
 
-/// Counts open connections, per address and in all.
+/// Counts open connections, per address and in all, and knows which ones
+/// wait for a request: when the server is full, the one that has waited
+/// longest is closed to make room, so holding every slot with idle
+/// connections keeps nobody out for long.
 class Gate {
 public:
     Gate(int max_total, int max_per_address) : m_max_total(max_total), m_max_per_address(max_per_address) {}
@@ -36,28 +40,63 @@ public:
     class Ticket {
     public:
         Ticket(Gate& gate, std::string address) : m_gate(gate), m_address(std::move(address)) {}
-        ~Ticket() { m_gate.Leave(m_address); }
+        ~Ticket() {
+            Working();
+            m_gate.Leave(m_address);
+        }
         Ticket(const Ticket&) = delete;
         Ticket& operator=(const Ticket&) = delete;
         [[nodiscard]] const std::string& Address() const noexcept { return m_address; }
+        /// The connection waits for a request; `evict` closes it (from any thread).
+        void Waiting(std::function<void()> evict) {
+            Working();
+            m_waiting = m_gate.AddWaiting(std::move(evict));
+        }
+        /// The connection has a request in hand.
+        void Working() {
+            if (m_waiting) m_gate.RemoveWaiting(*m_waiting);
+            m_waiting.reset();
+        }
 
     private:
         Gate& m_gate;
         std::string m_address;
+        std::optional<uint64_t> m_waiting;
     };
 
-    /// A ticket, or null when the address or the server is full.
+    /// A ticket, or null when the address has its share. When the server is
+    /// full, the connection that has waited longest for a request is closed.
     std::unique_ptr<Ticket> Enter(const std::string& address) {
-        std::lock_guard lock(m_mutex);
-        if (m_total >= m_max_total) return nullptr;
-        auto& mine = m_per_address[address];
-        if (mine >= m_max_per_address) return nullptr;
-        ++mine;
-        ++m_total;
-        return std::make_unique<Ticket>(*this, address);
+        std::function<void()> evict;
+        std::unique_ptr<Ticket> ticket;
+        {
+            std::lock_guard lock(m_mutex);
+            auto& mine = m_per_address[address];
+            if (mine >= m_max_per_address) return nullptr;
+            if (m_total >= m_max_total) {
+                if (m_waiting.empty()) return nullptr;
+                evict = std::move(m_waiting.begin()->second);
+                m_waiting.erase(m_waiting.begin());
+            }
+            ++mine;
+            ++m_total;
+            ticket = std::make_unique<Ticket>(*this, address);
+        }
+        if (evict) evict();
+        return ticket;
     }
 
 private:
+    uint64_t AddWaiting(std::function<void()> evict) {
+        std::lock_guard lock(m_mutex);
+        const auto id = ++m_next_waiting;
+        m_waiting.emplace(id, std::move(evict));
+        return id;
+    }
+    void RemoveWaiting(uint64_t id) {
+        std::lock_guard lock(m_mutex);
+        m_waiting.erase(id);
+    }
     void Leave(const std::string& address) {
         std::lock_guard lock(m_mutex);
         --m_total;
@@ -70,38 +109,75 @@ private:
     const int m_max_per_address;
     int m_total = 0;
     std::unordered_map<std::string, int> m_per_address;
+    uint64_t m_next_waiting = 0;
+    std::map<uint64_t, std::function<void()>> m_waiting; ///< oldest first
 };
 
-/// Bytes of request bodies held at once, across connections.
+/// The key connections are counted under: an IPv4 address, or the /64 an
+/// IPv6 address belongs to (one subscriber holds a whole /64).
+std::string AddressKey(const asio::ip::address& address) {
+    if (address.is_v6()) {
+        const auto v6 = address.to_v6();
+        if (v6.is_v4_mapped()) return asio::ip::make_address_v4(asio::ip::v4_mapped, v6).to_string();
+        auto bytes = v6.to_bytes();
+        std::fill(bytes.begin() + 8, bytes.end(), 0);
+        return asio::ip::address_v6(bytes).to_string() + "/64";
+    }
+    return address.to_string();
+}
+
+/// Bytes of request bodies held at once: in all, and per caller (a device,
+/// or an address before enrolment), so that one caller cannot take it all.
 class BodyBudget {
 public:
-    explicit BodyBudget(uint64_t limit) : m_limit(limit) {}
+    BodyBudget(uint64_t limit, uint64_t per_caller) : m_limit(limit), m_per_caller(per_caller) {}
 
-    /// Holds `bytes` of the budget until dropped.
-    class Hold {
-    public:
-        Hold(BodyBudget& budget, uint64_t bytes) : m_budget(budget), m_bytes(bytes) {}
-        ~Hold() { m_budget.m_used -= m_bytes; }
-        Hold(const Hold&) = delete;
-        Hold& operator=(const Hold&) = delete;
-
-    private:
-        BodyBudget& m_budget;
-        uint64_t m_bytes;
-    };
-
-    /// A hold, or null when the budget cannot take `bytes` more.
-    std::unique_ptr<Hold> Take(uint64_t bytes) {
-        uint64_t used = m_used.load();
-        do {
-            if (used + bytes > m_limit) return nullptr;
-        } while (!m_used.compare_exchange_weak(used, used + bytes));
-        return std::make_unique<Hold>(*this, bytes);
+    /// Takes `bytes` more for `caller`; false when either limit would pass.
+    bool Take(const std::string& caller, uint64_t bytes) {
+        std::lock_guard lock(m_mutex);
+        auto& mine = m_used_by[caller];
+        if (m_used + bytes > m_limit || mine + bytes > m_per_caller) {
+            if (mine == 0) m_used_by.erase(caller);
+            return false;
+        }
+        mine += bytes;
+        m_used += bytes;
+        return true;
+    }
+    void Give(const std::string& caller, uint64_t bytes) {
+        std::lock_guard lock(m_mutex);
+        m_used -= bytes;
+        const auto it = m_used_by.find(caller);
+        if (it != m_used_by.end() && (it->second -= bytes) == 0) m_used_by.erase(it);
     }
 
 private:
+    std::mutex m_mutex;
     const uint64_t m_limit;
-    std::atomic<uint64_t> m_used{0};
+    const uint64_t m_per_caller;
+    uint64_t m_used = 0;
+    std::unordered_map<std::string, uint64_t> m_used_by;
+};
+
+/// What one request holds of the budget; given back when dropped.
+class BodyHold {
+public:
+    BodyHold(BodyBudget& budget, std::string caller) : m_budget(budget), m_caller(std::move(caller)) {}
+    ~BodyHold() {
+        if (m_bytes) m_budget.Give(m_caller, m_bytes);
+    }
+    BodyHold(const BodyHold&) = delete;
+    BodyHold& operator=(const BodyHold&) = delete;
+    bool Grow(uint64_t bytes) {
+        if (!m_budget.Take(m_caller, bytes)) return false;
+        m_bytes += bytes;
+        return true;
+    }
+
+private:
+    BodyBudget& m_budget;
+    std::string m_caller;
+    uint64_t m_bytes = 0;
 };
 
 /// Raises the open-file limit as far as the system lets this process, and
@@ -155,7 +231,7 @@ struct HqServer::Impl {
     ServerOptions options;
     HqApi api;
     Gate gate;
-    BodyBudget bodies{options.limits.body_budget};
+    BodyBudget bodies{options.limits.body_budget, options.limits.body_budget_per_caller};
     std::optional<asio::ssl::context> tls;
     asio::io_context ioc;
     tcp::acceptor acceptor{ioc};
@@ -211,17 +287,30 @@ private:
         // The first request of a connection has the header deadline; a kept
         // connection may wait idle a while for its next one.
         Lowest().expires_after(first ? Limits().header_deadline : Limits().idle_keep_alive);
+        // Until its request is in, this connection may be closed to make room.
+        m_ticket->Waiting([weak = this->weak_from_this(), executor = m_stream.get_executor()] {
+            asio::post(executor, [weak] {
+                if (auto self = weak.lock()) self->Lowest().close();
+            });
+        });
         http::async_read_header(m_stream, m_buffer, *m_parser,
                                 [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
     }
 
     void OnHeader(beast::error_code ec) {
-        if (ec == http::error::header_limit) return Refuse(431, "headers_too_large", "the request headers are too large");
+        m_ticket->Working();
+        if (ec == http::error::header_limit || ec == http::error::buffer_overflow)
+            return Refuse(431, "headers_too_large", "the request headers are too large");
         if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::operation_aborted ||
             ec == asio::error::connection_reset || ec == asio::error::eof)
             return Close();
         if (ec) return Refuse(400, "bad_http", "the request is not understood (" + ec.message() + ")");
         const auto& header = m_parser->get();
+        // Devices always say how long a body is. Chunked bodies are refused:
+        // their chunk headers are not bounded by any body limit, and a
+        // transfer coding other than chunked is a way to smuggle a request.
+        if (header.count(http::field::transfer_encoding))
+            return Refuse(411, "length_required", "send the body with a Content-Length, in one piece");
         m_request = {};
         m_request.method = std::string(header.method_string());
         const std::string target(header.target());
@@ -249,17 +338,14 @@ private:
     void OnAdmitted(Admission admission) {
         if (admission.refusal) return Respond(std::move(*admission.refusal), true);
         m_admission = std::move(admission);
-        if (!m_parser->is_done()) {
-            const auto declared = m_parser->content_length();
-            // Chunked bodies hold their endpoint's whole limit: their size is unknown.
-            m_body_hold = m_server.bodies.Take(declared ? *declared : m_admission.body_limit);
-            if (!m_body_hold)
-                return Refuse(503, "busy", "headquarters is receiving a lot at once; the device tries again shortly");
-        }
         if (m_parser->is_done()) return Dispatch();
-        m_parser->body_limit(m_admission.body_limit);
-        const auto length = m_parser->content_length();
-        Lowest().expires_after(TimeFor(Limits(), length ? *length : m_admission.body_limit));
+        // Only a declared length gets here (no transfer coding), within the
+        // endpoint's limit: Admit() saw it.
+        m_remaining = static_cast<size_t>(m_parser->content_length().value_or(0));
+        m_request.body.clear();
+        m_body_hold = std::make_unique<BodyHold>(
+            m_server.bodies, m_admission.device ? m_admission.device->device_id : "address " + m_request.peer);
+        Lowest().expires_after(TimeFor(Limits(), m_remaining));
         if (m_expect_continue) {
             // The caller waits for this before it sends a large body.
             m_continue.emplace(http::status::continue_, 11);
@@ -272,31 +358,32 @@ private:
         ReadBody();
     }
 
+    /// Reads the body a step at a time, straight into memory (Beast's parser
+    /// would read it 64 KiB at a time, and a 4 MiB blob piece took twice as
+    /// long as the disk write behind it), taking the budget for each step
+    /// before it is read: a caller holds what it has sent, not what it said
+    /// it would send.
     void ReadBody() {
-        const auto length = m_parser->content_length();
-        if (length && !m_parser->chunked()) {
-            // A declared length (already admitted) is read straight into the
-            // body: Beast's parser would read it 64 KiB at a time, and a 4 MiB
-            // blob piece took twice as long as the disk write behind it.
-            auto& body = m_request.body;
-            body.resize(static_cast<size_t>(*length));
-            const size_t have = std::min<size_t>(m_buffer.size(), body.size());
-            asio::buffer_copy(asio::buffer(body.data(), have), m_buffer.data());
-            m_buffer.consume(have);
-            if (have == body.size()) return Dispatch();
-            asio::async_read(m_stream, asio::buffer(body.data() + have, body.size() - have),
-                             [self = this->shared_from_this()](beast::error_code ec, size_t) {
-                                 if (ec) return self->Close();
-                                 self->Dispatch();
-                             });
-            return;
-        }
-        http::async_read(m_stream, m_buffer, *m_parser, [self = this->shared_from_this()](beast::error_code ec, size_t) {
-            if (ec == http::error::body_limit) return self->Refuse(413, "too_large", "the request is too large");
-            if (ec) return self->Close();
-            self->m_request.body = std::move(self->m_parser->get().body());
-            self->Dispatch();
-        });
+        if (m_remaining == 0) return Dispatch();
+        constexpr size_t STEP = 1024 * 1024;
+        const size_t step = std::min(STEP, m_remaining);
+        if (!m_body_hold->Grow(step))
+            return Refuse(503, "busy", "headquarters is receiving a lot at once; the device tries again shortly");
+        auto& body = m_request.body;
+        const size_t start = body.size();
+        body.resize(start + step);
+        const size_t buffered = std::min(m_buffer.size(), step);
+        asio::buffer_copy(asio::buffer(body.data() + start, buffered), m_buffer.data());
+        m_buffer.consume(buffered);
+        m_remaining -= buffered;
+        if (buffered == step) return ReadBody();
+        const size_t wanted = step - buffered;
+        asio::async_read(m_stream, asio::buffer(body.data() + start + buffered, wanted),
+                         [self = this->shared_from_this(), wanted](beast::error_code ec, size_t) {
+                             if (ec) return self->Close();
+                             self->m_remaining -= wanted;
+                             self->ReadBody();
+                         });
     }
 
     void Dispatch() {
@@ -366,7 +453,7 @@ private:
     HqServer::Impl& m_server;
     std::unique_ptr<Gate::Ticket> m_ticket;
     Stream m_stream;
-    beast::flat_buffer m_buffer;
+    beast::flat_buffer m_buffer{64 * 1024}; ///< at most this much read ahead
     std::optional<http::request_parser<http::string_body>> m_parser;
     std::optional<http::response<http::empty_body>> m_continue;
     http::response<http::string_body> m_response;
@@ -377,7 +464,8 @@ private:
     bool m_expect_continue = false;
     bool m_close = false;
     std::unique_ptr<std::array<char, 16 * 1024>> m_scratch; ///< only while draining
-    std::unique_ptr<BodyBudget::Hold> m_body_hold;
+    std::unique_ptr<BodyHold> m_body_hold;
+    size_t m_remaining = 0; ///< body bytes still to read
 };
 
 } // namespace
@@ -397,7 +485,7 @@ void HqServer::Impl::Accept() {
         }
         beast::error_code peer_ec;
         const auto peer = socket.remote_endpoint(peer_ec);
-        auto ticket = peer_ec ? nullptr : gate.Enter(peer.address().to_string());
+        auto ticket = peer_ec ? nullptr : gate.Enter(AddressKey(peer.address()));
         if (ticket) {
             if (tls) {
                 std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(*this, std::move(ticket),

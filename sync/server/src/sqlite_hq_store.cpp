@@ -280,15 +280,22 @@ PullResponse SqliteHqStore::Pull(const DeviceInfo& device, int64_t since, int li
         "(echo_device IS NULL OR echo_device <> ?4) ORDER BY seq LIMIT ?3");
     records.Bind(1, device.project_id).Bind(2, since).Bind(3, limit + 1).Bind(4, device.device_id);
     int taken = 0;
+    size_t bytes = 0;
     int64_t last = since;
     while (records.Step()) {
-        if (taken == limit) {
+        // A page ends at `limit` rows or past MAX_PULL_BYTES of records, so
+        // huge records cannot make one answer huge.
+        if (taken == limit || bytes >= MAX_PULL_BYTES) {
             out.more = true;
             break;
         }
         ++taken;
         last = records.Int(0);
-        if (visible(device, records.Text(1), records.Text(2))) out.records.push_back(Json::parse(records.Text(3)));
+        if (visible(device, records.Text(1), records.Text(2))) {
+            const auto text = records.Text(3);
+            bytes += text.size();
+            out.records.push_back(Json::parse(text));
+        }
     }
     const int64_t upto = out.more ? last : INT64_MAX;
     auto conflicts = m_db->Prepare(

@@ -33,6 +33,10 @@ inline constexpr int PROTOCOL_VERSION = 1;
 inline constexpr size_t MAX_PUSH_ITEMS = 500;
 inline constexpr size_t MAX_REQUEST_BYTES = 32u * 1024 * 1024;
 inline constexpr int MAX_PULL_LIMIT = 1000;
+/// A pull page stops adding records past this many bytes of them (`more` is set).
+inline constexpr size_t MAX_PULL_BYTES = 4u * 1024 * 1024;
+/// Revisions count edits; past 2^53 a number is no longer exact in JSON.
+inline constexpr int64_t MAX_REV = int64_t{1} << 53;
 inline constexpr size_t BLOB_PUT_BYTES = 4u * 1024 * 1024; ///< what a client sends per PUT
 
 enum class Role { Researcher, Interpreter, Coordinator };

@@ -25,13 +25,15 @@ struct BlobStatus {
     int64_t size = 0;     ///< when complete
 };
 
-enum class AppendResult { Appended, Completed, WrongOffset, HashMismatch, TooLarge, QuotaExceeded };
+enum class AppendResult { Appended, Completed, WrongOffset, HashMismatch, TooLarge, QuotaExceeded, OtherUpload, DiskFull };
 
 struct BlobQuota {
     int64_t max_blob_bytes = 2LL * 1024 * 1024 * 1024;          ///< one recording: hours of WAV
     int pending_per_device = 4;                                  ///< unfinished uploads one device may hold
     int64_t pending_bytes_per_device = 4LL * 1024 * 1024 * 1024; ///< what they claim, together
     int64_t pending_bytes_per_project = 16LL * 1024 * 1024 * 1024;
+    int64_t bytes_per_project = 200LL * 1024 * 1024 * 1024;      ///< files kept and unfinished, together
+    int64_t disk_reserve = 256LL * 1024 * 1024;                  ///< free space kept for the database
     std::chrono::seconds stale_after{48 * 3600};                 ///< an upload untouched this long is dropped
 };
 
@@ -51,7 +53,10 @@ public:
     [[nodiscard]] BlobStatus Status(const std::string& project_id, const std::string& sha256);
     /// Appends `data` at `offset` (which must be what Status says it has);
     /// when the file reaches `total` bytes its hash is checked. A new upload
-    /// is refused (QuotaExceeded) past the device's or the project's quota.
+    /// is refused (QuotaExceeded) past the device's or the project's quota,
+    /// (DiskFull) when it would eat into the free space kept for the
+    /// database; an upload begun by one device is continued by it alone
+    /// (OtherUpload) until it goes stale.
     AppendResult Append(const std::string& project_id, const std::string& device_id, const std::string& sha256,
                         int64_t offset, int64_t total, const std::string& data, BlobStatus& after);
     [[nodiscard]] std::filesystem::path PathOf(const std::string& project_id, const std::string& sha256) const;

@@ -7,8 +7,9 @@
 // not at all, cannot starve the devices that sync:
 //   - every request has a deadline: its headers within `header_deadline`,
 //     its body at no less than `min_body_rate` after that, its answer likewise;
-//   - connections are capped per address and in all; past a cap, a new one is
-//     closed at once;
+//   - connections are capped per address (per /64 for IPv6) and in all; past
+//     the address cap a new one is closed at once; when the server is full,
+//     the connection that has waited longest for a request makes room;
 //   - a body larger than its endpoint takes is refused (413) from the
 //     headers, before it is read; chunked bodies are cut off at the same size;
 //   - the bodies held at once, all connections together, stay within a budget.
@@ -31,7 +32,7 @@ struct ServerLimits {
     int max_connections = 4000;     ///< lowered to what the process may open
     int max_per_address = 64;       ///< a village behind one carrier address stays well under it
     std::chrono::seconds header_deadline{20};
-    std::chrono::seconds idle_keep_alive{30};
+    std::chrono::seconds idle_keep_alive{10}; ///< a device sends its requests back to back
     /// A body (or an answer) may take header_deadline plus its size at this rate:
     /// 4 MiB at 1 KiB/s is about 70 minutes, slower than any link that syncs.
     int64_t min_body_rate = 1024;
@@ -41,6 +42,8 @@ struct ServerLimits {
     /// request is answered 503 (the device tries again later), so enrolled
     /// devices sending many large pushes at once cannot exhaust memory.
     uint64_t body_budget = 256ull * 1024 * 1024;
+    /// Of which one device (or, before enrolment, one address) may hold this much.
+    uint64_t body_budget_per_caller = 64ull * 1024 * 1024;
 };
 
 struct ServerOptions {
