@@ -587,3 +587,10 @@ TEST_CASE("Enrolment codes expire, and wrong codes from one address are slowed d
     CHECK(r.status == 429);
     CHECK(Code(r) == "too_many_attempts");
 }
+
+TEST_CASE("escucha-hq on IPv6 loopback prints a URL a device can use", "[sync]") {
+    TempDir dir;
+    HqProcess hq((dir / "hq").string(), {}, "::1");
+    CHECK(hq.Url().rfind("http://[::1]:", 0) == 0);
+    CHECK(Caller{hq.Url(), ""}.Get("/v1/health").status == 200);
+}

@@ -142,7 +142,9 @@ int Serve(const Args& args) {
         sigwait(&signals, &sig);
         server.Stop();
     });
-    std::cout << "escucha-hq listening on " << (server.Tls() ? "https" : "http") << "://" << host << ":" << bound
+    // An IPv6 address goes in brackets, so what is printed is a URL a device takes as it is.
+    const auto url_host = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+    std::cout << "escucha-hq listening on " << (server.Tls() ? "https" : "http") << "://" << url_host << ":" << bound
               << std::endl;
     const bool ok = server.ListenAfterBind();
     pthread_kill(stopper.native_handle(), SIGTERM);
