@@ -26,7 +26,9 @@ export DISPLAY=":$(cat "$work/display")"
 
 wait_log() { # wait_log FILE TEXT [COUNT]: until FILE has TEXT COUNT times
   local want=${3:-1}
-  for _ in $(seq 200); do
+  # Up to 40 s: on a loaded 2-core machine under the sanitizers a window can
+  # take its time.
+  for _ in $(seq 400); do
     [ "$(grep -c "$2" "$1" 2>/dev/null || true)" -ge "$want" ] && return 0
     sleep 0.1
   done
@@ -51,7 +53,8 @@ start_app() {
     sleep 0.1
   done
   xdotool windowfocus --sync "$win"
-  sleep 1
+  # Let the focused window draw a few frames before the first key.
+  sleep 2
 }
 shot() { import -window root "$ARTIFACTS/$1.png"; }
 # xdotool types a letter missing from the keyboard map (á, ñ) by mapping a
