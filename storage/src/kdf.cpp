@@ -61,7 +61,10 @@ VaultKey DeriveKey(const Passphrase& passphrase, const KdfParams& params) {
     EnsureSodium();
     VaultKey key;
     const auto text = passphrase.View();
-    if (crypto_pwhash(key.Data(), KEY_BYTES, text.data(), text.size(), params.salt.data(), params.opslimit,
+    // An empty passphrase (Return pressed on an empty field) has no data
+    // pointer; libsodium takes none.
+    const char* bytes = text.empty() ? "" : text.data();
+    if (crypto_pwhash(key.Data(), KEY_BYTES, bytes, text.size(), params.salt.data(), params.opslimit,
                       static_cast<size_t>(params.memlimit), crypto_pwhash_ALG_ARGON2ID13) != 0)
         throw std::runtime_error("not enough memory to derive the vault key (Argon2id needs " +
                                  std::to_string(params.memlimit / (1024 * 1024)) + " MiB)");

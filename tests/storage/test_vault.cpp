@@ -117,6 +117,8 @@ TEST_CASE("A wrong passphrase is a clear error and changes no byte of the vault"
     }
     const auto before = Snapshot(dir.Path());
     CHECK(FailureOf([&] { (void)Vault::Open(dir.Path(), OTHER, catalogue); }) == VaultFailure::WrongPassphrase);
+    // Return on an empty field: a wrong passphrase like any other, not a crash.
+    CHECK(FailureOf([&] { (void)Vault::Open(dir.Path(), Passphrase(""), catalogue); }) == VaultFailure::WrongPassphrase);
     CHECK(Snapshot(dir.Path()) == before);
     CHECK_NOTHROW(Vault::Open(dir.Path(), GOOD, catalogue));
 }
