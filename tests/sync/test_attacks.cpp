@@ -601,3 +601,24 @@ TEST_CASE("escucha-hq on IPv6 loopback prints a URL a device can use", "[sync]")
     CHECK(hq.Url().rfind("http://[::1]:", 0) == 0);
     CHECK(Caller{hq.Url(), ""}.Get("/v1/health").status == 200);
 }
+
+TEST_CASE("A push body of too many small values is refused before it becomes a tree", "[sync][security]") {
+    TempDir dir;
+    sync::SqliteHqStore store((dir / "hq.db").string());
+    const auto project = store.CreateProject("P");
+    store.AddEnrolment(sync::HashSecret("CODE"), project.id, sync::Role::Researcher, "",
+                       storage::FormatIsoMillis(storage::SystemMillis() + 86'400'000));
+    const auto token = sync::NewToken();
+    REQUIRE(store.Enrol(sync::HashSecret("CODE"), storage::NewUuidV7(), "", sync::HashSecret(token), "").result ==
+            sync::EnrolResult::Enrolled);
+    sync::HqApi api(store, AllTypes(), nullptr);
+    sync::ApiRequest request{"POST", "/v1/push", {}, "Bearer " + token, "application/json", "", "127.0.0.1", ""};
+    std::string many = "{\"changes\": [], \"x\": [0";
+    for (size_t i = 0; i < api.Limits().push_json_values; ++i) many += ",0";
+    request.body = many + "]}";
+    const auto answer = api.Serve(request);
+    CHECK(answer.status == 413);
+    CHECK(Json::parse(answer.body)["code"] == "json_too_large");
+    request.body = "{\"changes\": []}";
+    CHECK(api.Serve(request).status == 200);
+}

@@ -37,11 +37,10 @@ bool MayRead(const storage::Catalogue& catalogue, const DeviceInfo& device, cons
 }
 
 std::optional<std::string> ClockTooFarAhead(const Change& change, int64_t hq_now_ms) {
-    const auto limit = hq_now_ms + MAX_CLOCK_AHEAD_MS;
-    for (const std::string* reading : {&change.hlc, static_cast<const std::string*>(nullptr)}) {
-        std::string text = reading ? *reading : change.body.value("updated_at", std::string());
+    // The change's reading and the body's own: a device may send either ahead.
+    for (const auto& text : {change.hlc, change.body.value("updated_at", std::string())}) {
         const auto t = storage::HlcTimestamp::Parse(text);
-        if (t && t->millis > limit)
+        if (t && t->millis > hq_now_ms + MAX_CLOCK_AHEAD_MS)
             return "this device's clock says " + storage::FormatIsoMillis(t->millis) +
                    ", more than a day ahead of headquarters (" + storage::FormatIsoMillis(hq_now_ms) +
                    "); set the device's date and time, then edit the record again";
@@ -159,24 +158,13 @@ ApiAnswer Ok(const Json& body) { return {200, body.dump(), "application/json"}; 
 
 /// Parses a request body as a JSON object; on failure `refusal` holds the answer.
 std::optional<Json> ParseBody(const std::string& text, size_t max_values, std::optional<ApiAnswer>& refusal) {
-    size_t values = 0;
     Json json;
     try {
-        json = Json::parse(
-            text,
-            [&](int depth, Json::parse_event_t event, Json&) {
-                if ((event == Json::parse_event_t::object_start || event == Json::parse_event_t::array_start) &&
-                    depth >= storage::MAX_JSON_DEPTH)
-                    throw storage::JsonTooDeep(storage::MAX_JSON_DEPTH);
-                if (event == Json::parse_event_t::value && ++values > max_values)
-                    throw std::length_error("it holds more than " + std::to_string(max_values) + " values");
-                return true;
-            },
-            true);
+        json = storage::ParseUntrustedJson<Json>(text, storage::MAX_JSON_DEPTH, max_values);
     } catch (const storage::JsonTooDeep& e) {
         refusal = Error(400, "json_too_deep", std::string("the request body is refused: ") + e.what());
         return std::nullopt;
-    } catch (const std::length_error& e) {
+    } catch (const storage::JsonTooLarge& e) {
         refusal = Error(413, "json_too_large", std::string("the request body is refused: ") + e.what());
         return std::nullopt;
     } catch (const Json::exception&) {

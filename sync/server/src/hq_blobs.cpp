@@ -212,9 +212,11 @@ AppendResult HqBlobStore::Append(const std::string& project_id, const std::strin
         if (claimed >= 0 && claimed != total) return AppendResult::TooLarge;
     } else {
         int mine = 0;
-        int64_t mine_bytes = 0, project_bytes = 0;
+        // What unfinished uploads will still write counts as used disk.
+        int64_t mine_bytes = 0, project_bytes = 0, promised = total;
         for (const auto& p : PendingIn(done.parent_path())) {
             project_bytes += p.total;
+            promised += std::max<int64_t>(0, p.total - p.have);
             if (p.device == device_id) {
                 ++mine;
                 mine_bytes += p.total;
@@ -230,9 +232,6 @@ AppendResult HqBlobStore::Append(const std::string& project_id, const std::strin
             if (it->path().extension() == ".blob") kept += static_cast<int64_t>(fs::file_size(it->path(), size_ec));
         }
         if (kept + project_bytes + total > m_quota.bytes_per_project) return AppendResult::QuotaExceeded;
-        // What unfinished uploads will still write, everywhere, counts as used.
-        int64_t promised = total;
-        for (const auto& p : PendingIn(done.parent_path())) promised += std::max<int64_t>(0, p.total - p.have);
         struct statvfs disk {};
         if (::statvfs(m_dir.c_str(), &disk) == 0 &&
             static_cast<int64_t>(disk.f_bavail) * static_cast<int64_t>(disk.f_frsize) - promised < m_quota.disk_reserve)

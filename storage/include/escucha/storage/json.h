@@ -7,11 +7,12 @@
 // refused while parsing, before any deep value exists.
 //
 // Thread contract: pure functions.
-// Errors: JsonTooDeep past the limit; Json::parse_error for malformed text.
+// Errors: JsonTooDeep, JsonTooLarge past the limits; Json::parse_error for malformed text.
 #pragma once
 
 #include <nlohmann/json.hpp>
 
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -27,17 +28,27 @@ public:
         : std::runtime_error("it is nested more than " + std::to_string(limit) + " levels deep") {}
 };
 
-/// Parses untrusted text into J (nlohmann::json or ordered_json).
-/// Throws JsonTooDeep or J::parse_error.
+class JsonTooLarge : public std::runtime_error {
+public:
+    explicit JsonTooLarge(size_t limit)
+        : std::runtime_error("it holds more than " + std::to_string(limit) + " values") {}
+};
+
+/// Parses untrusted text into J (nlohmann::json or ordered_json). With
+/// `max_values`, text holding more values than that is refused too (a
+/// small body of "[{},{},...]" becomes a large tree).
+/// Throws JsonTooDeep, JsonTooLarge or J::parse_error.
 template <typename J>
-J ParseUntrustedJson(std::string_view text, int max_depth = MAX_JSON_DEPTH) {
+J ParseUntrustedJson(std::string_view text, int max_depth = MAX_JSON_DEPTH, size_t max_values = SIZE_MAX) {
+    size_t values = 0;
     // The callback sees the depth of the container that is opening.
     return J::parse(
         text,
-        [max_depth](int depth, typename J::parse_event_t event, J&) {
+        [max_depth, max_values, &values](int depth, typename J::parse_event_t event, J&) {
             if ((event == J::parse_event_t::object_start || event == J::parse_event_t::array_start) &&
                 depth >= max_depth)
                 throw JsonTooDeep(max_depth);
+            if (event == J::parse_event_t::value && ++values > max_values) throw JsonTooLarge(max_values);
             return true;
         },
         true);
