@@ -37,6 +37,9 @@ wait_log() { # wait_log FILE TEXT [COUNT]: until FILE has TEXT COUNT times
   return 1
 }
 export XDG_CONFIG_HOME="$work/config"
+# English, whatever the machine's locale: the clicks below aim at English words.
+mkdir -p "$work/config/escucha"
+echo '{"language": "en"}' > "$work/config/escucha/settings.json"
 # At exit, LeakSanitizer finds a few hundred bytes that the OpenGL stack
 # allocates in glfwCreateWindow and never frees (valgrind places them in
 # libGLdispatch and Mesa's driver, unloaded by then). The app's own code is
@@ -57,6 +60,7 @@ start_app() {
   sleep 2
 }
 shot() { import -window root "$ARTIFACTS/$1.png"; }
+click() { xdotool mousemove "$1" "$2"; sleep 0.2; xdotool click 1; sleep 0.5; }
 # xdotool types a letter missing from the keyboard map (á, ñ) by mapping a
 # spare key to it for a moment; an app that reads the key after the next
 # letter took that spare key would see the wrong one. Letters go slower then.
@@ -74,6 +78,10 @@ shot 01-create-vault
 type_text "frase de paso larga"; press Return
 type_text "frase de paso larga"; press Return
 wait_log "$work/app.log" "vault unlocked"
+shot 02-how-do-you-start
+# Enrolling comes first (most researchers are enrolled by a coordinator); this
+# one starts a project of their own.
+click 640 186
 shot 02-name-the-project
 type_text "Cafetaleras de Nariño"; press Return
 wait_log "$work/app.log" "project created"
@@ -92,9 +100,25 @@ for _ in $(seq 100); do
   sleep 0.2
 done
 [ -n "$saved" ] || { echo "the last words were not saved while the field kept the keyboard:"; cat "$work/app.log"; exit 1; }
+# Ctrl+Z in long text takes back what was typed since the last pause.
+narratives() { ESCUCHA_PASSPHRASE="frase de paso larga" "$CLI" --vault "$work/vault" list narrative --json 2>/dev/null; }
+sleep 1.5
+type_text " Borrar esto."
+for _ in $(seq 100); do narratives | grep -q "Borrar esto" && break; sleep 0.2; done
+press ctrl+z
+undone=""
+for _ in $(seq 100); do
+  if narratives | grep -q "El capataz anota.\"" ; then undone=yes; break; fi
+  sleep 0.2
+done
+[ -n "$undone" ] || { echo "Ctrl+Z did not take back the last words:"; narratives; shot 99-undo; exit 1; }
 kill -9 "$app"
 
 start_app
+# A wrong passphrase and Enter: the field keeps the keyboard, so the right one
+# is typed at once, without a click.
+type_text "no es esta"; press Return
+wait_log "$work/app.log" "unlock refused"
 type_text "frase de paso larga"; press Return
 wait_log "$work/app.log" "vault unlocked"
 press ctrl+f

@@ -2,10 +2,15 @@
 // identity on demand, consent withdrawal, profiles, search, auto-lock.
 #include "app_state.h"
 #include "gui_fixture.h"
+#include "i18n.h"
+#include "labels.h"
 
 #include "escucha/interpret/interpretation_records.h"
 
 #include <catch2/catch.hpp>
+
+#include <ctime>
+#include <vector>
 
 using namespace escucha;
 using namespace escucha::gui;
@@ -494,7 +499,9 @@ TEST_CASE("Conflicts from headquarters are shown with both versions and settled 
         s.OpenRecord(profile);
         REQUIRE(Until(app.ui, [&] { return s.draft.has_value(); }));
         s.ResolveConflict(7, true);
-        REQUIRE(Until(app.ui, [&] { return s.sync.conflict_list.empty() && s.draft.has_value(); }));
+        const bool settled = Until(app.ui, [&] { return s.sync.conflict_list.empty() && s.draft.has_value(); });
+        INFO(s.sync.message << " / " << s.error);
+        REQUIRE(settled);
         CHECK(app.Read(profile)["context"] == "Versión de la sede.");
         CHECK(s.draft->values["context"].text == "Versión de la sede."); // the form shows it
     }
@@ -538,4 +545,200 @@ TEST_CASE("A save that fails for another reason than the record is tried again",
     REQUIRE(Until(app.ui, [&] { return !s.draft->saving && !s.draft->id.empty(); }));
     CHECK(s.draft->error.empty());
     CHECK(app.Read(s.draft->id)["text"] == "Escrita cuando la bóveda no respondía.");
+}
+
+TEST_CASE("After a wrong passphrase the field keeps the keyboard", "[gui]") {
+    GuiApp app;
+    {
+        auto v = storage::Vault::Create(app.dir / "vault", storage::Passphrase("frase de paso larga"),
+                                        interpret::AllRecordTypes(), {"a"});
+    }
+    GuiApp::Session again(app);
+    auto& s = again.state;
+    s.focus_first_field = false; // as after the first frame drew the field
+    s.passphrase = "no es esta";
+    s.SubmitPassphrase(0); // Enter: Dear ImGui takes the keyboard from the field
+    REQUIRE(Until(app.ui, [&] { return !s.busy; }));
+    CHECK_FALSE(s.error.empty());
+    CHECK(s.focus_first_field); // given back, to type again at once
+
+    SECTION("also when the two new passphrases differ, and for an empty project name") {
+        GuiApp fresh;
+        fresh.state.focus_first_field = false;
+        fresh.state.passphrase = "frase de paso larga";
+        fresh.state.passphrase_again = "frase de paso largo";
+        fresh.state.SubmitPassphrase(0);
+        CHECK(fresh.state.focus_first_field);
+        fresh.Create();
+        fresh.state.focus_first_field = false;
+        fresh.state.CreateFirstProject();
+        CHECK(fresh.state.focus_first_field);
+    }
+}
+
+TEST_CASE("The vault is created under the name the person gives", "[gui]") {
+    CHECK_FALSE(DefaultAuthorName().empty());
+    GuiApp app;
+    auto& s = app.state;
+    CHECK_FALSE(s.author_name.empty()); // prefilled
+    SECTION("an empty name is asked for") {
+        s.author_name = "  ";
+        s.passphrase = s.passphrase_again = GuiApp::PASSPHRASE;
+        s.SubmitPassphrase(0);
+        CHECK_THAT(s.error, Catch::Contains("name"));
+        CHECK_FALSE(storage::Vault::Exists(app.dir / "vault"));
+    }
+    SECTION("what is written carries it") {
+        s.author_name = " Ana Quispe ";
+        app.Create();
+        app.Project("Cafetaleras");
+        const auto id = app.Add("field_note", {{"text", "Llovió."}});
+        CHECK(app.Read(id)["author"] == "Ana Quispe");
+    }
+}
+
+TEST_CASE("A new participant's code is shown as soon as it is saved", "[gui]") {
+    GuiApp app;
+    auto& s = app.state;
+    app.Create();
+    app.Project("Cafetaleras");
+    s.NewRecord("participant");
+    CHECK(s.draft->values["code"].text.empty());
+    s.draft->values["pseudonym"].text = "Rosa";
+    s.Edited(*s.draft, "pseudonym", 1.0);
+    s.FocusLeft(*s.draft);
+    REQUIRE(Until(app.ui, [&] { return !s.draft->id.empty() && !s.draft->saving; }));
+    const auto code = s.draft->values["code"].text;
+    CHECK(code.rfind("P-", 0) == 0);
+    CHECK(app.Read(s.draft->id)["code"] == code);
+    CHECK(s.draft->values["pseudonym"].text == "Rosa");
+    CHECK_FALSE(s.draft->author.empty()); // "By …" is shown at once too
+}
+
+TEST_CASE("Dates: checked in words before saving, and a calendar's arithmetic", "[gui]") {
+    CHECK(DaysInMonth(2024, 2) == 29);
+    CHECK(DaysInMonth(2026, 2) == 28);
+    CHECK(DaysInMonth(2000, 2) == 29);
+    CHECK(DaysInMonth(1900, 2) == 28);
+    CHECK(DaysInMonth(2026, 4) == 30);
+    CHECK(Weekday({2026, 3, 14}) == 5); // a Saturday
+    CHECK(Weekday({1970, 1, 1}) == 3);  // a Thursday
+    CHECK(Weekday({2000, 2, 29}) == 1); // a Tuesday
+    CHECK(ParseDate("2026-03-14") == CivilDate{2026, 3, 14});
+    CHECK(ParseDate("2026-03-14T09:30:00Z") == CivilDate{2026, 3, 14});
+    CHECK_FALSE(ParseDate("2026-02-30"));
+    CHECK_FALSE(ParseDate("14/03/2026"));
+    CHECK(FormatDate({2026, 3, 4}) == "2026-03-04");
+    CHECK(DateProblem("").empty());
+    CHECK(DateProblem("2026-03-14").empty());
+    CHECK(DateProblem("2026-03-14T09:30-05:00").empty()); // the vault checks a time
+    CHECK_THAT(DateProblem("14/03/2026"), Catch::Contains("year-month-day"));
+    CHECK_THAT(DateProblem("ayer"), Catch::Contains("calendar"));
+    CHECK(DateProblem("2026-02-30") == "is not a day of the calendar: February 2026 has 28 days");
+    CHECK_THAT(DateProblem("2026-13-01"), Catch::Contains("12 months"));
+
+    SECTION("in the person's language, naming the field as the form does") {
+        GuiApp app;
+        auto& s = app.state;
+        SetLanguage("es");
+        CHECK(DateProblem("2026-02-30") == "no es un día del calendario: febrero de 2026 tiene 28 días");
+        app.Create();
+        app.Project("Cafetaleras");
+        s.NewRecord("interview");
+        auto& d = *s.draft;
+        d.values["kind"].text = "observation";
+        d.values["title"].text = "Mercado";
+        d.values["started_at"].text = "30/02/2026";
+        s.Edited(d, "started_at", 1.0);
+        s.FocusLeft(d);
+        REQUIRE(Until(app.ui, [&] { return !s.draft->id.empty() && !s.draft->saving; }));
+        CHECK(d.field_errors["started_at"] ==
+              "no es una fecha: escríbela como año-mes-día (2026-03-14) o elígela en el calendario");
+        CHECK(app.Read(d.id)["title"] == "Mercado"); // the rest is saved
+        // A time the vault refuses is said the same way, not in its words.
+        d.values["started_at"].text = "2026-02-28T25:99";
+        s.Edited(d, "started_at", 2.0);
+        s.FocusLeft(d);
+        REQUIRE(Until(app.ui, [&] { return !s.draft->saving; }));
+        CHECK_THAT(d.field_errors["started_at"], Catch::StartsWith("no es una fecha"));
+        SetLanguage("en");
+    }
+}
+
+TEST_CASE("Sync status: the last success in words, an error settled by a later success", "[gui]") {
+    const std::time_t now = ParseIsoUtc("2026-03-14T12:00:00.000Z");
+    REQUIRE(now > 0);
+    CHECK(ParseIsoUtc("not a date") == -1);
+    CHECK_THAT(SinceInWords("2026-03-14T11:59:30.000Z", now), Catch::StartsWith("just now ("));
+    CHECK_THAT(SinceInWords("2026-03-14T11:55:00.000Z", now), Catch::StartsWith("5 minutes ago ("));
+    CHECK_THAT(SinceInWords("2026-03-14T09:00:00.000Z", now), Catch::StartsWith("3 hours ago ("));
+    CHECK_THAT(SinceInWords("2026-03-10T12:00:00.000Z", now), Catch::StartsWith("4 days ago (2026-03-10"));
+    CHECK(SinceInWords("", now).empty());
+    SetLanguage("es");
+    CHECK_THAT(SinceInWords("2026-03-14T11:55:00.000Z", now), Catch::StartsWith("hace 5 minutos ("));
+    SetLanguage("fr");
+    CHECK_THAT(SinceInWords("2026-03-14T11:55:00.000Z", now), Catch::StartsWith("il y a 5 minutes ("));
+    SetLanguage("pt");
+    CHECK_THAT(SinceInWords("2026-03-14T11:55:00.000Z", now), Catch::StartsWith("há 5 minutos ("));
+    SetLanguage("en");
+
+    GuiApp app;
+    auto& s = app.state;
+    app.Create();
+    app.Project("Cafetaleras");
+    const auto set_meta = [&](const char* key, const std::string& value) {
+        app.worker.Post([&](std::optional<storage::Vault>& v) { v->SetMeta(key, value); });
+        app.worker.Flush();
+    };
+    set_meta("sync.last_success", "2026-03-14T10:00:00.000Z");
+    set_meta("sync.last_error", "2026-03-14T11:00:00.000Z cannot reach headquarters");
+    s.RefreshSync();
+    REQUIRE(Until(app.ui, [&] { return s.sync.last_success == "2026-03-14T10:00:00.000Z"; }));
+    CHECK_THAT(s.sync.last_error, Catch::Contains("cannot reach"));
+    set_meta("sync.last_success", "2026-03-14T11:00:00.500Z");
+    s.RefreshSync();
+    REQUIRE(Until(app.ui, [&] { return s.sync.last_success == "2026-03-14T11:00:00.500Z"; }));
+    CHECK(s.sync.last_error.empty()); // the success came after it
+}
+
+TEST_CASE("A record opened from search marks the words searched for", "[gui]") {
+    CHECK(QueryTerms("BASCULA recolectoras") == std::vector<std::string>{"bascula", "recolectoras"});
+    CHECK(QueryTerms("cosech* AND \"café\"") == std::vector<std::string>{"cosech*", "cafe"});
+    const std::string text = "Las recolectoras cobran por arroba y nadie ve la báscula. ¡Básculas!";
+    const auto found = FindTerms(text, {"bascula", "cobr*"});
+    REQUIRE(found.size() == 2); // "Básculas" is another word; "cobr*" matches "cobran"
+    CHECK(text.substr(found[0].first, found[0].second - found[0].first) == "cobran");
+    CHECK(text.substr(found[1].first, found[1].second - found[1].first) == "báscula");
+    const std::string asked = "¿Báscula? «báscula» “BÁSCULA”…";
+    CHECK(FindTerms(asked, {"bascula"}).size() == 3);
+
+    GuiApp app;
+    auto& s = app.state;
+    app.Create();
+    app.Project("Cafetaleras");
+    const auto id = app.Add("narrative", {{"title", "La báscula"}, {"text", text}});
+    s.search.query = "bascula";
+    s.Search();
+    REQUIRE(Until(app.ui, [&] { return s.search.done == 1; }));
+    s.NeedHits(0, 1);
+    REQUIRE(Until(app.ui, [&] { return s.search.hits.count(0) == 1; }));
+    s.OpenHit(0);
+    REQUIRE(Until(app.ui, [&] { return s.draft.has_value(); }));
+    CHECK(s.found_in == id);
+    CHECK(s.found_terms == std::vector<std::string>{"bascula"});
+    CHECK(s.found_scroll_pending);
+    // Opened otherwise, nothing is marked.
+    s.CloseRecord();
+    s.OpenRecord(id);
+    CHECK(s.found_in.empty());
+}
+
+TEST_CASE("A profile's form asks about a person or a group by its kind", "[gui]") {
+    CHECK(std::string(FormFieldLabel("profile", "group_definition", "collective")) == "Who the group is");
+    CHECK(std::string(FormFieldLabel("profile", "group_definition", "individual")) == "Who this person is");
+    CHECK(std::string(FormFieldLabel("profile", "participant_ids", "individual")) == "Participant drawn on");
+    CHECK(std::string(FormFieldLabel("narrative", "title", "")) == "Title");
+    SetLanguage("es");
+    CHECK(std::string(FormFieldLabel("profile", "group_definition", "individual")) == "Quién es esta persona");
+    SetLanguage("en");
 }

@@ -9,9 +9,20 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cctype>
+
 using namespace escucha;
 using namespace escucha::gui;
 using escucha::test::Until;
+
+TEST_CASE("Enrolment codes are taken however they were typed", "[gui][sync]") {
+    CHECK(sync::NormaliseEnrolmentCode("k7qf-m2xd-9pla-3rtb") == "K7QF-M2XD-9PLA-3RTB");
+    CHECK(sync::NormaliseEnrolmentCode(" K7QF M2XD 9PLA 3RTB ") == "K7QF-M2XD-9PLA-3RTB");
+    CHECK(sync::NormaliseEnrolmentCode("k7qfm2xd9pla3rtb") == "K7QF-M2XD-9PLA-3RTB");
+    CHECK(sync::NormaliseEnrolmentCode("K7QF_M2XD--9PLA-3RTB\n") == "K7QF-M2XD-9PLA-3RTB");
+    CHECK(sync::NormaliseEnrolmentCode("K7QF-M2XD-9PLA-3RTB") == "K7QF-M2XD-9PLA-3RTB");
+    CHECK(sync::NormaliseEnrolmentCode("").empty());
+}
 
 TEST_CASE("Enrol and sync from the app", "[gui][sync]") {
     test::TempDir hq_dir;
@@ -42,8 +53,11 @@ TEST_CASE("Enrol and sync from the app", "[gui][sync]") {
         CHECK_FALSE(s.sync.enrolled);
     }
     SECTION("enrol, write, sync now: HQ has it and nothing waits") {
-        s.sync.server_input = hq.Url();
-        s.sync.code_input = hq.Admin({"enrol", "--project", project, "--role", "researcher", "--person", "Ana"});
+        s.sync.server_input = "  " + hq.Url() + " ";
+        // Typed as read aloud over the phone: lower case, spaces for dashes.
+        std::string code = hq.Admin({"enrol", "--project", project, "--role", "researcher", "--person", "Ana"});
+        for (auto& c : code) c = c == '-' ? ' ' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        s.sync.code_input = " " + code;
         s.Enrol();
         REQUIRE(Until(app.ui, [&] { return !s.sync.running && s.sync.enrolled; }));
         INFO(s.sync.message);

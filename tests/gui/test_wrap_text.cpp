@@ -3,6 +3,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <vector>
+
 using namespace escucha::gui;
 
 namespace {
@@ -97,5 +99,100 @@ TEST_CASE("Edits of the wrapped display change the real text as typed", "[gui][w
         const size_t at = ToDisplayPosition(d, t.find("é"));
         after.erase(at, 2); // Delete removes the whole é
         CHECK(ApplyWrappedEdit(d, after, at, false).text == "añ ñu");
+    }
+}
+
+TEST_CASE("The cursor crosses a soft break in one press, and never rests inside it", "[gui][wrap]") {
+    const std::string d = WrapText("abc def ghi", 4, Width); // "abc \r\ndef \r\nghi"
+    REQUIRE(d == "abc \r\ndef \r\nghi");
+    SECTION("Right from the last letter of a line goes to the start of the next") {
+        // ImGui moves one position: from after "abc" (3) to before the '\r' (4).
+        CHECK(SettleCursor(d, 3, 4, true, false) == 6);
+        // From the end of the line (where End or a click left it), into the break: on to the next line.
+        CHECK(SettleCursor(d, 4, 5, true, false) == 6);
+        // Further right is a plain move.
+        CHECK(SettleCursor(d, 6, 7, true, false) == 7);
+    }
+    SECTION("Left from the start of a line goes before the last character of the one above") {
+        CHECK(SettleCursor(d, 6, 5, false, true) == 3);
+        CHECK(SettleCursor(d, 4, 3, false, true) == 3);
+    }
+    SECTION("End, a click, Up or Down inside a break rest at the end of the line") {
+        CHECK(SettleCursor(d, 0, 5, false, false) == 4);
+        CHECK(SettleCursor(d, 12, 5, false, false) == 4);
+        CHECK(SettleCursor(d, 0, 4, false, false) == 4);
+    }
+    SECTION("a word cut over two lines keeps its letters whole") {
+        const std::string cut = WrapText("ññññ", 2, Width); // "ññ\r\nññ"
+        REQUIRE(cut == "ññ\r\nññ");
+        CHECK(SettleCursor(cut, 2, 4, true, false) == 6);
+        CHECK(SettleCursor(cut, 6, 5, false, true) == 2);
+    }
+    SECTION("every position of a text is reached by Right, one press per character") {
+        const std::string text = "Las recolectoras cobran por arroba y nadie ve la báscula.";
+        const auto wrapped = WrapText(text, 10, Width);
+        size_t at = 0, presses = 0;
+        std::vector<size_t> seen{ToTextPosition(wrapped, at)};
+        while (at < wrapped.size()) {
+            size_t next = at + 1;
+            while (next < wrapped.size() && (static_cast<unsigned char>(wrapped[next]) & 0xC0) == 0x80) ++next;
+            at = SettleCursor(wrapped, at, next, true, false);
+            seen.push_back(ToTextPosition(wrapped, at));
+            ++presses;
+        }
+        // As many presses as characters, each one a step forward in the text.
+        size_t characters = 0;
+        for (char c : text) characters += (static_cast<unsigned char>(c) & 0xC0) != 0x80 ? 1 : 0;
+        CHECK(presses == characters);
+        for (size_t i = 1; i < seen.size(); ++i) CHECK(seen[i] > seen[i - 1]);
+    }
+}
+
+TEST_CASE("Undo and redo in long text work on the real text", "[gui][wrap]") {
+    UndoHistory h;
+    std::string text = "Cosecha";
+    size_t cursor = 7;
+    CHECK_FALSE(h.Undo(text, cursor));
+    // Letters typed close together are one step.
+    const auto type = [&](const std::string& letters, double t) {
+        for (char c : letters) {
+            const std::string after = text + c;
+            h.Record(text, text.size(), after, t);
+            text = after;
+            t += 0.2;
+        }
+    };
+    type(" de", 10.0);
+    type(" café", 20.0); // after a pause: a step of its own
+    CHECK(text == "Cosecha de café");
+    REQUIRE(h.Undo(text, cursor));
+    CHECK(text == "Cosecha de");
+    CHECK(cursor == 10);
+    REQUIRE(h.Undo(text, cursor));
+    CHECK(text == "Cosecha");
+    CHECK_FALSE(h.Undo(text, cursor));
+    REQUIRE(h.Redo(text, cursor));
+    CHECK(text == "Cosecha de");
+    SECTION("a paste is a step of its own, and an edit after an undo forgets what could be redone") {
+        const std::string pasted = text + " y de cacao";
+        h.Record(text, text.size(), pasted, 30.0);
+        text = pasted;
+        CHECK_FALSE(h.Redo(text, cursor));
+        REQUIRE(h.Undo(text, cursor));
+        CHECK(text == "Cosecha de");
+    }
+    SECTION("old steps are forgotten past the memory limit, the last ones kept") {
+        UndoHistory big;
+        std::string t(1024 * 1024, 'a');
+        for (int i = 0; i < 20; ++i) {
+            const std::string after = t + std::string(1024, 'b');
+            big.Record(t, t.size(), after, i * 10.0);
+            t = after;
+        }
+        int steps = 0;
+        size_t c = 0;
+        while (big.Undo(t, c)) ++steps;
+        CHECK(steps >= 1);
+        CHECK(steps < 20);
     }
 }

@@ -82,6 +82,11 @@ void ApplyScale(float scale) {
     ImGui_ImplOpenGL3_CreateFontsTexture();
     ImGuiStyle style;
     ImGui::StyleColorsLight(&style);
+    // Menus, dropdowns and dialogs are opaque: text under them must not show through.
+    style.Colors[ImGuiCol_PopupBg] = ImVec4(1, 1, 1, 1);
+    style.Colors[ImGuiCol_WindowBg].w = 1.0f;
+    style.Colors[ImGuiCol_MenuBarBg].w = 1.0f;
+    style.PopupBorderSize = 1.0f;
     style.ScaleAllSizes(scale);
     ImGui::GetStyle() = style;
 }
@@ -375,8 +380,8 @@ int RunApp(int argc, char** argv) {
             f.scale = scale;
             f.narrow = ImGui::GetMainViewport()->WorkSize.x < 600.0f * xscale;
             if (f.narrow) {
-                // Touch: controls at least ~44 px tall, more room between them.
-                ImGui::PushStyleVar(ImGuiStyleVar_FramePadding, ImVec2(10.0f * scale, 12.0f * scale));
+                // Touch: controls at least 44 px tall (an 18 px font and 13 px above and below), more room between them.
+                ImGui::PushStyleVar(ImGuiStyleVar_FramePadding, ImVec2(10.0f * scale, 13.0f * scale));
                 ImGui::PushStyleVar(ImGuiStyleVar_ItemSpacing, ImVec2(8.0f * scale, 10.0f * scale));
                 ImGui::PushStyleVar(ImGuiStyleVar_ScrollbarSize, 22.0f * scale);
             }

@@ -13,10 +13,15 @@
 #include "escucha/interpret/interpretation_records.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <mutex>
 #include <sstream>
+
+#include <pwd.h>
+#include <unistd.h>
 
 namespace escucha::gui {
 
@@ -114,6 +119,86 @@ RowSummary Summarise(const storage::RecordType& type, const Json& record) {
     return row;
 }
 
+std::time_t ParseIsoUtc(const std::string& iso) {
+    // 2026-03-14T09:30:00.000Z (seconds and what follows them optional)
+    int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
+    char t = 0;
+    if (std::sscanf(iso.c_str(), "%4d-%2d-%2d%c%2d:%2d:%2d", &y, &mo, &d, &t, &h, &mi, &sec) < 6 || t != 'T')
+        return -1;
+    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return -1;
+    std::tm tm{};
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = sec;
+    return timegm(&tm);
+}
+
+std::string SinceInWords(const std::string& iso_utc, std::time_t now) {
+    const std::time_t then = ParseIsoUtc(iso_utc);
+    if (then < 0) return {};
+    const long long ago = static_cast<long long>(now) - static_cast<long long>(then);
+    char words[160];
+    // No plural forms in the catalogue: one is said apart, as people say it.
+    if (ago < 60) std::snprintf(words, sizeof words, "%s", Tr("just now"));
+    else if (ago < 120) std::snprintf(words, sizeof words, "%s", Tr("a minute ago"));
+    else if (ago < 3600) std::snprintf(words, sizeof words, Tr("%d minutes ago"), static_cast<int>(ago / 60));
+    else if (ago < 7200) std::snprintf(words, sizeof words, "%s", Tr("an hour ago"));
+    else if (ago < 86400) std::snprintf(words, sizeof words, Tr("%d hours ago"), static_cast<int>(ago / 3600));
+    else if (ago < 2 * 86400) std::snprintf(words, sizeof words, "%s", Tr("yesterday"));
+    else std::snprintf(words, sizeof words, Tr("%d days ago"), static_cast<int>(ago / 86400));
+    // And when, on this device's clock: the time today, else the day.
+    std::tm local{}, today{};
+    localtime_r(&then, &local);
+    localtime_r(&now, &today);
+    char when[32];
+    if (ago >= 0 && local.tm_year == today.tm_year && local.tm_yday == today.tm_yday)
+        std::strftime(when, sizeof when, "%H:%M", &local);
+    else
+        std::strftime(when, sizeof when, "%Y-%m-%d %H:%M", &local);
+    return std::string(words) + " (" + when + ")";
+}
+
+std::string DefaultAuthorName() {
+    // The account's full name (the first part of its GECOS field) says most.
+    if (const passwd* pw = ::getpwuid(::getuid()); pw && pw->pw_gecos) {
+        std::string full = pw->pw_gecos;
+        full = full.substr(0, full.find(','));
+        if (full.find_first_not_of(' ') != std::string::npos) return full;
+    }
+    for (const char* var : {"USER", "LOGNAME"})
+        if (const char* v = std::getenv(var); v && *v) return v;
+    if (const passwd* pw = ::getpwuid(::getuid()); pw && pw->pw_name && *pw->pw_name) return pw->pw_name;
+    char host[256] = {};
+    if (::gethostname(host, sizeof host - 1) == 0 && host[0]) return host;
+    return "escucha";
+}
+
+std::vector<std::string> QueryTerms(const std::string& query) {
+    std::vector<std::string> terms;
+    std::string word;
+    const auto flush = [&] {
+        if (!word.empty() && word != "AND" && word != "OR" && word != "NOT" && word != "NEAR")
+            terms.push_back(FoldForMatch(word));
+        word.clear();
+    };
+    for (const char ch : query) {
+        const auto c = static_cast<unsigned char>(ch);
+        if (c >= 0x80 || std::isalnum(c)) {
+            word.push_back(ch);
+        } else if (c == '*' && !word.empty()) {
+            word.push_back('*');
+            flush();
+        } else {
+            flush();
+        }
+    }
+    flush();
+    return terms;
+}
+
 // [SECTION] Unlock, lock and the clock
 
 AppState::AppState(VaultWorker& worker, VaultWorker& sync_worker, std::filesystem::path vault_dir,
@@ -124,6 +209,7 @@ AppState::AppState(VaultWorker& worker, VaultWorker& sync_worker, std::filesyste
     std::string problem;
     settings = LoadSettings(m_settings_file, &problem);
     if (!problem.empty()) status = problem;
+    author_name = DefaultAuthorName();
     gui::SetLanguage(settings.language.empty() ? SystemLanguage() : settings.language);
 }
 
@@ -145,6 +231,14 @@ void AppState::SubmitPassphrase(double now) {
     locked_reason.clear();
     if (!vault_exists && passphrase != passphrase_again) {
         error = Tr("The two passphrases differ.");
+        focus_first_field = true; // typing again starts in the first field
+        return;
+    }
+    std::string author = author_name;
+    author.erase(0, std::min(author.size(), author.find_first_not_of(" \t")));
+    while (!author.empty() && (author.back() == ' ' || author.back() == '\t')) author.pop_back();
+    if (!vault_exists && author.empty()) {
+        error = Tr("Write your name: it is kept with everything you record.");
         return;
     }
     busy = true;
@@ -159,10 +253,9 @@ void AppState::SubmitPassphrase(double now) {
     const int session = m_session;
     UiQueue& ui = m_worker.Ui();
     m_worker.Post(
-        [this, &ui, secret, create, session, dir = m_dir](std::optional<storage::Vault>& vault) {
+        [this, &ui, secret, create, session, author, dir = m_dir](std::optional<storage::Vault>& vault) {
             if (create) {
-                const char* user = std::getenv("USER");
-                vault.emplace(storage::Vault::Create(dir, *secret, interpret::AllRecordTypes(), {user ? user : "escucha"}));
+                vault.emplace(storage::Vault::Create(dir, *secret, interpret::AllRecordTypes(), {author}));
             } else {
                 vault.emplace(storage::Vault::Open(dir, *secret, interpret::AllRecordTypes()));
             }
@@ -184,6 +277,9 @@ void AppState::SubmitPassphrase(double now) {
             if (session != m_session) return;
             busy = false;
             error = what;
+            // Enter took the keyboard from the field: give it back, to type again.
+            focus_first_field = true;
+            std::fprintf(stderr, "escucha: unlock refused\n");
         });
 }
 
@@ -356,6 +452,7 @@ void AppState::CreateFirstProject() {
     const auto name = new_project_name;
     if (name.find_first_not_of(" \t") == std::string::npos) {
         error = Tr("Give the project a name.");
+        focus_first_field = true;
         return;
     }
     error.clear();
@@ -375,7 +472,9 @@ void AppState::CreateFirstProject() {
             });
         },
         [this, session](std::string what) {
-            if (session == m_session) error = what;
+            if (session != m_session) return;
+            error = what;
+            focus_first_field = true;
         });
 }
 
@@ -430,6 +529,7 @@ void AppState::NewRecord(const std::string& type_name) {
     }
     CloseRecord();
     error.clear();
+    found_in.clear();
     draft = NewDraft(Type(type_name), type_name == "project" ? "" : project_id);
     draft->key = m_next_key++;
     section = type_name;
@@ -439,6 +539,7 @@ void AppState::NewRecord(const std::string& type_name) {
 void AppState::OpenRecord(const std::string& id) {
     if (draft && draft->id == id) return;
     CloseRecord();
+    found_in.clear(); // marks of a search belong to the record opened from it
     focus_first_field = false; // reading first; the keyboard comes with a click
     // Still saving after it was closed: the form in memory is newer than the vault.
     for (auto it = closing.begin(); it != closing.end(); ++it) {
@@ -569,7 +670,9 @@ void AppState::Save(RecordDraft& d, double now) {
             std::optional<RowSummary> row;
             if (!stored.is_null()) row = Summarise(type, stored);
             const std::string updated_at = stored.is_null() ? "" : stored.value("updated_at", "");
-            ui.Post([this, key, revision, session, type_name, row, refused, updated_at] {
+            // What the vault made for a new record (a participant's code) is shown at once.
+            Json made = creating && !stored.is_null() ? stored : Json();
+            ui.Post([this, key, revision, session, type_name, row, refused, updated_at, made = std::move(made)] {
                 if (session != m_session) return;
                 if (row && type_name != "identity_link") PutRow(type_name, *row);
                 RecordDraft* d = DraftByKey(key);
@@ -578,7 +681,25 @@ void AppState::Save(RecordDraft& d, double now) {
                 d->error.clear();
                 if (row && d->id.empty()) d->id = row->id;
                 if (!updated_at.empty()) d->updated_at = updated_at;
-                for (const auto& [field, why] : refused) d->field_errors[field] = why;
+                if (!made.is_null()) {
+                    const auto& type = Type(type_name);
+                    const RecordDraft stored_form = DraftFromRecord(type, made);
+                    for (const auto& [field, value] : stored_form.values) {
+                        FieldValue& shown = d->values[field];
+                        if (shown.text.empty() && shown.items.empty() && !shown.flag && !d->touched.count(field))
+                            shown = value;
+                    }
+                    if (d->author.empty()) d->author = stored_form.author;
+                    if (d->created_at.empty()) d->created_at = stored_form.created_at;
+                }
+                for (const auto& [field, why] : refused) {
+                    // A date the vault refuses is said as the form says it, in the person's language.
+                    const auto* spec = Type(type_name).Field(field);
+                    d->field_errors[field] = spec && spec->kind == storage::FieldKind::Date
+                                                 ? Tr("is not a date: write it as year-month-day (2026-03-14) or "
+                                                      "choose it in the calendar")
+                                                 : why;
+                }
                 if (d->revision == revision) {
                     d->dirty = false;
                     d->touched.clear();
@@ -792,7 +913,12 @@ void AppState::OpenHit(size_t index) {
     if (it == search.hits.end()) return;
     const auto& hit = it->second;
     if (hit.id.empty() || hit.type == "identity_link") return; // gone since the search
-    OpenRecord(hit.id);
+    const std::string id = hit.id;
+    OpenRecord(id);
+    // The words searched for are marked in the record, and the form scrolls to the first.
+    found_in = id;
+    found_terms = QueryTerms(search.shown_query);
+    found_scroll_pending = true;
 }
 
 // [SECTION] Sync
@@ -838,7 +964,12 @@ void AppState::RefreshSync() {
             sync.project_name = state.project_name;
             sync.role = state.role;
             sync.last_success = state.last_success;
-            sync.last_error = state.last_error;
+            // A success since the last error settles it: the error is not shown any more.
+            // (Both instants are written alike, to the millisecond, so their text compares as they do.)
+            const auto failed_at = state.last_error.substr(0, state.last_error.find(' '));
+            const bool settled = ParseIsoUtc(failed_at) >= 0 && ParseIsoUtc(state.last_success) >= 0 &&
+                                 state.last_success >= failed_at;
+            sync.last_error = settled ? "" : state.last_error;
             sync.pending = pending;
             sync.rejected = rejected;
             sync.conflicts = static_cast<int64_t>(conflicts.size());
@@ -850,7 +981,14 @@ void AppState::RefreshSync() {
 
 void AppState::Enrol() {
     if (sync.running) return;
-    const auto server = sync.server_input, code = sync.code_input, ca_path = sync.ca_path_input;
+    const auto trimmed = [](const std::string& text) {
+        const auto first = text.find_first_not_of(" \t\r\n");
+        if (first == std::string::npos) return std::string();
+        return text.substr(first, text.find_last_not_of(" \t\r\n") - first + 1);
+    };
+    // Any case, spaces or dashes: sync::Enrol puts the code as HQ wrote it.
+    const auto server = trimmed(sync.server_input), code = trimmed(sync.code_input),
+               ca_path = trimmed(sync.ca_path_input);
     if (server.empty() || code.empty()) {
         sync.message = Tr("Give the server's address and the enrolment code.");
         sync.message_is_error = true;
@@ -878,6 +1016,7 @@ void AppState::Enrol() {
                 sync.running = false;
                 sync.message_is_error = problem.has_value();
                 sync.message = problem ? *problem : Tr("Enrolled. This device now syncs with headquarters.");
+                sync.focus_code = problem.has_value(); // to correct the code at once
                 if (!problem) {
                     sync.code_input.clear();
                     std::fprintf(stderr, "escucha: enrolled\n");

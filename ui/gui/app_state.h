@@ -9,12 +9,14 @@
 
 #include "record_form.h"
 #include "settings.h"
+#include "wrap_text.h"
 #include "vault_worker.h"
 
 #include "escucha/storage/records.h"
 #include "escucha/sync/sync_client.h"
 
 #include <chrono>
+#include <ctime>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -51,6 +53,23 @@ struct RowSummary {
 /// The fields Summarise reads, so lists read no more than that.
 [[nodiscard]] std::vector<std::string> SummaryFields(const storage::RecordType& type);
 
+/// How long ago an instant (ISO 8601 in UTC, as the vault keeps them) was, in
+/// words of the current language ("5 minutes ago"), followed by the local
+/// time of day, or the local date when it was not today. Empty for text that
+/// is not such an instant.
+[[nodiscard]] std::string SinceInWords(const std::string& iso_utc, std::time_t now);
+/// The seconds since 1970 of an ISO 8601 UTC instant ("2026-03-14T09:30:00.000Z"); -1 when it is not one.
+[[nodiscard]] std::time_t ParseIsoUtc(const std::string& iso_utc);
+
+/// The name this device writes as when nobody says otherwise: the person's
+/// full name from the system's account when it has one, else the login
+/// name, else the machine's name. Never empty.
+[[nodiscard]] std::string DefaultAuthorName();
+
+/// The words of a search query as they are matched (folded, without the
+/// trailing * of a prefix search), to mark them in an opened record.
+[[nodiscard]] std::vector<std::string> QueryTerms(const std::string& query);
+
 struct RecordList {
     std::vector<RowSummary> rows; ///< newest first
     bool loaded = false;
@@ -73,7 +92,7 @@ struct SyncView {
     bool known = false;    ///< read from the vault at least once
     bool enrolled = false;
     std::string server, project_name, role;
-    std::string last_success, last_error;
+    std::string last_success, last_error; ///< last_error starts with the instant it happened
     int64_t pending = 0, rejected = 0, conflicts = 0;
     bool running = false;
     sync::SyncProgress progress;
@@ -97,6 +116,7 @@ struct SyncView {
     int failures = 0;      ///< in a row, for backoff
     // Enrolment form
     std::string server_input, code_input, ca_path_input;
+    bool focus_code = false; ///< give the code field the keyboard next frame (after a refused code)
 };
 
 struct AppState {
@@ -114,12 +134,14 @@ struct AppState {
     std::string status;            ///< e.g. "Saved"
     std::string passphrase;        ///< the unlock field (cleared after use)
     std::string passphrase_again;  ///< when creating
+    std::string author_name;       ///< when creating: who this device writes as (prefilled)
     std::string locked_reason;     ///< e.g. "Locked after 5 minutes without use"
     Settings settings;
 
     std::string section = "narrative";
     std::string project_id;        ///< the project records are filed under
     std::string new_project_name;  ///< the first-project form
+    bool own_project_chosen = false; ///< first run: the person chose to start a project rather than enrol
     bool projects_loaded = false;
     std::map<std::string, RecordList> lists;   ///< by record type
     std::optional<RecordDraft> draft;          ///< the record open in the form
@@ -129,7 +151,11 @@ struct AppState {
     std::vector<storage::Json> linked_narratives; ///< a profile's narratives, to read beside it
     SearchState search;
     SyncView sync;
-    bool focus_first_field = false; ///< give the form's first field the keyboard next frame
+    bool focus_first_field = false; ///< give the form's first text field the keyboard next frame
+    /// A record opened from search: its id and the words to mark in it.
+    std::string found_in;
+    std::vector<std::string> found_terms;
+    bool found_scroll_pending = false; ///< scroll the form to the first found word once
     bool focus_search = false;
     std::string picker_filter;      ///< the text narrowing the open record picker
     /// Long-text fields as the editor shows them, wrapped (see wrap_text.h), by draft key and field.
@@ -138,6 +164,18 @@ struct AppState {
         std::string text;    ///< the text it was made from
         float width = 0;
         bool active = false; ///< the editor had the keyboard last frame
+        size_t cursor = 0;   ///< the cursor's display position last frame
+        UndoHistory history; ///< undo and redo for this field, on the real text
+        /// Words a search found in it (the record was opened from search), and where they are drawn.
+        std::string found_text;                       ///< the text they were looked for in
+        std::vector<std::pair<size_t, size_t>> found; ///< in the real text
+        struct Mark {
+            int line;
+            float x0, x1;
+        };
+        std::string marks_display; ///< the display the marks were measured on
+        std::vector<Mark> marks;
+        bool found_shown = false;  ///< drawn once (the editor was scrolled to the first)
     };
     std::map<std::string, WrappedField> wrapped;
 

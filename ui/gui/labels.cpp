@@ -68,6 +68,7 @@ const Table& FieldNames() {
         {"name", N_("Name")},
         {"narrative_ids", N_("Narratives drawn on")},
         {"narrative_summary", N_("Narrative summary")},
+        {"needs_review", N_("To review (a participant withdrew consent)")},
         {"needs", N_("Needs")},
         {"notes", N_("Notes")},
         {"obtained_at", N_("Obtained on")},
@@ -91,6 +92,7 @@ const Table& FieldNames() {
         {"share_identities", N_("Send identities to headquarters")},
         {"source_interview_ids", N_("Source interviews")},
         {"speaker", N_("Speaker")},
+        {"speaker_id", N_("Speaker (participant)")},
         {"start_ms", N_("Start (ms)")},
         {"started_at", N_("Started")},
         {"status", N_("Status")},
@@ -148,6 +150,10 @@ const Table& ChoiceNames() {
         {"collective", N_("Collective")},
         {"presented", N_("Presented")},
         {"refined", N_("Refined")},
+        // Roles at headquarters
+        {"researcher", N_("Researcher")},
+        {"interpreter", N_("Interpreter")},
+        {"coordinator", N_("Coordinator")},
     };
     return table;
 }
@@ -163,6 +169,15 @@ const char* TypeLabel(const std::string& type) { return Look(TypeNames(), type);
 const char* TypePluralLabel(const std::string& type) { return Look(TypePlurals(), type); }
 const char* FieldLabel(const std::string& field) { return Look(FieldNames(), field); }
 const char* ChoiceLabel(const std::string& choice) { return Look(ChoiceNames(), choice); }
+const char* FormFieldLabel(const std::string& type, const std::string& field, const std::string& kind) {
+    if (type == "profile" && field == "group_definition") {
+        if (kind == "individual") return Tr("Who this person is");
+        if (kind != "collective") return Tr("Who the profile is about");
+    }
+    if (type == "profile" && field == "participant_ids" && kind == "individual") return Tr("Participant drawn on");
+    return FieldLabel(field);
+}
+
 bool HasTypeLabel(const std::string& type) { return TypeNames().count(type) && TypePlurals().count(type); }
 bool HasFieldLabel(const std::string& field) { return FieldNames().count(field) > 0; }
 bool HasChoiceLabel(const std::string& choice) { return ChoiceNames().count(choice) > 0; }

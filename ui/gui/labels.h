@@ -13,6 +13,9 @@ namespace escucha::gui {
 [[nodiscard]] const char* TypePluralLabel(const std::string& type); ///< "Narratives"
 [[nodiscard]] const char* FieldLabel(const std::string& field);     ///< "Age band"
 [[nodiscard]] const char* ChoiceLabel(const std::string& choice);   ///< "Unstructured interview"
+/// A field's label in a form, where it may depend on the record's kind: an
+/// individual profile asks who the person is, a collective one who the group is.
+[[nodiscard]] const char* FormFieldLabel(const std::string& type, const std::string& field, const std::string& kind);
 
 /// For tests: whether a name has its own label (else the raw name is shown).
 [[nodiscard]] bool HasTypeLabel(const std::string& type);

@@ -4,6 +4,8 @@
 #include "labels.h"
 #include "panels.h"
 
+#include <algorithm>
+
 namespace escucha::gui {
 
 namespace {
@@ -39,38 +41,83 @@ void DrawNavigation(AppState& s, const Frame& f) {
     }
 }
 
+namespace {
+
+/// The projects to choose from, as selectables (in a menu or a combo).
+void ProjectChoices(AppState& s) {
+    for (const auto& p : s.lists["project"].rows) {
+        ImGui::PushID(p.id.c_str());
+        if (ImGui::Selectable(p.title.c_str(), p.id == s.project_id)) s.SelectProject(p.id);
+        ImGui::PopID();
+    }
+}
+
+/// One line kept for the project and the status, drawn even when empty, so
+/// that what follows never moves when the status comes and goes.
+void ProjectAndStatus(AppState& s, const std::string& status, float width) {
+    const float status_width = status.empty() ? 0.0f : ImGui::CalcTextSize(status.c_str()).x;
+    const float gap = ImGui::GetStyle().ItemSpacing.x;
+    const float room = std::max(width * 0.4f, width - status_width - gap);
+    const float x = ImGui::GetCursorPosX();
+    ImGui::TextUnformatted(Ellipsize(s.ProjectName(), room).c_str());
+    if (ImGui::IsItemHovered() && ImGui::CalcTextSize(s.ProjectName().c_str()).x > room)
+        ImGui::SetTooltip("%s", s.ProjectName().c_str());
+    if (!status.empty()) {
+        ImGui::SameLine(x + std::max(room + gap, width - status_width));
+        ImGui::TextDisabled("%s", Ellipsize(status, width - room - gap).c_str());
+    }
+}
+
+} // namespace
+
 void DrawTopBar(AppState& s, const Frame& f) {
-    if (f.narrow) {
-        // One column: the sections are a menu, the current one its title.
-        ImGui::SetNextItemWidth(ImGui::GetContentRegionAvail().x - 90.0f * f.scale);
-        if (ImGui::BeginCombo("##section", SectionLabel(s.section), ImGuiComboFlags_HeightLargest)) {
-            DrawNavigation(s, f);
-            ImGui::EndCombo();
-        }
-        ImGui::SameLine();
-        if (ImGui::Button(Tr("Lock"), ImVec2(-1, 0))) s.Lock();
-    }
     const auto& projects = s.lists["project"].rows;
-    if (projects.size() > 1) {
-        ImGui::SetNextItemWidth(f.narrow ? -1.0f : 320.0f * f.scale);
-        if (ImGui::BeginCombo("##project", s.ProjectName().c_str())) {
-            for (const auto& p : projects) {
-                ImGui::PushID(p.id.c_str());
-                if (ImGui::Selectable(p.title.c_str(), p.id == s.project_id)) s.SelectProject(p.id);
-                ImGui::PopID();
+    if (f.narrow) {
+        // One column, one row of controls: the open record's way back and its
+        // state, or the sections as a menu (the current one its title); the lock.
+        const char* lock = Tr("Lock");
+        const float lock_width = ImGui::CalcTextSize(lock).x + ImGui::GetStyle().FramePadding.x * 2;
+        const float room = ImGui::GetContentRegionAvail().x - lock_width - ImGui::GetStyle().ItemSpacing.x;
+        if (s.draft) {
+            if (ImGui::Button((std::string("‹ ") + Tr("Back")).c_str())) s.CloseRecord();
+            ImGui::SameLine();
+            ImGui::AlignTextToFramePadding();
+            const std::string what = std::string(TypeLabel(s.draft ? s.draft->type : s.section)) + " · " +
+                                     (s.draft ? SaveState(*s.draft) : "");
+            ImGui::TextUnformatted(Ellipsize(what, std::max(0.0f, room - ImGui::GetCursorPosX())).c_str());
+        } else {
+            ImGui::SetNextItemWidth(room);
+            if (ImGui::BeginCombo("##section", SectionLabel(s.section), ImGuiComboFlags_HeightLargest)) {
+                if (projects.size() > 1) {
+                    ImGui::TextDisabled("%s", Tr("Project"));
+                    ProjectChoices(s);
+                    ImGui::Separator();
+                }
+                DrawNavigation(s, f);
+                ImGui::EndCombo();
             }
-            ImGui::EndCombo();
         }
+        ImGui::SameLine(ImGui::GetContentRegionMax().x - lock_width);
+        if (ImGui::Button(lock, ImVec2(lock_width, 0))) s.Lock();
+        // An open record says its own state above; the line stays all the same.
+        ProjectAndStatus(s, s.draft ? std::string() : s.status, ImGui::GetContentRegionAvail().x);
     } else {
-        ImGui::TextUnformatted(s.ProjectName().c_str());
-    }
-    if (!f.narrow) {
-        ImGui::SameLine();
-        ImGui::TextDisabled("%s", s.status.c_str());
-        ImGui::SameLine(ImGui::GetWindowWidth() - 110.0f * f.scale);
-        if (ImGui::Button(Tr("Lock"), ImVec2(100.0f * f.scale, 0))) s.Lock();
-    } else if (!s.status.empty() && !s.draft) { // an open record shows its own state
-        ImGui::TextDisabled("%s", s.status.c_str());
+        const float lock_width = 100.0f * f.scale;
+        if (projects.size() > 1) {
+            ImGui::SetNextItemWidth(320.0f * f.scale);
+            if (ImGui::BeginCombo("##project", s.ProjectName().c_str())) {
+                ProjectChoices(s);
+                ImGui::EndCombo();
+            }
+            ImGui::SameLine();
+            ImGui::AlignTextToFramePadding();
+            ImGui::TextDisabled("%s", s.status.c_str());
+        } else {
+            ImGui::AlignTextToFramePadding();
+            ProjectAndStatus(s, s.status, ImGui::GetContentRegionAvail().x - lock_width - 20.0f * f.scale);
+        }
+        ImGui::SameLine(ImGui::GetContentRegionMax().x - lock_width);
+        if (ImGui::Button(Tr("Lock"), ImVec2(lock_width, 0))) s.Lock();
     }
     ErrorText(s.error);
     ImGui::Separator();

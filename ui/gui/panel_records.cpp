@@ -12,8 +12,11 @@ namespace escucha::gui {
 
 void DrawRecordList(AppState& s, const Frame& f) {
     const std::string type = s.section;
-    ImGui::TextUnformatted(TypePluralLabel(type));
-    ImGui::SameLine();
+    if (!f.narrow) { // on a phone the menu above says it already
+        ImGui::AlignTextToFramePadding();
+        ImGui::TextUnformatted(TypePluralLabel(type));
+        ImGui::SameLine();
+    }
     std::string add = std::string("+ ") + Tr("New") + "###new";
     if (ImGui::Button(add.c_str(), ImVec2(f.narrow ? -1.0f : 0.0f, 0))) s.NewRecord(type);
     const auto it = s.lists.find(type);
@@ -38,7 +41,10 @@ void DrawRecordList(AppState& s, const Frame& f) {
             for (const auto& part : {r.kind, r.status})
                 if (!part.empty()) detail += std::string(detail.empty() ? "" : " · ") + ChoiceLabel(part);
             if (!r.when.empty()) detail += (detail.empty() ? "" : " · ") + r.when;
-            const std::string label = s.RowLabel(type, r) + "\n" + detail + "###" + r.id;
+            // Cut with "…" where the list ends, never in the middle of a letter.
+            const float room = ImGui::GetContentRegionAvail().x - ImGui::GetStyle().FramePadding.x;
+            const std::string label =
+                Ellipsize(s.RowLabel(type, r), room) + "\n" + Ellipsize(detail, room) + "###" + r.id;
             if (ImGui::Selectable(label.c_str(), s.draft && s.draft->id == r.id, 0, ImVec2(0, row_height)))
                 s.OpenRecord(r.id);
         }
@@ -48,13 +54,6 @@ void DrawRecordList(AppState& s, const Frame& f) {
 // [SECTION] The record open in the form
 
 namespace {
-
-const char* SaveState(const RecordDraft& d) {
-    if (d.saving) return Tr("Saving…");
-    if (!d.error.empty()) return Tr("Not saved");
-    if (d.dirty) return d.id.empty() ? Tr("Not saved yet") : Tr("Changed");
-    return d.id.empty() ? Tr("Not saved yet") : Tr("Saved");
-}
 
 void DrawIdentity(AppState& s, const Frame& f) {
     ImGui::Separator();
@@ -86,7 +85,7 @@ void DrawDelete(AppState& s, const Frame& f) {
     if (ConfirmedButton(Tr("Delete"), "delete",
                         Tr("Delete this record? Its content is erased on this device and, at the next sync, at "
                            "headquarters."),
-                        Tr("Delete"), f))
+                        Tr("Delete"), f, true))
         s.DeleteRecord();
 }
 
@@ -98,25 +97,25 @@ void DrawRecordEditor(AppState& s, const Frame& f) {
         return;
     }
     auto& d = *s.draft;
-    if (f.narrow) {
-        if (ImGui::Button((std::string("‹ ") + Tr("Back")).c_str())) {
-            s.CloseRecord();
-            return;
-        }
+    if (!f.narrow) { // on a phone the bar above has the way back and the state
+        ImGui::AlignTextToFramePadding();
+        ImGui::TextUnformatted(TypeLabel(d.type));
         ImGui::SameLine();
-    }
-    ImGui::TextUnformatted(TypeLabel(d.type));
-    ImGui::SameLine();
-    ImGui::TextDisabled("%s", SaveState(d));
-    if (!f.narrow) {
+        ImGui::TextDisabled("%s", SaveState(d));
         ImGui::SameLine(ImGui::GetWindowContentRegionMax().x - 90.0f * f.scale);
         if (ImGui::Button(Tr("Close"), ImVec2(90.0f * f.scale, 0))) {
             s.CloseRecord();
             return;
         }
+        ImGui::Separator();
     }
-    ImGui::Separator();
     ImGui::BeginChild("form", ImVec2(0, 0), false);
+    // Another record starts at its top, not where the last one was left.
+    static int shown_key = 0;
+    if (shown_key != d.key) {
+        shown_key = d.key;
+        ImGui::SetScrollY(0);
+    }
     DrawForm(s, d, f);
     if (d.type == "participant") DrawIdentity(s, f);
     if (d.type == "consent") DrawConsentActions(s, f);

@@ -83,7 +83,9 @@ void DrawSearch(AppState& s, const Frame& f) {
                 s.OpenHit(index);
             ImGui::SetCursorPos(start);
             std::string title = h.title.empty() ? std::string(TypeLabel(h.type)) : h.title;
-            ImGui::Text("%s  ·  %s", title.c_str(), TypeLabel(h.type));
+            const std::string kind = std::string("  ·  ") + TypeLabel(h.type);
+            const float room = ImGui::GetContentRegionAvail().x - ImGui::CalcTextSize(kind.c_str()).x;
+            ImGui::TextUnformatted((Ellipsize(title, room) + kind).c_str());
             DrawSnippet(h.snippet);
             ImGui::SetCursorPos(ImVec2(start.x, start.y + row + ImGui::GetStyle().ItemSpacing.y));
             ImGui::PopID();

@@ -5,6 +5,8 @@
 
 #include <imgui_stdlib.h>
 
+#include <ctime>
+
 namespace escucha::gui {
 
 namespace {
@@ -26,34 +28,51 @@ void DrawEnrol(AppState& s, const Frame& f) {
     ImGui::TextUnformatted(Tr("Server"));
     ImGui::InputTextWithHint("##server", "https://hq.example.org:8443", &v.server_input);
     ImGui::TextUnformatted(Tr("Enrolment code"));
-    ImGui::InputTextWithHint("##code", "K7QF-M2XD-9PLA-3RTB", &v.code_input);
+    if (v.focus_code) {
+        ImGui::SetKeyboardFocusHere(); // a refused code is corrected where it was typed
+        v.focus_code = false;
+    }
+    // Any case, with spaces or dashes: it is put as headquarters wrote it.
+    bool submit = ImGui::InputTextWithHint("##code", "K7QF-M2XD-9PLA-3RTB", &v.code_input,
+                                           ImGuiInputTextFlags_EnterReturnsTrue);
     ImGui::TextUnformatted(Tr("Certificate file (optional)"));
     ImGui::InputTextWithHint("##ca", "/media/usb/hq.pem", &v.ca_path_input);
     ImGui::PopItemWidth();
     ImGui::BeginDisabled(v.running);
-    if (WideButton(Tr("Enrol"), f)) s.Enrol();
+    submit |= WideButton(Tr("Enrol"), f);
     ImGui::EndDisabled();
+    if (submit) s.Enrol();
 }
 
 void DrawConflicts(AppState& s, const Frame& f) {
     auto& v = s.sync;
     if (v.conflict_list.empty()) return;
     ImGui::Separator();
-    ImGui::TextWrapped("%s", Tr("Edited here and elsewhere at the same time. Both versions are kept; choose one."));
+    ImGui::TextWrapped("%s", Tr("Two versions of the same text: it was changed on this device and on another one "
+                                "before they synced. Nothing is lost until you choose which one stays."));
     int64_t settle = -1;
     bool take_other = false;
     std::string open;
     for (const auto& c : v.conflict_list) {
         ImGui::PushID(static_cast<int>(c.seq));
         ImGui::Spacing();
-        ImGui::TextWrapped("%s: %s · %s", TypeLabel(c.record_type), c.record_title.c_str(), FieldLabel(c.field));
-        ImGui::TextDisabled("%s", Tr("This version (kept for now):"));
-        ImGui::TextWrapped("%s", c.kept.c_str());
-        ImGui::TextDisabled("%s %s:", Tr("The other version, by"), c.other_author.c_str());
-        ImGui::TextWrapped("%s", c.other.c_str());
-        if (WideButton(Tr("Keep this version"), f)) settle = c.seq;
+        ImGui::Separator();
+        ImGui::TextWrapped("%s: %s · %s", TypeLabel(c.record_type),
+                           c.record_title.empty() ? Tr("(untitled)") : c.record_title.c_str(), FieldLabel(c.field));
+        ImGui::TextDisabled("%s", Tr("On this device (what the record shows now):"));
+        ImGui::Indent();
+        ImGui::TextWrapped("%s", c.kept.empty() ? Tr("(empty)") : c.kept.c_str());
+        ImGui::Unindent();
+        char from[200];
+        if (c.other_author.empty()) std::snprintf(from, sizeof from, "%s", Tr("From another device:"));
+        else std::snprintf(from, sizeof from, Tr("From %s, on another device:"), c.other_author.c_str());
+        ImGui::TextDisabled("%s", from);
+        ImGui::Indent();
+        ImGui::TextWrapped("%s", c.other.empty() ? Tr("(empty)") : c.other.c_str());
+        ImGui::Unindent();
+        if (WideButton(Tr("Keep the one on this device"), f)) settle = c.seq;
         if (!f.narrow) ImGui::SameLine();
-        if (WideButton(Tr("Use the other version"), f)) {
+        if (WideButton(Tr("Use the one from the other device"), f)) {
             settle = c.seq;
             take_other = true;
         }
@@ -90,7 +109,7 @@ void DrawSync(AppState& s, const Frame& f) {
         DrawEnrol(s, f);
     } else {
         ImGui::Text("%s: %s", Tr("Server"), v.server.c_str());
-        ImGui::Text("%s: %s (%s)", Tr("Project"), v.project_name.c_str(), v.role.c_str());
+        ImGui::TextWrapped("%s: %s (%s)", Tr("Project"), v.project_name.c_str(), ChoiceLabel(v.role));
         ImGui::Spacing();
         ImGui::Text(Tr("Changes waiting to be sent: %lld"), static_cast<long long>(v.pending));
         if (v.rejected > 0) ErrorText(std::string(Tr("Refused by headquarters (kept on this device): ")) +
@@ -98,8 +117,20 @@ void DrawSync(AppState& s, const Frame& f) {
         if (v.conflicts > 0)
             ImGui::Text(Tr("Edits made elsewhere at the same time, kept for you to merge: %lld"),
                         static_cast<long long>(v.conflicts));
-        ImGui::Text("%s: %s", Tr("Last success"), v.last_success.empty() ? Tr("never") : v.last_success.c_str());
-        if (!v.last_error.empty()) ImGui::TextWrapped("%s: %s", Tr("Last error"), v.last_error.c_str());
+        // When, in words and on this device's clock ("5 minutes ago (14:32)").
+        const std::time_t now = std::time(nullptr);
+        const std::string success = SinceInWords(v.last_success, now);
+        ImGui::TextWrapped("%s: %s", Tr("Last success"),
+                           v.last_success.empty() ? Tr("never") : success.empty() ? v.last_success.c_str()
+                                                                                   : success.c_str());
+        if (!v.last_error.empty()) {
+            // Kept as "instant reason": the instant in words, then the reason.
+            const auto space = v.last_error.find(' ');
+            const std::string when = SinceInWords(v.last_error.substr(0, space), now);
+            const std::string reason = when.empty() || space == std::string::npos ? v.last_error
+                                                                                 : v.last_error.substr(space + 1);
+            ErrorText(std::string(Tr("Last error")) + (when.empty() ? "" : " " + when) + ": " + reason);
+        }
         ImGui::Spacing();
         ImGui::BeginDisabled(v.running);
         if (WideButton(Tr("Sync now"), f)) s.SyncNow();

@@ -52,6 +52,9 @@ void DrawUnlock(AppState& s, const Frame& f) {
         ImGui::TextUnformatted(Tr("Once more"));
         submit |= ImGui::InputText("##again", &s.passphrase_again,
                                    ImGuiInputTextFlags_Password | ImGuiInputTextFlags_EnterReturnsTrue);
+        // Kept with every record written here, and shown to the others in the project.
+        ImGui::TextUnformatted(Tr("Your name (shown with what you record)"));
+        submit |= ImGui::InputText("##author", &s.author_name, ImGuiInputTextFlags_EnterReturnsTrue);
     }
     ImGui::Spacing();
     ImGui::BeginDisabled(s.busy);
@@ -70,21 +73,39 @@ void DrawFirstProject(AppState& s, const Frame& f) {
     if (!f.narrow) ImGui::SetCursorPosX((ImGui::GetWindowWidth() - width) * 0.5f);
     ImGui::BeginGroup();
     ImGui::PushTextWrapPos(ImGui::GetCursorPosX() + width);
+    const float tall = f.narrow ? TouchHeight(f) : 40.0f * f.scale;
+    if (!s.own_project_chosen) {
+        // Most researchers are enrolled by their coordinator: that comes first.
+        ImGui::TextUnformatted(Tr("How do you start?"));
+        ImGui::TextWrapped("%s", Tr("Everything you record is filed under a project: where you listen, with whom and "
+                                    "about what."));
+        ImGui::Spacing();
+        ImGui::TextWrapped("%s", Tr("Headquarters gave you an enrolment code: the project arrives by itself."));
+        if (ImGui::Button(Tr("Enrol with headquarters"), ImVec2(width, tall))) s.Show(SECTION_SYNC);
+        ImGui::Spacing();
+        ImGui::TextWrapped("%s", Tr("You work on your own, or will enrol later: start a project on this device."));
+        if (ImGui::Button(Tr("Start a project of my own"), ImVec2(width, tall))) {
+            s.own_project_chosen = true;
+            s.focus_first_field = true;
+        }
+        ErrorText(s.error);
+        ImGui::PopTextWrapPos();
+        ImGui::EndGroup();
+        return;
+    }
     ImGui::TextUnformatted(Tr("Name your project"));
-    ImGui::TextWrapped("%s", Tr("Everything you record is filed under a project: where you listen, with whom and "
-                                "about what. If headquarters gave you an enrolment code, enrol instead and the "
-                                "project arrives by itself."));
+    ImGui::TextWrapped("%s", Tr("Where you listen, with whom and about what."));
     ImGui::Spacing();
-    if (ImGui::IsWindowAppearing() || s.focus_first_field) {
+    if (s.focus_first_field) {
         ImGui::SetKeyboardFocusHere();
         s.focus_first_field = false;
     }
     ImGui::SetNextItemWidth(width);
     bool submit = ImGui::InputTextWithHint("##project", Tr("e.g. Coffee pickers of Nariño"), &s.new_project_name,
                                            ImGuiInputTextFlags_EnterReturnsTrue);
-    submit |= ImGui::Button(Tr("Create project"), ImVec2(width, 0));
+    submit |= ImGui::Button(Tr("Create project"), ImVec2(width, tall));
     if (submit) s.CreateFirstProject();
-    if (ImGui::Button(Tr("Enrol with headquarters"), ImVec2(width, 0))) s.Show(SECTION_SYNC);
+    if (ImGui::Button((std::string("‹ ") + Tr("Back")).c_str(), ImVec2(width, tall))) s.own_project_chosen = false;
     ErrorText(s.error);
     ImGui::PopTextWrapPos();
     ImGui::EndGroup();

@@ -1,7 +1,10 @@
 #include "record_form.h"
 
+#include "i18n.h"
+
 #include <cctype>
 #include <charconv>
+#include <cstdio>
 #include <ctime>
 
 namespace escucha::gui {
@@ -91,6 +94,52 @@ std::string FoldForMatch(std::string_view text) {
     return out;
 }
 
+namespace {
+
+/// The length of the character at `pos` when it belongs to a word (a letter
+/// or digit of any script), else 0: spaces, ASCII punctuation, Latin-1's
+/// ¡ ¿ « » and the like, and general punctuation (“ ” — …).
+size_t WordCharLength(std::string_view text, size_t pos) {
+    const auto c = static_cast<unsigned char>(text[pos]);
+    if (c < 0x80) return std::isalnum(c) ? 1 : 0;
+    size_t len = 1;
+    while (pos + len < text.size() && (static_cast<unsigned char>(text[pos + len]) & 0xC0) == 0x80) ++len;
+    const auto next = pos + 1 < text.size() ? static_cast<unsigned char>(text[pos + 1]) : 0;
+    if (c == 0xC2 && next >= 0xA0 && next <= 0xBF) return 0; // U+00A0 to U+00BF
+    if (c == 0xC3 && (next == 0x97 || next == 0xB7)) return 0;  // × ÷
+    if (c == 0xE2 && next == 0x80) return 0;                    // U+2000 to U+203F
+    return len;
+}
+
+} // namespace
+
+std::vector<std::pair<size_t, size_t>> FindTerms(std::string_view text, const std::vector<std::string>& terms) {
+    std::vector<std::pair<size_t, size_t>> out;
+    size_t pos = 0;
+    while (pos < text.size()) {
+        // Skip to a word, then to its end.
+        while (pos < text.size() && WordCharLength(text, pos) == 0) {
+            ++pos;
+            while (pos < text.size() && (static_cast<unsigned char>(text[pos]) & 0xC0) == 0x80) ++pos;
+        }
+        size_t end = pos;
+        for (size_t len; end < text.size() && (len = WordCharLength(text, end)) > 0;) end += len;
+        if (end == pos) break;
+        const std::string folded = FoldForMatch(text.substr(pos, end - pos));
+        for (const auto& term : terms) {
+            if (term.empty()) continue;
+            const bool prefix = term.back() == '*';
+            const std::string_view t(term.data(), term.size() - (prefix ? 1 : 0));
+            if (t.empty() || folded.size() < t.size() || folded.compare(0, t.size(), t) != 0) continue;
+            if (!prefix && folded.size() != t.size()) continue;
+            out.emplace_back(pos, end); // the whole word is marked, as the search matched it
+            break;
+        }
+        pos = end;
+    }
+    return out;
+}
+
 std::string Today() {
     const std::time_t now = std::time(nullptr);
     std::tm tm{};
@@ -145,10 +194,21 @@ FormFields ReadForm(const storage::RecordType& type, const RecordDraft& draft) {
             int64_t n = 0;
             const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
             if (ec != std::errc() || end != text.data() + text.size()) {
-                if (creating || draft.touched.count(f.name)) out.errors[f.name] = "is not a whole number";
+                if (creating || draft.touched.count(f.name)) out.errors[f.name] = Tr("is not a whole number");
                 continue;
             }
             value = n;
+            break;
+        }
+        case FieldKind::Date: {
+            auto text = Trimmed(v.text);
+            if (text.empty()) break;
+            if (auto problem = DateProblem(text); !problem.empty()) {
+                // Said in words before anything is sent; the rest of the form is saved.
+                if (creating || draft.touched.count(f.name)) out.errors[f.name] = std::move(problem);
+                continue;
+            }
+            value = std::move(text);
             break;
         }
         case FieldKind::LongText:
@@ -169,6 +229,78 @@ FormFields ReadForm(const storage::RecordType& type, const RecordDraft& draft) {
         }
     }
     return out;
+}
+
+// [SECTION] Dates
+
+const char* MonthName(int month) {
+    static const char* const NAMES[] = {N_("January"), N_("February"), N_("March"),     N_("April"),
+                                        N_("May"),     N_("June"),     N_("July"),      N_("August"),
+                                        N_("September"), N_("October"), N_("November"), N_("December")};
+    return month >= 1 && month <= 12 ? Tr(NAMES[month - 1]) : "";
+}
+
+int DaysInMonth(int year, int month) {
+    static constexpr int DAYS[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (month < 1 || month > 12) return 0;
+    const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    return DAYS[month - 1] + (month == 2 && leap ? 1 : 0);
+}
+
+int Weekday(const CivilDate& date) {
+    // Days since 1970-01-01 (a Thursday), after Howard Hinnant's days_from_civil.
+    const int y = date.year - (date.month <= 2 ? 1 : 0);
+    const int era = (y >= 0 ? y : y - 399) / 400;
+    const int yoe = y - era * 400;
+    const int doy = (153 * (date.month + (date.month > 2 ? -3 : 9)) + 2) / 5 + date.day - 1;
+    const int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    const long days = static_cast<long>(era) * 146097 + doe - 719468;
+    return static_cast<int>(((days % 7) + 7 + 3) % 7); // 1970-01-01 was a Thursday (3)
+}
+
+namespace {
+
+/// YYYY-MM-DD at the start of `text`, the numbers as written (not checked against the calendar).
+bool ReadDateNumbers(std::string_view text, CivilDate& out) {
+    if (text.size() < 10 || text[4] != '-' || text[7] != '-') return false;
+    const auto number = [&](size_t at, size_t len, int& n) {
+        for (size_t i = at; i < at + len; ++i)
+            if (!std::isdigit(static_cast<unsigned char>(text[i]))) return false;
+        return std::from_chars(text.data() + at, text.data() + at + len, n).ec == std::errc();
+    };
+    return number(0, 4, out.year) && number(5, 2, out.month) && number(8, 2, out.day);
+}
+
+} // namespace
+
+std::optional<CivilDate> ParseDate(std::string_view text) {
+    CivilDate d;
+    if (!ReadDateNumbers(text, d)) return std::nullopt;
+    if (text.size() > 10 && text[10] != 'T' && text[10] != ' ') return std::nullopt;
+    if (d.month < 1 || d.month > 12 || d.day < 1 || d.day > DaysInMonth(d.year, d.month)) return std::nullopt;
+    return d;
+}
+
+std::string FormatDate(const CivilDate& date) {
+    char text[16];
+    std::snprintf(text, sizeof text, "%04d-%02d-%02d", date.year % 10000, date.month % 100, date.day % 100);
+    return text;
+}
+
+std::string DateProblem(std::string_view text) {
+    const std::string t = Trimmed(std::string(text));
+    if (t.empty()) return {};
+    CivilDate d;
+    if (!ReadDateNumbers(t, d) || (t.size() > 10 && t[10] != 'T'))
+        return Tr("is not a date: write it as year-month-day (2026-03-14) or choose it in the calendar");
+    if (d.month < 1 || d.month > 12) return Tr("is not a day of the calendar: a year has 12 months");
+    if (d.day < 1 || d.day > DaysInMonth(d.year, d.month)) {
+        char words[200];
+        std::snprintf(words, sizeof words, Tr("is not a day of the calendar: %s %d has %d days"), MonthName(d.month),
+                      d.year, DaysInMonth(d.year, d.month));
+        return words;
+    }
+    return {}; // a date and time: the vault checks the rest
 }
 
 } // namespace escucha::gui

@@ -8,9 +8,11 @@
 #include "escucha/storage/records.h"
 
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace escucha::gui {
@@ -66,7 +68,31 @@ struct FormFields {
 /// so that narrowing a list ignores them as search does.
 [[nodiscard]] std::string FoldForMatch(std::string_view text);
 
+/// Where the words of a search (folded, see FoldForMatch; one ending in '*'
+/// matches the beginning of a word, the others a whole word) occur in
+/// `text`, ignoring case and accents: [begin, end) byte ranges, in order.
+[[nodiscard]] std::vector<std::pair<size_t, size_t>> FindTerms(std::string_view text,
+                                                              const std::vector<std::string>& terms);
+
 /// Today's date as YYYY-MM-DD (the device's clock; used to prefill dates).
 [[nodiscard]] std::string Today();
+
+/// A day of the calendar.
+struct CivilDate {
+    int year = 0, month = 0, day = 0; ///< month 1 to 12, day 1 to 31
+    friend bool operator==(const CivilDate&, const CivilDate&) = default;
+};
+/// The date at the start of `text` (YYYY-MM-DD, also the date of a date and
+/// time), when it is a real day.
+[[nodiscard]] std::optional<CivilDate> ParseDate(std::string_view text);
+[[nodiscard]] std::string FormatDate(const CivilDate& date); ///< YYYY-MM-DD
+[[nodiscard]] int DaysInMonth(int year, int month);
+/// "March" in the current language.
+[[nodiscard]] const char* MonthName(int month);
+/// 0 for Monday to 6 for Sunday.
+[[nodiscard]] int Weekday(const CivilDate& date);
+/// Why the text typed in a date field cannot be saved, in words of the
+/// current language to follow the field's name; empty when it can (or is empty).
+[[nodiscard]] std::string DateProblem(std::string_view text);
 
 } // namespace escucha::gui

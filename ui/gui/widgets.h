@@ -19,12 +19,31 @@ struct Frame {
 
 inline const ImVec4 ERROR_COLOUR{0.75f, 0.1f, 0.1f, 1};
 inline const ImVec4 OK_COLOUR{0.1f, 0.5f, 0.2f, 1};
+/// Buttons that erase something: red, unlike every harmless button.
+inline const ImVec4 DANGER_COLOUR{0.72f, 0.11f, 0.11f, 1};
+inline const ImVec4 DANGER_HOVERED_COLOUR{0.85f, 0.18f, 0.18f, 1};
+inline const ImVec4 DANGER_ACTIVE_COLOUR{0.55f, 0.06f, 0.06f, 1};
+/// Words a search found, marked in the opened record.
+inline const ImVec4 FOUND_COLOUR{1.0f, 0.8f, 0.1f, 0.45f};
+
+/// The height of a control a finger can hit on a touch screen (about 44 px at scale 1).
+inline float TouchHeight(const Frame& f) { return 44.0f * f.scale; }
 
 /// A full-width button on narrow screens, a normal one otherwise.
 bool WideButton(const char* label, const Frame& f);
+/// A small button beside a value ("Remove", "Clear"): still a finger's height on a phone.
+bool SideButton(const char* label, const Frame& f);
+/// Draws the next buttons in the danger colour until PopDanger().
+void PushDanger();
+void PopDanger();
 /// A button that asks `question` in a modal first; true when `confirm` was chosen.
+/// `danger`: it erases something, and both buttons that lead to it are red.
 bool ConfirmedButton(const char* label, const char* popup_id, const char* question, const char* confirm,
-                     const Frame& f);
+                     const Frame& f, bool danger = false);
+/// What became of a form's last edits: "Saved", "Saving…".
+[[nodiscard]] const char* SaveState(const RecordDraft& d);
+/// `text` cut to fit `width` pixels, with "…" where it was cut.
+[[nodiscard]] std::string Ellipsize(const std::string& text, float width);
 /// Text in the error colour, wrapped.
 void ErrorText(const std::string& text);
 

@@ -156,4 +156,72 @@ WrappedEdit ApplyWrappedEdit(std::string_view before, std::string_view after, si
     return {text, at};
 }
 
+// [SECTION] Undo
+
+void UndoHistory::Record(const std::string& before, size_t cursor, const std::string& after, double now) {
+    // One letter more or less (a UTF-8 character is at most 4 bytes) is typing.
+    const size_t a = before.size(), b = after.size();
+    const bool typing = (a > b ? a - b : b - a) <= 4;
+    const bool merge = typing && m_last_was_typing && !m_undo.empty() && now - m_last_edit < MERGE_WITHIN_S;
+    if (!merge) m_undo.push_back({before, cursor});
+    m_redo.clear();
+    m_last_edit = now;
+    m_last_was_typing = typing;
+    Trim();
+}
+
+bool UndoHistory::Undo(std::string& text, size_t& cursor) {
+    if (m_undo.empty()) return false;
+    m_redo.push_back({text, cursor});
+    text = std::move(m_undo.back().text);
+    cursor = std::min(m_undo.back().cursor, text.size());
+    m_undo.pop_back();
+    m_last_was_typing = false; // what is typed next is a step of its own
+    return true;
+}
+
+bool UndoHistory::Redo(std::string& text, size_t& cursor) {
+    if (m_redo.empty()) return false;
+    m_undo.push_back({text, cursor});
+    text = std::move(m_redo.back().text);
+    cursor = std::min(m_redo.back().cursor, text.size());
+    m_redo.pop_back();
+    m_last_was_typing = false;
+    return true;
+}
+
+void UndoHistory::Trim() {
+    size_t bytes = 0;
+    for (const auto& s : m_undo) bytes += s.text.size();
+    size_t drop = 0;
+    while (drop + 1 < m_undo.size() && bytes > MAX_BYTES) bytes -= m_undo[drop++].text.size();
+    m_undo.erase(m_undo.begin(), m_undo.begin() + static_cast<std::ptrdiff_t>(drop));
+}
+
+// [SECTION] The cursor at soft breaks
+
+size_t SettleCursor(std::string_view d, size_t previous, size_t cursor, bool right, bool left) {
+    if (cursor > d.size()) return d.size();
+    // A soft break "\r\n" sits at [r, r + 2): positions r (the end of the
+    // line, after its spaces) and r + 2 (the start of the next) are the same
+    // place in the text; r + 1 is no place at all.
+    const bool before_soft = cursor < d.size() && d[cursor] == '\r';
+    const bool inside_soft = cursor > 0 && d[cursor - 1] == '\r' && cursor < d.size() && d[cursor] == '\n';
+    if (inside_soft) {
+        const size_t r = cursor - 1;
+        if (right) return r + 2; // on to the next line
+        // Left from the start of the next line: the character before the break, as in the text.
+        if (left && previous >= r + 2 && r > 0) {
+            size_t at = r - 1;
+            while (at > 0 && IsContinuation(d[at])) --at;
+            return at;
+        }
+        return r; // End, a click, Up or Down: the end of the line
+    }
+    // Right from the line's last character to its end is the same step as to
+    // the start of the next line: go there at once.
+    if (before_soft && right && previous < cursor) return cursor + 2;
+    return cursor;
+}
+
 } // namespace escucha::gui

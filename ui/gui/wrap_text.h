@@ -16,6 +16,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace escucha::gui {
 
@@ -44,5 +45,41 @@ struct WrappedEdit {
 /// break then removes the character before it, as Delete removes the one after).
 [[nodiscard]] WrappedEdit ApplyWrappedEdit(std::string_view before, std::string_view after, size_t cursor,
                                            bool backspace);
+
+/// Undo and redo for a wrapped editor, kept on the real text: Dear ImGui's
+/// own undo records display positions, which every re-wrap shifts. Letters
+/// typed (or removed) one after another with less than a second between
+/// them are undone together; a paste, a cut or a pause starts a new step.
+class UndoHistory {
+public:
+    /// Before an edit: the text and cursor (text position) as they were, and
+    /// the text after it.
+    void Record(const std::string& before, size_t cursor, const std::string& after, double now);
+    /// Puts back the text before the last step (`text` and `cursor` are the
+    /// present ones, replaced); false when there is nothing to undo.
+    bool Undo(std::string& text, size_t& cursor);
+    /// Does again what the last Undo took back; false when there is nothing.
+    bool Redo(std::string& text, size_t& cursor);
+    [[nodiscard]] bool CanUndo() const noexcept { return !m_undo.empty(); }
+
+    static constexpr double MERGE_WITHIN_S = 1.0;
+    static constexpr size_t MAX_BYTES = 8 * 1024 * 1024; ///< older steps are forgotten past this
+
+private:
+    struct Step {
+        std::string text;
+        size_t cursor = 0;
+    };
+    void Trim();
+    std::vector<Step> m_undo, m_redo;
+    double m_last_edit = -1e300;
+    bool m_last_was_typing = false;
+};
+
+/// Where the cursor of a wrapped editor should rest after it moved from
+/// `previous` to `cursor` (display positions): never between the two halves
+/// of a soft break, and Right or Left cross a soft break in one press, as
+/// they cross one character. `right`/`left`: that arrow moved it.
+[[nodiscard]] size_t SettleCursor(std::string_view display, size_t previous, size_t cursor, bool right, bool left);
 
 } // namespace escucha::gui

@@ -68,8 +68,23 @@ SyncState ReadSyncState(storage::Vault& vault) {
     return s;
 }
 
-std::optional<std::string> Enrol(storage::Vault& vault, const std::string& server, const std::string& code,
+std::string NormaliseEnrolmentCode(const std::string& typed) {
+    std::string symbols;
+    for (const char c : typed) {
+        if (c == ' ' || c == '-' || c == '_' || c == '\t' || c == '\r' || c == '\n') continue;
+        symbols.push_back(c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c);
+    }
+    std::string code;
+    for (size_t i = 0; i < symbols.size(); ++i) {
+        if (i && i % 4 == 0) code.push_back('-');
+        code.push_back(symbols[i]);
+    }
+    return code;
+}
+
+std::optional<std::string> Enrol(storage::Vault& vault, const std::string& server, const std::string& typed_code,
                                  const std::string& ca_pem, const HttpOptions& http) {
+    const auto code = NormaliseEnrolmentCode(typed_code);
     const auto base = TrimSlash(server);
     if (auto problem = CheckServerUrl(base)) return problem;
     HttpOptions options = http;

@@ -61,9 +61,15 @@ struct SyncState {
 
 [[nodiscard]] SyncState ReadSyncState(storage::Vault& vault);
 
-/// Trades an enrolment code for a device token and keeps both the token and
-/// the pinned certificate (`ca_pem`, may be empty) in the vault, then pulls
-/// the project so records can be filed under it at once.
+/// An enrolment code as headquarters issues it (XXXX-XXXX-XXXX-XXXX, upper
+/// case), however it was typed: any case, with or without spaces, dashes or
+/// underscores. Letters outside the code's alphabet are left for HQ to refuse.
+[[nodiscard]] std::string NormaliseEnrolmentCode(const std::string& typed);
+
+/// Trades an enrolment code (normalised first: see NormaliseEnrolmentCode)
+/// for a device token and keeps both the token and the pinned certificate
+/// (`ca_pem`, may be empty) in the vault, then pulls the project so records
+/// can be filed under it at once.
 /// Returns an error in words, or nullopt on success.
 [[nodiscard]] std::optional<std::string> Enrol(storage::Vault& vault, const std::string& server,
                                                const std::string& code, const std::string& ca_pem,
