@@ -1,6 +1,7 @@
 #include "escucha/storage/blobs.h"
 
 #include "files.h"
+#include "storage/fast_vault.h"
 #include "storage/test_catalogue.h"
 #include "temp_dir.h"
 
@@ -9,6 +10,7 @@
 #include <random>
 
 using namespace escucha::storage;
+using escucha::test::FastVaultOptions;
 using escucha::test::TempDir;
 
 namespace {
@@ -27,7 +29,7 @@ std::string Audio(size_t size, unsigned seed) {
 TEST_CASE("Blobs are stored encrypted and read back whole", "[storage]") {
     TempDir dir;
     const auto catalogue = escucha::test::TestCatalogue();
-    auto vault = Vault::Create(dir.Path(), Passphrase("frase de paso larga"), catalogue, {"ana"});
+    auto vault = Vault::Create(dir.Path(), Passphrase("frase de paso larga"), catalogue, FastVaultOptions());
     BlobStore blobs(vault);
     for (const size_t size : {size_t{0}, size_t{1}, BLOB_CHUNK - 1, BLOB_CHUNK, BLOB_CHUNK + 1, 5 * BLOB_CHUNK + 123}) {
         const auto content = Audio(size, static_cast<unsigned>(size));
@@ -74,7 +76,7 @@ TEST_CASE("Blobs are stored encrypted and read back whole", "[storage]") {
 TEST_CASE("A damaged blob is found by check, set aside, and taken back once its file is restored", "[storage]") {
     TempDir dir;
     const auto catalogue = escucha::test::TestCatalogue();
-    auto vault = Vault::Create(dir.Path(), Passphrase("frase de paso larga"), catalogue, {"ana"});
+    auto vault = Vault::Create(dir.Path(), Passphrase("frase de paso larga"), catalogue, FastVaultOptions());
     BlobStore blobs(vault);
     const auto sound = blobs.AddBytes(Audio(2 * BLOB_CHUNK + 10, 1));
     const auto hurt = blobs.AddBytes(Audio(3 * BLOB_CHUNK + 10, 2));

@@ -1,10 +1,12 @@
 #include "escucha/storage/vault.h"
 
 #include "files.h"
+#include "storage/fast_vault.h"
 #include "storage/test_catalogue.h"
 #include "temp_dir.h"
 
 #include <catch2/catch.hpp>
+#include <sodium.h>
 
 using namespace escucha::storage;
 using escucha::test::FilesContaining;
@@ -16,11 +18,7 @@ namespace {
 const Passphrase GOOD("una frase de paso larga");
 const Passphrase OTHER("otra frase completamente distinta");
 
-VaultOptions FastOptions() {
-    VaultOptions o;
-    o.author = "ana";
-    return o;
-}
+VaultOptions FastOptions() { return escucha::test::FastVaultOptions("ana"); }
 
 VaultFailure FailureOf(const std::function<void()>& action) {
     try {
@@ -136,6 +134,21 @@ TEST_CASE("No record text is ever in plaintext in the vault directory", "[storag
     CHECK(vault.Records().Search("numero").size() == 20);
     vault.Db().Exec("PRAGMA wal_checkpoint(TRUNCATE)");
     CHECK(FilesContaining(dir.Path(), marker).empty());
+
+    // The same records in a database without a key do show on disk: the
+    // scan above would have seen them.
+    TempDir plain_dir;
+    {
+        Database plain((plain_dir / "plain.db").string(), true);
+        RegisterSearchFunctions(plain);
+        HybridLogicalClock clock;
+        RecordStore store(plain, catalogue, clock, {"ana", "device-1"});
+        store.EnsureSchema();
+        const std::string project = store.Create("project", {{"name", "P"}})["id"];
+        store.Create("story", {{"project_id", project}, {"title", "Relato"}, {"text", marker + " número 1"}});
+    }
+    CHECK_FALSE(FilesContaining(plain_dir.Path(), marker).empty());
+    CHECK_FALSE(FilesContaining(plain_dir.Path(), "número").empty());
 }
 
 TEST_CASE("Changing the passphrase re-encrypts the vault", "[storage]") {
@@ -163,6 +176,8 @@ TEST_CASE("A passphrase change cut short leaves the vault openable", "[storage]"
     { auto vault = Vault::Create(dir.Path(), GOOD, catalogue, FastOptions()); }
     // Stopped after the new parameters were written, before the rekey.
     auto params = KdfParams::Fresh();
+    params.opslimit = crypto_pwhash_OPSLIMIT_MIN;
+    params.memlimit = crypto_pwhash_MEMLIMIT_MIN;
     params.check = DeriveKey(OTHER, params).CheckValue();
     WriteKdfFile(dir / "vault.kdf.new", params);
     SECTION("the old passphrase still opens it, and the leftover is cleared") {
@@ -287,4 +302,28 @@ TEST_CASE("An edited vault.kdf is reported as edited or damaged, not as a wrong 
         CHECK(nlohmann::json::parse(escucha::test::ReadFile(dir / "vault.kdf"))["digest"] == kdf["digest"]);
         CHECK(FailureOf([&] { (void)Vault::Open(dir.Path(), OTHER, catalogue); }) == VaultFailure::WrongPassphrase);
     }
+}
+
+TEST_CASE("The key derivation cost given at creation is what vault.kdf keeps; the default is the production cost",
+          "[storage]") {
+    // Tests use the cheapest cost; a vault made without options must not.
+    const VaultOptions defaults;
+    CHECK(defaults.kdf_opslimit >= 3);
+    CHECK(defaults.kdf_memlimit >= 64ull * 1024 * 1024);
+    CHECK(KdfParams{}.opslimit >= 3);
+    CHECK(KdfParams{}.memlimit >= 64ull * 1024 * 1024);
+
+    TempDir dir;
+    const auto catalogue = escucha::test::TestCatalogue();
+    auto vault = Vault::Create(dir.Path(), GOOD, catalogue, FastOptions());
+    const auto written = ReadKdfFile(dir / "vault.kdf");
+    REQUIRE(written);
+    CHECK(written->opslimit == crypto_pwhash_OPSLIMIT_MIN);
+    CHECK(written->memlimit == crypto_pwhash_MEMLIMIT_MIN);
+    vault.ChangePassphrase(OTHER);
+    const auto changed = ReadKdfFile(dir / "vault.kdf");
+    REQUIRE(changed);
+    CHECK(changed->opslimit == crypto_pwhash_OPSLIMIT_MIN);
+    CHECK(changed->memlimit == crypto_pwhash_MEMLIMIT_MIN);
+    CHECK(changed->salt != written->salt);
 }
