@@ -64,7 +64,9 @@ void ProjectAndStatus(AppState& s, const std::string& status, float width) {
         ImGui::SetTooltip("%s", s.ProjectName().c_str());
     if (!status.empty()) {
         ImGui::SameLine(x + std::max(room + gap, width - status_width));
-        ImGui::TextDisabled("%s", Ellipsize(status, width - room - gap).c_str());
+        const float status_room = width - room - gap;
+        ImGui::TextDisabled("%s", Ellipsize(status, status_room).c_str());
+        if (ImGui::IsItemHovered() && status_width > status_room) ImGui::SetTooltip("%s", status.c_str());
     }
 }
 

@@ -298,6 +298,7 @@ bool WrappedTextEditor(AppState& s, const RecordDraft& d, const std::string& nam
         if (field.found_text != field.text || (field.found.empty() && field.found_text.empty())) {
             field.found_text = field.text;
             field.found = FindTerms(field.text, s.found_terms);
+            field.marks_display.clear(); // measured again
         }
         found = &field.found;
     }
@@ -315,7 +316,7 @@ bool WrappedTextEditor(AppState& s, const RecordDraft& d, const std::string& nam
         // throw away minutes of writing: keep the text, show it again.
         field.display = WrapText(field.text, width, Measure);
     }
-    if (found && !found->empty()) {
+    if (found && !found->empty() && field.found_text == field.text) { // not on the frame of an edit: next frame
         const bool first_time = !field.found_shown;
         field.found_shown = true;
         DrawFound(EditorWindow("##v"), MeasureFound(field), first_time && s.found_scroll_pending);
@@ -328,11 +329,16 @@ bool WrappedTextEditor(AppState& s, const RecordDraft& d, const std::string& nam
     return false;
 }
 
-/// Marks the found words over a one-line field just drawn.
+/// Marks the found words over a one-line field just drawn (the first time,
+/// the form scrolls to it).
 void MarkFoundInLine(AppState& s, const RecordDraft& d, const std::string& text) {
     if (s.found_in.empty() || s.found_in != d.id || ImGui::IsItemActive()) return;
     const auto found = FindTerms(text, s.found_terms);
     if (found.empty()) return;
+    if (s.found_scroll_pending) {
+        ImGui::SetScrollHereY(0.3f);
+        s.found_scroll_pending = false;
+    }
     const ImGuiStyle& style = ImGui::GetStyle();
     const ImVec2 min = ImGui::GetItemRectMin(), max = ImGui::GetItemRectMax();
     ImDrawList* draw = ImGui::GetWindowDrawList();
@@ -467,9 +473,9 @@ void DrawField(AppState& s, RecordDraft& d, const storage::FieldSpec& spec, cons
     bool changed = false;
     bool picked = false; // a day chosen in the calendar
     ImGui::PushID(spec.name.c_str());
-    // Label above the field: it survives any translation's length and any screen width.
-    if (spec.required) ImGui::Text("%s *", label);
-    else ImGui::TextUnformatted(label);
+    // Label above the field, wrapped: it survives any translation's length and any screen width.
+    if (spec.required) ImGui::TextWrapped("%s *", label);
+    else ImGui::TextWrapped("%s", label);
     if (focus) ImGui::SetKeyboardFocusHere();
     const float width = -1.0f;
     switch (spec.kind) {
@@ -534,6 +540,7 @@ void DrawField(AppState& s, RecordDraft& d, const storage::FieldSpec& spec, cons
     case FieldKind::TextList:
         ImGui::SetNextItemWidth(width);
         changed = ImGui::InputTextWithHint("##v", Tr("separate with commas"), &v.text);
+        MarkFoundInLine(s, d, v.text);
         break;
     case FieldKind::Reference: {
         std::string chosen;
