@@ -52,19 +52,26 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (json.is_discarded()) return 0;
     auto& vault = *world.vault;
     if (data[0] % 2 == 0) {
-        storage::Transaction txn(vault.Db()); // never committed: each page starts from the same vault
-        Decode<sync::PushResponse>(json);
-        Decode<sync::EnrolResponse>(json);
-        Decode<sync::DeviceInfo>(json);
+        // Never committed: each page starts from the same vault.
+        struct RollBack {};
         try {
-            const auto page = json.get<sync::PullResponse>();
-            for (const auto& record : page.records) {
+            vault.Records().Atomically([&] {
+                Decode<sync::PushResponse>(json);
+                Decode<sync::EnrolResponse>(json);
+                Decode<sync::DeviceInfo>(json);
                 try {
-                    (void)vault.Records().ApplyRemote(record);
-                } catch (const storage::RecordError&) {
+                    const auto page = json.get<sync::PullResponse>();
+                    for (const auto& record : page.records) {
+                        try {
+                            (void)vault.Records().ApplyRemote(record);
+                        } catch (const storage::RecordError&) {
+                        }
+                    }
+                } catch (const sync::Json::exception&) {
                 }
-            }
-        } catch (const sync::Json::exception&) {
+                throw RollBack{};
+            });
+        } catch (const RollBack&) {
         }
     } else {
         // Import commits what it takes, all or nothing, as the CLI does.

@@ -126,7 +126,8 @@ void AddListeningTypes(storage::Catalogue& catalogue) {
         },
     });
 
-    catalogue.Add(RecordType{
+    {
+        RecordType t{
         "identity_link",
         "The real name and contact of a participant. Stays on this device unless the project's "
         "share_identities is true; never shown in search results.",
@@ -144,7 +145,11 @@ void AddListeningTypes(storage::Catalogue& catalogue) {
         "share_identities",
         nullptr,
         nullptr,
-    });
+        };
+        t.identifying = true;
+        t.on_withdrawal = {{"participant_id", storage::WithdrawalRule::Action::Erase, {}}};
+        catalogue.Add(std::move(t));
+    }
 
     catalogue.Add(RecordType{
         "consent",
@@ -203,7 +208,8 @@ void AddListeningTypes(storage::Catalogue& catalogue) {
         [](const Json& record) { CheckOrder(record, "started_at", "ended_at"); },
     });
 
-    catalogue.Add(RecordType{
+    {
+        RecordType t{
         "transcript_segment",
         "A stretch of transcribed speech from an interview, with its time in the recording.",
         "capture",
@@ -213,6 +219,7 @@ void AddListeningTypes(storage::Catalogue& catalogue) {
             {"start_ms", FieldKind::Integer, "Start, in milliseconds from the start of the recording.", true, false, {}, {}, nullptr},
             {"end_ms", FieldKind::Integer, "End, in milliseconds.", true, false, {}, {}, nullptr},
             Text("speaker", "Who speaks (pseudonym or role).", false, true),
+            Ref("speaker_id", "participant", "The participant who speaks, when it is one: their words go if they withdraw consent."),
             LongText("text", "What was said, verbatim.", true),
             Text("language", "Language spoken."),
         },
@@ -226,7 +233,10 @@ void AddListeningTypes(storage::Catalogue& catalogue) {
                 throw RecordError("start_ms", "may not be negative");
             CheckOrder(record, "start_ms", "end_ms");
         },
-    });
+        };
+        t.on_withdrawal = {{"speaker_id", storage::WithdrawalRule::Action::Erase, {}}};
+        catalogue.Add(std::move(t));
+    }
 
     catalogue.Add(RecordType{
         "field_note",
@@ -247,7 +257,8 @@ void AddListeningTypes(storage::Catalogue& catalogue) {
         nullptr,
     });
 
-    catalogue.Add(RecordType{
+    {
+        RecordType t{
         "social_media_item",
         "A public social-media item kept as material, with its author hashed.",
         "capture",
@@ -259,6 +270,7 @@ void AddListeningTypes(storage::Catalogue& catalogue) {
             Text("author_hash", "Salted hash of the author's handle; never the handle itself."),
             LongText("text", "The text of the item."),
             LongText("paraphrase", "A paraphrase to show instead of the verbatim text."),
+            Ref("participant_id", "participant", "The participant who wrote or shared it, when known: it goes if they withdraw consent."),
             Text("language", "Language."),
         },
         "",
@@ -270,9 +282,13 @@ void AddListeningTypes(storage::Catalogue& catalogue) {
             if (!record.contains("text") && !record.contains("paraphrase"))
                 throw RecordError("text", "either text or paraphrase is required");
         },
-    });
+        };
+        t.on_withdrawal = {{"participant_id", storage::WithdrawalRule::Action::Erase, {}}};
+        catalogue.Add(std::move(t));
+    }
 
-    catalogue.Add(RecordType{
+    {
+        RecordType t{
         "narrative",
         "A narrative (récit) told by one or more participants: dominant, emergent or alternative.",
         "capture",
@@ -290,7 +306,10 @@ void AddListeningTypes(storage::Catalogue& catalogue) {
         {},
         nullptr,
         nullptr,
-    });
+        };
+        t.on_withdrawal = {{"teller_ids", storage::WithdrawalRule::Action::Erase, {}}};
+        catalogue.Add(std::move(t));
+    }
 }
 
 } // namespace escucha::capture

@@ -17,7 +17,7 @@ void AddInterpretationTypes(storage::Catalogue& catalogue) {
     const auto list = [](const char* name, const char* description) {
         return FieldSpec{name, FieldKind::TextList, description, false, true, {}, {}, nullptr};
     };
-    catalogue.Add(RecordType{
+    RecordType profile{
         "profile",
         "An ethnographic profile, individual or collective, built from participants and narratives.",
         "interpret",
@@ -38,6 +38,9 @@ void AddInterpretationTypes(storage::Catalogue& catalogue) {
             {"status", FieldKind::Choice, "Where the profile stands.", false, false, {"draft", "presented", "refined"},
              {}, "draft"},
             {"version", FieldKind::Integer, "Version, raised when the profile is refined.", false, false, {}, {}, 1},
+            {"needs_review", FieldKind::Boolean,
+             "Set when a participant it draws on withdrew consent: what came from them must be taken out.", false,
+             false, {}, {}, nullptr},
         },
         "name",
         true,
@@ -52,7 +55,12 @@ void AddInterpretationTypes(storage::Catalogue& catalogue) {
                 throw RecordError("participant_ids", "an individual profile draws on one participant at most");
         },
         true, // shared: interpreters refine profiles together
-    });
+    };
+    profile.on_withdrawal = {
+        {"participant_ids", storage::WithdrawalRule::Action::FlagForReview, "needs_review"},
+        {"narrative_ids", storage::WithdrawalRule::Action::FlagForReview, "needs_review"},
+    };
+    catalogue.Add(std::move(profile));
 }
 
 const storage::Catalogue& AllRecordTypes() {

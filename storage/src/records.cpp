@@ -536,24 +536,33 @@ RecordStore::Lease RecordStore::Cached(const std::string& sql) {
     return Lease(*it->second);
 }
 
-namespace {
-
-/// A transaction when none is open yet; nested calls join the outer one.
-/// A write transaction unless the caller already holds one.
-class WriteScope {
+/// The store's write transaction: the outermost scope opens it, nested ones
+/// (a domain operation's several writes, an import's records) join it. The
+/// store counts scopes itself instead of asking SQLite whether one is open.
+class RecordStore::Scope {
 public:
-    explicit WriteScope(Database& db) {
-        if (sqlite3_get_autocommit(db.Handle())) m_txn.emplace(db);
+    explicit Scope(RecordStore& store) : m_store(store) {
+        if (m_store.m_depth == 0) m_store.m_txn.emplace(m_store.m_db);
+        ++m_store.m_depth;
+    }
+    Scope(const Scope&) = delete;
+    Scope& operator=(const Scope&) = delete;
+    ~Scope() {
+        if (--m_store.m_depth == 0) m_store.m_txn.reset(); // rolls back unless committed
     }
     void Commit() {
-        if (m_txn) m_txn->Commit();
+        if (m_store.m_depth == 1) m_store.m_txn->Commit();
     }
 
 private:
-    std::optional<Transaction> m_txn;
+    RecordStore& m_store;
 };
 
-} // namespace
+void RecordStore::Atomically(const std::function<void()>& work) {
+    Scope scope(*this);
+    work();
+    scope.Commit();
+}
 
 void RecordStore::CatchUpClock() {
     // Another connection to this vault may have stamped later times (the
@@ -610,6 +619,10 @@ void RecordStore::Write(const RecordType& type, const Json& record, const char* 
     IndexText(type, record);
 
     if (!m_remote && IsJournalled(type, record)) {
+        // A change headquarters refused is superseded by this one, which
+        // holds the whole record as it is now: it is sent instead.
+        auto superseded = Cached("DELETE FROM journal WHERE record_id = ? AND last_error IS NOT NULL");
+        (*superseded).Bind(1, id).Run();
         auto journal_lease = Cached(
             "INSERT INTO journal (change_id, record_type, record_id, rev, op, hlc, body) VALUES (?, ?, ?, ?, ?, ?, ?)");
         auto& journal = *journal_lease;
@@ -625,7 +638,7 @@ void RecordStore::Write(const RecordType& type, const Json& record, const char* 
 Json RecordStore::Create(const std::string& type_name, const Json& fields) {
     const auto& type = m_catalogue.Get(type_name);
     Json record = NormaliseRecord(type, fields, true);
-    WriteScope scope(m_db);
+    Scope scope(*this);
     CatchUpClock();
     const auto now = m_clock.Now();
     if (record["id"].is_null()) record["id"] = NewUuidV7(now.millis);
@@ -640,7 +653,7 @@ Json RecordStore::Create(const std::string& type_name, const Json& fields) {
     record["deleted"] = false;
 
     // Inside an import, references are checked once every record is in.
-    const bool deferred = !sqlite3_get_autocommit(m_db.Handle()) && m_deferring;
+    const bool deferred = m_deferring;
     if (!deferred) CheckReferences(type, record);
     Write(type, record, "upsert");
     scope.Commit();
@@ -650,7 +663,7 @@ Json RecordStore::Create(const std::string& type_name, const Json& fields) {
 Json RecordStore::Update(const std::string& id, const Json& patch) {
     // Read and write under one write lock: another connection to this vault
     // (the app's sync thread) may change the record in between.
-    WriteScope scope(m_db);
+    Scope scope(*this);
     CatchUpClock();
     const auto existing = Get(id);
     if (!existing) throw RecordError("id", "no record with id " + id + " in this vault");
@@ -686,7 +699,7 @@ Json RecordStore::Update(const std::string& id, const Json& patch) {
 }
 
 Json RecordStore::Delete(const std::string& id, bool force) {
-    WriteScope scope(m_db);
+    Scope scope(*this);
     CatchUpClock();
     const auto existing = Get(id);
     if (!existing) throw RecordError("id", "no record with id " + id + " in this vault");
@@ -698,28 +711,115 @@ Json RecordStore::Delete(const std::string& id, bool force) {
             throw RecordError("id", std::to_string(refs.size()) + " record(s) still refer to " + id + ", first " +
                                         refs.front() + "; delete or change them first");
     }
-    Json record = Json::object();
-    record["id"] = id;
-    record["type"] = type.name;
-    if (type.project_scoped) record["project_id"] = (*existing)["project_id"];
-    record["created_at"] = (*existing)["created_at"];
-    record["author"] = (*existing)["author"];
-    record["updated_at"] = m_clock.Now().ToString();
-    record["device"] = m_writer.device;
-    record["rev"] = (*existing)["rev"].get<int64_t>() + 1;
-    record["deleted"] = true;
-
+    Json record = Tombstone(type, *existing);
     Write(type, record, "delete");
-    auto audit = m_db.Prepare("INSERT INTO audit (at, author, action, record_type, record_id) VALUES (?, ?, 'delete', ?, ?)");
-    audit.Bind(1, record["updated_at"].get<std::string>()).Bind(2, m_writer.author).Bind(3, type.name).Bind(4, id).Run();
+    Audit("delete", type.name, id);
     scope.Commit();
     return record;
 }
 
+Json RecordStore::Tombstone(const RecordType& type, const Json& existing) {
+    Json record = Json::object();
+    record["id"] = existing["id"];
+    record["type"] = type.name;
+    if (type.project_scoped) record["project_id"] = existing["project_id"];
+    record["created_at"] = existing["created_at"];
+    record["author"] = existing["author"];
+    record["updated_at"] = m_clock.Now().ToString();
+    record["device"] = m_writer.device;
+    record["rev"] = existing["rev"].get<int64_t>() + 1;
+    record["deleted"] = true;
+    return record;
+}
+
+void RecordStore::ForgetText(const std::string& id) {
+    // Unsent changes and the versions kept for a person to merge are copies
+    // of the text; headquarters needs none of them to apply the tombstone.
+    auto journal = Cached("DELETE FROM journal WHERE record_id = ?");
+    (*journal).Bind(1, id).Run();
+    auto conflicts = Cached("DELETE FROM conflict WHERE record_id = ?");
+    (*conflicts).Bind(1, id).Run();
+}
+
+Json RecordStore::Erase(const std::string& id, const std::string& cause) {
+    Scope scope(*this);
+    CatchUpClock();
+    const auto existing = Get(id);
+    if (!existing) throw RecordError("id", "no record with id " + id + " in this vault");
+    const auto& type = m_catalogue.Get((*existing)["type"].get<std::string>());
+    ForgetText(id);
+    if ((*existing)["deleted"].get<bool>()) {
+        scope.Commit();
+        return *existing;
+    }
+    Json record = Tombstone(type, *existing);
+    if (!cause.empty()) record["erased_for"] = cause;
+    Write(type, record, "delete");
+    Audit("erase", type.name, id);
+    scope.Commit();
+    return record;
+}
+
+void RecordStore::Audit(const std::string& action, const std::string& record_type, const std::string& record_id) {
+    auto audit = Cached("INSERT INTO audit (at, author, action, record_type, record_id) VALUES (?, ?, ?, ?, ?)");
+    (*audit).Bind(1, m_clock.Last().ToString()).Bind(2, m_writer.author).Bind(3, action).Bind(4, record_type);
+    (*audit).Bind(5, record_id).Run();
+}
+
+void RecordStore::PurgeErasedText() {
+    // FTS4 keeps a deleted document's words in its segments until they are
+    // merged; 'optimize' merges them all into one, without the deleted ones.
+    m_db.Exec("INSERT INTO search_index(search_index) VALUES('optimize')");
+}
+
+std::map<std::string, int64_t> RecordStore::MoveProjectRecords(const std::string& from, const std::string& to) {
+    Scope scope(*this);
+    CatchUpClock();
+    if (from == to) throw RecordError("project_id", "the records are in that project already");
+    const auto source = Get(from);
+    if (!source || (*source)["type"] != "project" || (*source)["deleted"].get<bool>())
+        throw RecordError("project_id", "no project " + from + " in this vault");
+    const auto target = Get(to);
+    if (!target || (*target)["type"] != "project" || (*target)["deleted"].get<bool>())
+        throw RecordError("project_id", "no project " + to + " in this vault");
+    std::map<std::string, int64_t> moved;
+    for (const auto& type : m_catalogue.Types()) {
+        if (!type.project_scoped) continue;
+        ListOptions options;
+        options.project_id = from;
+        options.include_deleted = true;
+        for (auto record : List(type.name, options)) {
+            const std::string id = record["id"];
+            // Headquarters never accepted a change of a project it does not
+            // know: those changes are replaced by one in the new project.
+            auto drop = Cached("DELETE FROM journal WHERE record_id = ?");
+            (*drop).Bind(1, id).Run();
+            record["project_id"] = to;
+            record["updated_at"] = m_clock.Now().ToString();
+            record["device"] = m_writer.device;
+            record["rev"] = record["rev"].get<int64_t>() + 1;
+            Write(type, record, record["deleted"].get<bool>() ? "delete" : "upsert");
+            if (!record["deleted"].get<bool>()) ++moved[type.name];
+        }
+    }
+    // The local project itself is now empty and never reached headquarters.
+    ForgetText(from);
+    const auto& project_type = m_catalogue.Get("project");
+    m_remote = true;
+    struct Reset {
+        bool& flag;
+        ~Reset() { flag = false; }
+    } reset{m_remote};
+    Write(project_type, Tombstone(project_type, *source), "delete");
+    Audit("move_project", "project", from);
+    scope.Commit();
+    return moved;
+}
+
 std::vector<std::string> RecordStore::Import(const Json& records) {
-    Transaction txn(m_db);
+    Scope scope(*this);
     auto ids = ImportInTransaction(records);
-    txn.Commit();
+    scope.Commit();
     return ids;
 }
 
@@ -733,7 +833,7 @@ ImportOutcome RecordStore::ImportOnce(const Json& records) {
     crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(text.data()), text.size());
     ImportOutcome outcome;
     outcome.digest = HexEncode(digest, sizeof digest);
-    Transaction txn(m_db);
+    Scope scope(*this);
     {
         auto seen = m_db.Prepare("SELECT imported_at, records FROM import_log WHERE digest = ?");
         seen.Bind(1, outcome.digest);
@@ -751,7 +851,7 @@ ImportOutcome RecordStore::ImportOnce(const Json& records) {
     // commit has both, before it neither.
     auto log = m_db.Prepare("INSERT INTO import_log (digest, imported_at, records) VALUES (?, ?, ?)");
     log.Bind(1, outcome.digest).Bind(2, outcome.imported_at).Bind(3, outcome.count).Run();
-    txn.Commit();
+    scope.Commit();
     return outcome;
 }
 
@@ -1076,7 +1176,7 @@ std::vector<SearchHit> RecordStore::Search(const std::string& query, int limit, 
 }
 
 void RecordStore::RebuildSearchIndex() {
-    WriteScope scope(m_db);
+    Scope scope(*this);
     m_db.Exec("DELETE FROM search_index; DELETE FROM search_doc;");
     for (const auto& type : m_catalogue.Types()) {
         auto stmt = m_db.Prepare("SELECT " + SelectColumns(type) + " FROM " + QuoteIdent(type.name) + " WHERE deleted = 0");
@@ -1087,12 +1187,19 @@ void RecordStore::RebuildSearchIndex() {
 
 // [SECTION] Journal and consistency
 
-int64_t RecordStore::PendingJournalCount() { return m_db.QueryInt("SELECT count(*) FROM journal"); }
+int64_t RecordStore::PendingJournalCount() {
+    return m_db.QueryInt("SELECT count(*) FROM journal WHERE last_error IS NULL");
+}
 
-std::vector<JournalEntry> RecordStore::PendingJournal(int64_t limit, int64_t after_seq) {
+int64_t RecordStore::WaitingRecordCount() {
+    return m_db.QueryInt("SELECT count(DISTINCT record_id) FROM journal WHERE last_error IS NULL");
+}
+
+std::vector<JournalEntry> RecordStore::PendingJournal(int64_t limit, int64_t after_seq, bool include_refused) {
     auto stmt = m_db.Prepare(
-        "SELECT seq, attempts, coalesce(last_error, ''), change_id, record_type, record_id, rev, op, hlc, body "
-        "FROM journal WHERE seq > ? ORDER BY seq LIMIT ?");
+        std::string("SELECT seq, attempts, coalesce(last_error, ''), change_id, record_type, record_id, rev, op, hlc, "
+                    "body FROM journal WHERE seq > ? ") +
+        (include_refused ? "" : "AND last_error IS NULL ") + "ORDER BY seq LIMIT ?");
     stmt.Bind(1, after_seq).Bind(2, limit);
     std::vector<JournalEntry> out;
     while (stmt.Step())
@@ -1111,6 +1218,28 @@ void RecordStore::RejectJournal(int64_t seq, const std::string& reason) {
     auto stmt_lease = Cached("UPDATE journal SET attempts = attempts + 1, last_error = ? WHERE seq = ?");
     auto& stmt = *stmt_lease;
     stmt.Bind(1, reason).Bind(2, seq).Run();
+}
+
+void RecordStore::RetryJournal(int64_t seq) {
+    Scope scope(*this);
+    auto stmt = m_db.Prepare("UPDATE journal SET change_id = ?, last_error = NULL WHERE seq = ? AND last_error IS NOT NULL");
+    // Headquarters remembers its answer to the old change id: a new one is a new request.
+    stmt.Bind(1, NewUuidV7()).Bind(2, seq).Run();
+    if (m_db.Changes() == 0) throw RecordError("seq", "no refused change number " + std::to_string(seq));
+    scope.Commit();
+}
+
+void RecordStore::DiscardJournal(int64_t seq) {
+    Scope scope(*this);
+    auto find = m_db.Prepare("SELECT record_type, record_id FROM journal WHERE seq = ? AND last_error IS NOT NULL");
+    find.Bind(1, seq);
+    if (!find.Step()) throw RecordError("seq", "no refused change number " + std::to_string(seq));
+    const auto type = find.Text(0), id = find.Text(1);
+    find.Reset();
+    auto stmt = m_db.Prepare("DELETE FROM journal WHERE seq = ?");
+    stmt.Bind(1, seq).Run();
+    Audit("discard_change", type, id);
+    scope.Commit();
 }
 
 int64_t RecordStore::RejectedJournalCount() {
@@ -1164,7 +1293,7 @@ void RecordStore::ResolveConflict(int64_t seq) {
 }
 
 bool RecordStore::ApplyRemote(const Json& input) {
-    WriteScope scope(m_db);
+    Scope scope(*this);
     CatchUpClock();
     if (!input.is_object() || !input.contains("type") || !input["type"].is_string())
         throw RecordError("type", "a record from headquarters has no type");
@@ -1196,6 +1325,12 @@ bool RecordStore::ApplyRemote(const Json& input) {
         bool& flag;
         ~Reset() { flag = false; }
     } reset{m_remote};
+    if (deleted) {
+        // A deletion wins: this device's unsent edits of the record would be
+        // refused, and they and any kept conflict versions hold its text.
+        if (input.contains("erased_for") && input["erased_for"].is_string()) record["erased_for"] = input["erased_for"];
+        ForgetText(record["id"].get<std::string>());
+    }
     Write(type, record, deleted ? "delete" : "upsert");
     if (!deleted) NoteUnseenReferences(type, record);
     scope.Commit();

@@ -38,6 +38,9 @@ void ConfigureConnection(Database& db) {
     db.Exec("PRAGMA journal_mode = WAL");
     // FULL: a commit that returned is on disk, through power loss too.
     db.Exec("PRAGMA synchronous = FULL");
+    // Freed space is overwritten with zeros: erased testimony (a consent
+    // withdrawn) leaves no readable trace in the file's free pages.
+    db.Exec("PRAGMA secure_delete = ON");
     RegisterSearchFunctions(db);
 }
 

@@ -278,6 +278,11 @@ TEST_CASE("Consent: scopes as a list, withdrawal with its date", "[gui]") {
     app.Create();
     app.Project("Cafetaleras");
     const auto participant = app.Add("participant", {{"pseudonym", "Ana"}});
+    const auto other = app.Add("participant", {{"pseudonym", "Beto"}});
+    const auto hers = app.Add("narrative", {{"title", "La deuda"}, {"text", "Nos pagan con vales"},
+                                            {"teller_ids", storage::Json::array({participant})}});
+    const auto his = app.Add("narrative", {{"title", "El río"}, {"text", "Crece en mayo"},
+                                           {"teller_ids", storage::Json::array({other})}});
     s.NewRecord("consent");
     auto& d = *s.draft;
     CHECK(d.values["status"].text == "given"); // the default is shown
@@ -292,11 +297,18 @@ TEST_CASE("Consent: scopes as a list, withdrawal with its date", "[gui]") {
     CHECK(app.Read(d.id)["scopes"] == storage::Json::array({"record_audio", "transcribe"}));
     CHECK(s.RowLabel("consent", s.lists["consent"].rows.at(0)) == "Ana");
 
+    const auto consent = d.id;
     s.WithdrawConsent(5.0);
-    REQUIRE(Until(app.ui, [&] { return !s.draft->saving && !s.draft->dirty; }));
-    const auto stored = app.Read(d.id);
+    REQUIRE(Until(app.ui, [&] { return s.status.rfind("Consent withdrawn", 0) == 0; }));
+    CHECK(s.status == "Consent withdrawn: 1 record(s) erased, 0 flagged for review");
+    const auto stored = app.Read(consent);
     CHECK(stored["status"] == "withdrawn");
     CHECK(stored["withdrawn_at"] == Today());
+    // What she told is erased in the same operation; what others told stays.
+    CHECK(app.Read(hers)["deleted"] == true);
+    CHECK(app.Read(his)["deleted"] == false);
+    // The form shows the consent as it is now.
+    REQUIRE(Until(app.ui, [&] { return s.draft && s.draft->id == consent && s.draft->values["status"].text == "withdrawn"; }));
 }
 
 TEST_CASE("A profile shows the narratives it draws on", "[gui]") {

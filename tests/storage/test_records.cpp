@@ -51,10 +51,12 @@ TEST_CASE("Creating a record stamps it and journals it in the same transaction",
 
     SECTION("a rolled-back transaction leaves neither record nor journal row") {
         const auto journal_before = f.JournalCount();
-        {
-            Transaction txn(f.db);
+        struct Abandon {};
+        CHECK_THROWS_AS(f.store.Atomically([&] {
             f.Person("Lucía");
-        }
+            throw Abandon{};
+        }),
+                        Abandon);
         CHECK(f.JournalCount() == journal_before);
         CHECK(f.store.Count("person") == 1);
     }

@@ -28,10 +28,10 @@ struct Hq {
     [[nodiscard]] std::string Code(const std::string& role, const std::string& person = "") const {
         return process.Admin({"enrol", "--project", project, "--role", role, "--person", person});
     }
-    /// What HQ holds for the project, by record id.
+    /// What HQ holds for the project (identity links included), by record id.
     [[nodiscard]] std::map<std::string, Json> Records() const {
         const auto out = (dir / "export.json").string();
-        (void)process.Admin({"export", "--project", project, "--out", out});
+        (void)process.Admin({"export", "--project", project, "--out", out, "--with-identities"});
         std::map<std::string, Json> records;
         const auto doc = Json::parse(ReadFile(out));
         for (const auto& r : doc["records"]) {

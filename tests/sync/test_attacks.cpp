@@ -357,7 +357,7 @@ TEST_CASE("A clock far in the future is refused with a code and does not spread"
     ahead.Add("field_note", {{"text", "desde el futuro"}});
     const auto report = ahead.Sync();
     CHECK_FALSE(report.ok);
-    const auto outbox = ahead.vault.Records().PendingJournal(10);
+    const auto outbox = ahead.vault.Records().PendingJournal(10, 0, true);
     REQUIRE(outbox.size() == 1);
     CHECK_THAT(outbox[0].last_error, Catch::Contains("date and time"));
 }

@@ -97,7 +97,11 @@ TEST_CASE("Ownership and roles decide who may change what", "[sync]") {
         CHECK(sync::MayRead(Types(), researcher_c, "interview", "c"));
         CHECK(sync::MayRead(Types(), INTERPRETER_B, "interview", "a"));
         CHECK_FALSE(sync::MayRead(Types(), INTERPRETER_B, "identity_link", "a"));
-        CHECK(sync::MayRead(Types(), coordinator, "identity_link", "a"));
+        // Real names reach no other device, a coordinator's neither: they come
+        // out of HQ only in an export that asks for them.
+        CHECK_FALSE(sync::MayRead(Types(), coordinator, "identity_link", "a"));
+        CHECK(sync::MayRead(Types(), coordinator, "identity_link", "d")); // its own
+        CHECK(sync::MayRead(Types(), coordinator, "interview", "a"));
     }
 }
 

@@ -181,7 +181,7 @@ TEST_CASE("HQ's refusals stay in the outbox with the reason", "[sync]") {
     CHECK_FALSE(report.ok);
     CHECK(report.rejected == 1);
     CHECK_THAT(report.error, Catch::Contains("refused"));
-    const auto outbox = carla.vault.Records().PendingJournal(10);
+    const auto outbox = carla.vault.Records().PendingJournal(10, 0, true);
     REQUIRE(outbox.size() == 1);
     // Carla may not read Ana's note: the refusal says nothing more of it.
     CHECK_THAT(outbox[0].last_error, Catch::Contains("may not change record"));

@@ -9,6 +9,7 @@
 #include "terminal.h"
 
 #include "escucha/capture/listening_records.h"
+#include "escucha/capture/operations.h"
 #include "escucha/interpret/interpretation_records.h"
 #include "escucha/storage/blobs.h"
 #include "escucha/storage/fsutil.h"
@@ -62,19 +63,30 @@ Commands:
   search QUERY [--limit N] [--json]
                                 find records by their words, accents and case ignored;
                                 every word must match whole, word* matches its prefix
-  export --format json --out PATH [--with-identities]
+  add participant FIELD=VALUE... --full-name NAME [--contact TEXT]
+                                a participant with their identity link (kept on this device)
+  withdraw-consent PARTICIPANT_ID [--date YYYY-MM-DD]
+                                the participant withdraws consent: what they gave is erased here,
+                                and at headquarters and on other devices at their next sync;
+                                profiles that drew on it are flagged for review
+  export --format json --out PATH [--project ID] [--with-identities]
   passwd                        change the passphrase ($ESCUCHA_NEW_PASSPHRASE for scripts)
   check                         verify every page and every record of the vault
   reindex                       rebuild the full-text index from the records
   status                        records, pending changes for sync
   types [--markdown]            the record types and their fields
   recovery-key                  print the raw key for the sqlcipher shell (docs/recovery.md)
-  enrol --server URL --code CODE [--ca-cert HQ.pem]
-                                join a headquarters server once; --ca-cert pins its certificate
+  enrol --server URL --code CODE [--ca-cert HQ.pem] [--adopt | --keep-local]
+                                join a headquarters server once; --ca-cert pins its certificate;
+                                work recorded before is moved into the project (--adopt) or kept
+                                on this device (--keep-local); asked when run in a terminal
   sync [--watch] [--interval SECONDS]
                                 send what is waiting and receive what changed; --watch keeps
                                 syncing, and resumes as soon as the server is reachable again
-  outbox                        changes waiting for headquarters, and those it refused
+  outbox [--retry SEQ | --discard SEQ]
+                                changes waiting for headquarters, and those it refused (with why);
+                                send a refused change again, or give it up
+  adopt [--from PROJECT_ID]     after enrolment: move work recorded before it into the enrolled project
   attach FILE                   keep a file (a recording, a photo) encrypted in the vault
   blobs                         the files kept in the vault, and whether HQ has them
   conflicts                     fields edited at the same time elsewhere: both versions
@@ -112,7 +124,8 @@ struct Args {
 /// Options that take a value; every other --word is a flag.
 const std::vector<std::string> VALUE_OPTIONS = {"--vault",  "--author", "--project",  "--limit",   "--format",
                                                 "--out",    "--server", "--code",     "--ca-cert", "--interval",
-                                                "--max-backoff"};
+                                                "--max-backoff", "--full-name", "--contact", "--date", "--from",
+                                                "--retry", "--discard"};
 
 Args Parse(const std::vector<std::string>& raw) {
     Args args;
@@ -312,8 +325,63 @@ int CmdAdd(const Args& args) {
     Json fields = FieldsFromWords(type, args.words, 2);
     auto vault = OpenVault(args);
     if (type.project_scoped && !fields.contains("project_id")) fields["project_id"] = DefaultProject(vault, args);
+    const auto full_name = args.Option("--full-name");
+    const auto contact = args.Option("--contact");
+    if (full_name || contact) {
+        if (type.name != "participant") throw UsageError("--full-name and --contact go with 'add participant'");
+        if (!full_name) throw UsageError("--contact needs --full-name");
+        Json identity = {{"full_name", *full_name}};
+        if (contact) identity["contact"] = *contact;
+        const std::string project = fields["project_id"];
+        const auto made = capture::CreateParticipant(vault.Records(), project, fields, identity);
+        std::cout << made.participant["id"].get<std::string>() << "\n";
+        std::cerr << "participant " << made.participant.value("code", "") << "; the real name stays on this device\n";
+        return EXIT_OK;
+    }
     const auto record = vault.Records().Create(type.name, fields);
     std::cout << record["id"].get<std::string>() << "\n";
+    return EXIT_OK;
+}
+
+int CmdWithdrawConsent(const Args& args) {
+    ExpectWords(args, 2, "withdraw-consent PARTICIPANT_ID [--date YYYY-MM-DD]");
+    auto vault = OpenVault(args);
+    const auto date = args.Option("--date").value_or(storage::FormatIsoMillis(storage::SystemMillis()).substr(0, 10));
+    const auto w = capture::WithdrawConsent(vault.Records(), args.words[1], date);
+    int64_t erased = 0;
+    for (const auto& [type, n] : w.erased) erased += n;
+    std::cout << "consent withdrawn for " << w.participant_id << " on " << date << "\n";
+    std::cout << "erased " << erased << " record(s)";
+    for (const auto& [type, n] : w.erased) std::cout << (type == w.erased.begin()->first ? ": " : ", ") << n << " " << type;
+    std::cout << "\nflagged for review: " << w.flagged.size() << " record(s)\n";
+    if (w.consent_ids.empty()) std::cerr << "note: no consent record was found for this participant\n";
+    std::cerr << "note: headquarters and other devices erase the same at their next sync\n";
+    return EXIT_OK;
+}
+
+int CmdAdopt(const Args& args) {
+    ExpectWords(args, 1, "adopt [--from PROJECT_ID]");
+    auto vault = OpenVault(args);
+    const auto state = sync::ReadSyncState(vault);
+    if (!state.enrolled) throw UsageError("adopt moves work into the project this device is enrolled in; enrol first");
+    const auto locals = capture::LocalProjects(vault.Records(), state.project_id);
+    const auto from = args.Option("--from");
+    if (!from) {
+        if (locals.empty()) std::cout << "no work outside '" << state.project_name << "' on this device\n";
+        for (const auto& l : locals) {
+            int64_t n = 0;
+            for (const auto& [t, c] : l.records) n += c;
+            std::cout << l.project_id << "  '" << l.name << "'  " << n << " record(s)\n";
+        }
+        if (!locals.empty()) std::cerr << "move one with: escucha-cli adopt --from PROJECT_ID\n";
+        return EXIT_OK;
+    }
+    const auto moved = capture::AdoptLocalProject(vault.Records(), *from, state.project_id);
+    int64_t n = 0;
+    for (const auto& [t, c] : moved) n += c;
+    std::cout << "moved " << n << " record(s) into '" << state.project_name << "'";
+    for (const auto& [t, c] : moved) std::cout << (t == moved.begin()->first ? ": " : ", ") << c << " " << t;
+    std::cout << "\nthey are sent at the next sync\n";
     return EXIT_OK;
 }
 
@@ -496,6 +564,35 @@ int CmdEnrol(const Args& args) {
     }
     const auto state = sync::ReadSyncState(vault);
     std::cout << "enrolled in project '" << state.project_name << "' as " << state.role << "\n";
+    // Work recorded before enrolment, in a project headquarters does not know.
+    for (const auto& local : capture::LocalProjects(vault.Records(), state.project_id)) {
+        int64_t n = 0;
+        std::string kinds;
+        for (const auto& [type, count] : local.records) {
+            n += count;
+            kinds += (kinds.empty() ? "" : ", ") + std::to_string(count) + " " + type;
+        }
+        if (n == 0) continue;
+        std::cout << "this device holds " << n << " record(s) in its own project '" << local.name << "' (" << kinds
+                  << ")\n";
+        bool move = args.Flag("--adopt");
+        if (!move && ::isatty(STDIN_FILENO) == 1 && !args.Flag("--keep-local")) {
+            std::cout << "move them into '" << state.project_name << "' so they are sent to headquarters? [y/N] "
+                      << std::flush;
+            std::string answer;
+            std::getline(std::cin, answer);
+            move = !answer.empty() && (answer[0] == 'y' || answer[0] == 'Y' || answer[0] == 's' || answer[0] == 'S');
+        }
+        if (move) {
+            const auto moved = capture::AdoptLocalProject(vault.Records(), local.project_id, state.project_id);
+            int64_t m = 0;
+            for (const auto& [type, count] : moved) m += count;
+            std::cout << "moved " << m << " record(s) into '" << state.project_name << "'; they are sent at the next sync\n";
+        } else {
+            std::cout << "kept on this device only, not sent; move them later with: escucha-cli adopt --from "
+                      << local.project_id << "\n";
+        }
+    }
     return EXIT_OK;
 }
 
@@ -508,6 +605,7 @@ void PrintReport(const sync::SyncReport& r) {
               << r.pulled << ", waiting " << r.pending;
     if (r.conflicts) std::cout << ", merged with conflicts " << r.conflicts;
     if (r.rejected) std::cout << ", refused " << r.rejected;
+    if (r.kept_local) std::cout << ", kept on this device (work outside the enrolled project; see 'escucha-cli adopt') " << r.kept_local;
     if (r.blobs_uploaded || r.blob_bytes_sent)
         std::cout << ", files uploaded " << r.blobs_uploaded << " (" << r.blob_bytes_sent << " bytes)";
     // A damaged file set aside does not leave the cycle unfinished.
@@ -576,15 +674,42 @@ int CmdBlobs(const Args& args) {
 }
 
 int CmdOutbox(const Args& args) {
-    ExpectWords(args, 1, "outbox");
+    ExpectWords(args, 1, "outbox [--retry SEQ | --discard SEQ]");
     auto vault = OpenVault(args);
-    const auto rows = vault.Records().PendingJournal(1'000'000);
+    const auto seq_of = [](const std::string& text) {
+        try {
+            size_t used = 0;
+            const auto v = std::stoll(text, &used);
+            if (used == text.size() && v > 0) return static_cast<int64_t>(v);
+        } catch (const std::exception&) {
+        }
+        throw UsageError("'" + text + "' is not a change number; see 'escucha-cli outbox'");
+    };
+    if (const auto retry = args.Option("--retry")) {
+        vault.Records().RetryJournal(seq_of(*retry));
+        std::cout << "change " << *retry << " will be sent again at the next sync\n";
+        return EXIT_OK;
+    }
+    if (const auto discard = args.Option("--discard")) {
+        vault.Records().DiscardJournal(seq_of(*discard));
+        std::cout << "change " << *discard << " discarded; the record stays as it is on this device\n";
+        return EXIT_OK;
+    }
+    const auto rows = vault.Records().PendingJournal(1'000'000, 0, true);
+    int64_t refused = 0;
     for (const auto& e : rows) {
         std::cout << e.seq << "  " << e.op << "  " << e.record_type << "  " << e.record_id << "  rev " << e.rev;
-        if (!e.last_error.empty()) std::cout << "\n    refused: " << e.last_error;
+        if (!e.last_error.empty()) {
+            std::cout << "\n    refused: " << e.last_error;
+            ++refused;
+        }
         std::cout << "\n";
     }
-    std::cerr << rows.size() << " change(s) waiting\n";
+    std::cerr << rows.size() - refused << " change(s) waiting, " << refused << " refused";
+    if (refused)
+        std::cerr << "; edit the record to send it as it is now, or use --retry SEQ to send a refused change "
+                     "again, --discard SEQ to give it up";
+    std::cerr << "\n";
     return EXIT_OK;
 }
 
@@ -602,23 +727,20 @@ int CmdConflicts(const Args& args) {
 }
 
 int CmdExport(const Args& args) {
-    ExpectWords(args, 1, "export --format json --out PATH [--with-identities]");
+    ExpectWords(args, 1, "export --format json --out PATH [--project ID] [--with-identities]");
     const auto format = args.Option("--format").value_or("json");
     if (format != "json") throw UsageError("export --format takes json (other formats come with interpretation)");
     const auto out = args.Option("--out");
     if (!out) throw UsageError("export needs --out PATH");
     const bool identities = args.Flag("--with-identities");
     auto vault = OpenVault(args);
-    Json records = Json::array();
-    vault.Records().ForEach([&](const Json& r) {
-        if (r["type"] == "identity_link" && !identities) return;
-        records.push_back(r);
-    });
-    Json doc = {{"format", "escucha-export"},
-                {"version", 1},
-                {"exported_at", storage::FormatIsoMillis(storage::SystemMillis())},
-                {"device", vault.DeviceId()},
-                {"records", std::move(records)}};
+    std::vector<Json> records;
+    vault.Records().ForEach([&](const Json& r) { records.push_back(r); });
+    capture::ExportOptions options;
+    options.with_identities = identities;
+    options.project_id = args.Option("--project");
+    options.exported_by = vault.DeviceId();
+    const auto doc = capture::ExportDocument(Types(), records, options);
     storage::WriteFileAtomically(*out, doc.dump(2) + "\n");
     std::cout << "exported " << doc["records"].size() << " records to " << *out << "\n";
     std::cerr << "note: " << *out << " is not encrypted; keep it as safe as the testimony in it"
@@ -782,6 +904,7 @@ int Dispatch(const std::vector<std::string>& raw) {
         {"types", CmdTypes},       {"guide", CmdGuide},   {"recovery-key", CmdRecoveryKey},
         {"reindex", CmdReindex},   {"enrol", CmdEnrol},   {"sync", CmdSync},     {"outbox", CmdOutbox},
         {"conflicts", CmdConflicts}, {"attach", CmdAttach}, {"blobs", CmdBlobs},
+        {"withdraw-consent", CmdWithdrawConsent}, {"adopt", CmdAdopt},
     };
     if (command == "help") {
         std::cout << HELP;

@@ -7,6 +7,8 @@
 // [SECTION] Settings
 #include "app_state.h"
 
+#include "escucha/capture/operations.h"
+
 #include "i18n.h"
 #include "labels.h"
 
@@ -779,12 +781,39 @@ void AppState::DeleteRecord() {
 }
 
 void AppState::WithdrawConsent(double now) {
-    if (!draft || draft->type != "consent") return;
-    draft->values["status"].text = "withdrawn";
-    draft->values["withdrawn_at"].text = Today();
-    Edited(*draft, "status", now);
-    Edited(*draft, "withdrawn_at", now);
-    Save(*draft, now);
+    if (!draft || draft->type != "consent" || draft->id.empty()) return;
+    const std::string consent_id = draft->id;
+    const std::string participant = draft->values["participant_id"].text;
+    if (participant.empty()) return;
+    Save(*draft, now); // what was typed is stored first; the worker runs in order
+    const int session = m_session;
+    const std::string today = Today();
+    UiQueue& ui = m_worker.Ui();
+    m_worker.Post(
+        [this, &ui, session, consent_id, participant, today](std::optional<storage::Vault>& vault) {
+            if (!vault) return;
+            // One operation: the consent, what the participant gave, the
+            // profiles that drew on it, all or nothing.
+            const auto w = capture::WithdrawConsent(vault->Records(), participant, today);
+            int64_t erased = 0;
+            for (const auto& [type, n] : w.erased) erased += n;
+            const auto flagged = static_cast<int64_t>(w.flagged.size());
+            ui.Post([this, session, consent_id, erased, flagged] {
+                if (session != m_session) return;
+                if (draft && draft->id == consent_id) {
+                    draft.reset();
+                    OpenRecord(consent_id);
+                }
+                LoadLists();
+                char words[256];
+                std::snprintf(words, sizeof words, Tr("Consent withdrawn: %d record(s) erased, %d flagged for review"),
+                              static_cast<int>(erased), static_cast<int>(flagged));
+                status = words;
+            });
+        },
+        [this, session](std::string what) {
+            if (session == m_session) error = std::string(Tr("Consent not withdrawn: ")) + what;
+        });
 }
 
 void AppState::ShowIdentity() {
@@ -1061,10 +1090,10 @@ void AppState::ResolveConflict(int64_t seq, bool take_other) {
         [this, &ui, session, c, take_other, reopen](std::optional<storage::Vault>& vault) {
             if (!vault) return;
             // The choice and the settling go together: either both or neither.
-            storage::Transaction txn(vault->Db());
-            if (take_other) (void)vault->Records().Update(c.record_id, {{c.field, c.other_value}});
-            vault->Records().ResolveConflict(c.seq);
-            txn.Commit();
+            vault->Records().Atomically([&] {
+                if (take_other) (void)vault->Records().Update(c.record_id, {{c.field, c.other_value}});
+                vault->Records().ResolveConflict(c.seq);
+            });
             ui.Post([this, session, c, reopen] {
                 if (session != m_session) return;
                 if (reopen && !draft) OpenRecord(c.record_id);

@@ -75,8 +75,10 @@ void DrawConsentActions(AppState& s, const Frame& f) {
     auto& d = *s.draft;
     if (d.id.empty() || d.values["status"].text == "withdrawn") return;
     if (ConfirmedButton(Tr("Withdraw consent"), "withdraw",
-                        Tr("The participant withdraws consent today. Their material must then no longer be used. "
-                           "Continue?"),
+                        Tr("The participant withdraws consent today. What they gave (narratives they told, their "
+                           "words in transcripts, items they wrote, their real name) is erased on this device, and at "
+                           "headquarters and on other devices at their next sync. Profiles that drew on it are "
+                           "flagged for review. Continue?"),
                         Tr("Withdraw"), f))
         s.WithdrawConsent(f.now);
 }

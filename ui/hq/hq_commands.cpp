@@ -1,6 +1,7 @@
 #include "hq_commands.h"
 
 #include "escucha/capture/listening_records.h"
+#include "escucha/capture/operations.h"
 #include "escucha/interpret/interpretation_records.h"
 #include "escucha/storage/clock.h"
 #include "escucha/storage/fsutil.h"
@@ -33,7 +34,7 @@ Usage:
       prints a one-time enrolment code for one person's device, good for DAYS days (default 7)
   escucha-hq --data DIR admin devices --project PROJECT
   escucha-hq --data DIR admin revoke DEVICE_ID
-  escucha-hq --data DIR admin export --project PROJECT --out FILE.json
+  escucha-hq --data DIR admin export --project PROJECT --out FILE.json [--with-identities]
   escucha-hq --data DIR admin usage
       recordings and photos kept per project, and unfinished uploads (dropped after 48 hours untouched)
 
@@ -65,6 +66,8 @@ Args Parse(const std::vector<std::string>& raw) {
         const auto& a = raw[i];
         if (a == "--help" || a == "-h") {
             args.options["--help"] = "1";
+        } else if (a == "--with-identities") {
+            args.options[a] = "1"; // a flag: takes no value
         } else if (a.rfind("--", 0) == 0) {
             const auto eq = a.find('=');
             if (eq != std::string::npos) args.options[a.substr(0, eq)] = a.substr(eq + 1);
@@ -208,13 +211,13 @@ int Admin(const Args& args) {
     if (command == "export") {
         const auto project = FindProject(*store, args.Need("--project"));
         const auto out = args.Need("--out");
-        Json records = Json::array();
+        std::vector<Json> records;
         store->ForEachRecord(project.id, [&](const sync::StoredRecord& r) { records.push_back(r.body); });
-        Json doc = {{"format", "escucha-export"},
-                    {"version", 1},
-                    {"exported_at", storage::FormatIsoMillis(storage::SystemMillis())},
-                    {"project_id", project.id},
-                    {"records", std::move(records)}};
+        capture::ExportOptions options;
+        options.with_identities = !args.Get("--with-identities").empty();
+        options.project_id = project.id;
+        options.exported_by = "headquarters";
+        const Json doc = capture::ExportDocument(interpret::AllRecordTypes(), records, options);
         storage::WriteFileAtomically(out, doc.dump(2) + "\n");
         std::cout << "exported " << doc["records"].size() << " records to " << out << "\n";
         return 0;

@@ -1,5 +1,7 @@
 #include "escucha/sync/sync_client.h"
 
+#include "escucha/capture/operations.h"
+
 #include "escucha/storage/blobs.h"
 #include "escucha/storage/clock.h"
 #include "escucha/storage/json.h"
@@ -100,15 +102,15 @@ std::optional<std::string> Enrol(storage::Vault& vault, const std::string& serve
     EnrolResponse response;
     std::string error;
     if (!ParseAnswer(result.body, response, error)) return error;
-    storage::Transaction txn(vault.Db());
-    vault.SetMeta(META_SERVER, base);
-    vault.SetMeta(META_TOKEN, response.token);
-    vault.SetMeta(META_CA, ca_pem);
-    vault.SetMeta(META_PROJECT, response.project_id);
-    vault.SetMeta(META_PROJECT_NAME, response.project_name);
-    vault.SetMeta(META_ROLE, RoleName(response.role));
-    vault.SetMeta(META_CURSOR, "0");
-    txn.Commit();
+    vault.Records().Atomically([&] {
+        vault.SetMeta(META_SERVER, base);
+        vault.SetMeta(META_TOKEN, response.token);
+        vault.SetMeta(META_CA, ca_pem);
+        vault.SetMeta(META_PROJECT, response.project_id);
+        vault.SetMeta(META_PROJECT_NAME, response.project_name);
+        vault.SetMeta(META_ROLE, RoleName(response.role));
+        vault.SetMeta(META_CURSOR, "0");
+    });
     sodium_memzero(response.token.data(), response.token.size());
     // Failing here is not fatal: the next sync pulls the project.
     (void)SyncClient(vault, options).PullOnly();
@@ -187,11 +189,26 @@ bool SyncClient::Push(SyncReport& report, const std::string& base, const std::st
     m_progress = {};
     m_progress.changes_total = m_vault.Records().PendingJournalCount();
     Report();
+    const auto project = m_vault.GetMeta(META_PROJECT).value_or("");
     while (!m_cancel) {
-        const auto batch = m_vault.Records().PendingJournal(BATCH, after);
-        if (batch.empty()) return true;
+        const auto rows = m_vault.Records().PendingJournal(BATCH, after);
+        if (rows.empty()) return true;
+        after = rows.back().seq;
+        // Records of another project (recorded before enrolment and not
+        // moved into the enrolled one) stay here: headquarters does not know
+        // that project and would refuse them.
+        std::vector<storage::JournalEntry> batch;
+        for (const auto& e : rows) {
+            const auto body = Json::parse(e.body, nullptr, false);
+            const auto* type = m_vault.Records().Types().Find(e.record_type);
+            const bool scoped = !type || type->project_scoped;
+            const auto owner = body.is_object() ? body.value(scoped ? "project_id" : "id", "") : "";
+            if (!project.empty() && owner != project) ++report.kept_local;
+            else batch.push_back(e);
+        }
+        m_progress.changes_sent += static_cast<int64_t>(rows.size() - batch.size());
+        if (batch.empty()) continue;
         if (!PushBatch(batch, report, base, token)) return false;
-        after = batch.back().seq;
         m_progress.changes_sent += static_cast<int64_t>(batch.size());
         Report();
     }
@@ -232,24 +249,25 @@ bool SyncClient::PushBatch(const std::vector<storage::JournalEntry>& batch, Sync
                        std::to_string(batch.size()) + " changes";
         return false;
     }
-    // Rows leave the outbox only now, after HQ said its commit is durable.
-    storage::Transaction txn(m_vault.Db());
-    for (size_t i = 0; i < batch.size(); ++i) {
-        const auto& r = response.results[i];
-        if (r.change_id != batch[i].change_id) {
+    for (size_t i = 0; i < batch.size(); ++i)
+        if (response.results[i].change_id != batch[i].change_id) {
             report.error = "the server answered out of order";
-            return false; // rolls back: nothing acknowledged
+            return false; // nothing acknowledged
         }
-        if (r.status == ItemStatus::Rejected) {
-            m_vault.Records().RejectJournal(batch[i].seq, r.reason);
-            ++report.rejected;
-        } else {
-            m_vault.Records().AcknowledgeJournal(batch[i].seq);
-            ++report.acknowledged;
-            if (r.status == ItemStatus::Conflict) ++report.conflicts;
+    // Rows leave the outbox only now, after HQ said its commit is durable.
+    m_vault.Records().Atomically([&] {
+        for (size_t i = 0; i < batch.size(); ++i) {
+            const auto& r = response.results[i];
+            if (r.status == ItemStatus::Rejected) {
+                m_vault.Records().RejectJournal(batch[i].seq, r.reason);
+                ++report.rejected;
+            } else {
+                m_vault.Records().AcknowledgeJournal(batch[i].seq);
+                ++report.acknowledged;
+                if (r.status == ItemStatus::Conflict) ++report.conflicts;
+            }
         }
-    }
-    txn.Commit();
+    });
     return true;
 }
 
@@ -347,20 +365,31 @@ bool SyncClient::Pull(SyncReport& report, const std::string& base, const std::st
         }
         PullResponse page;
         if (!ParseAnswer(result.body, page, report.error)) return false;
-        storage::Transaction txn(m_vault.Db());
-        for (const auto& record : page.records) {
-            try {
-                if (m_vault.Records().ApplyRemote(record)) ++report.pulled;
-            } catch (const storage::RecordError& e) {
-                // A record this version cannot store (a newer type, say) is
-                // skipped, not fatal: the next version will pull it again.
-                m_vault.SetMeta("sync.skipped." + record.value("id", std::string("?")), e.what());
+        bool erased = false;
+        std::vector<Json> applied;
+        m_vault.Records().Atomically([&] {
+            for (const auto& record : page.records) {
+                try {
+                    if (m_vault.Records().ApplyRemote(record)) {
+                        ++report.pulled;
+                        erased = erased || record.contains("erased_for");
+                        applied.push_back(record);
+                    }
+                } catch (const storage::RecordError& e) {
+                    // A record this version cannot store (a newer type, say) is
+                    // skipped, not fatal: the next version will pull it again.
+                    m_vault.SetMeta("sync.skipped." + record.value("id", std::string("?")), e.what());
+                }
             }
-        }
-        for (const auto& c : page.conflicts) m_vault.Records().AddConflict(Json(c));
-        cursor = page.next;
-        m_vault.SetMeta(META_CURSOR, std::to_string(cursor));
-        txn.Commit();
+            for (const auto& c : page.conflicts) m_vault.Records().AddConflict(Json(c));
+            cursor = page.next;
+            m_vault.SetMeta(META_CURSOR, std::to_string(cursor));
+            // A consent withdrawn elsewhere: what this device holds of that
+            // participant is erased too, and the erasures go out next push.
+            capture::FollowWithdrawals(m_vault.Records(), applied);
+            // Erased text leaves the search index's storage too.
+            if (erased) m_vault.Records().PurgeErasedText();
+        });
         m_progress.pulled = report.pulled;
         Report();
         if (!page.more) return true;

@@ -4,6 +4,9 @@
 // [SECTION] Endpoints
 #include "escucha/sync/hq_api.h"
 
+#include "escucha/capture/access.h"
+#include "escucha/capture/operations.h"
+
 #include "escucha/storage/json.h"
 #include "escucha/storage/secret.h"
 
@@ -27,13 +30,11 @@ Decision Reject(std::string reason) { return {ItemStatus::Rejected, std::move(re
 
 bool MayRead(const storage::Catalogue& catalogue, const DeviceInfo& device, const std::string& type,
              const std::string& owner_device) {
-    if (owner_device == device.device_id || device.role == Role::Coordinator) return true;
-    const auto* t = catalogue.Find(type);
-    if (!t) return false;
-    // Real names and phone numbers: their own device and coordinators only.
-    if (!t->synced) return false;
-    if (device.role == Role::Interpreter) return true;
-    return t->shared_edit;
+    capture::Reader reader = capture::Reader::FieldResearcher;
+    if (owner_device == device.device_id) reader = capture::Reader::OwnDevice;
+    else if (device.role == Role::Coordinator) reader = capture::Reader::Coordinator;
+    else if (device.role == Role::Interpreter) reader = capture::Reader::Interpreter;
+    return capture::MaySee(catalogue.Find(type), reader);
 }
 
 std::optional<std::string> ClockTooFarAhead(const Change& change, int64_t hq_now_ms) {
@@ -49,15 +50,26 @@ std::optional<std::string> ClockTooFarAhead(const Change& change, int64_t hq_now
 }
 
 Decision DecideChange(const storage::Catalogue& catalogue, const DeviceInfo& device, const Change& change,
-                      const StoredRecord* current, const Json* base) {
+                      const StoredRecord* current, const Json* base, const StoredRecord* cause) {
     const auto* type = catalogue.Find(change.record_type);
     if (!type) return Reject("unknown record type '" + change.record_type + "'");
+
     // The stored record decides which rules apply, never the type a change
     // claims; and a device learns nothing of a record it may not read, not
     // even that it exists under that id.
     if (current && (current->record_type != change.record_type || current->project_id != device.project_id ||
                     !MayRead(catalogue, device, current->record_type, current->owner_device)))
         return Reject("this device may not change record " + change.record_id);
+    // A participant's withdrawal reaches everything they gave that this
+    // device may read, whichever device recorded it.
+    if (change.op == "delete" && current && cause && current->project_id == device.project_id &&
+        current->record_type == change.record_type && cause->project_id == device.project_id && !current->deleted &&
+        capture::ErasureFollowsWithdrawal(catalogue, current->body, cause->body)) {
+        Json body = change.body;
+        body["rev"] = std::max(current->rev + 1, change.rev);
+        body["device"] = device.device_id;
+        return {ItemStatus::Applied, "", body, {}, {}};
+    }
     Json body = change.body;
     if (change.op == "upsert") {
         try {
@@ -69,7 +81,8 @@ Decision DecideChange(const storage::Catalogue& catalogue, const DeviceInfo& dev
     }
     if (change.record_type == "project" && device.role != Role::Coordinator)
         return Reject("only a coordinator changes the project itself");
-    if (current && !type->shared_edit && current->owner_device != device.device_id && device.role != Role::Coordinator)
+    if (current && !type->shared_edit && current->owner_device != device.device_id && device.role != Role::Coordinator &&
+        !(change.op == "upsert" && !current->deleted && capture::IsConsentWithdrawal(current->body, body)))
         return Reject("only the device that created this " + type->name + " edits it");
     if (!current) {
         body["device"] = device.device_id;
@@ -455,9 +468,10 @@ ApiAnswer HqApi::Push(const ApiRequest& request, const DeviceInfo& device) {
             return Error(403, "other_project", item + "this device may write only to its own project");
     }
     const auto now = m_limits.clock();
-    const auto results = m_store.ApplyBatch(device, changes, [&](const Change& c, const StoredRecord* cur, const Json* base) {
+    const auto results = m_store.ApplyBatch(device, changes, [&](const Change& c, const StoredRecord* cur, const Json* base,
+                                                                         const StoredRecord* cause) {
         if (auto why = ClockTooFarAhead(c, now)) return Decision{ItemStatus::Rejected, *why, {}, {}, CODE_CLOCK_AHEAD};
-        return DecideChange(m_catalogue, device, c, cur, base);
+        return DecideChange(m_catalogue, device, c, cur, base, cause);
     });
     return Ok(PushResponse{results});
 }

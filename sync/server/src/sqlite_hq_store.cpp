@@ -24,6 +24,9 @@ SqliteHqStore::SqliteHqStore(const std::string& path) : m_db(std::make_unique<st
     // An acknowledgement promises a durable commit.
     m_db->Exec("PRAGMA synchronous = FULL");
     m_db->Exec("PRAGMA temp_store = MEMORY");
+    // Freed space is overwritten with zeros: an erased record (a consent
+    // withdrawn) leaves no readable trace in the file's free pages.
+    m_db->Exec("PRAGMA secure_delete = ON");
     if (m_db->QueryInt("PRAGMA user_version") < 1) {
         m_db->Exec(R"sql(
 BEGIN;
@@ -207,6 +210,9 @@ std::vector<ItemResult> SqliteHqStore::ApplyBatch(const DeviceInfo& device, cons
     auto conflict = m_db->Prepare(
         "INSERT INTO conflicts (seq, project_id, record_type, record_id, field, kept, other, other_author, "
         "other_device, other_hlc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    auto forget_revisions = m_db->Prepare("DELETE FROM revisions WHERE record_id = ? AND rev < ?");
+    auto forget_conflicts = m_db->Prepare("DELETE FROM conflicts WHERE record_id = ?");
+    bool erased = false;
     for (const auto& change : changes) {
         seen.Bind(1, change.change_id);
         const bool replay = seen.Step();
@@ -233,7 +239,12 @@ std::vector<ItemResult> SqliteHqStore::ApplyBatch(const DeviceInfo& device, cons
             if (base_stmt.Step()) base = Json::parse(base_stmt.Text(0));
             base_stmt.Reset();
         }
-        Decision d = decide(change, current ? &*current : nullptr, base ? &*base : nullptr);
+        std::optional<StoredRecord> cause;
+        if (change.op == "delete" && change.body.contains("erased_for") && change.body["erased_for"].is_string()) {
+            cause = LoadRecord(change.body["erased_for"].get<std::string>());
+            if (cause && cause->project_id != device.project_id) cause.reset();
+        }
+        Decision d = decide(change, current ? &*current : nullptr, base ? &*base : nullptr, cause ? &*cause : nullptr);
         if (current && (current->project_id != device.project_id || current->record_type != change.record_type) &&
             d.status != ItemStatus::Rejected)
             // The rules refuse this already; the store never writes across projects or types whatever they say.
@@ -252,6 +263,15 @@ std::vector<ItemResult> SqliteHqStore::ApplyBatch(const DeviceInfo& device, cons
             upsert.Reset();
             revision.Bind(1, change.record_id).Bind(2, rev).Bind(3, body.dump()).Run();
             revision.Reset();
+            if (body.value("deleted", false)) {
+                // A tombstone keeps no earlier version: revisions and kept
+                // conflict versions hold the text that was deleted.
+                forget_revisions.Bind(1, change.record_id).Bind(2, rev).Run();
+                forget_revisions.Reset();
+                forget_conflicts.Bind(1, change.record_id).Run();
+                forget_conflicts.Reset();
+                erased = true;
+            }
             for (const auto& c : d.conflicts) {
                 conflict.Bind(1, NextSeq()).Bind(2, device.project_id).Bind(3, c.record_type).Bind(4, c.record_id);
                 conflict.Bind(5, c.field).Bind(6, c.kept.dump()).Bind(7, c.other.dump()).Bind(8, c.other_author);
@@ -267,6 +287,10 @@ std::vector<ItemResult> SqliteHqStore::ApplyBatch(const DeviceInfo& device, cons
     auto seen_device = m_db->Prepare("UPDATE devices SET last_seen = ? WHERE id = ?");
     seen_device.Bind(1, now).Bind(2, device.device_id).Run();
     txn.Commit();
+    // The write-ahead log still holds the pages as they were; copied back
+    // into the database (zeroed where freed) and truncated, the text is gone
+    // from disk. A reader holding an old snapshot only delays this.
+    if (erased) m_db->Exec("PRAGMA wal_checkpoint(TRUNCATE)");
     return results;
 }
 

@@ -61,6 +61,19 @@ struct FieldSpec {
     Json default_value;       ///< used when the field is absent on create; null for none
 };
 
+/// What a participant's consent withdrawal does to records of a type that
+/// name them in `field` (a reference or reference list to participant).
+/// capture/ applies these rules; storage only keeps them.
+struct WithdrawalRule {
+    enum class Action {
+        Erase,         ///< the record is what the participant gave: tombstoned, its text purged
+        FlagForReview, ///< the record drew on them: the reference is removed and `flag_field` set true
+    };
+    std::string field;
+    Action action = Action::Erase;
+    std::string flag_field; ///< a Boolean field of the type (FlagForReview)
+};
+
 struct RecordType {
     std::string name;        ///< also the table name
     std::string description;
@@ -81,6 +94,12 @@ struct RecordType {
     /// merges them field by field. False: only the device that created the
     /// record edits it (an interview, a consent).
     bool shared_edit = false;
+    /// True for records that identify a person (real names, contacts): never
+    /// shown in search or lists, never exported or read at headquarters
+    /// without an explicit choice (see capture/access.h).
+    bool identifying = false;
+    /// What a consent withdrawal does to records of this type.
+    std::vector<WithdrawalRule> on_withdrawal = {};
 
     [[nodiscard]] const FieldSpec* Field(const std::string& field) const;
 };
@@ -186,6 +205,29 @@ public:
     /// Tombstones the record: content fields are erased, the id stays.
     /// Refuses (RecordError) while live records refer to it, unless `force`.
     Json Delete(const std::string& id, bool force = false);
+    /// Erases a record because the person it came from asked for it (a
+    /// consent withdrawal): tombstones it even while others refer to it,
+    /// drops its unsent changes and kept conflict versions (they hold its
+    /// text), and records `cause` (the id of the record that justifies it,
+    /// e.g. the withdrawn consent) in the tombstone so other devices and
+    /// headquarters can check it. Returns the tombstone.
+    Json Erase(const std::string& id, const std::string& cause);
+    /// Moves every record of project `from` into project `to` (work recorded
+    /// before enrolment): each record gets a new revision in `to` and its
+    /// earlier, never-accepted changes are dropped; the `from` project is
+    /// erased. Returns how many records of each type moved.
+    /// Throws RecordError when either project is missing or they are the same.
+    std::map<std::string, int64_t> MoveProjectRecords(const std::string& from, const std::string& to);
+    /// Adds an audit entry (no content: who, when, what kind of action, which record).
+    void Audit(const std::string& action, const std::string& record_type, const std::string& record_id);
+    /// Removes text of erased records from the search index's storage
+    /// (full-text segments keep deleted words until they are merged).
+    void PurgeErasedText();
+    /// Runs `work` in one write transaction: everything it writes through
+    /// this store is committed together, or nothing is when it throws.
+    /// Nested calls (and the store's own writes) join the outer transaction.
+    void Atomically(const std::function<void()>& work);
+
     /// Imports an array of records atomically: all or nothing.
     /// Returns the ids created, in order. Throws RecordError naming the index.
     std::vector<std::string> Import(const Json& records);
@@ -218,9 +260,20 @@ public:
     [[nodiscard]] std::vector<SearchHit> SearchDetails(const std::string& query, const std::vector<SearchRank>& ranks,
                                                        const std::string& open = "[", const std::string& close = "]");
 
+    /// Journal rows waiting to be sent (refused ones left out).
     [[nodiscard]] int64_t PendingJournalCount();
-    /// Journal rows in order, from `after_seq` on.
-    [[nodiscard]] std::vector<JournalEntry> PendingJournal(int64_t limit, int64_t after_seq = 0);
+    /// Records with changes waiting to be sent (several autosaves of one record count once).
+    [[nodiscard]] int64_t WaitingRecordCount();
+    /// Journal rows in order, from `after_seq` on; those headquarters refused
+    /// only with `include_refused` (they are not sent again by themselves).
+    [[nodiscard]] std::vector<JournalEntry> PendingJournal(int64_t limit, int64_t after_seq = 0,
+                                                           bool include_refused = false);
+    /// A person sends a refused change again, as it is (under a new change id).
+    /// Editing the record instead supersedes the refused change.
+    void RetryJournal(int64_t seq);
+    /// A person gives up a refused change: it is dropped (an audit entry says so);
+    /// the record stays as it is on this device.
+    void DiscardJournal(int64_t seq);
     /// Headquarters acknowledged a durable commit: the row leaves the outbox.
     void AcknowledgeJournal(int64_t seq);
     /// Headquarters refused the row: it stays, with the reason, for a person to see.
@@ -268,6 +321,10 @@ private:
     /// Inside a write transaction: moves the clock past the last time any
     /// connection to this vault stamped.
     void CatchUpClock();
+    /// The tombstone that follows `existing`: content gone, id and project kept.
+    Json Tombstone(const RecordType& type, const Json& existing);
+    /// Drops the copies of a record's text outside its row: unsent changes, kept conflict versions.
+    void ForgetText(const std::string& id);
     /// Import's work, inside the caller's transaction.
     std::vector<std::string> ImportInTransaction(const Json& records);
     void Write(const RecordType& type, const Json& record, const char* op);
@@ -301,6 +358,10 @@ private:
     const Catalogue& m_catalogue;
     HybridLogicalClock& m_clock;
     WriterIdentity m_writer;
+    /// The write transaction this store opened, and how many scopes share it.
+    class Scope;
+    std::optional<Transaction> m_txn;
+    int m_depth = 0;
     bool m_deferring = false; ///< inside Import: references are checked at the end
     bool m_remote = false;    ///< inside ApplyRemote: nothing goes to the journal
 };

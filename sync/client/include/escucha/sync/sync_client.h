@@ -28,6 +28,9 @@ struct SyncReport {
     int64_t conflicts = 0;       ///< rows merged with both versions kept
     int64_t pulled = 0;          ///< records received and newer than the device's
     int64_t pending = 0;         ///< rows still in the outbox after this cycle
+    /// Rows of records in projects other than the enrolled one (work from
+    /// before enrolment not moved into it): kept on this device, not sent.
+    int64_t kept_local = 0;
     int64_t blobs_uploaded = 0;  ///< recordings and photos HQ now holds whole
     int64_t blob_bytes_sent = 0; ///< bytes sent for them in this cycle
     /// Files found damaged in this cycle, in words: set aside, not sent again.

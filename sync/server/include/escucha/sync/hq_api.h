@@ -36,11 +36,16 @@ namespace escucha::sync {
 /// `current` is the record with this id in the device's project (null when
 /// new). Refuses a change whose type differs from the stored record's, and
 /// any change to a record the device may not read, saying nothing of it.
+/// `cause` is the record a deletion names as its reason (`erased_for`: a
+/// withdrawn consent), when HQ holds it in the device's project: any device
+/// of the project may then erase what the participant gave, and withdraw a
+/// consent another device recorded (capture/operations.h says what follows).
 /// Pure: exposed for tests.
 [[nodiscard]] Decision DecideChange(const storage::Catalogue& catalogue, const DeviceInfo& device, const Change& change,
-                                    const StoredRecord* current, const Json* base);
+                                    const StoredRecord* current, const Json* base,
+                                    const StoredRecord* cause = nullptr);
 /// Whether `device` may read a record of `type` created by `owner_device`:
-/// the one place that decides what HQ shows to whom.
+/// asks capture::MaySee, the one place that decides what is shown to whom.
 [[nodiscard]] bool MayRead(const storage::Catalogue& catalogue, const DeviceInfo& device, const std::string& type,
                            const std::string& owner_device);
 

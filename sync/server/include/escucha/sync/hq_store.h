@@ -64,9 +64,12 @@ struct Decision {
     std::string code;                      ///< for some refusals, a stable code
 };
 
-/// Decides a change given the current record (null when new) and the record
-/// as it was at the change's base revision (null when unknown).
-using DecideFn = std::function<Decision(const Change& change, const StoredRecord* current, const Json* base)>;
+/// Decides a change given the current record (null when new), the record
+/// as it was at the change's base revision (null when unknown), and for a
+/// deletion that names its reason (`erased_for`), that record when it is in
+/// the same project (null otherwise).
+using DecideFn = std::function<Decision(const Change& change, const StoredRecord* current, const Json* base,
+                                        const StoredRecord* cause)>;
 /// Whether a device may see a record.
 using VisibleFn = std::function<bool(const DeviceInfo& device, const std::string& type, const std::string& owner_device)>;
 

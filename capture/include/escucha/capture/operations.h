@@ -1,0 +1,93 @@
+// Operations on the listening records that span several records.
+//
+// Each is one function over a RecordStore and one transaction: all of it is
+// stored, or none of it. The window app, escucha-cli and escucha-hq call
+// these, so what a participant's withdrawal erases, or what an export holds,
+// is decided here once.
+//
+// Errors: storage::RecordError naming the field (with `Field()`) for input
+// that does not fit; storage::SqliteError from the database.
+#pragma once
+
+#include "escucha/storage/records.h"
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace escucha::capture {
+
+using storage::Json;
+
+struct NewParticipant {
+    Json participant;
+    std::optional<Json> identity; ///< the identity link, when a real name was given
+};
+
+/// Creates a participant in `project_id` and, when `identity` holds a
+/// full_name, their identity link, together.
+NewParticipant CreateParticipant(storage::RecordStore& store, const std::string& project_id, const Json& participant,
+                                 const Json& identity = Json::object());
+
+struct Withdrawal {
+    std::string participant_id;
+    std::vector<std::string> consent_ids;      ///< consents now withdrawn
+    std::map<std::string, int64_t> erased;     ///< records erased, by type
+    std::vector<std::string> flagged;          ///< records flagged for review (profiles)
+};
+
+/// A participant withdraws consent on `date` (YYYY-MM-DD): their consents
+/// are marked withdrawn, and what they gave is erased as the catalogue's
+/// withdrawal rules say (narratives they told, their words in transcripts,
+/// items they wrote, their identity link); records that drew on them are
+/// flagged for review and lose their references to what was erased. Erased
+/// records travel as tombstones that name the withdrawn consent, so
+/// headquarters and other devices can check and apply them. An audit entry
+/// without content remains. Withdrawing again erases what arrived since.
+Withdrawal WithdrawConsent(storage::RecordStore& store, const std::string& participant_id, const std::string& date);
+
+/// For records just received from headquarters: each consent among them that
+/// is withdrawn has WithdrawConsent run for its participant on this device
+/// (nothing happens for a participant this device does not hold). Runs in
+/// the caller's transaction.
+void FollowWithdrawals(storage::RecordStore& store, const std::vector<Json>& received);
+
+/// A project this device holds apart from the one it is enrolled in: work
+/// recorded before enrolment.
+struct LocalProject {
+    std::string project_id;
+    std::string name;
+    std::map<std::string, int64_t> records; ///< live records by type, the project itself left out
+};
+
+/// The projects other than `enrolled_project_id` that hold records.
+[[nodiscard]] std::vector<LocalProject> LocalProjects(storage::RecordStore& store,
+                                                      const std::string& enrolled_project_id);
+
+/// Moves the records of `local_project_id` into `enrolled_project_id` (see
+/// RecordStore::MoveProjectRecords). Returns how many of each type moved.
+std::map<std::string, int64_t> AdoptLocalProject(storage::RecordStore& store, const std::string& local_project_id,
+                                                 const std::string& enrolled_project_id);
+
+struct ExportOptions {
+    bool with_identities = false;   ///< include records that identify people
+    std::optional<std::string> project_id; ///< only this project
+    std::string exported_by;        ///< a device id, or "headquarters"
+};
+
+/// The export document ({"format": "escucha-export", "version": 1, ...,
+/// "records": [...]}) of `records` (tombstones are left out).
+[[nodiscard]] Json ExportDocument(const storage::Catalogue& catalogue, const std::vector<Json>& records,
+                                  const ExportOptions& options);
+
+/// Whether `after` only withdraws the consent `before` holds: status to
+/// withdrawn with its date, nothing else changed. Any device of the project
+/// may make this change, not only the one that recorded the consent.
+[[nodiscard]] bool IsConsentWithdrawal(const Json& before, const Json& after);
+
+/// Whether erasing `record` follows from `cause`, a withdrawn consent of a
+/// participant the record's withdrawal rules name with Erase.
+[[nodiscard]] bool ErasureFollowsWithdrawal(const storage::Catalogue& catalogue, const Json& record, const Json& cause);
+
+} // namespace escucha::capture
