@@ -95,6 +95,9 @@ const FieldSpec* RecordType::Field(const std::string& field) const {
 RecordError::RecordError(std::string field, const std::string& message)
     : RecordError(std::nullopt, "", std::move(field), message) {}
 
+RecordError::RecordError(std::string field, const std::string& message, std::string code, Json params)
+    : RecordError(std::nullopt, "", std::move(field), message, std::move(code), std::move(params)) {}
+
 namespace {
 std::string ComposeMessage(const std::optional<size_t>& index, const std::string& type, const std::string& field,
                            const std::string& reason) {
@@ -108,12 +111,19 @@ std::string ComposeMessage(const std::optional<size_t>& index, const std::string
 } // namespace
 
 RecordError::RecordError(std::optional<size_t> index, std::string type, std::string field,
-                         const std::string& message)
+                         const std::string& message, std::string code, Json params)
     : std::runtime_error(ComposeMessage(index, type, field, message)), m_index(index), m_type(std::move(type)),
-      m_field(std::move(field)), m_reason(message) {}
+      m_field(std::move(field)), m_reason(message), m_code(std::move(code)), m_params(std::move(params)) {
+    if (!m_params.is_object()) m_params = Json::object();
+    if (m_code.empty()) {
+        m_code = errc::INVALID_VALUE;
+        m_params["reason"] = m_reason;
+    }
+    if (!m_params.contains("field")) m_params["field"] = m_field;
+}
 
 RecordError RecordError::At(size_t index, const std::string& type) const {
-    return RecordError(index, m_type.empty() ? type : m_type, m_field, m_reason);
+    return RecordError(index, m_type.empty() ? type : m_type, m_field, m_reason, m_code, m_params);
 }
 
 void Catalogue::Add(RecordType type) {
@@ -131,7 +141,8 @@ const RecordType* Catalogue::Find(const std::string& name) const {
 
 const RecordType& Catalogue::Get(const std::string& name) const {
     if (const auto* t = Find(name)) return *t;
-    throw RecordError("type", "unknown record type '" + name + "'; known types: " + Names());
+    throw RecordError("type", "unknown record type '" + name + "'; known types: " + Names(), errc::UNKNOWN_TYPE,
+                      {{"type", name}});
 }
 
 std::string Catalogue::Names() const {
@@ -271,6 +282,17 @@ CREATE TABLE IF NOT EXISTS import_log (
 PRAGMA user_version = 4;
 )sql");
     }
+    if (version < 5) {
+        // Why headquarters refused a change, as a code and its parameters
+        // (error_code.h) besides the words, so each interface words it.
+        // A column may be there already (a step before this one was repeated).
+        std::set<std::string> columns;
+        auto info = m_db.Prepare("PRAGMA table_info(journal)");
+        while (info.Step()) columns.insert(info.Text(1));
+        for (const char* column : {"last_error_code", "last_error_params"})
+            if (!columns.count(column)) m_db.Exec(std::string("ALTER TABLE journal ADD COLUMN ") + column + " TEXT");
+        m_db.Exec("PRAGMA user_version = 5");
+    }
 
     for (const auto& type : m_catalogue.Types()) {
         std::string sql = "CREATE TABLE IF NOT EXISTS " + QuoteIdent(type.name) +
@@ -318,15 +340,16 @@ PRAGMA user_version = 4;
 namespace {
 
 std::string RequireText(const FieldSpec& f, const Json& value) {
-    if (!value.is_string()) throw RecordError(f.name, std::string("must be text, not ") + value.type_name());
+    if (!value.is_string()) throw RecordError(f.name, std::string("must be text, not ") + value.type_name(), errc::NOT_TEXT);
     auto text = value.get<std::string>();
-    if (text.size() > MAX_TEXT_BYTES) throw RecordError(f.name, "is longer than 4 MiB");
-    if (!IsValidUtf8(text)) throw RecordError(f.name, "is not valid UTF-8 text");
+    if (text.size() > MAX_TEXT_BYTES) throw RecordError(f.name, "is longer than 4 MiB", errc::TEXT_TOO_LONG);
+    if (!IsValidUtf8(text)) throw RecordError(f.name, "is not valid UTF-8 text", errc::NOT_UTF8);
     // The search index and most tools end text at a NUL: what follows it
     // would be stored but never found.
     if (const auto nul = text.find('\0'); nul != std::string::npos)
         throw RecordError(f.name, "contains a NUL character (\\u0000) after " + std::to_string(nul) +
-                                      " bytes; text may not hold one: remove it");
+                                      " bytes; text may not hold one: remove it",
+                          errc::CONTAINS_NUL);
     return NormaliseNewlines(text);
 }
 
@@ -336,35 +359,41 @@ Json NormaliseValue(const FieldSpec& f, const Json& value) {
     case FieldKind::LongText: return RequireText(f, value);
     case FieldKind::Integer:
         if (!value.is_number_integer())
-            throw RecordError(f.name, "must be a whole number, not " + (value.is_number() ? value.dump() : std::string(value.type_name())));
+            throw RecordError(f.name, "must be a whole number, not " + (value.is_number() ? value.dump() : std::string(value.type_name())),
+                              errc::NOT_A_NUMBER, {{"value", value.is_string() ? value.get<std::string>() : value.dump()}});
         if (value.is_number_unsigned() && value.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX))
-            throw RecordError(f.name, "is too large");
+            throw RecordError(f.name, "is too large", errc::NUMBER_TOO_LARGE);
         return value.get<int64_t>();
     case FieldKind::Boolean:
-        if (!value.is_boolean()) throw RecordError(f.name, std::string("must be true or false, not ") + value.type_name());
+        if (!value.is_boolean()) throw RecordError(f.name, std::string("must be true or false, not ") + value.type_name(), errc::NOT_TRUE_FALSE,
+                              {{"value", value.is_string() ? value.get<std::string>() : value.dump()}});
         return value;
     case FieldKind::Choice: {
         const auto text = RequireText(f, value);
         if (std::find(f.choices.begin(), f.choices.end(), text) == f.choices.end())
-            throw RecordError(f.name, "'" + text + "' is not one of: " + JoinChoices(f.choices));
+            throw RecordError(f.name, "'" + text + "' is not one of: " + JoinChoices(f.choices), errc::UNKNOWN_CHOICE,
+                              {{"value", text}});
         return text;
     }
     case FieldKind::Date: {
         const auto text = RequireText(f, value);
         if (!ParseIsoMillis(text))
             throw RecordError(f.name, "'" + text + "' is not a date: use YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS[.mmm]] "
-                                                   "with Z or an offset such as -05:00");
+                                                   "with Z or an offset such as -05:00",
+                              errc::NOT_A_DATE, {{"value", text}});
         return text;
     }
     case FieldKind::Reference: {
         const auto text = LowerUuid(RequireText(f, value));
-        if (!IsUuid(text)) throw RecordError(f.name, "'" + text + "' is not a record id (a UUID: 8-4-4-4-12 hex digits)");
+        if (!IsUuid(text))
+            throw RecordError(f.name, "'" + text + "' is not a record id (a UUID: 8-4-4-4-12 hex digits)",
+                              errc::NOT_A_RECORD_ID, {{"value", text}});
         return text;
     }
     case FieldKind::ChoiceList:
     case FieldKind::ReferenceList:
     case FieldKind::TextList: {
-        if (!value.is_array()) throw RecordError(f.name, std::string("must be a list, not ") + value.type_name());
+        if (!value.is_array()) throw RecordError(f.name, std::string("must be a list, not ") + value.type_name(), errc::NOT_A_LIST);
         Json out = Json::array();
         FieldSpec item = f;
         item.kind = f.kind == FieldKind::ChoiceList      ? FieldKind::Choice
@@ -374,7 +403,7 @@ Json NormaliseValue(const FieldSpec& f, const Json& value) {
             try {
                 out.push_back(NormaliseValue(item, value[i]));
             } catch (const RecordError& e) {
-                throw RecordError(f.name, "item " + std::to_string(i) + " " + e.Reason());
+                throw RecordError(f.name, "item " + std::to_string(i) + " " + e.Reason(), e.Code(), e.Params());
             }
         }
         return out;
@@ -386,7 +415,7 @@ Json NormaliseValue(const FieldSpec& f, const Json& value) {
 } // namespace
 
 Json NormaliseRecord(const RecordType& type, const Json& input, bool creating) {
-    if (!input.is_object()) throw RecordError("", std::string("a record must be a JSON object, not ") + input.type_name());
+    if (!input.is_object()) throw RecordError("", std::string("a record must be a JSON object, not ") + input.type_name(), errc::NOT_AN_OBJECT);
     Json out = Json::object();
     out["id"] = nullptr;
     out["type"] = type.name;
@@ -397,24 +426,27 @@ Json NormaliseRecord(const RecordType& type, const Json& input, bool creating) {
         if (IsCommonKey(key)) {
             if (key == "type") {
                 if (!value.is_string() || value.get<std::string>() != type.name)
-                    throw RecordError("type", "does not match '" + type.name + "'");
+                    throw RecordError("type", "does not match '" + type.name + "'", errc::FIELD_FIXED);
             } else if (key == "id" && !value.is_null()) {
                 if (!value.is_string() || !IsUuid(LowerUuid(value.get<std::string>())))
-                    throw RecordError("id", "must be a UUID: 8-4-4-4-12 hex digits");
+                    throw RecordError("id", "must be a UUID: 8-4-4-4-12 hex digits", errc::NOT_A_RECORD_ID,
+                                      {{"value", value.is_string() ? value.get<std::string>() : value.dump()}});
                 out["id"] = LowerUuid(value.get<std::string>());
             } else if (key == "project_id" && !value.is_null()) {
-                if (!type.project_scoped) throw RecordError("project_id", "a " + type.name + " belongs to no project");
+                if (!type.project_scoped) throw RecordError("project_id", "a " + type.name + " belongs to no project", errc::FIELD_FIXED);
                 if (!value.is_string() || !IsUuid(LowerUuid(value.get<std::string>())))
-                    throw RecordError("project_id", "must be the id of a project");
+                    throw RecordError("project_id", "must be the id of a project", errc::NOT_A_RECORD_ID,
+                                      {{"value", value.is_string() ? value.get<std::string>() : value.dump()}});
                 out["project_id"] = LowerUuid(value.get<std::string>());
             } else if (key == "created_at" && creating && !value.is_null()) {
                 if (!value.is_string() || !ParseIsoMillis(value.get<std::string>()))
-                    throw RecordError("created_at", "is not an ISO 8601 date-time");
+                    throw RecordError("created_at", "is not an ISO 8601 date-time", errc::NOT_A_DATE,
+                                      {{"value", value.is_string() ? value.get<std::string>() : value.dump()}});
                 out["created_at"] = value;
             } else if (key == "author" && creating && !value.is_null()) {
                 if (!value.is_string() || !IsValidUtf8(value.get<std::string>()) ||
                     value.get<std::string>().find('\0') != std::string::npos)
-                    throw RecordError("author", "must be text (without NUL characters)");
+                    throw RecordError("author", "must be text (without NUL characters)", errc::NOT_TEXT);
                 out["author"] = value;
             }
             // updated_at, device, rev and deleted are this vault's to set.
@@ -424,26 +456,28 @@ Json NormaliseRecord(const RecordType& type, const Json& input, bool creating) {
         if (!f) {
             std::string known;
             for (const auto& spec : type.fields) known += (known.empty() ? "" : ", ") + spec.name;
-            throw RecordError(key, "is not a field of " + type.name + "; its fields are: " + known);
+            throw RecordError(key, "is not a field of " + type.name + "; its fields are: " + known, errc::UNKNOWN_FIELD,
+                              {{"type", type.name}});
         }
         if (value.is_null()) continue;
         out[key] = NormaliseValue(*f, value);
     }
-    if (type.project_scoped && out["project_id"].is_null()) throw RecordError("project_id", "is required");
+    if (type.project_scoped && out["project_id"].is_null())
+        throw RecordError("project_id", "is required", errc::FIELD_REQUIRED);
     if (creating && type.on_create) type.on_create(out);
     for (const auto& f : type.fields) {
         if (out.contains(f.name)) continue;
         if (creating && !f.default_value.is_null()) {
             out[f.name] = f.default_value;
         } else if (f.required) {
-            throw RecordError(f.name, "is required");
+            throw RecordError(f.name, "is required", errc::FIELD_REQUIRED);
         }
     }
     for (const auto& f : type.fields) {
         if (!f.required || !out.contains(f.name)) continue;
         const auto& v = out[f.name];
         if (v.is_string() && v.get<std::string>().find_first_not_of(" \t\n") == std::string::npos)
-            throw RecordError(f.name, "is required and may not be empty");
+            throw RecordError(f.name, "is required and may not be empty", errc::FIELD_REQUIRED);
     }
     if (type.validate) type.validate(out);
     return out;
@@ -498,14 +532,20 @@ void RecordStore::CheckReferences(const RecordType& type, const Json& record, co
         stmt.Bind(1, id);
         if (!stmt.Step()) {
             if (const auto actual = TypeOf(id))
-                throw RecordError(field, id + " is a " + *actual + ", not a " + ref_type);
+                throw RecordError(field, id + " is a " + *actual + ", not a " + ref_type, errc::REFERENCE_WRONG_TYPE,
+                                  {{"id", id}, {"ref_type", ref_type}, {"actual", *actual}});
             // Received from headquarters, naming a record this device may not see.
             if (allow_unseen && IsUnseenReference(record_id, id)) return;
-            throw RecordError(field, "no " + ref_type + " with id " + id + " in this vault");
+            throw RecordError(field, "no " + ref_type + " with id " + id + " in this vault", errc::REFERENCE_MISSING,
+                              {{"id", id}, {"ref_type", ref_type}});
         }
-        if (stmt.Int(1) != 0) throw RecordError(field, "the " + ref_type + " " + id + " has been deleted");
+        if (stmt.Int(1) != 0)
+            throw RecordError(field, "the " + ref_type + " " + id + " has been deleted", errc::REFERENCE_DELETED,
+                              {{"id", id}, {"ref_type", ref_type}});
         const auto ref_project = ref_type == "project" ? id : stmt.Text(0);
-        if (ref_project != project) throw RecordError(field, "the " + ref_type + " " + id + " belongs to another project");
+        if (ref_project != project)
+            throw RecordError(field, "the " + ref_type + " " + id + " belongs to another project",
+                              errc::REFERENCE_OTHER_PROJECT, {{"id", id}, {"ref_type", ref_type}});
     };
     if (type.project_scoped && !(before && (*before)["project_id"] == record["project_id"]))
         check("project_id", "project", record["project_id"].get<std::string>());
@@ -644,7 +684,8 @@ Json RecordStore::Create(const std::string& type_name, const Json& fields) {
     if (record["id"].is_null()) record["id"] = NewUuidV7(now.millis);
     if (!type.project_scoped) record.erase("project_id");
     const std::string id = record["id"];
-    if (TypeOf(id)) throw RecordError("id", "a record with id " + id + " already exists in the vault");
+    if (TypeOf(id))
+        throw RecordError("id", "a record with id " + id + " already exists in the vault", errc::RECORD_EXISTS, {{"id", id}});
     if (!record.contains("created_at")) record["created_at"] = FormatIsoMillis(now.millis);
     record["updated_at"] = now.ToString();
     if (!record.contains("author")) record["author"] = m_writer.author;
@@ -666,16 +707,16 @@ Json RecordStore::Update(const std::string& id, const Json& patch) {
     Scope scope(*this);
     CatchUpClock();
     const auto existing = Get(id);
-    if (!existing) throw RecordError("id", "no record with id " + id + " in this vault");
-    if ((*existing)["deleted"].get<bool>()) throw RecordError("id", "the record " + id + " has been deleted");
+    if (!existing) throw RecordError("id", "no record with id " + id + " in this vault", errc::RECORD_NOT_FOUND, {{"id", id}});
+    if ((*existing)["deleted"].get<bool>()) throw RecordError("id", "the record " + id + " has been deleted", errc::RECORD_DELETED, {{"id", id}});
     const auto& type = m_catalogue.Get((*existing)["type"].get<std::string>());
-    if (!patch.is_object()) throw RecordError("", "changes must be a JSON object");
+    if (!patch.is_object()) throw RecordError("", "changes must be a JSON object", errc::NOT_AN_OBJECT);
     Json merged = *existing;
     for (auto it = patch.begin(); it != patch.end(); ++it) {
         const auto& key = it.key();
         if (key == "project_id" && type.project_scoped && it.value() != (*existing)["project_id"])
-            throw RecordError("project_id", "a record cannot move to another project");
-        if (key == "id" && it.value() != (*existing)["id"]) throw RecordError("id", "cannot be changed");
+            throw RecordError("project_id", "a record cannot move to another project", errc::FIELD_FIXED);
+        if (key == "id" && it.value() != (*existing)["id"]) throw RecordError("id", "cannot be changed", errc::FIELD_FIXED);
         if (IsCommonKey(key)) continue;
         if (!type.Field(key)) {
             (void)NormaliseRecord(type, Json{{key, it.value()}}, false); // throws the unknown-field error
@@ -702,14 +743,15 @@ Json RecordStore::Delete(const std::string& id, bool force) {
     Scope scope(*this);
     CatchUpClock();
     const auto existing = Get(id);
-    if (!existing) throw RecordError("id", "no record with id " + id + " in this vault");
+    if (!existing) throw RecordError("id", "no record with id " + id + " in this vault", errc::RECORD_NOT_FOUND, {{"id", id}});
     if ((*existing)["deleted"].get<bool>()) return *existing;
     const auto& type = m_catalogue.Get((*existing)["type"].get<std::string>());
     if (!force) {
         const auto refs = ReferencesTo(id);
         if (!refs.empty())
             throw RecordError("id", std::to_string(refs.size()) + " record(s) still refer to " + id + ", first " +
-                                        refs.front() + "; delete or change them first");
+                                        refs.front() + "; delete or change them first",
+                              errc::STILL_REFERENCED, {{"id", id}, {"count", static_cast<int64_t>(refs.size())}});
     }
     Json record = Tombstone(type, *existing);
     Write(type, record, "delete");
@@ -745,7 +787,7 @@ Json RecordStore::Erase(const std::string& id, const std::string& cause) {
     Scope scope(*this);
     CatchUpClock();
     const auto existing = Get(id);
-    if (!existing) throw RecordError("id", "no record with id " + id + " in this vault");
+    if (!existing) throw RecordError("id", "no record with id " + id + " in this vault", errc::RECORD_NOT_FOUND, {{"id", id}});
     const auto& type = m_catalogue.Get((*existing)["type"].get<std::string>());
     ForgetText(id);
     if ((*existing)["deleted"].get<bool>()) {
@@ -775,13 +817,13 @@ void RecordStore::PurgeErasedText() {
 std::map<std::string, int64_t> RecordStore::MoveProjectRecords(const std::string& from, const std::string& to) {
     Scope scope(*this);
     CatchUpClock();
-    if (from == to) throw RecordError("project_id", "the records are in that project already");
+    if (from == to) throw RecordError("project_id", "the records are in that project already", errc::SAME_PROJECT);
     const auto source = Get(from);
     if (!source || (*source)["type"] != "project" || (*source)["deleted"].get<bool>())
-        throw RecordError("project_id", "no project " + from + " in this vault");
+        throw RecordError("project_id", "no project " + from + " in this vault", errc::PROJECT_NOT_FOUND, {{"id", from}});
     const auto target = Get(to);
     if (!target || (*target)["type"] != "project" || (*target)["deleted"].get<bool>())
-        throw RecordError("project_id", "no project " + to + " in this vault");
+        throw RecordError("project_id", "no project " + to + " in this vault", errc::PROJECT_NOT_FOUND, {{"id", to}});
     std::map<std::string, int64_t> moved;
     for (const auto& type : m_catalogue.Types()) {
         if (!type.project_scoped) continue;
@@ -824,7 +866,8 @@ std::vector<std::string> RecordStore::Import(const Json& records) {
 }
 
 ImportOutcome RecordStore::ImportOnce(const Json& records) {
-    if (!records.is_array()) throw RecordError("", std::string("an import must be a JSON array of records, not ") + records.type_name());
+    if (!records.is_array()) throw RecordError("", std::string("an import must be a JSON array of records, not ") + records.type_name(),
+                          errc::NOT_A_LIST);
     // The records as canonical JSON: the same file, or the same records laid
     // out otherwise, is known again.
     EnsureSodium();
@@ -856,7 +899,8 @@ ImportOutcome RecordStore::ImportOnce(const Json& records) {
 }
 
 std::vector<std::string> RecordStore::ImportInTransaction(const Json& records) {
-    if (!records.is_array()) throw RecordError("", std::string("an import must be a JSON array of records, not ") + records.type_name());
+    if (!records.is_array()) throw RecordError("", std::string("an import must be a JSON array of records, not ") + records.type_name(),
+                          errc::NOT_A_LIST);
     std::vector<std::string> ids;
     std::vector<const RecordType*> types;
     std::unordered_set<std::string> seen;
@@ -869,16 +913,18 @@ std::vector<std::string> RecordStore::ImportInTransaction(const Json& records) {
         const auto& input = records[i];
         std::string type_name;
         try {
-            if (!input.is_object()) throw RecordError("", std::string("must be a JSON object, not ") + input.type_name());
-            if (!input.contains("type")) throw RecordError("type", "is required");
-            if (!input["type"].is_string()) throw RecordError("type", "must be text");
+            if (!input.is_object())
+                throw RecordError("", std::string("must be a JSON object, not ") + input.type_name(), errc::NOT_AN_OBJECT);
+            if (!input.contains("type")) throw RecordError("type", "is required", errc::FIELD_REQUIRED);
+            if (!input["type"].is_string()) throw RecordError("type", "must be text", errc::NOT_TEXT);
             type_name = input["type"].get<std::string>();
             if (input.value("deleted", false) == true) {
-                throw RecordError("deleted", "a deleted record (tombstone) cannot be imported");
+                throw RecordError("deleted", "a deleted record (tombstone) cannot be imported", errc::IMPORT_TOMBSTONE);
             }
             const auto& type = m_catalogue.Get(type_name);
             if (input.contains("id") && input["id"].is_string() && seen.count(input["id"].get<std::string>()))
-                throw RecordError("id", "the id " + input["id"].get<std::string>() + " appears twice in this file");
+                throw RecordError("id", "the id " + input["id"].get<std::string>() + " appears twice in this file",
+                                  errc::IMPORT_DUPLICATE_ID, {{"id", input["id"].get<std::string>()}});
             const auto record = Create(type.name, input);
             ids.push_back(record["id"]);
             seen.insert(ids.back());
@@ -964,7 +1010,7 @@ std::vector<Json> RecordStore::List(const std::string& type_name, const ListOpti
     if (options.only_fields) {
         for (const auto& name : *options.only_fields) {
             const auto* f = type.Field(name);
-            if (!f) throw RecordError(name, "is not a field of " + type.name);
+            if (!f) throw RecordError(name, "is not a field of " + type.name, errc::UNKNOWN_FIELD, {{"type", type.name}});
             fields.push_back(f);
         }
     } else {
@@ -1137,9 +1183,9 @@ void RegisterSearchFunctions(Database& db) {
 }
 
 std::vector<SearchRank> RecordStore::RankSearch(const std::string& query, int64_t limit) {
-    if (!IsValidUtf8(query)) throw RecordError("query", "is not valid UTF-8 text");
+    if (!IsValidUtf8(query)) throw RecordError("query", "is not valid UTF-8 text", errc::NOT_UTF8);
     const auto match = BuildMatchQuery(query);
-    if (match.empty()) throw RecordError("query", "has no words to search for");
+    if (match.empty()) throw RecordError("query", "has no words to search for", errc::SEARCH_NO_WORDS);
     // Only the index and the document sizes are read here: every page read
     // costs a decryption, and a common word matches thousands of records.
     auto rank = m_db.Prepare(
@@ -1195,16 +1241,25 @@ int64_t RecordStore::WaitingRecordCount() {
     return m_db.QueryInt("SELECT count(DISTINCT record_id) FROM journal WHERE last_error IS NULL");
 }
 
+namespace {
+/// A journal row's refusal parameters, as stored (JSON text or nothing).
+Json ParamsColumn(const std::string& text) {
+    if (text.empty()) return Json::object();
+    auto json = Json::parse(text, nullptr, false);
+    return json.is_object() ? json : Json::object();
+}
+} // namespace
+
 std::vector<JournalEntry> RecordStore::PendingJournal(int64_t limit, int64_t after_seq, bool include_refused) {
     auto stmt = m_db.Prepare(
         std::string("SELECT seq, attempts, coalesce(last_error, ''), change_id, record_type, record_id, rev, op, hlc, "
-                    "body FROM journal WHERE seq > ? ") +
+                    "body, coalesce(last_error_code, ''), coalesce(last_error_params, '') FROM journal WHERE seq > ? ") +
         (include_refused ? "" : "AND last_error IS NULL ") + "ORDER BY seq LIMIT ?");
     stmt.Bind(1, after_seq).Bind(2, limit);
     std::vector<JournalEntry> out;
     while (stmt.Step())
         out.push_back({stmt.Int(0), stmt.Int(1), stmt.Text(2), stmt.Text(3), stmt.Text(4), stmt.Text(5), stmt.Int(6),
-                       stmt.Text(7), stmt.Text(8), stmt.Text(9)});
+                       stmt.Text(7), stmt.Text(8), stmt.Text(9), stmt.Text(10), ParamsColumn(stmt.Text(11))});
     return out;
 }
 
@@ -1214,18 +1269,26 @@ void RecordStore::AcknowledgeJournal(int64_t seq) {
     stmt.Bind(1, seq).Run();
 }
 
-void RecordStore::RejectJournal(int64_t seq, const std::string& reason) {
-    auto stmt_lease = Cached("UPDATE journal SET attempts = attempts + 1, last_error = ? WHERE seq = ?");
+void RecordStore::RejectJournal(int64_t seq, const std::string& reason, const std::string& code, const Json& params) {
+    auto stmt_lease = Cached("UPDATE journal SET attempts = attempts + 1, last_error = ?, last_error_code = ?, "
+                             "last_error_params = ? WHERE seq = ?");
     auto& stmt = *stmt_lease;
-    stmt.Bind(1, reason).Bind(2, seq).Run();
+    stmt.Bind(1, reason);
+    if (code.empty()) stmt.BindNull(2);
+    else stmt.Bind(2, code);
+    if (params.is_object() && !params.empty()) stmt.Bind(3, params.dump());
+    else stmt.BindNull(3);
+    stmt.Bind(4, seq).Run();
 }
 
 void RecordStore::RetryJournal(int64_t seq) {
     Scope scope(*this);
-    auto stmt = m_db.Prepare("UPDATE journal SET change_id = ?, last_error = NULL WHERE seq = ? AND last_error IS NOT NULL");
+    auto stmt = m_db.Prepare("UPDATE journal SET change_id = ?, last_error = NULL, last_error_code = NULL, last_error_params = NULL "
+                             "WHERE seq = ? AND last_error IS NOT NULL");
     // Headquarters remembers its answer to the old change id: a new one is a new request.
     stmt.Bind(1, NewUuidV7()).Bind(2, seq).Run();
-    if (m_db.Changes() == 0) throw RecordError("seq", "no refused change number " + std::to_string(seq));
+    if (m_db.Changes() == 0) throw RecordError("seq", "no refused change number " + std::to_string(seq), errc::REFUSED_CHANGE_NOT_FOUND,
+                          {{"seq", seq}});
     scope.Commit();
 }
 
@@ -1233,7 +1296,8 @@ void RecordStore::DiscardJournal(int64_t seq) {
     Scope scope(*this);
     auto find = m_db.Prepare("SELECT record_type, record_id FROM journal WHERE seq = ? AND last_error IS NOT NULL");
     find.Bind(1, seq);
-    if (!find.Step()) throw RecordError("seq", "no refused change number " + std::to_string(seq));
+    if (!find.Step()) throw RecordError("seq", "no refused change number " + std::to_string(seq), errc::REFUSED_CHANGE_NOT_FOUND,
+                          {{"seq", seq}});
     const auto type = find.Text(0), id = find.Text(1);
     find.Reset();
     auto stmt = m_db.Prepare("DELETE FROM journal WHERE seq = ?");
@@ -1248,13 +1312,15 @@ int64_t RecordStore::RejectedJournalCount() {
 
 std::vector<JournalEntry> RecordStore::RejectedJournal(int64_t limit) {
     auto stmt = m_db.Prepare(
-        "SELECT seq, attempts, last_error, change_id, record_type, record_id, rev, op, hlc "
+        "SELECT seq, attempts, last_error, change_id, record_type, record_id, rev, op, hlc, "
+        "coalesce(last_error_code, ''), coalesce(last_error_params, '') "
         "FROM journal WHERE last_error IS NOT NULL ORDER BY seq LIMIT ?");
     stmt.Bind(1, limit);
     std::vector<JournalEntry> out;
-    while (stmt.Step())
+    while (stmt.Step()) {
         out.push_back({stmt.Int(0), stmt.Int(1), stmt.Text(2), stmt.Text(3), stmt.Text(4), stmt.Text(5), stmt.Int(6),
-                       stmt.Text(7), stmt.Text(8), {}});
+                       stmt.Text(7), stmt.Text(8), {}, stmt.Text(9), ParamsColumn(stmt.Text(10))});
+    }
     return out;
 }
 
@@ -1289,7 +1355,8 @@ std::vector<Json> RecordStore::ListConflicts() {
 void RecordStore::ResolveConflict(int64_t seq) {
     auto stmt = m_db.Prepare("UPDATE conflict SET resolved = 1 WHERE seq = ?");
     stmt.Bind(1, seq).Run();
-    if (m_db.Changes() == 0) throw RecordError("seq", "no conflict number " + std::to_string(seq));
+    if (m_db.Changes() == 0)
+        throw RecordError("seq", "no conflict number " + std::to_string(seq), errc::CONFLICT_NOT_FOUND, {{"seq", seq}});
 }
 
 bool RecordStore::ApplyRemote(const Json& input) {

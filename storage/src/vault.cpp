@@ -73,9 +73,23 @@ const char* VaultFailureText(VaultFailure failure) {
     return "vault error";
 }
 
-VaultError::VaultError(VaultFailure failure, const std::string& detail)
+const char* VaultFailureCode(VaultFailure failure) {
+    switch (failure) {
+    case VaultFailure::NotFound: return errc::VAULT_NOT_FOUND;
+    case VaultFailure::AlreadyExists: return errc::VAULT_EXISTS;
+    case VaultFailure::WrongPassphrase: return errc::WRONG_PASSPHRASE;
+    case VaultFailure::WeakPassphrase: return errc::WEAK_PASSPHRASE;
+    case VaultFailure::Damaged: return errc::VAULT_DAMAGED;
+    case VaultFailure::Unreadable: return errc::VAULT_UNREADABLE;
+    case VaultFailure::PassphraseChangeInterrupted: return errc::PASSPHRASE_CHANGE_UNFINISHED;
+    }
+    return errc::VAULT_UNREADABLE;
+}
+
+VaultError::VaultError(VaultFailure failure, const std::string& detail, Json params, std::string code)
     : std::runtime_error(std::string(VaultFailureText(failure)) + (detail.empty() ? "" : ": " + detail)),
-      m_failure(failure) {}
+      m_failure(failure), m_code(code.empty() ? VaultFailureCode(failure) : std::move(code)),
+      m_params(params.is_object() ? std::move(params) : Json::object()) {}
 
 struct Vault::Impl {
     fs::path dir;
@@ -110,13 +124,15 @@ bool Vault::Exists(const fs::path& dir) {
 
 Vault Vault::Create(const fs::path& dir, const Passphrase& passphrase, const Catalogue& catalogue,
                     const VaultOptions& options) {
-    if (Exists(dir)) throw VaultError(VaultFailure::AlreadyExists, dir.string());
+    if (Exists(dir)) throw VaultError(VaultFailure::AlreadyExists, dir.string(), {{"path", dir.string()}});
     if (passphrase.Size() < MIN_PASSPHRASE_BYTES)
         throw VaultError(VaultFailure::WeakPassphrase,
-                         "use at least " + std::to_string(MIN_PASSPHRASE_BYTES) + " characters");
+                         "use at least " + std::to_string(MIN_PASSPHRASE_BYTES) + " characters",
+                         {{"min", static_cast<int64_t>(MIN_PASSPHRASE_BYTES)}});
     std::error_code ec;
     fs::create_directories(dir, ec);
-    if (ec) throw VaultError(VaultFailure::Unreadable, "cannot create " + dir.string() + ": " + ec.message());
+    if (ec) throw VaultError(VaultFailure::Unreadable, "cannot create " + dir.string() + ": " + ec.message(),
+                             {{"path", dir.string()}});
     ::chmod(dir.c_str(), 0700);
 
     auto impl = std::make_unique<Impl>();
@@ -159,8 +175,8 @@ Vault Vault::Open(const fs::path& dir, const Passphrase& passphrase, const Catal
     std::error_code ec;
     if (!fs::exists(dir / DB_FILE, ec)) {
         if (fs::exists(dir / KDF_FILE, ec))
-            throw VaultError(VaultFailure::Damaged, (dir / DB_FILE).string() + " is missing");
-        throw VaultError(VaultFailure::NotFound, dir.string() + " (create one with 'init')");
+            throw VaultError(VaultFailure::Damaged, (dir / DB_FILE).string() + " is missing", {{"path", dir.string()}});
+        throw VaultError(VaultFailure::NotFound, dir.string() + " (create one with 'init')", {{"path", dir.string()}});
     }
     std::optional<KdfParams> main;
     std::optional<KdfParams> pending;
@@ -168,9 +184,9 @@ Vault Vault::Open(const fs::path& dir, const Passphrase& passphrase, const Catal
         main = ReadKdfFile(dir / KDF_FILE);
         pending = ReadKdfFile(dir / KDF_NEW_FILE);
     } catch (const std::exception& e) {
-        throw VaultError(VaultFailure::Damaged, e.what());
+        throw VaultError(VaultFailure::Damaged, e.what(), {{"path", dir.string()}});
     }
-    if (!main) throw VaultError(VaultFailure::Damaged, (dir / KDF_FILE).string() + " is missing");
+    if (!main) throw VaultError(VaultFailure::Damaged, (dir / KDF_FILE).string() + " is missing", {{"path", dir.string()}});
 
     // Which parameters does this passphrase fit? Decided before the database is
     // touched, so a wrong passphrase writes nothing.
@@ -194,8 +210,10 @@ Vault Vault::Open(const fs::path& dir, const Passphrase& passphrase, const Catal
             throw VaultError(VaultFailure::Damaged,
                              std::string(KDF_FILE) + " was edited or is damaged: its salt is not the one " + DB_FILE +
                                  " was created with, so no passphrase can open the vault with it; put back the " +
-                                 KDF_FILE + " of a backup of this vault (docs/recovery.md)");
-        throw VaultError(VaultFailure::WrongPassphrase, "the passphrase does not open " + dir.string());
+                                 KDF_FILE + " of a backup of this vault (docs/recovery.md)",
+                             {{"path", dir.string()}});
+        throw VaultError(VaultFailure::WrongPassphrase, "the passphrase does not open " + dir.string(),
+                         {{"path", dir.string()}});
     }
 
     try {
@@ -205,12 +223,15 @@ Vault Vault::Open(const fs::path& dir, const Passphrase& passphrase, const Catal
     } catch (const SqliteError& e) {
         if (from_pending)
             throw VaultError(VaultFailure::PassphraseChangeInterrupted,
-                             "the change to this passphrase did not finish; the previous passphrase still opens the vault");
+                             "the change to this passphrase did not finish; the previous passphrase still opens the vault",
+                             {{"path", dir.string()}}, errc::PASSPHRASE_CHANGE_UNFINISHED);
         if (pending)
             throw VaultError(VaultFailure::PassphraseChangeInterrupted,
-                             "the vault was re-encrypted under a new passphrase; open it with the new one");
+                             "the vault was re-encrypted under a new passphrase; open it with the new one",
+                             {{"path", dir.string()}}, errc::PASSPHRASE_CHANGED);
         throw VaultError(VaultFailure::Damaged, std::string("the passphrase is right but the database cannot be read (") +
-                                                    e.what() + "); see docs/recovery.md");
+                                                    e.what() + "); see docs/recovery.md",
+                         {{"path", dir.string()}});
     }
     try {
         ConfigureConnection(*impl->db);
@@ -219,7 +240,8 @@ Vault Vault::Open(const fs::path& dir, const Passphrase& passphrase, const Catal
         txn.Commit();
         impl->Attach(catalogue);
     } catch (const SqliteError& e) {
-        if (e.IsDamage()) throw VaultError(VaultFailure::Damaged, std::string(e.what()) + "; see docs/recovery.md");
+        if (e.IsDamage())
+            throw VaultError(VaultFailure::Damaged, std::string(e.what()) + "; see docs/recovery.md", {{"path", dir.string()}});
         throw;
     }
     // Finish, or clean up after, a passphrase change that was cut short.
@@ -256,7 +278,8 @@ std::string Vault::Author() const { return m_impl->author; }
 void Vault::ChangePassphrase(const Passphrase& new_passphrase) {
     if (new_passphrase.Size() < MIN_PASSPHRASE_BYTES)
         throw VaultError(VaultFailure::WeakPassphrase,
-                         "use at least " + std::to_string(MIN_PASSPHRASE_BYTES) + " characters");
+                         "use at least " + std::to_string(MIN_PASSPHRASE_BYTES) + " characters",
+                         {{"min", static_cast<int64_t>(MIN_PASSPHRASE_BYTES)}});
     KdfParams params = KdfParams::Fresh();
     params.opslimit = m_impl->params.opslimit;
     params.memlimit = m_impl->params.memlimit;

@@ -377,3 +377,92 @@ TEST_CASE("Importing the same records once more stores nothing; a refused import
     CHECK(f.store.Import(records).size() == 2);
     CHECK(f.store.Count("person") == 2);
 }
+
+namespace {
+/// The RecordError `work` throws (fails the test when it throws none).
+RecordError ErrorOf(const std::function<void()>& work) {
+    try {
+        work();
+    } catch (const RecordError& e) {
+        return e;
+    }
+    FAIL("no RecordError");
+    return RecordError("", "");
+}
+} // namespace
+
+TEST_CASE("Refused records carry a code and parameters besides the words, and the field", "[storage][errors]") {
+    Fixture f;
+    const auto rosa = f.Person("Rosa");
+    SECTION("a required field") {
+        const auto e = ErrorOf([&] { (void)f.store.Create("person", {{"project_id", f.project}}); });
+        CHECK(e.Field() == "pseudonym");
+        CHECK(e.Code() == errc::FIELD_REQUIRED);
+        CHECK(e.Params() == Json{{"field", "pseudonym"}});
+        CHECK_THAT(e.what(), Catch::Contains("is required"));
+    }
+    SECTION("a date that is not one") {
+        const auto e = ErrorOf([&] {
+            (void)f.store.Create("story", {{"project_id", f.project}, {"title", "t"}, {"text", "x"}, {"told_on", "ayer"}});
+        });
+        CHECK(e.Code() == errc::NOT_A_DATE);
+        CHECK(e.Params()["field"] == "told_on");
+        CHECK(e.Params()["value"] == "ayer");
+    }
+    SECTION("a choice that is not one, inside a list or not") {
+        const auto e = ErrorOf([&] { (void)f.store.Update(rosa["id"], {{"band", "middle"}}); });
+        CHECK(e.Code() == errc::UNKNOWN_CHOICE);
+        CHECK(e.Params()["value"] == "middle");
+    }
+    SECTION("a reference to a record that is not here") {
+        const auto missing = NewUuidV7();
+        const auto e = ErrorOf([&] { (void)f.store.Update(rosa["id"], {{"referred_by", missing}}); });
+        CHECK(e.Code() == errc::REFERENCE_MISSING);
+        CHECK(e.Params() == Json{{"id", missing}, {"ref_type", "person"}, {"field", "referred_by"}});
+    }
+    SECTION("an import keeps the code and places it") {
+        const auto e = ErrorOf([&] { (void)f.store.Import(Json::array({{{"type", "person"}, {"project_id", f.project}}})); });
+        CHECK(e.Index() == 0u);
+        CHECK(e.Code() == errc::FIELD_REQUIRED);
+        CHECK(e.Params()["field"] == "pseudonym");
+    }
+    SECTION("a check written without a code is invalid_value with its words as the reason") {
+        const RecordError e("end", "comes before start");
+        CHECK(e.Code() == errc::INVALID_VALUE);
+        CHECK(e.Params() == Json{{"reason", "comes before start"}, {"field", "end"}});
+    }
+    SECTION("every code used is in the catalogue with the parameters it carries") {
+        for (const auto& e : {ErrorOf([&] { (void)f.store.Create("person", {{"project_id", f.project}}); }),
+                              ErrorOf([&] { (void)f.store.Update(rosa["id"], {{"age", "old"}}); }),
+                              ErrorOf([&] { (void)f.store.Delete(NewUuidV7()); }),
+                              ErrorOf([&] { (void)f.store.Search("  "); })}) {
+            const auto* spec = FindErrorCode(e.Code());
+            REQUIRE(spec);
+            for (const auto& name : spec->params) CHECK(e.Params().contains(std::string(name)));
+        }
+    }
+}
+
+TEST_CASE("A refused change keeps headquarters' code and parameters until it is sent again", "[storage][errors]") {
+    Fixture f;
+    (void)f.Person("Rosa");
+    const auto rows = f.store.PendingJournal(10);
+    REQUIRE(rows.size() == 2);
+    f.store.RejectJournal(rows[1].seq, "this device's clock says 2099", errc::CLOCK_AHEAD,
+                          {{"device_time", "2099-01-01T00:00:00.000Z"}, {"hq_time", "2026-01-01T00:00:00.000Z"}});
+    f.store.RejectJournal(rows[0].seq, "old words only");
+    const auto refused = f.store.RejectedJournal(10);
+    REQUIRE(refused.size() == 2);
+    CHECK(refused[0].last_error == "old words only");
+    CHECK(refused[0].last_error_code.empty());
+    CHECK(refused[0].last_error_params == Json::object());
+    CHECK(refused[1].last_error_code == errc::CLOCK_AHEAD);
+    CHECK(refused[1].last_error_params["device_time"] == "2099-01-01T00:00:00.000Z");
+    const auto listed = f.store.PendingJournal(10, 0, true);
+    CHECK(listed[1].last_error_code == errc::CLOCK_AHEAD);
+    f.store.RetryJournal(rows[1].seq);
+    const auto again = f.store.PendingJournal(10);
+    REQUIRE(again.size() == 1);
+    CHECK(again[0].last_error_code.empty());
+    CHECK(again[0].last_error_params == Json::object());
+}

@@ -327,3 +327,31 @@ TEST_CASE("The key derivation cost given at creation is what vault.kdf keeps; th
     CHECK(changed->memlimit == crypto_pwhash_MEMLIMIT_MIN);
     CHECK(changed->salt != written->salt);
 }
+
+TEST_CASE("Vault failures carry a code and the vault's directory as a parameter", "[storage][errors]") {
+    TempDir dir;
+    const auto catalogue = escucha::test::TestCatalogue();
+    const auto error_of = [](const std::function<void()>& work) -> VaultError {
+        try {
+            work();
+        } catch (const VaultError& e) {
+            return e;
+        }
+        FAIL("no VaultError");
+        return VaultError(VaultFailure::Unreadable, "");
+    };
+    const auto weak = error_of([&] { (void)Vault::Create(dir.Path(), Passphrase("corta"), catalogue, FastOptions()); });
+    CHECK(weak.Code() == escucha::storage::errc::WEAK_PASSPHRASE);
+    CHECK(weak.Params()["min"] == MIN_PASSPHRASE_BYTES);
+    const auto none = error_of([&] { (void)Vault::Open(dir / "nowhere", GOOD, catalogue); });
+    CHECK(none.Code() == escucha::storage::errc::VAULT_NOT_FOUND);
+    CHECK(none.Params()["path"] == (dir / "nowhere").string());
+    { auto v = Vault::Create(dir.Path(), GOOD, catalogue, FastOptions()); }
+    const auto wrong = error_of([&] { (void)Vault::Open(dir.Path(), OTHER, catalogue); });
+    CHECK(wrong.Code() == escucha::storage::errc::WRONG_PASSPHRASE);
+    CHECK(wrong.Params()["path"] == dir.Path().string());
+    for (const auto failure : {VaultFailure::NotFound, VaultFailure::AlreadyExists, VaultFailure::WrongPassphrase,
+                               VaultFailure::WeakPassphrase, VaultFailure::Damaged, VaultFailure::Unreadable,
+                               VaultFailure::PassphraseChangeInterrupted})
+        CHECK(escucha::storage::FindErrorCode(VaultFailureCode(failure)));
+}

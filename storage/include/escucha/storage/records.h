@@ -17,6 +17,7 @@
 #pragma once
 
 #include "escucha/storage/clock.h"
+#include "escucha/storage/error_code.h"
 #include "escucha/storage/sqlite.h"
 
 #include <nlohmann/json.hpp>
@@ -104,15 +105,22 @@ struct RecordType {
     [[nodiscard]] const FieldSpec* Field(const std::string& field) const;
 };
 
-/// A record, or a field of it, that does not fit its type.
+/// A record, or a field of it, that does not fit its type: English words
+/// (what()), and a code from error_code.h with its parameters for the
+/// interfaces to word ("field" is always among them when there is a field).
 class RecordError : public std::runtime_error {
 public:
+    /// Without a code: errc::INVALID_VALUE, the English `message` as parameter "reason".
     RecordError(std::string field, const std::string& message);
-    RecordError(std::optional<size_t> index, std::string type, std::string field, const std::string& message);
+    RecordError(std::string field, const std::string& message, std::string code, Json params = Json::object());
+    RecordError(std::optional<size_t> index, std::string type, std::string field, const std::string& message,
+                std::string code = {}, Json params = Json::object());
     [[nodiscard]] const std::optional<size_t>& Index() const noexcept { return m_index; }
     [[nodiscard]] const std::string& Field() const noexcept { return m_field; }
     [[nodiscard]] const std::string& Type() const noexcept { return m_type; }
     [[nodiscard]] const std::string& Reason() const noexcept { return m_reason; }
+    [[nodiscard]] const std::string& Code() const noexcept { return m_code; }
+    [[nodiscard]] const Json& Params() const noexcept { return m_params; }
     /// The same error placed at record `index` of an import.
     [[nodiscard]] RecordError At(size_t index, const std::string& type) const;
 
@@ -121,6 +129,8 @@ private:
     std::string m_type;
     std::string m_field;
     std::string m_reason;
+    std::string m_code;
+    Json m_params;
 };
 
 /// The record types a program knows. Filled at start-up by each module.
@@ -179,6 +189,8 @@ struct JournalEntry {
     std::string op; ///< "upsert" or "delete"
     std::string hlc;
     std::string body; ///< the record as JSON at that rev
+    std::string last_error_code;             ///< the refusal's code (error_code.h); empty when HQ gave none
+    Json last_error_params = Json::object(); ///< that code's parameters
 };
 
 struct ImportOutcome {
@@ -276,8 +288,10 @@ public:
     void DiscardJournal(int64_t seq);
     /// Headquarters acknowledged a durable commit: the row leaves the outbox.
     void AcknowledgeJournal(int64_t seq);
-    /// Headquarters refused the row: it stays, with the reason, for a person to see.
-    void RejectJournal(int64_t seq, const std::string& reason);
+    /// Headquarters refused the row: it stays, with the reason (and its code
+    /// and parameters, when HQ gave them), for a person to see.
+    void RejectJournal(int64_t seq, const std::string& reason, const std::string& code = {},
+                       const Json& params = Json::object());
     [[nodiscard]] int64_t RejectedJournalCount();
     /// The refused rows, oldest first, without their bodies (to show them).
     [[nodiscard]] std::vector<JournalEntry> RejectedJournal(int64_t limit);

@@ -37,14 +37,23 @@ enum class VaultFailure {
 };
 
 [[nodiscard]] const char* VaultFailureText(VaultFailure failure);
+/// The failure's code in error_code.h (errc::WRONG_PASSPHRASE, ...).
+[[nodiscard]] const char* VaultFailureCode(VaultFailure failure);
 
+/// English words (what()), and a code with its parameters (error_code.h;
+/// "path" is the vault's directory) for the interfaces to word.
 class VaultError : public std::runtime_error {
 public:
-    VaultError(VaultFailure failure, const std::string& detail);
+    /// `code` empty: the failure's own code.
+    VaultError(VaultFailure failure, const std::string& detail, Json params = Json::object(), std::string code = {});
     [[nodiscard]] VaultFailure Failure() const noexcept { return m_failure; }
+    [[nodiscard]] const std::string& Code() const noexcept { return m_code; }
+    [[nodiscard]] const Json& Params() const noexcept { return m_params; }
 
 private:
     VaultFailure m_failure;
+    std::string m_code;
+    Json m_params;
 };
 
 struct VaultOptions {

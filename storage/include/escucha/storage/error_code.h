@@ -1,0 +1,298 @@
+// Errors that can reach a person, as values: a stable code and named
+// parameters. The code is for programs (and for the words each interface
+// chooses: the CLI in English, the window app in the person's language); the
+// parameters are what those words may name ({"field": "withdrawn_at"},
+// {"server": "https://hq.example.org"}). Exceptions and reports keep English
+// words beside the code for logs and old callers.
+//
+// This header is the catalogue: every code that may reach a person is listed
+// here with the parameters it always carries. Wordings may use those and no
+// others; tests walk the catalogue and fail when an interface lacks words for
+// a code or leaves a parameter unfilled. Header only: no library to link.
+//
+// Thread contract: everything here is immutable after first use; any thread.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace escucha::storage {
+
+using Json = nlohmann::ordered_json;
+
+// [SECTION] Codes
+
+namespace errc {
+// The vault (storage/vault.h). Parameters: path = the vault's directory.
+inline constexpr char VAULT_NOT_FOUND[] = "vault_not_found";
+inline constexpr char VAULT_EXISTS[] = "vault_exists";
+inline constexpr char WRONG_PASSPHRASE[] = "wrong_passphrase";
+inline constexpr char WEAK_PASSPHRASE[] = "weak_passphrase";
+inline constexpr char VAULT_DAMAGED[] = "vault_damaged";
+inline constexpr char VAULT_UNREADABLE[] = "vault_unreadable";
+inline constexpr char PASSPHRASE_CHANGE_UNFINISHED[] = "passphrase_change_unfinished";
+inline constexpr char PASSPHRASE_CHANGED[] = "passphrase_changed";
+
+// Records (storage/records.h, RecordError). Parameters: field = the field's
+// name as the catalogue of record types spells it (a label is the UI's to find).
+inline constexpr char INVALID_VALUE[] = "invalid_value"; ///< no finer code: `reason` holds English words
+inline constexpr char UNKNOWN_TYPE[] = "unknown_type";
+inline constexpr char NOT_AN_OBJECT[] = "not_an_object";
+inline constexpr char NOT_TEXT[] = "not_text";
+inline constexpr char TEXT_TOO_LONG[] = "text_too_long";
+inline constexpr char NOT_UTF8[] = "not_utf8";
+inline constexpr char CONTAINS_NUL[] = "contains_nul";
+inline constexpr char NOT_A_NUMBER[] = "not_a_number";
+inline constexpr char NUMBER_TOO_LARGE[] = "number_too_large";
+inline constexpr char NOT_NEGATIVE[] = "not_negative";
+inline constexpr char NOT_TRUE_FALSE[] = "not_true_false";
+inline constexpr char UNKNOWN_CHOICE[] = "unknown_choice";
+inline constexpr char NOT_A_DATE[] = "not_a_date";
+inline constexpr char NOT_A_RECORD_ID[] = "not_a_record_id";
+inline constexpr char NOT_A_LIST[] = "not_a_list";
+inline constexpr char UNKNOWN_FIELD[] = "unknown_field";
+inline constexpr char FIELD_REQUIRED[] = "field_required";
+inline constexpr char FIELD_FIXED[] = "field_fixed";
+inline constexpr char END_BEFORE_START[] = "end_before_start";
+inline constexpr char REFERENCE_MISSING[] = "reference_missing";
+inline constexpr char REFERENCE_WRONG_TYPE[] = "reference_wrong_type";
+inline constexpr char REFERENCE_DELETED[] = "reference_deleted";
+inline constexpr char REFERENCE_OTHER_PROJECT[] = "reference_other_project";
+inline constexpr char RECORD_EXISTS[] = "record_exists";
+inline constexpr char RECORD_NOT_FOUND[] = "record_not_found";
+inline constexpr char RECORD_DELETED[] = "record_deleted";
+inline constexpr char STILL_REFERENCED[] = "still_referenced";
+inline constexpr char PROJECT_NOT_FOUND[] = "project_not_found";
+inline constexpr char SAME_PROJECT[] = "same_project";
+inline constexpr char IMPORT_DUPLICATE_ID[] = "import_duplicate_id";
+inline constexpr char IMPORT_TOMBSTONE[] = "import_tombstone";
+inline constexpr char SEARCH_NO_WORDS[] = "search_no_words";
+inline constexpr char REFUSED_CHANGE_NOT_FOUND[] = "refused_change_not_found";
+inline constexpr char CONFLICT_NOT_FOUND[] = "conflict_not_found";
+
+// The sync client (sync/sync_client.h). Parameters: server = the address
+// enrolled with (or typed), host = its host name.
+inline constexpr char NOT_ENROLLED[] = "not_enrolled";
+inline constexpr char SERVER_MUST_BE_HTTPS[] = "server_must_be_https";
+inline constexpr char BAD_SERVER_ADDRESS[] = "bad_server_address";
+inline constexpr char NO_NETWORK[] = "no_network";
+inline constexpr char CANNOT_RESOLVE_HOST[] = "cannot_resolve_host";
+inline constexpr char CONNECTION_REFUSED[] = "connection_refused";
+inline constexpr char CONNECTION_LOST[] = "connection_lost";
+inline constexpr char TIMEOUT[] = "timeout";
+inline constexpr char TLS_CERTIFICATE[] = "tls_certificate";
+inline constexpr char TLS_FAILED[] = "tls_failed";
+inline constexpr char TRANSFER_FAILED[] = "transfer_failed";
+inline constexpr char CANCELLED[] = "cancelled";
+inline constexpr char BAD_ANSWER[] = "bad_answer";
+inline constexpr char SERVER_REFUSED[] = "server_refused"; ///< a 4xx whose code this version does not know
+inline constexpr char SERVER_ERROR[] = "server_error";     ///< a 5xx whose code this version does not know
+inline constexpr char CHANGES_REFUSED[] = "changes_refused";
+inline constexpr char FILES_DAMAGED[] = "files_damaged";
+inline constexpr char SYNC_STOPPED[] = "sync_stopped"; ///< a failure on this device (disk full, database error)
+
+// Headquarters' answers ({"error", "code"}) and refusals of single changes.
+inline constexpr char BAD_CODE[] = "bad_code";
+inline constexpr char DEVICE_ENROLLED[] = "device_enrolled";
+inline constexpr char TOO_MANY_ATTEMPTS[] = "too_many_attempts";
+inline constexpr char NO_TOKEN[] = "no_token";
+inline constexpr char UNKNOWN_TOKEN[] = "unknown_token";
+inline constexpr char BAD_JSON[] = "bad_json";
+inline constexpr char JSON_TOO_DEEP[] = "json_too_deep";
+inline constexpr char JSON_TOO_LARGE[] = "json_too_large";
+inline constexpr char BAD_REQUEST[] = "bad_request";
+inline constexpr char BAD_HTTP[] = "bad_http";
+inline constexpr char HEADERS_TOO_LARGE[] = "headers_too_large";
+inline constexpr char LENGTH_REQUIRED[] = "length_required";
+inline constexpr char METHOD_NOT_ALLOWED[] = "method_not_allowed";
+inline constexpr char NO_SUCH_ENDPOINT[] = "no_such_endpoint";
+inline constexpr char TOO_LARGE[] = "too_large";
+inline constexpr char UNSUPPORTED_ENCODING[] = "unsupported_encoding";
+inline constexpr char UNSUPPORTED_MEDIA_TYPE[] = "unsupported_media_type";
+inline constexpr char BAD_BLOB_NAME[] = "bad_blob_name";
+inline constexpr char NO_BLOB_STORE[] = "no_blob_store";
+inline constexpr char BAD_DEVICE_ID[] = "bad_device_id";
+inline constexpr char BAD_DEVICE_NAME[] = "bad_device_name";
+inline constexpr char TOO_MANY_CHANGES[] = "too_many_changes";
+inline constexpr char BAD_CHANGE[] = "bad_change";
+inline constexpr char OTHER_PROJECT[] = "other_project";
+inline constexpr char BAD_QUERY[] = "bad_query";
+inline constexpr char WRONG_OFFSET[] = "wrong_offset";
+inline constexpr char HASH_MISMATCH[] = "hash_mismatch";
+inline constexpr char BLOB_TOO_LARGE[] = "blob_too_large";
+inline constexpr char UPLOAD_IN_PROGRESS[] = "upload_in_progress";
+inline constexpr char DISK_FULL[] = "disk_full";
+inline constexpr char QUOTA_EXCEEDED[] = "quota_exceeded";
+inline constexpr char BUSY[] = "busy";
+inline constexpr char INTERNAL[] = "internal";
+inline constexpr char CLOCK_AHEAD[] = "clock_ahead";
+inline constexpr char NOT_ALLOWED[] = "not_allowed";
+inline constexpr char COORDINATOR_ONLY[] = "coordinator_only";
+inline constexpr char CREATOR_ONLY[] = "creator_only";
+inline constexpr char DELETED_AT_HQ[] = "deleted_at_hq";
+inline constexpr char CHANGE_ID_TAKEN[] = "change_id_taken";
+} // namespace errc
+
+// [SECTION] Catalogue
+
+/// One code and the parameters it always carries.
+struct ErrorCodeSpec {
+    std::string_view code;
+    std::string_view area; ///< "vault", "record", "sync", "hq": where it arises
+    std::vector<std::string_view> params;
+};
+
+/// Every code that may reach a person, in a fixed order.
+[[nodiscard]] inline const std::vector<ErrorCodeSpec>& ErrorCodes() {
+    using namespace errc;
+    static const std::vector<ErrorCodeSpec> codes = {
+        {VAULT_NOT_FOUND, "vault", {"path"}},
+        {VAULT_EXISTS, "vault", {"path"}},
+        {WRONG_PASSPHRASE, "vault", {"path"}},
+        {WEAK_PASSPHRASE, "vault", {"min"}},
+        {VAULT_DAMAGED, "vault", {"path"}},
+        {VAULT_UNREADABLE, "vault", {"path"}},
+        {PASSPHRASE_CHANGE_UNFINISHED, "vault", {"path"}},
+        {PASSPHRASE_CHANGED, "vault", {"path"}},
+
+        {INVALID_VALUE, "record", {"field", "reason"}},
+        {UNKNOWN_TYPE, "record", {"type"}},
+        {NOT_AN_OBJECT, "record", {}},
+        {NOT_TEXT, "record", {"field"}},
+        {TEXT_TOO_LONG, "record", {"field"}},
+        {NOT_UTF8, "record", {"field"}},
+        {CONTAINS_NUL, "record", {"field"}},
+        {NOT_A_NUMBER, "record", {"field", "value"}},
+        {NUMBER_TOO_LARGE, "record", {"field"}},
+        {NOT_NEGATIVE, "record", {"field"}},
+        {NOT_TRUE_FALSE, "record", {"field", "value"}},
+        {UNKNOWN_CHOICE, "record", {"field", "value"}},
+        {NOT_A_DATE, "record", {"field", "value"}},
+        {NOT_A_RECORD_ID, "record", {"field", "value"}},
+        {NOT_A_LIST, "record", {"field"}},
+        {UNKNOWN_FIELD, "record", {"field", "type"}},
+        {FIELD_REQUIRED, "record", {"field"}},
+        {FIELD_FIXED, "record", {"field"}},
+        {END_BEFORE_START, "record", {"field", "start"}},
+        {REFERENCE_MISSING, "record", {"field", "id", "ref_type"}},
+        {REFERENCE_WRONG_TYPE, "record", {"field", "id", "ref_type", "actual"}},
+        {REFERENCE_DELETED, "record", {"field", "id", "ref_type"}},
+        {REFERENCE_OTHER_PROJECT, "record", {"field", "id", "ref_type"}},
+        {RECORD_EXISTS, "record", {"id"}},
+        {RECORD_NOT_FOUND, "record", {"id"}},
+        {RECORD_DELETED, "record", {"id"}},
+        {STILL_REFERENCED, "record", {"id", "count"}},
+        {PROJECT_NOT_FOUND, "record", {"id"}},
+        {SAME_PROJECT, "record", {}},
+        {IMPORT_DUPLICATE_ID, "record", {"id"}},
+        {IMPORT_TOMBSTONE, "record", {}},
+        {SEARCH_NO_WORDS, "record", {}},
+        {REFUSED_CHANGE_NOT_FOUND, "record", {"seq"}},
+        {CONFLICT_NOT_FOUND, "record", {"seq"}},
+
+        {NOT_ENROLLED, "sync", {}},
+        {SERVER_MUST_BE_HTTPS, "sync", {"server"}},
+        {BAD_SERVER_ADDRESS, "sync", {"server"}},
+        {NO_NETWORK, "sync", {"server"}},
+        {CANNOT_RESOLVE_HOST, "sync", {"server", "host"}},
+        {CONNECTION_REFUSED, "sync", {"server"}},
+        {CONNECTION_LOST, "sync", {"server"}},
+        {TIMEOUT, "sync", {"server"}},
+        {TLS_CERTIFICATE, "sync", {"server"}},
+        {TLS_FAILED, "sync", {"server"}},
+        {TRANSFER_FAILED, "sync", {"server"}},
+        {CANCELLED, "sync", {}},
+        {BAD_ANSWER, "sync", {"server"}},
+        {SERVER_REFUSED, "sync", {"server", "status"}},
+        {SERVER_ERROR, "sync", {"server", "status"}},
+        {CHANGES_REFUSED, "sync", {"count"}},
+        {FILES_DAMAGED, "sync", {"count"}},
+        {SYNC_STOPPED, "sync", {}},
+
+        {BAD_CODE, "hq", {}},
+        {DEVICE_ENROLLED, "hq", {}},
+        {TOO_MANY_ATTEMPTS, "hq", {}},
+        {NO_TOKEN, "hq", {}},
+        {UNKNOWN_TOKEN, "hq", {}},
+        {BAD_JSON, "hq", {}},
+        {JSON_TOO_DEEP, "hq", {}},
+        {JSON_TOO_LARGE, "hq", {}},
+        {BAD_REQUEST, "hq", {}},
+        {BAD_HTTP, "hq", {}},
+        {HEADERS_TOO_LARGE, "hq", {}},
+        {LENGTH_REQUIRED, "hq", {}},
+        {METHOD_NOT_ALLOWED, "hq", {}},
+        {NO_SUCH_ENDPOINT, "hq", {}},
+        {TOO_LARGE, "hq", {}},
+        {UNSUPPORTED_ENCODING, "hq", {}},
+        {UNSUPPORTED_MEDIA_TYPE, "hq", {}},
+        {BAD_BLOB_NAME, "hq", {}},
+        {NO_BLOB_STORE, "hq", {}},
+        {BAD_DEVICE_ID, "hq", {}},
+        {BAD_DEVICE_NAME, "hq", {}},
+        {TOO_MANY_CHANGES, "hq", {"max"}},
+        {BAD_CHANGE, "hq", {}},
+        {OTHER_PROJECT, "hq", {}},
+        {BAD_QUERY, "hq", {}},
+        {WRONG_OFFSET, "hq", {}},
+        {HASH_MISMATCH, "hq", {}},
+        {BLOB_TOO_LARGE, "hq", {}},
+        {UPLOAD_IN_PROGRESS, "hq", {}},
+        {DISK_FULL, "hq", {}},
+        {QUOTA_EXCEEDED, "hq", {}},
+        {BUSY, "hq", {}},
+        {INTERNAL, "hq", {}},
+        {CLOCK_AHEAD, "hq", {"device_time", "hq_time"}},
+        {NOT_ALLOWED, "hq", {}},
+        {COORDINATOR_ONLY, "hq", {}},
+        {CREATOR_ONLY, "hq", {"type"}},
+        {DELETED_AT_HQ, "hq", {"type"}},
+        {CHANGE_ID_TAKEN, "hq", {}},
+    };
+    return codes;
+}
+
+/// The catalogue's entry for `code`, or nullptr for a code this version does not know.
+[[nodiscard]] inline const ErrorCodeSpec* FindErrorCode(std::string_view code) {
+    for (const auto& spec : ErrorCodes())
+        if (spec.code == code) return &spec;
+    return nullptr;
+}
+
+// [SECTION] Values and words
+
+/// An error as a value: what the interfaces word.
+struct ErrorValue {
+    std::string code;              ///< from the catalogue; empty: no error
+    Json params = Json::object();  ///< the parameters the code carries
+    std::string words;             ///< English, for logs and older callers
+};
+
+/// `words` with each "{name}" replaced by params[name] (text as it is,
+/// numbers written out). A name params lacks is replaced by `missing`.
+[[nodiscard]] inline std::string FillParams(std::string_view words, const Json& params,
+                                            std::string_view missing = "…") {
+    std::string out;
+    out.reserve(words.size());
+    for (size_t i = 0; i < words.size(); ++i) {
+        const size_t close = words[i] == '{' ? words.find('}', i) : std::string_view::npos;
+        if (close == std::string_view::npos) {
+            out.push_back(words[i]);
+            continue;
+        }
+        const std::string name(words.substr(i + 1, close - i - 1));
+        if (params.is_object() && params.contains(name)) {
+            const auto& v = params[name];
+            out += v.is_string() ? v.get<std::string>() : v.dump();
+        } else {
+            out += missing;
+        }
+        i = close;
+    }
+    return out;
+}
+
+} // namespace escucha::storage
