@@ -32,6 +32,16 @@ Json LiveRecord(RecordStore& store, const std::string& id, const char* expected_
 
 } // namespace
 
+std::optional<Json> IdentityOf(RecordStore& store, const std::string& participant_id) {
+    for (const auto& id : store.ReferencesTo(participant_id)) {
+        auto record = store.Get(id);
+        if (record && (*record)["type"] == IDENTITY_LINK && !(*record)["deleted"].get<bool>() &&
+            record->value("participant_id", "") == participant_id)
+            return record;
+    }
+    return std::nullopt;
+}
+
 NewParticipant CreateParticipant(RecordStore& store, const std::string& project_id, const Json& participant,
                                  const Json& identity) {
     if (!participant.is_object()) throw RecordError("", "a participant must be a JSON object");
@@ -47,7 +57,7 @@ NewParticipant CreateParticipant(RecordStore& store, const std::string& project_
             Json link = identity;
             link["project_id"] = project_id;
             link["participant_id"] = out.participant["id"];
-            out.identity = store.Create("identity_link", link);
+            out.identity = store.Create(IDENTITY_LINK, link);
         }
     });
     return out;

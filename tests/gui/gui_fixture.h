@@ -63,6 +63,11 @@ struct GuiApp {
         rows.insert(rows.begin(), gui::RowSummary{id, fields.value("title", fields.value("pseudonym", "")), "", "", "", ""});
         return id;
     }
+    /// Changes a record straight in the vault.
+    void Edit(const std::string& id, const storage::Json& patch) {
+        worker.Post([&](std::optional<storage::Vault>& v) { (void)v->Records().Update(id, patch); });
+        worker.Flush();
+    }
     void Import(const storage::Json& records) {
         worker.Post([&](std::optional<storage::Vault>& v) { (void)v->Records().Import(records); });
         worker.Flush();

@@ -99,3 +99,89 @@ TEST_CASE("Enrol and sync from the app", "[gui][sync]") {
         }
     }
 }
+
+TEST_CASE("Work written before enrolment is offered, moved in one step, and synced", "[gui][sync]") {
+    test::TempDir hq_dir;
+    test::HqProcess hq((hq_dir / "hq").string());
+    const auto project = hq.Admin({"create-project", "Café Nariño"});
+    test::GuiApp app;
+    auto& s = app.state;
+    app.Create();
+    app.Project("Mi cuaderno"); // a day of work before the coordinator's code arrives
+    app.Add("narrative", {{"title", "La báscula"}, {"text", "Nadie ve la báscula."}});
+    app.Add("field_note", {{"text", "Llegamos a la vereda."}});
+
+    s.Show(SECTION_SYNC);
+    REQUIRE(Until(app.ui, [&] { return s.sync.known; }));
+    s.sync.server_input = hq.Url();
+    s.sync.code_input = hq.Admin({"enrol", "--project", project, "--role", "researcher", "--person", "Ana"});
+    s.Enrol();
+    REQUIRE(Until(app.ui, [&] { return !s.sync.running && s.sync.enrolled && !s.sync.local_work.empty(); }));
+    const auto local = s.sync.local_work.front();
+    CHECK(local.name == "Mi cuaderno");
+    CHECK(local.records == std::map<std::string, int64_t>{{"field_note", 1}, {"narrative", 1}});
+    CHECK_FALSE(local.kept);
+
+    SECTION("kept here: said so, not sent, not offered as new again") {
+        s.KeepLocalWork(local.project_id);
+        REQUIRE(Until(app.ui, [&] { return !s.sync.local_work.empty() && s.sync.local_work.front().kept; }));
+        CHECK_THAT(s.sync.message, Catch::Contains("not sent"));
+        s.SyncNow();
+        REQUIRE(Until(app.ui, [&] { return !s.sync.running; }));
+        INFO(s.sync.message);
+        CHECK_FALSE(s.sync.message_is_error); // nothing is refused: those records simply stay
+        CHECK(s.sync.rejected == 0);
+    }
+    SECTION("moved: one project left, the records reach HQ, nothing waits") {
+        s.AdoptLocalWork(local.project_id);
+        REQUIRE(Until(app.ui, [&] { return s.sync.local_work.empty() && !s.sync.running && s.sync.waiting_records == 0; }));
+        INFO(s.sync.message);
+        CHECK_FALSE(s.sync.message_is_error);
+        CHECK(s.project_id == project);
+        CHECK(s.sync.rejected == 0);
+        const auto out = (hq_dir / "export.json").string();
+        (void)hq.Admin({"export", "--project", project, "--out", out});
+        const auto doc = nlohmann::json::parse(test::ReadFile(out));
+        int narratives = 0;
+        for (const auto& r : doc["records"]) narratives += r["type"] == "narrative";
+        CHECK(narratives == 1);
+        CHECK(doc["records"].size() == 3); // the project, the narrative, the note
+    }
+}
+
+TEST_CASE("A refused change is shown with its reason, sent again or discarded", "[gui][sync]") {
+    test::TempDir hq_dir;
+    test::HqProcess hq((hq_dir / "hq").string());
+    const auto project = hq.Admin({"create-project", "Café Nariño"});
+    test::GuiApp app;
+    auto& s = app.state;
+    app.Create();
+    s.Show(SECTION_SYNC);
+    REQUIRE(Until(app.ui, [&] { return s.sync.known; }));
+    s.sync.server_input = hq.Url();
+    s.sync.code_input = hq.Admin({"enrol", "--project", project, "--role", "researcher", "--person", "Ana"});
+    s.Enrol();
+    const bool enrolled = Until(app.ui, [&] { return !s.sync.running && s.sync.enrolled && s.project_id == project; });
+    INFO(s.sync.message << " / project " << s.project_id << " / enrolled " << s.sync.enrolled);
+    REQUIRE(enrolled);
+    // Only a coordinator renames the project: headquarters refuses this one.
+    app.Edit(project, {{"name", "Café Nariño 2027"}});
+    s.SyncNow();
+    REQUIRE(Until(app.ui, [&] { return !s.sync.running && s.sync.refused_list.size() == 1; }));
+    const auto refused = s.sync.refused_list.front();
+    CHECK_THAT(refused.reason, Catch::Contains("coordinator"));
+    CHECK(s.sync.waiting_records == 0); // a refused change does not wait to be sent again by itself
+
+    SECTION("sent again as it is: refused again, still one") {
+        s.RetryRefused(refused.seq);
+        REQUIRE(Until(app.ui, [&] { return !s.sync.running && s.sync.refused_list.size() == 1 &&
+                                           s.sync.refused_list.front().seq == refused.seq; }));
+        CHECK(s.sync.rejected == 1);
+    }
+    SECTION("discarded: gone from the list, the record as it is here") {
+        s.DiscardRefused(refused.seq);
+        REQUIRE(Until(app.ui, [&] { return s.sync.refused_list.empty(); }));
+        CHECK(s.sync.rejected == 0);
+        CHECK(app.Read(project)["name"] == "Café Nariño 2027");
+    }
+}

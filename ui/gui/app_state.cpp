@@ -7,6 +7,7 @@
 // [SECTION] Settings
 #include "app_state.h"
 
+#include "escucha/capture/access.h"
 #include "escucha/capture/operations.h"
 
 #include "i18n.h"
@@ -26,6 +27,11 @@
 #include <unistd.h>
 
 namespace escucha::gui {
+
+namespace {
+/// Local projects the person chose to keep on this device (ids, space-separated).
+constexpr const char* META_KEPT_LOCAL = "app.kept_local_projects";
+} // namespace
 
 using storage::Json;
 
@@ -545,7 +551,7 @@ void AppState::OpenRecord(const std::string& id) {
     focus_first_field = false; // reading first; the keyboard comes with a click
     // Still saving after it was closed: the form in memory is newer than the vault.
     for (auto it = closing.begin(); it != closing.end(); ++it) {
-        if (it->id != id || it->type == "identity_link") continue;
+        if (it->id != id || !capture::ShownByDefault(Type(it->type))) continue;
         draft = std::move(*it);
         closing.erase(it);
         section = draft->type;
@@ -676,7 +682,7 @@ void AppState::Save(RecordDraft& d, double now) {
             Json made = creating && !stored.is_null() ? stored : Json();
             ui.Post([this, key, revision, session, type_name, row, refused, updated_at, made = std::move(made)] {
                 if (session != m_session) return;
-                if (row && type_name != "identity_link") PutRow(type_name, *row);
+                if (row && capture::ShownByDefault(Type(type_name))) PutRow(type_name, *row);
                 RecordDraft* d = DraftByKey(key);
                 if (!d) return;
                 d->saving = false;
@@ -825,16 +831,12 @@ void AppState::ShowIdentity() {
     m_worker.Post(
         [this, &ui, session, participant, project](std::optional<storage::Vault>& vault) {
             if (!vault) return;
-            std::optional<Json> found;
-            storage::ListOptions options;
-            options.project_id = project;
-            for (auto& link : vault->Records().List("identity_link", options))
-                if (link.value("participant_id", "") == participant) found = std::move(link);
+            const std::optional<Json> found = capture::IdentityOf(vault->Records(), participant);
             ui.Post([this, session, participant, project, found] {
                 if (session != m_session) return;
                 identity_loading = false;
                 if (!draft || draft->id != participant) return;
-                const auto& type = Type("identity_link");
+                const auto& type = Type(capture::IDENTITY_LINK);
                 identity = found ? DraftFromRecord(type, *found) : NewDraft(type, project);
                 identity->key = m_next_key++;
                 if (!found) identity->values["participant_id"].text = participant;
@@ -941,7 +943,7 @@ void AppState::OpenHit(size_t index) {
     const auto it = search.hits.find(index);
     if (it == search.hits.end()) return;
     const auto& hit = it->second;
-    if (hit.id.empty() || hit.type == "identity_link") return; // gone since the search
+    if (hit.id.empty() || !capture::ShownByDefault(Type(hit.type))) return; // gone since the search
     const std::string id = hit.id;
     OpenRecord(id);
     // The words searched for are marked in the record, and the form scrolls to the first.
@@ -960,7 +962,16 @@ void AppState::RefreshSync() {
         auto& records = vault->Records();
         const auto state = sync::ReadSyncState(*vault);
         const auto pending = records.PendingJournalCount();
+        const auto waiting = records.WaitingRecordCount();
         const auto rejected = records.RejectedJournalCount();
+        std::vector<SyncView::LocalWork> local;
+        if (state.enrolled) {
+            const auto kept = vault->GetMeta(META_KEPT_LOCAL).value_or("");
+            for (const auto& l : capture::LocalProjects(records, state.project_id)) {
+                if (l.records.empty()) continue;
+                local.push_back({l.project_id, l.name, l.records, kept.find(l.project_id) != std::string::npos});
+            }
+        }
         const auto title_of = [&](const std::string& id) {
             const auto r = records.Get(id);
             if (!r) return std::string();
@@ -983,9 +994,9 @@ void AppState::RefreshSync() {
                                  c.value("other_author", "")});
         std::vector<SyncView::Refused> refused;
         for (const auto& e : records.RejectedJournal(100))
-            refused.push_back({e.record_type, e.record_id, title_of(e.record_id), e.last_error});
-        ui.Post([this, session, state, pending, rejected, conflicts = std::move(conflicts),
-                 refused = std::move(refused)]() mutable {
+            refused.push_back({e.seq, e.record_type, e.record_id, title_of(e.record_id), e.last_error});
+        ui.Post([this, session, state, pending, waiting, rejected, conflicts = std::move(conflicts),
+                 refused = std::move(refused), local = std::move(local)]() mutable {
             if (session != m_session) return;
             sync.known = true;
             sync.enrolled = state.enrolled;
@@ -1000,6 +1011,8 @@ void AppState::RefreshSync() {
                                  state.last_success >= failed_at;
             sync.last_error = settled ? "" : state.last_error;
             sync.pending = pending;
+            sync.waiting_records = waiting;
+            sync.local_work = std::move(local);
             sync.rejected = rejected;
             sync.conflicts = static_cast<int64_t>(conflicts.size());
             sync.conflict_list = std::move(conflicts);
@@ -1030,7 +1043,16 @@ void AppState::Enrol() {
     UiQueue& ui = m_worker.Ui();
     m_sync_worker.Post(
         [this, &ui, session, server, code, ca_path](std::optional<storage::Vault>& vault) {
-            if (!vault) return;
+            if (!vault) {
+                // The sync connection is still being opened (just after unlocking).
+                ui.Post([this, session] {
+                    if (session != m_session) return;
+                    sync.running = false;
+                    sync.message = Tr("The vault is still opening; try again in a moment.");
+                    sync.message_is_error = true;
+                });
+                return;
+            }
             std::string ca_pem;
             if (!ca_path.empty()) {
                 std::ifstream in(ca_path);
@@ -1057,6 +1079,83 @@ void AppState::Enrol() {
         [this, session](std::string what) {
             if (session == m_session) SyncStopped(what, true);
         });
+}
+
+void AppState::AdoptLocalWork(const std::string& local_project_id) {
+    const int session = m_session;
+    UiQueue& ui = m_worker.Ui();
+    m_worker.Post(
+        [this, &ui, session, local_project_id](std::optional<storage::Vault>& vault) {
+            if (!vault) return;
+            const auto state = sync::ReadSyncState(*vault);
+            const auto moved = capture::AdoptLocalProject(vault->Records(), local_project_id, state.project_id);
+            int64_t n = 0;
+            for (const auto& [type, count] : moved) n += count;
+            ui.Post([this, session, n, local_project_id, enrolled = state.project_id] {
+                if (session != m_session) return;
+                char words[256];
+                std::snprintf(words, sizeof words, Tr("%d record(s) moved into the project; they are sent at the next sync."),
+                              static_cast<int>(n));
+                sync.message = words;
+                sync.message_is_error = false;
+                if (project_id == local_project_id) project_id = enrolled;
+                projects_loaded = false;
+                LoadLists();
+                RefreshSync();
+                SyncNow();
+            });
+        },
+        [this, session](std::string what) {
+            if (session != m_session) return;
+            sync.message = std::string(Tr("Not moved: ")) + what;
+            sync.message_is_error = true;
+        });
+}
+
+void AppState::KeepLocalWork(const std::string& local_project_id) {
+    const int session = m_session;
+    UiQueue& ui = m_worker.Ui();
+    m_worker.Post([this, &ui, session, local_project_id](std::optional<storage::Vault>& vault) {
+        if (!vault) return;
+        auto kept = vault->GetMeta(META_KEPT_LOCAL).value_or("");
+        if (kept.find(local_project_id) == std::string::npos) kept += local_project_id + " ";
+        vault->SetMeta(META_KEPT_LOCAL, kept);
+        ui.Post([this, session] {
+            if (session != m_session) return;
+            sync.message = Tr("Kept on this device only: those records are not sent to headquarters.");
+            sync.message_is_error = false;
+            RefreshSync();
+        });
+    });
+}
+
+void AppState::RetryRefused(int64_t seq) {
+    const int session = m_session;
+    UiQueue& ui = m_worker.Ui();
+    m_worker.Post([this, &ui, session, seq](std::optional<storage::Vault>& vault) {
+        if (!vault) return;
+        vault->Records().RetryJournal(seq);
+        ui.Post([this, session] {
+            if (session != m_session) return;
+            RefreshSync();
+            SyncNow();
+        });
+    });
+}
+
+void AppState::DiscardRefused(int64_t seq) {
+    const int session = m_session;
+    UiQueue& ui = m_worker.Ui();
+    m_worker.Post([this, &ui, session, seq](std::optional<storage::Vault>& vault) {
+        if (!vault) return;
+        vault->Records().DiscardJournal(seq);
+        ui.Post([this, session] {
+            if (session != m_session) return;
+            sync.message = Tr("The refused change was discarded; the record stays as it is on this device.");
+            sync.message_is_error = false;
+            RefreshSync();
+        });
+    });
 }
 
 void AppState::SyncStopped(const std::string& message, bool failed) {

@@ -110,9 +110,18 @@ struct SyncView {
     std::vector<Conflict> conflict_list;
     /// Changes headquarters refused: what and why (the first 100).
     struct Refused {
+        int64_t seq = 0;
         std::string record_type, record_id, record_title, reason;
     };
     std::vector<Refused> refused_list;
+    int64_t waiting_records = 0; ///< records (not autosaves) with changes waiting to be sent
+    /// Work recorded before enrolment, in projects headquarters does not know.
+    struct LocalWork {
+        std::string project_id, name;
+        std::map<std::string, int64_t> records; ///< by type
+        bool kept = false; ///< the person chose to keep it on this device
+    };
+    std::vector<LocalWork> local_work;
     int failures = 0;      ///< in a row, for backoff
     // Enrolment form
     std::string server_input, code_input, ca_path_input;
@@ -207,6 +216,13 @@ struct AppState {
     void RefreshSync();
     void Enrol();
     void SyncNow();
+    /// Moves work recorded before enrolment into the enrolled project (one operation).
+    void AdoptLocalWork(const std::string& local_project_id);
+    /// Keeps that work on this device only; it is not offered again.
+    void KeepLocalWork(const std::string& local_project_id);
+    /// A refused change: sent again as it is, or given up.
+    void RetryRefused(int64_t seq);
+    void DiscardRefused(int64_t seq);
     /// Settles a conflict: keep the version the record has, or take the other.
     void ResolveConflict(int64_t seq, bool take_other);
 

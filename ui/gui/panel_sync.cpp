@@ -85,14 +85,64 @@ void DrawConflicts(AppState& s, const Frame& f) {
     if (!open.empty()) s.OpenRecord(open);
 }
 
-void DrawRefused(AppState& s) {
+void DrawRefused(AppState& s, const Frame& f) {
     const auto& v = s.sync;
     if (v.refused_list.empty()) return;
     ImGui::Separator();
-    ImGui::TextWrapped("%s", Tr("Refused by headquarters, kept on this device with the reason:"));
-    for (const auto& r : v.refused_list)
-        ImGui::TextWrapped("%s: %s · %s", TypeLabel(r.record_type),
-                           r.record_title.empty() ? r.record_id.c_str() : r.record_title.c_str(), r.reason.c_str());
+    ImGui::TextWrapped("%s", Tr("Refused by headquarters, kept on this device with the reason. Open the record to "
+                                "correct it (the corrected record is sent), send it again as it is, or discard the "
+                                "change."));
+    std::string open;
+    int64_t retry = 0, discard = 0;
+    for (const auto& r : v.refused_list) {
+        ImGui::PushID(static_cast<int>(r.seq));
+        ImGui::Separator();
+        ImGui::TextWrapped("%s: %s", TypeLabel(r.record_type),
+                           r.record_title.empty() ? r.record_id.c_str() : r.record_title.c_str());
+        ErrorText(r.reason);
+        if (WideButton(Tr("Open the record"), f)) open = r.record_id;
+        if (WideButton(Tr("Send again"), f)) retry = r.seq;
+        if (ConfirmedButton(Tr("Discard the change"), "discard",
+                            Tr("Discard this change? Headquarters keeps its version; this device keeps the record as "
+                               "it is."),
+                            Tr("Discard"), f, true))
+            discard = r.seq;
+        ImGui::PopID();
+    }
+    // Acted on after the loop: each changes the list being drawn.
+    if (!open.empty()) s.OpenRecord(open);
+    if (retry) s.RetryRefused(retry);
+    if (discard) s.DiscardRefused(discard);
+}
+
+void DrawLocalWork(AppState& s, const Frame& f) {
+    std::string adopt, keep;
+    for (const auto& l : s.sync.local_work) {
+        ImGui::PushID(l.project_id.c_str());
+        ImGui::Separator();
+        int64_t n = 0;
+        std::string kinds;
+        for (const auto& [type, count] : l.records) {
+            n += count;
+            kinds += (kinds.empty() ? "" : ", ") + std::to_string(count) + " " + (count == 1 ? TypeLabel(type) : TypePluralLabel(type));
+        }
+        char words[512];
+        std::snprintf(words, sizeof words, Tr("This device holds %d record(s) recorded before enrolment, in its own "
+                                              "project \"%s\": %s."),
+                      static_cast<int>(n), l.name.c_str(), kinds.c_str());
+        ImGui::TextWrapped("%s", words);
+        if (l.kept) {
+            ImGui::TextWrapped("%s", Tr("You chose to keep them on this device only: they are not sent."));
+        } else {
+            ImGui::TextWrapped(Tr("Move them into \"%s\"? They are then sent to headquarters."),
+                               s.sync.project_name.c_str());
+        }
+        if (WideButton(Tr("Move them into the project"), f)) adopt = l.project_id;
+        if (!l.kept && WideButton(Tr("Keep them on this device only"), f)) keep = l.project_id;
+        ImGui::PopID();
+    }
+    if (!adopt.empty()) s.AdoptLocalWork(adopt);
+    if (!keep.empty()) s.KeepLocalWork(keep);
 }
 
 } // namespace
@@ -111,7 +161,7 @@ void DrawSync(AppState& s, const Frame& f) {
         ImGui::Text("%s: %s", Tr("Server"), v.server.c_str());
         ImGui::TextWrapped("%s: %s (%s)", Tr("Project"), v.project_name.c_str(), ChoiceLabel(v.role));
         ImGui::Spacing();
-        ImGui::Text(Tr("Changes waiting to be sent: %lld"), static_cast<long long>(v.pending));
+        ImGui::Text(Tr("Records waiting to be sent: %lld"), static_cast<long long>(v.waiting_records));
         if (v.rejected > 0) ErrorText(std::string(Tr("Refused by headquarters (kept on this device): ")) +
                                       std::to_string(v.rejected));
         if (v.conflicts > 0)
@@ -156,8 +206,9 @@ void DrawSync(AppState& s, const Frame& f) {
         else ImGui::TextWrapped("%s", v.message.c_str());
     }
     if (v.enrolled) {
+        DrawLocalWork(s, f);
         DrawConflicts(s, f);
-        DrawRefused(s);
+        DrawRefused(s, f);
     }
 }
 

@@ -20,6 +20,12 @@ namespace escucha::capture {
 
 using storage::Json;
 
+/// The type that holds a participant's real name and contact.
+inline constexpr const char* IDENTITY_LINK = "identity_link";
+
+/// A participant's identity link, when this device holds one.
+[[nodiscard]] std::optional<Json> IdentityOf(storage::RecordStore& store, const std::string& participant_id);
+
 struct NewParticipant {
     Json participant;
     std::optional<Json> identity; ///< the identity link, when a real name was given
