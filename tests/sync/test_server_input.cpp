@@ -5,6 +5,7 @@
 
 #include <sodium.h>
 
+#include <cerrno>
 #include <cstdlib>
 
 using namespace escucha;
@@ -108,12 +109,21 @@ TEST_CASE("Bad input gets a 4xx in words and changes nothing", "[sync]") {
         INFO(path << " " << body.substr(0, 200) << " -> " << r.status << " " << r.body.substr(0, 300));
         CHECK(r.status == status);
         CHECK_THAT(Error(r).is_string() ? Error(r).get<std::string>() : std::string(), Catch::Contains(words));
+        // Every refusal has a code of the catalogue, and fixed words: no parser's message quoting the request.
+        const auto answer = Json::parse(r.body, nullptr, false);
+        REQUIRE(answer.is_object());
+        REQUIRE(answer.contains("code"));
+        CHECK(storage::FindErrorCode(answer["code"].get<std::string>()));
+        CHECK(r.Problem(me.base).code == answer["code"]);
+        for (const char* leak : {"json.exception", "parse_error", "type_error", "out_of_range", "[json", "what()"})
+            CHECK_THAT(r.body, !Catch::Contains(leak));
     };
     const auto note = Note(hq.project, storage::NewUuidV7());
     refused("/v1/push", "{not json", 400, "not valid JSON");
     refused("/v1/push", "[1, 2]", 400, "JSON object");
-    refused("/v1/push", R"({"changes": 7})", 400, "malformed push request");
-    refused("/v1/push", R"({"changes": [{"change_id": 1}]})", 400, "malformed");
+    refused("/v1/push", R"({"changes": 7})", 400, "push request lacks a member or has one of the wrong kind");
+    refused("/v1/push", R"({"changes": [{"change_id": 1}]})", 400, "push request");
+    refused("/v1/push", std::string(100'000, '[') + std::string(100'000, ']'), 400, "nested too deeply");
     auto push = Push({note});
     push["changes"][0]["record_type"] = "alien";
     push["changes"][0]["body"]["type"] = "alien";
@@ -133,7 +143,7 @@ TEST_CASE("Bad input gets a 4xx in words and changes nothing", "[sync]") {
     refused("GET", "/v1/pull?since=abc", 400, "since");
     refused("GET", "/v1/pull?limit=100000", 400, "limit");
     refused("GET", "/v1/nothing", 404, "no such endpoint");
-    refused("/v1/enrol", R"({"code": 5})", 400, "malformed enrolment");
+    refused("/v1/enrol", R"({"code": 5})", 400, "enrolment request lacks");
     refused("/v1/enrol", R"({"code": "X", "device_id": "not-a-uuid"})", 400, "UUID");
     CHECK(hq.Records() == before);
 
@@ -146,6 +156,10 @@ TEST_CASE("Bad input gets a 4xx in words and changes nothing", "[sync]") {
         const auto results = Json::parse(r.body)["results"];
         CHECK(results[0]["status"] == "rejected");
         CHECK_THAT(results[0]["reason"].get<std::string>(), Catch::Contains("field 'kind'"));
+        CHECK(results[0].value("code", "") == storage::errc::UNKNOWN_CHOICE);
+        const auto params = results[0].value("params", Json::object());
+        CHECK(params.value("field", "") == "kind");
+        CHECK(params.value("value", "") == "rumour");
         CHECK(results[1]["status"] == "applied");
         CHECK(hq.Records().size() == before.size() + 1);
     }
@@ -209,9 +223,11 @@ TEST_CASE("TLS: a pinned self-signed certificate is trusted, any other is refuse
     REQUIRE(hq.process.Url().rfind("https://", 0) == 0);
 
     storage::Vault vault = storage::Vault::Create(certs / "vault", storage::Passphrase("frase de paso larga"), AllTypes(), {"ana"});
-    const auto wrong = sync::Enrol(vault, hq.process.Url(), hq.Code("researcher"), impostor);
+    const auto wrong = sync::EnrolDevice(vault, hq.process.Url(), hq.Code("researcher"), impostor);
     REQUIRE(wrong);
-    CHECK_THAT(*wrong, Catch::Contains("certificate") || Catch::Contains("SSL"));
+    CHECK(wrong->code == storage::errc::TLS_CERTIFICATE);
+    CHECK(wrong->params["server"] == hq.process.Url());
+    CHECK_THAT(wrong->words, Catch::Contains("certificate"));
     const auto system_cas = sync::Enrol(vault, hq.process.Url(), hq.Code("researcher"), "");
     CHECK(system_cas);
     CHECK_FALSE(vault.GetMeta("sync.token"));
@@ -232,4 +248,64 @@ TEST_CASE("escucha-hq refuses plain HTTP off loopback", "[sync]") {
     const auto r = RunProgram({HqPath(), "--data", (dir / "hq").string(), "--listen", "0.0.0.0:0"});
     CHECK(r.exit_code == 1);
     CHECK_THAT(r.err, Catch::Contains("--tls-cert"));
+}
+
+TEST_CASE("Plain http:// is refused with a code, except for a server on this machine", "[sync][errors]") {
+    for (const char* fine : {"https://hq.example.org", "https://hq.example.org:8443/", "http://127.0.0.1:8080",
+                             "http://127.0.0.1", "http://localhost", "http://localhost:9000/", "http://[::1]:9000"})
+        CHECK_FALSE(sync::CheckServerAddress(fine));
+    for (const char* refused : {"http://example.org", "http://127.example.org", "http://localhost.example.org",
+                                "hq.example.org", "ftp://hq.example.org", "https://"}) {
+        INFO(refused);
+        const auto problem = sync::CheckServerAddress(refused);
+        REQUIRE(problem);
+        CHECK(problem->code == storage::errc::SERVER_MUST_BE_HTTPS);
+        CHECK(problem->params["server"] == refused);
+        CHECK_THAT(problem->words, Catch::Contains("https://") && Catch::Contains("this machine"));
+    }
+
+    TempDir dir;
+    auto vault = storage::Vault::Create(dir / "vault", storage::Passphrase("frase de paso larga"), AllTypes(), {"ana"});
+    const auto off_machine = sync::EnrolDevice(vault, "http://example.org", "ABCD-EFGH-JKLM-NPQR", "");
+    REQUIRE(off_machine);
+    CHECK(off_machine->code == storage::errc::SERVER_MUST_BE_HTTPS);
+
+    Hq hq;
+    REQUIRE(hq.process.Url().rfind("http://127.0.0.1:", 0) == 0);
+    const auto wrong_code = sync::EnrolDevice(vault, hq.process.Url(), "ABCD-EFGH-JKLM-NPQR", "");
+    REQUIRE(wrong_code);
+    CHECK(wrong_code->code == storage::errc::BAD_CODE);
+    CHECK(wrong_code->params["status"] == 403);
+    const auto on_machine = sync::EnrolDevice(vault, hq.process.Url(), hq.Code("researcher"), "");
+    INFO((on_machine ? on_machine->words : std::string()));
+    CHECK_FALSE(on_machine);
+}
+
+TEST_CASE("A sync to a closed port says so with a code, not in libcurl's words", "[sync][errors]") {
+    TempDir dir;
+    auto vault = storage::Vault::Create(dir / "vault", storage::Passphrase("frase de paso larga"), AllTypes(), {"ana"});
+    // Port 1 on this machine: nothing listens there, the connection is refused at once.
+    const std::string closed = "http://127.0.0.1:1";
+    const auto enrol = sync::EnrolDevice(vault, closed, "ABCD-EFGH-JKLM-NPQR", "");
+    REQUIRE(enrol);
+    CHECK(enrol->code == storage::errc::CONNECTION_REFUSED);
+    CHECK(enrol->params["server"] == closed);
+
+    vault.SetMeta("sync.server", closed);
+    vault.SetMeta("sync.token", std::string(64, 'a'));
+    sync::SyncClient client(vault);
+    const auto report = client.SyncOnce();
+    CHECK_FALSE(report.ok);
+    CHECK(report.error_code == storage::errc::CONNECTION_REFUSED);
+    CHECK(report.error_params["server"] == closed);
+    CHECK_THAT(report.error, !Catch::Contains("Failed to connect") && !Catch::Contains("Couldn't connect"));
+    const auto state = sync::ReadSyncState(vault);
+    CHECK(state.last_error_code == storage::errc::CONNECTION_REFUSED);
+    CHECK(state.last_error_params["server"] == closed);
+
+    SECTION("libcurl's failures map to codes of the catalogue") {
+        for (int curl_code = 1; curl_code < 100; ++curl_code)
+            for (int os_errno : {0, ECONNREFUSED, ENETUNREACH, ETIMEDOUT})
+                CHECK(storage::FindErrorCode(sync::TransportErrorCode(curl_code, os_errno)));
+    }
 }

@@ -5,6 +5,8 @@
 #include <curl/curl.h>
 #include <nlohmann/json.hpp>
 
+#include <cerrno>
+#include <map>
 #include <stdexcept>
 
 namespace escucha::sync {
@@ -45,6 +47,91 @@ struct HttpClient::Holder {
     Holder(const Holder&) = delete;
     Holder& operator=(const Holder&) = delete;
 };
+
+const char* TransportErrorCode(int curl_code, int os_errno) {
+    namespace errc = storage::errc;
+    switch (static_cast<CURLcode>(curl_code)) {
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY: return errc::CANNOT_RESOLVE_HOST;
+    case CURLE_COULDNT_CONNECT:
+        if (os_errno == ECONNREFUSED) return errc::CONNECTION_REFUSED;
+        if (os_errno == ETIMEDOUT) return errc::TIMEOUT;
+        return errc::NO_NETWORK;
+    case CURLE_OPERATION_TIMEDOUT: return errc::TIMEOUT;
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_CRL_BADFILE: return errc::TLS_CERTIFICATE;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ENGINE_SETFAILED:
+    case CURLE_SSL_ENGINE_INITFAILED:
+    case CURLE_USE_SSL_FAILED: return errc::TLS_FAILED;
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+    case CURLE_BAD_CONTENT_ENCODING: return errc::CONNECTION_LOST;
+    case CURLE_URL_MALFORMAT:
+    case CURLE_UNSUPPORTED_PROTOCOL: return errc::BAD_SERVER_ADDRESS;
+    case CURLE_ABORTED_BY_CALLBACK: return errc::CANCELLED;
+    default: return errc::TRANSFER_FAILED;
+    }
+}
+
+std::string UrlHost(const std::string& url) {
+    auto rest = url.substr(url.find("://") == std::string::npos ? 0 : url.find("://") + 3);
+    rest = rest.substr(0, rest.find_first_of("/?#"));
+    if (const auto at = rest.rfind('@'); at != std::string::npos) rest = rest.substr(at + 1);
+    if (!rest.empty() && rest.front() == '[') return rest.substr(0, rest.find(']') + 1);
+    return rest.substr(0, rest.find(':'));
+}
+
+storage::ErrorValue HttpResult::Problem(const std::string& server) const {
+    namespace errc = storage::errc;
+    storage::ErrorValue out;
+    out.params["server"] = server;
+    if (transport_error) {
+        out.code = TransportErrorCode(transport_error, os_errno);
+        if (out.code == errc::CANNOT_RESOLVE_HOST) out.params["host"] = UrlHost(server);
+        static const std::map<std::string_view, const char*> words = {
+            {errc::CANNOT_RESOLVE_HOST, "cannot find the server's name"},
+            {errc::CONNECTION_REFUSED, "the server refused the connection (is it running?)"},
+            {errc::NO_NETWORK, "no network connection to the server"},
+            {errc::TIMEOUT, "the server did not answer in time"},
+            {errc::TLS_CERTIFICATE, "the server's certificate is not the one trusted"},
+            {errc::TLS_FAILED, "a secure connection to the server could not be made"},
+            {errc::CONNECTION_LOST, "the connection to the server was lost"},
+            {errc::BAD_SERVER_ADDRESS, "the server address is not usable"},
+            {errc::CANCELLED, "cancelled"},
+        };
+        const auto it = words.find(out.code);
+        out.words = std::string("cannot reach ") + server + ": " +
+                    (it != words.end() ? it->second : "the transfer failed");
+        return out;
+    }
+    out.params["status"] = static_cast<int64_t>(status);
+    const auto json = storage::ParseUntrustedJsonOrDiscard<nlohmann::ordered_json>(body);
+    std::string code;
+    if (!json.is_discarded() && json.is_object() && json.contains("code") && json["code"].is_string())
+        code = json["code"].get<std::string>();
+    if (!code.empty() && storage::FindErrorCode(code)) {
+        out.code = code;
+        if (json.contains("params") && json["params"].is_object())
+            for (auto it = json["params"].begin(); it != json["params"].end(); ++it)
+                if (!out.params.contains(it.key())) out.params[it.key()] = it.value();
+    } else {
+        out.code = status >= 500 ? errc::SERVER_ERROR : errc::SERVER_REFUSED;
+    }
+    out.words = ErrorText();
+    return out;
+}
 
 std::string HttpResult::ErrorText() const {
     if (transport_error) return transport_text;
@@ -126,6 +213,9 @@ HttpResult HttpClient::Perform(const std::string& method, const std::string& url
     const CURLcode rc = curl_easy_perform(h);
     if (rc != CURLE_OK) {
         result.transport_error = static_cast<int>(rc);
+        long os_errno = 0;
+        curl_easy_getinfo(h, CURLINFO_OS_ERRNO, &os_errno);
+        result.os_errno = static_cast<int>(os_errno);
         result.transport_text = std::string("cannot reach ") + url + ": " +
                                 (error_buffer[0] ? error_buffer : curl_easy_strerror(rc));
         result.body.clear();

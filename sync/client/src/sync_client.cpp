@@ -23,6 +23,8 @@ constexpr char META_ROLE[] = "sync.role";
 constexpr char META_CURSOR[] = "sync.cursor";
 constexpr char META_LAST_SUCCESS[] = "sync.last_success";
 constexpr char META_LAST_ERROR[] = "sync.last_error";
+constexpr char META_LAST_ERROR_CODE[] = "sync.last_error_code";
+constexpr char META_LAST_ERROR_PARAMS[] = "sync.last_error_params";
 constexpr char META_LAST_ATTEMPT[] = "sync.last_attempt";
 
 std::string Now() { return storage::FormatIsoMillis(storage::SystemMillis()); }
@@ -32,24 +34,26 @@ std::string TrimSlash(std::string url) {
     return url;
 }
 
-/// Plain HTTP is for loopback only: testimony never crosses a network unencrypted.
-std::optional<std::string> CheckServerUrl(const std::string& url) {
-    if (url.rfind("https://", 0) == 0) return std::nullopt;
-    for (const char* local : {"http://127.", "http://localhost:", "http://localhost/", "http://[::1]"})
-        if (url.rfind(local, 0) == 0) return std::nullopt;
-    if (url.rfind("http://", 0) == 0)
-        return "plain http is allowed only on this machine (127.0.0.1, localhost); use https://";
-    return "the server address must start with https://";
+/// The report's failure: its code, parameters and words.
+void Fail(SyncReport& report, storage::ErrorValue problem) {
+    report.ok = false;
+    report.error = std::move(problem.words);
+    report.error_code = std::move(problem.code);
+    report.error_params = problem.params.is_object() ? std::move(problem.params) : Json::object();
 }
 
-/// Reads a server answer as T; on failure puts the reason, in words, in `error`.
+void Fail(SyncReport& report, const char* code, std::string words, Json params = Json::object()) {
+    Fail(report, storage::ErrorValue{code, std::move(params), std::move(words)});
+}
+
+/// Reads a server answer as T; on failure says so in `report` (bad_answer).
 template <typename T>
-bool ParseAnswer(const std::string& body, T& out, std::string& error) {
+bool ParseAnswer(const std::string& body, T& out, SyncReport& report, const std::string& server) {
     try {
         out = storage::ParseUntrustedJson<Json>(body).get<T>();
         return true;
-    } catch (const std::exception& e) {
-        error = std::string("the server's answer was not understood: ") + e.what();
+    } catch (const std::exception&) {
+        Fail(report, storage::errc::BAD_ANSWER, "the server's answer was not understood", {{"server", server}});
         return false;
     }
 }
@@ -64,6 +68,10 @@ SyncState ReadSyncState(storage::Vault& vault) {
     s.role = vault.GetMeta(META_ROLE).value_or("");
     s.last_success = vault.GetMeta(META_LAST_SUCCESS).value_or("");
     s.last_error = vault.GetMeta(META_LAST_ERROR).value_or("");
+    s.last_error_code = vault.GetMeta(META_LAST_ERROR_CODE).value_or("");
+    if (const auto params = Json::parse(vault.GetMeta(META_LAST_ERROR_PARAMS).value_or(""), nullptr, false);
+        params.is_object())
+        s.last_error_params = params;
     s.last_attempt = vault.GetMeta(META_LAST_ATTEMPT).value_or("");
     s.cursor = std::stoll(vault.GetMeta(META_CURSOR).value_or("0"));
     s.enrolled = vault.GetMeta(META_TOKEN).has_value();
@@ -84,11 +92,35 @@ std::string NormaliseEnrolmentCode(const std::string& typed) {
     return code;
 }
 
+std::optional<storage::ErrorValue> CheckServerAddress(const std::string& server) {
+    // Plain HTTP is for this machine only: testimony never crosses a network unencrypted.
+    const auto url = TrimSlash(server);
+    if (url.rfind("https://", 0) == 0 && url.size() > 8) return std::nullopt;
+    if (url.rfind("http://", 0) == 0) {
+        const auto host = UrlHost(url);
+        if (host == "localhost" || host == "[::1]" || (host.rfind("127.", 0) == 0 &&
+            host.find_first_not_of("0123456789.") == std::string::npos))
+            return std::nullopt;
+    }
+    return storage::ErrorValue{storage::errc::SERVER_MUST_BE_HTTPS,
+                               {{"server", server}},
+                               "the server address must start with https:// (plain http:// only for a server on this "
+                               "machine: localhost, 127.0.0.1 or [::1])"};
+}
+
 std::optional<std::string> Enrol(storage::Vault& vault, const std::string& server, const std::string& typed_code,
                                  const std::string& ca_pem, const HttpOptions& http) {
+    auto problem = EnrolDevice(vault, server, typed_code, ca_pem, http);
+    if (!problem) return std::nullopt;
+    return problem->words;
+}
+
+std::optional<storage::ErrorValue> EnrolDevice(storage::Vault& vault, const std::string& server,
+                                               const std::string& typed_code, const std::string& ca_pem,
+                                               const HttpOptions& http) {
     const auto code = NormaliseEnrolmentCode(typed_code);
     const auto base = TrimSlash(server);
-    if (auto problem = CheckServerUrl(base)) return problem;
+    if (auto problem = CheckServerAddress(base)) return problem;
     HttpOptions options = http;
     options.ca_pem = ca_pem;
     HttpClient client(options);
@@ -98,10 +130,11 @@ std::optional<std::string> Enrol(storage::Vault& vault, const std::string& serve
     auto current = vault.GetMeta(META_TOKEN).value_or("");
     const auto result = client.Post(base + "/v1/enrol", Json(request).dump(), current);
     sodium_memzero(current.data(), current.size());
-    if (!result.Ok()) return result.ErrorText();
+    if (!result.Ok()) return result.Problem(base);
     EnrolResponse response;
-    std::string error;
-    if (!ParseAnswer(result.body, response, error)) return error;
+    SyncReport failed;
+    if (!ParseAnswer(result.body, response, failed, base))
+        return storage::ErrorValue{failed.error_code, failed.error_params, failed.error};
     vault.Records().Atomically([&] {
         vault.SetMeta(META_SERVER, base);
         vault.SetMeta(META_TOKEN, response.token);
@@ -129,7 +162,8 @@ bool SyncClient::Credentials(SyncReport& report, std::string& server, std::strin
     auto s = m_vault.GetMeta(META_SERVER);
     auto t = m_vault.GetMeta(META_TOKEN);
     if (!s || !t) {
-        report.error = "this vault is not enrolled; run 'escucha-cli enrol --server URL --code CODE' first";
+        Fail(report, storage::errc::NOT_ENROLLED,
+             "this vault is not enrolled; run 'escucha-cli enrol --server URL --code CODE' first");
         return false;
     }
     server = std::move(*s);
@@ -156,11 +190,12 @@ SyncReport SyncClient::SyncOnce() {
         report.ok = Push(report, server, token) && UploadBlobs(report, server, token) && Pull(report, server, token);
         report.pending = m_vault.Records().PendingJournalCount();
         if (report.ok && report.rejected > 0) {
-            report.ok = false;
-            report.error = std::to_string(report.rejected) + " change(s) refused by headquarters; see 'escucha-cli outbox'";
+            Fail(report, storage::errc::CHANGES_REFUSED,
+                 std::to_string(report.rejected) + " change(s) refused by headquarters; see 'escucha-cli outbox'",
+                 {{"count", report.rejected}});
         }
         if (report.ok && !report.damaged.empty()) {
-            report.ok = false;
+            Fail(report, storage::errc::FILES_DAMAGED, "", {{"count", static_cast<int64_t>(report.damaged.size())}});
             report.error = report.damaged.front() +
                            (report.damaged.size() > 1
                                 ? " (and " + std::to_string(report.damaged.size() - 1) + " more damaged file(s))"
@@ -169,14 +204,18 @@ SyncReport SyncClient::SyncOnce() {
                            "else was synced ('escucha-cli check' lists damaged files)";
         }
     } catch (const std::exception& e) {
-        report.ok = false;
-        report.error = std::string("sync stopped on this device: ") + e.what();
+        Fail(report, storage::errc::SYNC_STOPPED, std::string("sync stopped on this device: ") + e.what());
     }
+    if (!report.ok && report.error_code.empty()) report.error_code = storage::errc::SYNC_STOPPED;
     try {
         if (report.ok) {
             m_vault.SetMeta(META_LAST_SUCCESS, Now());
         } else {
-            m_vault.SetMeta(META_LAST_ERROR, Now() + " " + report.error);
+            m_vault.Records().Atomically([&] {
+                m_vault.SetMeta(META_LAST_ERROR, Now() + " " + report.error);
+                m_vault.SetMeta(META_LAST_ERROR_CODE, report.error_code);
+                m_vault.SetMeta(META_LAST_ERROR_PARAMS, report.error_params.dump());
+            });
         }
     } catch (const std::exception&) {
         // The vault cannot be written: the report still carries the error.
@@ -212,7 +251,7 @@ bool SyncClient::Push(SyncReport& report, const std::string& base, const std::st
         m_progress.changes_sent += static_cast<int64_t>(batch.size());
         Report();
     }
-    report.error = "cancelled";
+    Fail(report, storage::errc::CANCELLED, "cancelled");
     return false;
 }
 
@@ -226,7 +265,7 @@ bool SyncClient::PushBatch(const std::vector<storage::JournalEntry>& batch, Sync
     const auto result = m_http.Post(base + "/v1/push", Json(request).dump(), token);
     if (result.transport_error || result.status == 401 || result.status >= 500 || result.status == 413 ||
         result.status == 429) {
-        report.error = result.ErrorText();
+        Fail(report, result.Problem(base));
         return false;
     }
     if (!result.Ok()) {
@@ -234,7 +273,8 @@ bool SyncClient::PushBatch(const std::vector<storage::JournalEntry>& batch, Sync
         // a record it finds malformed): push one by one so the rest goes
         // through and the culprit is kept with the server's reason.
         if (batch.size() == 1) {
-            m_vault.Records().RejectJournal(batch[0].seq, result.ErrorText());
+            const auto problem = result.Problem(base);
+            m_vault.Records().RejectJournal(batch[0].seq, result.ErrorText(), problem.code, problem.params);
             ++report.rejected;
             return true;
         }
@@ -243,15 +283,17 @@ bool SyncClient::PushBatch(const std::vector<storage::JournalEntry>& batch, Sync
         return true;
     }
     PushResponse response;
-    if (!ParseAnswer(result.body, response, report.error)) return false;
+    if (!ParseAnswer(result.body, response, report, base)) return false;
     if (response.results.size() != batch.size()) {
-        report.error = "the server answered for " + std::to_string(response.results.size()) + " of " +
-                       std::to_string(batch.size()) + " changes";
+        Fail(report, storage::errc::BAD_ANSWER,
+             "the server answered for " + std::to_string(response.results.size()) + " of " +
+                 std::to_string(batch.size()) + " changes",
+             {{"server", base}});
         return false;
     }
     for (size_t i = 0; i < batch.size(); ++i)
         if (response.results[i].change_id != batch[i].change_id) {
-            report.error = "the server answered out of order";
+            Fail(report, storage::errc::BAD_ANSWER, "the server answered out of order", {{"server", base}});
             return false; // nothing acknowledged
         }
     // Rows leave the outbox only now, after HQ said its commit is durable.
@@ -259,7 +301,7 @@ bool SyncClient::PushBatch(const std::vector<storage::JournalEntry>& batch, Sync
         for (size_t i = 0; i < batch.size(); ++i) {
             const auto& r = response.results[i];
             if (r.status == ItemStatus::Rejected) {
-                m_vault.Records().RejectJournal(batch[i].seq, r.reason);
+                m_vault.Records().RejectJournal(batch[i].seq, r.reason, r.code, r.params);
                 ++report.rejected;
             } else {
                 m_vault.Records().AcknowledgeJournal(batch[i].seq);
@@ -283,15 +325,16 @@ bool SyncClient::UploadBlobs(SyncReport& report, const std::string& base, const 
         // Ask first: a cut upload resumes where HQ's copy stops.
         const auto status = m_http.Get(url, token);
         if (!status.Ok()) {
-            report.error = status.ErrorText();
+            Fail(report, status.Problem(base));
             return false;
         }
         Json answer;
-        if (!ParseAnswer(status.body, answer, report.error)) return false;
+        if (!ParseAnswer(status.body, answer, report, base)) return false;
         int64_t have = answer.value("have", int64_t{-1});
         bool complete = answer.value("complete", false);
         if (have < 0 || have > blob.size) {
-            report.error = "the server's answer about blob " + blob.sha256 + " was not understood";
+            Fail(report, storage::errc::BAD_ANSWER,
+                 "the server's answer about blob " + blob.sha256 + " was not understood", {{"server", base}});
             return false;
         }
         std::string piece;
@@ -301,7 +344,7 @@ bool SyncClient::UploadBlobs(SyncReport& report, const std::string& base, const 
             const auto r = m_http.Put(url + "?offset=" + std::to_string(have) + "&total=" + std::to_string(blob.size),
                                       piece, token);
             if (!r.Ok()) {
-                report.error = r.ErrorText();
+                Fail(report, r.Problem(base));
                 failed = true;
                 return false;
             }
@@ -339,7 +382,7 @@ bool SyncClient::UploadBlobs(SyncReport& report, const std::string& base, const 
             continue;
         }
         if (m_cancel) {
-            report.error = "cancelled";
+            Fail(report, storage::errc::CANCELLED, "cancelled");
             return false;
         }
         if (complete) {
@@ -360,11 +403,11 @@ bool SyncClient::Pull(SyncReport& report, const std::string& base, const std::st
     while (!m_cancel) {
         const auto result = m_http.Get(base + "/v1/pull?since=" + std::to_string(cursor) + "&limit=500", token);
         if (!result.Ok()) {
-            report.error = result.ErrorText();
+            Fail(report, result.Problem(base));
             return false;
         }
         PullResponse page;
-        if (!ParseAnswer(result.body, page, report.error)) return false;
+        if (!ParseAnswer(result.body, page, report, base)) return false;
         bool erased = false;
         std::vector<Json> applied;
         m_vault.Records().Atomically([&] {
@@ -394,7 +437,7 @@ bool SyncClient::Pull(SyncReport& report, const std::string& base, const std::st
         Report();
         if (!page.more) return true;
     }
-    report.error = "cancelled";
+    Fail(report, storage::errc::CANCELLED, "cancelled");
     return false;
 }
 
@@ -405,7 +448,7 @@ void SyncClient::Watch(const WatchOptions& options, const std::function<void(con
         const auto report = SyncOnce();
         on_cycle(report);
         std::chrono::milliseconds wait = options.interval;
-        if (!report.ok && report.error != "cancelled") {
+        if (!report.ok && report.error_code != storage::errc::CANCELLED) {
             ++failures;
             auto backoff = options.first_backoff * (1LL << std::min(failures - 1, 16));
             if (backoff > options.max_backoff) backoff = options.max_backoff;

@@ -83,6 +83,7 @@ void to_json(Json& j, const ItemResult& v) {
     j = {{"change_id", v.change_id}, {"status", ItemStatusName(v.status)}, {"server_seq", v.server_seq}};
     if (!v.reason.empty()) j["reason"] = v.reason;
     if (!v.code.empty()) j["code"] = v.code;
+    if (v.params.is_object() && !v.params.empty()) j["params"] = v.params;
 }
 void from_json(const Json& j, ItemResult& v) {
     j.at("change_id").get_to(v.change_id);
@@ -92,6 +93,7 @@ void from_json(const Json& j, ItemResult& v) {
     v.reason = j.value("reason", "");
     v.server_seq = j.value("server_seq", int64_t{0});
     v.code = j.value("code", "");
+    v.params = j.contains("params") && j["params"].is_object() ? j["params"] : Json::object();
 }
 
 void to_json(Json& j, const PushResponse& v) { j = {{"results", v.results}}; }

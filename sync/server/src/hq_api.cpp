@@ -24,7 +24,9 @@ Json FieldOr(const Json& record, const std::string& field) {
     return record.contains(field) ? record[field] : Json();
 }
 
-Decision Reject(std::string reason) { return {ItemStatus::Rejected, std::move(reason), {}, {}, {}}; }
+Decision Reject(std::string reason, std::string code, Json params = Json::object()) {
+    return {ItemStatus::Rejected, std::move(reason), {}, {}, std::move(code), std::move(params)};
+}
 
 } // namespace
 
@@ -37,14 +39,18 @@ bool MayRead(const storage::Catalogue& catalogue, const DeviceInfo& device, cons
     return capture::MaySee(catalogue.Find(type), reader);
 }
 
-std::optional<std::string> ClockTooFarAhead(const Change& change, int64_t hq_now_ms) {
+std::optional<storage::ErrorValue> ClockTooFarAhead(const Change& change, int64_t hq_now_ms) {
     // The change's reading and the body's own: a device may send either ahead.
     for (const auto& text : {change.hlc, change.body.value("updated_at", std::string())}) {
         const auto t = storage::HlcTimestamp::Parse(text);
-        if (t && t->millis > hq_now_ms + MAX_CLOCK_AHEAD_MS)
-            return "this device's clock says " + storage::FormatIsoMillis(t->millis) +
-                   ", more than a day ahead of headquarters (" + storage::FormatIsoMillis(hq_now_ms) +
-                   "); set the device's date and time, then edit the record again";
+        if (t && t->millis > hq_now_ms + MAX_CLOCK_AHEAD_MS) {
+            const auto device_time = storage::FormatIsoMillis(t->millis), hq_time = storage::FormatIsoMillis(hq_now_ms);
+            return storage::ErrorValue{CODE_CLOCK_AHEAD,
+                                       {{"device_time", device_time}, {"hq_time", hq_time}},
+                                       "this device's clock says " + device_time +
+                                           ", more than a day ahead of headquarters (" + hq_time +
+                                           "); set the device's date and time, then edit the record again"};
+        }
     }
     return std::nullopt;
 }
@@ -52,14 +58,16 @@ std::optional<std::string> ClockTooFarAhead(const Change& change, int64_t hq_now
 Decision DecideChange(const storage::Catalogue& catalogue, const DeviceInfo& device, const Change& change,
                       const StoredRecord* current, const Json* base, const StoredRecord* cause) {
     const auto* type = catalogue.Find(change.record_type);
-    if (!type) return Reject("unknown record type '" + change.record_type + "'");
+    if (!type)
+        return Reject("unknown record type '" + change.record_type + "'", storage::errc::UNKNOWN_TYPE,
+                      {{"type", change.record_type}});
 
     // The stored record decides which rules apply, never the type a change
     // claims; and a device learns nothing of a record it may not read, not
     // even that it exists under that id.
     if (current && (current->record_type != change.record_type || current->project_id != device.project_id ||
                     !MayRead(catalogue, device, current->record_type, current->owner_device)))
-        return Reject("this device may not change record " + change.record_id);
+        return Reject("this device may not change record " + change.record_id, storage::errc::NOT_ALLOWED);
     // A participant's withdrawal reaches everything they gave that this
     // device may read, whichever device recorded it.
     if (change.op == "delete" && current && cause && current->project_id == device.project_id &&
@@ -76,21 +84,23 @@ Decision DecideChange(const storage::Catalogue& catalogue, const DeviceInfo& dev
             const auto normal = storage::NormaliseRecord(*type, body, false);
             for (auto it = normal.begin(); it != normal.end(); ++it) body[it.key()] = it.value();
         } catch (const storage::RecordError& e) {
-            return Reject(e.what());
+            return Reject(e.what(), e.Code(), e.Params());
         }
     }
     if (change.record_type == "project" && device.role != Role::Coordinator)
-        return Reject("only a coordinator changes the project itself");
+        return Reject("only a coordinator changes the project itself", storage::errc::COORDINATOR_ONLY);
     if (current && !type->shared_edit && current->owner_device != device.device_id && device.role != Role::Coordinator &&
         !(change.op == "upsert" && !current->deleted && capture::IsConsentWithdrawal(current->body, body)))
-        return Reject("only the device that created this " + type->name + " edits it");
+        return Reject("only the device that created this " + type->name + " edits it", storage::errc::CREATOR_ONLY,
+                      {{"type", type->name}});
     if (!current) {
         body["device"] = device.device_id;
         return {ItemStatus::Applied, "", body, {}, {}};
     }
     if (current->deleted) {
         if (change.op == "delete") return {ItemStatus::Applied, "", current->body, {}, {}};
-        return Reject("this " + type->name + " was deleted at headquarters; the change was not applied");
+        return Reject("this " + type->name + " was deleted at headquarters; the change was not applied",
+                      storage::errc::DELETED_AT_HQ, {{"type", type->name}});
     }
     const int64_t next_rev = std::max(current->rev + 1, change.rev);
     if (change.op == "delete") {
@@ -163,8 +173,11 @@ std::string NewToken() {
 
 namespace {
 
-ApiAnswer Error(int status, const std::string& code, const std::string& message) {
-    return {status, Json{{"error", message}, {"code", code}}.dump(), "application/json"};
+/// A refusal: {"error": words, "code": code}, and "params" when the code has any.
+ApiAnswer Error(int status, const std::string& code, const std::string& message, Json params = Json::object()) {
+    Json body{{"error", message}, {"code", code}};
+    if (params.is_object() && !params.empty()) body["params"] = std::move(params);
+    return {status, body.dump(), "application/json"};
 }
 
 ApiAnswer Ok(const Json& body) { return {200, body.dump(), "application/json"}; }
@@ -175,10 +188,10 @@ std::optional<Json> ParseBody(const std::string& text, size_t max_values, std::o
     try {
         json = storage::ParseUntrustedJson<Json>(text, storage::MAX_JSON_DEPTH, max_values);
     } catch (const storage::JsonTooDeep& e) {
-        refusal = Error(400, "json_too_deep", std::string("the request body is refused: ") + e.what());
+        refusal = Error(400, "json_too_deep", "the request body is nested too deeply");
         return std::nullopt;
     } catch (const storage::JsonTooLarge& e) {
-        refusal = Error(413, "json_too_large", std::string("the request body is refused: ") + e.what());
+        refusal = Error(413, "json_too_large", "the request body holds too many values");
         return std::nullopt;
     } catch (const Json::exception&) {
         refusal = Error(400, "bad_json", "the request body is not valid JSON");
@@ -198,8 +211,10 @@ std::optional<T> ParseRequest(const std::string& text, size_t max_values, const 
     if (!json) return std::nullopt;
     try {
         return json->get<T>();
-    } catch (const Json::exception& e) {
-        refusal = Error(400, "bad_request", std::string("malformed ") + what + ": " + e.what());
+    } catch (const Json::exception&) {
+        // The parser's message would quote the request back; fixed words say enough.
+        refusal =
+            Error(400, "bad_request", std::string("the ") + what + " lacks a member or has one of the wrong kind");
         return std::nullopt;
     }
 }
@@ -445,7 +460,8 @@ ApiAnswer HqApi::Push(const ApiRequest& request, const DeviceInfo& device) {
     if (!parsed) return *refusal;
     const auto& changes = parsed->changes;
     if (changes.size() > MAX_PUSH_ITEMS)
-        return Error(413, "too_many_changes", "at most " + std::to_string(MAX_PUSH_ITEMS) + " changes per push");
+        return Error(413, "too_many_changes", "at most " + std::to_string(MAX_PUSH_ITEMS) + " changes per push",
+                     {{"max", MAX_PUSH_ITEMS}});
     for (size_t i = 0; i < changes.size(); ++i) {
         const auto& c = changes[i];
         const std::string item = "change " + std::to_string(i) + ": ";
@@ -470,7 +486,8 @@ ApiAnswer HqApi::Push(const ApiRequest& request, const DeviceInfo& device) {
     const auto now = m_limits.clock();
     const auto results = m_store.ApplyBatch(device, changes, [&](const Change& c, const StoredRecord* cur, const Json* base,
                                                                          const StoredRecord* cause) {
-        if (auto why = ClockTooFarAhead(c, now)) return Decision{ItemStatus::Rejected, *why, {}, {}, CODE_CLOCK_AHEAD};
+        if (auto why = ClockTooFarAhead(c, now))
+            return Decision{ItemStatus::Rejected, why->words, {}, {}, why->code, why->params};
         return DecideChange(m_catalogue, device, c, cur, base, cause);
     });
     return Ok(PushResponse{results});

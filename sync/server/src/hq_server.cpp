@@ -12,6 +12,7 @@
 #include <zlib.h>
 
 #include <atomic>
+#include <cstdio>
 #include <limits>
 #include <thread>
 #include <map>
@@ -304,7 +305,7 @@ private:
         if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::operation_aborted ||
             ec == asio::error::connection_reset || ec == asio::error::eof)
             return Close();
-        if (ec) return Refuse(400, "bad_http", "the request is not understood (" + ec.message() + ")");
+        if (ec) return Refuse(400, "bad_http", "the request is not understood as HTTP");
         const auto& header = m_parser->get();
         // Devices always say how long a body is. Chunked bodies are refused:
         // their chunk headers are not bounded by any body limit, and a
@@ -392,7 +393,13 @@ private:
             try {
                 answer = self->m_server.api.Handle(self->m_request, self->m_admission);
             } catch (const std::exception& e) {
-                answer = {500, Json{{"error", std::string("internal error: ") + e.what()}, {"code", "internal"}}.dump(),
+                // The details stay in headquarters' log: they may name files
+                // or quote the request, and a caller needs none of them.
+                std::fprintf(stderr, "escucha-hq: %s %s failed: %s\n", self->m_request.method.c_str(),
+                             self->m_request.path.c_str(), e.what());
+                answer = {500,
+                          Json{{"error", "headquarters failed on this request; try again later"}, {"code", "internal"}}
+                              .dump(),
                           "application/json"};
             }
             self->m_request.body.clear();

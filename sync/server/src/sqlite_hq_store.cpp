@@ -1,6 +1,7 @@
 #include "escucha/sync/hq_store.h"
 
 #include "escucha/storage/clock.h"
+#include "escucha/storage/error_code.h"
 #include "escucha/storage/secret.h"
 #include "escucha/storage/sqlite.h"
 
@@ -67,6 +68,10 @@ COMMIT;
         const auto week = storage::FormatIsoMillis(storage::SystemMillis() + 7LL * 24 * 3600 * 1000);
         m_db->Exec("BEGIN; ALTER TABLE enrolments ADD COLUMN expires_at TEXT; UPDATE enrolments SET expires_at = '" +
                    week + "'; ALTER TABLE changes ADD COLUMN code TEXT; PRAGMA user_version = 3; COMMIT;");
+    }
+    if (m_db->QueryInt("PRAGMA user_version") < 4) {
+        // A refusal's parameters (storage/error_code.h), so a replay answers with them too.
+        m_db->Exec("BEGIN; ALTER TABLE changes ADD COLUMN params TEXT; PRAGMA user_version = 4; COMMIT;");
     }
 }
 
@@ -199,9 +204,11 @@ std::vector<ItemResult> SqliteHqStore::ApplyBatch(const DeviceInfo& device, cons
     Transaction txn(*m_db);
     std::vector<ItemResult> results;
     auto seen = m_db->Prepare(
-        "SELECT status, coalesce(reason, ''), seq, coalesce(code, ''), device_id FROM changes WHERE change_id = ?");
+        "SELECT status, coalesce(reason, ''), seq, coalesce(code, ''), device_id, coalesce(params, '') FROM changes "
+        "WHERE change_id = ?");
     auto remember = m_db->Prepare(
-        "INSERT INTO changes (change_id, device_id, status, reason, seq, received_at, code) VALUES (?, ?, ?, ?, ?, ?, ?)");
+        "INSERT INTO changes (change_id, device_id, status, reason, seq, received_at, code, params) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
     auto base_stmt = m_db->Prepare("SELECT body FROM revisions WHERE record_id = ? AND rev = ?");
     auto upsert = m_db->Prepare(
         "INSERT OR REPLACE INTO records (record_id, project_id, record_type, rev, hlc, deleted, owner_device, seq, body, "
@@ -218,7 +225,8 @@ std::vector<ItemResult> SqliteHqStore::ApplyBatch(const DeviceInfo& device, cons
         const bool replay = seen.Step();
         if (replay && seen.Text(4) != device.device_id) {
             // Another device's change id: its answer is not this device's to read.
-            results.push_back({change.change_id, ItemStatus::Rejected, "change_id is used already; make a new one", 0, {}});
+            results.push_back({change.change_id, ItemStatus::Rejected, "change_id is used already; make a new one", 0,
+                               storage::errc::CHANGE_ID_TAKEN});
             seen.Reset();
             continue;
         }
@@ -226,6 +234,7 @@ std::vector<ItemResult> SqliteHqStore::ApplyBatch(const DeviceInfo& device, cons
             // A replay: the first answer stands, reported as a duplicate.
             const auto first = ParseItemStatus(seen.Text(0));
             ItemResult r{change.change_id, ItemStatus::Duplicate, seen.Text(1), seen.Int(2), seen.Text(3)};
+            if (const auto params = Json::parse(seen.Text(5), nullptr, false); params.is_object()) r.params = params;
             if (first == ItemStatus::Rejected) r.status = ItemStatus::Rejected;
             results.push_back(r);
             seen.Reset();
@@ -248,7 +257,8 @@ std::vector<ItemResult> SqliteHqStore::ApplyBatch(const DeviceInfo& device, cons
         if (current && (current->project_id != device.project_id || current->record_type != change.record_type) &&
             d.status != ItemStatus::Rejected)
             // The rules refuse this already; the store never writes across projects or types whatever they say.
-            d = {ItemStatus::Rejected, "this device may not change record " + change.record_id, {}, {}, {}};
+            d = {ItemStatus::Rejected, "this device may not change record " + change.record_id, {}, {},
+                 storage::errc::NOT_ALLOWED};
         int64_t seq = 0;
         if (d.status == ItemStatus::Applied || d.status == ItemStatus::Conflict) {
             seq = NextSeq();
@@ -280,9 +290,12 @@ std::vector<ItemResult> SqliteHqStore::ApplyBatch(const DeviceInfo& device, cons
             }
         }
         remember.Bind(1, change.change_id).Bind(2, device.device_id).Bind(3, ItemStatusName(d.status));
-        remember.Bind(4, d.reason).Bind(5, seq).Bind(6, now).Bind(7, d.code).Run();
+        remember.Bind(4, d.reason).Bind(5, seq).Bind(6, now).Bind(7, d.code);
+        if (d.params.is_object() && !d.params.empty()) remember.Bind(8, d.params.dump());
+        else remember.BindNull(8);
+        remember.Run();
         remember.Reset();
-        results.push_back({change.change_id, d.status, d.reason, seq, d.code});
+        results.push_back({change.change_id, d.status, d.reason, seq, d.code, d.params});
     }
     auto seen_device = m_db->Prepare("UPDATE devices SET last_seen = ? WHERE id = ?");
     seen_device.Bind(1, now).Bind(2, device.device_id).Run();

@@ -266,9 +266,9 @@ struct ErrorCodeSpec {
 
 /// An error as a value: what the interfaces word.
 struct ErrorValue {
-    std::string code;              ///< from the catalogue; empty: no error
-    Json params = Json::object();  ///< the parameters the code carries
-    std::string words;             ///< English, for logs and older callers
+    std::string code;             ///< from the catalogue; empty: no error
+    Json params = Json::object(); ///< the parameters the code carries
+    std::string words;            ///< English, for logs and older callers
 };
 
 /// `words` with each "{name}" replaced by params[name] (text as it is,

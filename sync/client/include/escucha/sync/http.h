@@ -1,9 +1,13 @@
 // A small HTTP client over libcurl. Being offline is not exceptional, so
 // transport failures are values (HttpResult::transport_error), apart from the
-// HTTP status.
+// HTTP status. HttpResult::Problem() turns either into a code of
+// storage/error_code.h (no network, connection refused, certificate, ...)
+// rather than libcurl's text.
 //
 // Thread contract: an HttpClient (and its CURL handle) belongs to one thread.
 #pragma once
+
+#include "escucha/storage/error_code.h"
 
 #include <atomic>
 #include <memory>
@@ -26,13 +30,24 @@ struct HttpOptions {
 
 struct HttpResult {
     int transport_error = 0;     ///< CURLcode; 0 when a response arrived
-    std::string transport_text;  ///< the failure in words
+    int os_errno = 0;            ///< the system's errno behind a failed connect, when there was one
+    std::string transport_text;  ///< libcurl's words for the failure (for logs, not for people)
     long status = 0;
     std::string body;
     [[nodiscard]] bool Ok() const noexcept { return transport_error == 0 && status >= 200 && status < 300; }
     /// The server's {"error": ...} text, or the transport failure, in words.
     [[nodiscard]] std::string ErrorText() const;
+    /// The failure as a code with its parameters ("server" = `server`, and
+    /// "status" for an answer): the transport failure classified, or the
+    /// server's own code when this version knows it (its "params" kept).
+    [[nodiscard]] storage::ErrorValue Problem(const std::string& server) const;
 };
+
+/// The code of a libcurl failure (CURLcode `curl_code`, `os_errno` from
+/// CURLINFO_OS_ERRNO): errc::CONNECTION_REFUSED, errc::TLS_CERTIFICATE, ...
+[[nodiscard]] const char* TransportErrorCode(int curl_code, int os_errno);
+/// The host of a URL ("hq.example.org" of "https://hq.example.org:8443/x").
+[[nodiscard]] std::string UrlHost(const std::string& url);
 
 class HttpClient {
 public:

@@ -4,8 +4,9 @@
 // Thread contract: a SyncClient uses the Vault it is given, from the thread
 // that owns that Vault. Cancel() may be called from any thread.
 //
-// Errors: transport, server and local failures are values in SyncReport, in
-// words; a damaged blob is set aside and the rest of the cycle goes on.
+// Errors: transport, server and local failures are values in SyncReport: a
+// code of storage/error_code.h with its parameters, and English words; a
+// damaged blob is set aside and the rest of the cycle goes on.
 #pragma once
 
 #include "escucha/storage/vault.h"
@@ -35,7 +36,9 @@ struct SyncReport {
     int64_t blob_bytes_sent = 0; ///< bytes sent for them in this cycle
     /// Files found damaged in this cycle, in words: set aside, not sent again.
     std::vector<std::string> damaged;
-    std::string error;           ///< the failure, in words, when !ok
+    std::string error;           ///< the failure, in English words, when !ok
+    std::string error_code;      ///< the failure's code (storage/error_code.h), when !ok
+    Json error_params = Json::object(); ///< that code's parameters
 };
 
 /// How far a sync cycle has gone, for progress bars. Reported from the
@@ -56,7 +59,9 @@ struct SyncState {
     std::string project_name;
     std::string role;
     std::string last_success;
-    std::string last_error;
+    std::string last_error;        ///< "<time> <words>" of the last failure
+    std::string last_error_code;   ///< its code (storage/error_code.h), empty before codes were kept
+    Json last_error_params = Json::object();
     std::string last_attempt;
     int64_t cursor = 0;
     bool enrolled = false;
@@ -73,10 +78,19 @@ struct SyncState {
 /// for a device token and keeps both the token and the pinned certificate
 /// (`ca_pem`, may be empty) in the vault, then pulls the project so records
 /// can be filed under it at once.
-/// Returns an error in words, or nullopt on success.
+/// Returns the failure (a code, its parameters and English words), or
+/// nullopt on success. Plain http:// is refused (errc::SERVER_MUST_BE_HTTPS)
+/// unless the server is on this machine (localhost, 127.x.x.x, [::1]).
+[[nodiscard]] std::optional<storage::ErrorValue> EnrolDevice(storage::Vault& vault, const std::string& server,
+                                                             const std::string& code, const std::string& ca_pem,
+                                                             const HttpOptions& http = {});
+/// As EnrolDevice, the failure in English words only.
 [[nodiscard]] std::optional<std::string> Enrol(storage::Vault& vault, const std::string& server,
                                                const std::string& code, const std::string& ca_pem,
                                                const HttpOptions& http = {});
+/// Why `server` may not be used (errc::SERVER_MUST_BE_HTTPS), or nullopt:
+/// https:// anywhere, http:// only on this machine.
+[[nodiscard]] std::optional<storage::ErrorValue> CheckServerAddress(const std::string& server);
 
 class SyncClient {
 public:

@@ -10,12 +10,13 @@
 //        finished file does not hash to <sha256>
 //
 // Errors are {"error": "<words>", "code": "<stable code>"} with a 4xx or 5xx
-// status. POST bodies are application/json, PUT bodies
+// status; the codes are listed in storage/error_code.h. A refused change's
+// ItemResult carries a code too, with its parameters ("params"). POST bodies are application/json, PUT bodies
 // application/octet-stream; each endpoint has its own body limit (413).
 // A device enrolling again sends its current token as Bearer; an id that is
 // enrolled already is refused (409) without it.
 // from_json uses at(): a missing or mistyped member throws json::exception,
-// which the receiver turns into a 400 with the message.
+// which the receiver turns into a 400 (code bad_request) in fixed words.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -81,7 +82,8 @@ struct ItemResult {
     ItemStatus status = ItemStatus::Applied;
     std::string reason; ///< for conflict and rejected, in words
     int64_t server_seq = 0;
-    std::string code;   ///< for some refusals, a stable code (e.g. "clock_ahead")
+    std::string code;   ///< for a refusal, its stable code (storage/error_code.h, e.g. "clock_ahead")
+    Json params = Json::object(); ///< that code's parameters (e.g. {"field": "withdrawn_at"})
 };
 
 struct PushResponse {

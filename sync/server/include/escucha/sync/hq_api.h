@@ -16,6 +16,7 @@
 #pragma once
 
 #include "escucha/storage/clock.h"
+#include "escucha/storage/error_code.h"
 #include "escucha/storage/records.h"
 #include "escucha/sync/hq_blobs.h"
 #include "escucha/sync/hq_store.h"
@@ -54,11 +55,12 @@ namespace escucha::sync {
 /// clock with it and win every later merge. A day lets through phones whose
 /// time zone is set wrong (up to 14 hours), not a date set wrong.
 inline constexpr int64_t MAX_CLOCK_AHEAD_MS = 24LL * 60 * 60 * 1000;
-/// Refusal codes of single changes (ItemResult::code).
-inline constexpr char CODE_CLOCK_AHEAD[] = "clock_ahead";
-/// The reason to refuse `change` because its clock readings are more than
-/// MAX_CLOCK_AHEAD_MS past `hq_now_ms`, or nullopt.
-[[nodiscard]] std::optional<std::string> ClockTooFarAhead(const Change& change, int64_t hq_now_ms);
+/// Refusal codes of single changes (ItemResult::code): see storage/error_code.h.
+inline constexpr const char* CODE_CLOCK_AHEAD = storage::errc::CLOCK_AHEAD;
+/// The refusal of `change` because its clock readings are more than
+/// MAX_CLOCK_AHEAD_MS past `hq_now_ms` (code clock_ahead, with device_time
+/// and hq_time), or nullopt.
+[[nodiscard]] std::optional<storage::ErrorValue> ClockTooFarAhead(const Change& change, int64_t hq_now_ms);
 
 // [SECTION] Requests and answers
 

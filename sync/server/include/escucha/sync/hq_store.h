@@ -61,7 +61,8 @@ struct Decision {
     std::string reason;
     Json body;                             ///< the record to store (applied/conflict)
     std::vector<ConflictInfo> conflicts;   ///< fields whose other version is kept aside
-    std::string code;                      ///< for some refusals, a stable code
+    std::string code;                      ///< for a refusal, its code (storage/error_code.h)
+    Json params = Json::object();          ///< and that code's parameters
 };
 
 /// Decides a change given the current record (null when new), the record
