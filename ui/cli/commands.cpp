@@ -6,6 +6,8 @@
 // [SECTION] Dispatch and errors
 #include "commands.h"
 
+#include "error_words.h"
+
 #include "terminal.h"
 
 #include "escucha/capture/listening_records.h"
@@ -525,6 +527,15 @@ int CmdReindex(const Args& args) {
     return EXIT_OK;
 }
 
+/// An error's words for a person: from its code when the code is known and
+/// its words would add nothing (a damaged file's or a local failure's words
+/// name what happened; those are kept), else the words that came with it.
+std::string Worded(const std::string& code, const storage::Json& params, const std::string& words) {
+    if (code.empty() || code == storage::errc::FILES_DAMAGED || code == storage::errc::SYNC_STOPPED) return words;
+    auto worded = WordError(code, params);
+    return worded.empty() ? words : worded;
+}
+
 int CmdStatus(const Args& args) {
     ExpectWords(args, 1, "status");
     auto vault = OpenVault(args);
@@ -544,7 +555,14 @@ int CmdStatus(const Args& args) {
     }
     std::cout << "sync server: " << state.server << " (project " << state.project_name << ", " << state.role << ")\n"
               << "last success: " << (state.last_success.empty() ? "never" : state.last_success) << "\n";
-    if (!state.last_error.empty()) std::cout << "last error: " << state.last_error << "\n";
+    if (!state.last_error.empty()) {
+        // "<time> <words>": the time stays, the words come from the code when it is known.
+        const auto space = state.last_error.find(' ');
+        const auto when = space == std::string::npos ? std::string() : state.last_error.substr(0, space);
+        const auto words = space == std::string::npos ? state.last_error : state.last_error.substr(space + 1);
+        std::cout << "last error: " << (when.empty() ? "" : when + " ")
+                  << Worded(state.last_error_code, state.last_error_params, words) << "\n";
+    }
     const auto conflicts = vault.Records().ListConflicts().size();
     if (conflicts) std::cout << "conflicts to merge: " << conflicts << " (see 'escucha-cli conflicts')\n";
     return EXIT_OK;
@@ -558,8 +576,8 @@ int CmdEnrol(const Args& args) {
     std::string ca_pem;
     if (auto path = args.Option("--ca-cert")) ca_pem = ReadFileOrStdin(*path);
     auto vault = OpenVault(args);
-    if (const auto error = sync::Enrol(vault, *server, *code, ca_pem)) {
-        std::cerr << "escucha-cli: enrolment failed: " << *error << "\n";
+    if (const auto error = sync::EnrolDevice(vault, *server, *code, ca_pem)) {
+        std::cerr << "escucha-cli: enrolment failed: " << Worded(error->code, error->params, error->words) << "\n";
         return EXIT_FAILED;
     }
     const auto state = sync::ReadSyncState(vault);
@@ -610,7 +628,8 @@ void PrintReport(const sync::SyncReport& r) {
         std::cout << ", files uploaded " << r.blobs_uploaded << " (" << r.blob_bytes_sent << " bytes)";
     // A damaged file set aside does not leave the cycle unfinished.
     const bool only_damage = !r.damaged.empty() && r.error.rfind(r.damaged.front(), 0) == 0;
-    std::cout << (r.ok ? "" : (only_damage ? "; " : "; not finished: ") + r.error) << std::endl;
+    std::cout << (r.ok ? "" : (only_damage ? "; " : "; not finished: ") + Worded(r.error_code, r.error_params, r.error))
+              << std::endl;
 }
 
 int CmdSync(const Args& args) {
@@ -700,7 +719,7 @@ int CmdOutbox(const Args& args) {
     for (const auto& e : rows) {
         std::cout << e.seq << "  " << e.op << "  " << e.record_type << "  " << e.record_id << "  rev " << e.rev;
         if (!e.last_error.empty()) {
-            std::cout << "\n    refused: " << e.last_error;
+            std::cout << "\n    refused: " << Worded(e.last_error_code, e.last_error_params, e.last_error);
             ++refused;
         }
         std::cout << "\n";
