@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <regex>
 
 using namespace escucha;
 using namespace escucha::test;
@@ -308,4 +309,19 @@ TEST_CASE("A sync to a closed port says so with a code, not in libcurl's words",
             for (int os_errno : {0, ECONNREFUSED, ENETUNREACH, ETIMEDOUT})
                 CHECK(storage::FindErrorCode(sync::TransportErrorCode(curl_code, os_errno)));
     }
+}
+
+TEST_CASE("Every code headquarters answers with is in the catalogue", "[sync][errors]") {
+    // The refusals are written Error(status, "code", ...) and Refuse(status, "code", ...).
+    const std::regex refusal(R"re((Error|Refuse)\([0-9]+, "([a-z_]+)")re");
+    int found = 0;
+    for (const char* file : {"sync/server/src/hq_api.cpp", "sync/server/src/hq_server.cpp"}) {
+        const auto text = ReadFile(std::filesystem::path(ESCUCHA_SOURCE_DIR) / file);
+        for (auto it = std::sregex_iterator(text.begin(), text.end(), refusal); it != std::sregex_iterator(); ++it) {
+            INFO(file << ": " << (*it)[2].str());
+            CHECK(storage::FindErrorCode((*it)[2].str()));
+            ++found;
+        }
+    }
+    CHECK(found > 30);
 }
