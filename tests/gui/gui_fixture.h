@@ -1,4 +1,4 @@
-// The app's state with its two workers and a vault in a fresh directory,
+// The app's features with their two workers and a vault in a fresh directory,
 // driven as the window would drive it, but without one.
 #pragma once
 
@@ -39,28 +39,27 @@ struct GuiApp {
     };
 
     void Create() {
-        state.passphrase = state.passphrase_again = PASSPHRASE;
-        state.SubmitPassphrase(0);
-        REQUIRE(Until(ui, [&] { return state.screen == gui::Screen::Main && state.projects_loaded; }));
+        state.session.Form().passphrase = state.session.Form().passphrase_again = PASSPHRASE;
+        state.session.SubmitPassphrase(0);
+        REQUIRE(Until(ui, [&] { return state.session.CurrentScreen() == gui::Screen::Main && state.lists.ProjectsLoaded(); }));
     }
     void Unlock() {
-        state.passphrase = PASSPHRASE;
-        state.SubmitPassphrase(0);
-        REQUIRE(Until(ui, [&] { return state.screen == gui::Screen::Main && state.projects_loaded; }));
+        state.session.Form().passphrase = PASSPHRASE;
+        state.session.SubmitPassphrase(0);
+        REQUIRE(Until(ui, [&] { return state.session.CurrentScreen() == gui::Screen::Main && state.lists.ProjectsLoaded(); }));
     }
     void Project(const std::string& name) {
-        state.new_project_name = name;
-        state.CreateFirstProject();
-        REQUIRE(Until(ui, [&] { return !state.project_id.empty() && state.lists["narrative"].loaded; }));
+        state.lists.NewProjectName() = name;
+        state.lists.CreateFirstProject();
+        REQUIRE(Until(ui, [&] { return !state.lists.ProjectId().empty() && state.lists.List("narrative").loaded; }));
     }
     /// Writes a record straight into the vault (as another part of the app would) and lists it.
     std::string Add(const std::string& type, storage::Json fields) {
-        fields["project_id"] = state.project_id;
+        fields["project_id"] = state.lists.ProjectId();
         std::string id;
         worker.Post([&](std::optional<storage::Vault>& v) { id = v->Records().Create(type, fields)["id"]; });
         worker.Flush();
-        auto& rows = state.lists[type].rows;
-        rows.insert(rows.begin(), gui::RowSummary{id, fields.value("title", fields.value("pseudonym", "")), "", "", "", ""});
+        state.lists.PutRow(type, gui::RowSummary{id, fields.value("title", fields.value("pseudonym", "")), "", "", "", ""});
         return id;
     }
     /// Changes a record straight in the vault.

@@ -32,57 +32,57 @@ TEST_CASE("Enrol and sync from the app", "[gui][sync]") {
     auto& s = app.state;
     app.Create();
     s.Show(SECTION_SYNC);
-    REQUIRE(Until(app.ui, [&] { return s.sync.known; }));
-    CHECK_FALSE(s.sync.enrolled);
+    REQUIRE(Until(app.ui, [&] { return s.sync.View().known; }));
+    CHECK_FALSE(s.sync.View().enrolled);
 
     SECTION("bad input is refused in words and changes nothing") {
-        s.Enrol();
-        CHECK_THAT(s.sync.message, Catch::Contains("address"));
-        s.sync.server_input = hq.Url();
-        s.sync.code_input = "AAAA-BBBB-CCCC-DDDD";
-        s.Enrol();
-        REQUIRE(Until(app.ui, [&] { return !s.sync.running; }));
-        CHECK(s.sync.message_is_error);
-        CHECK_THAT(s.sync.message, Catch::Contains("unknown, expired or used already"));
-        s.sync.code_input = hq.Admin({"enrol", "--project", project, "--role", "researcher", "--person", "Ana"});
-        s.sync.ca_path_input = (hq_dir / "no-such.pem").string();
-        s.Enrol();
-        REQUIRE(Until(app.ui, [&] { return !s.sync.running; }));
-        CHECK_THAT(s.sync.message, Catch::Contains("cannot be read"));
-        REQUIRE(Until(app.ui, [&] { return s.sync.known; }));
-        CHECK_FALSE(s.sync.enrolled);
+        s.sync.Enrol();
+        CHECK_THAT(s.sync.View().message, Catch::Contains("address"));
+        s.sync.Form().server = hq.Url();
+        s.sync.Form().code = "AAAA-BBBB-CCCC-DDDD";
+        s.sync.Enrol();
+        REQUIRE(Until(app.ui, [&] { return !s.sync.View().running; }));
+        CHECK(s.sync.View().message_is_error);
+        CHECK_THAT(s.sync.View().message, Catch::Contains("unknown, expired or used already"));
+        s.sync.Form().code = hq.Admin({"enrol", "--project", project, "--role", "researcher", "--person", "Ana"});
+        s.sync.Form().ca_path = (hq_dir / "no-such.pem").string();
+        s.sync.Enrol();
+        REQUIRE(Until(app.ui, [&] { return !s.sync.View().running; }));
+        CHECK_THAT(s.sync.View().message, Catch::Contains("cannot be read"));
+        REQUIRE(Until(app.ui, [&] { return s.sync.View().known; }));
+        CHECK_FALSE(s.sync.View().enrolled);
     }
     SECTION("enrol, write, sync now: HQ has it and nothing waits") {
-        s.sync.server_input = "  " + hq.Url() + " ";
+        s.sync.Form().server = "  " + hq.Url() + " ";
         // Typed as read aloud over the phone: lower case, spaces for dashes.
         std::string code = hq.Admin({"enrol", "--project", project, "--role", "researcher", "--person", "Ana"});
         for (auto& c : code) c = c == '-' ? ' ' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        s.sync.code_input = " " + code;
-        s.Enrol();
-        REQUIRE(Until(app.ui, [&] { return !s.sync.running && s.sync.enrolled; }));
-        INFO(s.sync.message);
-        CHECK_FALSE(s.sync.message_is_error);
-        CHECK(s.sync.project_name == "Café Nariño");
+        s.sync.Form().code = " " + code;
+        s.sync.Enrol();
+        REQUIRE(Until(app.ui, [&] { return !s.sync.View().running && s.sync.View().enrolled; }));
+        INFO(s.sync.View().message);
+        CHECK_FALSE(s.sync.View().message_is_error);
+        CHECK(s.sync.View().project_name == "Café Nariño");
         // The project from HQ becomes the one records are filed under.
-        REQUIRE(Until(app.ui, [&] { return s.project_id == project && s.lists["narrative"].loaded; }));
+        REQUIRE(Until(app.ui, [&] { return s.lists.ProjectId() == project && s.lists.List("narrative").loaded; }));
 
-        s.NewRecord("narrative");
-        s.draft->values["title"].text = "La báscula";
-        s.draft->values["text"].text = "Nadie ve la báscula.";
-        s.Edited(*s.draft, "text", 1.0);
-        s.FocusLeft(*s.draft);
-        REQUIRE(Until(app.ui, [&] { return !s.draft->id.empty() && !s.draft->saving; }));
-        s.RefreshSync();
-        REQUIRE(Until(app.ui, [&] { return s.sync.pending == 1; }));
+        s.editing.NewRecord("narrative");
+        s.editing.Draft()->values["title"].text = "La báscula";
+        s.editing.Draft()->values["text"].text = "Nadie ve la báscula.";
+        s.editing.Edited(*s.editing.Draft(), "text", 1.0);
+        s.editing.FocusLeft(*s.editing.Draft());
+        REQUIRE(Until(app.ui, [&] { return !s.editing.Draft()->id.empty() && !s.editing.Draft()->saving; }));
+        s.sync.RefreshSync();
+        REQUIRE(Until(app.ui, [&] { return s.sync.View().pending == 1; }));
 
-        s.SyncNow();
-        CHECK(s.sync.running);
-        REQUIRE(Until(app.ui, [&] { return !s.sync.running; }));
-        INFO(s.sync.message);
-        CHECK_FALSE(s.sync.message_is_error);
-        CHECK_THAT(s.sync.message, Catch::Contains("1 sent"));
-        CHECK(s.sync.progress.changes_total == 1); // the progress bar was given the count
-        REQUIRE(Until(app.ui, [&] { return s.sync.pending == 0 && !s.sync.last_success.empty(); }));
+        s.sync.SyncNow();
+        CHECK(s.sync.View().running);
+        REQUIRE(Until(app.ui, [&] { return !s.sync.View().running; }));
+        INFO(s.sync.View().message);
+        CHECK_FALSE(s.sync.View().message_is_error);
+        CHECK_THAT(s.sync.View().message, Catch::Contains("1 sent"));
+        CHECK(s.sync.View().progress.changes_total == 1); // the progress bar was given the count
+        REQUIRE(Until(app.ui, [&] { return s.sync.View().pending == 0 && !s.sync.View().last_success.empty(); }));
 
         const auto out = (hq_dir / "export.json").string();
         (void)hq.Admin({"export", "--project", project, "--out", out});
@@ -90,12 +90,12 @@ TEST_CASE("Enrol and sync from the app", "[gui][sync]") {
 
         SECTION("HQ away: the error is kept in words, and the next try comes sooner than usual") {
             hq.Kill9();
-            s.SyncNow();
-            REQUIRE(Until(app.ui, [&] { return !s.sync.running; }));
-            CHECK(s.sync.message_is_error);
-            CHECK_THAT(s.sync.message, Catch::Contains("cannot reach"));
-            CHECK(s.sync.failures == 1);
-            CHECK(s.sync.next_auto < AppState::SYNC_EVERY_S);
+            s.sync.SyncNow();
+            REQUIRE(Until(app.ui, [&] { return !s.sync.View().running; }));
+            CHECK(s.sync.View().message_is_error);
+            CHECK_THAT(s.sync.View().message, Catch::Contains("cannot reach"));
+            CHECK(s.sync.View().failures == 1);
+            CHECK(s.sync.View().next_auto < SyncFeature::SYNC_EVERY_S);
         }
     }
 }
@@ -112,33 +112,33 @@ TEST_CASE("Work written before enrolment is offered, moved in one step, and sync
     app.Add("field_note", {{"text", "Llegamos a la vereda."}});
 
     s.Show(SECTION_SYNC);
-    REQUIRE(Until(app.ui, [&] { return s.sync.known; }));
-    s.sync.server_input = hq.Url();
-    s.sync.code_input = hq.Admin({"enrol", "--project", project, "--role", "researcher", "--person", "Ana"});
-    s.Enrol();
-    REQUIRE(Until(app.ui, [&] { return !s.sync.running && s.sync.enrolled && !s.sync.local_work.empty(); }));
-    const auto local = s.sync.local_work.front();
+    REQUIRE(Until(app.ui, [&] { return s.sync.View().known; }));
+    s.sync.Form().server = hq.Url();
+    s.sync.Form().code = hq.Admin({"enrol", "--project", project, "--role", "researcher", "--person", "Ana"});
+    s.sync.Enrol();
+    REQUIRE(Until(app.ui, [&] { return !s.sync.View().running && s.sync.View().enrolled && !s.sync.View().local_work.empty(); }));
+    const auto local = s.sync.View().local_work.front();
     CHECK(local.name == "Mi cuaderno");
     CHECK(local.records == std::map<std::string, int64_t>{{"field_note", 1}, {"narrative", 1}});
     CHECK_FALSE(local.kept);
 
     SECTION("kept here: said so, not sent, not offered as new again") {
-        s.KeepLocalWork(local.project_id);
-        REQUIRE(Until(app.ui, [&] { return !s.sync.local_work.empty() && s.sync.local_work.front().kept; }));
-        CHECK_THAT(s.sync.message, Catch::Contains("not sent"));
-        s.SyncNow();
-        REQUIRE(Until(app.ui, [&] { return !s.sync.running; }));
-        INFO(s.sync.message);
-        CHECK_FALSE(s.sync.message_is_error); // nothing is refused: those records simply stay
-        CHECK(s.sync.rejected == 0);
+        s.sync.KeepLocalWork(local.project_id);
+        REQUIRE(Until(app.ui, [&] { return !s.sync.View().local_work.empty() && s.sync.View().local_work.front().kept; }));
+        CHECK_THAT(s.sync.View().message, Catch::Contains("not sent"));
+        s.sync.SyncNow();
+        REQUIRE(Until(app.ui, [&] { return !s.sync.View().running; }));
+        INFO(s.sync.View().message);
+        CHECK_FALSE(s.sync.View().message_is_error); // nothing is refused: those records simply stay
+        CHECK(s.sync.View().rejected == 0);
     }
     SECTION("moved: one project left, the records reach HQ, nothing waits") {
-        s.AdoptLocalWork(local.project_id);
-        REQUIRE(Until(app.ui, [&] { return s.sync.local_work.empty() && !s.sync.running && s.sync.waiting_records == 0; }));
-        INFO(s.sync.message);
-        CHECK_FALSE(s.sync.message_is_error);
-        CHECK(s.project_id == project);
-        CHECK(s.sync.rejected == 0);
+        s.sync.AdoptLocalWork(local.project_id);
+        REQUIRE(Until(app.ui, [&] { return s.sync.View().local_work.empty() && !s.sync.View().running && s.sync.View().waiting_records == 0; }));
+        INFO(s.sync.View().message);
+        CHECK_FALSE(s.sync.View().message_is_error);
+        CHECK(s.lists.ProjectId() == project);
+        CHECK(s.sync.View().rejected == 0);
         const auto out = (hq_dir / "export.json").string();
         (void)hq.Admin({"export", "--project", project, "--out", out});
         const auto doc = nlohmann::json::parse(test::ReadFile(out));
@@ -157,31 +157,31 @@ TEST_CASE("A refused change is shown with its reason, sent again or discarded", 
     auto& s = app.state;
     app.Create();
     s.Show(SECTION_SYNC);
-    REQUIRE(Until(app.ui, [&] { return s.sync.known; }));
-    s.sync.server_input = hq.Url();
-    s.sync.code_input = hq.Admin({"enrol", "--project", project, "--role", "researcher", "--person", "Ana"});
-    s.Enrol();
-    const bool enrolled = Until(app.ui, [&] { return !s.sync.running && s.sync.enrolled && s.project_id == project; });
-    INFO(s.sync.message << " / project " << s.project_id << " / enrolled " << s.sync.enrolled);
+    REQUIRE(Until(app.ui, [&] { return s.sync.View().known; }));
+    s.sync.Form().server = hq.Url();
+    s.sync.Form().code = hq.Admin({"enrol", "--project", project, "--role", "researcher", "--person", "Ana"});
+    s.sync.Enrol();
+    const bool enrolled = Until(app.ui, [&] { return !s.sync.View().running && s.sync.View().enrolled && s.lists.ProjectId() == project; });
+    INFO(s.sync.View().message << " / project " << s.lists.ProjectId() << " / enrolled " << s.sync.View().enrolled);
     REQUIRE(enrolled);
     // Only a coordinator renames the project: headquarters refuses this one.
     app.Edit(project, {{"name", "Café Nariño 2027"}});
-    s.SyncNow();
-    REQUIRE(Until(app.ui, [&] { return !s.sync.running && s.sync.refused_list.size() == 1; }));
-    const auto refused = s.sync.refused_list.front();
+    s.sync.SyncNow();
+    REQUIRE(Until(app.ui, [&] { return !s.sync.View().running && s.sync.View().refused_list.size() == 1; }));
+    const auto refused = s.sync.View().refused_list.front();
     CHECK_THAT(refused.reason, Catch::Contains("coordinator"));
-    CHECK(s.sync.waiting_records == 0); // a refused change does not wait to be sent again by itself
+    CHECK(s.sync.View().waiting_records == 0); // a refused change does not wait to be sent again by itself
 
     SECTION("sent again as it is: refused again, still one") {
-        s.RetryRefused(refused.seq);
-        REQUIRE(Until(app.ui, [&] { return !s.sync.running && s.sync.refused_list.size() == 1 &&
-                                           s.sync.refused_list.front().seq == refused.seq; }));
-        CHECK(s.sync.rejected == 1);
+        s.sync.RetryRefused(refused.seq);
+        REQUIRE(Until(app.ui, [&] { return !s.sync.View().running && s.sync.View().refused_list.size() == 1 &&
+                                           s.sync.View().refused_list.front().seq == refused.seq; }));
+        CHECK(s.sync.View().rejected == 1);
     }
     SECTION("discarded: gone from the list, the record as it is here") {
-        s.DiscardRefused(refused.seq);
-        REQUIRE(Until(app.ui, [&] { return s.sync.refused_list.empty(); }));
-        CHECK(s.sync.rejected == 0);
+        s.sync.DiscardRefused(refused.seq);
+        REQUIRE(Until(app.ui, [&] { return s.sync.View().refused_list.empty(); }));
+        CHECK(s.sync.View().rejected == 0);
         CHECK(app.Read(project)["name"] == "Café Nariño 2027");
     }
 }

@@ -141,19 +141,19 @@ TEST_CASE("Every record type, field and choice has a label", "[gui][i18n]") {
 
 TEST_CASE("The language switches while the app runs, and is remembered", "[gui][i18n]") {
     test::GuiApp app;
-    app.state.SetLanguage("es");
+    app.state.settings.SetLanguage("es");
     CHECK(CurrentLanguage() == "es");
     CHECK(std::string(Tr("Search")) == "Buscar");
     CHECK(std::string(ChoiceLabel("life_journey")) == "Trayectoria de vida");
-    app.state.SetLanguage("fr");
+    app.state.settings.SetLanguage("fr");
     CHECK(std::string(Tr("Search")) == "Rechercher");
-    app.state.SetLanguage("pt");
+    app.state.settings.SetLanguage("pt");
     CHECK(std::string(Tr("Search")) == "Pesquisar");
     {
         test::GuiApp::Session next(app); // the next start reads the choice
-        CHECK(next.state.settings.language == "pt");
+        CHECK(next.state.settings.Get().language == "pt");
     }
-    app.state.SetLanguage("xx");
+    app.state.settings.SetLanguage("xx");
     CHECK(CurrentLanguage() == "en");
     CHECK(std::string(Tr("Search")) == "Search");
 

@@ -171,27 +171,27 @@ bool IsRecordSection(const std::string& section) {
 void Shortcuts(AppState& s) {
     const ImGuiIO& io = ImGui::GetIO();
     if (!io.KeyCtrl) return;
-    if (ImGui::IsKeyPressed(GLFW_KEY_N, false) && IsRecordSection(s.section)) s.NewRecord(s.section);
+    if (ImGui::IsKeyPressed(GLFW_KEY_N, false) && IsRecordSection(s.Section())) s.editing.NewRecord(s.Section());
     if (ImGui::IsKeyPressed(GLFW_KEY_F, false)) {
         s.Show(SECTION_SEARCH);
-        s.focus_search = true;
+        s.search.RequestFocus();
     }
     if (ImGui::IsKeyPressed(GLFW_KEY_L, false)) s.Lock();
 }
 
 void DrawContent(AppState& s, const Frame& f) {
-    if (s.section == SECTION_SYNC) return DrawSync(s, f);
-    if (s.section == SECTION_SETTINGS) return DrawSettings(s, f);
-    if (s.section == SECTION_SEARCH) return DrawSearch(s, f);
-    if (s.draft) return DrawRecordEditor(s, f);
-    DrawRecordList(s, f);
+    if (s.Section() == SECTION_SYNC) return DrawSync(s.sync, s.editing, f);
+    if (s.Section() == SECTION_SETTINGS) return DrawSettings(s.settings, s, f);
+    if (s.Section() == SECTION_SEARCH) return DrawSearch(s.search, s.editing, f);
+    if (s.editing.Draft()) return DrawRecordEditor(s.editing, f);
+    DrawRecordList(s.editing, s.Section(), f);
 }
 
 /// Phone-sized: one column; the open record replaces the list.
 void DrawNarrow(AppState& s, const Frame& f) {
     DrawTopBar(s, f);
     ImGui::BeginChild("content", ImVec2(0, 0), false);
-    if (s.draft && s.section == SECTION_SEARCH) DrawRecordEditor(s, f);
+    if (s.editing.Draft() && s.Section() == SECTION_SEARCH) DrawRecordEditor(s.editing, f);
     else DrawContent(s, f);
     ImGui::EndChild();
 }
@@ -204,7 +204,7 @@ void DrawWide(AppState& s, const Frame& f) {
     DrawNavigation(s, f);
     ImGui::EndChild();
     ImGui::SameLine();
-    if (s.section == SECTION_SYNC || s.section == SECTION_SETTINGS) {
+    if (s.Section() == SECTION_SYNC || s.Section() == SECTION_SETTINGS) {
         ImGui::BeginChild("panel", ImVec2(0, 0), true);
         DrawContent(s, f);
         ImGui::EndChild();
@@ -212,25 +212,25 @@ void DrawWide(AppState& s, const Frame& f) {
     }
     const float avail = ImGui::GetContentRegionAvail().x;
     // A profile is written beside the narratives it draws on: the list gives up room.
-    const bool profile = s.draft && s.draft->type == "profile" && s.section != SECTION_SEARCH;
-    const float list = s.section == SECTION_SEARCH ? avail * 0.45f
+    const bool profile = s.editing.Draft() && s.editing.Draft()->type == "profile" && s.Section() != SECTION_SEARCH;
+    const float list = s.Section() == SECTION_SEARCH ? avail * 0.45f
                        : profile                   ? std::min(240.0f * f.scale, avail * 0.25f)
                                                    : std::min(360.0f * f.scale, avail * 0.4f);
     ImGui::BeginChild("list", ImVec2(list, 0), true);
-    if (s.section == SECTION_SEARCH) DrawSearch(s, f);
-    else DrawRecordList(s, f);
+    if (s.Section() == SECTION_SEARCH) DrawSearch(s.search, s.editing, f);
+    else DrawRecordList(s.editing, s.Section(), f);
     ImGui::EndChild();
     ImGui::SameLine();
     const bool beside = profile && ImGui::GetContentRegionAvail().x > 600.0f * f.scale;
     ImGui::BeginChild("editor", ImVec2(beside ? ImGui::GetContentRegionAvail().x * 0.55f : 0, 0), true);
-    DrawRecordEditor(s, f);
+    DrawRecordEditor(s.editing, f);
     ImGui::EndChild();
     if (beside) {
         ImGui::SameLine();
         ImGui::BeginChild("narratives", ImVec2(0, 0), true);
         ImGui::TextUnformatted(Tr("Narratives it draws on"));
         ImGui::Separator();
-        DrawLinkedNarratives(s, f);
+        DrawLinkedNarratives(s.editing, f);
         ImGui::EndChild();
     }
 }
@@ -242,14 +242,15 @@ void DrawFrame(AppState& s, const Frame& f) {
     ImGui::Begin("Escucha", nullptr,
                  ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoSavedSettings |
                      ImGuiWindowFlags_NoBringToFrontOnFocus);
-    if (s.screen == Screen::Unlock) {
-        DrawUnlock(s, f);
+    if (s.session.CurrentScreen() == Screen::Unlock) {
+        DrawUnlock(s.session, s.settings, f);
     } else {
         Shortcuts(s);
-        const bool needs_project = s.projects_loaded && s.project_id.empty() && s.section != SECTION_SYNC &&
-                                   s.section != SECTION_SETTINGS && s.section != "project";
-        if (!s.projects_loaded) ImGui::TextDisabled("%s", Tr("Reading…"));
-        else if (needs_project) DrawFirstProject(s, f);
+        const bool needs_project = s.lists.ProjectsLoaded() && s.lists.ProjectId().empty() &&
+                                   s.Section() != SECTION_SYNC && s.Section() != SECTION_SETTINGS &&
+                                   s.Section() != "project";
+        if (!s.lists.ProjectsLoaded()) ImGui::TextDisabled("%s", Tr("Reading…"));
+        else if (needs_project) DrawFirstProject(s.lists, s, f);
         else if (f.narrow) DrawNarrow(s, f);
         else DrawWide(s, f);
     }
@@ -347,15 +348,15 @@ int RunApp(int argc, char** argv) {
             const double now = glfwGetTime();
             // Background work landing (a sync every few minutes) is not a
             // person: only input keeps the vault open.
-            if (g_input) state.Input(now);
+            if (g_input) state.session.Input(now);
             g_input = false;
-            const bool was_dirty = state.draft && state.draft->dirty;
+            const bool was_dirty = state.editing.Draft() && state.editing.Draft()->dirty;
             state.Tick(now);
             if (was_dirty) g_activity = true;
 
             float xscale = 1, yscale = 1;
             glfwGetWindowContentScale(window, &xscale, &yscale);
-            const float scale = (state.settings.ui_scale > 0 ? state.settings.ui_scale : 1.0f) * xscale;
+            const float scale = (state.settings.Get().ui_scale > 0 ? state.settings.Get().ui_scale : 1.0f) * xscale;
             if (scale != font_scale) {
                 std::fprintf(stderr, "escucha: drawing at scale %.2f (screen %.2f)\n", scale, xscale);
                 ApplyScale(scale);
@@ -401,20 +402,20 @@ int RunApp(int argc, char** argv) {
                 first_frame_shown = true;
                 std::fprintf(stderr, "escucha: first frame shown\n");
             }
-            if (state.first_frame_after_unlock_pending && state.screen == Screen::Main) {
-                state.first_frame_after_unlock_pending = false;
+            if (state.session.first_frame_after_unlock_pending && state.session.CurrentScreen() == Screen::Main) {
+                state.session.first_frame_after_unlock_pending = false;
                 lists_pending = true;
-                std::fprintf(stderr, "escucha: first frame after unlock %.1f ms\n", MillisSince(state.unlock_started));
+                std::fprintf(stderr, "escucha: first frame after unlock %.1f ms\n", MillisSince(state.session.unlock_started));
             }
-            if (lists_pending && state.screen == Screen::Main) {
-                bool all = state.projects_loaded;
+            if (lists_pending && state.session.CurrentScreen() == Screen::Main) {
+                bool all = state.lists.ProjectsLoaded();
                 for (const auto& type : RecordSections())
-                    if (type != "project" && !state.project_id.empty())
-                        all = all && state.lists.count(type) && state.lists.at(type).loaded;
+                    if (type != "project" && !state.lists.ProjectId().empty())
+                        all = all && state.lists.List(type).loaded;
                 if (all) {
                     lists_pending = false;
                     std::fprintf(stderr, "escucha: lists shown after unlock %.1f ms\n",
-                                 MillisSince(state.unlock_started));
+                                 MillisSince(state.session.unlock_started));
                 }
             }
         }

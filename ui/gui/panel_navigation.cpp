@@ -27,15 +27,16 @@ std::vector<std::string> AllSections() {
 
 } // namespace
 
-void DrawNavigation(AppState& s, const Frame& f) {
+void DrawNavigation(AppState& app, const Frame& f) {
     for (const auto& section : AllSections()) {
         ImGui::PushID(section.c_str());
         std::string label = SectionLabel(section);
-        if (const auto it = s.lists.find(section); it != s.lists.end() && it->second.loaded)
-            label += "  (" + std::to_string(it->second.rows.size()) + ")";
-        if (section == SECTION_SYNC && s.sync.pending > 0) label += "  (" + std::to_string(s.sync.pending) + ")";
-        if (ImGui::Selectable(label.c_str(), s.section == section, 0, ImVec2(0, f.narrow ? 40.0f * f.scale : 0)))
-            s.Show(section);
+        if (const auto& list = app.lists.List(section); list.loaded)
+            label += "  (" + std::to_string(list.rows.size()) + ")";
+        if (section == SECTION_SYNC && app.sync.View().pending > 0)
+            label += "  (" + std::to_string(app.sync.View().pending) + ")";
+        if (ImGui::Selectable(label.c_str(), app.Section() == section, 0, ImVec2(0, f.narrow ? 40.0f * f.scale : 0)))
+            app.Show(section);
         ImGui::PopID();
         if (section == SECTION_SEARCH || section == "project") ImGui::Separator();
     }
@@ -44,24 +45,24 @@ void DrawNavigation(AppState& s, const Frame& f) {
 namespace {
 
 /// The projects to choose from, as selectables (in a menu or a combo).
-void ProjectChoices(AppState& s) {
-    for (const auto& p : s.lists["project"].rows) {
+void ProjectChoices(ListsFeature& l) {
+    for (const auto& p : l.List("project").rows) {
         ImGui::PushID(p.id.c_str());
-        if (ImGui::Selectable(p.title.c_str(), p.id == s.project_id)) s.SelectProject(p.id);
+        if (ImGui::Selectable(p.title.c_str(), p.id == l.ProjectId())) l.SelectProject(p.id);
         ImGui::PopID();
     }
 }
 
 /// One line kept for the project and the status, drawn even when empty, so
 /// that what follows never moves when the status comes and goes.
-void ProjectAndStatus(AppState& s, const std::string& status, float width) {
+void ProjectAndStatus(const ListsFeature& l, const std::string& status, float width) {
     const float status_width = status.empty() ? 0.0f : ImGui::CalcTextSize(status.c_str()).x;
     const float gap = ImGui::GetStyle().ItemSpacing.x;
     const float room = std::max(width * 0.4f, width - status_width - gap);
     const float x = ImGui::GetCursorPosX();
-    ImGui::TextUnformatted(Ellipsize(s.ProjectName(), room).c_str());
-    if (ImGui::IsItemHovered() && ImGui::CalcTextSize(s.ProjectName().c_str()).x > room)
-        ImGui::SetTooltip("%s", s.ProjectName().c_str());
+    ImGui::TextUnformatted(Ellipsize(l.ProjectName(), room).c_str());
+    if (ImGui::IsItemHovered() && ImGui::CalcTextSize(l.ProjectName().c_str()).x > room)
+        ImGui::SetTooltip("%s", l.ProjectName().c_str());
     if (!status.empty()) {
         ImGui::SameLine(x + std::max(room + gap, width - status_width));
         const float status_room = width - room - gap;
@@ -72,56 +73,58 @@ void ProjectAndStatus(AppState& s, const std::string& status, float width) {
 
 } // namespace
 
-void DrawTopBar(AppState& s, const Frame& f) {
-    const auto& projects = s.lists["project"].rows;
+void DrawTopBar(AppState& app, const Frame& f) {
+    const auto& projects = app.lists.List("project").rows;
+    const RecordDraft* draft = app.editing.Draft();
     if (f.narrow) {
         // One column, one row of controls: the open record's way back and its
         // state, or the sections as a menu (the current one its title); the lock.
         const char* lock = Tr("Lock");
         const float lock_width = ImGui::CalcTextSize(lock).x + ImGui::GetStyle().FramePadding.x * 2;
         const float room = ImGui::GetContentRegionAvail().x - lock_width - ImGui::GetStyle().ItemSpacing.x;
-        if (s.draft) {
-            if (ImGui::Button((std::string("‹ ") + Tr("Back")).c_str())) s.CloseRecord();
+        if (draft) {
+            if (ImGui::Button((std::string("‹ ") + Tr("Back")).c_str())) app.editing.CloseRecord();
+            draft = app.editing.Draft();
             ImGui::SameLine();
             ImGui::AlignTextToFramePadding();
-            const std::string what = std::string(TypeLabel(s.draft ? s.draft->type : s.section)) + " · " +
-                                     (s.draft ? SaveState(*s.draft) : "");
+            const std::string what = std::string(TypeLabel(draft ? draft->type : app.Section())) + " · " +
+                                     (draft ? SaveState(*draft) : "");
             ImGui::TextUnformatted(Ellipsize(what, std::max(0.0f, room - ImGui::GetCursorPosX())).c_str());
         } else {
             ImGui::SetNextItemWidth(room);
-            if (ImGui::BeginCombo("##section", SectionLabel(s.section), ImGuiComboFlags_HeightLargest)) {
+            if (ImGui::BeginCombo("##section", SectionLabel(app.Section()), ImGuiComboFlags_HeightLargest)) {
                 if (projects.size() > 1) {
                     ImGui::TextDisabled("%s", Tr("Project"));
-                    ProjectChoices(s);
+                    ProjectChoices(app.lists);
                     ImGui::Separator();
                 }
-                DrawNavigation(s, f);
+                DrawNavigation(app, f);
                 ImGui::EndCombo();
             }
         }
         ImGui::SameLine(ImGui::GetContentRegionMax().x - lock_width);
-        if (ImGui::Button(lock, ImVec2(lock_width, 0))) s.Lock();
+        if (ImGui::Button(lock, ImVec2(lock_width, 0))) app.Lock();
         // An open record says its own state above; the line stays all the same.
-        ProjectAndStatus(s, s.draft ? std::string() : s.status, ImGui::GetContentRegionAvail().x);
+        ProjectAndStatus(app.lists, app.editing.Draft() ? std::string() : app.Status(), ImGui::GetContentRegionAvail().x);
     } else {
         const float lock_width = 100.0f * f.scale;
         if (projects.size() > 1) {
             ImGui::SetNextItemWidth(320.0f * f.scale);
-            if (ImGui::BeginCombo("##project", s.ProjectName().c_str())) {
-                ProjectChoices(s);
+            if (ImGui::BeginCombo("##project", app.lists.ProjectName().c_str())) {
+                ProjectChoices(app.lists);
                 ImGui::EndCombo();
             }
             ImGui::SameLine();
             ImGui::AlignTextToFramePadding();
-            ImGui::TextDisabled("%s", s.status.c_str());
+            ImGui::TextDisabled("%s", app.Status().c_str());
         } else {
             ImGui::AlignTextToFramePadding();
-            ProjectAndStatus(s, s.status, ImGui::GetContentRegionAvail().x - lock_width - 20.0f * f.scale);
+            ProjectAndStatus(app.lists, app.Status(), ImGui::GetContentRegionAvail().x - lock_width - 20.0f * f.scale);
         }
         ImGui::SameLine(ImGui::GetContentRegionMax().x - lock_width);
-        if (ImGui::Button(Tr("Lock"), ImVec2(lock_width, 0))) s.Lock();
+        if (ImGui::Button(Tr("Lock"), ImVec2(lock_width, 0))) app.Lock();
     }
-    ErrorText(s.error);
+    ErrorText(app.Error());
     ImGui::Separator();
 }
 

@@ -4,15 +4,15 @@
 
 namespace escucha::gui {
 
-void DrawLinkedNarratives(AppState& s, const Frame& f) {
+void DrawLinkedNarratives(EditingFeature& e, const Frame& f) {
     (void)f;
-    if (!s.draft || s.draft->type != "profile") return;
-    if (s.linked_narratives.empty()) {
+    if (!e.Draft() || e.Draft()->type != "profile") return;
+    if (e.LinkedNarratives().empty()) {
         ImGui::TextWrapped("%s", Tr("Link narratives in \"Narratives drawn on\" to read them here while you write."));
         return;
     }
     std::string open; // opened after the loop: opening clears the list being drawn
-    for (const auto& n : s.linked_narratives) {
+    for (const auto& n : e.LinkedNarratives()) {
         const std::string id = n.value("id", "");
         ImGui::PushID(id.c_str());
         ImGui::TextUnformatted(n.value("title", "").c_str());
@@ -25,7 +25,7 @@ void DrawLinkedNarratives(AppState& s, const Frame& f) {
         ImGui::Spacing();
         ImGui::PopID();
     }
-    if (!open.empty()) s.OpenRecord(open);
+    if (!open.empty()) e.OpenRecord(open);
 }
 
 } // namespace escucha::gui

@@ -10,21 +10,20 @@ namespace escucha::gui {
 
 // [SECTION] The list of a record type
 
-void DrawRecordList(AppState& s, const Frame& f) {
-    const std::string type = s.section;
+void DrawRecordList(EditingFeature& e, const std::string& type, const Frame& f) {
     if (!f.narrow) { // on a phone the menu above says it already
         ImGui::AlignTextToFramePadding();
         ImGui::TextUnformatted(TypePluralLabel(type));
         ImGui::SameLine();
     }
     std::string add = std::string("+ ") + Tr("New") + "###new";
-    if (ImGui::Button(add.c_str(), ImVec2(f.narrow ? -1.0f : 0.0f, 0))) s.NewRecord(type);
-    const auto it = s.lists.find(type);
-    if (it == s.lists.end() || !it->second.loaded) {
+    if (ImGui::Button(add.c_str(), ImVec2(f.narrow ? -1.0f : 0.0f, 0))) e.NewRecord(type);
+    const auto& list = e.Lists().List(type);
+    if (!list.loaded) {
         ImGui::TextDisabled("%s", Tr("Reading…"));
         return;
     }
-    const auto& rows = it->second.rows;
+    const auto& rows = list.rows;
     if (rows.empty()) {
         ImGui::TextWrapped("%s", Tr("Nothing here yet. \"New\" (Ctrl+N) makes the first one."));
         return;
@@ -44,9 +43,9 @@ void DrawRecordList(AppState& s, const Frame& f) {
             // Cut with "…" where the list ends, never in the middle of a letter.
             const float room = ImGui::GetContentRegionAvail().x - ImGui::GetStyle().FramePadding.x;
             const std::string label =
-                Ellipsize(s.RowLabel(type, r), room) + "\n" + Ellipsize(detail, room) + "###" + r.id;
-            if (ImGui::Selectable(label.c_str(), s.draft && s.draft->id == r.id, 0, ImVec2(0, row_height)))
-                s.OpenRecord(r.id);
+                Ellipsize(e.Lists().RowLabel(type, r), room) + "\n" + Ellipsize(detail, room) + "###" + r.id;
+            if (ImGui::Selectable(label.c_str(), e.Draft() && e.Draft()->id == r.id, 0, ImVec2(0, row_height)))
+                e.OpenRecord(r.id);
         }
     ImGui::EndChild();
 }
@@ -55,24 +54,24 @@ void DrawRecordList(AppState& s, const Frame& f) {
 
 namespace {
 
-void DrawIdentity(AppState& s, const Frame& f) {
+void DrawIdentity(EditingFeature& e, const Frame& f) {
     ImGui::Separator();
-    if (!s.identity) {
-        ImGui::BeginDisabled(s.draft->id.empty() || s.identity_loading);
-        if (WideButton(Tr("Show identity (real name, contact)"), f)) s.ShowIdentity();
+    if (!e.Identity()) {
+        ImGui::BeginDisabled(e.Draft()->id.empty() || e.IdentityLoading());
+        if (WideButton(Tr("Show identity (real name, contact)"), f)) e.ShowIdentity();
         ImGui::EndDisabled();
-        if (s.draft->id.empty()) ImGui::TextDisabled("%s", Tr("Save the participant first."));
+        if (e.Draft()->id.empty()) ImGui::TextDisabled("%s", Tr("Save the participant first."));
         return;
     }
     ImGui::TextWrapped("%s", Tr("Real name and contact. They stay on this device unless the project sends "
                                 "identities to headquarters, and never appear in lists or search."));
-    ImGui::Text("%s", SaveState(*s.identity));
-    DrawForm(s, *s.identity, f, {"participant_id"});
-    if (WideButton(Tr("Hide identity"), f)) s.HideIdentity();
+    ImGui::Text("%s", SaveState(*e.Identity()));
+    DrawForm(e, *e.Identity(), f, {"participant_id"});
+    if (WideButton(Tr("Hide identity"), f)) e.HideIdentity();
 }
 
-void DrawConsentActions(AppState& s, const Frame& f) {
-    auto& d = *s.draft;
+void DrawConsentActions(EditingFeature& e, const Frame& f) {
+    auto& d = *e.Draft();
     if (d.id.empty() || d.values["status"].text == "withdrawn") return;
     if (ConfirmedButton(Tr("Withdraw consent"), "withdraw",
                         Tr("The participant withdraws consent today. What they gave (narratives they told, their "
@@ -80,25 +79,25 @@ void DrawConsentActions(AppState& s, const Frame& f) {
                            "headquarters and on other devices at their next sync. Profiles that drew on it are "
                            "flagged for review. Continue?"),
                         Tr("Withdraw"), f))
-        s.WithdrawConsent(f.now);
+        e.WithdrawConsent(f.now);
 }
 
-void DrawDelete(AppState& s, const Frame& f) {
+void DrawDelete(EditingFeature& e, const Frame& f) {
     if (ConfirmedButton(Tr("Delete"), "delete",
                         Tr("Delete this record? Its content is erased on this device and, at the next sync, at "
                            "headquarters."),
                         Tr("Delete"), f, true))
-        s.DeleteRecord();
+        e.DeleteRecord();
 }
 
 } // namespace
 
-void DrawRecordEditor(AppState& s, const Frame& f) {
-    if (!s.draft) {
+void DrawRecordEditor(EditingFeature& e, const Frame& f) {
+    if (!e.Draft()) {
         ImGui::TextWrapped("%s", Tr("Choose one from the list, or make a new one."));
         return;
     }
-    auto& d = *s.draft;
+    auto& d = *e.Draft();
     if (!f.narrow) { // on a phone the bar above has the way back and the state
         ImGui::AlignTextToFramePadding();
         ImGui::TextUnformatted(TypeLabel(d.type));
@@ -106,7 +105,7 @@ void DrawRecordEditor(AppState& s, const Frame& f) {
         ImGui::TextDisabled("%s", SaveState(d));
         ImGui::SameLine(ImGui::GetWindowContentRegionMax().x - 90.0f * f.scale);
         if (ImGui::Button(Tr("Close"), ImVec2(90.0f * f.scale, 0))) {
-            s.CloseRecord();
+            e.CloseRecord();
             return;
         }
         ImGui::Separator();
@@ -118,17 +117,17 @@ void DrawRecordEditor(AppState& s, const Frame& f) {
         shown_key = d.key;
         ImGui::SetScrollY(0);
     }
-    DrawForm(s, d, f);
-    if (d.type == "participant") DrawIdentity(s, f);
-    if (d.type == "consent") DrawConsentActions(s, f);
+    DrawForm(e, d, f);
+    if (d.type == "participant") DrawIdentity(e, f);
+    if (d.type == "consent") DrawConsentActions(e, f);
     if (d.type == "profile" && f.narrow) {
         // No room beside the form on a phone: the narratives follow it.
-        if (ImGui::CollapsingHeader(Tr("Narratives it draws on"))) DrawLinkedNarratives(s, f);
+        if (ImGui::CollapsingHeader(Tr("Narratives it draws on"))) DrawLinkedNarratives(e, f);
     }
     ImGui::Separator();
-    if (s.draft && !s.draft->id.empty()) DrawDelete(s, f);
-    if (s.draft) {
-        const auto& r = *s.draft;
+    if (e.Draft() && !e.Draft()->id.empty()) DrawDelete(e, f);
+    if (e.Draft()) {
+        const auto& r = *e.Draft();
         if (!r.author.empty()) ImGui::TextDisabled("%s %s · %s", Tr("By"), r.author.c_str(), r.created_at.c_str());
     }
     ImGui::EndChild();

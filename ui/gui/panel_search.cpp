@@ -38,14 +38,11 @@ void DrawSnippet(const std::string& snippet) {
 
 } // namespace
 
-void DrawSearch(AppState& s, const Frame& f) {
-    auto& q = s.search;
-    if (s.focus_search) {
-        ImGui::SetKeyboardFocusHere();
-        s.focus_search = false;
-    }
+void DrawSearch(SearchFeature& s, const EditingFeature& e, const Frame& f) {
+    const auto& q = s.View();
+    if (s.TakeFocus()) ImGui::SetKeyboardFocusHere();
     ImGui::SetNextItemWidth(f.narrow ? -1.0f : -120.0f * f.scale);
-    bool go = ImGui::InputTextWithHint("##query", Tr("Search all text (Ctrl+F), accents ignored"), &q.query,
+    bool go = ImGui::InputTextWithHint("##query", Tr("Search all text (Ctrl+F), accents ignored"), &s.Query(),
                                        ImGuiInputTextFlags_EnterReturnsTrue);
     if (!f.narrow) ImGui::SameLine();
     go |= WideButton(Tr("Search"), f);
@@ -78,7 +75,7 @@ void DrawSearch(AppState& s, const Frame& f) {
                 continue;
             }
             const ImVec2 start = ImGui::GetCursorPos();
-            if (ImGui::Selectable("##hit", s.draft && s.draft->id == h.id, ImGuiSelectableFlags_AllowItemOverlap,
+            if (ImGui::Selectable("##hit", e.Draft() && e.Draft()->id == h.id, ImGuiSelectableFlags_AllowItemOverlap,
                                   ImVec2(0, row)))
                 s.OpenHit(index);
             ImGui::SetCursorPos(start);

@@ -4,7 +4,7 @@
 
 namespace escucha::gui {
 
-void DrawSettings(AppState& s, const Frame& f) {
+void DrawSettings(SettingsFeature& s, AppState& app, const Frame& f) {
     ImGui::TextUnformatted(Tr("Language"));
     for (const auto& l : Languages())
         if (ImGui::RadioButton(l.name, CurrentLanguage() == l.code)) s.SetLanguage(l.code);
@@ -19,12 +19,9 @@ void DrawSettings(AppState& s, const Frame& f) {
         return std::string(text);
     };
     ImGui::SetNextItemWidth(f.narrow ? -1.0f : 240.0f * f.scale);
-    if (ImGui::BeginCombo("##lock", name(s.settings.lock_after_minutes).c_str())) {
+    if (ImGui::BeginCombo("##lock", name(s.Get().lock_after_minutes).c_str())) {
         for (int m : MINUTES)
-            if (ImGui::Selectable(name(m).c_str(), s.settings.lock_after_minutes == m)) {
-                s.settings.lock_after_minutes = m;
-                s.SaveSettings();
-            }
+            if (ImGui::Selectable(name(m).c_str(), s.Get().lock_after_minutes == m)) s.SetLockAfterMinutes(m);
         ImGui::EndCombo();
     }
     ImGui::Separator();
@@ -35,13 +32,10 @@ void DrawSettings(AppState& s, const Frame& f) {
         char text[64];
         if (scale == 0) std::snprintf(text, sizeof text, "%s", Tr("As the screen suggests"));
         else std::snprintf(text, sizeof text, "%d %%", static_cast<int>(scale * 100 + 0.5f));
-        if (ImGui::RadioButton(text, s.settings.ui_scale == scale)) {
-            s.settings.ui_scale = scale;
-            s.SaveSettings();
-        }
+        if (ImGui::RadioButton(text, s.Get().ui_scale == scale)) s.SetUiScale(scale);
     }
     ImGui::Separator();
-    if (WideButton(Tr("Lock now (Ctrl+L)"), f)) s.Lock();
+    if (WideButton(Tr("Lock now (Ctrl+L)"), f)) app.Lock();
 }
 
 } // namespace escucha::gui

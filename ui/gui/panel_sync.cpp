@@ -18,25 +18,26 @@ std::string Bytes(int64_t n) {
     return text;
 }
 
-void DrawEnrol(AppState& s, const Frame& f) {
-    auto& v = s.sync;
+void DrawEnrol(SyncFeature& s, const Frame& f) {
+    const auto& v = s.View();
+    auto& form = s.Form();
     ImGui::TextWrapped("%s", Tr("This device is not enrolled. A coordinator at headquarters gives you the server's "
                                 "address, a one-time code and, for a server with its own certificate, that "
                                 "certificate's file."));
     ImGui::Spacing();
     ImGui::PushItemWidth(f.narrow ? -1.0f : 480.0f * f.scale);
     ImGui::TextUnformatted(Tr("Server"));
-    ImGui::InputTextWithHint("##server", "https://hq.example.org:8443", &v.server_input);
+    ImGui::InputTextWithHint("##server", "https://hq.example.org:8443", &form.server);
     ImGui::TextUnformatted(Tr("Enrolment code"));
-    if (v.focus_code) {
+    if (form.focus_code) {
         ImGui::SetKeyboardFocusHere(); // a refused code is corrected where it was typed
-        v.focus_code = false;
+        form.focus_code = false;
     }
     // Any case, with spaces or dashes: it is put as headquarters wrote it.
-    bool submit = ImGui::InputTextWithHint("##code", "K7QF-M2XD-9PLA-3RTB", &v.code_input,
+    bool submit = ImGui::InputTextWithHint("##code", "K7QF-M2XD-9PLA-3RTB", &form.code,
                                            ImGuiInputTextFlags_EnterReturnsTrue);
     ImGui::TextUnformatted(Tr("Certificate file (optional)"));
-    ImGui::InputTextWithHint("##ca", "/media/usb/hq.pem", &v.ca_path_input);
+    ImGui::InputTextWithHint("##ca", "/media/usb/hq.pem", &form.ca_path);
     ImGui::PopItemWidth();
     ImGui::BeginDisabled(v.running);
     submit |= WideButton(Tr("Enrol"), f);
@@ -44,8 +45,8 @@ void DrawEnrol(AppState& s, const Frame& f) {
     if (submit) s.Enrol();
 }
 
-void DrawConflicts(AppState& s, const Frame& f) {
-    auto& v = s.sync;
+void DrawConflicts(SyncFeature& s, EditingFeature& e, const Frame& f) {
+    const auto& v = s.View();
     if (v.conflict_list.empty()) return;
     ImGui::Separator();
     ImGui::TextWrapped("%s", Tr("Two versions of the same text: it was changed on this device and on another one "
@@ -82,11 +83,11 @@ void DrawConflicts(AppState& s, const Frame& f) {
     }
     // Acted on after the loop: both change the list being drawn.
     if (settle >= 0) s.ResolveConflict(settle, take_other);
-    if (!open.empty()) s.OpenRecord(open);
+    if (!open.empty()) e.OpenRecord(open);
 }
 
-void DrawRefused(AppState& s, const Frame& f) {
-    const auto& v = s.sync;
+void DrawRefused(SyncFeature& s, EditingFeature& e, const Frame& f) {
+    const auto& v = s.View();
     if (v.refused_list.empty()) return;
     ImGui::Separator();
     ImGui::TextWrapped("%s", Tr("Refused by headquarters, kept on this device with the reason. Open the record to "
@@ -110,14 +111,14 @@ void DrawRefused(AppState& s, const Frame& f) {
         ImGui::PopID();
     }
     // Acted on after the loop: each changes the list being drawn.
-    if (!open.empty()) s.OpenRecord(open);
+    if (!open.empty()) e.OpenRecord(open);
     if (retry) s.RetryRefused(retry);
     if (discard) s.DiscardRefused(discard);
 }
 
-void DrawLocalWork(AppState& s, const Frame& f) {
+void DrawLocalWork(SyncFeature& s, const Frame& f) {
     std::string adopt, keep;
-    for (const auto& l : s.sync.local_work) {
+    for (const auto& l : s.View().local_work) {
         ImGui::PushID(l.project_id.c_str());
         ImGui::Separator();
         int64_t n = 0;
@@ -135,7 +136,7 @@ void DrawLocalWork(AppState& s, const Frame& f) {
             ImGui::TextWrapped("%s", Tr("You chose to keep them on this device only: they are not sent."));
         } else {
             ImGui::TextWrapped(Tr("Move them into \"%s\"? They are then sent to headquarters."),
-                               s.sync.project_name.c_str());
+                               s.View().project_name.c_str());
         }
         if (WideButton(Tr("Move them into the project"), f)) adopt = l.project_id;
         if (!l.kept && WideButton(Tr("Keep them on this device only"), f)) keep = l.project_id;
@@ -147,8 +148,8 @@ void DrawLocalWork(AppState& s, const Frame& f) {
 
 } // namespace
 
-void DrawSync(AppState& s, const Frame& f) {
-    auto& v = s.sync;
+void DrawSync(SyncFeature& s, EditingFeature& e, const Frame& f) {
+    const auto& v = s.View();
     ImGui::TextUnformatted(Tr("Sync with headquarters"));
     ImGui::Separator();
     if (!v.known) {
@@ -207,8 +208,8 @@ void DrawSync(AppState& s, const Frame& f) {
     }
     if (v.enrolled) {
         DrawLocalWork(s, f);
-        DrawConflicts(s, f);
-        DrawRefused(s, f);
+        DrawConflicts(s, e, f);
+        DrawRefused(s, e, f);
     }
 }
 

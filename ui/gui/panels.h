@@ -1,5 +1,6 @@
-// The app's panels. Each draws one part of AppState and calls its commands;
-// none runs SQL or waits (see app_state.h).
+// The app's panels. Each draws one feature (see app_state.h) and calls its
+// commands; none runs SQL or waits. The navigation and the top bar span
+// features and draw from the owner.
 //
 // Thread contract: UI thread only, between ImGui::NewFrame() and Render().
 #pragma once
@@ -8,15 +9,15 @@
 
 namespace escucha::gui {
 
-void DrawUnlock(AppState& s, const Frame& f);        ///< panel_unlock.cpp
-void DrawFirstProject(AppState& s, const Frame& f);  ///< panel_unlock.cpp
-void DrawNavigation(AppState& s, const Frame& f);    ///< panel_navigation.cpp
-void DrawTopBar(AppState& s, const Frame& f);        ///< panel_navigation.cpp
-void DrawRecordList(AppState& s, const Frame& f);    ///< panel_records.cpp
-void DrawRecordEditor(AppState& s, const Frame& f);  ///< panel_records.cpp
-void DrawLinkedNarratives(AppState& s, const Frame& f); ///< panel_profile.cpp
-void DrawSearch(AppState& s, const Frame& f);        ///< panel_search.cpp
-void DrawSync(AppState& s, const Frame& f);          ///< panel_sync.cpp
-void DrawSettings(AppState& s, const Frame& f);      ///< panel_settings.cpp
+void DrawUnlock(SessionFeature& s, SettingsFeature& settings, const Frame& f); ///< panel_unlock.cpp
+void DrawFirstProject(ListsFeature& l, AppState& app, const Frame& f);        ///< panel_unlock.cpp
+void DrawNavigation(AppState& app, const Frame& f);                            ///< panel_navigation.cpp
+void DrawTopBar(AppState& app, const Frame& f);                                ///< panel_navigation.cpp
+void DrawRecordList(EditingFeature& e, const std::string& type, const Frame& f); ///< panel_records.cpp
+void DrawRecordEditor(EditingFeature& e, const Frame& f);                      ///< panel_records.cpp
+void DrawLinkedNarratives(EditingFeature& e, const Frame& f);                  ///< panel_profile.cpp
+void DrawSearch(SearchFeature& s, const EditingFeature& e, const Frame& f);    ///< panel_search.cpp
+void DrawSync(SyncFeature& s, EditingFeature& e, const Frame& f);              ///< panel_sync.cpp
+void DrawSettings(SettingsFeature& s, AppState& app, const Frame& f);          ///< panel_settings.cpp
 
 } // namespace escucha::gui

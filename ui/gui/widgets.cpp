@@ -110,9 +110,9 @@ bool Contains(const std::string& haystack, const std::string& needle) {
 
 /// A filterable, virtualised list of the records of `type` in a combo.
 /// Returns true with `chosen` set when one was picked.
-bool PickRecord(AppState& s, const char* id, const char* preview, const std::string& type, std::string& chosen,
+bool PickRecord(EditingFeature& s, const char* id, const char* preview, const std::string& type, std::string& chosen,
                 const std::vector<std::string>& exclude, const Frame& f) {
-    std::string& filter = s.picker_filter; // one picker is open at a time; cleared when it opens
+    std::string& filter = s.PickerFilter(); // one picker is open at a time; cleared when it opens
     bool picked = false;
     ImGui::SetNextItemWidth(f.narrow ? -1.0f : 360.0f * f.scale);
     if (ImGui::BeginCombo(id, preview, ImGuiComboFlags_HeightLarge)) {
@@ -122,14 +122,13 @@ bool PickRecord(AppState& s, const char* id, const char* preview, const std::str
         }
         ImGui::SetNextItemWidth(-1);
         ImGui::InputTextWithHint("##filter", Tr("Type to narrow the list"), &filter);
-        const auto it = s.lists.find(type);
+        const auto& list = s.Lists().List(type);
         const std::string folded = FoldForMatch(filter);
         std::vector<const RowSummary*> rows;
-        if (it != s.lists.end())
-            for (const auto& r : it->second.rows)
-                if (std::find(exclude.begin(), exclude.end(), r.id) == exclude.end() &&
-                    Contains(s.RowLabel(type, r), folded))
-                    rows.push_back(&r);
+        for (const auto& r : list.rows)
+            if (std::find(exclude.begin(), exclude.end(), r.id) == exclude.end() &&
+                Contains(s.Lists().RowLabel(type, r), folded))
+                rows.push_back(&r);
         if (rows.empty()) ImGui::TextDisabled("%s", Tr("Nothing to choose yet."));
         ImGuiListClipper clipper;
         clipper.Begin(static_cast<int>(rows.size()));
@@ -137,7 +136,7 @@ bool PickRecord(AppState& s, const char* id, const char* preview, const std::str
             for (int i = clipper.DisplayStart; i < clipper.DisplayEnd; ++i) {
                 const auto* r = rows[static_cast<size_t>(i)];
                 ImGui::PushID(r->id.c_str());
-                if (ImGui::Selectable(s.RowLabel(type, *r).c_str())) {
+                if (ImGui::Selectable(s.Lists().RowLabel(type, *r).c_str())) {
                     chosen = r->id;
                     picked = true;
                 }
@@ -148,9 +147,9 @@ bool PickRecord(AppState& s, const char* id, const char* preview, const std::str
     return picked;
 }
 
-std::string LabelOf(AppState& s, const std::string& type, const std::string& id) {
+std::string LabelOf(EditingFeature& s, const std::string& type, const std::string& id) {
     if (id.empty()) return {};
-    if (const auto* r = s.Row(type, id)) return s.RowLabel(type, *r);
+    if (const auto* r = s.Lists().Row(type, id)) return s.Lists().RowLabel(type, *r);
     return id.substr(0, 8) + "…"; // a record this device cannot see (pulled reference)
 }
 
@@ -159,7 +158,7 @@ std::string LabelOf(AppState& s, const std::string& type, const std::string& id)
 float Measure(std::string_view text) { return ImGui::CalcTextSize(text.data(), text.data() + text.size()).x; }
 
 struct WrapEdit {
-    AppState::WrappedField* field;
+    EditingFeature::WrappedField* field;
     std::string before; ///< the display before this frame's edit
     float width;
     bool changed = false;
@@ -219,10 +218,10 @@ int OnWrappedEdit(ImGuiInputTextCallbackData* data) {
     return 0;
 }
 
-using Mark = AppState::WrappedField::Mark;
+using Mark = EditingFeature::WrappedField::Mark;
 
 /// Where the found words are in the display, measured: one rectangle per word, by line.
-const std::vector<Mark>& MeasureFound(AppState::WrappedField& field) {
+const std::vector<Mark>& MeasureFound(EditingFeature::WrappedField& field) {
     const std::string& display = field.display;
     if (field.marks_display == display && !field.marks.empty()) return field.marks;
     field.marks_display = display;
@@ -281,8 +280,8 @@ void DrawFound(ImGuiWindow* editor, const std::vector<Mark>& marks, bool scroll_
 }
 
 /// A multiline editor whose lines wrap at the field's width.
-bool WrappedTextEditor(AppState& s, const RecordDraft& d, const std::string& name, std::string& text, float height) {
-    auto& field = s.wrapped[std::to_string(d.key) + "/" + name];
+bool WrappedTextEditor(EditingFeature& s, const RecordDraft& d, const std::string& name, std::string& text, float height) {
+    auto& field = s.Wrapped(std::to_string(d.key) + "/" + name);
     const ImGuiStyle& style = ImGui::GetStyle();
     const float width = ImGui::GetContentRegionAvail().x - style.FramePadding.x * 2 - style.ScrollbarSize - 2;
     // Wrap again when the text changed elsewhere or the field's width did,
@@ -294,10 +293,10 @@ bool WrappedTextEditor(AppState& s, const RecordDraft& d, const std::string& nam
     }
     // Words a search found, when the record was opened from it.
     const std::vector<std::pair<size_t, size_t>>* found = nullptr;
-    if (!s.found_in.empty() && s.found_in == d.id) {
+    if (!s.FoundIn().empty() && s.FoundIn() == d.id) {
         if (field.found_text != field.text || (field.found.empty() && field.found_text.empty())) {
             field.found_text = field.text;
-            field.found = FindTerms(field.text, s.found_terms);
+            field.found = FindTerms(field.text, s.FoundTerms());
             field.marks_display.clear(); // measured again
         }
         found = &field.found;
@@ -319,8 +318,8 @@ bool WrappedTextEditor(AppState& s, const RecordDraft& d, const std::string& nam
     if (found && !found->empty() && field.found_text == field.text) { // not on the frame of an edit: next frame
         const bool first_time = !field.found_shown;
         field.found_shown = true;
-        DrawFound(EditorWindow("##v"), MeasureFound(field), first_time && s.found_scroll_pending);
-        if (first_time) s.found_scroll_pending = false;
+        DrawFound(EditorWindow("##v"), MeasureFound(field), first_time && s.FoundScrollPending());
+        if (first_time) s.FoundScrolled();
     }
     if (edit.changed && text != field.text) {
         text = field.text;
@@ -331,13 +330,13 @@ bool WrappedTextEditor(AppState& s, const RecordDraft& d, const std::string& nam
 
 /// Marks the found words over a one-line field just drawn (the first time,
 /// the form scrolls to it).
-void MarkFoundInLine(AppState& s, const RecordDraft& d, const std::string& text) {
-    if (s.found_in.empty() || s.found_in != d.id || ImGui::IsItemActive()) return;
-    const auto found = FindTerms(text, s.found_terms);
+void MarkFoundInLine(EditingFeature& s, const RecordDraft& d, const std::string& text) {
+    if (s.FoundIn().empty() || s.FoundIn() != d.id || ImGui::IsItemActive()) return;
+    const auto found = FindTerms(text, s.FoundTerms());
     if (found.empty()) return;
-    if (s.found_scroll_pending) {
+    if (s.FoundScrollPending()) {
         ImGui::SetScrollHereY(0.3f);
-        s.found_scroll_pending = false;
+        s.FoundScrolled();
     }
     const ImGuiStyle& style = ImGui::GetStyle();
     const ImVec2 min = ImGui::GetItemRectMin(), max = ImGui::GetItemRectMax();
@@ -466,7 +465,7 @@ const storage::FieldSpec* FirstTypedField(const storage::RecordType& type,
     return nullptr;
 }
 
-void DrawField(AppState& s, RecordDraft& d, const storage::FieldSpec& spec, const Frame& f, bool focus) {
+void DrawField(EditingFeature& s, RecordDraft& d, const storage::FieldSpec& spec, const Frame& f, bool focus) {
     FieldValue& v = d.values[spec.name];
     const auto kind = d.values.find("kind");
     const char* label = FormFieldLabel(d.type, spec.name, kind == d.values.end() ? "" : kind->second.text);
@@ -600,11 +599,10 @@ void DrawField(AppState& s, RecordDraft& d, const storage::FieldSpec& spec, cons
 
 } // namespace
 
-void DrawForm(AppState& s, RecordDraft& d, const Frame& f, std::initializer_list<const char*> skip) {
+void DrawForm(EditingFeature& s, RecordDraft& d, const Frame& f, std::initializer_list<const char*> skip) {
     const auto& type = s.Type(d.type);
     // Ctrl+N: typing goes to the first field one types into, even below a choice.
-    const storage::FieldSpec* focus = s.focus_first_field ? FirstTypedField(type, skip) : nullptr;
-    s.focus_first_field = false;
+    const storage::FieldSpec* focus = s.TakeFocus() ? FirstTypedField(type, skip) : nullptr;
     ImGui::PushID(d.key);
     for (const auto& spec : type.fields) {
         if (std::any_of(skip.begin(), skip.end(), [&](const char* name) { return spec.name == name; })) continue;

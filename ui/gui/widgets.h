@@ -47,7 +47,7 @@ bool ConfirmedButton(const char* label, const char* popup_id, const char* questi
 /// Text in the error colour, wrapped.
 void ErrorText(const std::string& text);
 
-/// Draws every field of `d` (except those in `skip`); edits go through AppState.
-void DrawForm(AppState& s, RecordDraft& d, const Frame& f, std::initializer_list<const char*> skip = {});
+/// Draws every field of `d` (except those in `skip`); edits go through the editing feature.
+void DrawForm(EditingFeature& s, RecordDraft& d, const Frame& f, std::initializer_list<const char*> skip = {});
 
 } // namespace escucha::gui
