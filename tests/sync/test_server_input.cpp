@@ -116,6 +116,10 @@ TEST_CASE("Bad input gets a 4xx in words and changes nothing", "[sync]") {
         REQUIRE(answer.contains("code"));
         CHECK(storage::FindErrorCode(answer["code"].get<std::string>()));
         CHECK(r.Problem(me.base).code == answer["code"]);
+        // ... with the parameters that code carries.
+        const auto problem = r.Problem(me.base);
+        if (const auto* spec = storage::FindErrorCode(problem.code))
+            for (const auto& name : spec->params) CHECK(problem.params.contains(std::string(name)));
         for (const char* leak : {"json.exception", "parse_error", "type_error", "out_of_range", "[json", "what()"})
             CHECK_THAT(r.body, !Catch::Contains(leak));
     };
@@ -129,6 +133,12 @@ TEST_CASE("Bad input gets a 4xx in words and changes nothing", "[sync]") {
     push["changes"][0]["record_type"] = "alien";
     push["changes"][0]["body"]["type"] = "alien";
     refused("/v1/push", push.dump(), 422, "unknown record type 'alien'");
+    {
+        // The code's parameters come with it, for the device to word.
+        const auto r = me.Post("/v1/push", push.dump());
+        CHECK(r.Problem(me.base).code == storage::errc::UNKNOWN_TYPE);
+        CHECK(r.Problem(me.base).params.value("type", "") == "alien");
+    }
     push = Push({note});
     push["changes"][0]["record_id"] = "../../etc/passwd";
     refused("/v1/push", push.dump(), 400, "record_id must be a UUID");

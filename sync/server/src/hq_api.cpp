@@ -307,13 +307,13 @@ Admission HqApi::Admit(const ApiRequest& request, std::optional<uint64_t> conten
     bool needs_token = true;
     if (path == "/v1/health" || path == "/v1/pull" || path == "/v1/whoami") {
         if (method != "GET") {
-            a.refusal = Error(405, "method_not_allowed", "use GET for " + path);
+            a.refusal = Error(405, "method_not_allowed", "use GET for this endpoint");
             return a;
         }
         needs_token = path != "/v1/health";
     } else if (path == "/v1/enrol" || path == "/v1/push") {
         if (method != "POST") {
-            a.refusal = Error(405, "method_not_allowed", "use POST for " + path);
+            a.refusal = Error(405, "method_not_allowed", "use POST for this endpoint");
             return a;
         }
         body = Body::Json;
@@ -471,7 +471,8 @@ ApiAnswer HqApi::Push(const ApiRequest& request, const DeviceInfo& device) {
         if (c.rev < 1 || c.rev > MAX_REV) return Error(400, "bad_change", item + "rev must be from 1 to 2^53");
         if (!storage::HlcTimestamp::Parse(c.hlc)) return Error(400, "bad_change", item + "hlc is not a clock reading");
         if (!m_catalogue.Find(c.record_type))
-            return Error(422, "unknown_type", item + "unknown record type '" + c.record_type + "'");
+            return Error(422, "unknown_type", item + "unknown record type '" + c.record_type + "'",
+                         {{"type", c.record_type}});
         if (!c.body.is_object()) return Error(400, "bad_change", item + "body must be a JSON object");
         if (c.body.value("id", "") != c.record_id || c.body.value("type", "") != c.record_type ||
             !c.body.contains("rev") || c.body["rev"] != c.rev)
