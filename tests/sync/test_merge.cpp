@@ -119,6 +119,8 @@ TEST_CASE("A deletion wins over concurrent edits, and a deleted record takes no 
     const auto late = sync::DecideChange(Types(), INTERPRETER_B, ChangeOf(Profile(3, 9000, {{"context", "z"}})), &gone, &edited);
     CHECK(late.status == sync::ItemStatus::Rejected);
     CHECK_THAT(late.reason, Catch::Contains("deleted"));
+    CHECK(late.code == storage::errc::DELETED_AT_HQ);
+    CHECK(late.params == Json{{"type", "profile"}});
 }
 
 TEST_CASE("A change that does not fit its type is rejected with the field named", "[sync]") {
@@ -126,6 +128,16 @@ TEST_CASE("A change that does not fit its type is rejected with the field named"
     const auto d = sync::DecideChange(Types(), INTERPRETER_B, ChangeOf(body), nullptr, nullptr);
     CHECK(d.status == sync::ItemStatus::Rejected);
     CHECK_THAT(d.reason, Catch::Contains("field 'kind'"));
+    CHECK(d.code == storage::errc::UNKNOWN_CHOICE);
+    CHECK(d.params.value("field", "") == "kind");
+    CHECK(d.params.value("value", "") == "tribal");
+    auto alien = body;
+    alien["type"] = "alien";
+    auto change = ChangeOf(alien);
+    change.record_type = "alien";
+    const auto unknown = sync::DecideChange(Types(), INTERPRETER_B, change, nullptr, nullptr);
+    CHECK(unknown.code == storage::errc::UNKNOWN_TYPE);
+    CHECK(unknown.params.value("type", "") == "alien");
 }
 
 TEST_CASE("The stored record decides the rules, never the type a change claims", "[sync][security]") {
@@ -168,7 +180,11 @@ TEST_CASE("The stored record decides the rules, never the type a change claims",
 TEST_CASE("A clock reading far ahead of HQ is refused with a code", "[sync][security]") {
     const int64_t now = 1'800'000'000'000;
     auto change = ChangeOf(Profile(1, now + 2 * sync::MAX_CLOCK_AHEAD_MS, {}));
-    CHECK(sync::ClockTooFarAhead(change, now));
+    const auto ahead = sync::ClockTooFarAhead(change, now);
+    REQUIRE(ahead);
+    CHECK(ahead->code == storage::errc::CLOCK_AHEAD);
+    CHECK(ahead->params.value("hq_time", "") == storage::FormatIsoMillis(now));
+    CHECK(ahead->params.value("device_time", "") == storage::FormatIsoMillis(now + 2 * sync::MAX_CLOCK_AHEAD_MS));
     change = ChangeOf(Profile(1, now + sync::MAX_CLOCK_AHEAD_MS / 2, {}));
     CHECK_FALSE(sync::ClockTooFarAhead(change, now));
     // The body's own clock counts too, whatever the change says.
