@@ -41,12 +41,14 @@ struct GuiApp {
     void Create() {
         state.session.Form().passphrase = state.session.Form().passphrase_again = PASSPHRASE;
         state.session.SubmitPassphrase(0);
-        REQUIRE(Until(ui, [&] { return state.session.CurrentScreen() == gui::Screen::Main && state.lists.ProjectsLoaded(); }));
+        REQUIRE(Until(
+            ui, [&] { return state.session.CurrentScreen() == gui::Screen::Main && state.lists.ProjectsLoaded(); }));
     }
     void Unlock() {
         state.session.Form().passphrase = PASSPHRASE;
         state.session.SubmitPassphrase(0);
-        REQUIRE(Until(ui, [&] { return state.session.CurrentScreen() == gui::Screen::Main && state.lists.ProjectsLoaded(); }));
+        REQUIRE(Until(
+            ui, [&] { return state.session.CurrentScreen() == gui::Screen::Main && state.lists.ProjectsLoaded(); }));
     }
     void Project(const std::string& name) {
         state.lists.NewProjectName() = name;
@@ -59,7 +61,8 @@ struct GuiApp {
         std::string id;
         worker.Post([&](std::optional<storage::Vault>& v) { id = v->Records().Create(type, fields)["id"]; });
         worker.Flush();
-        state.lists.PutRow(type, gui::RowSummary{id, fields.value("title", fields.value("pseudonym", "")), "", "", "", ""});
+        state.lists.PutRow(type,
+                           gui::RowSummary{id, fields.value("title", fields.value("pseudonym", "")), "", "", "", ""});
         return id;
     }
     /// Changes a record straight in the vault.

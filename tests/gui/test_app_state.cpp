@@ -308,7 +308,10 @@ TEST_CASE("Consent: scopes as a list, withdrawal with its date", "[gui]") {
     CHECK(app.Read(hers)["deleted"] == true);
     CHECK(app.Read(his)["deleted"] == false);
     // The form shows the consent as it is now.
-    REQUIRE(Until(app.ui, [&] { return s.editing.Draft() && s.editing.Draft()->id == consent && s.editing.Draft()->values["status"].text == "withdrawn"; }));
+    REQUIRE(Until(app.ui, [&] {
+        return s.editing.Draft() && s.editing.Draft()->id == consent &&
+               s.editing.Draft()->values["status"].text == "withdrawn";
+    }));
 }
 
 TEST_CASE("A profile shows the narratives it draws on", "[gui]") {
@@ -343,7 +346,8 @@ TEST_CASE("Search results are read only where they are shown", "[gui]") {
     app.Project("Cafetaleras");
     storage::Json batch = storage::Json::array();
     for (int i = 0; i < 300; ++i)
-        batch.push_back({{"type", "field_note"}, {"project_id", s.lists.ProjectId()},
+        batch.push_back({{"type", "field_note"},
+                         {"project_id", s.lists.ProjectId()},
                          {"text", "Nota " + std::to_string(i) + " sobre la cosecha de café."}});
     app.Import(batch);
     s.search.Query() = "cafe";
@@ -511,7 +515,8 @@ TEST_CASE("Conflicts from headquarters are shown with both versions and settled 
         s.editing.OpenRecord(profile);
         REQUIRE(Until(app.ui, [&] { return s.editing.Draft() != nullptr; }));
         s.sync.ResolveConflict(7, true);
-        const bool settled = Until(app.ui, [&] { return s.sync.View().conflict_list.empty() && s.editing.Draft() != nullptr; });
+        const bool settled =
+            Until(app.ui, [&] { return s.sync.View().conflict_list.empty() && s.editing.Draft() != nullptr; });
         INFO(s.sync.View().message << " / " << s.Error());
         REQUIRE(settled);
         CHECK(app.Read(profile)["context"] == "Versión de la sede.");
@@ -549,7 +554,8 @@ TEST_CASE("A save that fails for another reason than the record is tried again",
     REQUIRE(Until(app.ui, [&] { return !s.editing.Draft()->saving; }));
     CHECK_FALSE(s.editing.Draft()->error.empty());
     CHECK(s.editing.Draft()->dirty);
-    CHECK(s.editing.Draft()->revision != s.editing.Draft()->refused_revision); // not a refusal: no edit is needed to retry
+    CHECK(s.editing.Draft()->revision !=
+          s.editing.Draft()->refused_revision); // not a refusal: no edit is needed to retry
     s.Tick(3.0); // too soon
     CHECK_FALSE(s.editing.Draft()->saving);
     app.worker.Post([&](std::optional<storage::Vault>& v) { v.emplace(std::move(*away)); });

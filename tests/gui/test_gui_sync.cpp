@@ -116,7 +116,8 @@ TEST_CASE("Work written before enrolment is offered, moved in one step, and sync
     s.sync.Form().server = hq.Url();
     s.sync.Form().code = hq.Admin({"enrol", "--project", project, "--role", "researcher", "--person", "Ana"});
     s.sync.Enrol();
-    REQUIRE(Until(app.ui, [&] { return !s.sync.View().running && s.sync.View().enrolled && !s.sync.View().local_work.empty(); }));
+    REQUIRE(Until(
+        app.ui, [&] { return !s.sync.View().running && s.sync.View().enrolled && !s.sync.View().local_work.empty(); }));
     const auto local = s.sync.View().local_work.front();
     CHECK(local.name == "Mi cuaderno");
     CHECK(local.records == std::map<std::string, int64_t>{{"field_note", 1}, {"narrative", 1}});
@@ -124,7 +125,8 @@ TEST_CASE("Work written before enrolment is offered, moved in one step, and sync
 
     SECTION("kept here: said so, not sent, not offered as new again") {
         s.sync.KeepLocalWork(local.project_id);
-        REQUIRE(Until(app.ui, [&] { return !s.sync.View().local_work.empty() && s.sync.View().local_work.front().kept; }));
+        REQUIRE(
+            Until(app.ui, [&] { return !s.sync.View().local_work.empty() && s.sync.View().local_work.front().kept; }));
         CHECK_THAT(s.sync.View().message, Catch::Contains("not sent"));
         s.sync.SyncNow();
         REQUIRE(Until(app.ui, [&] { return !s.sync.View().running; }));
@@ -134,7 +136,9 @@ TEST_CASE("Work written before enrolment is offered, moved in one step, and sync
     }
     SECTION("moved: one project left, the records reach HQ, nothing waits") {
         s.sync.AdoptLocalWork(local.project_id);
-        REQUIRE(Until(app.ui, [&] { return s.sync.View().local_work.empty() && !s.sync.View().running && s.sync.View().waiting_records == 0; }));
+        REQUIRE(Until(app.ui, [&] {
+            return s.sync.View().local_work.empty() && !s.sync.View().running && s.sync.View().waiting_records == 0;
+        }));
         INFO(s.sync.View().message);
         CHECK_FALSE(s.sync.View().message_is_error);
         CHECK(s.lists.ProjectId() == project);
@@ -161,7 +165,8 @@ TEST_CASE("A refused change is shown with its reason, sent again or discarded", 
     s.sync.Form().server = hq.Url();
     s.sync.Form().code = hq.Admin({"enrol", "--project", project, "--role", "researcher", "--person", "Ana"});
     s.sync.Enrol();
-    const bool enrolled = Until(app.ui, [&] { return !s.sync.View().running && s.sync.View().enrolled && s.lists.ProjectId() == project; });
+    const bool enrolled = Until(
+        app.ui, [&] { return !s.sync.View().running && s.sync.View().enrolled && s.lists.ProjectId() == project; });
     INFO(s.sync.View().message << " / project " << s.lists.ProjectId() << " / enrolled " << s.sync.View().enrolled);
     REQUIRE(enrolled);
     // Only a coordinator renames the project: headquarters refuses this one.
@@ -174,8 +179,10 @@ TEST_CASE("A refused change is shown with its reason, sent again or discarded", 
 
     SECTION("sent again as it is: refused again, still one") {
         s.sync.RetryRefused(refused.seq);
-        REQUIRE(Until(app.ui, [&] { return !s.sync.View().running && s.sync.View().refused_list.size() == 1 &&
-                                           s.sync.View().refused_list.front().seq == refused.seq; }));
+        REQUIRE(Until(app.ui, [&] {
+            return !s.sync.View().running && s.sync.View().refused_list.size() == 1 &&
+                   s.sync.View().refused_list.front().seq == refused.seq;
+        }));
         CHECK(s.sync.View().rejected == 1);
     }
     SECTION("discarded: gone from the list, the record as it is here") {

@@ -214,8 +214,8 @@ void DrawWide(AppState& s, const Frame& f) {
     // A profile is written beside the narratives it draws on: the list gives up room.
     const bool profile = s.editing.Draft() && s.editing.Draft()->type == "profile" && s.Section() != SECTION_SEARCH;
     const float list = s.Section() == SECTION_SEARCH ? avail * 0.45f
-                       : profile                   ? std::min(240.0f * f.scale, avail * 0.25f)
-                                                   : std::min(360.0f * f.scale, avail * 0.4f);
+                       : profile                     ? std::min(240.0f * f.scale, avail * 0.25f)
+                                                     : std::min(360.0f * f.scale, avail * 0.4f);
     ImGui::BeginChild("list", ImVec2(list, 0), true);
     if (s.Section() == SECTION_SEARCH) DrawSearch(s.search, s.editing, f);
     else DrawRecordList(s.editing, s.Section(), f);
@@ -405,7 +405,8 @@ int RunApp(int argc, char** argv) {
             if (state.session.first_frame_after_unlock_pending && state.session.CurrentScreen() == Screen::Main) {
                 state.session.first_frame_after_unlock_pending = false;
                 lists_pending = true;
-                std::fprintf(stderr, "escucha: first frame after unlock %.1f ms\n", MillisSince(state.session.unlock_started));
+                std::fprintf(stderr, "escucha: first frame after unlock %.1f ms\n",
+                             MillisSince(state.session.unlock_started));
             }
             if (lists_pending && state.session.CurrentScreen() == Screen::Main) {
                 bool all = state.lists.ProjectsLoaded();

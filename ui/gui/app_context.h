@@ -21,10 +21,10 @@ struct AppContext {
     VaultWorker& sync_worker; ///< sync, on its own connection to the vault
     [[nodiscard]] UiQueue& Ui() { return worker.Ui(); }
 
-    int session = 0;         ///< raised by every lock: answers for an older session are dropped
-    double now = 0;          ///< the app clock at the last Tick
-    double last_input = 0;   ///< when a person last did something (for auto-lock)
-    int next_key = 1;        ///< the next form's key (RecordDraft::key)
+    int session = 0;       ///< raised by every lock: answers for an older session are dropped
+    double now = 0;        ///< the app clock at the last Tick
+    double last_input = 0; ///< when a person last did something (for auto-lock)
+    int next_key = 1;      ///< the next form's key (RecordDraft::key)
 
     std::string section = "narrative"; ///< where the main screen is (see summaries.h)
     std::string status;                ///< e.g. "Saved"

@@ -93,7 +93,7 @@ void EditingFeature::NewRecord(const std::string& type_name) {
 void EditingFeature::OpenRecord(const std::string& id) {
     if (m_draft && m_draft->id == id) return;
     CloseRecord();
-    m_found_in.clear(); // marks of a search belong to the record opened from it
+    m_found_in.clear();              // marks of a search belong to the record opened from it
     m_ctx.focus_first_field = false; // reading first; the keyboard comes with a click
     // Still saving after it was closed: the form in memory is newer than the vault.
     for (auto it = m_closing.begin(); it != m_closing.end(); ++it) {
@@ -399,9 +399,7 @@ void EditingFeature::Retire(std::optional<RecordDraft>& d) {
     d.reset();
 }
 
-void EditingFeature::HideIdentity() {
-    Retire(m_identity);
-}
+void EditingFeature::HideIdentity() { Retire(m_identity); }
 
 void EditingFeature::LoadLinkedNarratives() {
     if (!m_draft) return;

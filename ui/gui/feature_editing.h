@@ -43,7 +43,7 @@ public:
         };
         std::string marks_display; ///< the display the marks were measured on
         std::vector<Mark> marks;
-        bool found_shown = false;  ///< drawn once (the editor was scrolled to the first)
+        bool found_shown = false; ///< drawn once (the editor was scrolled to the first)
     };
 
     // --- what is drawn (the form edits the drafts in place, then calls Edited) ---

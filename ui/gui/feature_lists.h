@@ -41,7 +41,7 @@ public:
 
     // --- commands ---
     void ChooseOwnProject(bool own);
-    void LoadLists();                 ///< the projects, then every list of the chosen one
+    void LoadLists(); ///< the projects, then every list of the chosen one
     void LoadList(const std::string& type);
     void SelectProject(const std::string& id);
     void CreateFirstProject();

@@ -59,7 +59,7 @@ void SearchFeature::NeedHits(size_t first, size_t last) {
         std::vector<storage::SearchRank> ranks(m_state.ranks.begin() + static_cast<std::ptrdiff_t>(begin),
                                                m_state.ranks.begin() + static_cast<std::ptrdiff_t>(end));
         m_ctx.worker.Post([this, &ui, generation, session, begin, q = m_state.shown_query,
-                       ranks = std::move(ranks)](std::optional<storage::Vault>& vault) {
+                           ranks = std::move(ranks)](std::optional<storage::Vault>& vault) {
             if (!vault) return;
             // One by one, so that a match whose record went away meanwhile
             // keeps its place (shown as gone) instead of shifting the rest.

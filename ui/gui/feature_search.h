@@ -19,11 +19,11 @@
 namespace escucha::gui {
 
 struct SearchState {
-    std::string shown_query;               ///< the query the results are for
-    std::vector<storage::SearchRank> ranks; ///< every match, best first
+    std::string shown_query;                             ///< the query the results are for
+    std::vector<storage::SearchRank> ranks;              ///< every match, best first
     std::unordered_map<size_t, storage::SearchHit> hits; ///< title and snippet of those read so far
-    std::set<size_t> chunks_asked;         ///< chunks of CHUNK results asked for
-    int generation = 0;                    ///< raised by every search; older answers are dropped
+    std::set<size_t> chunks_asked;                       ///< chunks of CHUNK results asked for
+    int generation = 0;                                  ///< raised by every search; older answers are dropped
     bool searching = false;
     int done = 0;
     static constexpr size_t CHUNK = 64;

@@ -34,7 +34,9 @@ public:
     [[nodiscard]] Screen CurrentScreen() const { return m_screen; }
     [[nodiscard]] bool VaultExists() const { return m_vault_exists; }
     [[nodiscard]] bool Busy() const { return m_busy; } ///< unlocking or creating
-    [[nodiscard]] const std::string& LockedReason() const { return m_locked_reason; } ///< e.g. "Locked after 5 minutes without use"
+    [[nodiscard]] const std::string& LockedReason() const {
+        return m_locked_reason;
+    } ///< e.g. "Locked after 5 minutes without use"
     [[nodiscard]] const std::string& Error() const { return m_ctx.error; }
     UnlockForm& Form() { return m_form; }
     /// Give the first field the keyboard now (true once after it was asked for).

@@ -128,8 +128,8 @@ void SyncFeature::RefreshSync() {
             // A success since the last error settles it: the error is not shown any more.
             // (Both instants are written alike, to the millisecond, so their text compares as they do.)
             const auto failed_at = state.last_error.substr(0, state.last_error.find(' '));
-            const bool settled = ParseIsoUtc(failed_at) >= 0 && ParseIsoUtc(state.last_success) >= 0 &&
-                                 state.last_success >= failed_at;
+            const bool settled =
+                ParseIsoUtc(failed_at) >= 0 && ParseIsoUtc(state.last_success) >= 0 && state.last_success >= failed_at;
             m_view.last_error = settled ? "" : state.last_error;
             m_view.pending = pending;
             m_view.waiting_records = waiting;
@@ -150,8 +150,7 @@ void SyncFeature::Enrol() {
         return text.substr(first, text.find_last_not_of(" \t\r\n") - first + 1);
     };
     // Any case, spaces or dashes: sync::Enrol puts the code as HQ wrote it.
-    const auto server = trimmed(m_form.server), code = trimmed(m_form.code),
-               ca_path = trimmed(m_form.ca_path);
+    const auto server = trimmed(m_form.server), code = trimmed(m_form.code), ca_path = trimmed(m_form.ca_path);
     if (server.empty() || code.empty()) {
         m_view.message = Tr("Give the server's address and the enrolment code.");
         m_view.message_is_error = true;
@@ -215,7 +214,8 @@ void SyncFeature::AdoptLocalWork(const std::string& local_project_id) {
             ui.Post([this, session, n, local_project_id, enrolled = state.project_id] {
                 if (session != m_ctx.session) return;
                 char words[256];
-                std::snprintf(words, sizeof words, Tr("%d record(s) moved into the project; they are sent at the next sync."),
+                std::snprintf(words, sizeof words,
+                              Tr("%d record(s) moved into the project; they are sent at the next sync."),
                               static_cast<int>(n));
                 m_view.message = words;
                 m_view.message_is_error = false;

@@ -23,21 +23,21 @@
 namespace escucha::gui {
 
 struct SyncView {
-    bool known = false;    ///< read from the vault at least once
+    bool known = false; ///< read from the vault at least once
     bool enrolled = false;
     std::string server, project_name, role;
     std::string last_success, last_error; ///< last_error starts with the instant it happened
     int64_t pending = 0, rejected = 0, conflicts = 0;
     bool running = false;
     sync::SyncProgress progress;
-    std::string message;   ///< what the last action did, in words
+    std::string message; ///< what the last action did, in words
     bool message_is_error = false;
-    double next_auto = 0;  ///< app clock: when the next automatic cycle starts
+    double next_auto = 0; ///< app clock: when the next automatic cycle starts
     /// A field edited here and elsewhere at once: both versions, for a person to choose.
     struct Conflict {
         int64_t seq = 0;
         std::string record_type, record_id, record_title, field;
-        std::string kept, other;  ///< the two versions, as text
+        std::string kept, other;   ///< the two versions, as text
         storage::Json other_value; ///< the other version as stored
         std::string other_author;
     };
@@ -53,10 +53,10 @@ struct SyncView {
     struct LocalWork {
         std::string project_id, name;
         std::map<std::string, int64_t> records; ///< by type
-        bool kept = false; ///< the person chose to keep it on this device
+        bool kept = false;                      ///< the person chose to keep it on this device
     };
     std::vector<LocalWork> local_work;
-    int failures = 0;      ///< in a row, for backoff
+    int failures = 0; ///< in a row, for backoff
 };
 
 /// The enrolment form's fields.

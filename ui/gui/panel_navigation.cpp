@@ -87,8 +87,8 @@ void DrawTopBar(AppState& app, const Frame& f) {
             draft = app.editing.Draft();
             ImGui::SameLine();
             ImGui::AlignTextToFramePadding();
-            const std::string what = std::string(TypeLabel(draft ? draft->type : app.Section())) + " · " +
-                                     (draft ? SaveState(*draft) : "");
+            const std::string what =
+                std::string(TypeLabel(draft ? draft->type : app.Section())) + " · " + (draft ? SaveState(*draft) : "");
             ImGui::TextUnformatted(Ellipsize(what, std::max(0.0f, room - ImGui::GetCursorPosX())).c_str());
         } else {
             ImGui::SetNextItemWidth(room);
@@ -105,7 +105,8 @@ void DrawTopBar(AppState& app, const Frame& f) {
         ImGui::SameLine(ImGui::GetContentRegionMax().x - lock_width);
         if (ImGui::Button(lock, ImVec2(lock_width, 0))) app.Lock();
         // An open record says its own state above; the line stays all the same.
-        ProjectAndStatus(app.lists, app.editing.Draft() ? std::string() : app.Status(), ImGui::GetContentRegionAvail().x);
+        ProjectAndStatus(app.lists, app.editing.Draft() ? std::string() : app.Status(),
+                         ImGui::GetContentRegionAvail().x);
     } else {
         const float lock_width = 100.0f * f.scale;
         if (projects.size() > 1) {

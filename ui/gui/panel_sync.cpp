@@ -34,8 +34,8 @@ void DrawEnrol(SyncFeature& s, const Frame& f) {
         form.focus_code = false;
     }
     // Any case, with spaces or dashes: it is put as headquarters wrote it.
-    bool submit = ImGui::InputTextWithHint("##code", "K7QF-M2XD-9PLA-3RTB", &form.code,
-                                           ImGuiInputTextFlags_EnterReturnsTrue);
+    bool submit =
+        ImGui::InputTextWithHint("##code", "K7QF-M2XD-9PLA-3RTB", &form.code, ImGuiInputTextFlags_EnterReturnsTrue);
     ImGui::TextUnformatted(Tr("Certificate file (optional)"));
     ImGui::InputTextWithHint("##ca", "/media/usb/hq.pem", &form.ca_path);
     ImGui::PopItemWidth();

@@ -28,9 +28,9 @@ using storage::Json;
 // [SECTION] Summaries
 
 const std::vector<std::string>& RecordSections() {
-    static const std::vector<std::string> sections = {
-        "narrative", "interview", "participant", "consent", "field_note", "transcript_segment",
-        "social_media_item", "profile", "project"};
+    static const std::vector<std::string> sections = {"narrative",         "interview",  "participant",
+                                                      "consent",           "field_note", "transcript_segment",
+                                                      "social_media_item", "profile",    "project"};
     return sections;
 }
 
@@ -100,8 +100,7 @@ std::time_t ParseIsoUtc(const std::string& iso) {
     // 2026-03-14T09:30:00.000Z (seconds and what follows them optional)
     int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
     char t = 0;
-    if (std::sscanf(iso.c_str(), "%4d-%2d-%2d%c%2d:%2d:%2d", &y, &mo, &d, &t, &h, &mi, &sec) < 6 || t != 'T')
-        return -1;
+    if (std::sscanf(iso.c_str(), "%4d-%2d-%2d%c%2d:%2d:%2d", &y, &mo, &d, &t, &h, &mi, &sec) < 6 || t != 'T') return -1;
     if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return -1;
     std::tm tm{};
     tm.tm_year = y - 1900;
@@ -133,8 +132,7 @@ std::string SinceInWords(const std::string& iso_utc, std::time_t now) {
     char when[32];
     if (ago >= 0 && local.tm_year == today.tm_year && local.tm_yday == today.tm_yday)
         std::strftime(when, sizeof when, "%H:%M", &local);
-    else
-        std::strftime(when, sizeof when, "%Y-%m-%d %H:%M", &local);
+    else std::strftime(when, sizeof when, "%Y-%m-%d %H:%M", &local);
     return std::string(words) + " (" + when + ")";
 }
 

@@ -280,7 +280,8 @@ void DrawFound(ImGuiWindow* editor, const std::vector<Mark>& marks, bool scroll_
 }
 
 /// A multiline editor whose lines wrap at the field's width.
-bool WrappedTextEditor(EditingFeature& s, const RecordDraft& d, const std::string& name, std::string& text, float height) {
+bool WrappedTextEditor(EditingFeature& s, const RecordDraft& d, const std::string& name, std::string& text,
+                       float height) {
     auto& field = s.Wrapped(std::to_string(d.key) + "/" + name);
     const ImGuiStyle& style = ImGui::GetStyle();
     const float width = ImGui::GetContentRegionAvail().x - style.FramePadding.x * 2 - style.ScrollbarSize - 2;
