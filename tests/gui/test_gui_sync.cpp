@@ -93,7 +93,7 @@ TEST_CASE("Enrol and sync from the app", "[gui][sync]") {
             s.sync.SyncNow();
             REQUIRE(Until(app.ui, [&] { return !s.sync.View().running; }));
             CHECK(s.sync.View().message_is_error);
-            CHECK_THAT(s.sync.View().message, Catch::Contains("cannot reach"));
+            CHECK_THAT(s.sync.View().message, Catch::Contains("refused the connection"));
             CHECK(s.sync.View().failures == 1);
             CHECK(s.sync.View().next_auto < SyncFeature::SYNC_EVERY_S);
         }

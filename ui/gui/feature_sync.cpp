@@ -1,5 +1,7 @@
 #include "feature_sync.h"
 
+#include "error_words.h"
+
 #include "i18n.h"
 #include "labels.h"
 
@@ -115,7 +117,8 @@ void SyncFeature::RefreshSync() {
                                  c.value("other_author", "")});
         std::vector<SyncView::Refused> refused;
         for (const auto& e : records.RejectedJournal(100))
-            refused.push_back({e.seq, e.record_type, e.record_id, title_of(e.record_id), e.last_error});
+            refused.push_back({e.seq, e.record_type, e.record_id, title_of(e.record_id), e.last_error,
+                               e.last_error_code, e.last_error_params});
         ui.Post([this, session, state, pending, waiting, rejected, conflicts = std::move(conflicts),
                  refused = std::move(refused), local = std::move(local)]() mutable {
             if (session != m_ctx.session) return;
@@ -131,6 +134,14 @@ void SyncFeature::RefreshSync() {
             const bool settled =
                 ParseIsoUtc(failed_at) >= 0 && ParseIsoUtc(state.last_success) >= 0 && state.last_success >= failed_at;
             m_view.last_error = settled ? "" : state.last_error;
+            // Worded in the chosen language when the failure kept its code.
+            if (!m_view.last_error.empty() && !state.last_error_code.empty()) {
+                const auto space = m_view.last_error.find(' ');
+                m_view.last_error = m_view.last_error.substr(0, space) + " " +
+                                    WordError(state.last_error_code, state.last_error_params);
+            }
+            for (auto& r : refused)
+                if (!r.code.empty()) r.reason = WordError(r.code, r.params);
             m_view.pending = pending;
             m_view.waiting_records = waiting;
             m_view.local_work = std::move(local);
@@ -365,7 +376,10 @@ void SyncFeature::StartSync(bool automatic) {
                                   static_cast<long long>(report.acknowledged), static_cast<long long>(report.pulled));
                     SyncStopped(text, false);
                 } else {
-                    SyncStopped(std::string(Tr("Sync did not finish: ")) + report.error, true);
+                    SyncStopped(std::string(Tr("Sync did not finish: ")) +
+                                    (report.error_code.empty() ? report.error
+                                                               : WordError(report.error_code, report.error_params)),
+                                true);
                 }
                 std::fprintf(stderr, "escucha: sync %s\n", report.ok ? "done" : "failed");
                 if (report.pulled > 0) m_lists.LoadLists();

@@ -46,6 +46,8 @@ struct SyncView {
     struct Refused {
         int64_t seq = 0;
         std::string record_type, record_id, record_title, reason;
+        std::string code;                ///< the refusal's code, when headquarters gave one
+        storage::Json params = storage::Json::object();
     };
     std::vector<Refused> refused_list;
     int64_t waiting_records = 0; ///< records (not autosaves) with changes waiting to be sent

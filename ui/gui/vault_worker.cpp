@@ -1,5 +1,9 @@
 #include "vault_worker.h"
 
+#include "error_words.h"
+
+#include "escucha/storage/vault.h"
+
 #include <pthread.h>
 
 namespace escucha::gui {
@@ -60,8 +64,15 @@ void VaultWorker::Loop() {
         }
         try {
             item.first(m_vault);
+        } catch (const storage::RecordError& e) {
+            // Exceptions never cross the thread: they become state on the UI
+            // side, worded there (in the chosen language) from their code.
+            if (item.second)
+                m_ui.Post([cb = item.second, code = e.Code(), params = e.Params()] { cb(WordError(code, params)); });
+        } catch (const storage::VaultError& e) {
+            if (item.second)
+                m_ui.Post([cb = item.second, code = e.Code(), params = e.Params()] { cb(WordError(code, params)); });
         } catch (const std::exception& e) {
-            // Exceptions never cross the thread: they become state on the UI side.
             if (item.second) m_ui.Post([cb = item.second, what = std::string(e.what())] { cb(what); });
         }
         {
