@@ -52,13 +52,17 @@ void CheckOrder(const Json& record, const char* start, const char* end) {
     const auto& a = record[start];
     const auto& b = record[end];
     if (a.is_number_integer() && b.is_number_integer()) {
-        if (b.get<int64_t>() < a.get<int64_t>()) throw RecordError(end, std::string("comes before ") + start);
+        if (b.get<int64_t>() < a.get<int64_t>())
+            throw RecordError(end, std::string("comes before ") + start, storage::errc::END_BEFORE_START,
+                              {{"field", end}, {"start", start}});
         return;
     }
     if (a.is_string() && b.is_string()) {
         const auto ta = storage::ParseIsoMillis(a.get<std::string>());
         const auto tb = storage::ParseIsoMillis(b.get<std::string>());
-        if (ta && tb && *tb < *ta) throw RecordError(end, std::string("comes before ") + start);
+        if (ta && tb && *tb < *ta)
+            throw RecordError(end, std::string("comes before ") + start, storage::errc::END_BEFORE_START,
+                              {{"field", end}, {"start", start}});
     }
 }
 
@@ -175,7 +179,8 @@ void AddListeningTypes(storage::Catalogue& catalogue) {
         [](const Json& record) {
             const bool withdrawn = record.value("status", "") == "withdrawn";
             if (withdrawn && !record.contains("withdrawn_at"))
-                throw RecordError("withdrawn_at", "is required when status is withdrawn");
+                throw RecordError("withdrawn_at", "is required when status is withdrawn", storage::errc::FIELD_REQUIRED,
+                                  {{"field", "withdrawn_at"}});
             if (!withdrawn && record.contains("withdrawn_at"))
                 throw RecordError("withdrawn_at", "is only for consent whose status is withdrawn");
         },
@@ -230,7 +235,7 @@ void AddListeningTypes(storage::Catalogue& catalogue) {
         nullptr,
         [](const Json& record) {
             if (record.contains("start_ms") && record["start_ms"].get<int64_t>() < 0)
-                throw RecordError("start_ms", "may not be negative");
+                throw RecordError("start_ms", "may not be negative", storage::errc::NOT_NEGATIVE, {{"field", "start_ms"}});
             CheckOrder(record, "start_ms", "end_ms");
         },
         };
@@ -280,7 +285,8 @@ void AddListeningTypes(storage::Catalogue& catalogue) {
         nullptr,
         [](const Json& record) {
             if (!record.contains("text") && !record.contains("paraphrase"))
-                throw RecordError("text", "either text or paraphrase is required");
+                throw RecordError("text", "either text or paraphrase is required", storage::errc::FIELD_REQUIRED,
+                                  {{"field", "text"}});
         },
         };
         t.on_withdrawal = {{"participant_id", storage::WithdrawalRule::Action::Erase, {}}};

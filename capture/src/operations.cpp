@@ -26,7 +26,8 @@ bool Names(const Json& value, const std::string& id) {
 Json LiveRecord(RecordStore& store, const std::string& id, const char* expected_type, const char* field) {
     const auto record = store.Get(id);
     if (!record || (*record)["deleted"].get<bool>() || (*record)["type"] != expected_type)
-        throw RecordError(field, std::string("no ") + expected_type + " " + id + " in this vault");
+        throw RecordError(field, std::string("no ") + expected_type + " " + id + " in this vault",
+                          storage::errc::RECORD_NOT_FOUND, {{"field", field}, {"id", id}});
     return *record;
 }
 
@@ -44,8 +45,9 @@ std::optional<Json> IdentityOf(RecordStore& store, const std::string& participan
 
 NewParticipant CreateParticipant(RecordStore& store, const std::string& project_id, const Json& participant,
                                  const Json& identity) {
-    if (!participant.is_object()) throw RecordError("", "a participant must be a JSON object");
-    if (!identity.is_object()) throw RecordError("", "an identity must be a JSON object");
+    if (!participant.is_object())
+        throw RecordError("", "a participant must be a JSON object", storage::errc::NOT_AN_OBJECT);
+    if (!identity.is_object()) throw RecordError("", "an identity must be a JSON object", storage::errc::NOT_AN_OBJECT);
     NewParticipant out;
     store.Atomically([&] {
         (void)LiveRecord(store, project_id, "project", "project_id");
@@ -64,7 +66,9 @@ NewParticipant CreateParticipant(RecordStore& store, const std::string& project_
 }
 
 Withdrawal WithdrawConsent(RecordStore& store, const std::string& participant_id, const std::string& date) {
-    if (!storage::ParseIsoMillis(date)) throw RecordError("withdrawn_at", "must be a date such as 2026-03-14");
+    if (!storage::ParseIsoMillis(date))
+        throw RecordError("withdrawn_at", "must be a date such as 2026-03-14", storage::errc::NOT_A_DATE,
+                          {{"field", "withdrawn_at"}, {"value", date}});
     const auto& catalogue = store.Types();
     Withdrawal out;
     out.participant_id = participant_id;

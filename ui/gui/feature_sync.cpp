@@ -187,14 +187,26 @@ void SyncFeature::Enrol() {
             std::string ca_pem;
             if (!ca_path.empty()) {
                 std::ifstream in(ca_path);
-                if (!in) throw std::runtime_error("the certificate file " + ca_path + " cannot be read");
+                if (!in) {
+                    ui.Post([this, session, ca_path] {
+                        if (session != m_ctx.session) return;
+                        m_view.running = false;
+                        m_view.message = std::string(Tr("This certificate file cannot be read: ")) + ca_path;
+                        m_view.message_is_error = true;
+                    });
+                    return;
+                }
                 std::stringstream text;
                 text << in.rdbuf();
                 ca_pem = text.str();
             }
-            const auto problem = sync::Enrol(*vault, server, code, ca_pem);
-            ui.Post([this, session, problem] {
+            const auto failure = sync::EnrolDevice(*vault, server, code, ca_pem);
+            ui.Post([this, session, failure] {
                 if (session != m_ctx.session) return;
+                const std::optional<std::string> problem =
+                    failure ? std::optional<std::string>(failure->code.empty() ? failure->words
+                                                                               : WordError(failure->code, failure->params))
+                            : std::nullopt;
                 m_view.running = false;
                 m_view.message_is_error = problem.has_value();
                 m_view.message = problem ? *problem : Tr("Enrolled. This device now syncs with headquarters.");
