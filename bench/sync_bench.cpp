@@ -84,23 +84,22 @@ struct Options {
     size_t device_records = 50; ///< field notes per device in (c)
     size_t device_batch = 10;   ///< changes per push request in (c)
     std::string parts = "abc";
-    bool timeline = false;      ///< print when each request of (a) and (b) finished
+    bool timeline = false; ///< print when each request of (a) and (b) finished
     uint64_t seed = 20240611;
 };
 
 void PrintUsage(const char* program) {
-    std::printf(
-        "usage: %s [--records N] [--blob-mb N] [--devices N] [--device-records N]\n"
-        "          [--device-batch N] [--parts abc] [--seed N] [--timeline]\n"
-        "  --records N         field notes pushed in (a) (default 10000)\n"
-        "  --blob-mb N         blob uploaded in (b), in MiB (default 200)\n"
-        "  --devices N         simulated devices in (c) (default 200)\n"
-        "  --device-records N  field notes each device pushes in (c) (default 50)\n"
-        "  --device-batch N    changes per push request in (c) (default 10)\n"
-        "  --parts abc         which parts to run (default all three)\n"
-        "  --timeline          print when HQ finished each request of (a) and (b)\n"
-        "  quick check: --records 1000 --blob-mb 20 --devices 20\n",
-        program);
+    std::printf("usage: %s [--records N] [--blob-mb N] [--devices N] [--device-records N]\n"
+                "          [--device-batch N] [--parts abc] [--seed N] [--timeline]\n"
+                "  --records N         field notes pushed in (a) (default 10000)\n"
+                "  --blob-mb N         blob uploaded in (b), in MiB (default 200)\n"
+                "  --devices N         simulated devices in (c) (default 200)\n"
+                "  --device-records N  field notes each device pushes in (c) (default 50)\n"
+                "  --device-batch N    changes per push request in (c) (default 10)\n"
+                "  --parts abc         which parts to run (default all three)\n"
+                "  --timeline          print when HQ finished each request of (a) and (b)\n"
+                "  quick check: --records 1000 --blob-mb 20 --devices 20\n",
+                program);
 }
 
 size_t ParseCount(const std::string& name, const std::string& text, size_t min) {
@@ -268,9 +267,9 @@ public:
     }
 
     std::string Title() {
-        static const std::vector<std::string> titles = {"Visita a la finca", "Reunión de la junta", "Cosecha",
-                                                        "Camino al beneficiadero", "Conversación en la cocina",
-                                                        "Radio comunitaria", "Memo reflexivo"};
+        static const std::vector<std::string> titles = {
+            "Visita a la finca",         "Reunión de la junta", "Cosecha",       "Camino al beneficiadero",
+            "Conversación en la cocina", "Radio comunitaria",   "Memo reflexivo"};
         std::uniform_int_distribution<size_t> pick(0, titles.size() - 1);
         return titles[pick(m_random)];
     }
@@ -564,8 +563,8 @@ void RunPush(const Options& options, const fs::path& root, std::vector<Row>& row
     rows.push_back({"a", "push phase only (" + std::to_string(pushes) + " POSTs)",
                     Fixed(push_s, 2) + " s (" + Fixed(n / push_s, 0) + " rec/s)", Fixed(baseline_s, 2) + " s",
                     Fixed(push_s / baseline_s, 1) + "x"});
-    rows.push_back({"a", "pull phase (" + std::to_string(pulls) + " GETs, records come back)", Fixed(pull_s, 2) + " s",
-                    "-", "-"});
+    rows.push_back(
+        {"a", "pull phase (" + std::to_string(pulls) + " GETs, records come back)", Fixed(pull_s, 2) + " s", "-", "-"});
 
     // Where the pull phase goes: the same pages served with each encoding.
     const auto token = vault.GetMeta("sync.token").value_or("");
@@ -605,9 +604,8 @@ void RunBlob(const Options& options, const fs::path& root, std::vector<Row>& row
         const auto start = Clock::now();
         for (size_t at = 0; at < size; at += sync::BLOB_PUT_BYTES) {
             const std::string piece = bytes.substr(at, sync::BLOB_PUT_BYTES);
-            const auto r = client.Put(bare.Url() + "/blob?offset=" + std::to_string(at) + "&total=" +
-                                          std::to_string(size),
-                                      piece, token);
+            const auto r = client.Put(
+                bare.Url() + "/blob?offset=" + std::to_string(at) + "&total=" + std::to_string(size), piece, token);
             if (!r.Ok()) throw std::runtime_error("baseline PUT failed: " + r.ErrorText());
         }
         baseline_s = Seconds(Clock::now() - start);
@@ -631,8 +629,8 @@ void RunBlob(const Options& options, const fs::path& root, std::vector<Row>& row
     }
 
     const double mib = static_cast<double>(options.blob_mib);
-    std::printf("  baseline: %.3f s (%.1f MiB/s)   SyncOnce: %.3f s (%.1f MiB/s, %zu PUTs)   ratio %.2fx\n",
-                baseline_s, mib / baseline_s, sync_s, mib / sync_s, puts, sync_s / baseline_s);
+    std::printf("  baseline: %.3f s (%.1f MiB/s)   SyncOnce: %.3f s (%.1f MiB/s, %zu PUTs)   ratio %.2fx\n", baseline_s,
+                mib / baseline_s, sync_s, mib / sync_s, puts, sync_s / baseline_s);
     rows.push_back({"b", std::to_string(options.blob_mib) + " MiB blob, 4 MiB PUTs (" + std::to_string(puts) + ")",
                     Fixed(sync_s, 2) + " s (" + Fixed(mib / sync_s, 0) + " MiB/s)",
                     Fixed(baseline_s, 2) + " s (" + Fixed(mib / baseline_s, 0) + " MiB/s)",
@@ -646,8 +644,8 @@ struct SimDevice {
     std::string token;
     std::vector<std::string> record_ids;
     std::vector<std::string> change_ids;
-    std::vector<std::string> bodies; ///< push requests, in order
-    std::vector<int64_t> first_seqs; ///< per change, from the first push
+    std::vector<std::string> bodies;  ///< push requests, in order
+    std::vector<int64_t> first_seqs;  ///< per change, from the first push
     std::vector<double> latencies_ms; ///< every attempt, failed ones included
     size_t failures = 0;              ///< attempts that got no answer or a 5xx
     std::string last_failure;
@@ -728,12 +726,11 @@ double PushAll(std::vector<SimDevice>& devices, const std::string& url, sync::It
                         device.error = "answer out of order";
                         return;
                     }
-                    const bool fine = item.status == expected ||
-                                      (retried && expected == sync::ItemStatus::Applied &&
-                                       item.status == sync::ItemStatus::Duplicate);
+                    const bool fine = item.status == expected || (retried && expected == sync::ItemStatus::Applied &&
+                                                                  item.status == sync::ItemStatus::Duplicate);
                     if (!fine) {
-                        device.error = std::string("change answered ") + sync::ItemStatusName(item.status) + ": " +
-                                       item.reason;
+                        device.error =
+                            std::string("change answered ") + sync::ItemStatusName(item.status) + ": " + item.reason;
                         return;
                     }
                     if (expected == sync::ItemStatus::Applied) device.first_seqs.push_back(item.server_seq);

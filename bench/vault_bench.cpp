@@ -37,8 +37,8 @@
 
 #include <algorithm>
 #include <array>
-#include <chrono>
 #include <cctype>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -74,15 +74,14 @@ struct Options {
 };
 
 void PrintUsage(const char* program) {
-    std::printf(
-        "usage: %s [--scale F] [--records N] [--commits N] [--queries N] [--seed N]\n"
-        "  --scale F    multiply the default sizes (100000 records, 2000 commits,\n"
-        "               200 queries) by F; e.g. --scale 0.02 for a quick check\n"
-        "  --records N  records imported in (b) and narratives searched in (c)\n"
-        "  --commits N  autosave commits in (a)\n"
-        "  --queries N  search queries in (c)\n"
-        "  --seed N     seed of the generated text and queries\n",
-        program);
+    std::printf("usage: %s [--scale F] [--records N] [--commits N] [--queries N] [--seed N]\n"
+                "  --scale F    multiply the default sizes (100000 records, 2000 commits,\n"
+                "               200 queries) by F; e.g. --scale 0.02 for a quick check\n"
+                "  --records N  records imported in (b) and narratives searched in (c)\n"
+                "  --commits N  autosave commits in (a)\n"
+                "  --queries N  search queries in (c)\n"
+                "  --seed N     seed of the generated text and queries\n",
+                program);
 }
 
 std::optional<Options> ParseOptions(int argc, char** argv) {
@@ -174,109 +173,136 @@ private:
 using WordList = std::vector<std::string_view>;
 
 const WordList SPANISH_FUNCTION = {
-    "de", "la", "que", "el", "en", "y", "a", "los", "se", "del", "las", "un", "por", "con", "no", "una", "su",
-    "para", "es", "al", "lo", "como", "más", "pero", "sus", "le", "ya", "o", "fue", "este", "ha", "sí", "porque",
-    "esta", "entre", "cuando", "muy", "sin", "sobre", "también", "me", "hasta", "hay", "donde", "nos", "todo",
-    "nosotros", "ellos", "allá", "después", "antes", "ahí", "así", "entonces", "había", "era", "éramos",
-    "estaba", "estábamos", "aquí", "todavía", "según", "aún", "qué", "cómo", "él", "mí", "tú",
+    "de",      "la",    "que",    "el",       "en",    "y",      "a",        "los",    "se",        "del",
+    "las",     "un",    "por",    "con",      "no",    "una",    "su",       "para",   "es",        "al",
+    "lo",      "como",  "más",    "pero",     "sus",   "le",     "ya",       "o",      "fue",       "este",
+    "ha",      "sí",    "porque", "esta",     "entre", "cuando", "muy",      "sin",    "sobre",     "también",
+    "me",      "hasta", "hay",    "donde",    "nos",   "todo",   "nosotros", "ellos",  "allá",      "después",
+    "antes",   "ahí",   "así",    "entonces", "había", "era",    "éramos",   "estaba", "estábamos", "aquí",
+    "todavía", "según", "aún",    "qué",      "cómo",  "él",     "mí",       "tú",
 };
 
 const WordList SPANISH_NOUNS = {
-    "trabajo", "tierra", "cosecha", "semilla", "mercado", "precio", "café", "cacao", "maíz", "arroz", "frijol",
-    "papa", "yuca", "plátano", "caña", "río", "montaña", "vereda", "pueblo", "ciudad", "barrio", "camino",
-    "carretera", "escuela", "hospital", "iglesia", "cooperativa", "sindicato", "asociación", "comunidad",
-    "familia", "madre", "padre", "hija", "hijo", "abuela", "abuelo", "vecino", "vecina", "niño", "niña", "joven",
-    "mujer", "patrón", "finca", "parcela", "hectárea", "lluvia", "sequía", "inundación", "cultivo", "ganado",
-    "vaca", "gallina", "cerdo", "pescador", "pesca", "lancha", "red", "mar", "playa", "bosque", "árbol", "agua",
-    "luz", "salud", "enfermedad", "medicina", "comida", "hambre", "deuda", "crédito", "banco", "préstamo",
-    "salario", "jornal", "jornada", "contrato", "dueño", "empresa", "fábrica", "mina", "minería", "petróleo",
-    "violencia", "conflicto", "guerra", "paz", "miedo", "esperanza", "sueño", "recuerdo", "historia", "memoria",
-    "tradición", "fiesta", "música", "canción", "lengua", "idioma", "migración", "frontera", "viaje", "autobús",
-    "camión", "teléfono", "radio", "noticia", "gobierno", "alcalde", "líder", "reunión", "asamblea",
-    "organización", "derecho", "ley", "justicia", "tribunal", "policía", "ejército", "desplazamiento",
-    "retorno", "territorio", "resguardo", "cabildo", "mercancía", "intermediario", "jornalero", "empleada",
-    "casa", "cocina", "patio", "huerta", "invierno", "verano", "mañana", "tarde", "noche", "semana", "mes",
-    "año", "día", "vida", "muerte", "cuerpo", "mano", "corazón", "palabra", "voz", "silencio", "problema",
-    "solución", "ayuda", "proyecto", "programa", "subsidio", "escasez", "cambio", "clima", "temporada", "plaga",
-    "fertilizante", "abono", "almacén", "tienda", "compañía", "pequeñez", "cuñado", "compadre", "comadre",
+    "trabajo",        "tierra",     "cosecha",     "semilla",   "mercado",    "precio",
+    "café",           "cacao",      "maíz",        "arroz",     "frijol",     "papa",
+    "yuca",           "plátano",    "caña",        "río",       "montaña",    "vereda",
+    "pueblo",         "ciudad",     "barrio",      "camino",    "carretera",  "escuela",
+    "hospital",       "iglesia",    "cooperativa", "sindicato", "asociación", "comunidad",
+    "familia",        "madre",      "padre",       "hija",      "hijo",       "abuela",
+    "abuelo",         "vecino",     "vecina",      "niño",      "niña",       "joven",
+    "mujer",          "patrón",     "finca",       "parcela",   "hectárea",   "lluvia",
+    "sequía",         "inundación", "cultivo",     "ganado",    "vaca",       "gallina",
+    "cerdo",          "pescador",   "pesca",       "lancha",    "red",        "mar",
+    "playa",          "bosque",     "árbol",       "agua",      "luz",        "salud",
+    "enfermedad",     "medicina",   "comida",      "hambre",    "deuda",      "crédito",
+    "banco",          "préstamo",   "salario",     "jornal",    "jornada",    "contrato",
+    "dueño",          "empresa",    "fábrica",     "mina",      "minería",    "petróleo",
+    "violencia",      "conflicto",  "guerra",      "paz",       "miedo",      "esperanza",
+    "sueño",          "recuerdo",   "historia",    "memoria",   "tradición",  "fiesta",
+    "música",         "canción",    "lengua",      "idioma",    "migración",  "frontera",
+    "viaje",          "autobús",    "camión",      "teléfono",  "radio",      "noticia",
+    "gobierno",       "alcalde",    "líder",       "reunión",   "asamblea",   "organización",
+    "derecho",        "ley",        "justicia",    "tribunal",  "policía",    "ejército",
+    "desplazamiento", "retorno",    "territorio",  "resguardo", "cabildo",    "mercancía",
+    "intermediario",  "jornalero",  "empleada",    "casa",      "cocina",     "patio",
+    "huerta",         "invierno",   "verano",      "mañana",    "tarde",      "noche",
+    "semana",         "mes",        "año",         "día",       "vida",       "muerte",
+    "cuerpo",         "mano",       "corazón",     "palabra",   "voz",        "silencio",
+    "problema",       "solución",   "ayuda",       "proyecto",  "programa",   "subsidio",
+    "escasez",        "cambio",     "clima",       "temporada", "plaga",      "fertilizante",
+    "abono",          "almacén",    "tienda",      "compañía",  "pequeñez",   "cuñado",
+    "compadre",       "comadre",
 };
 
 const WordList SPANISH_AR_STEMS = {
-    "trabaj", "cosech", "sembr", "pesc", "migr", "cambi", "pag", "compr", "llev", "lleg", "cuid", "habl",
-    "escuch", "esper", "pens", "record", "organiz", "luch", "ayud", "explic", "cont", "busc", "encontr", "llam",
-    "mand", "quit", "gan", "gast", "prest", "ahorr", "cultiv", "regres", "retorn", "camin", "viaj", "cocin",
-    "lav", "limpi", "cant", "bail", "rez", "estudi", "enseñ", "apoy", "denunci", "reclam", "negoci", "acord",
-    "firm", "desplaz", "amenaz", "salv", "carg", "descans", "termin", "mont", "inund", "regal", "tom", "dej",
+    "trabaj", "cosech", "sembr",   "pesc",    "migr",    "cambi",  "pag",     "compr", "llev",  "lleg",
+    "cuid",   "habl",   "escuch",  "esper",   "pens",    "record", "organiz", "luch",  "ayud",  "explic",
+    "cont",   "busc",   "encontr", "llam",    "mand",    "quit",   "gan",     "gast",  "prest", "ahorr",
+    "cultiv", "regres", "retorn",  "camin",   "viaj",    "cocin",  "lav",     "limpi", "cant",  "bail",
+    "rez",    "estudi", "enseñ",   "apoy",    "denunci", "reclam", "negoci",  "acord", "firm",  "desplaz",
+    "amenaz", "salv",   "carg",    "descans", "termin",  "mont",   "inund",   "regal", "tom",   "dej",
 };
 const WordList SPANISH_AR_ENDINGS = {
     "ar", "o", "a", "amos", "an", "aba", "ábamos", "aban", "é", "ó", "aron", "ando", "ado", "ará",
 };
 
 const WordList SPANISH_ER_STEMS = {
-    "vend", "viv", "com", "beb", "aprend", "corr", "recib", "escrib", "sufr", "decid", "sub", "cumpl",
-    "compart", "exist", "part", "resist", "respond", "romp", "barr", "mov", "conoc", "cos", "tem", "abr",
+    "vend",    "viv",   "com",  "beb",    "aprend",  "corr", "recib", "escrib", "sufr",  "decid", "sub", "cumpl",
+    "compart", "exist", "part", "resist", "respond", "romp", "barr",  "mov",    "conoc", "cos",   "tem", "abr",
 };
 const WordList SPANISH_ER_ENDINGS = {
     "o", "e", "emos", "en", "ía", "íamos", "ían", "í", "ió", "ieron", "iendo", "ido",
 };
 
 const WordList SPANISH_ADJ_STEMS = {
-    "pequeñ", "buen", "nuev", "viej", "car", "barat", "dur", "lent", "rápid", "sec", "húmed", "frí", "oscur",
-    "clar", "sol", "junt", "tranquil", "peligros", "orgullos", "cansad", "preocupad", "enojad", "content",
-    "propi", "ajen", "antigu", "modern", "ric", "negr", "blanc", "roj", "ciert", "fals", "urban", "lejan",
+    "pequeñ",   "buen",   "nuev",      "viej",   "car",     "barat", "dur",   "lent",     "rápid",
+    "sec",      "húmed",  "frí",       "oscur",  "clar",    "sol",   "junt",  "tranquil", "peligros",
+    "orgullos", "cansad", "preocupad", "enojad", "content", "propi", "ajen",  "antigu",   "modern",
+    "ric",      "negr",   "blanc",     "roj",    "ciert",   "fals",  "urban", "lejan",
 };
 const WordList SPANISH_ADJ_ENDINGS = {"o", "a", "os", "as"};
 const WordList SPANISH_INVARIABLE = {
-    "difícil", "fácil", "grande", "pobre", "triste", "alegre", "fuerte", "verde", "común", "útil", "igual",
-    "local", "rural", "caliente", "dulce", "amable", "injusto", "indígena", "campesino", "afrodescendiente",
+    "difícil", "fácil",   "grande",   "pobre",     "triste",
+    "alegre",  "fuerte",  "verde",    "común",     "útil",
+    "igual",   "local",   "rural",    "caliente",  "dulce",
+    "amable",  "injusto", "indígena", "campesino", "afrodescendiente",
 };
 
 const WordList FRENCH_FUNCTION = {
-    "de", "la", "le", "et", "les", "des", "en", "un", "du", "une", "que", "est", "pour", "qui", "dans", "à",
-    "par", "plus", "pas", "au", "sur", "ne", "se", "ce", "il", "elle", "nous", "ils", "on", "avec", "mais",
-    "comme", "où", "été", "était", "étions", "avait", "très", "aussi", "déjà", "après", "avant", "là", "alors",
-    "toujours", "ça", "leur", "notre", "nos", "ses", "y", "même", "peut-être", "chez", "quand",
+    "de",       "la",    "le",     "et",    "les",  "des",   "en",   "un",    "du",        "une",   "que",
+    "est",      "pour",  "qui",    "dans",  "à",    "par",   "plus", "pas",   "au",        "sur",   "ne",
+    "se",       "ce",    "il",     "elle",  "nous", "ils",   "on",   "avec",  "mais",      "comme", "où",
+    "été",      "était", "étions", "avait", "très", "aussi", "déjà", "après", "avant",     "là",    "alors",
+    "toujours", "ça",    "leur",   "notre", "nos",  "ses",   "y",    "même",  "peut-être", "chez",  "quand",
 };
 
 const WordList FRENCH_NOUNS = {
-    "travail", "terre", "récolte", "graine", "marché", "prix", "café", "cacao", "maïs", "riz", "haricot",
-    "manioc", "banane", "canne", "rivière", "montagne", "village", "ville", "quartier", "chemin", "route",
-    "école", "hôpital", "église", "coopérative", "syndicat", "association", "communauté", "famille", "mère",
-    "père", "fille", "fils", "voisin", "voisine", "enfant", "jeune", "femme", "homme", "patron", "ferme",
-    "parcelle", "pluie", "sécheresse", "inondation", "culture", "bétail", "vache", "poule", "cochon", "pêcheur",
-    "pêche", "bateau", "filet", "mer", "plage", "forêt", "arbre", "eau", "lumière", "santé", "maladie",
-    "médicament", "nourriture", "faim", "dette", "crédit", "banque", "prêt", "salaire", "journée", "contrat",
-    "propriétaire", "entreprise", "usine", "mine", "pétrole", "violence", "conflit", "guerre", "paix", "peur",
-    "espoir", "rêve", "souvenir", "histoire", "mémoire", "tradition", "fête", "musique", "chanson", "langue",
-    "migration", "frontière", "voyage", "camion", "téléphone", "radio", "nouvelle", "gouvernement", "maire",
-    "réunion", "assemblée", "organisation", "droit", "loi", "justice", "tribunal", "police", "armée",
-    "déplacement", "retour", "territoire", "marchandise", "intermédiaire", "ouvrier", "ouvrière", "maison",
-    "cuisine", "jardin", "hiver", "été", "matin", "soir", "nuit", "semaine", "mois", "année", "jour", "vie",
-    "mort", "corps", "main", "cœur", "parole", "voix", "silence", "problème", "solution", "aide", "projet",
-    "programme", "subvention", "pénurie", "changement", "climat", "saison", "engrais", "magasin", "boutique",
-    "élève", "métier", "côte", "île", "défrichage", "fièvre",
+    "travail",    "terre",        "récolte",       "graine",      "marché",     "prix",         "café",
+    "cacao",      "maïs",         "riz",           "haricot",     "manioc",     "banane",       "canne",
+    "rivière",    "montagne",     "village",       "ville",       "quartier",   "chemin",       "route",
+    "école",      "hôpital",      "église",        "coopérative", "syndicat",   "association",  "communauté",
+    "famille",    "mère",         "père",          "fille",       "fils",       "voisin",       "voisine",
+    "enfant",     "jeune",        "femme",         "homme",       "patron",     "ferme",        "parcelle",
+    "pluie",      "sécheresse",   "inondation",    "culture",     "bétail",     "vache",        "poule",
+    "cochon",     "pêcheur",      "pêche",         "bateau",      "filet",      "mer",          "plage",
+    "forêt",      "arbre",        "eau",           "lumière",     "santé",      "maladie",      "médicament",
+    "nourriture", "faim",         "dette",         "crédit",      "banque",     "prêt",         "salaire",
+    "journée",    "contrat",      "propriétaire",  "entreprise",  "usine",      "mine",         "pétrole",
+    "violence",   "conflit",      "guerre",        "paix",        "peur",       "espoir",       "rêve",
+    "souvenir",   "histoire",     "mémoire",       "tradition",   "fête",       "musique",      "chanson",
+    "langue",     "migration",    "frontière",     "voyage",      "camion",     "téléphone",    "radio",
+    "nouvelle",   "gouvernement", "maire",         "réunion",     "assemblée",  "organisation", "droit",
+    "loi",        "justice",      "tribunal",      "police",      "armée",      "déplacement",  "retour",
+    "territoire", "marchandise",  "intermédiaire", "ouvrier",     "ouvrière",   "maison",       "cuisine",
+    "jardin",     "hiver",        "été",           "matin",       "soir",       "nuit",         "semaine",
+    "mois",       "année",        "jour",          "vie",         "mort",       "corps",        "main",
+    "cœur",       "parole",       "voix",          "silence",     "problème",   "solution",     "aide",
+    "projet",     "programme",    "subvention",    "pénurie",     "changement", "climat",       "saison",
+    "engrais",    "magasin",      "boutique",      "élève",       "métier",     "côte",         "île",
+    "défrichage", "fièvre",
 };
 
 const WordList FRENCH_ER_STEMS = {
-    "travaill", "récolt", "pêch", "migr", "port", "arriv", "soign", "parl", "écout", "pens", "organis", "lutt",
-    "aid", "expliqu", "racont", "cherch", "trouv", "demand", "gagn", "dépens", "prêt", "économis", "cultiv",
-    "retourn", "rentr", "march", "cuisin", "lav", "chant", "dans", "pri", "étudi", "enseign", "réclam", "sign",
-    "tu", "sauv", "repos", "termin", "mont", "inond", "quitt", "rest", "tomb", "pleur", "rêv", "aim", "donn",
-    "accept", "refus", "décid", "résist", "répar", "habit", "form", "plant", "arros", "emprunt", "déménag",
+    "travaill", "récolt",   "pêch",    "migr",    "port",   "arriv",  "soign",  "parl",    "écout",   "pens",
+    "organis",  "lutt",     "aid",     "expliqu", "racont", "cherch", "trouv",  "demand",  "gagn",    "dépens",
+    "prêt",     "économis", "cultiv",  "retourn", "rentr",  "march",  "cuisin", "lav",     "chant",   "dans",
+    "pri",      "étudi",    "enseign", "réclam",  "sign",   "tu",     "sauv",   "repos",   "termin",  "mont",
+    "inond",    "quitt",    "rest",    "tomb",    "pleur",  "rêv",    "aim",    "donn",    "accept",  "refus",
+    "décid",    "résist",   "répar",   "habit",   "form",   "plant",  "arros",  "emprunt", "déménag",
 };
 const WordList FRENCH_ER_ENDINGS = {
     "er", "e", "es", "ons", "ez", "ent", "ais", "ait", "ions", "aient", "é", "ée", "és", "ant",
 };
 
 const WordList FRENCH_ADJ_STEMS = {
-    "petit", "grand", "dur", "lent", "froid", "chaud", "clair", "seul", "fatigué", "content", "noir", "vrai",
-    "fort", "vert", "urbain", "lourd", "plein", "court", "haut", "prochain", "lointain", "certain", "sucré",
-    "salé", "mouillé", "abîmé", "isolé", "épuisé", "préféré", "fermé", "ouvert", "connu", "perdu",
+    "petit", "grand", "dur",     "lent",   "froid", "chaud",  "clair",   "seul",  "fatigué",  "content",  "noir",
+    "vrai",  "fort",  "vert",    "urbain", "lourd", "plein",  "court",   "haut",  "prochain", "lointain", "certain",
+    "sucré", "salé",  "mouillé", "abîmé",  "isolé", "épuisé", "préféré", "fermé", "ouvert",   "connu",    "perdu",
 };
 const WordList FRENCH_ADJ_ENDINGS = {"", "e", "s", "es"};
 const WordList FRENCH_INVARIABLE = {
-    "rapide", "sombre", "tranquille", "propre", "moderne", "riche", "pauvre", "rouge", "difficile", "facile",
-    "utile", "triste", "calme", "sale", "paysan", "autochtone", "précaire", "légère", "sèche", "dangereux",
+    "rapide", "sombre", "tranquille", "propre", "moderne", "riche",      "pauvre",   "rouge",  "difficile", "facile",
+    "utile",  "triste", "calme",      "sale",   "paysan",  "autochtone", "précaire", "légère", "sèche",     "dangereux",
 };
 
 bool EndsWith(std::string_view text, std::string_view tail) {
@@ -374,15 +400,14 @@ class TextGenerator {
 public:
     explicit TextGenerator(uint64_t seed) : m_random(seed) {
         Random shuffle(seed ^ 0x5eedULL);
-        m_spanish.emplace(Language{
-            "es", ZipfWords(Strings(SPANISH_FUNCTION), 1.0),
-            ZipfWords(ContentForms(shuffle, SPANISH_NOUNS, SpanishPlural,
-                                   {{&SPANISH_AR_STEMS, &SPANISH_AR_ENDINGS},
-                                    {&SPANISH_ER_STEMS, &SPANISH_ER_ENDINGS},
-                                    {&SPANISH_ADJ_STEMS, &SPANISH_ADJ_ENDINGS}},
-                                   SPANISH_INVARIABLE),
-                      1.0),
-            true});
+        m_spanish.emplace(Language{"es", ZipfWords(Strings(SPANISH_FUNCTION), 1.0),
+                                   ZipfWords(ContentForms(shuffle, SPANISH_NOUNS, SpanishPlural,
+                                                          {{&SPANISH_AR_STEMS, &SPANISH_AR_ENDINGS},
+                                                           {&SPANISH_ER_STEMS, &SPANISH_ER_ENDINGS},
+                                                           {&SPANISH_ADJ_STEMS, &SPANISH_ADJ_ENDINGS}},
+                                                          SPANISH_INVARIABLE),
+                                             1.0),
+                                   true});
         m_french.emplace(Language{
             "fr", ZipfWords(Strings(FRENCH_FUNCTION), 1.0),
             ZipfWords(ContentForms(shuffle, FRENCH_NOUNS, FrenchPlural,
@@ -468,19 +493,19 @@ private:
 // [SECTION] Generated records
 
 const std::vector<std::string> TERRITORIES = {
-    "Cauca", "Nariño", "Chocó", "Putumayo", "Antioquia", "Sucre", "Artibonite", "Grand'Anse", "Nord-Est",
-    "Ouest", "Sud", "Centre", "Petén", "Alta Verapaz", "Huehuetenango", "Quiché",
+    "Cauca",    "Nariño", "Chocó", "Putumayo", "Antioquia", "Sucre",        "Artibonite",    "Grand'Anse",
+    "Nord-Est", "Ouest",  "Sud",   "Centre",   "Petén",     "Alta Verapaz", "Huehuetenango", "Quiché",
 };
 const std::vector<std::string> SECTORS = {
-    "café", "cacao", "pesca artesanal", "trabajo doméstico", "minería", "caña", "banano", "pêche",
-    "travail domestique", "agriculture vivrière", "comercio informal", "construcción",
+    "café",   "cacao", "pesca artesanal",    "trabajo doméstico",    "minería",           "caña",
+    "banano", "pêche", "travail domestique", "agriculture vivrière", "comercio informal", "construcción",
 };
 const std::vector<std::string> GROUPS = {
     "migrante", "indígena", "afrodescendiente", "joven", "mujer rural", "désplacé", "paysanne", "jornalero",
 };
 const std::vector<std::string> PSEUDONYMS = {
-    "Rosa", "Camila", "Itzel", "Yolanda", "Mireille", "Fabiola", "Nadège", "Tomás", "Efraín", "Joël", "Wilner",
-    "Dieudonné", "Ángel", "Lucía", "Inés", "Martín", "Jesús", "Héctor", "Béatrice", "Ginette",
+    "Rosa",   "Camila",    "Itzel", "Yolanda", "Mireille", "Fabiola", "Nadège", "Tomás",  "Efraín",   "Joël",
+    "Wilner", "Dieudonné", "Ángel", "Lucía",   "Inés",     "Martín",  "Jesús",  "Héctor", "Béatrice", "Ginette",
 };
 const std::vector<std::string> AGE_BANDS = {"18_24", "25_34", "35_44", "45_54", "55_64", "65_plus", "unknown"};
 const std::vector<std::string> NOTE_KINDS = {"observation", "reflexive_memo", "say_vs_do"};
@@ -602,7 +627,8 @@ std::vector<std::string> AutosaveTexts(TextGenerator& text, size_t count, std::s
     for (size_t i = 0; i < count; ++i) {
         const size_t size = join().size();
         if (size < 1500 || (size < 3000 && random.Chance(0.3))) sentences.push_back(text.Sentence(language));
-        else if (size > 3000) sentences.erase(sentences.begin() + static_cast<std::ptrdiff_t>(random.Below(sentences.size())));
+        else if (size > 3000)
+            sentences.erase(sentences.begin() + static_cast<std::ptrdiff_t>(random.Below(sentences.size())));
         else sentences[random.Below(sentences.size())] = text.Sentence(language);
         texts.push_back(join());
     }
@@ -745,10 +771,7 @@ fs::path DatabaseFile(const fs::path& dir) {
 class BenchVault {
 public:
     BenchVault(const fs::path& dir, Mode mode, const storage::Catalogue& catalogue, const KeyMaterial& key)
-        : m_mode(mode),
-          m_dir(dir),
-          m_file(DatabaseFile(dir)),
-          m_db(OpenConnection(m_file, mode, key)),
+        : m_mode(mode), m_dir(dir), m_file(DatabaseFile(dir)), m_db(OpenConnection(m_file, mode, key)),
           m_device(storage::NewUuidV7()),
           m_store(m_db, catalogue, m_clock, storage::WriterIdentity{"bench", m_device}) {
         storage::Transaction txn(m_db);
@@ -1009,8 +1032,9 @@ int Run(const Options& options) {
         char line[256];
         const auto& k = import_time[KEYED].Walls();
         const auto& p = import_time[PLAIN].Walls();
-        std::snprintf(line, sizeof line, "(b) each import, in run order: plain %.1f s, keyed %.1f s, keyed %.1f s, plain %.1f s",
-                      p.at(0), k.at(0), k.at(1), p.at(1));
+        std::snprintf(line, sizeof line,
+                      "(b) each import, in run order: plain %.1f s, keyed %.1f s, keyed %.1f s, plain %.1f s", p.at(0),
+                      k.at(0), k.at(1), p.at(1));
         notes.push_back(line);
     }
     import = Json();
@@ -1138,8 +1162,8 @@ int Run(const Options& options) {
     notes.push_back(busy + (disturbed ? "; DISTURBED, rerun on an idle machine" : "; quiet"));
 
     rows.push_back({"(a) autosave commit, mean", autosave[KEYED].MeanWall(), autosave[PLAIN].MeanWall()});
-    rows.push_back({"(a) autosave commit, median", autosave[KEYED].WallPercentile(0.5),
-                    autosave[PLAIN].WallPercentile(0.5)});
+    rows.push_back(
+        {"(a) autosave commit, median", autosave[KEYED].WallPercentile(0.5), autosave[PLAIN].WallPercentile(0.5)});
     rows.push_back({"(a) autosave commit, 95th percentile", autosave[KEYED].WallPercentile(0.95),
                     autosave[PLAIN].WallPercentile(0.95)});
     rows.push_back({"(a) autosave commit, CPU time mean", autosave[KEYED].MeanCpu(), autosave[PLAIN].MeanCpu()});
@@ -1147,8 +1171,8 @@ int Run(const Options& options) {
                     import_time[KEYED].MeanWall(), import_time[PLAIN].MeanWall(), "s", 1.0});
     rows.push_back({"(b) import, CPU time mean", import_time[KEYED].MeanCpu(), import_time[PLAIN].MeanCpu(), "s", 1.0});
     rows.push_back({"(c) search, mean per query", search_time[KEYED].MeanWall(), search_time[PLAIN].MeanWall()});
-    rows.push_back({"(c) search, median", search_time[KEYED].WallPercentile(0.5),
-                    search_time[PLAIN].WallPercentile(0.5)});
+    rows.push_back(
+        {"(c) search, median", search_time[KEYED].WallPercentile(0.5), search_time[PLAIN].WallPercentile(0.5)});
     rows.push_back({"(c) search, 95th percentile", search_time[KEYED].WallPercentile(0.95),
                     search_time[PLAIN].WallPercentile(0.95)});
     rows.push_back({"(c) search, CPU time mean", search_time[KEYED].MeanCpu(), search_time[PLAIN].MeanCpu()});

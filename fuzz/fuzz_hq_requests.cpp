@@ -34,8 +34,8 @@ struct World {
         store->AddEnrolment(sync::HashSecret("CODE"), project.id, sync::Role::Coordinator, "fuzz",
                             storage::FormatIsoMillis(storage::SystemMillis() + 86'400'000));
         token = sync::NewToken();
-        const auto enrolled = store->Enrol(sync::HashSecret("CODE"), storage::NewUuidV7(), "fuzz",
-                                           sync::HashSecret(token), "");
+        const auto enrolled =
+            store->Enrol(sync::HashSecret("CODE"), storage::NewUuidV7(), "fuzz", sync::HashSecret(token), "");
         if (enrolled.result != sync::EnrolResult::Enrolled) std::abort();
     }
     ~World() {
@@ -49,17 +49,23 @@ struct World {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     static World world;
     if (size == 0) return 0;
-    static const char* const PATHS[] = {"/v1/enrol", "/v1/push", "/v1/pull", "/v1/whoami", "/v1/health",
-                                        "/v1/blobs/" "0000000000000000000000000000000000000000000000000000000000000000",
-                                        "/v1/blobs/x", "/v1/nothing"};
+    static const char* const PATHS[] = {"/v1/enrol",
+                                        "/v1/push",
+                                        "/v1/pull",
+                                        "/v1/whoami",
+                                        "/v1/health",
+                                        "/v1/blobs/"
+                                        "0000000000000000000000000000000000000000000000000000000000000000",
+                                        "/v1/blobs/x",
+                                        "/v1/nothing"};
     const uint8_t selector = data[0];
     const std::string rest(reinterpret_cast<const char*>(data + 1), size - 1);
     const auto newline = rest.find('\n');
     sync::ApiRequest request;
     request.path = PATHS[selector % 8];
-    request.method = request.path == "/v1/enrol" || request.path == "/v1/push" ? "POST"
+    request.method = request.path == "/v1/enrol" || request.path == "/v1/push"       ? "POST"
                      : (selector & 0x10) && request.path.rfind("/v1/blobs/", 0) == 0 ? "PUT"
-                                                                                    : "GET";
+                                                                                     : "GET";
     request.content_type = request.method == "PUT" ? "application/octet-stream" : "application/json";
     if (!(selector & 0x20)) request.authorization = "Bearer " + world.token;
     request.peer = "127.0.0.1";

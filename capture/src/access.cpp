@@ -10,14 +10,12 @@ bool MaySee(const storage::RecordType* type, Reader reader) {
     if (!type->synced) return reader == Reader::Coordinator;
     switch (reader) {
     case Reader::Coordinator:
-    case Reader::Interpreter:
-        return true;
+    case Reader::Interpreter: return true;
     case Reader::FieldResearcher:
         // A researcher sees what the team edits together (the project,
         // profiles), not other researchers' interviews and participants.
         return type->shared_edit;
-    case Reader::OwnDevice:
-        break;
+    case Reader::OwnDevice: break;
     }
     return true;
 }

@@ -24,7 +24,7 @@ FieldSpec LongText(std::string name, std::string description, bool required = fa
 
 FieldSpec Choice(std::string name, std::string description, std::vector<std::string> choices, bool required = false,
                  Json default_value = nullptr) {
-    return {std::move(name), FieldKind::Choice, std::move(description), required, false, std::move(choices), {},
+    return {std::move(name),         FieldKind::Choice, std::move(description), required, false, std::move(choices), {},
             std::move(default_value)};
 }
 
@@ -89,9 +89,14 @@ void AddListeningTypes(storage::Catalogue& catalogue) {
             TextList("languages", "Languages of the material, as codes (es, fr, pt, en, ht, qu...)."),
             TextList("listening_questions", "The questions that guide listening.", true),
             Date("retention_until", "Date after which the material is to be erased."),
-            {"share_identities", FieldKind::Boolean,
-             "When true, identity links (real names, contacts) are synced to headquarters. Off by default.", false,
-             false, {}, {}, false},
+            {"share_identities",
+             FieldKind::Boolean,
+             "When true, identity links (real names, contacts) are synced to headquarters. Off by default.",
+             false,
+             false,
+             {},
+             {},
+             false},
         },
         "name",
         false,
@@ -109,11 +114,13 @@ void AddListeningTypes(storage::Catalogue& catalogue) {
         {
             Text("code", "Random code; generated when not given."),
             Text("pseudonym", "The name the participant chose to be called by.", true, true),
-            Choice("age_band", "Age band.", {"under_18", "18_24", "25_34", "35_44", "45_54", "55_64", "65_plus", "unknown"}),
+            Choice("age_band", "Age band.",
+                   {"under_18", "18_24", "25_34", "35_44", "45_54", "55_64", "65_plus", "unknown"}),
             Text("gender", "Gender, in the participant's own words."),
             Text("territory", "Territory (coarse: region or municipality, never an address).", false, true),
             Text("sector", "Sector of work.", false, true),
-            TextList("vulnerability_groups", "Groups the participant identifies with (e.g. migrant, indigenous, youth).", true),
+            TextList("vulnerability_groups",
+                     "Groups the participant identifies with (e.g. migrant, indigenous, youth).", true),
             Ref("referred_by", "participant", "The participant who referred this one (snowball sampling)."),
             LongText("notes", "Notes about the participant, without identifying details."),
         },
@@ -132,23 +139,23 @@ void AddListeningTypes(storage::Catalogue& catalogue) {
 
     {
         RecordType t{
-        "identity_link",
-        "The real name and contact of a participant. Stays on this device unless the project's "
-        "share_identities is true; never shown in search results.",
-        "capture",
-        {
-            Ref("participant_id", "participant", "The participant this identity belongs to.", true),
-            Text("full_name", "Real name.", true),
-            Text("contact", "Phone, address or other contact."),
-            // Not searchable: identity text must never reach the search index.
-            {"notes", FieldKind::LongText, "How to reach the person safely.", false, false, {}, {}, nullptr},
-        },
-        "",
-        true,
-        false,
-        "share_identities",
-        nullptr,
-        nullptr,
+            "identity_link",
+            "The real name and contact of a participant. Stays on this device unless the project's "
+            "share_identities is true; never shown in search results.",
+            "capture",
+            {
+                Ref("participant_id", "participant", "The participant this identity belongs to.", true),
+                Text("full_name", "Real name.", true),
+                Text("contact", "Phone, address or other contact."),
+                // Not searchable: identity text must never reach the search index.
+                {"notes", FieldKind::LongText, "How to reach the person safely.", false, false, {}, {}, nullptr},
+            },
+            "",
+            true,
+            false,
+            "share_identities",
+            nullptr,
+            nullptr,
         };
         t.identifying = true;
         t.on_withdrawal = {{"participant_id", storage::WithdrawalRule::Action::Erase, {}}};
@@ -164,8 +171,14 @@ void AddListeningTypes(storage::Catalogue& catalogue) {
             Text("script_version", "Version of the consent script read or shown.", true),
             Text("language", "Language the consent was obtained in.", true),
             Choice("mode", "How consent was given.", {"written", "oral_recorded", "witnessed"}, true),
-            {"scopes", FieldKind::ChoiceList, "What the participant agreed to.", false, false,
-             {"record_audio", "transcribe", "quote_verbatim", "photo", "show_in_sessions", "archive"}, {}, nullptr},
+            {"scopes",
+             FieldKind::ChoiceList,
+             "What the participant agreed to.",
+             false,
+             false,
+             {"record_audio", "transcribe", "quote_verbatim", "photo", "show_in_sessions", "archive"},
+             {},
+             nullptr},
             Text("obtained_by", "Who obtained consent."),
             Date("obtained_at", "When consent was obtained."),
             Choice("status", "Current status.", {"given", "refused", "withdrawn"}, false, "given"),
@@ -215,29 +228,38 @@ void AddListeningTypes(storage::Catalogue& catalogue) {
 
     {
         RecordType t{
-        "transcript_segment",
-        "A stretch of transcribed speech from an interview, with its time in the recording.",
-        "capture",
-        {
-            Ref("interview_id", "interview", "The interview transcribed.", true),
-            Text("recording_id", "The recording transcribed, when there is one."),
-            {"start_ms", FieldKind::Integer, "Start, in milliseconds from the start of the recording.", true, false, {}, {}, nullptr},
-            {"end_ms", FieldKind::Integer, "End, in milliseconds.", true, false, {}, {}, nullptr},
-            Text("speaker", "Who speaks (pseudonym or role).", false, true),
-            Ref("speaker_id", "participant", "The participant who speaks, when it is one: their words go if they withdraw consent."),
-            LongText("text", "What was said, verbatim.", true),
-            Text("language", "Language spoken."),
-        },
-        "",
-        true,
-        true,
-        {},
-        nullptr,
-        [](const Json& record) {
-            if (record.contains("start_ms") && record["start_ms"].get<int64_t>() < 0)
-                throw RecordError("start_ms", "may not be negative", storage::errc::NOT_NEGATIVE, {{"field", "start_ms"}});
-            CheckOrder(record, "start_ms", "end_ms");
-        },
+            "transcript_segment",
+            "A stretch of transcribed speech from an interview, with its time in the recording.",
+            "capture",
+            {
+                Ref("interview_id", "interview", "The interview transcribed.", true),
+                Text("recording_id", "The recording transcribed, when there is one."),
+                {"start_ms",
+                 FieldKind::Integer,
+                 "Start, in milliseconds from the start of the recording.",
+                 true,
+                 false,
+                 {},
+                 {},
+                 nullptr},
+                {"end_ms", FieldKind::Integer, "End, in milliseconds.", true, false, {}, {}, nullptr},
+                Text("speaker", "Who speaks (pseudonym or role).", false, true),
+                Ref("speaker_id", "participant",
+                    "The participant who speaks, when it is one: their words go if they withdraw consent."),
+                LongText("text", "What was said, verbatim.", true),
+                Text("language", "Language spoken."),
+            },
+            "",
+            true,
+            true,
+            {},
+            nullptr,
+            [](const Json& record) {
+                if (record.contains("start_ms") && record["start_ms"].get<int64_t>() < 0)
+                    throw RecordError("start_ms", "may not be negative", storage::errc::NOT_NEGATIVE,
+                                      {{"field", "start_ms"}});
+                CheckOrder(record, "start_ms", "end_ms");
+            },
         };
         t.on_withdrawal = {{"speaker_id", storage::WithdrawalRule::Action::Erase, {}}};
         catalogue.Add(std::move(t));
@@ -264,30 +286,31 @@ void AddListeningTypes(storage::Catalogue& catalogue) {
 
     {
         RecordType t{
-        "social_media_item",
-        "A public social-media item kept as material, with its author hashed.",
-        "capture",
-        {
-            Text("platform", "Platform (facebook, whatsapp_group, tiktok, x, radio_call_in...).", true),
-            Text("url", "Address of the item."),
-            Date("posted_at", "When it was posted."),
-            Date("captured_at", "When it was captured."),
-            Text("author_hash", "Salted hash of the author's handle; never the handle itself."),
-            LongText("text", "The text of the item."),
-            LongText("paraphrase", "A paraphrase to show instead of the verbatim text."),
-            Ref("participant_id", "participant", "The participant who wrote or shared it, when known: it goes if they withdraw consent."),
-            Text("language", "Language."),
-        },
-        "",
-        true,
-        true,
-        {},
-        nullptr,
-        [](const Json& record) {
-            if (!record.contains("text") && !record.contains("paraphrase"))
-                throw RecordError("text", "either text or paraphrase is required", storage::errc::FIELD_REQUIRED,
-                                  {{"field", "text"}});
-        },
+            "social_media_item",
+            "A public social-media item kept as material, with its author hashed.",
+            "capture",
+            {
+                Text("platform", "Platform (facebook, whatsapp_group, tiktok, x, radio_call_in...).", true),
+                Text("url", "Address of the item."),
+                Date("posted_at", "When it was posted."),
+                Date("captured_at", "When it was captured."),
+                Text("author_hash", "Salted hash of the author's handle; never the handle itself."),
+                LongText("text", "The text of the item."),
+                LongText("paraphrase", "A paraphrase to show instead of the verbatim text."),
+                Ref("participant_id", "participant",
+                    "The participant who wrote or shared it, when known: it goes if they withdraw consent."),
+                Text("language", "Language."),
+            },
+            "",
+            true,
+            true,
+            {},
+            nullptr,
+            [](const Json& record) {
+                if (!record.contains("text") && !record.contains("paraphrase"))
+                    throw RecordError("text", "either text or paraphrase is required", storage::errc::FIELD_REQUIRED,
+                                      {{"field", "text"}});
+            },
         };
         t.on_withdrawal = {{"participant_id", storage::WithdrawalRule::Action::Erase, {}}};
         catalogue.Add(std::move(t));
@@ -295,23 +318,23 @@ void AddListeningTypes(storage::Catalogue& catalogue) {
 
     {
         RecordType t{
-        "narrative",
-        "A narrative (récit) told by one or more participants: dominant, emergent or alternative.",
-        "capture",
-        {
-            Text("title", "Title of the narrative.", true, true),
-            LongText("text", "The narrative.", true),
-            Choice("kind", "Dominant, emergent or alternative.", {"dominant", "emergent", "alternative"}),
-            RefList("teller_ids", "participant", "Participants who tell it."),
-            RefList("source_interview_ids", "interview", "Interviews it comes from."),
-            Text("language", "Language."),
-        },
-        "title",
-        true,
-        true,
-        {},
-        nullptr,
-        nullptr,
+            "narrative",
+            "A narrative (récit) told by one or more participants: dominant, emergent or alternative.",
+            "capture",
+            {
+                Text("title", "Title of the narrative.", true, true),
+                LongText("text", "The narrative.", true),
+                Choice("kind", "Dominant, emergent or alternative.", {"dominant", "emergent", "alternative"}),
+                RefList("teller_ids", "participant", "Participants who tell it."),
+                RefList("source_interview_ids", "interview", "Interviews it comes from."),
+                Text("language", "Language."),
+            },
+            "title",
+            true,
+            true,
+            {},
+            nullptr,
+            nullptr,
         };
         t.on_withdrawal = {{"teller_ids", storage::WithdrawalRule::Action::Erase, {}}};
         catalogue.Add(std::move(t));

@@ -120,9 +120,10 @@ BlobInfo BlobStore::Add(const std::function<size_t(char*, size_t)>& read) {
             const bool last = next_have == 0;
             crypto_hash_sha256_update(&hash, reinterpret_cast<unsigned char*>(plain.data()), have);
             unsigned long long clen = 0;
-            crypto_secretstream_xchacha20poly1305_push(
-                &state, cipher.data(), &clen, reinterpret_cast<unsigned char*>(plain.data()), have, nullptr, 0,
-                last ? crypto_secretstream_xchacha20poly1305_TAG_FINAL : crypto_secretstream_xchacha20poly1305_TAG_MESSAGE);
+            crypto_secretstream_xchacha20poly1305_push(&state, cipher.data(), &clen,
+                                                       reinterpret_cast<unsigned char*>(plain.data()), have, nullptr, 0,
+                                                       last ? crypto_secretstream_xchacha20poly1305_TAG_FINAL
+                                                            : crypto_secretstream_xchacha20poly1305_TAG_MESSAGE);
             out.Write(cipher.data(), static_cast<size_t>(clen));
             size += static_cast<int64_t>(have);
             if (last) break;
@@ -273,9 +274,9 @@ std::optional<BlobInfo> BlobStore::Find(const std::string& sha256) {
 }
 
 std::vector<BlobInfo> BlobStore::List(bool only_waiting) {
-    auto stmt = m_vault.Db().Prepare(std::string(BLOB_COLUMNS) +
-                                     (only_waiting ? " WHERE uploaded = 0 AND damaged IS NULL" : "") +
-                                     " ORDER BY created_at");
+    auto stmt =
+        m_vault.Db().Prepare(std::string(BLOB_COLUMNS) +
+                             (only_waiting ? " WHERE uploaded = 0 AND damaged IS NULL" : "") + " ORDER BY created_at");
     std::vector<BlobInfo> out;
     while (stmt.Step()) out.push_back(ReadInfo(stmt));
     return out;

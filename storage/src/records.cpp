@@ -25,8 +25,8 @@ namespace escucha::storage {
 namespace {
 
 constexpr size_t MAX_TEXT_BYTES = 4u * 1024 * 1024;
-constexpr const char* COMMON_KEYS[] = {"id",     "type", "project_id", "created_at", "updated_at",
-                                       "author", "device", "rev",      "deleted"};
+constexpr const char* COMMON_KEYS[] = {"id",     "type",   "project_id", "created_at", "updated_at",
+                                       "author", "device", "rev",        "deleted"};
 
 bool IsCommonKey(const std::string& key) {
     return std::any_of(std::begin(COMMON_KEYS), std::end(COMMON_KEYS), [&](const char* k) { return key == k; });
@@ -110,8 +110,8 @@ std::string ComposeMessage(const std::optional<size_t>& index, const std::string
 }
 } // namespace
 
-RecordError::RecordError(std::optional<size_t> index, std::string type, std::string field,
-                         const std::string& message, std::string code, Json params)
+RecordError::RecordError(std::optional<size_t> index, std::string type, std::string field, const std::string& message,
+                         std::string code, Json params)
     : std::runtime_error(ComposeMessage(index, type, field, message)), m_index(index), m_type(std::move(type)),
       m_field(std::move(field)), m_reason(message), m_code(std::move(code)), m_params(std::move(params)) {
     if (!m_params.is_object()) m_params = Json::object();
@@ -178,8 +178,8 @@ bool IsValidUtf8(std::string_view text) {
             if ((s[i + k] & 0xc0) != 0x80) return false;
             cp = (cp << 6) | (s[i + k] & 0x3f);
         }
-        if ((extra == 1 && cp < 0x80) || (extra == 2 && cp < 0x800) || (extra == 3 && cp < 0x10000) ||
-            cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        if ((extra == 1 && cp < 0x80) || (extra == 2 && cp < 0x800) || (extra == 3 && cp < 0x10000) || cp > 0x10ffff ||
+            (cp >= 0xd800 && cp <= 0xdfff))
             return false;
         i += extra + 1;
     }
@@ -315,8 +315,8 @@ PRAGMA user_version = 4;
             m_db.Exec("ALTER TABLE " + QuoteIdent(type.name) + " ADD COLUMN " + QuoteIdent(f.name) +
                       (integer ? " INTEGER" : " TEXT"));
         }
-        m_db.Exec("CREATE INDEX IF NOT EXISTS " + QuoteIdent(type.name + "_project") + " ON " +
-                  QuoteIdent(type.name) + "(project_id)");
+        m_db.Exec("CREATE INDEX IF NOT EXISTS " + QuoteIdent(type.name + "_project") + " ON " + QuoteIdent(type.name) +
+                  "(project_id)");
         for (const auto& f : type.fields)
             if (f.kind == FieldKind::Reference)
                 m_db.Exec("CREATE INDEX IF NOT EXISTS " + QuoteIdent(type.name + "_" + f.name) + " ON " +
@@ -328,8 +328,8 @@ PRAGMA user_version = 4;
     // headquarters.
     if (version >= 1 && version < 4) {
         for (const auto& type : m_catalogue.Types()) {
-            auto stmt = m_db.Prepare("SELECT " + SelectColumns(type) + " FROM " + QuoteIdent(type.name) +
-                                     " WHERE deleted = 0");
+            auto stmt =
+                m_db.Prepare("SELECT " + SelectColumns(type) + " FROM " + QuoteIdent(type.name) + " WHERE deleted = 0");
             while (stmt.Step()) NoteUnseenReferences(type, ReadRow(type, stmt));
         }
     }
@@ -340,15 +340,17 @@ PRAGMA user_version = 4;
 namespace {
 
 std::string RequireText(const FieldSpec& f, const Json& value) {
-    if (!value.is_string()) throw RecordError(f.name, std::string("must be text, not ") + value.type_name(), errc::NOT_TEXT);
+    if (!value.is_string())
+        throw RecordError(f.name, std::string("must be text, not ") + value.type_name(), errc::NOT_TEXT);
     auto text = value.get<std::string>();
     if (text.size() > MAX_TEXT_BYTES) throw RecordError(f.name, "is longer than 4 MiB", errc::TEXT_TOO_LONG);
     if (!IsValidUtf8(text)) throw RecordError(f.name, "is not valid UTF-8 text", errc::NOT_UTF8);
     // The search index and most tools end text at a NUL: what follows it
     // would be stored but never found.
     if (const auto nul = text.find('\0'); nul != std::string::npos)
-        throw RecordError(f.name, "contains a NUL character (\\u0000) after " + std::to_string(nul) +
-                                      " bytes; text may not hold one: remove it",
+        throw RecordError(f.name,
+                          "contains a NUL character (\\u0000) after " + std::to_string(nul) +
+                              " bytes; text may not hold one: remove it",
                           errc::CONTAINS_NUL);
     return NormaliseNewlines(text);
 }
@@ -359,13 +361,17 @@ Json NormaliseValue(const FieldSpec& f, const Json& value) {
     case FieldKind::LongText: return RequireText(f, value);
     case FieldKind::Integer:
         if (!value.is_number_integer())
-            throw RecordError(f.name, "must be a whole number, not " + (value.is_number() ? value.dump() : std::string(value.type_name())),
-                              errc::NOT_A_NUMBER, {{"value", value.is_string() ? value.get<std::string>() : value.dump()}});
+            throw RecordError(
+                f.name,
+                "must be a whole number, not " + (value.is_number() ? value.dump() : std::string(value.type_name())),
+                errc::NOT_A_NUMBER, {{"value", value.is_string() ? value.get<std::string>() : value.dump()}});
         if (value.is_number_unsigned() && value.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX))
             throw RecordError(f.name, "is too large", errc::NUMBER_TOO_LARGE);
         return value.get<int64_t>();
     case FieldKind::Boolean:
-        if (!value.is_boolean()) throw RecordError(f.name, std::string("must be true or false, not ") + value.type_name(), errc::NOT_TRUE_FALSE,
+        if (!value.is_boolean())
+            throw RecordError(f.name, std::string("must be true or false, not ") + value.type_name(),
+                              errc::NOT_TRUE_FALSE,
                               {{"value", value.is_string() ? value.get<std::string>() : value.dump()}});
         return value;
     case FieldKind::Choice: {
@@ -378,8 +384,10 @@ Json NormaliseValue(const FieldSpec& f, const Json& value) {
     case FieldKind::Date: {
         const auto text = RequireText(f, value);
         if (!ParseIsoMillis(text))
-            throw RecordError(f.name, "'" + text + "' is not a date: use YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS[.mmm]] "
-                                                   "with Z or an offset such as -05:00",
+            throw RecordError(f.name,
+                              "'" + text +
+                                  "' is not a date: use YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS[.mmm]] "
+                                  "with Z or an offset such as -05:00",
                               errc::NOT_A_DATE, {{"value", text}});
         return text;
     }
@@ -393,7 +401,8 @@ Json NormaliseValue(const FieldSpec& f, const Json& value) {
     case FieldKind::ChoiceList:
     case FieldKind::ReferenceList:
     case FieldKind::TextList: {
-        if (!value.is_array()) throw RecordError(f.name, std::string("must be a list, not ") + value.type_name(), errc::NOT_A_LIST);
+        if (!value.is_array())
+            throw RecordError(f.name, std::string("must be a list, not ") + value.type_name(), errc::NOT_A_LIST);
         Json out = Json::array();
         FieldSpec item = f;
         item.kind = f.kind == FieldKind::ChoiceList      ? FieldKind::Choice
@@ -415,7 +424,9 @@ Json NormaliseValue(const FieldSpec& f, const Json& value) {
 } // namespace
 
 Json NormaliseRecord(const RecordType& type, const Json& input, bool creating) {
-    if (!input.is_object()) throw RecordError("", std::string("a record must be a JSON object, not ") + input.type_name(), errc::NOT_AN_OBJECT);
+    if (!input.is_object())
+        throw RecordError("", std::string("a record must be a JSON object, not ") + input.type_name(),
+                          errc::NOT_AN_OBJECT);
     Json out = Json::object();
     out["id"] = nullptr;
     out["type"] = type.name;
@@ -433,7 +444,8 @@ Json NormaliseRecord(const RecordType& type, const Json& input, bool creating) {
                                       {{"value", value.is_string() ? value.get<std::string>() : value.dump()}});
                 out["id"] = LowerUuid(value.get<std::string>());
             } else if (key == "project_id" && !value.is_null()) {
-                if (!type.project_scoped) throw RecordError("project_id", "a " + type.name + " belongs to no project", errc::FIELD_FIXED);
+                if (!type.project_scoped)
+                    throw RecordError("project_id", "a " + type.name + " belongs to no project", errc::FIELD_FIXED);
                 if (!value.is_string() || !IsUuid(LowerUuid(value.get<std::string>())))
                     throw RecordError("project_id", "must be the id of a project", errc::NOT_A_RECORD_ID,
                                       {{"value", value.is_string() ? value.get<std::string>() : value.dump()}});
@@ -491,7 +503,8 @@ bool AlreadyRefers(const Json* record, const FieldSpec& field, const std::string
     const auto& value = (*record)[field.name];
     if (value.is_string()) return value.get<std::string>() == id;
     if (value.is_array())
-        return std::any_of(value.begin(), value.end(), [&](const Json& v) { return v.is_string() && v.get<std::string>() == id; });
+        return std::any_of(value.begin(), value.end(),
+                           [&](const Json& v) { return v.is_string() && v.get<std::string>() == id; });
     return false;
 }
 
@@ -522,8 +535,7 @@ void RecordStore::NoteUnseenReferences(const RecordType& type, const Json& recor
     }
 }
 
-void RecordStore::CheckReferences(const RecordType& type, const Json& record, const Json* before,
-                                  bool allow_unseen) {
+void RecordStore::CheckReferences(const RecordType& type, const Json& record, const Json* before, bool allow_unseen) {
     const std::string project = type.project_scoped ? record.value("project_id", "") : record.value("id", "");
     const std::string record_id = record.value("id", "");
     const auto check = [&](const std::string& field, const std::string& ref_type, const std::string& id) {
@@ -630,8 +642,8 @@ void RecordStore::Write(const RecordType& type, const Json& record, const char* 
         columns += ", " + QuoteIdent(f.name);
         marks += ", ?";
     }
-    auto stmt_lease = Cached("INSERT OR REPLACE INTO " + QuoteIdent(type.name) + " (" + columns + ") VALUES (" +
-                             marks + ")");
+    auto stmt_lease =
+        Cached("INSERT OR REPLACE INTO " + QuoteIdent(type.name) + " (" + columns + ") VALUES (" + marks + ")");
     auto& stmt = *stmt_lease;
     const auto& id = record["id"].get_ref<const std::string&>();
     const std::string project = type.project_scoped ? record["project_id"].get<std::string>() : id;
@@ -685,7 +697,8 @@ Json RecordStore::Create(const std::string& type_name, const Json& fields) {
     if (!type.project_scoped) record.erase("project_id");
     const std::string id = record["id"];
     if (TypeOf(id))
-        throw RecordError("id", "a record with id " + id + " already exists in the vault", errc::RECORD_EXISTS, {{"id", id}});
+        throw RecordError("id", "a record with id " + id + " already exists in the vault", errc::RECORD_EXISTS,
+                          {{"id", id}});
     if (!record.contains("created_at")) record["created_at"] = FormatIsoMillis(now.millis);
     record["updated_at"] = now.ToString();
     if (!record.contains("author")) record["author"] = m_writer.author;
@@ -707,8 +720,10 @@ Json RecordStore::Update(const std::string& id, const Json& patch) {
     Scope scope(*this);
     CatchUpClock();
     const auto existing = Get(id);
-    if (!existing) throw RecordError("id", "no record with id " + id + " in this vault", errc::RECORD_NOT_FOUND, {{"id", id}});
-    if ((*existing)["deleted"].get<bool>()) throw RecordError("id", "the record " + id + " has been deleted", errc::RECORD_DELETED, {{"id", id}});
+    if (!existing)
+        throw RecordError("id", "no record with id " + id + " in this vault", errc::RECORD_NOT_FOUND, {{"id", id}});
+    if ((*existing)["deleted"].get<bool>())
+        throw RecordError("id", "the record " + id + " has been deleted", errc::RECORD_DELETED, {{"id", id}});
     const auto& type = m_catalogue.Get((*existing)["type"].get<std::string>());
     if (!patch.is_object()) throw RecordError("", "changes must be a JSON object", errc::NOT_AN_OBJECT);
     Json merged = *existing;
@@ -716,7 +731,8 @@ Json RecordStore::Update(const std::string& id, const Json& patch) {
         const auto& key = it.key();
         if (key == "project_id" && type.project_scoped && it.value() != (*existing)["project_id"])
             throw RecordError("project_id", "a record cannot move to another project", errc::FIELD_FIXED);
-        if (key == "id" && it.value() != (*existing)["id"]) throw RecordError("id", "cannot be changed", errc::FIELD_FIXED);
+        if (key == "id" && it.value() != (*existing)["id"])
+            throw RecordError("id", "cannot be changed", errc::FIELD_FIXED);
         if (IsCommonKey(key)) continue;
         if (!type.Field(key)) {
             (void)NormaliseRecord(type, Json{{key, it.value()}}, false); // throws the unknown-field error
@@ -743,14 +759,16 @@ Json RecordStore::Delete(const std::string& id, bool force) {
     Scope scope(*this);
     CatchUpClock();
     const auto existing = Get(id);
-    if (!existing) throw RecordError("id", "no record with id " + id + " in this vault", errc::RECORD_NOT_FOUND, {{"id", id}});
+    if (!existing)
+        throw RecordError("id", "no record with id " + id + " in this vault", errc::RECORD_NOT_FOUND, {{"id", id}});
     if ((*existing)["deleted"].get<bool>()) return *existing;
     const auto& type = m_catalogue.Get((*existing)["type"].get<std::string>());
     if (!force) {
         const auto refs = ReferencesTo(id);
         if (!refs.empty())
-            throw RecordError("id", std::to_string(refs.size()) + " record(s) still refer to " + id + ", first " +
-                                        refs.front() + "; delete or change them first",
+            throw RecordError("id",
+                              std::to_string(refs.size()) + " record(s) still refer to " + id + ", first " +
+                                  refs.front() + "; delete or change them first",
                               errc::STILL_REFERENCED, {{"id", id}, {"count", static_cast<int64_t>(refs.size())}});
     }
     Json record = Tombstone(type, *existing);
@@ -787,7 +805,8 @@ Json RecordStore::Erase(const std::string& id, const std::string& cause) {
     Scope scope(*this);
     CatchUpClock();
     const auto existing = Get(id);
-    if (!existing) throw RecordError("id", "no record with id " + id + " in this vault", errc::RECORD_NOT_FOUND, {{"id", id}});
+    if (!existing)
+        throw RecordError("id", "no record with id " + id + " in this vault", errc::RECORD_NOT_FOUND, {{"id", id}});
     const auto& type = m_catalogue.Get((*existing)["type"].get<std::string>());
     ForgetText(id);
     if ((*existing)["deleted"].get<bool>()) {
@@ -820,7 +839,8 @@ std::map<std::string, int64_t> RecordStore::MoveProjectRecords(const std::string
     if (from == to) throw RecordError("project_id", "the records are in that project already", errc::SAME_PROJECT);
     const auto source = Get(from);
     if (!source || (*source)["type"] != "project" || (*source)["deleted"].get<bool>())
-        throw RecordError("project_id", "no project " + from + " in this vault", errc::PROJECT_NOT_FOUND, {{"id", from}});
+        throw RecordError("project_id", "no project " + from + " in this vault", errc::PROJECT_NOT_FOUND,
+                          {{"id", from}});
     const auto target = Get(to);
     if (!target || (*target)["type"] != "project" || (*target)["deleted"].get<bool>())
         throw RecordError("project_id", "no project " + to + " in this vault", errc::PROJECT_NOT_FOUND, {{"id", to}});
@@ -866,7 +886,8 @@ std::vector<std::string> RecordStore::Import(const Json& records) {
 }
 
 ImportOutcome RecordStore::ImportOnce(const Json& records) {
-    if (!records.is_array()) throw RecordError("", std::string("an import must be a JSON array of records, not ") + records.type_name(),
+    if (!records.is_array())
+        throw RecordError("", std::string("an import must be a JSON array of records, not ") + records.type_name(),
                           errc::NOT_A_LIST);
     // The records as canonical JSON: the same file, or the same records laid
     // out otherwise, is known again.
@@ -899,7 +920,8 @@ ImportOutcome RecordStore::ImportOnce(const Json& records) {
 }
 
 std::vector<std::string> RecordStore::ImportInTransaction(const Json& records) {
-    if (!records.is_array()) throw RecordError("", std::string("an import must be a JSON array of records, not ") + records.type_name(),
+    if (!records.is_array())
+        throw RecordError("", std::string("an import must be a JSON array of records, not ") + records.type_name(),
                           errc::NOT_A_LIST);
     std::vector<std::string> ids;
     std::vector<const RecordType*> types;
@@ -914,7 +936,8 @@ std::vector<std::string> RecordStore::ImportInTransaction(const Json& records) {
         std::string type_name;
         try {
             if (!input.is_object())
-                throw RecordError("", std::string("must be a JSON object, not ") + input.type_name(), errc::NOT_AN_OBJECT);
+                throw RecordError("", std::string("must be a JSON object, not ") + input.type_name(),
+                                  errc::NOT_AN_OBJECT);
             if (!input.contains("type")) throw RecordError("type", "is required", errc::FIELD_REQUIRED);
             if (!input["type"].is_string()) throw RecordError("type", "must be text", errc::NOT_TEXT);
             type_name = input["type"].get<std::string>();
@@ -959,7 +982,9 @@ std::string RecordStore::SelectColumns(const std::vector<const FieldSpec*>& fiel
 
 std::string RecordStore::SelectColumns(const RecordType& type) const { return SelectColumns(AllFields(type)); }
 
-Json RecordStore::ReadRow(const RecordType& type, Statement& stmt) const { return ReadRow(type, stmt, AllFields(type)); }
+Json RecordStore::ReadRow(const RecordType& type, Statement& stmt) const {
+    return ReadRow(type, stmt, AllFields(type));
+}
 
 Json RecordStore::ReadRow(const RecordType& type, Statement& stmt, const std::vector<const FieldSpec*>& fields) const {
     Json record = Json::object();
@@ -1010,7 +1035,8 @@ std::vector<Json> RecordStore::List(const std::string& type_name, const ListOpti
     if (options.only_fields) {
         for (const auto& name : *options.only_fields) {
             const auto* f = type.Field(name);
-            if (!f) throw RecordError(name, "is not a field of " + type.name, errc::UNKNOWN_FIELD, {{"type", type.name}});
+            if (!f)
+                throw RecordError(name, "is not a field of " + type.name, errc::UNKNOWN_FIELD, {{"type", type.name}});
             fields.push_back(f);
         }
     } else {
@@ -1030,7 +1056,8 @@ std::vector<Json> RecordStore::List(const std::string& type_name, const ListOpti
 
 int64_t RecordStore::Count(const std::string& type_name, bool include_deleted) {
     const auto& type = m_catalogue.Get(type_name);
-    return m_db.QueryInt("SELECT count(*) FROM " + QuoteIdent(type.name) + (include_deleted ? "" : " WHERE deleted = 0"));
+    return m_db.QueryInt("SELECT count(*) FROM " + QuoteIdent(type.name) +
+                         (include_deleted ? "" : " WHERE deleted = 0"));
 }
 
 void RecordStore::ForEach(const std::function<void(const Json&)>& visit, bool include_deleted) {
@@ -1047,13 +1074,15 @@ std::vector<std::string> RecordStore::ReferencesTo(const std::string& id) {
     if (!target) return out;
     for (const auto& type : m_catalogue.Types()) {
         if (*target == "project" && type.project_scoped) {
-            auto stmt = m_db.Prepare("SELECT id FROM " + QuoteIdent(type.name) + " WHERE deleted = 0 AND project_id = ?");
+            auto stmt =
+                m_db.Prepare("SELECT id FROM " + QuoteIdent(type.name) + " WHERE deleted = 0 AND project_id = ?");
             stmt.Bind(1, id);
             while (stmt.Step()) out.push_back(stmt.Text(0));
         }
         for (const auto& f : type.fields) {
             if (f.ref_type != *target) continue;
-            std::string sql = "SELECT id FROM " + QuoteIdent(type.name) + " WHERE deleted = 0 AND " + QuoteIdent(f.name);
+            std::string sql =
+                "SELECT id FROM " + QuoteIdent(type.name) + " WHERE deleted = 0 AND " + QuoteIdent(f.name);
             if (f.kind == FieldKind::Reference) sql += " = ?";
             else if (f.kind == FieldKind::ReferenceList) sql += " LIKE ?";
             else continue;
@@ -1188,9 +1217,8 @@ std::vector<SearchRank> RecordStore::RankSearch(const std::string& query, int64_
     if (match.empty()) throw RecordError("query", "has no words to search for", errc::SEARCH_NO_WORDS);
     // Only the index and the document sizes are read here: every page read
     // costs a decryption, and a common word matches thousands of records.
-    auto rank = m_db.Prepare(
-        "SELECT docid, escucha_bm25(matchinfo(search_index, 'pcnalx')) AS score FROM search_index "
-        "WHERE search_index MATCH ?1 ORDER BY score DESC, docid DESC LIMIT ?2");
+    auto rank = m_db.Prepare("SELECT docid, escucha_bm25(matchinfo(search_index, 'pcnalx')) AS score FROM search_index "
+                             "WHERE search_index MATCH ?1 ORDER BY score DESC, docid DESC LIMIT ?2");
     rank.Bind(1, match).Bind(2, limit);
     std::vector<SearchRank> top;
     while (rank.Step()) top.push_back({rank.Int(0), rank.Double(1)});
@@ -1202,10 +1230,9 @@ std::vector<SearchHit> RecordStore::SearchDetails(const std::string& query, cons
     const auto match = BuildMatchQuery(query);
     std::vector<SearchHit> hits;
     if (match.empty()) return hits;
-    auto show = Cached(
-        "SELECT d.record_type, d.record_id, s.title, snippet(search_index, ?3, ?4, '…', -1, 12) "
-        "FROM search_index s JOIN search_doc d ON d.docid = s.docid "
-        "WHERE search_index MATCH ?1 AND s.docid >= ?2 AND s.docid <= ?2");
+    auto show = Cached("SELECT d.record_type, d.record_id, s.title, snippet(search_index, ?3, ?4, '…', -1, 12) "
+                       "FROM search_index s JOIN search_doc d ON d.docid = s.docid "
+                       "WHERE search_index MATCH ?1 AND s.docid >= ?2 AND s.docid <= ?2");
     auto& stmt = *show;
     for (const auto& [docid, score] : ranks) {
         stmt.Reset();
@@ -1225,7 +1252,8 @@ void RecordStore::RebuildSearchIndex() {
     Scope scope(*this);
     m_db.Exec("DELETE FROM search_index; DELETE FROM search_doc;");
     for (const auto& type : m_catalogue.Types()) {
-        auto stmt = m_db.Prepare("SELECT " + SelectColumns(type) + " FROM " + QuoteIdent(type.name) + " WHERE deleted = 0");
+        auto stmt =
+            m_db.Prepare("SELECT " + SelectColumns(type) + " FROM " + QuoteIdent(type.name) + " WHERE deleted = 0");
         while (stmt.Step()) IndexText(type, ReadRow(type, stmt));
     }
     scope.Commit();
@@ -1252,8 +1280,9 @@ Json ParamsColumn(const std::string& text) {
 
 std::vector<JournalEntry> RecordStore::PendingJournal(int64_t limit, int64_t after_seq, bool include_refused) {
     auto stmt = m_db.Prepare(
-        std::string("SELECT seq, attempts, coalesce(last_error, ''), change_id, record_type, record_id, rev, op, hlc, "
-                    "body, coalesce(last_error_code, ''), coalesce(last_error_params, '') FROM journal WHERE seq > ? ") +
+        std::string(
+            "SELECT seq, attempts, coalesce(last_error, ''), change_id, record_type, record_id, rev, op, hlc, "
+            "body, coalesce(last_error_code, ''), coalesce(last_error_params, '') FROM journal WHERE seq > ? ") +
         (include_refused ? "" : "AND last_error IS NULL ") + "ORDER BY seq LIMIT ?");
     stmt.Bind(1, after_seq).Bind(2, limit);
     std::vector<JournalEntry> out;
@@ -1283,11 +1312,13 @@ void RecordStore::RejectJournal(int64_t seq, const std::string& reason, const st
 
 void RecordStore::RetryJournal(int64_t seq) {
     Scope scope(*this);
-    auto stmt = m_db.Prepare("UPDATE journal SET change_id = ?, last_error = NULL, last_error_code = NULL, last_error_params = NULL "
-                             "WHERE seq = ? AND last_error IS NOT NULL");
+    auto stmt = m_db.Prepare(
+        "UPDATE journal SET change_id = ?, last_error = NULL, last_error_code = NULL, last_error_params = NULL "
+        "WHERE seq = ? AND last_error IS NOT NULL");
     // Headquarters remembers its answer to the old change id: a new one is a new request.
     stmt.Bind(1, NewUuidV7()).Bind(2, seq).Run();
-    if (m_db.Changes() == 0) throw RecordError("seq", "no refused change number " + std::to_string(seq), errc::REFUSED_CHANGE_NOT_FOUND,
+    if (m_db.Changes() == 0)
+        throw RecordError("seq", "no refused change number " + std::to_string(seq), errc::REFUSED_CHANGE_NOT_FOUND,
                           {{"seq", seq}});
     scope.Commit();
 }
@@ -1296,7 +1327,8 @@ void RecordStore::DiscardJournal(int64_t seq) {
     Scope scope(*this);
     auto find = m_db.Prepare("SELECT record_type, record_id FROM journal WHERE seq = ? AND last_error IS NOT NULL");
     find.Bind(1, seq);
-    if (!find.Step()) throw RecordError("seq", "no refused change number " + std::to_string(seq), errc::REFUSED_CHANGE_NOT_FOUND,
+    if (!find.Step())
+        throw RecordError("seq", "no refused change number " + std::to_string(seq), errc::REFUSED_CHANGE_NOT_FOUND,
                           {{"seq", seq}});
     const auto type = find.Text(0), id = find.Text(1);
     find.Reset();
@@ -1311,15 +1343,24 @@ int64_t RecordStore::RejectedJournalCount() {
 }
 
 std::vector<JournalEntry> RecordStore::RejectedJournal(int64_t limit) {
-    auto stmt = m_db.Prepare(
-        "SELECT seq, attempts, last_error, change_id, record_type, record_id, rev, op, hlc, "
-        "coalesce(last_error_code, ''), coalesce(last_error_params, '') "
-        "FROM journal WHERE last_error IS NOT NULL ORDER BY seq LIMIT ?");
+    auto stmt = m_db.Prepare("SELECT seq, attempts, last_error, change_id, record_type, record_id, rev, op, hlc, "
+                             "coalesce(last_error_code, ''), coalesce(last_error_params, '') "
+                             "FROM journal WHERE last_error IS NOT NULL ORDER BY seq LIMIT ?");
     stmt.Bind(1, limit);
     std::vector<JournalEntry> out;
     while (stmt.Step()) {
-        out.push_back({stmt.Int(0), stmt.Int(1), stmt.Text(2), stmt.Text(3), stmt.Text(4), stmt.Text(5), stmt.Int(6),
-                       stmt.Text(7), stmt.Text(8), {}, stmt.Text(9), ParamsColumn(stmt.Text(10))});
+        out.push_back({stmt.Int(0),
+                       stmt.Int(1),
+                       stmt.Text(2),
+                       stmt.Text(3),
+                       stmt.Text(4),
+                       stmt.Text(5),
+                       stmt.Int(6),
+                       stmt.Text(7),
+                       stmt.Text(8),
+                       {},
+                       stmt.Text(9),
+                       ParamsColumn(stmt.Text(10))});
     }
     return out;
 }
@@ -1371,7 +1412,8 @@ bool RecordStore::ApplyRemote(const Json& input) {
     record["type"] = type.name;
     if (type.project_scoped) record["project_id"] = input.at("project_id");
     const auto text = [&](const char* key) {
-        if (!input.contains(key) || !input[key].is_string()) throw RecordError(key, "is missing from a record from headquarters");
+        if (!input.contains(key) || !input[key].is_string())
+            throw RecordError(key, "is missing from a record from headquarters");
         return input[key].get<std::string>();
     };
     record["created_at"] = text("created_at");
@@ -1409,7 +1451,8 @@ std::vector<std::string> RecordStore::CheckConsistency() {
     int64_t typed_total = 0;
     for (const auto& type : m_catalogue.Types()) {
         typed_total += Count(type.name, true);
-        auto stmt = m_db.Prepare("SELECT " + SelectColumns(type) + " FROM " + QuoteIdent(type.name) + " WHERE deleted = 0");
+        auto stmt =
+            m_db.Prepare("SELECT " + SelectColumns(type) + " FROM " + QuoteIdent(type.name) + " WHERE deleted = 0");
         while (stmt.Step()) {
             const auto record = ReadRow(type, stmt);
             try {
@@ -1423,13 +1466,14 @@ std::vector<std::string> RecordStore::CheckConsistency() {
     if (indexed != typed_total)
         problems.push_back("the record index lists " + std::to_string(indexed) + " records but the tables hold " +
                            std::to_string(typed_total));
-    const int64_t orphans = m_db.QueryInt(
-        "SELECT count(*) FROM journal WHERE record_id NOT IN (SELECT id FROM record_index)");
+    const int64_t orphans =
+        m_db.QueryInt("SELECT count(*) FROM journal WHERE record_id NOT IN (SELECT id FROM record_index)");
     if (orphans) problems.push_back(std::to_string(orphans) + " journal entries name records that do not exist");
     try {
         m_db.Exec("INSERT INTO search_index(search_index) VALUES('integrity-check')");
     } catch (const SqliteError& e) {
-        problems.push_back(std::string("the search index is inconsistent (escucha-cli reindex rebuilds it): ") + e.what());
+        problems.push_back(std::string("the search index is inconsistent (escucha-cli reindex rebuilds it): ") +
+                           e.what());
     }
     return problems;
 }

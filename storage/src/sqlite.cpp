@@ -6,8 +6,7 @@
 
 namespace escucha::storage {
 
-SqliteError::SqliteError(int code, const std::string& message)
-    : std::runtime_error(message), m_code(code) {}
+SqliteError::SqliteError(int code, const std::string& message) : std::runtime_error(message), m_code(code) {}
 
 bool SqliteError::IsDamage() const noexcept {
     const int primary = PrimaryCode();
@@ -79,8 +78,7 @@ Statement::Statement(Database& db, std::string_view sql) : m_db(&db) {
 }
 
 Statement& Statement::Bind(int index, std::string_view text) {
-    m_db->Check(sqlite3_bind_text(m_stmt.get(), index, text.data(), static_cast<int>(text.size()),
-                                  SQLITE_TRANSIENT));
+    m_db->Check(sqlite3_bind_text(m_stmt.get(), index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT));
     return *this;
 }
 

@@ -3,8 +3,8 @@
 #include "escucha/storage/blobs.h"
 #include "escucha/storage/fsutil.h"
 
-#include <sqlite3.h>
 #include <sodium.h>
+#include <sqlite3.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -102,7 +102,9 @@ struct Vault::Impl {
     std::string author;
 
     void Attach(const Catalogue& catalogue) {
-        auto read = [&](const char* k) { return db->QueryText(std::string("SELECT value FROM meta WHERE key = ") + QuoteSql(k)); };
+        auto read = [&](const char* k) {
+            return db->QueryText(std::string("SELECT value FROM meta WHERE key = ") + QuoteSql(k));
+        };
         device = read("device").value_or("");
         author = read("author").value_or("");
         if (const auto hlc = read("hlc")) {
@@ -131,8 +133,9 @@ Vault Vault::Create(const fs::path& dir, const Passphrase& passphrase, const Cat
                          {{"min", static_cast<int64_t>(MIN_PASSPHRASE_BYTES)}});
     std::error_code ec;
     fs::create_directories(dir, ec);
-    if (ec) throw VaultError(VaultFailure::Unreadable, "cannot create " + dir.string() + ": " + ec.message(),
-                             {{"path", dir.string()}});
+    if (ec)
+        throw VaultError(VaultFailure::Unreadable, "cannot create " + dir.string() + ": " + ec.message(),
+                         {{"path", dir.string()}});
     ::chmod(dir.c_str(), 0700);
 
     auto impl = std::make_unique<Impl>();
@@ -186,7 +189,8 @@ Vault Vault::Open(const fs::path& dir, const Passphrase& passphrase, const Catal
     } catch (const std::exception& e) {
         throw VaultError(VaultFailure::Damaged, e.what(), {{"path", dir.string()}});
     }
-    if (!main) throw VaultError(VaultFailure::Damaged, (dir / KDF_FILE).string() + " is missing", {{"path", dir.string()}});
+    if (!main)
+        throw VaultError(VaultFailure::Damaged, (dir / KDF_FILE).string() + " is missing", {{"path", dir.string()}});
 
     // Which parameters does this passphrase fit? Decided before the database is
     // touched, so a wrong passphrase writes nothing.
@@ -205,8 +209,7 @@ Vault Vault::Open(const fs::path& dir, const Passphrase& passphrase, const Catal
         // vault.kdf whose salt is not there was edited or belongs to
         // another vault, and no passphrase would open it.
         if (const auto salt = ReadFilePrefix(dir / DB_FILE, SALT_BYTES);
-            salt.size() == SALT_BYTES && !pending &&
-            std::memcmp(salt.data(), main->salt.data(), SALT_BYTES) != 0)
+            salt.size() == SALT_BYTES && !pending && std::memcmp(salt.data(), main->salt.data(), SALT_BYTES) != 0)
             throw VaultError(VaultFailure::Damaged,
                              std::string(KDF_FILE) + " was edited or is damaged: its salt is not the one " + DB_FILE +
                                  " was created with, so no passphrase can open the vault with it; put back the " +
@@ -222,15 +225,17 @@ Vault Vault::Open(const fs::path& dir, const Passphrase& passphrase, const Catal
         (void)impl->db->QueryInt("SELECT count(*) FROM sqlite_master");
     } catch (const SqliteError& e) {
         if (from_pending)
-            throw VaultError(VaultFailure::PassphraseChangeInterrupted,
-                             "the change to this passphrase did not finish; the previous passphrase still opens the vault",
-                             {{"path", dir.string()}}, errc::PASSPHRASE_CHANGE_UNFINISHED);
+            throw VaultError(
+                VaultFailure::PassphraseChangeInterrupted,
+                "the change to this passphrase did not finish; the previous passphrase still opens the vault",
+                {{"path", dir.string()}}, errc::PASSPHRASE_CHANGE_UNFINISHED);
         if (pending)
             throw VaultError(VaultFailure::PassphraseChangeInterrupted,
                              "the vault was re-encrypted under a new passphrase; open it with the new one",
                              {{"path", dir.string()}}, errc::PASSPHRASE_CHANGED);
-        throw VaultError(VaultFailure::Damaged, std::string("the passphrase is right but the database cannot be read (") +
-                                                    e.what() + "); see docs/recovery.md",
+        throw VaultError(VaultFailure::Damaged,
+                         std::string("the passphrase is right but the database cannot be read (") + e.what() +
+                             "); see docs/recovery.md",
                          {{"path", dir.string()}});
     }
     try {
@@ -241,7 +246,8 @@ Vault Vault::Open(const fs::path& dir, const Passphrase& passphrase, const Catal
         impl->Attach(catalogue);
     } catch (const SqliteError& e) {
         if (e.IsDamage())
-            throw VaultError(VaultFailure::Damaged, std::string(e.what()) + "; see docs/recovery.md", {{"path", dir.string()}});
+            throw VaultError(VaultFailure::Damaged, std::string(e.what()) + "; see docs/recovery.md",
+                             {{"path", dir.string()}});
         throw;
     }
     // Finish, or clean up after, a passphrase change that was cut short.

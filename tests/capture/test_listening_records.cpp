@@ -44,7 +44,10 @@ TEST_CASE("Identity links stay off the journal and out of search by default", "[
     Fixture f;
     const auto p = f.Add("participant", {{"pseudonym", "Rosa"}});
     const auto journal = f.store->PendingJournalCount();
-    f.Add("identity_link", {{"participant_id", p["id"]}, {"full_name", "Rosa Elvira Quiñónez"}, {"contact", "+57 300"}, {"notes", "llamar al Quiñónez"}});
+    f.Add("identity_link", {{"participant_id", p["id"]},
+                            {"full_name", "Rosa Elvira Quiñónez"},
+                            {"contact", "+57 300"},
+                            {"notes", "llamar al Quiñónez"}});
     CHECK(f.store->PendingJournalCount() == journal);
     CHECK(f.store->Search("quinonez").empty());
 }
@@ -52,7 +55,10 @@ TEST_CASE("Identity links stay off the journal and out of search by default", "[
 TEST_CASE("Consent status and withdrawal date go together", "[capture]") {
     Fixture f;
     const auto p = f.Add("participant", {{"pseudonym", "Rosa"}});
-    const Json base = {{"participant_id", p["id"]}, {"script_version", "v2"}, {"language", "es"}, {"mode", "oral_recorded"},
+    const Json base = {{"participant_id", p["id"]},
+                       {"script_version", "v2"},
+                       {"language", "es"},
+                       {"mode", "oral_recorded"},
                        {"scopes", {"record_audio", "transcribe"}}};
     const auto c = f.Add("consent", base);
     CHECK(c["status"] == "given");
@@ -65,28 +71,41 @@ TEST_CASE("Consent status and withdrawal date go together", "[capture]") {
 
 TEST_CASE("Times inside interviews and transcripts run forwards", "[capture]") {
     Fixture f;
-    CHECK_THROWS_WITH(f.Add("interview", {{"kind", "informal"}, {"started_at", "2026-03-02T10:00"}, {"ended_at", "2026-03-02T09:00"}}),
-                      Catch::Contains("ended_at"));
-    const auto i = f.Add("interview", {{"kind", "life_journey"}, {"started_at", "2026-03-02T10:00"}, {"ended_at", "2026-03-02T11:30"}});
+    CHECK_THROWS_WITH(
+        f.Add("interview",
+              {{"kind", "informal"}, {"started_at", "2026-03-02T10:00"}, {"ended_at", "2026-03-02T09:00"}}),
+        Catch::Contains("ended_at"));
+    const auto i = f.Add(
+        "interview", {{"kind", "life_journey"}, {"started_at", "2026-03-02T10:00"}, {"ended_at", "2026-03-02T11:30"}});
     CHECK(i["status"] == "draft");
-    CHECK_THROWS_WITH(f.Add("transcript_segment", {{"interview_id", i["id"]}, {"start_ms", 5000}, {"end_ms", 4000}, {"text", "x"}}),
-                      Catch::Contains("end_ms"));
-    CHECK_THROWS_WITH(f.Add("transcript_segment", {{"interview_id", i["id"]}, {"start_ms", -1}, {"end_ms", 4000}, {"text", "x"}}),
-                      Catch::Contains("negative"));
-    const auto s = f.Add("transcript_segment", {{"interview_id", i["id"]}, {"start_ms", 0}, {"end_ms", 4000}, {"speaker", "Rosa"}, {"text", "Trabajamos por arroba."}});
+    CHECK_THROWS_WITH(
+        f.Add("transcript_segment", {{"interview_id", i["id"]}, {"start_ms", 5000}, {"end_ms", 4000}, {"text", "x"}}),
+        Catch::Contains("end_ms"));
+    CHECK_THROWS_WITH(
+        f.Add("transcript_segment", {{"interview_id", i["id"]}, {"start_ms", -1}, {"end_ms", 4000}, {"text", "x"}}),
+        Catch::Contains("negative"));
+    const auto s = f.Add("transcript_segment", {{"interview_id", i["id"]},
+                                                {"start_ms", 0},
+                                                {"end_ms", 4000},
+                                                {"speaker", "Rosa"},
+                                                {"text", "Trabajamos por arroba."}});
     CHECK(f.store->Search("arroba").at(0).id == s["id"]);
 }
 
 TEST_CASE("Social-media items need text or a paraphrase", "[capture]") {
     Fixture f;
     CHECK_THROWS_WITH(f.Add("social_media_item", {{"platform", "facebook"}}), Catch::Contains("paraphrase"));
-    CHECK_NOTHROW(f.Add("social_media_item", {{"platform", "facebook"}, {"paraphrase", "Una recolectora se queja del pago."}}));
+    CHECK_NOTHROW(
+        f.Add("social_media_item", {{"platform", "facebook"}, {"paraphrase", "Una recolectora se queja del pago."}}));
 }
 
 TEST_CASE("Narratives and field notes are searchable by every word", "[capture]") {
     Fixture f;
-    const auto n = f.Add("narrative", {{"title", "El retorno"}, {"text", "Volvimos a la vereda después de la cosecha en el Huila."}, {"kind", "emergent"}});
-    const auto note = f.Add("field_note", {{"kind", "say_vs_do"}, {"text", "Dicen que no trabajan niños; vi niños cargando."}});
+    const auto n = f.Add("narrative", {{"title", "El retorno"},
+                                       {"text", "Volvimos a la vereda después de la cosecha en el Huila."},
+                                       {"kind", "emergent"}});
+    const auto note =
+        f.Add("field_note", {{"kind", "say_vs_do"}, {"text", "Dicen que no trabajan niños; vi niños cargando."}});
     CHECK(f.store->Search("huila").at(0).id == n["id"]);
     CHECK(f.store->Search("ninos").at(0).id == note["id"]);
     CHECK(note["kind"] == "say_vs_do");

@@ -53,7 +53,8 @@ std::string WriteJson(const TempDir& dir, const std::string& name, const std::st
 TEST_CASE("A researcher records, lists, edits, searches and deletes", "[cli]") {
     CliVault v;
     const auto project = v.Add({"project", "name=Escucha cafetaleras", "languages=es,fr", "territories=Nariño, Cauca"});
-    const auto rosa = v.Add({"participant", "pseudonym=Rosa", "age_band=25_34", "vulnerability_groups=migrante,indígena"});
+    const auto rosa =
+        v.Add({"participant", "pseudonym=Rosa", "age_band=25_34", "vulnerability_groups=migrante,indígena"});
     WriteFile(v.dir / "relato.txt", "Empezamos a las cinco.\r\nLa participación de las mujeres creció.\n");
     const auto narrative = v.Add({"narrative", "title=La cosecha", "text=@" + (v.dir / "relato.txt").string(),
                                   "teller_ids=" + rosa, "kind=emergent"});
@@ -142,9 +143,12 @@ TEST_CASE("Import takes a whole file or nothing, and names the record and field"
     const std::string p = "01a20bc5-0000-7000-8000-000000000001";
     const std::string rosa = "01a20bc5-0000-7000-8000-000000000002";
     const std::string good = R"([
-      {"type": "project", "id": ")" + p + R"(", "name": "Café"},
-      {"type": "participant", "id": ")" + rosa + R"(", "project_id": ")" + p + R"(", "pseudonym": "Rosa"},
-      {"type": "narrative", "project_id": ")" + p + R"(", "title": "Año", "text": "niños en la finca", "teller_ids": [")" + rosa + R"("]}
+      {"type": "project", "id": ")" +
+                             p + R"(", "name": "Café"},
+      {"type": "participant", "id": ")" +
+                             rosa + R"(", "project_id": ")" + p + R"(", "pseudonym": "Rosa"},
+      {"type": "narrative", "project_id": ")" +
+                             p + R"(", "title": "Año", "text": "niños en la finca", "teller_ids": [")" + rosa + R"("]}
     ])";
     const auto refused = [&](const std::string& text, const std::string& words) {
         const auto file = WriteJson(v.dir, "bad.json", text);
@@ -218,8 +222,11 @@ TEST_CASE("Export writes everything as JSON that imports into a new vault", "[cl
 TEST_CASE("passwd changes the passphrase", "[cli]") {
     CliVault v;
     v.Add({"project", "name=Uno"});
-    CHECK(v.Run({"passwd"}, {{"ESCUCHA_PASSPHRASE", PASS.at("ESCUCHA_PASSPHRASE")}, {"ESCUCHA_NEW_PASSPHRASE", "corta"}}).exit_code == 3);
-    const Env change = {{"ESCUCHA_PASSPHRASE", PASS.at("ESCUCHA_PASSPHRASE")}, {"ESCUCHA_NEW_PASSPHRASE", "la nueva frase secreta"}};
+    CHECK(
+        v.Run({"passwd"}, {{"ESCUCHA_PASSPHRASE", PASS.at("ESCUCHA_PASSPHRASE")}, {"ESCUCHA_NEW_PASSPHRASE", "corta"}})
+            .exit_code == 3);
+    const Env change = {{"ESCUCHA_PASSPHRASE", PASS.at("ESCUCHA_PASSPHRASE")},
+                        {"ESCUCHA_NEW_PASSPHRASE", "la nueva frase secreta"}};
     CHECK(v.Run({"passwd"}, change).exit_code == 0);
     CHECK(v.Run({"list", "project"}).exit_code == 3);
     const auto r = v.Run({"list", "project"}, {{"ESCUCHA_PASSPHRASE", "la nueva frase secreta"}});
@@ -270,8 +277,9 @@ TEST_CASE("The sqlcipher shell opens the vault with the recovery key", "[cli]") 
     const auto key = v.Ok({"recovery-key"});
     const std::string sql = key + "SELECT name FROM project;\n";
     WriteFile(v.dir / "recover.sql", sql);
-    const auto shell = "sqlcipher " + ShellQuote(v.vault + "/vault.db") + " < " + ShellQuote((v.dir / "recover.sql").string()) +
-                       " > " + ShellQuote((v.dir / "recover.out").string()) + " 2>&1";
+    const auto shell = "sqlcipher " + ShellQuote(v.vault + "/vault.db") + " < " +
+                       ShellQuote((v.dir / "recover.sql").string()) + " > " +
+                       ShellQuote((v.dir / "recover.out").string()) + " 2>&1";
     REQUIRE(std::system("command -v sqlcipher > /dev/null") == 0);
     CHECK(std::system(shell.c_str()) == 0);
     CHECK_THAT(ReadFile(v.dir / "recover.out"), Catch::Contains("Recuperación"));
@@ -336,10 +344,12 @@ TEST_CASE("Errors say what happened: a search stores nothing, a NUL in text is r
         const auto r = v.Run({"add", "field_note", "text=@" + (v.dir / "nota.txt").string()});
         INFO(r.err);
         CHECK(r.exit_code == 2);
-        CHECK_THAT(r.err, Catch::Contains("field 'text'") && Catch::Contains("NUL") && Catch::Contains("Nothing was stored"));
+        CHECK_THAT(r.err,
+                   Catch::Contains("field 'text'") && Catch::Contains("NUL") && Catch::Contains("Nothing was stored"));
         const std::string project = v.List("project")[0]["id"];
-        const auto file = WriteJson(v.dir, "nul.json", R"([{"type": "field_note", "project_id": ")" + project +
-                                                           R"(", "text": "antes\u0000despues"}])");
+        const auto file =
+            WriteJson(v.dir, "nul.json",
+                      R"([{"type": "field_note", "project_id": ")" + project + R"(", "text": "antes\u0000despues"}])");
         const auto imported = v.Run({"import", file});
         CHECK(imported.exit_code == 2);
         CHECK_THAT(imported.err, Catch::Contains("record 0 (field_note), field 'text'") && Catch::Contains("NUL"));
@@ -352,7 +362,8 @@ TEST_CASE("Errors say what happened: a search stores nothing, a NUL in text is r
         const auto r = v.Run({"list", "project"});
         INFO(r.err);
         CHECK(r.exit_code == 4);
-        CHECK_THAT(r.err, Catch::Contains("vault.kdf was edited or is damaged") && !Catch::Contains("wrong passphrase"));
+        CHECK_THAT(r.err,
+                   Catch::Contains("vault.kdf was edited or is damaged") && !Catch::Contains("wrong passphrase"));
     }
 }
 
@@ -379,8 +390,8 @@ TEST_CASE("Importing the same file again stores nothing new", "[cli]") {
     const auto compact = WriteJson(v.dir, "compact.json", Json::parse(ReadFile(file)).dump());
     CHECK_THAT(v.Ok({"import", compact}), Catch::Contains("already imported"));
     // Other records are imported as ever.
-    const auto more = WriteJson(v.dir, "mas.json", R"([{"type": "field_note", "project_id": ")" + p +
-                                                       R"(", "text": "tercera nota"}])");
+    const auto more = WriteJson(v.dir, "mas.json",
+                                R"([{"type": "field_note", "project_id": ")" + p + R"(", "text": "tercera nota"}])");
     CHECK_THAT(v.Ok({"import", more}), Catch::Contains("imported 1 record"));
     CHECK(v.List("field_note").size() == 3);
     CHECK_THAT(v.Ok({"check"}), Catch::Contains("sound"));
@@ -390,7 +401,8 @@ TEST_CASE("A file nested too deep is refused by name, stores nothing, and does n
     CliVault v;
     v.Add({"project", "name=Uno"});
     const size_t depth = 300'000;
-    const auto file = WriteJson(v.dir, "hondo.json", "{\"records\": " + std::string(depth, '[') + std::string(depth, ']') + "}");
+    const auto file =
+        WriteJson(v.dir, "hondo.json", "{\"records\": " + std::string(depth, '[') + std::string(depth, ']') + "}");
     const auto before = Snapshot(v.vault);
     const auto r = v.Run({"import", file});
     INFO(r.err);

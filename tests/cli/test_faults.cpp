@@ -113,9 +113,9 @@ std::optional<int> Reap(pid_t pid, bool block) {
 constexpr int64_t AFTER_COMMIT = -1;
 
 struct ImportRun {
-    bool exited = false;           ///< it ended by itself before the threshold
+    bool exited = false; ///< it ended by itself before the threshold
     int exit_code = -1;
-    std::optional<WalState> wal;   ///< the log as it was while the process stood still
+    std::optional<WalState> wal; ///< the log as it was while the process stood still
 };
 
 ImportRun RunImport(const std::string& vault, const std::string& file, const std::string& out, int64_t stop_at) {
@@ -233,9 +233,12 @@ TEST_CASE("kill -9 during a large import leaves all of it or none of it", "[cli]
     // file's narratives it holds.
     const auto import_round = [&](int64_t stop_at, ImportRun& run) {
         const auto project = "01a20bc5-0000-7000-8000-" + std::string(10, '0') + std::to_string(10 + round);
-        Json records = Json::array({{{"type", "project"}, {"id", project}, {"name", "ronda " + std::to_string(round)}}});
+        Json records =
+            Json::array({{{"type", "project"}, {"id", project}, {"name", "ronda " + std::to_string(round)}}});
         for (int i = 1; i < RECORDS; ++i)
-            records.push_back({{"type", "narrative"}, {"project_id", project}, {"title", "relato " + std::to_string(i)},
+            records.push_back({{"type", "narrative"},
+                               {"project_id", project},
+                               {"title", "relato " + std::to_string(i)},
                                {"text", std::string(MARK) + " " + std::string(400, 'z')}});
         ++round;
         const auto file = (dir / "import.json").string();

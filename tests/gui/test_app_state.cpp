@@ -82,7 +82,7 @@ TEST_CASE("Create, first project, write with autosave, lock, unlock and find", "
     d.values["text"].text = "Cobran por arroba.";
     s.editing.Edited(d, "text", 12.0);
     CHECK(d.error.empty() == false); // the old message stays until a save says otherwise
-    s.Tick(12.5); // not yet: less than a second since the last keystroke
+    s.Tick(12.5);                    // not yet: less than a second since the last keystroke
     CHECK(d.dirty);
     CHECK_FALSE(d.saving);
     s.Tick(13.1);
@@ -115,7 +115,9 @@ TEST_CASE("Create, first project, write with autosave, lock, unlock and find", "
     s.search.NeedHits(0, 1);
     REQUIRE(Until(app.ui, [&] { return s.search.View().hits.count(0) == 1; }));
     CHECK(s.search.View().hits.at(0).id == id);
-    CHECK_THAT(s.search.View().hits.at(0).snippet, Catch::Contains("\x01" "báscula" "\x02"));
+    CHECK_THAT(s.search.View().hits.at(0).snippet, Catch::Contains("\x01"
+                                                                   "báscula"
+                                                                   "\x02"));
 }
 
 TEST_CASE("Forms: every field kind, refusals by field, nothing else lost", "[gui]") {
@@ -127,11 +129,13 @@ TEST_CASE("Forms: every field kind, refusals by field, nothing else lost", "[gui
     SECTION("a narrative written before it is named is saved under its first words") {
         s.editing.NewRecord("narrative");
         auto& d = *s.editing.Draft();
-        d.values["text"].text = "\n  Salimos antes del alba, cuando el mar todavía está quieto y los botes esperan.\nDespués...";
+        d.values["text"].text =
+            "\n  Salimos antes del alba, cuando el mar todavía está quieto y los botes esperan.\nDespués...";
         s.editing.Edited(d, "text", 1.0);
         s.Tick(2.1);
         REQUIRE(Until(app.ui, [&] { return !s.editing.Draft()->id.empty() && !s.editing.Draft()->saving; }));
-        CHECK(d.values["title"].text == "Salimos antes del alba, cuando el mar todavía está quieto y los botes esperan.");
+        CHECK(d.values["title"].text ==
+              "Salimos antes del alba, cuando el mar todavía está quieto y los botes esperan.");
         CHECK(app.Read(d.id)["title"] == d.values["title"].text);
     }
 
@@ -280,10 +284,11 @@ TEST_CASE("Consent: scopes as a list, withdrawal with its date", "[gui]") {
     app.Project("Cafetaleras");
     const auto participant = app.Add("participant", {{"pseudonym", "Ana"}});
     const auto other = app.Add("participant", {{"pseudonym", "Beto"}});
-    const auto hers = app.Add("narrative", {{"title", "La deuda"}, {"text", "Nos pagan con vales"},
-                                            {"teller_ids", storage::Json::array({participant})}});
-    const auto his = app.Add("narrative", {{"title", "El río"}, {"text", "Crece en mayo"},
-                                           {"teller_ids", storage::Json::array({other})}});
+    const auto hers = app.Add(
+        "narrative",
+        {{"title", "La deuda"}, {"text", "Nos pagan con vales"}, {"teller_ids", storage::Json::array({participant})}});
+    const auto his = app.Add(
+        "narrative", {{"title", "El río"}, {"text", "Crece en mayo"}, {"teller_ids", storage::Json::array({other})}});
     s.editing.NewRecord("consent");
     auto& d = *s.editing.Draft();
     CHECK(d.values["status"].text == "given"); // the default is shown
@@ -495,13 +500,19 @@ TEST_CASE("Conflicts from headquarters are shown with both versions and settled 
     auto& s = app.state;
     app.Create();
     app.Project("Cafetaleras");
-    const auto profile = app.Add("profile", {{"kind", "collective"}, {"name", "Recolectoras"},
-                                             {"context", "Versión de esta tableta."}});
+    const auto profile =
+        app.Add("profile", {{"kind", "collective"}, {"name", "Recolectoras"}, {"context", "Versión de esta tableta."}});
     // As a pull leaves it: the field kept one version, the other waits.
     app.worker.Post([&](std::optional<storage::Vault>& v) {
-        v->Records().AddConflict({{"seq", 7}, {"record_type", "profile"}, {"record_id", profile}, {"field", "context"},
-                                  {"kept", "Versión de esta tableta."}, {"other", "Versión de la sede."},
-                                  {"other_author", "Marta"}, {"other_device", "d2"}, {"other_hlc", ""}});
+        v->Records().AddConflict({{"seq", 7},
+                                  {"record_type", "profile"},
+                                  {"record_id", profile},
+                                  {"field", "context"},
+                                  {"kept", "Versión de esta tableta."},
+                                  {"other", "Versión de la sede."},
+                                  {"other_author", "Marta"},
+                                  {"other_device", "d2"},
+                                  {"other_hlc", ""}});
     });
     app.worker.Flush();
     s.sync.RefreshSync();
@@ -557,7 +568,7 @@ TEST_CASE("A save that fails for another reason than the record is tried again",
     CHECK(s.editing.Draft()->dirty);
     CHECK(s.editing.Draft()->revision !=
           s.editing.Draft()->refused_revision); // not a refusal: no edit is needed to retry
-    s.Tick(3.0); // too soon
+    s.Tick(3.0);                                // too soon
     CHECK_FALSE(s.editing.Draft()->saving);
     app.worker.Post([&](std::optional<storage::Vault>& v) { v.emplace(std::move(*away)); });
     s.Tick(2.1 + EditingFeature::RETRY_AFTER_S);

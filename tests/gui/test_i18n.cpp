@@ -54,13 +54,14 @@ TEST_CASE("The .po reader", "[gui][i18n]") {
     PoCatalogue po;
     std::string error;
     SECTION("entries, escapes, continued lines, contexts; fuzzy and empty ones skipped") {
-        REQUIRE(po.Parse("msgid \"\"\nmsgstr \"Content-Type: text/plain; charset=UTF-8\\n\"\n\n"
-                         "# a comment\nmsgid \"Save\"\nmsgstr \"Guardar\"\n\n"
-                         "msgid \"Line one\\nLine \\\"two\\\"\"\nmsgstr \"\"\n\"Línea uno\\n\"\n\"Línea \\\"dos\\\"\"\n\n"
-                         "#, fuzzy\nmsgid \"Maybe\"\nmsgstr \"Quizás\"\n\n"
-                         "msgid \"Untranslated\"\nmsgstr \"\"\n\n"
-                         "msgctxt \"menu\"\nmsgid \"Open\"\nmsgstr \"Abrir\"\n",
-                         error));
+        REQUIRE(
+            po.Parse("msgid \"\"\nmsgstr \"Content-Type: text/plain; charset=UTF-8\\n\"\n\n"
+                     "# a comment\nmsgid \"Save\"\nmsgstr \"Guardar\"\n\n"
+                     "msgid \"Line one\\nLine \\\"two\\\"\"\nmsgstr \"\"\n\"Línea uno\\n\"\n\"Línea \\\"dos\\\"\"\n\n"
+                     "#, fuzzy\nmsgid \"Maybe\"\nmsgstr \"Quizás\"\n\n"
+                     "msgid \"Untranslated\"\nmsgstr \"\"\n\n"
+                     "msgctxt \"menu\"\nmsgid \"Open\"\nmsgstr \"Abrir\"\n",
+                     error));
         CHECK(po.Size() == 3);
         CHECK(std::string(po.Find("Save")) == "Guardar");
         CHECK(std::string(po.Find("Line one\nLine \"two\"")) == "Línea uno\nLínea \"dos\"");
@@ -97,11 +98,12 @@ TEST_CASE("Every word the app shows is translated into every language it speaks"
         std::vector<std::string> missing;
         for (const auto& text : marked)
             if (!po.Find(text)) missing.push_back(text);
-        INFO("untranslated in " << language.code << ".po:\n" << [&] {
-            std::string all;
-            for (const auto& m : missing) all += "  " + m + "\n";
-            return all;
-        }());
+        INFO("untranslated in " << language.code << ".po:\n"
+                                << [&] {
+                                       std::string all;
+                                       for (const auto& m : missing) all += "  " + m + "\n";
+                                       return all;
+                                   }());
         CHECK(missing.empty());
         // printf-style formats must keep their conversions, in order.
         for (const auto& text : marked) {
@@ -112,7 +114,8 @@ TEST_CASE("Every word the app shows is translated into every language it speaks"
                 for (size_t i = 0; i + 1 < s.size(); ++i)
                     if (s[i] == '%') {
                         size_t j = i + 1;
-                        while (j < s.size() && std::string_view("0123456789.-lz").find(s[j]) != std::string_view::npos) ++j;
+                        while (j < s.size() && std::string_view("0123456789.-lz").find(s[j]) != std::string_view::npos)
+                            ++j;
                         if (j < s.size()) out += s.substr(i, j - i + 1);
                         i = j;
                     }

@@ -32,11 +32,13 @@ TEST_CASE("Profiles link participants and narratives and keep their lists", "[in
     CHECK(store.Search("guarderia").at(0).id == profile["id"]);
     CHECK(store.Search("bascula").at(0).id == profile["id"]);
 
-    CHECK_THROWS_WITH(store.Create("profile", {{"project_id", p}, {"kind", "individual"}, {"name", "Rosa"},
-                                               {"participant_ids", {rosa, luz}}}),
-                      Catch::Contains("one participant"));
+    CHECK_THROWS_WITH(
+        store.Create("profile",
+                     {{"project_id", p}, {"kind", "individual"}, {"name", "Rosa"}, {"participant_ids", {rosa, luz}}}),
+        Catch::Contains("one participant"));
     CHECK_THROWS_WITH(store.Update(profile["id"], {{"version", 0}}), Catch::Contains("1 or more"));
-    CHECK_THROWS_WITH(store.Update(profile["id"], {{"narrative_ids", {rosa}}}), Catch::Contains("is a participant, not a narrative"));
+    CHECK_THROWS_WITH(store.Update(profile["id"], {{"narrative_ids", {rosa}}}),
+                      Catch::Contains("is a participant, not a narrative"));
     CHECK_THROWS_WITH(store.Delete(n), Catch::Contains("still refer"));
     const auto refined = store.Update(profile["id"], {{"status", "refined"}, {"version", 2}});
     CHECK(refined["rev"] == 2);

@@ -91,23 +91,28 @@ TEST_CASE("Records that do not fit their type are refused with the field named",
         refused({{"pseudonym", "x"}, {"referred_by", f.project}}, "referred_by", "is a project, not a person");
     }
     SECTION("a fraction for a whole number") { refused({{"pseudonym", "x"}, {"age", 10.5}}, "age", "not 10.5"); }
-    SECTION("reference that is not an id") { refused({{"pseudonym", "x"}, {"referred_by", "Rosa"}}, "referred_by", "not a record id"); }
+    SECTION("reference that is not an id") {
+        refused({{"pseudonym", "x"}, {"referred_by", "Rosa"}}, "referred_by", "not a record id");
+    }
     SECTION("no project") {
         CHECK_THROWS_WITH(f.store.Create("person", {{"pseudonym", "x"}}), Catch::Contains("project_id"));
     }
-    SECTION("unknown type") { CHECK_THROWS_WITH(f.store.Create("alien", Json::object()), Catch::Contains("known types")); }
+    SECTION("unknown type") {
+        CHECK_THROWS_WITH(f.store.Create("alien", Json::object()), Catch::Contains("known types"));
+    }
     CHECK(f.store.Count("person") == 0);
 }
 
 TEST_CASE("Ids given in upper case are stored in lower case", "[storage]") {
     Fixture f;
-    const auto rosa = f.store.Create("person", {{"id", "01A20BC5-0000-7000-8000-00000000000A"},
-                                                {"project_id", f.project}, {"pseudonym", "Rosa"}});
+    const auto rosa = f.store.Create(
+        "person", {{"id", "01A20BC5-0000-7000-8000-00000000000A"}, {"project_id", f.project}, {"pseudonym", "Rosa"}});
     CHECK(rosa["id"] == "01a20bc5-0000-7000-8000-00000000000a");
     std::string upper = f.project;
     for (auto& c : upper) c = static_cast<char>(std::toupper(c));
-    const auto luz = f.store.Create("person", {{"project_id", upper}, {"pseudonym", "Luz"},
-                                               {"referred_by", "01A20BC5-0000-7000-8000-00000000000A"}});
+    const auto luz = f.store.Create(
+        "person",
+        {{"project_id", upper}, {"pseudonym", "Luz"}, {"referred_by", "01A20BC5-0000-7000-8000-00000000000A"}});
     CHECK(luz["referred_by"] == rosa["id"]);
     CHECK(luz["project_id"] == f.project);
 }
@@ -116,13 +121,15 @@ TEST_CASE("References stay inside a project", "[storage]") {
     Fixture f;
     const auto rosa = f.Person("Rosa");
     const std::string other = f.store.Create("project", {{"name", "Otro"}})["id"];
-    CHECK_THROWS_WITH(f.store.Create("person", {{"project_id", other}, {"pseudonym", "x"}, {"referred_by", rosa["id"]}}),
-                      Catch::Contains("belongs to another project"));
+    CHECK_THROWS_WITH(
+        f.store.Create("person", {{"project_id", other}, {"pseudonym", "x"}, {"referred_by", rosa["id"]}}),
+        Catch::Contains("belongs to another project"));
 }
 
 TEST_CASE("Text is stored with newlines normalised and read back whole", "[storage]") {
     Fixture f;
-    const auto s = f.store.Create("story", {{"project_id", f.project}, {"title", "Año"}, {"text", "uno\r\ndos\rtres\n"}});
+    const auto s =
+        f.store.Create("story", {{"project_id", f.project}, {"title", "Año"}, {"text", "uno\r\ndos\rtres\n"}});
     CHECK(f.store.Get(s["id"])->at("text") == "uno\ndos\ntres\n");
     CHECK(f.store.Get(s["id"])->at("status") == "draft");
 }
@@ -154,7 +161,9 @@ TEST_CASE("Updating raises rev and the clock, and journals the change", "[storag
 TEST_CASE("Deleting leaves a tombstone without content", "[storage]") {
     Fixture f;
     const auto rosa = f.Person("Rosa");
-    const auto story = f.store.Create("story", {{"project_id", f.project}, {"title", "La finca"}, {"text", "testimonio delicado"}, {"tellers", {rosa["id"]}}});
+    const auto story = f.store.Create(
+        "story",
+        {{"project_id", f.project}, {"title", "La finca"}, {"text", "testimonio delicado"}, {"tellers", {rosa["id"]}}});
     SECTION("refused while referenced") {
         CHECK_THROWS_WITH(f.store.Delete(rosa["id"]), Catch::Contains("still refer"));
         CHECK_FALSE(f.store.Get(rosa["id"])->at("deleted").get<bool>());
@@ -169,7 +178,14 @@ TEST_CASE("Deleting leaves a tombstone without content", "[storage]") {
         CHECK(f.store.Search("delicado").empty());
         CHECK(f.store.PendingJournal(100).back().op == "delete");
         CHECK(f.store.List("story").empty());
-        CHECK(f.store.List("story", [] { ListOptions o; o.include_deleted = true; return o; }()).size() == 1);
+        CHECK(f.store
+                  .List("story",
+                        [] {
+                            ListOptions o;
+                            o.include_deleted = true;
+                            return o;
+                        }())
+                  .size() == 1);
         CHECK(f.store.CheckConsistency().empty());
     }
 }
@@ -211,7 +227,8 @@ TEST_CASE("Import is all or nothing and names the failing record and field", "[s
     }
     SECTION("unknown type, missing type, duplicate id, not an array") {
         records.push_back({{"type", "alien"}});
-        CHECK_THROWS_WITH(f.store.Import(records), Catch::Contains("record 3") && Catch::Contains("unknown record type"));
+        CHECK_THROWS_WITH(f.store.Import(records),
+                          Catch::Contains("record 3") && Catch::Contains("unknown record type"));
         records.back() = {{"name", "x"}};
         CHECK_THROWS_WITH(f.store.Import(records), Catch::Contains("record 3, field 'type': is required"));
         records.back() = records[2];
@@ -228,7 +245,8 @@ TEST_CASE("Import is all or nothing and names the failing record and field", "[s
 TEST_CASE("Search ignores accents and case, ranks, and shows a snippet", "[storage]") {
     Fixture f;
     const auto add = [&](const std::string& title, const std::string& text) {
-        return f.store.Create("story", {{"project_id", f.project}, {"title", title}, {"text", text}})["id"].get<std::string>();
+        return f.store.Create("story", {{"project_id", f.project}, {"title", title}, {"text", text}})["id"]
+            .get<std::string>();
     };
     const auto a = add("Cosecha", "La PARTICIPACIÓN de las mujeres en la cooperativa creció este año.");
     const auto b = add("Participación sindical", "Hablamos del sindicato y de la participación.");
@@ -288,13 +306,18 @@ namespace {
 /// A story as headquarters sends it: written elsewhere, naming a teller this
 /// device may not see.
 Json StoryFromHq(const std::string& project, const std::string& teller) {
-    return {{"type", "story"},         {"id", "01a20bc5-0000-7000-8000-0000000000b1"},
-            {"project_id", project},   {"title", "Compartida"},
-            {"text", "perfil"},        {"tellers", {teller}},
+    return {{"type", "story"},
+            {"id", "01a20bc5-0000-7000-8000-0000000000b1"},
+            {"project_id", project},
+            {"title", "Compartida"},
+            {"text", "perfil"},
+            {"tellers", {teller}},
             {"created_at", "2025-06-15T10:00:00.000Z"},
             {"updated_at", "2025-06-15T10:00:00.000Z/0000"},
-            {"author", "otra"},        {"device", "device-2"},
-            {"rev", 1},                {"deleted", false}};
+            {"author", "otra"},
+            {"device", "device-2"},
+            {"rev", 1},
+            {"deleted", false}};
 }
 
 } // namespace
@@ -317,9 +340,9 @@ TEST_CASE("A reference to a record this device may not see is valid; one added h
         CHECK(u["tellers"].size() == 2);
         CHECK_THROWS_WITH(f.store.Update(story["id"], {{"tellers", {unseen, "01a20bc5-0000-7000-8000-0000000000ff"}}}),
                           Catch::Contains("no person with id 01a20bc5-0000-7000-8000-0000000000ff"));
-        CHECK_THROWS_WITH(f.store.Create("story", {{"project_id", f.project}, {"title", "t"}, {"text", "x"},
-                                                   {"tellers", {unseen}}}),
-                          Catch::Contains("no person with id " + unseen));
+        CHECK_THROWS_WITH(
+            f.store.Create("story", {{"project_id", f.project}, {"title", "t"}, {"text", "x"}, {"tellers", {unseen}}}),
+            Catch::Contains("no person with id " + unseen));
     }
     SECTION("a reference that is truly missing is still a problem") {
         f.db.Exec("DELETE FROM unseen_reference");
@@ -329,8 +352,9 @@ TEST_CASE("A reference to a record this device may not see is valid; one added h
     }
     SECTION("a vault that received the record before this was remembered learns it when opened") {
         f.db.Exec("DELETE FROM unseen_reference; PRAGMA user_version = 3");
-        f.db.Exec("CREATE TABLE blob_old AS SELECT sha256, file, size, created_at, uploaded FROM blob; DROP TABLE blob; "
-                  "ALTER TABLE blob_old RENAME TO blob");
+        f.db.Exec(
+            "CREATE TABLE blob_old AS SELECT sha256, file, size, created_at, uploaded FROM blob; DROP TABLE blob; "
+            "ALTER TABLE blob_old RENAME TO blob");
         RecordStore reopened(f.db, f.catalogue, f.clock, {"ana", "device-1"});
         reopened.EnsureSchema();
         CHECK(reopened.CheckConsistency().empty());
@@ -403,7 +427,8 @@ TEST_CASE("Refused records carry a code and parameters besides the words, and th
     }
     SECTION("a date that is not one") {
         const auto e = ErrorOf([&] {
-            (void)f.store.Create("story", {{"project_id", f.project}, {"title", "t"}, {"text", "x"}, {"told_on", "ayer"}});
+            (void)f.store.Create("story",
+                                 {{"project_id", f.project}, {"title", "t"}, {"text", "x"}, {"told_on", "ayer"}});
         });
         CHECK(e.Code() == errc::NOT_A_DATE);
         CHECK(e.Params()["field"] == "told_on");
@@ -421,7 +446,9 @@ TEST_CASE("Refused records carry a code and parameters besides the words, and th
         CHECK(e.Params() == Json{{"id", missing}, {"ref_type", "person"}, {"field", "referred_by"}});
     }
     SECTION("an import keeps the code and places it") {
-        const auto e = ErrorOf([&] { (void)f.store.Import(Json::array({{{"type", "person"}, {"project_id", f.project}}})); });
+        const auto e = ErrorOf([&] {
+            (void)f.store.Import(Json::array({{{"type", "person"}, {"project_id", f.project}}}));
+        });
         CHECK(e.Index() == 0u);
         CHECK(e.Code() == errc::FIELD_REQUIRED);
         CHECK(e.Params()["field"] == "pseudonym");
@@ -432,10 +459,14 @@ TEST_CASE("Refused records carry a code and parameters besides the words, and th
         CHECK(e.Params() == Json{{"reason", "comes before start"}, {"field", "end"}});
     }
     SECTION("every code used is in the catalogue with the parameters it carries") {
-        for (const auto& e : {ErrorOf([&] { (void)f.store.Create("person", {{"project_id", f.project}}); }),
-                              ErrorOf([&] { (void)f.store.Update(rosa["id"], {{"age", "old"}}); }),
-                              ErrorOf([&] { (void)f.store.Delete(NewUuidV7()); }),
-                              ErrorOf([&] { (void)f.store.Search("  "); })}) {
+        for (const auto& e :
+             {ErrorOf([&] {
+                  (void)f.store.Create("person", {{"project_id", f.project}});
+              }),
+              ErrorOf([&] {
+                  (void)f.store.Update(rosa["id"], {{"age", "old"}});
+              }),
+              ErrorOf([&] { (void)f.store.Delete(NewUuidV7()); }), ErrorOf([&] { (void)f.store.Search("  "); })}) {
             const auto* spec = FindErrorCode(e.Code());
             REQUIRE(spec);
             for (const auto& name : spec->params) CHECK(e.Params().contains(std::string(name)));

@@ -64,7 +64,8 @@ TEST_CASE("A vault is created, closed and opened again with its data", "[storage
         CHECK(bytes.rfind("SQLite format 3", 0) == std::string::npos);
         const auto params = ReadKdfFile(dir / "vault.kdf");
         REQUIRE(params);
-        CHECK(std::equal(params->salt.begin(), params->salt.end(), reinterpret_cast<const unsigned char*>(bytes.data())));
+        CHECK(
+            std::equal(params->salt.begin(), params->salt.end(), reinterpret_cast<const unsigned char*>(bytes.data())));
     }
     SECTION("the hybrid clock carries on from where it stopped") {
         const auto before = HlcTimestamp::Parse(vault.Records().Get(id)->at("updated_at").get<std::string>());
@@ -116,7 +117,8 @@ TEST_CASE("A wrong passphrase is a clear error and changes no byte of the vault"
     const auto before = Snapshot(dir.Path());
     CHECK(FailureOf([&] { (void)Vault::Open(dir.Path(), OTHER, catalogue); }) == VaultFailure::WrongPassphrase);
     // Return on an empty field: a wrong passphrase like any other, not a crash.
-    CHECK(FailureOf([&] { (void)Vault::Open(dir.Path(), Passphrase(""), catalogue); }) == VaultFailure::WrongPassphrase);
+    CHECK(FailureOf([&] { (void)Vault::Open(dir.Path(), Passphrase(""), catalogue); }) ==
+          VaultFailure::WrongPassphrase);
     CHECK(Snapshot(dir.Path()) == before);
     CHECK_NOTHROW(Vault::Open(dir.Path(), GOOD, catalogue));
 }

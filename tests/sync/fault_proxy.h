@@ -14,10 +14,10 @@ namespace escucha::test {
 /// all connections since the previous fault struck (or since Inject() when
 /// none had), pass `after_bytes`.
 enum class Fault {
-    CutRequest,   ///< close in the middle of a request: the server never answers
-    CutResponse,  ///< pass the request whole, close as the answer starts: the client never hears it
-    Stall,        ///< stop forwarding; the client must give up on its own
-    Reset,        ///< like CutRequest, with a TCP reset
+    CutRequest,  ///< close in the middle of a request: the server never answers
+    CutResponse, ///< pass the request whole, close as the answer starts: the client never hears it
+    Stall,       ///< stop forwarding; the client must give up on its own
+    Reset,       ///< like CutRequest, with a TCP reset
 };
 
 class FaultProxy {

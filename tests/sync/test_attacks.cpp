@@ -30,7 +30,9 @@ struct Caller {
     std::string base;
     std::string token;
     sync::HttpClient http{sync::HttpOptions{}};
-    sync::HttpResult Post(const std::string& path, const std::string& body) { return http.Post(base + path, body, token); }
+    sync::HttpResult Post(const std::string& path, const std::string& body) {
+        return http.Post(base + path, body, token);
+    }
     sync::HttpResult Get(const std::string& path) { return http.Get(base + path, token); }
 };
 
@@ -49,8 +51,13 @@ std::string EnrolIn(const Hq& hq, const std::string& project, const std::string&
 }
 
 Json ChangeOf(const Json& body, const std::string& op = "upsert") {
-    return {{"change_id", storage::NewUuidV7()}, {"record_type", body["type"]}, {"record_id", body["id"]},
-            {"rev", body["rev"]}, {"op", op}, {"hlc", body["updated_at"]}, {"body", body}};
+    return {{"change_id", storage::NewUuidV7()},
+            {"record_type", body["type"]},
+            {"record_id", body["id"]},
+            {"rev", body["rev"]},
+            {"op", op},
+            {"hlc", body["updated_at"]},
+            {"body", body}};
 }
 
 Json PushOf(const std::vector<Json>& changes) { return {{"changes", changes}}; }
@@ -136,8 +143,10 @@ TEST_CASE("Whatever type a change claims, a device changes and reads only what i
     Device ana(hq, "researcher");
     REQUIRE(ana.Sync().ok);
     const auto rosa = ana.Add("participant", {{"pseudonym", "Rosa"}, {"notes", "SECRETO-PARTICIPANTE"}});
-    ana.Add("identity_link", {{"participant_id", rosa["id"]}, {"full_name", "SECRETO Rosa Quispe"}, {"contact", "+57 300 555 0101"}});
-    ana.Add("consent", {{"participant_id", rosa["id"]}, {"script_version", "v1"}, {"language", "es"}, {"mode", "oral_recorded"}});
+    ana.Add("identity_link",
+            {{"participant_id", rosa["id"]}, {"full_name", "SECRETO Rosa Quispe"}, {"contact", "+57 300 555 0101"}});
+    ana.Add("consent",
+            {{"participant_id", rosa["id"]}, {"script_version", "v1"}, {"language", "es"}, {"mode", "oral_recorded"}});
     ana.Add("field_note", {{"text", "SECRETO-NOTA de Ana"}});
     ana.Add("narrative", {{"title", "La cosecha"}, {"text", "SECRETO-RELATO"}, {"teller_ids", {rosa["id"]}}});
     ana.Add("profile", {{"kind", "individual"}, {"name", "Rosa"}, {"participant_ids", {rosa["id"]}}});
@@ -171,9 +180,15 @@ TEST_CASE("Whatever type a change claims, a device changes and reads only what i
     const std::vector<std::string> secrets = {"SECRETO", "+57 300", "Quispe"};
 
     const auto fresh = [&](const std::string& type, const std::string& id, const Attacker& a, int64_t rev) {
-        Json body = {{"id", id}, {"type", type}, {"project_id", a.project}, {"created_at", "2026-01-01T00:00:00.000Z"},
+        Json body = {{"id", id},
+                     {"type", type},
+                     {"project_id", a.project},
+                     {"created_at", "2026-01-01T00:00:00.000Z"},
                      {"updated_at", storage::HlcTimestamp{storage::SystemMillis(), 0}.ToString()},
-                     {"author", a.name}, {"device", a.device_id}, {"rev", rev}, {"deleted", false}};
+                     {"author", a.name},
+                     {"device", a.device_id},
+                     {"rev", rev},
+                     {"deleted", false}};
         if (type == "profile") body.update({{"kind", "collective"}, {"name", "tomado"}});
         else body["text"] = "tomado";
         return body;
@@ -268,9 +283,9 @@ TEST_CASE("Enrolling with an enrolled device's id does not take it over", "[sync
     CHECK(victim.Sync().ok);
     SECTION("a device enrols again with its own token") {
         const auto token = victim.vault.GetMeta("sync.token").value();
-        const auto again = http.Post(hq.process.Url() + "/v1/enrol",
-                                     Json{{"code", hq.Code("researcher")}, {"device_id", id}, {"device_name", "x"}}.dump(),
-                                     token);
+        const auto again =
+            http.Post(hq.process.Url() + "/v1/enrol",
+                      Json{{"code", hq.Code("researcher")}, {"device_id", id}, {"device_name", "x"}}.dump(), token);
         CHECK(again.status == 200);
     }
     SECTION("a revoked device comes back with a new code, as its person would") {
@@ -375,7 +390,8 @@ TEST_CASE("Bodies are limited per endpoint before they are read", "[sync][securi
     SECTION("a chunked body is refused from its headers: chunk headers escape every body limit") {
         const int fd = Connect(hq.process.Port());
         REQUIRE(SendAll(fd, "POST /v1/enrol HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                            "Transfer-Encoding: chunked\r\n\r\n2;" + std::string(60'000, 'a')));
+                            "Transfer-Encoding: chunked\r\n\r\n2;" +
+                                std::string(60'000, 'a')));
         const auto answer = ReadUntilQuiet(fd, 3000);
         CHECK(answer.rfind("HTTP/1.1 411", 0) == 0);
         ::close(fd);
@@ -391,7 +407,8 @@ TEST_CASE("Bodies are limited per endpoint before they are read", "[sync][securi
     }
     SECTION("a body of the wrong type is refused") {
         const int fd = Connect(hq.process.Port());
-        REQUIRE(SendAll(fd, "POST /v1/enrol HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\n{}"));
+        REQUIRE(SendAll(
+            fd, "POST /v1/enrol HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\n{}"));
         const auto answer = ReadUntilQuiet(fd, 3000);
         CHECK(answer.rfind("HTTP/1.1 415", 0) == 0);
         ::close(fd);
@@ -468,7 +485,8 @@ TEST_CASE("When every connection slot is held by idle callers, a device still ge
         }
     for (int fd : idle) CHECK(ReadUntilQuiet(fd, 200).rfind("HTTP/1.1 200", 0) == 0);
     // All 40 slots are held, idle. A new caller is served all the same.
-    for (int i = 0; i < 5; ++i) CHECK(Caller{"http://127.0.0.1:" + std::to_string(port), ""}.Get("/v1/health").status == 200);
+    for (int i = 0; i < 5; ++i)
+        CHECK(Caller{"http://127.0.0.1:" + std::to_string(port), ""}.Get("/v1/health").status == 200);
     int closed = 0;
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
     for (int fd : idle) {
@@ -484,10 +502,16 @@ TEST_CASE("Odd numbers and big records do not break HQ", "[sync][security]") {
     Hq hq;
     Caller me{hq.process.Url(), EnrolIn(hq, hq.project, "coordinator", storage::NewUuidV7())};
     const auto note = [&](const std::string& text, int64_t rev) {
-        return Json{{"id", storage::NewUuidV7()}, {"type", "field_note"}, {"project_id", hq.project}, {"text", text},
+        return Json{{"id", storage::NewUuidV7()},
+                    {"type", "field_note"},
+                    {"project_id", hq.project},
+                    {"text", text},
                     {"created_at", "2026-01-01T00:00:00.000Z"},
                     {"updated_at", storage::HlcTimestamp{storage::SystemMillis(), 0}.ToString()},
-                    {"author", "a"}, {"device", "d"}, {"rev", rev}, {"deleted", false}};
+                    {"author", "a"},
+                    {"device", "d"},
+                    {"rev", rev},
+                    {"deleted", false}};
     };
     SECTION("a revision past 2^53 is refused") {
         const auto r = me.Post("/v1/push", PushOf({ChangeOf(note("x", INT64_MAX))}).dump());
@@ -496,7 +520,8 @@ TEST_CASE("Odd numbers and big records do not break HQ", "[sync][security]") {
     }
     SECTION("a pull page stops past its size, and the next page has the rest") {
         for (int i = 0; i < 3; ++i)
-            REQUIRE(me.Post("/v1/push", PushOf({ChangeOf(note(std::string(3'000'000, 'a' + i), 1))}).dump()).status == 200);
+            REQUIRE(me.Post("/v1/push", PushOf({ChangeOf(note(std::string(3'000'000, 'a' + i), 1))}).dump()).status ==
+                    200);
         Caller reader{hq.process.Url(), EnrolIn(hq, hq.project, "coordinator", storage::NewUuidV7())};
         int64_t since = 0;
         size_t notes = 0, pages = 0;
@@ -524,7 +549,8 @@ TEST_CASE("An upload begun by one device is continued by it alone", "[sync][secu
     const auto url = hq.process.Url() + "/v1/blobs/" + storage::HexEncode(digest, sizeof digest);
     const auto total = std::to_string(content.size());
     REQUIRE(ana.http.Put(url + "?offset=0&total=" + total, content.substr(0, 500), ana.token).status == 200);
-    const auto spoiled = luis.http.Put(url + "?offset=500&total=" + total, std::string(content.size() - 500, 'x'), luis.token);
+    const auto spoiled =
+        luis.http.Put(url + "?offset=500&total=" + total, std::string(content.size() - 500, 'x'), luis.token);
     CHECK(spoiled.status == 409);
     CHECK(Code(spoiled) == "upload_in_progress");
     const auto done = ana.http.Put(url + "?offset=500&total=" + total, content.substr(500), ana.token);
@@ -552,7 +578,8 @@ TEST_CASE("Unfinished uploads are limited per device, and counted in admin usage
     CHECK(over.status == 507);
     CHECK(Code(over) == "quota_exceeded");
     const auto usage = hq.process.Admin({"usage"});
-    CHECK_THAT(usage, Catch::Contains("Café Nariño  0 file(s), 0 bytes; " + std::to_string(quota.pending_per_device) + " unfinished upload(s)"));
+    CHECK_THAT(usage, Catch::Contains("Café Nariño  0 file(s), 0 bytes; " + std::to_string(quota.pending_per_device) +
+                                      " unfinished upload(s)"));
 }
 
 TEST_CASE("Headquarters' files are for its user alone", "[sync][security]") {
@@ -563,7 +590,7 @@ TEST_CASE("Headquarters' files are for its user alone", "[sync][security]") {
     REQUIRE(ana.Sync().ok);
     int checked = 0;
     for (const auto& entry : std::filesystem::recursive_directory_iterator(hq.dir / "hq")) {
-        struct stat st{};
+        struct stat st {};
         REQUIRE(::stat(entry.path().c_str(), &st) == 0);
         INFO(entry.path());
         CHECK((st.st_mode & 077) == 0);
@@ -582,7 +609,8 @@ TEST_CASE("Enrolment codes expire, and wrong codes from one address are slowed d
     const auto code = hq.Code("researcher");
     // Age the code by hand, as a week would.
     const auto db = (hq.dir / "hq" / "hq.db").string();
-    REQUIRE(RunProgram({"/usr/bin/sqlcipher", db, "UPDATE enrolments SET expires_at = '2020-01-01T00:00:00.000Z';"}).exit_code == 0);
+    REQUIRE(RunProgram({"/usr/bin/sqlcipher", db, "UPDATE enrolments SET expires_at = '2020-01-01T00:00:00.000Z';"})
+                .exit_code == 0);
     CHECK(enrol(code).status == 403);
     const auto valid = hq.Code("researcher");
     int throttled = 0;

@@ -28,7 +28,8 @@ TEST_CASE("A second researcher's vault with a shared profile naming another's pa
     Hq hq;
     Device ana(hq, "researcher");
     const auto rosa = ana.Add("participant", {{"pseudonym", "Rosa"}});
-    const auto profile = ana.Add("profile", {{"kind", "collective"}, {"name", "Rosa"}, {"participant_ids", {rosa["id"]}}});
+    const auto profile =
+        ana.Add("profile", {{"kind", "collective"}, {"name", "Rosa"}, {"participant_ids", {rosa["id"]}}});
     REQUIRE(ana.Sync().ok);
 
     Device carla(hq, "researcher");
@@ -49,8 +50,9 @@ TEST_CASE("A second researcher's vault with a shared profile naming another's pa
     CHECK(edited->at("name") == "Rosa, cafetalera");
     CHECK(edited->at("participant_ids") == Json::array({rosa["id"]}));
     // A participant she adds must exist on her device.
-    const auto bad = Cli(carla, {"edit", profile["id"],
-                                 "participant_ids=" + rosa["id"].get<std::string>() + ",01a20bc5-0000-7000-8000-0000000000ff"});
+    const auto bad =
+        Cli(carla, {"edit", profile["id"],
+                    "participant_ids=" + rosa["id"].get<std::string>() + ",01a20bc5-0000-7000-8000-0000000000ff"});
     CHECK(bad.exit_code == 2);
     CHECK_THAT(bad.err, Catch::Contains("no participant with id 01a20bc5-0000-7000-8000-0000000000ff"));
     CHECK(Cli(carla, {"check"}).exit_code == 0);
@@ -84,8 +86,7 @@ TEST_CASE("A damaged file waiting for upload is set aside; everything else syncs
             const auto text = ReadFile(out);
             return std::count(text.begin(), text.end(), '\n');
         };
-        for (int i = 0; i < 1200 && lines() < 2; ++i)
-            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        for (int i = 0; i < 1200 && lines() < 2; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
         ::kill(pid, SIGTERM);
         int status = 0;
         REQUIRE(::waitpid(pid, &status, 0) == pid);
@@ -131,8 +132,8 @@ TEST_CASE("A device whose clock runs far ahead does not drag the other devices' 
     // 2099: headquarters may refuse it; when it takes it, the other device
     // keeps the record as it came.
     const bool to_2099 = GENERATE(false, true);
-    const int64_t ahead = to_2099 ? *storage::ParseIsoMillis("2099-12-31T12:00:00.000Z") - storage::SystemMillis()
-                                  : 12LL * 3600 * 1000;
+    const int64_t ahead =
+        to_2099 ? *storage::ParseIsoMillis("2099-12-31T12:00:00.000Z") - storage::SystemMillis() : 12LL * 3600 * 1000;
     Device fast(hq, "coordinator", "", "", ahead);
     Device ana(hq, "researcher");
     const auto profile = fast.Add("profile", {{"kind", "collective"}, {"name", "Del futuro"}});

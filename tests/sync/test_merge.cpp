@@ -21,15 +21,19 @@ const int64_t DAY = 86'400'000;
 std::string Hlc(int64_t ms) { return storage::HlcTimestamp{ms, 0}.ToString(); }
 
 Json Profile(int64_t rev, int64_t at, Json fields) {
-    Json j = {{"id", RECORD},          {"type", "profile"}, {"project_id", PROJECT}, {"kind", "collective"},
-              {"name", "Recolectoras"}, {"created_at", "2026-01-01T00:00:00.000Z"}, {"updated_at", Hlc(at)},
-              {"author", "ana"},        {"device", "a"},     {"rev", rev},            {"deleted", false}};
+    Json j = {{"id", RECORD},           {"type", "profile"},
+              {"project_id", PROJECT},  {"kind", "collective"},
+              {"name", "Recolectoras"}, {"created_at", "2026-01-01T00:00:00.000Z"},
+              {"updated_at", Hlc(at)},  {"author", "ana"},
+              {"device", "a"},          {"rev", rev},
+              {"deleted", false}};
     for (auto it = fields.begin(); it != fields.end(); ++it) j[it.key()] = it.value();
     return j;
 }
 
 sync::Change ChangeOf(const Json& body, const std::string& op = "upsert") {
-    return {"01a20bc5-0000-7000-8000-0000000000c1", body["type"], body["id"], body["rev"], op, body["updated_at"], body};
+    return {
+        "01a20bc5-0000-7000-8000-0000000000c1", body["type"], body["id"], body["rev"], op, body["updated_at"], body};
 }
 
 const sync::DeviceInfo INTERPRETER_B{"b", PROJECT, "P", sync::Role::Interpreter, "Luis"};
@@ -39,7 +43,8 @@ const sync::DeviceInfo INTERPRETER_B{"b", PROJECT, "P", sync::Role::Interpreter,
 TEST_CASE("A change based on what HQ holds is taken whole", "[sync]") {
     const auto base = Profile(1, 1000, {{"context", "inicio"}});
     sync::StoredRecord current{base, 1, Hlc(1000), false, "a", 1, "profile", PROJECT};
-    const auto d = sync::DecideChange(Types(), INTERPRETER_B, ChangeOf(Profile(2, 2000, {{"context", "nuevo"}})), &current, &base);
+    const auto d =
+        sync::DecideChange(Types(), INTERPRETER_B, ChangeOf(Profile(2, 2000, {{"context", "nuevo"}})), &current, &base);
     CHECK(d.status == sync::ItemStatus::Applied);
     CHECK(d.body["context"] == "nuevo");
     CHECK(d.body["rev"] == 2);
@@ -52,7 +57,8 @@ TEST_CASE("Concurrent edits merge field by field and keep both versions of a fie
     sync::StoredRecord current{a, 2, a["updated_at"], false, "a", 5, "profile", PROJECT};
     const auto decide = [&](int64_t b_clock) {
         // B edited its rev-1 copy: the same context differently, and aspirations.
-        const auto b = Profile(2, b_clock, {{"context", "versión de Luis"}, {"needs", {"agua"}}, {"aspirations", {"tierra propia"}}});
+        const auto b = Profile(
+            2, b_clock, {{"context", "versión de Luis"}, {"needs", {"agua"}}, {"aspirations", {"tierra propia"}}});
         return sync::DecideChange(Types(), INTERPRETER_B, ChangeOf(b), &current, &base);
     };
     SECTION("whatever the device clocks say, nothing is lost") {
@@ -60,7 +66,7 @@ TEST_CASE("Concurrent edits merge field by field and keep both versions of a fie
             const auto d = decide(b_clock);
             CHECK(d.status == sync::ItemStatus::Conflict);
             CHECK(d.body["rev"] == 3);
-            CHECK(d.body["needs"] == Json::array({"agua", "guardería"}));    // only A changed it
+            CHECK(d.body["needs"] == Json::array({"agua", "guardería"}));   // only A changed it
             CHECK(d.body["aspirations"] == Json::array({"tierra propia"})); // only B changed it
             REQUIRE(d.conflicts.size() == 1);
             CHECK(d.conflicts[0].field == "context");
@@ -76,19 +82,31 @@ TEST_CASE("Concurrent edits merge field by field and keep both versions of a fie
 
 TEST_CASE("Ownership and roles decide who may change what", "[sync]") {
     const std::string interview = "01a20bc5-0000-7000-8000-000000000003";
-    Json body = {{"id", interview}, {"type", "interview"}, {"project_id", PROJECT}, {"kind", "informal"},
-                 {"created_at", "2026-01-01T00:00:00.000Z"}, {"updated_at", Hlc(5000)}, {"author", "ana"},
-                 {"device", "a"}, {"rev", 2}, {"deleted", false}};
+    Json body = {{"id", interview},
+                 {"type", "interview"},
+                 {"project_id", PROJECT},
+                 {"kind", "informal"},
+                 {"created_at", "2026-01-01T00:00:00.000Z"},
+                 {"updated_at", Hlc(5000)},
+                 {"author", "ana"},
+                 {"device", "a"},
+                 {"rev", 2},
+                 {"deleted", false}};
     Json base = body;
     base["rev"] = 1;
     sync::StoredRecord current{base, 1, Hlc(1000), false, "a", 3, "interview", PROJECT};
     const sync::DeviceInfo researcher_c{"c", PROJECT, "P", sync::Role::Researcher, "Carla"};
     const sync::DeviceInfo coordinator{"d", PROJECT, "P", sync::Role::Coordinator, "Dora"};
-    CHECK(sync::DecideChange(Types(), researcher_c, ChangeOf(body), &current, &base).status == sync::ItemStatus::Rejected);
-    CHECK(sync::DecideChange(Types(), INTERPRETER_B, ChangeOf(body), &current, &base).status == sync::ItemStatus::Rejected);
-    CHECK(sync::DecideChange(Types(), coordinator, ChangeOf(body), &current, &base).status == sync::ItemStatus::Applied);
-    Json project = {{"id", PROJECT}, {"type", "project"}, {"name", "P2"}, {"created_at", "2026-01-01T00:00:00.000Z"},
-                    {"updated_at", Hlc(5000)}, {"author", "c"}, {"device", "c"}, {"rev", 2}, {"deleted", false}};
+    CHECK(sync::DecideChange(Types(), researcher_c, ChangeOf(body), &current, &base).status ==
+          sync::ItemStatus::Rejected);
+    CHECK(sync::DecideChange(Types(), INTERPRETER_B, ChangeOf(body), &current, &base).status ==
+          sync::ItemStatus::Rejected);
+    CHECK(sync::DecideChange(Types(), coordinator, ChangeOf(body), &current, &base).status ==
+          sync::ItemStatus::Applied);
+    Json project = {
+        {"id", PROJECT},           {"type", "project"}, {"name", "P2"},  {"created_at", "2026-01-01T00:00:00.000Z"},
+        {"updated_at", Hlc(5000)}, {"author", "c"},     {"device", "c"}, {"rev", 2},
+        {"deleted", false}};
     CHECK_THAT(sync::DecideChange(Types(), researcher_c, ChangeOf(project), nullptr, nullptr).reason,
                Catch::Contains("coordinator"));
     SECTION("who reads what") {
@@ -109,14 +127,22 @@ TEST_CASE("A deletion wins over concurrent edits, and a deleted record takes no 
     const auto base = Profile(1, 1000, {{"context", "x"}});
     const auto edited = Profile(2, 2000, {{"context", "y"}});
     sync::StoredRecord current{edited, 2, Hlc(2000), false, "a", 5, "profile", PROJECT};
-    Json tomb = {{"id", RECORD}, {"type", "profile"}, {"project_id", PROJECT}, {"created_at", "2026-01-01T00:00:00.000Z"},
-                 {"updated_at", Hlc(1500)}, {"author", "ana"}, {"device", "b"}, {"rev", 2}, {"deleted", true}};
+    Json tomb = {{"id", RECORD},
+                 {"type", "profile"},
+                 {"project_id", PROJECT},
+                 {"created_at", "2026-01-01T00:00:00.000Z"},
+                 {"updated_at", Hlc(1500)},
+                 {"author", "ana"},
+                 {"device", "b"},
+                 {"rev", 2},
+                 {"deleted", true}};
     const auto d = sync::DecideChange(Types(), INTERPRETER_B, ChangeOf(tomb, "delete"), &current, &base);
     CHECK(d.status == sync::ItemStatus::Applied);
     CHECK(d.body["deleted"] == true);
     CHECK(d.body["rev"] == 3);
     sync::StoredRecord gone{d.body, 3, Hlc(2000), true, "a", 6, "profile", PROJECT};
-    const auto late = sync::DecideChange(Types(), INTERPRETER_B, ChangeOf(Profile(3, 9000, {{"context", "z"}})), &gone, &edited);
+    const auto late =
+        sync::DecideChange(Types(), INTERPRETER_B, ChangeOf(Profile(3, 9000, {{"context", "z"}})), &gone, &edited);
     CHECK(late.status == sync::ItemStatus::Rejected);
     CHECK_THAT(late.reason, Catch::Contains("deleted"));
     CHECK(late.code == storage::errc::DELETED_AT_HQ);
@@ -144,9 +170,16 @@ TEST_CASE("The stored record decides the rules, never the type a change claims",
     // Another researcher's participant, claimed to be a profile (which
     // anyone may edit): refused, and the refusal says nothing of it.
     const auto participant_id = RECORD;
-    Json stored = {{"id", participant_id}, {"type", "participant"}, {"project_id", PROJECT}, {"pseudonym", "Rosa"},
-                   {"created_at", "2026-01-01T00:00:00.000Z"}, {"updated_at", Hlc(1000)}, {"author", "ana"},
-                   {"device", "a"}, {"rev", 1}, {"deleted", false}};
+    Json stored = {{"id", participant_id},
+                   {"type", "participant"},
+                   {"project_id", PROJECT},
+                   {"pseudonym", "Rosa"},
+                   {"created_at", "2026-01-01T00:00:00.000Z"},
+                   {"updated_at", Hlc(1000)},
+                   {"author", "ana"},
+                   {"device", "a"},
+                   {"rev", 1},
+                   {"deleted", false}};
     sync::StoredRecord current{stored, 1, Hlc(1000), false, "a", 1, "participant", PROJECT};
     const sync::DeviceInfo researcher_c{"c", PROJECT, "P", sync::Role::Researcher, "Carla"};
     const auto claimed = Profile(1, 2000, {});
@@ -162,12 +195,19 @@ TEST_CASE("The stored record decides the rules, never the type a change claims",
         sync::StoredRecord profile{Profile(1, 1000, {}), 1, Hlc(1000), false, "a", 1, "profile", PROJECT};
         auto change = Profile(2, 2000, {{"context", "x"}});
         change["project_id"] = other.project_id;
-        CHECK(sync::DecideChange(Types(), other, ChangeOf(change), &profile, nullptr).status == sync::ItemStatus::Rejected);
+        CHECK(sync::DecideChange(Types(), other, ChangeOf(change), &profile, nullptr).status ==
+              sync::ItemStatus::Rejected);
     }
     SECTION("a record the device may not read is not merged, so no conflict shows it") {
-        Json link = {{"id", RECORD}, {"type", "identity_link"}, {"project_id", PROJECT},
-                     {"created_at", "2026-01-01T00:00:00.000Z"}, {"updated_at", Hlc(1000)}, {"author", "ana"},
-                     {"device", "a"}, {"rev", 2}, {"deleted", false}};
+        Json link = {{"id", RECORD},
+                     {"type", "identity_link"},
+                     {"project_id", PROJECT},
+                     {"created_at", "2026-01-01T00:00:00.000Z"},
+                     {"updated_at", Hlc(1000)},
+                     {"author", "ana"},
+                     {"device", "a"},
+                     {"rev", 2},
+                     {"deleted", false}};
         sync::StoredRecord held{link, 2, Hlc(1000), false, "a", 1, "identity_link", PROJECT};
         for (const auto& who : {researcher_c, INTERPRETER_B}) {
             const auto d = sync::DecideChange(Types(), who, ChangeOf(link), &held, nullptr);

@@ -18,7 +18,9 @@ struct Caller {
     sync::HttpClient http{sync::HttpOptions{}};
     std::string base;
     std::string token;
-    sync::HttpResult Post(const std::string& path, const std::string& body) { return http.Post(base + path, body, token); }
+    sync::HttpResult Post(const std::string& path, const std::string& body) {
+        return http.Post(base + path, body, token);
+    }
     sync::HttpResult Get(const std::string& path) { return http.Get(base + path, token); }
 };
 
@@ -37,16 +39,28 @@ std::string EnrolToken(const Hq& hq, const std::string& role, const std::string&
 }
 
 Json Note(const std::string& project, const std::string& id, int rev = 1) {
-    return {{"id", id},       {"type", "field_note"}, {"project_id", project}, {"text", "nota"},
-            {"created_at", "2026-01-01T00:00:00.000Z"}, {"updated_at", storage::HlcTimestamp{1, 0}.ToString()},
-            {"author", "a"}, {"device", "d"}, {"rev", rev}, {"deleted", false}};
+    return {{"id", id},
+            {"type", "field_note"},
+            {"project_id", project},
+            {"text", "nota"},
+            {"created_at", "2026-01-01T00:00:00.000Z"},
+            {"updated_at", storage::HlcTimestamp{1, 0}.ToString()},
+            {"author", "a"},
+            {"device", "d"},
+            {"rev", rev},
+            {"deleted", false}};
 }
 
 Json Push(const std::vector<Json>& bodies) {
     Json changes = Json::array();
     for (const auto& b : bodies)
-        changes.push_back({{"change_id", storage::NewUuidV7()}, {"record_type", b["type"]}, {"record_id", b["id"]},
-                           {"rev", b["rev"]}, {"op", "upsert"}, {"hlc", b["updated_at"]}, {"body", b}});
+        changes.push_back({{"change_id", storage::NewUuidV7()},
+                           {"record_type", b["type"]},
+                           {"record_id", b["id"]},
+                           {"rev", b["rev"]},
+                           {"op", "upsert"},
+                           {"hlc", b["updated_at"]},
+                           {"body", b}});
     return {{"changes", changes}};
 }
 
@@ -91,19 +105,22 @@ TEST_CASE("Every endpoint but enrolment needs a live token", "[sync]") {
 TEST_CASE("A device reads and writes only its own project", "[sync]") {
     Hq hq;
     const auto other = hq.process.Admin({"create-project", "Pêcheurs du Sud"});
-    Caller me{sync::HttpClient(sync::HttpOptions{}), hq.process.Url(), EnrolToken(hq, "interpreter", storage::NewUuidV7())};
+    Caller me{sync::HttpClient(sync::HttpOptions{}), hq.process.Url(),
+              EnrolToken(hq, "interpreter", storage::NewUuidV7())};
     const auto before = hq.Records().size();
     const auto r = me.Post("/v1/push", Push({Note(other, storage::NewUuidV7())}).dump());
     CHECK(r.status == 403);
     CHECK_THAT(Error(r).get<std::string>(), Catch::Contains("own project"));
     CHECK(hq.Records().size() == before);
     const auto pulled = Json::parse(me.Get("/v1/pull").body);
-    for (const auto& rec : pulled["records"]) CHECK(rec.value("project_id", rec["id"].get<std::string>()) == hq.project);
+    for (const auto& rec : pulled["records"])
+        CHECK(rec.value("project_id", rec["id"].get<std::string>()) == hq.project);
 }
 
 TEST_CASE("Bad input gets a 4xx in words and changes nothing", "[sync]") {
     Hq hq;
-    Caller me{sync::HttpClient(sync::HttpOptions{}), hq.process.Url(), EnrolToken(hq, "coordinator", storage::NewUuidV7())};
+    Caller me{sync::HttpClient(sync::HttpOptions{}), hq.process.Url(),
+              EnrolToken(hq, "coordinator", storage::NewUuidV7())};
     const auto before = hq.Records();
     const auto refused = [&](const std::string& path, const std::string& body, long status, const std::string& words) {
         const auto r = path == "GET" ? me.Get(body) : me.Post(path, body);
@@ -187,7 +204,8 @@ TEST_CASE("Bad input gets a 4xx in words and changes nothing", "[sync]") {
 
 TEST_CASE("Blob uploads refuse bad names, wrong offsets and wrong hashes", "[sync]") {
     Hq hq;
-    Caller me{sync::HttpClient(sync::HttpOptions{}), hq.process.Url(), EnrolToken(hq, "researcher", storage::NewUuidV7())};
+    Caller me{sync::HttpClient(sync::HttpOptions{}), hq.process.Url(),
+              EnrolToken(hq, "researcher", storage::NewUuidV7())};
     const std::string content = "grabación de prueba";
     unsigned char digest[32];
     crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(content.data()), content.size());
@@ -233,7 +251,8 @@ TEST_CASE("TLS: a pinned self-signed certificate is trusted, any other is refuse
     Hq hq({"--tls-cert", (certs / "hq.pem").string(), "--tls-key", (certs / "hq.key").string()});
     REQUIRE(hq.process.Url().rfind("https://", 0) == 0);
 
-    storage::Vault vault = storage::Vault::Create(certs / "vault", storage::Passphrase("frase de paso larga"), AllTypes(), {"ana"});
+    storage::Vault vault =
+        storage::Vault::Create(certs / "vault", storage::Passphrase("frase de paso larga"), AllTypes(), {"ana"});
     const auto wrong = sync::EnrolDevice(vault, hq.process.Url(), hq.Code("researcher"), impostor);
     REQUIRE(wrong);
     CHECK(wrong->code == storage::errc::TLS_CERTIFICATE);
@@ -246,7 +265,8 @@ TEST_CASE("TLS: a pinned self-signed certificate is trusted, any other is refuse
     const auto ok = sync::Enrol(vault, hq.process.Url(), hq.Code("researcher"), hq_cert);
     INFO(ok.value_or(""));
     REQUIRE_FALSE(ok);
-    vault.Records().Create("field_note", {{"project_id", vault.GetMeta("sync.project_id").value()}, {"text", "cifrada"}});
+    vault.Records().Create("field_note",
+                           {{"project_id", vault.GetMeta("sync.project_id").value()}, {"text", "cifrada"}});
     sync::SyncClient client(vault);
     const auto report = client.SyncOnce();
     INFO(report.error);

@@ -1,16 +1,16 @@
 // Sync end to end: real vaults, a real escucha-hq on loopback, real faults.
-#include "sync/fault_proxy.h"
 #include "escucha/storage/blobs.h"
+#include "sync/fault_proxy.h"
 #include "sync/sync_fixture.h"
 
 #include <signal.h>
 #include <sys/wait.h>
 
 #include <chrono>
-#include <set>
-#include <tuple>
 #include <random>
+#include <set>
 #include <thread>
+#include <tuple>
 
 using namespace escucha;
 using namespace escucha::test;
@@ -22,7 +22,8 @@ TEST_CASE("A researcher's records reach HQ, and an interpreter receives them", "
     CHECK(ana.vault.Records().Get(hq.project)->at("name") == "Café Nariño");
     const auto rosa = ana.Add("participant", {{"pseudonym", "Rosa"}});
     const auto interview = ana.Add("interview", {{"kind", "life_journey"}, {"participant_ids", {rosa["id"]}}});
-    ana.Add("narrative", {{"title", "La cosecha"}, {"text", "La participación de las mujeres"}, {"teller_ids", {rosa["id"]}}});
+    ana.Add("narrative",
+            {{"title", "La cosecha"}, {"text", "La participación de las mujeres"}, {"teller_ids", {rosa["id"]}}});
     ana.Add("profile", {{"kind", "individual"}, {"name", "Rosa"}, {"participant_ids", {rosa["id"]}}});
     ana.vault.Records().Update(interview["id"], {{"status", "complete"}});
     const auto report = ana.Sync();
@@ -222,10 +223,11 @@ TEST_CASE("escucha-cli enrols, syncs, and in watch mode resumes when HQ comes ba
     CHECK_THAT(offline.out, Catch::Contains("refused the connection") && !Catch::Contains("Failed to connect"));
     CHECK_THAT(cli({"status"}).out, Catch::Contains("last error") && Catch::Contains("refused the connection"));
 
-    const pid_t watch = StartProgram({CliPath(), "--vault", vault, "sync", "--watch", "--interval", "30", "--max-backoff", "1"},
-                                     (dir / "watch.out").string(), (dir / "watch.err").string(), pass);
+    const pid_t watch =
+        StartProgram({CliPath(), "--vault", vault, "sync", "--watch", "--interval", "30", "--max-backoff", "1"},
+                     (dir / "watch.out").string(), (dir / "watch.err").string(), pass);
     std::this_thread::sleep_for(std::chrono::milliseconds(1500)); // a failed cycle or two while HQ is away
-    hq.process.Restart(); // on the same port it had
+    hq.process.Restart();                                         // on the same port it had
     bool arrived = false;
     for (int i = 0; i < 100 && !arrived; ++i) {
         std::this_thread::sleep_for(std::chrono::milliseconds(200));
@@ -264,7 +266,8 @@ TEST_CASE("A recording upload cut at 90% resumes at 90%", "[sync]") {
     const auto broken = ana.Sync();
     CHECK_FALSE(broken.ok);
     CHECK(blobs.List(true).size() == 1);
-    const auto partial = std::filesystem::file_size(hq.dir / "hq" / "blobs" / ana.Project() / (second.sha256 + ".blob.part"));
+    const auto partial =
+        std::filesystem::file_size(hq.dir / "hq" / "blobs" / ana.Project() / (second.sha256 + ".blob.part"));
     INFO("HQ kept " << partial << " of " << audio.size() << " bytes");
     CHECK(partial >= audio.size() * 85 / 100);
 

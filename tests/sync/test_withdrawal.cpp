@@ -71,9 +71,8 @@ TEST_CASE("A consent withdrawn on one device is erased there, at HQ and on the o
                                                         {"end_ms", 4000},
                                                         {"speaker_id", rosa},
                                                         {"text", std::string("Me dijeron ") + CANARY_WORDS}});
-    const auto other = ana.Add("narrative", {{"title", "La cosecha"},
-                                             {"text", "María cuenta la cosecha"},
-                                             {"teller_ids", {maria["id"]}}});
+    const auto other = ana.Add(
+        "narrative", {{"title", "La cosecha"}, {"text", "María cuenta la cosecha"}, {"teller_ids", {maria["id"]}}});
     REQUIRE(ana.Sync().ok);
 
     // Luis, an interpreter, builds a profile on Rosa's narrative.
@@ -143,14 +142,16 @@ TEST_CASE("A consent withdrawn on one device is erased there, at HQ and on the o
     CHECK_FALSE(FileHolds(data / "hq.db-wal", CANARY_WORDS));
 }
 
-TEST_CASE("A withdrawal reaches another device's own records, and only a withdrawn consent erases", "[sync][withdrawal]") {
+TEST_CASE("A withdrawal reaches another device's own records, and only a withdrawn consent erases",
+          "[sync][withdrawal]") {
     Hq hq;
     Device ana(hq, "researcher");
     Device luis(hq, "interpreter");
     const auto rosa = ana.Add("participant", {{"pseudonym", "Rosa"}});
     const auto consent = ana.Add(
         "consent", {{"participant_id", rosa["id"]}, {"script_version", "v2"}, {"language", "es"}, {"mode", "written"}});
-    const auto hers = ana.Add("narrative", {{"title", "La deuda"}, {"text", "Nos pagan con vales"}, {"teller_ids", {rosa["id"]}}});
+    const auto hers =
+        ana.Add("narrative", {{"title", "La deuda"}, {"text", "Nos pagan con vales"}, {"teller_ids", {rosa["id"]}}});
     REQUIRE(ana.Sync().ok);
     REQUIRE(luis.Sync().ok);
 
@@ -200,7 +201,8 @@ TEST_CASE("Work recorded before enrolment moves into the enrolled project and sy
     cli({"add", "field_note", "text=Llegamos a la vereda"});
 
     SECTION("declined: the records stay here, are not sent and say so") {
-        const auto enrolled = cli({"enrol", "--server", hq.process.Url(), "--code", hq.Code("researcher"), "--keep-local"});
+        const auto enrolled =
+            cli({"enrol", "--server", hq.process.Url(), "--code", hq.Code("researcher"), "--keep-local"});
         CHECK_THAT(enrolled.out, Catch::Contains("4 record(s) in its own project 'Café Nariño'"));
         CHECK_THAT(enrolled.out, Catch::Contains("kept on this device only"));
         const auto synced = cli({"sync"});

@@ -124,10 +124,10 @@ struct Args {
 };
 
 /// Options that take a value; every other --word is a flag.
-const std::vector<std::string> VALUE_OPTIONS = {"--vault",  "--author", "--project",  "--limit",   "--format",
-                                                "--out",    "--server", "--code",     "--ca-cert", "--interval",
-                                                "--max-backoff", "--full-name", "--contact", "--date", "--from",
-                                                "--retry", "--discard"};
+const std::vector<std::string> VALUE_OPTIONS = {"--vault",       "--author",    "--project", "--limit",   "--format",
+                                                "--out",         "--server",    "--code",    "--ca-cert", "--interval",
+                                                "--max-backoff", "--full-name", "--contact", "--date",    "--from",
+                                                "--retry",       "--discard"};
 
 Args Parse(const std::vector<std::string>& raw) {
     Args args;
@@ -233,12 +233,11 @@ Json FieldsFromWords(const storage::RecordType& type, const std::vector<std::str
         const auto& word = words[i];
         const auto eq = word.find('=');
         if (eq == std::string::npos || eq == 0)
-            throw UsageError("'" + word + "' is not FIELD=VALUE (fields of " + type.name + ": " +
-                             [&] {
-                                 std::string s;
-                                 for (const auto& f : type.fields) s += (s.empty() ? "" : ", ") + f.name;
-                                 return s;
-                             }() + ")");
+            throw UsageError("'" + word + "' is not FIELD=VALUE (fields of " + type.name + ": " + [&] {
+                std::string s;
+                for (const auto& f : type.fields) s += (s.empty() ? "" : ", ") + f.name;
+                return s;
+            }() + ")");
         const std::string name = word.substr(0, eq);
         std::string value = word.substr(eq + 1);
         if (value.rfind("@@", 0) == 0) value = value.substr(1);
@@ -297,9 +296,10 @@ std::string DefaultProject(Vault& vault, const Args& args) {
     if (auto p = args.Option("--project")) return *p;
     const auto projects = vault.Records().List("project");
     if (projects.size() == 1) return projects[0]["id"];
-    if (projects.empty()) throw RecordError("project_id", "there is no project yet: add one with 'add project name=...'");
-    throw RecordError("project_id", "there are " + std::to_string(projects.size()) +
-                                        " projects: give project_id=ID or --project ID");
+    if (projects.empty())
+        throw RecordError("project_id", "there is no project yet: add one with 'add project name=...'");
+    throw RecordError("project_id",
+                      "there are " + std::to_string(projects.size()) + " projects: give project_id=ID or --project ID");
 }
 
 std::string Title(const Json& record) {
@@ -354,7 +354,8 @@ int CmdWithdrawConsent(const Args& args) {
     for (const auto& [type, n] : w.erased) erased += n;
     std::cout << "consent withdrawn for " << w.participant_id << " on " << date << "\n";
     std::cout << "erased " << erased << " record(s)";
-    for (const auto& [type, n] : w.erased) std::cout << (type == w.erased.begin()->first ? ": " : ", ") << n << " " << type;
+    for (const auto& [type, n] : w.erased)
+        std::cout << (type == w.erased.begin()->first ? ": " : ", ") << n << " " << type;
     std::cout << "\nflagged for review: " << w.flagged.size() << " record(s)\n";
     if (w.consent_ids.empty()) std::cerr << "note: no consent record was found for this participant\n";
     std::cerr << "note: headquarters and other devices erase the same at their next sync\n";
@@ -464,12 +465,14 @@ int CmdSearch(const Args& args) {
     }
     auto vault = OpenVault(args);
     const bool terminal = ::isatty(STDOUT_FILENO) == 1;
-    const auto hits = args.Flag("--json") || !terminal ? vault.Records().Search(args.words[1], limit)
-                                                        : vault.Records().Search(args.words[1], limit, "\x1b[1;4m", "\x1b[0m");
+    const auto hits = args.Flag("--json") || !terminal
+                          ? vault.Records().Search(args.words[1], limit)
+                          : vault.Records().Search(args.words[1], limit, "\x1b[1;4m", "\x1b[0m");
     if (args.Flag("--json")) {
         Json out = Json::array();
         for (const auto& h : hits)
-            out.push_back({{"type", h.type}, {"id", h.id}, {"title", h.title}, {"snippet", h.snippet}, {"score", h.score}});
+            out.push_back(
+                {{"type", h.type}, {"id", h.id}, {"title", h.title}, {"snippet", h.snippet}, {"score", h.score}});
         std::cout << out.dump(2) << "\n";
         return EXIT_OK;
     }
@@ -547,7 +550,8 @@ int CmdStatus(const Args& args) {
     if (rejected) std::cout << "changes refused by headquarters: " << rejected << " (see 'escucha-cli outbox')\n";
     const auto damaged = storage::BlobStore(vault).ListDamaged().size();
     if (damaged)
-        std::cout << "damaged files set aside, not sent: " << damaged << " (see 'escucha-cli blobs' and 'escucha-cli check')\n";
+        std::cout << "damaged files set aside, not sent: " << damaged
+                  << " (see 'escucha-cli blobs' and 'escucha-cli check')\n";
     const auto state = sync::ReadSyncState(vault);
     if (!state.enrolled) {
         std::cout << "sync: not enrolled (escucha-cli enrol --server URL --code CODE)\n";
@@ -605,7 +609,8 @@ int CmdEnrol(const Args& args) {
             const auto moved = capture::AdoptLocalProject(vault.Records(), local.project_id, state.project_id);
             int64_t m = 0;
             for (const auto& [type, count] : moved) m += count;
-            std::cout << "moved " << m << " record(s) into '" << state.project_name << "'; they are sent at the next sync\n";
+            std::cout << "moved " << m << " record(s) into '" << state.project_name
+                      << "'; they are sent at the next sync\n";
         } else {
             std::cout << "kept on this device only, not sent; move them later with: escucha-cli adopt --from "
                       << local.project_id << "\n";
@@ -623,7 +628,9 @@ void PrintReport(const sync::SyncReport& r) {
               << r.pulled << ", waiting " << r.pending;
     if (r.conflicts) std::cout << ", merged with conflicts " << r.conflicts;
     if (r.rejected) std::cout << ", refused " << r.rejected;
-    if (r.kept_local) std::cout << ", kept on this device (work outside the enrolled project; see 'escucha-cli adopt') " << r.kept_local;
+    if (r.kept_local)
+        std::cout << ", kept on this device (work outside the enrolled project; see 'escucha-cli adopt') "
+                  << r.kept_local;
     if (r.blobs_uploaded || r.blob_bytes_sent)
         std::cout << ", files uploaded " << r.blobs_uploaded << " (" << r.blob_bytes_sent << " bytes)";
     // A damaged file set aside does not leave the cycle unfinished.
@@ -684,7 +691,9 @@ int CmdBlobs(const Args& args) {
     const auto list = blobs.List();
     for (const auto& b : list) {
         std::cout << b.sha256 << "  " << b.size << " bytes  " << b.created_at << "  "
-                  << (b.uploaded ? "at headquarters" : b.damaged.empty() ? "waiting to upload" : "damaged, set aside")
+                  << (b.uploaded          ? "at headquarters"
+                      : b.damaged.empty() ? "waiting to upload"
+                                          : "damaged, set aside")
                   << "\n";
         if (!b.damaged.empty()) std::cout << "    " << b.damaged << "\n";
     }
@@ -872,7 +881,8 @@ int CmdGuide(const Args& args) {
                 const auto pseudonym = ReadLine("Pseudonym chosen by the participant: ");
                 if (!pseudonym || pseudonym->empty()) continue;
                 const auto r = records.Create("participant", {{"project_id", project}, {"pseudonym", *pseudonym}});
-                std::cout << "Saved participant " << r["code"].get<std::string>() << " (" << r["id"].get<std::string>() << ")\n";
+                std::cout << "Saved participant " << r["code"].get<std::string>() << " (" << r["id"].get<std::string>()
+                          << ")\n";
             } else if (*choice == "2" || *choice == "3") {
                 const bool narrative = *choice == "3";
                 const auto title = ReadLine("Title: ");
@@ -892,7 +902,8 @@ int CmdGuide(const Args& args) {
                 for (const auto& h : records.Search(*query, 10))
                     std::cout << "  " << h.type << "  " << h.title << "\n    " << h.snippet << "\n";
             } else if (*choice == "5") {
-                for (const auto& t : Types().Types()) std::cout << "  " << t.name << ": " << records.Count(t.name) << "\n";
+                for (const auto& t : Types().Types())
+                    std::cout << "  " << t.name << ": " << records.Count(t.name) << "\n";
             }
         } catch (const RecordError& e) {
             std::cout << "Not saved: " << e.what() << "\n";
@@ -917,13 +928,30 @@ int Dispatch(const std::vector<std::string>& raw) {
     }
     const std::string& command = args.words[0];
     static const std::map<std::string, std::function<int(const Args&)>> COMMANDS = {
-        {"init", CmdInit},         {"add", CmdAdd},       {"edit", CmdEdit},     {"delete", CmdDelete},
-        {"list", CmdList},         {"show", CmdShow},     {"import", CmdImport}, {"search", CmdSearch},
-        {"export", CmdExport},     {"passwd", CmdPasswd}, {"check", CmdCheck},   {"status", CmdStatus},
-        {"types", CmdTypes},       {"guide", CmdGuide},   {"recovery-key", CmdRecoveryKey},
-        {"reindex", CmdReindex},   {"enrol", CmdEnrol},   {"sync", CmdSync},     {"outbox", CmdOutbox},
-        {"conflicts", CmdConflicts}, {"attach", CmdAttach}, {"blobs", CmdBlobs},
-        {"withdraw-consent", CmdWithdrawConsent}, {"adopt", CmdAdopt},
+        {"init", CmdInit},
+        {"add", CmdAdd},
+        {"edit", CmdEdit},
+        {"delete", CmdDelete},
+        {"list", CmdList},
+        {"show", CmdShow},
+        {"import", CmdImport},
+        {"search", CmdSearch},
+        {"export", CmdExport},
+        {"passwd", CmdPasswd},
+        {"check", CmdCheck},
+        {"status", CmdStatus},
+        {"types", CmdTypes},
+        {"guide", CmdGuide},
+        {"recovery-key", CmdRecoveryKey},
+        {"reindex", CmdReindex},
+        {"enrol", CmdEnrol},
+        {"sync", CmdSync},
+        {"outbox", CmdOutbox},
+        {"conflicts", CmdConflicts},
+        {"attach", CmdAttach},
+        {"blobs", CmdBlobs},
+        {"withdraw-consent", CmdWithdrawConsent},
+        {"adopt", CmdAdopt},
     };
     if (command == "help") {
         std::cout << HELP;

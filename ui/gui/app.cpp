@@ -10,9 +10,9 @@
 #include "wrap_text.h"
 
 #include <GLFW/glfw3.h>
-#include <imgui.h>
 #include <backends/imgui_impl_glfw.h>
 #include <backends/imgui_impl_opengl3.h>
+#include <imgui.h>
 
 #include <chrono>
 #include <csignal>
@@ -64,8 +64,8 @@ void LoadFonts(float scale) {
     // Latin with every accent Spanish, French, Portuguese and Haitian Creole
     // use (and Vietnamese and more), general punctuation, the euro sign.
     static const ImWchar RANGES[] = {0x0020, 0x024F, 0x1E00, 0x1EFF, 0x2000, 0x206F, 0x20AC, 0x20AC, 0};
-    for (const char* path : {"/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf",
-                             "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"}) {
+    for (const char* path :
+         {"/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"}) {
         if (std::filesystem::exists(path)) {
             io.Fonts->AddFontFromFileTTF(path, 18.0f * scale, nullptr, RANGES);
             return;
@@ -112,8 +112,8 @@ bool g_input = false;   ///< a person did something (keeps the vault from lockin
 /// after a press, releases wait for the next frame; and once one event
 /// waits, every later key and character waits behind it, in order.
 struct KeyEvent {
-    int key;          ///< GLFW key, or -1 for a character
-    int scancode;     ///< or the character's code point
+    int key;      ///< GLFW key, or -1 for a character
+    int scancode; ///< or the character's code point
     int action, mods;
 };
 bool g_pressed_since_frame = false;
@@ -270,14 +270,15 @@ int RunApp(int argc, char** argv) {
     const char* display = std::getenv("DISPLAY");
     const char* wayland = std::getenv("WAYLAND_DISPLAY");
     if ((!display || !*display) && (!wayland || !*wayland)) {
-        std::fprintf(stderr,
-                     "escucha: there is no display to open a window on (DISPLAY is not set).\n"
-                     "Run it from a desktop session, or use the command line: escucha-cli help\n");
+        std::fprintf(stderr, "escucha: there is no display to open a window on (DISPLAY is not set).\n"
+                             "Run it from a desktop session, or use the command line: escucha-cli help\n");
         return 2;
     }
     if (!glfwInit()) {
-        std::fprintf(stderr, "escucha: the window system could not be started (DISPLAY=%s).\n"
-                             "Use the command line meanwhile: escucha-cli help\n", display ? display : "");
+        std::fprintf(stderr,
+                     "escucha: the window system could not be started (DISPLAY=%s).\n"
+                     "Use the command line meanwhile: escucha-cli help\n",
+                     display ? display : "");
         return 2;
     }
     glfwWindowHint(GLFW_CONTEXT_VERSION_MAJOR, 3);
@@ -381,7 +382,8 @@ int RunApp(int argc, char** argv) {
             f.scale = scale;
             f.narrow = ImGui::GetMainViewport()->WorkSize.x < 600.0f * xscale;
             if (f.narrow) {
-                // Touch: controls at least 44 px tall (an 18 px font and 13 px above and below), more room between them.
+                // Touch: controls at least 44 px tall (an 18 px font and 13 px above and below), more room between
+                // them.
                 ImGui::PushStyleVar(ImGuiStyleVar_FramePadding, ImVec2(10.0f * scale, 13.0f * scale));
                 ImGui::PushStyleVar(ImGuiStyleVar_ItemSpacing, ImVec2(8.0f * scale, 10.0f * scale));
                 ImGui::PushStyleVar(ImGuiStyleVar_ScrollbarSize, 22.0f * scale);

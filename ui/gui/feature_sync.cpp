@@ -204,8 +204,8 @@ void SyncFeature::Enrol() {
             ui.Post([this, session, failure] {
                 if (session != m_ctx.session) return;
                 const std::optional<std::string> problem =
-                    failure ? std::optional<std::string>(failure->code.empty() ? failure->words
-                                                                               : WordError(failure->code, failure->params))
+                    failure ? std::optional<std::string>(
+                                  failure->code.empty() ? failure->words : WordError(failure->code, failure->params))
                             : std::nullopt;
                 m_view.running = false;
                 m_view.message_is_error = problem.has_value();

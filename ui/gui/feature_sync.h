@@ -46,7 +46,7 @@ struct SyncView {
     struct Refused {
         int64_t seq = 0;
         std::string record_type, record_id, record_title, reason;
-        std::string code;                ///< the refusal's code, when headquarters gave one
+        std::string code; ///< the refusal's code, when headquarters gave one
         storage::Json params = storage::Json::object();
     };
     std::vector<Refused> refused_list;

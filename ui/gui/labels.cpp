@@ -13,32 +13,22 @@ using Table = std::map<std::string_view, const char*>;
 
 const Table& TypeNames() {
     static const Table table = {
-        {"project", N_("Project")},
-        {"participant", N_("Participant")},
-        {"identity_link", N_("Identity")},
-        {"consent", N_("Consent")},
-        {"interview", N_("Interview")},
-        {"transcript_segment", N_("Transcript segment")},
-        {"field_note", N_("Field note")},
-        {"social_media_item", N_("Social-media item")},
-        {"narrative", N_("Narrative")},
-        {"profile", N_("Profile")},
+        {"project", N_("Project")},        {"participant", N_("Participant")},
+        {"identity_link", N_("Identity")}, {"consent", N_("Consent")},
+        {"interview", N_("Interview")},    {"transcript_segment", N_("Transcript segment")},
+        {"field_note", N_("Field note")},  {"social_media_item", N_("Social-media item")},
+        {"narrative", N_("Narrative")},    {"profile", N_("Profile")},
     };
     return table;
 }
 
 const Table& TypePlurals() {
     static const Table table = {
-        {"project", N_("Projects")},
-        {"participant", N_("Participants")},
-        {"identity_link", N_("Identities")},
-        {"consent", N_("Consents")},
-        {"interview", N_("Interviews")},
-        {"transcript_segment", N_("Transcripts")},
-        {"field_note", N_("Field notes")},
-        {"social_media_item", N_("Social media")},
-        {"narrative", N_("Narratives")},
-        {"profile", N_("Profiles")},
+        {"project", N_("Projects")},         {"participant", N_("Participants")},
+        {"identity_link", N_("Identities")}, {"consent", N_("Consents")},
+        {"interview", N_("Interviews")},     {"transcript_segment", N_("Transcripts")},
+        {"field_note", N_("Field notes")},   {"social_media_item", N_("Social media")},
+        {"narrative", N_("Narratives")},     {"profile", N_("Profiles")},
     };
     return table;
 }

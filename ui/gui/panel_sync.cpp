@@ -125,11 +125,13 @@ void DrawLocalWork(SyncFeature& s, const Frame& f) {
         std::string kinds;
         for (const auto& [type, count] : l.records) {
             n += count;
-            kinds += (kinds.empty() ? "" : ", ") + std::to_string(count) + " " + (count == 1 ? TypeLabel(type) : TypePluralLabel(type));
+            kinds += (kinds.empty() ? "" : ", ") + std::to_string(count) + " " +
+                     (count == 1 ? TypeLabel(type) : TypePluralLabel(type));
         }
         char words[512];
-        std::snprintf(words, sizeof words, Tr("This device holds %d record(s) recorded before enrolment, in its own "
-                                              "project \"%s\": %s."),
+        std::snprintf(words, sizeof words,
+                      Tr("This device holds %d record(s) recorded before enrolment, in its own "
+                         "project \"%s\": %s."),
                       static_cast<int>(n), l.name.c_str(), kinds.c_str());
         ImGui::TextWrapped("%s", words);
         if (l.kept) {
@@ -163,8 +165,8 @@ void DrawSync(SyncFeature& s, EditingFeature& e, const Frame& f) {
         ImGui::TextWrapped("%s: %s (%s)", Tr("Project"), v.project_name.c_str(), ChoiceLabel(v.role));
         ImGui::Spacing();
         ImGui::Text(Tr("Records waiting to be sent: %lld"), static_cast<long long>(v.waiting_records));
-        if (v.rejected > 0) ErrorText(std::string(Tr("Refused by headquarters (kept on this device): ")) +
-                                      std::to_string(v.rejected));
+        if (v.rejected > 0)
+            ErrorText(std::string(Tr("Refused by headquarters (kept on this device): ")) + std::to_string(v.rejected));
         if (v.conflicts > 0)
             ImGui::Text(Tr("Edits made elsewhere at the same time, kept for you to merge: %lld"),
                         static_cast<long long>(v.conflicts));
@@ -172,14 +174,15 @@ void DrawSync(SyncFeature& s, EditingFeature& e, const Frame& f) {
         const std::time_t now = std::time(nullptr);
         const std::string success = SinceInWords(v.last_success, now);
         ImGui::TextWrapped("%s: %s", Tr("Last success"),
-                           v.last_success.empty() ? Tr("never") : success.empty() ? v.last_success.c_str()
-                                                                                   : success.c_str());
+                           v.last_success.empty() ? Tr("never")
+                           : success.empty()      ? v.last_success.c_str()
+                                                  : success.c_str());
         if (!v.last_error.empty()) {
             // Kept as "instant reason": the instant in words, then the reason.
             const auto space = v.last_error.find(' ');
             const std::string when = SinceInWords(v.last_error.substr(0, space), now);
-            const std::string reason = when.empty() || space == std::string::npos ? v.last_error
-                                                                                 : v.last_error.substr(space + 1);
+            const std::string reason =
+                when.empty() || space == std::string::npos ? v.last_error : v.last_error.substr(space + 1);
             ErrorText(std::string(Tr("Last error")) + (when.empty() ? "" : " " + when) + ": " + reason);
         }
         ImGui::Spacing();

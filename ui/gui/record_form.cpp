@@ -105,9 +105,9 @@ size_t WordCharLength(std::string_view text, size_t pos) {
     size_t len = 1;
     while (pos + len < text.size() && (static_cast<unsigned char>(text[pos + len]) & 0xC0) == 0x80) ++len;
     const auto next = pos + 1 < text.size() ? static_cast<unsigned char>(text[pos + 1]) : 0;
-    if (c == 0xC2 && next >= 0xA0 && next <= 0xBF) return 0; // U+00A0 to U+00BF
-    if (c == 0xC3 && (next == 0x97 || next == 0xB7)) return 0;  // × ÷
-    if (c == 0xE2 && next == 0x80) return 0;                    // U+2000 to U+203F
+    if (c == 0xC2 && next >= 0xA0 && next <= 0xBF) return 0;   // U+00A0 to U+00BF
+    if (c == 0xC3 && (next == 0x97 || next == 0xB7)) return 0; // × ÷
+    if (c == 0xE2 && next == 0x80) return 0;                   // U+2000 to U+203F
     return len;
 }
 
@@ -154,7 +154,8 @@ RecordDraft DraftFromRecord(const storage::RecordType& type, const Json& record)
     d.type = type.name;
     d.id = record.value("id", "");
     d.project_id = record.value("project_id", "");
-    for (const auto& f : type.fields) d.values[f.name] = ValueFrom(f, record.contains(f.name) ? record[f.name] : Json());
+    for (const auto& f : type.fields)
+        d.values[f.name] = ValueFrom(f, record.contains(f.name) ? record[f.name] : Json());
     d.created_at = record.value("created_at", "");
     d.updated_at = record.value("updated_at", "");
     d.author = record.value("author", "");
@@ -234,9 +235,9 @@ FormFields ReadForm(const storage::RecordType& type, const RecordDraft& draft) {
 // [SECTION] Dates
 
 const char* MonthName(int month) {
-    static const char* const NAMES[] = {N_("January"), N_("February"), N_("March"),     N_("April"),
-                                        N_("May"),     N_("June"),     N_("July"),      N_("August"),
-                                        N_("September"), N_("October"), N_("November"), N_("December")};
+    static const char* const NAMES[] = {N_("January"),   N_("February"), N_("March"),    N_("April"),
+                                        N_("May"),       N_("June"),     N_("July"),     N_("August"),
+                                        N_("September"), N_("October"),  N_("November"), N_("December")};
     return month >= 1 && month <= 12 ? Tr(NAMES[month - 1]) : "";
 }
 

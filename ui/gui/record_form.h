@@ -25,18 +25,18 @@ struct FieldValue {
 };
 
 struct RecordDraft {
-    int key = 0;             ///< unique for the app's run: a result that lands checks it still has its draft
+    int key = 0; ///< unique for the app's run: a result that lands checks it still has its draft
     std::string type;
-    std::string id;          ///< empty until its first save lands
+    std::string id; ///< empty until its first save lands
     std::string project_id;
     std::map<std::string, FieldValue> values;
-    std::set<std::string> touched;  ///< fields changed since the last save
+    std::set<std::string> touched;                   ///< fields changed since the last save
     std::map<std::string, std::string> field_errors; ///< field → what is wrong, in words
-    std::string error;       ///< the last save's failure, in words
+    std::string error;                               ///< the last save's failure, in words
     bool dirty = false;
     bool saving = false;
-    double last_edit = 0;    ///< the app's monotonic clock, seconds
-    int revision = 0;        ///< raised by every edit
+    double last_edit = 0;      ///< the app's monotonic clock, seconds
+    int revision = 0;          ///< raised by every edit
     int refused_revision = -1; ///< the save of this revision was refused: wait for another edit
     double retry_at = 0;       ///< a save that failed for another reason (a busy vault) is tried again then
     std::string created_at;
@@ -72,7 +72,7 @@ struct FormFields {
 /// matches the beginning of a word, the others a whole word) occur in
 /// `text`, ignoring case and accents: [begin, end) byte ranges, in order.
 [[nodiscard]] std::vector<std::pair<size_t, size_t>> FindTerms(std::string_view text,
-                                                              const std::vector<std::string>& terms);
+                                                               const std::vector<std::string>& terms);
 
 /// Today's date as YYYY-MM-DD (the device's clock; used to prefill dates).
 [[nodiscard]] std::string Today();

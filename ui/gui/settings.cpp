@@ -45,7 +45,8 @@ bool StoreSettings(const std::filesystem::path& file, const Settings& s, std::st
     const auto tmp = file.string() + ".new";
     {
         std::ofstream out(tmp, std::ios::trunc);
-        out << nlohmann::json{{"language", s.language}, {"lock_after_minutes", s.lock_after_minutes},
+        out << nlohmann::json{{"language", s.language},
+                              {"lock_after_minutes", s.lock_after_minutes},
                               {"ui_scale", s.ui_scale}}
                    .dump(2)
             << '\n';

@@ -26,7 +26,8 @@ int UiQueue::Run() {
     return static_cast<int>(tasks.size());
 }
 
-VaultWorker::VaultWorker(UiQueue& ui, std::string name) : m_ui(ui), m_name(std::move(name)), m_thread([this] { Loop(); }) {}
+VaultWorker::VaultWorker(UiQueue& ui, std::string name)
+    : m_ui(ui), m_name(std::move(name)), m_thread([this] { Loop(); }) {}
 
 VaultWorker::~VaultWorker() {
     {

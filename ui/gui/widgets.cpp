@@ -22,9 +22,7 @@ using storage::FieldKind;
 
 // [SECTION] Small pieces
 
-bool WideButton(const char* label, const Frame& f) {
-    return ImGui::Button(label, ImVec2(f.narrow ? -1.0f : 0.0f, 0));
-}
+bool WideButton(const char* label, const Frame& f) { return ImGui::Button(label, ImVec2(f.narrow ? -1.0f : 0.0f, 0)); }
 
 bool SideButton(const char* label, const Frame& f) {
     return ImGui::Button(label, ImVec2(0, f.narrow ? TouchHeight(f) : 0.0f));
@@ -39,8 +37,8 @@ void PushDanger() {
 
 void PopDanger() { ImGui::PopStyleColor(4); }
 
-bool ConfirmedButton(const char* label, const char* popup_id, const char* question, const char* confirm,
-                     const Frame& f, bool danger) {
+bool ConfirmedButton(const char* label, const char* popup_id, const char* question, const char* confirm, const Frame& f,
+                     bool danger) {
     // The modal's title is the button's words; its identity stays the same in every language.
     const std::string name = std::string(label) + "###" + popup_id;
     if (danger) PushDanger();
@@ -171,8 +169,7 @@ void ShowText(ImGuiInputTextCallbackData* data, WrapEdit& edit, std::string text
     const std::string display = WrapText(text, edit.width, Measure);
     data->DeleteChars(0, data->BufTextLen);
     data->InsertChars(0, display.data(), display.data() + display.size());
-    data->CursorPos = data->SelectionStart = data->SelectionEnd =
-        static_cast<int>(ToDisplayPosition(display, cursor));
+    data->CursorPos = data->SelectionStart = data->SelectionEnd = static_cast<int>(ToDisplayPosition(display, cursor));
     edit.before = display;
     edit.field->text = std::move(text);
     edit.changed = true;
@@ -203,9 +200,9 @@ int OnWrappedEdit(ImGuiInputTextCallbackData* data) {
             ShowText(data, edit, std::move(text), cursor);
         } else {
             const std::string_view display(data->Buf, data->BufTextLen);
-            const int settled = static_cast<int>(SettleCursor(display, field.cursor, static_cast<size_t>(data->CursorPos),
-                                                               KeyPressed(ImGuiKey_RightArrow),
-                                                               KeyPressed(ImGuiKey_LeftArrow)));
+            const int settled =
+                static_cast<int>(SettleCursor(display, field.cursor, static_cast<size_t>(data->CursorPos),
+                                              KeyPressed(ImGuiKey_RightArrow), KeyPressed(ImGuiKey_LeftArrow)));
             if (settled != data->CursorPos) {
                 if (data->SelectionStart == data->SelectionEnd) data->SelectionStart = data->SelectionEnd = settled;
                 else if (data->SelectionEnd == data->CursorPos) data->SelectionEnd = settled;
@@ -457,8 +454,7 @@ bool IsTyped(FieldKind kind) {
 
 /// The field that takes the keyboard when a form opens for writing: the
 /// first one typed into (a choice above it is made with the mouse or a finger).
-const storage::FieldSpec* FirstTypedField(const storage::RecordType& type,
-                                          std::initializer_list<const char*> skip) {
+const storage::FieldSpec* FirstTypedField(const storage::RecordType& type, std::initializer_list<const char*> skip) {
     for (const auto& spec : type.fields) {
         if (std::any_of(skip.begin(), skip.end(), [&](const char* name) { return spec.name == name; })) continue;
         if (IsTyped(spec.kind) && spec.name != "code") return &spec;

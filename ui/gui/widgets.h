@@ -38,8 +38,8 @@ void PushDanger();
 void PopDanger();
 /// A button that asks `question` in a modal first; true when `confirm` was chosen.
 /// `danger`: it erases something, and both buttons that lead to it are red.
-bool ConfirmedButton(const char* label, const char* popup_id, const char* question, const char* confirm,
-                     const Frame& f, bool danger = false);
+bool ConfirmedButton(const char* label, const char* popup_id, const char* question, const char* confirm, const Frame& f,
+                     bool danger = false);
 /// What became of a form's last edits: "Saved", "Saving…".
 [[nodiscard]] const char* SaveState(const RecordDraft& d);
 /// `text` cut to fit `width` pixels, with "…" where it was cut.

@@ -19,8 +19,8 @@ bool IsSoft(std::string_view d, size_t i) {
 /// long paragraph costs time in proportion to its length.
 void WrapParagraph(std::string_view p, float width, const MeasureText& measure, std::string& out) {
     const float space = measure(" ");
-    float line = 0;      // width of the current line, trailing spaces excluded
-    float trailing = 0;  // width of the spaces after the line's last word
+    float line = 0;     // width of the current line, trailing spaces excluded
+    float trailing = 0; // width of the spaces after the line's last word
     bool line_empty = true;
     size_t pos = 0;
     while (pos < p.size()) {

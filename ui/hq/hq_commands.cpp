@@ -100,9 +100,7 @@ sync::Project FindProject(sync::HqStore& store, const std::string& name) {
     return *p;
 }
 
-bool IsLoopback(const std::string& host) {
-    return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
-}
+bool IsLoopback(const std::string& host) { return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0; }
 
 int Serve(const Args& args) {
     const auto listen = args.Need("--listen");
@@ -190,16 +188,16 @@ int Admin(const Args& args) {
         const auto code = sync::NewEnrolmentCode();
         store->AddEnrolment(sync::HashSecret(code), project.id, *role, args.Get("--person"), expires);
         std::cout << code << "\n";
-        std::cerr << "one-time code for a " << sync::RoleName(*role) << " of '" << project.name
-                  << "', good until " << expires << "; give it to that person only\n";
+        std::cerr << "one-time code for a " << sync::RoleName(*role) << " of '" << project.name << "', good until "
+                  << expires << "; give it to that person only\n";
         return 0;
     }
     if (command == "devices") {
         const auto project = FindProject(*store, args.Need("--project"));
         for (const auto& d : store->ListDevices(project.id))
             std::cout << d.info.device_id << "  " << sync::RoleName(d.info.role) << "  " << d.info.person << "  "
-                      << (d.revoked ? "revoked" : "active") << "  last seen " << (d.last_seen.empty() ? "never" : d.last_seen)
-                      << "\n";
+                      << (d.revoked ? "revoked" : "active") << "  last seen "
+                      << (d.last_seen.empty() ? "never" : d.last_seen) << "\n";
         return 0;
     }
     if (command == "revoke") {
@@ -230,8 +228,8 @@ int Admin(const Args& args) {
         for (const auto& u : blobs.Usage()) usage[u.project_id] = u;
         for (const auto& p : store->ListProjects()) {
             const auto& u = usage[p.id];
-            std::cout << p.id << "  " << p.name << "  " << u.blobs << " file(s), " << u.bytes << " bytes; "
-                      << u.pending << " unfinished upload(s), " << u.pending_bytes << " of " << u.pending_claimed
+            std::cout << p.id << "  " << p.name << "  " << u.blobs << " file(s), " << u.bytes << " bytes; " << u.pending
+                      << " unfinished upload(s), " << u.pending_bytes << " of " << u.pending_claimed
                       << " bytes received\n";
         }
         return 0;

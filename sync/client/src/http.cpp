@@ -112,8 +112,8 @@ storage::ErrorValue HttpResult::Problem(const std::string& server) const {
             {errc::CANCELLED, "cancelled"},
         };
         const auto it = words.find(out.code);
-        out.words = std::string("cannot reach ") + server + ": " +
-                    (it != words.end() ? it->second : "the transfer failed");
+        out.words =
+            std::string("cannot reach ") + server + ": " + (it != words.end() ? it->second : "the transfer failed");
         return out;
     }
     out.params["status"] = static_cast<int64_t>(status);
@@ -199,8 +199,9 @@ HttpResult HttpClient::Perform(const std::string& method, const std::string& url
     if (!bearer.empty())
         m_holder->headers = curl_slist_append(m_holder->headers, ("Authorization: Bearer " + bearer).c_str());
     if (body) {
-        m_holder->headers = curl_slist_append(m_holder->headers, method == "PUT" ? "Content-Type: application/octet-stream"
-                                                                                 : "Content-Type: application/json");
+        m_holder->headers =
+            curl_slist_append(m_holder->headers, method == "PUT" ? "Content-Type: application/octet-stream"
+                                                                 : "Content-Type: application/json");
         curl_easy_setopt(h, CURLOPT_POST, 1L);
         if (method == "PUT") curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "PUT");
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, body->data());
@@ -216,8 +217,8 @@ HttpResult HttpClient::Perform(const std::string& method, const std::string& url
         long os_errno = 0;
         curl_easy_getinfo(h, CURLINFO_OS_ERRNO, &os_errno);
         result.os_errno = static_cast<int>(os_errno);
-        result.transport_text = std::string("cannot reach ") + url + ": " +
-                                (error_buffer[0] ? error_buffer : curl_easy_strerror(rc));
+        result.transport_text =
+            std::string("cannot reach ") + url + ": " + (error_buffer[0] ? error_buffer : curl_easy_strerror(rc));
         result.body.clear();
         return result;
     }

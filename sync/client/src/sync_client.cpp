@@ -98,8 +98,8 @@ std::optional<storage::ErrorValue> CheckServerAddress(const std::string& server)
     if (url.rfind("https://", 0) == 0 && url.size() > 8) return std::nullopt;
     if (url.rfind("http://", 0) == 0) {
         const auto host = UrlHost(url);
-        if (host == "localhost" || host == "[::1]" || (host.rfind("127.", 0) == 0 &&
-            host.find_first_not_of("0123456789.") == std::string::npos))
+        if (host == "localhost" || host == "[::1]" ||
+            (host.rfind("127.", 0) == 0 && host.find_first_not_of("0123456789.") == std::string::npos))
             return std::nullopt;
     }
     return storage::ErrorValue{storage::errc::SERVER_MUST_BE_HTTPS,
@@ -255,8 +255,8 @@ bool SyncClient::Push(SyncReport& report, const std::string& base, const std::st
     return false;
 }
 
-bool SyncClient::PushBatch(const std::vector<storage::JournalEntry>& batch, SyncReport& report,
-                           const std::string& base, const std::string& token) {
+bool SyncClient::PushBatch(const std::vector<storage::JournalEntry>& batch, SyncReport& report, const std::string& base,
+                           const std::string& token) {
     PushRequest request;
     for (const auto& e : batch) {
         auto body = Json::parse(e.body, nullptr, false);
@@ -455,7 +455,8 @@ void SyncClient::Watch(const WatchOptions& options, const std::function<void(con
             // Jitter: between half and the whole backoff, so devices that lost
             // the network together do not all come back in the same second.
             const auto half = backoff.count() / 2;
-            wait = std::chrono::milliseconds(half + (half > 0 ? randombytes_uniform(static_cast<uint32_t>(half + 1)) : 0));
+            wait =
+                std::chrono::milliseconds(half + (half > 0 ? randombytes_uniform(static_cast<uint32_t>(half + 1)) : 0));
         } else {
             failures = 0;
         }

@@ -51,8 +51,11 @@ void from_json(const Json& j, EnrolRequest& v) {
 }
 
 void to_json(Json& j, const EnrolResponse& v) {
-    j = {{"token", v.token}, {"project_id", v.project_id}, {"project_name", v.project_name},
-         {"role", RoleName(v.role)}, {"person", v.person}};
+    j = {{"token", v.token},
+         {"project_id", v.project_id},
+         {"project_name", v.project_name},
+         {"role", RoleName(v.role)},
+         {"person", v.person}};
 }
 void from_json(const Json& j, EnrolResponse& v) {
     j.at("token").get_to(v.token);
@@ -63,8 +66,13 @@ void from_json(const Json& j, EnrolResponse& v) {
 }
 
 void to_json(Json& j, const Change& v) {
-    j = {{"change_id", v.change_id}, {"record_type", v.record_type}, {"record_id", v.record_id}, {"rev", v.rev},
-         {"op", v.op},               {"hlc", v.hlc},                 {"body", v.body}};
+    j = {{"change_id", v.change_id},
+         {"record_type", v.record_type},
+         {"record_id", v.record_id},
+         {"rev", v.rev},
+         {"op", v.op},
+         {"hlc", v.hlc},
+         {"body", v.body}};
 }
 void from_json(const Json& j, Change& v) {
     j.at("change_id").get_to(v.change_id);
@@ -100,9 +108,15 @@ void to_json(Json& j, const PushResponse& v) { j = {{"results", v.results}}; }
 void from_json(const Json& j, PushResponse& v) { j.at("results").get_to(v.results); }
 
 void to_json(Json& j, const ConflictInfo& v) {
-    j = {{"seq", v.seq},     {"record_type", v.record_type}, {"record_id", v.record_id},
-         {"field", v.field}, {"kept", v.kept},               {"other", v.other},
-         {"other_author", v.other_author}, {"other_device", v.other_device}, {"other_hlc", v.other_hlc}};
+    j = {{"seq", v.seq},
+         {"record_type", v.record_type},
+         {"record_id", v.record_id},
+         {"field", v.field},
+         {"kept", v.kept},
+         {"other", v.other},
+         {"other_author", v.other_author},
+         {"other_device", v.other_device},
+         {"other_hlc", v.other_hlc}};
 }
 void from_json(const Json& j, ConflictInfo& v) {
     j.at("seq").get_to(v.seq);
@@ -127,8 +141,11 @@ void from_json(const Json& j, PullResponse& v) {
 }
 
 void to_json(Json& j, const DeviceInfo& v) {
-    j = {{"device_id", v.device_id}, {"project_id", v.project_id}, {"project_name", v.project_name},
-         {"role", RoleName(v.role)}, {"person", v.person}};
+    j = {{"device_id", v.device_id},
+         {"project_id", v.project_id},
+         {"project_name", v.project_name},
+         {"role", RoleName(v.role)},
+         {"person", v.person}};
 }
 void from_json(const Json& j, DeviceInfo& v) {
     j.at("device_id").get_to(v.device_id);

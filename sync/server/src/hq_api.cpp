@@ -20,9 +20,7 @@ namespace escucha::sync {
 
 namespace {
 
-Json FieldOr(const Json& record, const std::string& field) {
-    return record.contains(field) ? record[field] : Json();
-}
+Json FieldOr(const Json& record, const std::string& field) { return record.contains(field) ? record[field] : Json(); }
 
 Decision Reject(std::string reason, std::string code, Json params = Json::object()) {
     return {ItemStatus::Rejected, std::move(reason), {}, {}, std::move(code), std::move(params)};
@@ -89,7 +87,8 @@ Decision DecideChange(const storage::Catalogue& catalogue, const DeviceInfo& dev
     }
     if (change.record_type == "project" && device.role != Role::Coordinator)
         return Reject("only a coordinator changes the project itself", storage::errc::COORDINATOR_ONLY);
-    if (current && !type->shared_edit && current->owner_device != device.device_id && device.role != Role::Coordinator &&
+    if (current && !type->shared_edit && current->owner_device != device.device_id &&
+        device.role != Role::Coordinator &&
         !(change.op == "upsert" && !current->deleted && capture::IsConsentWithdrawal(current->body, body)))
         return Reject("only the device that created this " + type->name + " edits it", storage::errc::CREATOR_ONLY,
                       {{"type", type->name}});
@@ -333,9 +332,9 @@ Admission HqApi::Admit(const ApiRequest& request, std::optional<uint64_t> conten
     }
     if (content_length && *content_length > a.body_limit) {
         a.refusal = Error(413, "too_large",
-                          body == Body::None ? "this request takes no body"
-                                             : "the request is too large: at most " + std::to_string(a.body_limit) +
-                                                   " bytes here");
+                          body == Body::None
+                              ? "this request takes no body"
+                              : "the request is too large: at most " + std::to_string(a.body_limit) + " bytes here");
         return a;
     }
     if (!request.content_encoding.empty() && request.content_encoding != "identity") {
@@ -370,7 +369,8 @@ Admission HqApi::Admit(const ApiRequest& request, std::optional<uint64_t> conten
     if (path.rfind(BLOBS_PREFIX, 0) == 0) {
         const auto sha = path.substr(sizeof BLOBS_PREFIX - 1);
         if (!IsSha256Hex(sha)) {
-            a.refusal = Error(400, "bad_blob_name", "a blob is named by the SHA-256 of its content: 64 lower-case hex digits");
+            a.refusal =
+                Error(400, "bad_blob_name", "a blob is named by the SHA-256 of its content: 64 lower-case hex digits");
             return a;
         }
         if (!m_blobs) {
@@ -393,7 +393,8 @@ ApiAnswer HqApi::Handle(const ApiRequest& request, const Admission& admission) {
     const auto& path = request.path;
     if (path == "/v1/health") return Ok({{"status", "ok"}, {"version", PROTOCOL_VERSION}});
     if (path == "/v1/enrol") return Enrol(request);
-    if (!admission.device) return Error(401, "no_token", "this request needs a device token (Authorization: Bearer ...)");
+    if (!admission.device)
+        return Error(401, "no_token", "this request needs a device token (Authorization: Bearer ...)");
     const auto& device = *admission.device;
     if (path == "/v1/whoami") return Ok(device);
     if (path == "/v1/push") return Push(request, device);
@@ -485,20 +486,21 @@ ApiAnswer HqApi::Push(const ApiRequest& request, const DeviceInfo& device) {
             return Error(403, "other_project", item + "this device may write only to its own project");
     }
     const auto now = m_limits.clock();
-    const auto results = m_store.ApplyBatch(device, changes, [&](const Change& c, const StoredRecord* cur, const Json* base,
-                                                                         const StoredRecord* cause) {
-        if (auto why = ClockTooFarAhead(c, now))
-            return Decision{ItemStatus::Rejected, why->words, {}, {}, why->code, why->params};
-        return DecideChange(m_catalogue, device, c, cur, base, cause);
-    });
+    const auto results = m_store.ApplyBatch(
+        device, changes, [&](const Change& c, const StoredRecord* cur, const Json* base, const StoredRecord* cause) {
+            if (auto why = ClockTooFarAhead(c, now))
+                return Decision{ItemStatus::Rejected, why->words, {}, {}, why->code, why->params};
+            return DecideChange(m_catalogue, device, c, cur, base, cause);
+        });
     return Ok(PushResponse{results});
 }
 
 ApiAnswer HqApi::Pull(const ApiRequest& request, const DeviceInfo& device) {
     int64_t since = 0;
     int64_t limit = 500;
-    const auto bad = Error(400, "bad_query",
-                           "since must be a whole number of 0 or more, limit from 1 to " + std::to_string(MAX_PULL_LIMIT));
+    const auto bad =
+        Error(400, "bad_query",
+              "since must be a whole number of 0 or more, limit from 1 to " + std::to_string(MAX_PULL_LIMIT));
     if (request.query.count("since")) {
         const auto v = WholeNumber(request.query, "since", INT64_MAX / 10);
         if (!v) return bad;
@@ -527,8 +529,7 @@ ApiAnswer HqApi::BlobPut(const ApiRequest& request, const std::string& sha, cons
     BlobStatus after;
     switch (m_blobs->Append(device.project_id, device.device_id, sha, *offset, *total, request.body, after)) {
     case AppendResult::Appended:
-    case AppendResult::Completed:
-        return Ok({{"have", after.have}, {"complete", after.complete}});
+    case AppendResult::Completed: return Ok({{"have", after.have}, {"complete", after.complete}});
     case AppendResult::WrongOffset:
         return {409,
                 Json{{"error", "HQ has " + std::to_string(after.have) + " bytes of this blob; send from there"},

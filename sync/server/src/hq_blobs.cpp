@@ -4,8 +4,8 @@
 #include "escucha/storage/secret.h"
 
 #include <fcntl.h>
-#include <sys/statvfs.h>
 #include <sodium.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -173,9 +173,8 @@ std::vector<BlobUsage> HqBlobStore::Usage() {
     return out;
 }
 
-AppendResult HqBlobStore::Append(const std::string& project_id, const std::string& device_id,
-                                 const std::string& sha256, int64_t offset, int64_t total, const std::string& data,
-                                 BlobStatus& after) {
+AppendResult HqBlobStore::Append(const std::string& project_id, const std::string& device_id, const std::string& sha256,
+                                 int64_t offset, int64_t total, const std::string& data, BlobStatus& after) {
     std::lock_guard lock(m_mutex);
     if (std::chrono::steady_clock::now() - m_last_sweep > std::chrono::minutes(1)) {
         DropStaleLocked();
@@ -227,7 +226,8 @@ AppendResult HqBlobStore::Append(const std::string& project_id, const std::strin
             return AppendResult::QuotaExceeded;
         int64_t kept = 0;
         std::error_code list_ec;
-        for (fs::directory_iterator it(done.parent_path(), list_ec), end; !list_ec && it != end; it.increment(list_ec)) {
+        for (fs::directory_iterator it(done.parent_path(), list_ec), end; !list_ec && it != end;
+             it.increment(list_ec)) {
             std::error_code size_ec;
             if (it->path().extension() == ".blob") kept += static_cast<int64_t>(fs::file_size(it->path(), size_ec));
         }

@@ -14,8 +14,8 @@
 #include <atomic>
 #include <cstdio>
 #include <limits>
-#include <thread>
 #include <map>
+#include <thread>
 #include <unordered_map>
 
 namespace escucha::sync {
@@ -200,7 +200,8 @@ int ConnectionsThatFit(int wanted) {
 std::optional<std::string> Gzip(const std::string& in) {
     if (in.size() > (1u << 30)) return std::nullopt;
     z_stream zs{};
-    if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) return std::nullopt;
+    if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        return std::nullopt;
     std::string out(deflateBound(&zs, static_cast<uLong>(in.size())), '\0');
     zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
     zs.avail_in = static_cast<uInt>(in.size());
@@ -220,8 +221,8 @@ bool HeaderHas(std::string_view header, std::string_view token) {
 }
 
 std::chrono::seconds TimeFor(const ServerLimits& limits, uint64_t bytes) {
-    return limits.header_deadline +
-           std::chrono::seconds(static_cast<int64_t>(bytes / static_cast<uint64_t>(std::max<int64_t>(1, limits.min_body_rate))));
+    return limits.header_deadline + std::chrono::seconds(static_cast<int64_t>(
+                                        bytes / static_cast<uint64_t>(std::max<int64_t>(1, limits.min_body_rate))));
 }
 
 } // namespace
@@ -294,8 +295,9 @@ private:
                 if (auto self = weak.lock()) self->Lowest().close();
             });
         });
-        http::async_read_header(m_stream, m_buffer, *m_parser,
-                                [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+        http::async_read_header(
+            m_stream, m_buffer, *m_parser,
+            [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
     }
 
     void OnHeader(beast::error_code ec) {
@@ -344,8 +346,8 @@ private:
         // endpoint's limit: Admit() saw it.
         m_remaining = static_cast<size_t>(m_parser->content_length().value_or(0));
         m_request.body.clear();
-        m_body_hold = std::make_unique<BodyHold>(
-            m_server.bodies, m_admission.device ? m_admission.device->device_id : "address " + m_request.peer);
+        m_body_hold = std::make_unique<BodyHold>(m_server.bodies, m_admission.device ? m_admission.device->device_id
+                                                                                     : "address " + m_request.peer);
         Lowest().expires_after(TimeFor(Limits(), m_remaining));
         if (m_expect_continue) {
             // The caller waits for this before it sends a large body.

@@ -15,7 +15,8 @@ using storage::Transaction;
 std::string HashSecret(const std::string& secret) {
     storage::EnsureSodium();
     unsigned char out[32];
-    crypto_generichash(out, sizeof out, reinterpret_cast<const unsigned char*>(secret.data()), secret.size(), nullptr, 0);
+    crypto_generichash(out, sizeof out, reinterpret_cast<const unsigned char*>(secret.data()), secret.size(), nullptr,
+                       0);
     return storage::HexEncode(out, sizeof out);
 }
 
@@ -90,12 +91,13 @@ Project SqliteHqStore::CreateProject(const std::string& name) {
     stmt.Bind(1, p.id).Bind(2, p.name).Bind(3, p.created_at).Run();
     // The project is also a record, so that devices pull it like any other.
     const auto hlc = storage::HlcTimestamp{storage::SystemMillis(), 0}.ToString();
-    Json body = {{"id", p.id},     {"type", "project"}, {"name", name},      {"created_at", p.created_at},
-                 {"updated_at", hlc}, {"author", "hq"}, {"device", "hq"},     {"rev", 1},
+    Json body = {{"id", p.id},        {"type", "project"}, {"name", name},   {"created_at", p.created_at},
+                 {"updated_at", hlc}, {"author", "hq"},    {"device", "hq"}, {"rev", 1},
                  {"deleted", false}};
     const int64_t seq = NextSeq();
-    auto rec = m_db->Prepare("INSERT INTO records (record_id, project_id, record_type, rev, hlc, deleted, owner_device, "
-                             "seq, body) VALUES (?, ?, 'project', 1, ?, 0, 'hq', ?, ?)");
+    auto rec =
+        m_db->Prepare("INSERT INTO records (record_id, project_id, record_type, rev, hlc, deleted, owner_device, "
+                      "seq, body) VALUES (?, ?, 'project', 1, ?, 0, 'hq', ?, ?)");
     rec.Bind(1, p.id).Bind(2, p.id).Bind(3, hlc).Bind(4, seq).Bind(5, body.dump()).Run();
     auto rev = m_db->Prepare("INSERT INTO revisions (record_id, rev, body) VALUES (?, 1, ?)");
     rev.Bind(1, p.id).Bind(2, body.dump()).Run();
@@ -122,15 +124,15 @@ std::optional<Project> SqliteHqStore::FindProject(const std::string& id_or_name)
 void SqliteHqStore::AddEnrolment(const std::string& code_hash, const std::string& project_id, Role role,
                                  const std::string& person, const std::string& expires_at) {
     std::lock_guard lock(m_mutex);
-    auto stmt = m_db->Prepare(
-        "INSERT INTO enrolments (code_hash, project_id, role, person, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)");
+    auto stmt = m_db->Prepare("INSERT INTO enrolments (code_hash, project_id, role, person, created_at, expires_at) "
+                              "VALUES (?, ?, ?, ?, ?, ?)");
     stmt.Bind(1, code_hash).Bind(2, project_id).Bind(3, RoleName(role)).Bind(4, person);
     stmt.Bind(5, storage::FormatIsoMillis(storage::SystemMillis())).Bind(6, expires_at).Run();
 }
 
 EnrolOutcome SqliteHqStore::Enrol(const std::string& code_hash, const std::string& device_id,
-                                 const std::string& device_name, const std::string& token_hash,
-                                 const std::string& current_token_hash) {
+                                  const std::string& device_name, const std::string& token_hash,
+                                  const std::string& current_token_hash) {
     std::lock_guard lock(m_mutex);
     Transaction txn(*m_db);
     auto find = m_db->Prepare(
@@ -138,7 +140,8 @@ EnrolOutcome SqliteHqStore::Enrol(const std::string& code_hash, const std::strin
         "e.project_id WHERE e.code_hash = ? AND e.used_by IS NULL AND e.expires_at > ?");
     find.Bind(1, code_hash).Bind(2, storage::FormatIsoMillis(storage::SystemMillis()));
     if (!find.Step()) return {};
-    EnrolOutcome out{EnrolResult::Enrolled, {device_id, find.Text(0), find.Text(1), *ParseRole(find.Text(2)), find.Text(3)}};
+    EnrolOutcome out{EnrolResult::Enrolled,
+                     {device_id, find.Text(0), find.Text(1), *ParseRole(find.Text(2)), find.Text(3)}};
     // An id that is enrolled already belongs to whoever holds its token: a
     // spare code and an id seen in a record must not take a device over.
     auto existing = m_db->Prepare("SELECT token_hash FROM devices WHERE id = ?");
@@ -151,7 +154,10 @@ EnrolOutcome SqliteHqStore::Enrol(const std::string& code_hash, const std::strin
     auto device = m_db->Prepare(
         "INSERT OR REPLACE INTO devices (id, project_id, role, person, name, token_hash, revoked, enrolled_at) "
         "VALUES (?, ?, ?, ?, ?, ?, 0, ?)");
-    device.Bind(1, device_id).Bind(2, out.device.project_id).Bind(3, RoleName(out.device.role)).Bind(4, out.device.person);
+    device.Bind(1, device_id)
+        .Bind(2, out.device.project_id)
+        .Bind(3, RoleName(out.device.role))
+        .Bind(4, out.device.person);
     device.Bind(5, device_name).Bind(6, token_hash).Bind(7, storage::FormatIsoMillis(storage::SystemMillis())).Run();
     txn.Commit();
     return out;
@@ -184,7 +190,10 @@ std::vector<DeviceRow> SqliteHqStore::ListDevices(const std::string& project_id)
     std::vector<DeviceRow> out;
     while (stmt.Step())
         out.push_back({{stmt.Text(0), stmt.Text(1), stmt.Text(2), *ParseRole(stmt.Text(3)), stmt.Text(4)},
-                       stmt.Text(5), stmt.Text(6), stmt.Text(7), stmt.Int(8) != 0});
+                       stmt.Text(5),
+                       stmt.Text(6),
+                       stmt.Text(7),
+                       stmt.Int(8) != 0});
     return out;
 }
 
@@ -193,8 +202,14 @@ std::optional<StoredRecord> SqliteHqStore::LoadRecord(const std::string& record_
                               "WHERE record_id = ?");
     stmt.Bind(1, record_id);
     if (!stmt.Step()) return std::nullopt;
-    return StoredRecord{Json::parse(stmt.Text(0)), stmt.Int(1), stmt.Text(2), stmt.Int(3) != 0, stmt.Text(4),
-                        stmt.Int(5), stmt.Text(6), stmt.Text(7)};
+    return StoredRecord{Json::parse(stmt.Text(0)),
+                        stmt.Int(1),
+                        stmt.Text(2),
+                        stmt.Int(3) != 0,
+                        stmt.Text(4),
+                        stmt.Int(5),
+                        stmt.Text(6),
+                        stmt.Text(7)};
 }
 
 std::vector<ItemResult> SqliteHqStore::ApplyBatch(const DeviceInfo& device, const std::vector<Change>& changes,
@@ -206,13 +221,13 @@ std::vector<ItemResult> SqliteHqStore::ApplyBatch(const DeviceInfo& device, cons
     auto seen = m_db->Prepare(
         "SELECT status, coalesce(reason, ''), seq, coalesce(code, ''), device_id, coalesce(params, '') FROM changes "
         "WHERE change_id = ?");
-    auto remember = m_db->Prepare(
-        "INSERT INTO changes (change_id, device_id, status, reason, seq, received_at, code, params) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+    auto remember =
+        m_db->Prepare("INSERT INTO changes (change_id, device_id, status, reason, seq, received_at, code, params) "
+                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
     auto base_stmt = m_db->Prepare("SELECT body FROM revisions WHERE record_id = ? AND rev = ?");
-    auto upsert = m_db->Prepare(
-        "INSERT OR REPLACE INTO records (record_id, project_id, record_type, rev, hlc, deleted, owner_device, seq, body, "
-        "echo_device) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    auto upsert = m_db->Prepare("INSERT OR REPLACE INTO records (record_id, project_id, record_type, rev, hlc, "
+                                "deleted, owner_device, seq, body, "
+                                "echo_device) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     auto revision = m_db->Prepare("INSERT OR REPLACE INTO revisions (record_id, rev, body) VALUES (?, ?, ?)");
     auto conflict = m_db->Prepare(
         "INSERT INTO conflicts (seq, project_id, record_type, record_id, field, kept, other, other_author, "
@@ -257,7 +272,10 @@ std::vector<ItemResult> SqliteHqStore::ApplyBatch(const DeviceInfo& device, cons
         if (current && (current->project_id != device.project_id || current->record_type != change.record_type) &&
             d.status != ItemStatus::Rejected)
             // The rules refuse this already; the store never writes across projects or types whatever they say.
-            d = {ItemStatus::Rejected, "this device may not change record " + change.record_id, {}, {},
+            d = {ItemStatus::Rejected,
+                 "this device may not change record " + change.record_id,
+                 {},
+                 {},
                  storage::errc::NOT_ALLOWED};
         int64_t seq = 0;
         if (d.status == ItemStatus::Applied || d.status == ItemStatus::Conflict) {
@@ -312,9 +330,9 @@ PullResponse SqliteHqStore::Pull(const DeviceInfo& device, int64_t since, int li
     PullResponse out;
     out.next = since;
     // Records and conflicts share one sequence; walk both in order.
-    auto records = m_db->Prepare(
-        "SELECT seq, record_type, owner_device, body FROM records WHERE project_id = ?1 AND seq > ?2 AND "
-        "(echo_device IS NULL OR echo_device <> ?4) ORDER BY seq LIMIT ?3");
+    auto records =
+        m_db->Prepare("SELECT seq, record_type, owner_device, body FROM records WHERE project_id = ?1 AND seq > ?2 AND "
+                      "(echo_device IS NULL OR echo_device <> ?4) ORDER BY seq LIMIT ?3");
     records.Bind(1, device.project_id).Bind(2, since).Bind(3, limit + 1).Bind(4, device.device_id);
     int taken = 0;
     size_t bytes = 0;
@@ -353,7 +371,8 @@ PullResponse SqliteHqStore::Pull(const DeviceInfo& device, int64_t since, int li
     return out;
 }
 
-void SqliteHqStore::ForEachRecord(const std::string& project_id, const std::function<void(const StoredRecord&)>& visit) {
+void SqliteHqStore::ForEachRecord(const std::string& project_id,
+                                  const std::function<void(const StoredRecord&)>& visit) {
     std::lock_guard lock(m_mutex);
     auto stmt = m_db->Prepare(
         "SELECT body, rev, hlc, deleted, owner_device, seq, record_type, project_id FROM records WHERE project_id = ? "

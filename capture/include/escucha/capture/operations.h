@@ -38,9 +38,9 @@ NewParticipant CreateParticipant(storage::RecordStore& store, const std::string&
 
 struct Withdrawal {
     std::string participant_id;
-    std::vector<std::string> consent_ids;      ///< consents now withdrawn
-    std::map<std::string, int64_t> erased;     ///< records erased, by type
-    std::vector<std::string> flagged;          ///< records flagged for review (profiles)
+    std::vector<std::string> consent_ids;  ///< consents now withdrawn
+    std::map<std::string, int64_t> erased; ///< records erased, by type
+    std::vector<std::string> flagged;      ///< records flagged for review (profiles)
 };
 
 /// A participant withdraws consent on `date` (YYYY-MM-DD): their consents
@@ -77,9 +77,9 @@ std::map<std::string, int64_t> AdoptLocalProject(storage::RecordStore& store, co
                                                  const std::string& enrolled_project_id);
 
 struct ExportOptions {
-    bool with_identities = false;   ///< include records that identify people
+    bool with_identities = false;          ///< include records that identify people
     std::optional<std::string> project_id; ///< only this project
-    std::string exported_by;        ///< a device id, or "headquarters"
+    std::string exported_by;               ///< a device id, or "headquarters"
 };
 
 /// The export document ({"format": "escucha-export", "version": 1, ...,

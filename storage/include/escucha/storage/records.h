@@ -26,10 +26,10 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <unordered_map>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace escucha::storage {
@@ -37,11 +37,11 @@ namespace escucha::storage {
 using Json = nlohmann::ordered_json;
 
 enum class FieldKind {
-    Text,      ///< one line of text
-    LongText,  ///< paragraphs; newlines normalised to \n
+    Text,     ///< one line of text
+    LongText, ///< paragraphs; newlines normalised to \n
     Integer,
     Boolean,
-    Choice,    ///< one of `choices`
+    Choice, ///< one of `choices`
     ChoiceList,
     Date,      ///< ISO 8601 date or date-time
     Reference, ///< the id of a record of `ref_type`
@@ -56,10 +56,10 @@ struct FieldSpec {
     FieldKind kind = FieldKind::Text;
     std::string description;
     bool required = false;
-    bool searchable = false;  ///< indexed for full-text search
+    bool searchable = false; ///< indexed for full-text search
     std::vector<std::string> choices;
-    std::string ref_type;     ///< for Reference and ReferenceList
-    Json default_value;       ///< used when the field is absent on create; null for none
+    std::string ref_type; ///< for Reference and ReferenceList
+    Json default_value;   ///< used when the field is absent on create; null for none
 };
 
 /// What a participant's consent withdrawal does to records of a type that
@@ -76,11 +76,11 @@ struct WithdrawalRule {
 };
 
 struct RecordType {
-    std::string name;        ///< also the table name
+    std::string name; ///< also the table name
     std::string description;
-    std::string module;      ///< which module owns it (for documentation)
+    std::string module; ///< which module owns it (for documentation)
     std::vector<FieldSpec> fields;
-    std::string title_field; ///< shown in lists and search results
+    std::string title_field;    ///< shown in lists and search results
     bool project_scoped = true; ///< false only for the project record itself
     /// False for records that stay on this device unless the project allows
     /// otherwise (see `share_field`).
@@ -188,7 +188,7 @@ struct JournalEntry {
     int64_t rev = 0;
     std::string op; ///< "upsert" or "delete"
     std::string hlc;
-    std::string body; ///< the record as JSON at that rev
+    std::string body;                        ///< the record as JSON at that rev
     std::string last_error_code;             ///< the refusal's code (error_code.h); empty when HQ gave none
     Json last_error_params = Json::object(); ///< that code's parameters
 };
@@ -196,9 +196,9 @@ struct JournalEntry {
 struct ImportOutcome {
     std::vector<std::string> ids; ///< created now, in order; empty when already imported
     bool already_imported = false;
-    std::string imported_at;      ///< when these records were imported (now, or the first time)
-    int64_t count = 0;            ///< records stored by that import
-    std::string digest;           ///< SHA-256 of the records as canonical JSON
+    std::string imported_at; ///< when these records were imported (now, or the first time)
+    int64_t count = 0;       ///< records stored by that import
+    std::string digest;      ///< SHA-256 of the records as canonical JSON
 };
 
 class RecordStore {

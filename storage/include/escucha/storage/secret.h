@@ -20,7 +20,9 @@ struct WipingAllocator {
     T* allocate(std::size_t n) { return static_cast<T*>(::operator new(n * sizeof(T))); }
     void deallocate(T* p, std::size_t n) noexcept;
     template <typename U>
-    bool operator==(const WipingAllocator<U>&) const noexcept { return true; }
+    bool operator==(const WipingAllocator<U>&) const noexcept {
+        return true;
+    }
 };
 
 void WipeMemory(void* data, std::size_t size) noexcept;
@@ -48,7 +50,9 @@ public:
     [[nodiscard]] bool Empty() const noexcept { return m_bytes.empty(); }
     [[nodiscard]] std::size_t Size() const noexcept { return m_bytes.size(); }
     void PushBack(char c) { m_bytes.push_back(static_cast<unsigned char>(c)); }
-    void PopBack() { if (!m_bytes.empty()) m_bytes.pop_back(); }
+    void PopBack() {
+        if (!m_bytes.empty()) m_bytes.pop_back();
+    }
     bool operator==(const Passphrase& other) const noexcept { return View() == other.View(); }
 
 private:

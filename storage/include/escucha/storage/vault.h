@@ -57,8 +57,8 @@ private:
 };
 
 struct VaultOptions {
-    std::string author;         ///< stamped on every record this device writes
-    uint64_t kdf_opslimit = 3;  ///< Argon2id passes
+    std::string author;                          ///< stamped on every record this device writes
+    uint64_t kdf_opslimit = 3;                   ///< Argon2id passes
     uint64_t kdf_memlimit = 64ull * 1024 * 1024; ///< Argon2id memory in bytes
     /// The device's wall clock. Devices' clocks are often wrong; tests set
     /// this to prove that nothing depends on them being right.

@@ -29,9 +29,9 @@ struct HttpOptions {
 };
 
 struct HttpResult {
-    int transport_error = 0;     ///< CURLcode; 0 when a response arrived
-    int os_errno = 0;            ///< the system's errno behind a failed connect, when there was one
-    std::string transport_text;  ///< libcurl's words for the failure (for logs, not for people)
+    int transport_error = 0;    ///< CURLcode; 0 when a response arrived
+    int os_errno = 0;           ///< the system's errno behind a failed connect, when there was one
+    std::string transport_text; ///< libcurl's words for the failure (for logs, not for people)
     long status = 0;
     std::string body;
     [[nodiscard]] bool Ok() const noexcept { return transport_error == 0 && status >= 200 && status < 300; }

@@ -23,12 +23,12 @@
 namespace escucha::sync {
 
 struct SyncReport {
-    bool ok = false;             ///< everything pushed was acknowledged and pull finished
-    int64_t acknowledged = 0;    ///< journal rows HQ confirmed (applied, duplicate, conflict)
-    int64_t rejected = 0;        ///< rows HQ refused; they stay in the outbox with the reason
-    int64_t conflicts = 0;       ///< rows merged with both versions kept
-    int64_t pulled = 0;          ///< records received and newer than the device's
-    int64_t pending = 0;         ///< rows still in the outbox after this cycle
+    bool ok = false;          ///< everything pushed was acknowledged and pull finished
+    int64_t acknowledged = 0; ///< journal rows HQ confirmed (applied, duplicate, conflict)
+    int64_t rejected = 0;     ///< rows HQ refused; they stay in the outbox with the reason
+    int64_t conflicts = 0;    ///< rows merged with both versions kept
+    int64_t pulled = 0;       ///< records received and newer than the device's
+    int64_t pending = 0;      ///< rows still in the outbox after this cycle
     /// Rows of records in projects other than the enrolled one (work from
     /// before enrolment not moved into it): kept on this device, not sent.
     int64_t kept_local = 0;
@@ -36,8 +36,8 @@ struct SyncReport {
     int64_t blob_bytes_sent = 0; ///< bytes sent for them in this cycle
     /// Files found damaged in this cycle, in words: set aside, not sent again.
     std::vector<std::string> damaged;
-    std::string error;           ///< the failure, in English words, when !ok
-    std::string error_code;      ///< the failure's code (storage/error_code.h), when !ok
+    std::string error;                  ///< the failure, in English words, when !ok
+    std::string error_code;             ///< the failure's code (storage/error_code.h), when !ok
     Json error_params = Json::object(); ///< that code's parameters
 };
 
@@ -49,7 +49,7 @@ struct SyncProgress {
     int64_t changes_total = 0;   ///< journal rows waiting when the cycle began
     int64_t blob_bytes_done = 0; ///< bytes HQ holds of the blobs being sent
     int64_t blob_bytes_total = 0;
-    int64_t pulled = 0;          ///< records received so far
+    int64_t pulled = 0; ///< records received so far
 };
 
 /// What the vault remembers about sync (kept in its encrypted meta table).
@@ -59,8 +59,8 @@ struct SyncState {
     std::string project_name;
     std::string role;
     std::string last_success;
-    std::string last_error;        ///< "<time> <words>" of the last failure
-    std::string last_error_code;   ///< its code (storage/error_code.h), empty before codes were kept
+    std::string last_error;      ///< "<time> <words>" of the last failure
+    std::string last_error_code; ///< its code (storage/error_code.h), empty before codes were kept
     Json last_error_params = Json::object();
     std::string last_attempt;
     int64_t cursor = 0;

@@ -66,7 +66,7 @@ struct Change {
     int64_t rev = 0;
     std::string op; ///< "upsert" or "delete"
     std::string hlc;
-    Json body;      ///< the whole record at `rev`
+    Json body; ///< the whole record at `rev`
 };
 
 struct PushRequest {
@@ -82,7 +82,7 @@ struct ItemResult {
     ItemStatus status = ItemStatus::Applied;
     std::string reason; ///< for conflict and rejected, in words
     int64_t server_seq = 0;
-    std::string code;   ///< for a refusal, its stable code (storage/error_code.h, e.g. "clock_ahead")
+    std::string code;             ///< for a refusal, its stable code (storage/error_code.h, e.g. "clock_ahead")
     Json params = Json::object(); ///< that code's parameters (e.g. {"field": "withdrawn_at"})
 };
 
@@ -107,7 +107,7 @@ struct ConflictInfo {
 struct PullResponse {
     std::vector<Json> records; ///< whole records, as the device stores them
     std::vector<ConflictInfo> conflicts;
-    int64_t next = 0;          ///< the cursor to ask from next time
+    int64_t next = 0; ///< the cursor to ask from next time
     bool more = false;
 };
 

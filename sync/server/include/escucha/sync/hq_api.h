@@ -43,8 +43,7 @@ namespace escucha::sync {
 /// consent another device recorded (capture/operations.h says what follows).
 /// Pure: exposed for tests.
 [[nodiscard]] Decision DecideChange(const storage::Catalogue& catalogue, const DeviceInfo& device, const Change& change,
-                                    const StoredRecord* current, const Json* base,
-                                    const StoredRecord* cause = nullptr);
+                                    const StoredRecord* current, const Json* base, const StoredRecord* cause = nullptr);
 /// Whether `device` may read a record of `type` created by `owner_device`:
 /// asks capture::MaySee, the one place that decides what is shown to whom.
 [[nodiscard]] bool MayRead(const storage::Catalogue& catalogue, const DeviceInfo& device, const std::string& type,
@@ -65,13 +64,13 @@ inline constexpr const char* CODE_CLOCK_AHEAD = storage::errc::CLOCK_AHEAD;
 // [SECTION] Requests and answers
 
 struct ApiRequest {
-    std::string method;        ///< "GET", "POST", "PUT", ...
-    std::string path;          ///< without the query
+    std::string method; ///< "GET", "POST", "PUT", ...
+    std::string path;   ///< without the query
     std::map<std::string, std::string> query;
     std::string authorization; ///< the Authorization header
     std::string content_type;
     std::string content_encoding;
-    std::string peer;          ///< the caller's address, for per-address limits
+    std::string peer; ///< the caller's address, for per-address limits
     std::string body;
 };
 
@@ -86,11 +85,11 @@ struct ApiAnswer {
 [[nodiscard]] bool ParseQuery(const std::string& text, std::map<std::string, std::string>& out);
 
 struct ApiLimits {
-    size_t enrol_body = 4 * 1024;                         ///< a code, a UUID and a name
+    size_t enrol_body = 4 * 1024; ///< a code, a UUID and a name
     size_t push_body = 32u * 1024 * 1024;
     size_t blob_body = 2 * BLOB_PUT_BYTES;
-    size_t push_json_values = 300'000;                    ///< values in one push body: 500 changes of 600
-    int enrol_failures = 10;                              ///< per address, per window
+    size_t push_json_values = 300'000; ///< values in one push body: 500 changes of 600
+    int enrol_failures = 10;           ///< per address, per window
     std::chrono::seconds enrol_failure_window{15 * 60};
     std::function<int64_t()> clock = storage::SystemMillis; ///< HQ's clock, in ms (tests move it)
 };

@@ -20,26 +20,35 @@ namespace escucha::sync {
 [[nodiscard]] bool IsSha256Hex(const std::string& text);
 
 struct BlobStatus {
-    int64_t have = 0;     ///< bytes received and on disk
+    int64_t have = 0; ///< bytes received and on disk
     bool complete = false;
-    int64_t size = 0;     ///< when complete
+    int64_t size = 0; ///< when complete
 };
 
-enum class AppendResult { Appended, Completed, WrongOffset, HashMismatch, TooLarge, QuotaExceeded, OtherUpload, DiskFull };
+enum class AppendResult {
+    Appended,
+    Completed,
+    WrongOffset,
+    HashMismatch,
+    TooLarge,
+    QuotaExceeded,
+    OtherUpload,
+    DiskFull
+};
 
 struct BlobQuota {
-    int64_t max_blob_bytes = 2LL * 1024 * 1024 * 1024;          ///< one recording: hours of WAV
+    int64_t max_blob_bytes = 2LL * 1024 * 1024 * 1024;           ///< one recording: hours of WAV
     int pending_per_device = 4;                                  ///< unfinished uploads one device may hold
     int64_t pending_bytes_per_device = 4LL * 1024 * 1024 * 1024; ///< what they claim, together
     int64_t pending_bytes_per_project = 16LL * 1024 * 1024 * 1024;
-    int64_t bytes_per_project = 200LL * 1024 * 1024 * 1024;      ///< files kept and unfinished, together
-    int64_t disk_reserve = 256LL * 1024 * 1024;                  ///< free space kept for the database
-    std::chrono::seconds stale_after{48 * 3600};                 ///< an upload untouched this long is dropped
+    int64_t bytes_per_project = 200LL * 1024 * 1024 * 1024; ///< files kept and unfinished, together
+    int64_t disk_reserve = 256LL * 1024 * 1024;             ///< free space kept for the database
+    std::chrono::seconds stale_after{48 * 3600};            ///< an upload untouched this long is dropped
 };
 
 struct BlobUsage {
     std::string project_id;
-    int64_t blobs = 0;         ///< complete
+    int64_t blobs = 0; ///< complete
     int64_t bytes = 0;
     int64_t pending = 0;       ///< unfinished uploads
     int64_t pending_bytes = 0; ///< received of them

@@ -29,8 +29,8 @@
 namespace escucha::sync {
 
 struct ServerLimits {
-    int max_connections = 4000;     ///< lowered to what the process may open
-    int max_per_address = 64;       ///< a village behind one carrier address stays well under it
+    int max_connections = 4000; ///< lowered to what the process may open
+    int max_per_address = 64;   ///< a village behind one carrier address stays well under it
     std::chrono::seconds header_deadline{20};
     std::chrono::seconds idle_keep_alive{10}; ///< a device sends its requests back to back
     /// A body (or an answer) may take header_deadline plus its size at this rate:

@@ -59,10 +59,10 @@ struct EnrolOutcome {
 struct Decision {
     ItemStatus status = ItemStatus::Applied;
     std::string reason;
-    Json body;                             ///< the record to store (applied/conflict)
-    std::vector<ConflictInfo> conflicts;   ///< fields whose other version is kept aside
-    std::string code;                      ///< for a refusal, its code (storage/error_code.h)
-    Json params = Json::object();          ///< and that code's parameters
+    Json body;                           ///< the record to store (applied/conflict)
+    std::vector<ConflictInfo> conflicts; ///< fields whose other version is kept aside
+    std::string code;                    ///< for a refusal, its code (storage/error_code.h)
+    Json params = Json::object();        ///< and that code's parameters
 };
 
 /// Decides a change given the current record (null when new), the record
@@ -72,7 +72,8 @@ struct Decision {
 using DecideFn = std::function<Decision(const Change& change, const StoredRecord* current, const Json* base,
                                         const StoredRecord* cause)>;
 /// Whether a device may see a record.
-using VisibleFn = std::function<bool(const DeviceInfo& device, const std::string& type, const std::string& owner_device)>;
+using VisibleFn =
+    std::function<bool(const DeviceInfo& device, const std::string& type, const std::string& owner_device)>;
 
 class HqStore {
 public:
@@ -104,7 +105,8 @@ public:
                                                const DecideFn& decide) = 0;
     [[nodiscard]] virtual PullResponse Pull(const DeviceInfo& device, int64_t since, int limit,
                                             const VisibleFn& visible) = 0;
-    virtual void ForEachRecord(const std::string& project_id, const std::function<void(const StoredRecord&)>& visit) = 0;
+    virtual void ForEachRecord(const std::string& project_id,
+                               const std::function<void(const StoredRecord&)>& visit) = 0;
     [[nodiscard]] virtual int64_t CountRecords(const std::string& project_id) = 0;
 };
 
@@ -118,8 +120,8 @@ public:
     Project CreateProject(const std::string& name) override;
     std::vector<Project> ListProjects() override;
     std::optional<Project> FindProject(const std::string& id_or_name) override;
-    void AddEnrolment(const std::string& code_hash, const std::string& project_id, Role role,
-                      const std::string& person, const std::string& expires_at) override;
+    void AddEnrolment(const std::string& code_hash, const std::string& project_id, Role role, const std::string& person,
+                      const std::string& expires_at) override;
     EnrolOutcome Enrol(const std::string& code_hash, const std::string& device_id, const std::string& device_name,
                        const std::string& token_hash, const std::string& current_token_hash) override;
     std::optional<DeviceInfo> Authenticate(const std::string& token_hash) override;
