@@ -1338,6 +1338,14 @@ void RecordStore::DiscardJournal(int64_t seq) {
     scope.Commit();
 }
 
+std::unordered_map<std::string, bool> RecordStore::UnsentRecords(int64_t limit) {
+    auto stmt = m_db.Prepare("SELECT record_id, max(last_error IS NOT NULL) FROM journal GROUP BY record_id LIMIT ?");
+    stmt.Bind(1, limit);
+    std::unordered_map<std::string, bool> out;
+    while (stmt.Step()) out.emplace(stmt.Text(0), stmt.Int(1) != 0);
+    return out;
+}
+
 int64_t RecordStore::RejectedJournalCount() {
     return m_db.QueryInt("SELECT count(*) FROM journal WHERE last_error IS NOT NULL");
 }

@@ -173,6 +173,9 @@ TEST_CASE("A refused change is shown with its reason, sent again or discarded", 
     app.Edit(project, {{"name", "Café Nariño 2027"}});
     s.sync.SyncNow();
     REQUIRE(Until(app.ui, [&] { return !s.sync.View().running && s.sync.View().refused_list.size() == 1; }));
+    // The list marks the record refused; every other record is at headquarters.
+    CHECK(s.sync.View().unsent.size() == 1);
+    CHECK(s.sync.View().unsent.at(project) == true);
     const auto refused = s.sync.View().refused_list.front();
     CHECK_THAT(refused.reason, Catch::Contains("coordinator"));
     CHECK(s.sync.View().waiting_records == 0); // a refused change does not wait to be sent again by itself
@@ -190,5 +193,6 @@ TEST_CASE("A refused change is shown with its reason, sent again or discarded", 
         REQUIRE(Until(app.ui, [&] { return s.sync.View().refused_list.empty(); }));
         CHECK(s.sync.View().rejected == 0);
         CHECK(app.Read(project)["name"] == "Café Nariño 2027");
+        CHECK(s.sync.View().unsent.empty());
     }
 }

@@ -184,7 +184,7 @@ void DrawContent(AppState& s, const Frame& f) {
     if (s.Section() == SECTION_SETTINGS) return DrawSettings(s.settings, s, f);
     if (s.Section() == SECTION_SEARCH) return DrawSearch(s.search, s.editing, f);
     if (s.editing.Draft()) return DrawRecordEditor(s.editing, f);
-    DrawRecordList(s.editing, s.Section(), f);
+    DrawRecordList(s.editing, s.sync, s.Section(), f);
 }
 
 /// Phone-sized: one column; the open record replaces the list.
@@ -218,7 +218,7 @@ void DrawWide(AppState& s, const Frame& f) {
                                                      : std::min(360.0f * f.scale, avail * 0.4f);
     ImGui::BeginChild("list", ImVec2(list, 0), true);
     if (s.Section() == SECTION_SEARCH) DrawSearch(s.search, s.editing, f);
-    else DrawRecordList(s.editing, s.Section(), f);
+    else DrawRecordList(s.editing, s.sync, s.Section(), f);
     ImGui::EndChild();
     ImGui::SameLine();
     const bool beside = profile && ImGui::GetContentRegionAvail().x > 600.0f * f.scale;

@@ -15,6 +15,8 @@ AppState::AppState(VaultWorker& worker, VaultWorker& sync_worker, std::filesyste
     lists.before_project_change = [this] { editing.CloseRecord(); };
     // Once the lists are read, sync gets its connection (a first sync does not compete with them).
     lists.after_first_lists = [this] { sync.OpenConnection(); };
+    // A record saved here waits to be sent: its row says so at once.
+    editing.on_saved = [this](const std::string& id) { sync.Saved(id); };
     session.on_unlocked = [this](std::shared_ptr<storage::Vault> connection) {
         sync.Unlocked(std::move(connection));
         lists.LoadLists();

@@ -229,6 +229,7 @@ void EditingFeature::Save(RecordDraft& d, double now) {
             ui.Post([this, key, revision, session, type_name, row, refused, updated_at, made = std::move(made)] {
                 if (session != m_ctx.session) return;
                 if (row && capture::ShownByDefault(Type(type_name))) m_lists.PutRow(type_name, *row);
+                if (row && on_saved) on_saved(row->id);
                 RecordDraft* d = DraftByKey(key);
                 if (!d) return;
                 d->saving = false;

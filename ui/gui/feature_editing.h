@@ -14,6 +14,7 @@
 #include "record_form.h"
 #include "wrap_text.h"
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -67,6 +68,9 @@ public:
     [[nodiscard]] bool TakeFocus();
     [[nodiscard]] const ListsFeature& Lists() const { return m_lists; }
     [[nodiscard]] const storage::RecordType& Type(const std::string& name) const { return TypeNamed(name); }
+
+    /// Set by the owner: a record was stored (its id).
+    std::function<void(const std::string&)> on_saved;
 
     // --- commands ---
     void NewRecord(const std::string& type);

@@ -86,6 +86,7 @@ void SyncFeature::RefreshSync() {
         const auto state = sync::ReadSyncState(*vault);
         const auto pending = records.PendingJournalCount();
         const auto waiting = records.WaitingRecordCount();
+        auto unsent = records.UnsentRecords();
         const auto rejected = records.RejectedJournalCount();
         std::vector<SyncView::LocalWork> local;
         if (state.enrolled) {
@@ -119,8 +120,8 @@ void SyncFeature::RefreshSync() {
         for (const auto& e : records.RejectedJournal(100))
             refused.push_back({e.seq, e.record_type, e.record_id, title_of(e.record_id), e.last_error,
                                e.last_error_code, e.last_error_params});
-        ui.Post([this, session, state, pending, waiting, rejected, conflicts = std::move(conflicts),
-                 refused = std::move(refused), local = std::move(local)]() mutable {
+        ui.Post([this, session, state, pending, waiting, unsent = std::move(unsent), rejected,
+                 conflicts = std::move(conflicts), refused = std::move(refused), local = std::move(local)]() mutable {
             if (session != m_ctx.session) return;
             m_view.known = true;
             m_view.enrolled = state.enrolled;
@@ -144,6 +145,8 @@ void SyncFeature::RefreshSync() {
                 if (!r.code.empty()) r.reason = WordError(r.code, r.params);
             m_view.pending = pending;
             m_view.waiting_records = waiting;
+            m_view.project_id = state.project_id;
+            m_view.unsent = std::move(unsent);
             m_view.local_work = std::move(local);
             m_view.rejected = rejected;
             m_view.conflicts = static_cast<int64_t>(conflicts.size());

@@ -18,6 +18,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace escucha::gui {
@@ -51,6 +52,10 @@ struct SyncView {
     };
     std::vector<Refused> refused_list;
     int64_t waiting_records = 0; ///< records (not autosaves) with changes waiting to be sent
+    std::string project_id;      ///< the enrolled project
+    /// Records not yet acknowledged by headquarters: true when refused, false when waiting.
+    /// Every other record of the enrolled project is at headquarters.
+    std::unordered_map<std::string, bool> unsent;
     /// Work recorded before enrolment, in projects headquarters does not know.
     struct LocalWork {
         std::string project_id, name;
@@ -72,6 +77,8 @@ public:
     SyncFeature(AppContext& ctx, ListsFeature& lists, EditingFeature& editing);
 
     [[nodiscard]] const SyncView& View() const { return m_view; }
+    /// A record was just saved here: it waits to be sent (a refused change is superseded).
+    void Saved(const std::string& record_id) { m_view.unsent[record_id] = false; }
     EnrolForm& Form() { return m_form; }
 
     void RefreshSync();

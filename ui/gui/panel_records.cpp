@@ -10,7 +10,7 @@ namespace escucha::gui {
 
 // [SECTION] The list of a record type
 
-void DrawRecordList(EditingFeature& e, const std::string& type, const Frame& f) {
+void DrawRecordList(EditingFeature& e, const SyncFeature& sync, const std::string& type, const Frame& f) {
     if (!f.narrow) { // on a phone the menu above says it already
         ImGui::AlignTextToFramePadding();
         ImGui::TextUnformatted(TypePluralLabel(type));
@@ -40,6 +40,15 @@ void DrawRecordList(EditingFeature& e, const std::string& type, const Frame& f) 
             for (const auto& part : {r.kind, r.status})
                 if (!part.empty()) detail += std::string(detail.empty() ? "" : " · ") + ChoiceLabel(part);
             if (!r.when.empty()) detail += (detail.empty() ? "" : " · ") + r.when;
+            // Where the record stands with headquarters, once the device is enrolled.
+            const auto& v = sync.View();
+            if (v.enrolled && !v.project_id.empty() && e.Lists().ProjectId() == v.project_id) {
+                const auto it = v.unsent.find(r.id);
+                const char* state = it == v.unsent.end() ? Tr("sent")
+                                    : it->second         ? Tr("refused")
+                                                         : Tr("waiting to be sent");
+                detail = std::string(state) + (detail.empty() ? "" : " · ") + detail;
+            }
             // Cut with "…" where the list ends, never in the middle of a letter.
             const float room = ImGui::GetContentRegionAvail().x - ImGui::GetStyle().FramePadding.x;
             const std::string label =

@@ -9,15 +9,16 @@
 
 namespace escucha::gui {
 
-void DrawUnlock(SessionFeature& s, SettingsFeature& settings, const Frame& f);   ///< panel_unlock.cpp
-void DrawFirstProject(ListsFeature& l, AppState& app, const Frame& f);           ///< panel_unlock.cpp
-void DrawNavigation(AppState& app, const Frame& f);                              ///< panel_navigation.cpp
-void DrawTopBar(AppState& app, const Frame& f);                                  ///< panel_navigation.cpp
-void DrawRecordList(EditingFeature& e, const std::string& type, const Frame& f); ///< panel_records.cpp
-void DrawRecordEditor(EditingFeature& e, const Frame& f);                        ///< panel_records.cpp
-void DrawLinkedNarratives(EditingFeature& e, const Frame& f);                    ///< panel_profile.cpp
-void DrawSearch(SearchFeature& s, const EditingFeature& e, const Frame& f);      ///< panel_search.cpp
-void DrawSync(SyncFeature& s, EditingFeature& e, const Frame& f);                ///< panel_sync.cpp
-void DrawSettings(SettingsFeature& s, AppState& app, const Frame& f);            ///< panel_settings.cpp
+void DrawUnlock(SessionFeature& s, SettingsFeature& settings, const Frame& f); ///< panel_unlock.cpp
+void DrawFirstProject(ListsFeature& l, AppState& app, const Frame& f);         ///< panel_unlock.cpp
+void DrawNavigation(AppState& app, const Frame& f);                            ///< panel_navigation.cpp
+void DrawTopBar(AppState& app, const Frame& f);                                ///< panel_navigation.cpp
+void DrawRecordList(EditingFeature& e, const SyncFeature& sync, const std::string& type,
+                    const Frame& f);                                        ///< panel_records.cpp
+void DrawRecordEditor(EditingFeature& e, const Frame& f);                   ///< panel_records.cpp
+void DrawLinkedNarratives(EditingFeature& e, const Frame& f);               ///< panel_profile.cpp
+void DrawSearch(SearchFeature& s, const EditingFeature& e, const Frame& f); ///< panel_search.cpp
+void DrawSync(SyncFeature& s, EditingFeature& e, const Frame& f);           ///< panel_sync.cpp
+void DrawSettings(SettingsFeature& s, AppState& app, const Frame& f);       ///< panel_settings.cpp
 
 } // namespace escucha::gui

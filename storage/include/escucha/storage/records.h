@@ -293,6 +293,10 @@ public:
     void RejectJournal(int64_t seq, const std::string& reason, const std::string& code = {},
                        const Json& params = Json::object());
     [[nodiscard]] int64_t RejectedJournalCount();
+    /// Records with changes headquarters has not acknowledged: true when one
+    /// was refused (it is then not sent again by itself), false when they
+    /// wait to be sent. At most `limit` records.
+    [[nodiscard]] std::unordered_map<std::string, bool> UnsentRecords(int64_t limit = 200000);
     /// The refused rows, oldest first, without their bodies (to show them).
     [[nodiscard]] std::vector<JournalEntry> RejectedJournal(int64_t limit);
 
