@@ -14,13 +14,16 @@
 #include <backends/imgui_impl_opengl3.h>
 #include <imgui.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <vector>
 
@@ -152,6 +155,28 @@ void ReleaseDeferredKeys(GLFWwindow* window) {
         if (e.key == -1) OnChar(window, static_cast<unsigned int>(e.scancode));
         else OnKey(window, e.key, e.scancode, e.action, e.mods);
     }
+}
+
+/// A fingerprint of what a frame draws: its vertices, indices and commands.
+std::size_t HashDrawData(const ImDrawData* data) {
+    std::size_t h = 0;
+    const auto mix = [&h](const void* bytes, std::size_t size) {
+        const std::string_view view(static_cast<const char*>(bytes), size);
+        h = h * 1099511628211u ^ std::hash<std::string_view>{}(view);
+    };
+    if (!data) return h;
+    for (int i = 0; i < data->CmdListsCount; ++i) {
+        const ImDrawList* list = data->CmdLists[i];
+        mix(list->VtxBuffer.Data, static_cast<std::size_t>(list->VtxBuffer.Size) * sizeof(ImDrawVert));
+        mix(list->IdxBuffer.Data, static_cast<std::size_t>(list->IdxBuffer.Size) * sizeof(ImDrawIdx));
+        for (const ImDrawCmd& cmd : list->CmdBuffer) {
+            const float clip[4] = {cmd.ClipRect.x, cmd.ClipRect.y, cmd.ClipRect.z, cmd.ClipRect.w};
+            mix(clip, sizeof clip);
+            const std::size_t counts[2] = {cmd.ElemCount, cmd.IdxOffset};
+            mix(counts, sizeof counts);
+        }
+    }
+    return h;
 }
 
 /// What is copied from a wrapped editor leaves without its soft breaks
@@ -325,6 +350,7 @@ int RunApp(int argc, char** argv) {
         bool first_frame_shown = false;
         bool lists_pending = false;
         int frames_to_draw = 3;
+        std::size_t last_look = 0;
         float font_scale = 0;
         bool stopping = false;
         int stop_rounds = 0;
@@ -391,6 +417,13 @@ int RunApp(int argc, char** argv) {
             DrawFrame(state, f);
             if (f.narrow) ImGui::PopStyleVar(3);
             ImGui::Render();
+            // Dear ImGui shows some changes a frame late (a form that appears
+            // asks for the keyboard, which it gets on the next frame): until a
+            // frame looks like the one before it, another one follows, so the
+            // screen never sleeps half-settled and no key lands before its field.
+            const std::size_t look = HashDrawData(ImGui::GetDrawData());
+            if (look != last_look) frames_to_draw = std::max(frames_to_draw, 1);
+            last_look = look;
             int fw, fh;
             glfwGetFramebufferSize(window, &fw, &fh);
             glViewport(0, 0, fw, fh);
