@@ -293,6 +293,25 @@ PRAGMA user_version = 4;
             if (!columns.count(column)) m_db.Exec(std::string("ALTER TABLE journal ADD COLUMN ") + column + " TEXT");
         m_db.Exec("PRAGMA user_version = 5");
     }
+    if (version < 6) {
+        // blob.key: a blob's own key (format 2); erasing the row erases what
+        // could read its file. NULL for format 1, read with the vault's blob key.
+        // blob_part: blobs being written (a recording), with their key and
+        // what they are for, so one cut short by a crash is found again.
+        std::set<std::string> columns;
+        auto info = m_db.Prepare("PRAGMA table_info(blob)");
+        while (info.Step()) columns.insert(info.Text(1));
+        if (!columns.count("key")) m_db.Exec("ALTER TABLE blob ADD COLUMN key BLOB");
+        m_db.Exec(R"sql(
+CREATE TABLE IF NOT EXISTS blob_part (
+  file TEXT PRIMARY KEY NOT NULL,
+  key BLOB NOT NULL,
+  owner TEXT,
+  started_at TEXT NOT NULL
+);
+PRAGMA user_version = 6;
+)sql");
+    }
 
     for (const auto& type : m_catalogue.Types()) {
         std::string sql = "CREATE TABLE IF NOT EXISTS " + QuoteIdent(type.name) +
