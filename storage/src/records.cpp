@@ -130,7 +130,23 @@ void Catalogue::Add(RecordType type) {
     for (const auto& f : type.fields)
         if (IsCommonKey(f.name)) throw std::logic_error("field name '" + f.name + "' is reserved");
     if (Find(type.name)) throw std::logic_error("record type '" + type.name + "' added twice");
+    if (type.role != RecordRole::None && WithRole(type.role))
+        throw std::logic_error("record type '" + type.name + "' takes a role another type has");
+    if (type.role == RecordRole::Scope && type.project_scoped)
+        throw std::logic_error("record type '" + type.name + "' is the scope: it cannot be filed under a project");
+    if (!type.read_beside.empty()) {
+        const auto* f = type.Field(type.read_beside);
+        if (!f || f->kind != FieldKind::ReferenceList)
+            throw std::logic_error("record type '" + type.name + "' reads beside a field that is not a reference list");
+    }
     m_types.push_back(std::move(type));
+}
+
+const RecordType* Catalogue::WithRole(RecordRole role) const {
+    if (role == RecordRole::None) return nullptr;
+    for (const auto& t : m_types)
+        if (t.role == role) return &t;
+    return nullptr;
 }
 
 const RecordType* Catalogue::Find(const std::string& name) const {

@@ -75,6 +75,17 @@ struct WithdrawalRule {
     std::string flag_field; ///< a Boolean field of the type (FlagForReview)
 };
 
+/// What a record type is to the programs that act on records and show them,
+/// beyond its fields. The window app, the CLI and capture/'s operations ask
+/// the catalogue for the type with a role (Catalogue::WithRole), never for a
+/// type by its name. A catalogue holds at most one type of each role.
+enum class RecordRole {
+    None,
+    Scope,   ///< what every other record is filed under (the project); not project_scoped
+    Person,  ///< a person listened to (a participant): has an identity link, may withdraw consent
+    Consent, ///< a person's consent: names its person by a reference, may be withdrawn
+};
+
 struct RecordType {
     std::string name; ///< also the table name
     std::string description;
@@ -95,6 +106,15 @@ struct RecordType {
     /// merges them field by field. False: only the device that created the
     /// record edits it (an interview, a consent).
     bool shared_edit = false;
+    /// What the type is to the programs (see RecordRole).
+    RecordRole role = RecordRole::None;
+    /// Where the type's list comes among those a person browses, 1 first;
+    /// 0 when it has none of its own (an identity link is reached from its
+    /// participant).
+    int list_order = 0;
+    /// A reference-list field naming the records this one draws on, to be
+    /// read beside it while it is written (a profile's narratives); empty for none.
+    std::string read_beside = {};
     /// True for records that identify a person (real names, contacts): never
     /// shown in search or lists, never exported or read at headquarters
     /// without an explicit choice (see capture/access.h).
@@ -139,6 +159,8 @@ public:
     void Add(RecordType type);
     [[nodiscard]] const RecordType* Find(const std::string& name) const;
     [[nodiscard]] const RecordType& Get(const std::string& name) const; ///< throws RecordError
+    /// The type with `role`, when the catalogue has one (never for RecordRole::None).
+    [[nodiscard]] const RecordType* WithRole(RecordRole role) const;
     [[nodiscard]] const std::vector<RecordType>& Types() const noexcept { return m_types; }
     [[nodiscard]] std::string Names() const; ///< "a, b, c" for messages
 
