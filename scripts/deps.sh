@@ -7,6 +7,7 @@ ESCUCHA_BUILD_PACKAGES=(
   libcurl4-openssl-dev libcpp-httplib-dev libssl-dev zlib1g-dev libbrotli-dev
   libboost-dev     # headquarters' HTTP server: Boost.Beast and Boost.Asio, header-only
   libimgui-dev libstb-dev libglfw3-dev libgl-dev fonts-noto-core libgl1-mesa-dri
+  libopusenc-dev libopusfile-dev libsndfile1-dev   # recordings: Opus in Ogg; files from other devices
 )
 ESCUCHA_TEST_PACKAGES=(
   catch2
@@ -14,6 +15,7 @@ ESCUCHA_TEST_PACKAGES=(
   python3-argon2   # ...and derive its key from the passphrase without Escucha
   openssl          # the TLS tests make self-signed certificates
   xvfb xdotool x11-xserver-utils imagemagick   # the window app's end-to-end test: a real window, real keys, screen DPI, screenshots
+  espeak-ng sox    # real speech in Spanish and French for the recording tests
 )
 
 # install_packages NAME...: installs those of the named packages that are missing.
