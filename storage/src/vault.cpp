@@ -178,7 +178,8 @@ Vault Vault::Open(const fs::path& dir, const Passphrase& passphrase, const Catal
     std::error_code ec;
     if (!fs::exists(dir / DB_FILE, ec)) {
         if (fs::exists(dir / KDF_FILE, ec))
-            throw VaultError(VaultFailure::Damaged, (dir / DB_FILE).string() + " is missing", {{"path", dir.string()}});
+            throw VaultError(VaultFailure::Damaged, (dir / DB_FILE).string() + " is missing",
+                             {{"path", dir.string()}, {"file", DB_FILE}}, errc::VAULT_FILE_MISSING);
         throw VaultError(VaultFailure::NotFound, dir.string() + " (create one with 'init')", {{"path", dir.string()}});
     }
     std::optional<KdfParams> main;
@@ -187,10 +188,12 @@ Vault Vault::Open(const fs::path& dir, const Passphrase& passphrase, const Catal
         main = ReadKdfFile(dir / KDF_FILE);
         pending = ReadKdfFile(dir / KDF_NEW_FILE);
     } catch (const std::exception& e) {
-        throw VaultError(VaultFailure::Damaged, e.what(), {{"path", dir.string()}});
+        throw VaultError(VaultFailure::Damaged, e.what(), {{"path", dir.string()}, {"file", KDF_FILE}},
+                         errc::VAULT_KEY_FILE_DAMAGED);
     }
     if (!main)
-        throw VaultError(VaultFailure::Damaged, (dir / KDF_FILE).string() + " is missing", {{"path", dir.string()}});
+        throw VaultError(VaultFailure::Damaged, (dir / KDF_FILE).string() + " is missing",
+                         {{"path", dir.string()}, {"file", KDF_FILE}}, errc::VAULT_FILE_MISSING);
 
     // Which parameters does this passphrase fit? Decided before the database is
     // touched, so a wrong passphrase writes nothing.
@@ -214,7 +217,7 @@ Vault Vault::Open(const fs::path& dir, const Passphrase& passphrase, const Catal
                              std::string(KDF_FILE) + " was edited or is damaged: its salt is not the one " + DB_FILE +
                                  " was created with, so no passphrase can open the vault with it; put back the " +
                                  KDF_FILE + " of a backup of this vault (docs/recovery.md)",
-                             {{"path", dir.string()}});
+                             {{"path", dir.string()}, {"file", KDF_FILE}}, errc::VAULT_KEY_FILE_DAMAGED);
         throw VaultError(VaultFailure::WrongPassphrase, "the passphrase does not open " + dir.string(),
                          {{"path", dir.string()}});
     }
@@ -236,7 +239,7 @@ Vault Vault::Open(const fs::path& dir, const Passphrase& passphrase, const Catal
         throw VaultError(VaultFailure::Damaged,
                          std::string("the passphrase is right but the database cannot be read (") + e.what() +
                              "); see docs/recovery.md",
-                         {{"path", dir.string()}});
+                         {{"path", dir.string()}}, errc::VAULT_DATABASE_UNREADABLE);
     }
     try {
         ConfigureConnection(*impl->db);
@@ -302,45 +305,67 @@ void Vault::ChangePassphrase(const Passphrase& new_passphrase) {
     m_impl->key = std::move(key);
 }
 
-std::vector<std::string> Vault::Check() {
-    std::vector<std::string> problems;
+std::vector<ErrorValue> Vault::Diagnose() {
+    std::vector<ErrorValue> problems;
+    const auto found = [&](const char* code, Json params, std::string words) {
+        problems.push_back({code, std::move(params), std::move(words)});
+    };
     auto& db = *m_impl->db;
     try {
         auto stmt = db.Prepare("PRAGMA integrity_check");
         while (stmt.Step()) {
             const auto row = stmt.Text(0);
-            if (row != "ok") problems.push_back("database: " + row);
+            if (row != "ok") found(errc::DATABASE_DAMAGED, Json::object(), "database: " + row);
         }
     } catch (const SqliteError& e) {
-        problems.push_back(std::string("database: ") + e.what());
+        found(errc::DATABASE_DAMAGED, Json::object(), std::string("database: ") + e.what());
         return problems;
     }
-    for (auto& p : m_impl->records->CheckConsistency()) problems.push_back(std::move(p));
+    for (auto& p : m_impl->records->CheckConsistency()) found(errc::RECORDS_INCONSISTENT, Json::object(), std::move(p));
     // Every blob is decrypted and hashed: a flipped byte in a recording must
     // be found here, not at upload time or when it is needed.
     BlobStore blobs(*this);
     for (const auto& blob : blobs.List()) {
         const auto problem = blobs.Verify(blob.sha256);
-        if (problem)
-            problems.push_back(*problem + (blob.uploaded ? "; headquarters holds a sound copy"
-                                                         : "; it was not sent to headquarters and is set aside, "
-                                                           "its file kept as it is for recovery"));
+        const Json file = {{"file", blob.sha256.substr(0, 12)}};
+        if (problem) {
+            if (blob.uploaded) found(errc::FILE_DAMAGED_SENT, file, *problem + "; headquarters holds a sound copy");
+            else
+                found(errc::FILE_DAMAGED_SET_ASIDE, file,
+                      *problem +
+                          "; it was not sent to headquarters and is set aside, its file kept as it is for recovery");
+        }
         try {
             if (problem && blob.damaged.empty()) blobs.MarkDamaged(blob.sha256, *problem);
             if (!problem && !blob.damaged.empty()) blobs.MarkSound(blob.sha256); // its file was put back
         } catch (const SqliteError& e) {
             // A vault that cannot be written (a full disk) is still checked;
             // the mark waits for the next check or sync.
-            problems.push_back(std::string("the file's state could not be recorded: ") + e.what());
+            found(errc::FILE_STATE_NOT_SAVED, file, std::string("the file's state could not be recorded: ") + e.what());
         }
     }
     const std::set<std::string> expected = {DB_FILE, "vault.db-wal", "vault.db-shm", KDF_FILE, BLOB_DIR};
     std::error_code ec;
     for (const auto& entry : fs::directory_iterator(m_impl->dir, ec)) {
         const auto name = entry.path().filename().string();
-        if (!expected.count(name)) problems.push_back("unexpected file in the vault directory: " + name);
+        if (!expected.count(name))
+            found(errc::UNEXPECTED_FILE, {{"name", name}}, "unexpected file in the vault directory: " + name);
     }
     return problems;
+}
+
+std::vector<std::string> Vault::Check() {
+    std::vector<std::string> words;
+    for (auto& p : Diagnose()) words.push_back(std::move(p.words));
+    return words;
+}
+
+std::vector<std::pair<std::string, std::string>> Vault::MetaWithPrefix(const std::string& prefix) {
+    std::vector<std::pair<std::string, std::string>> out;
+    auto stmt = m_impl->db->Prepare("SELECT key, value FROM meta WHERE substr(key, 1, length(?1)) = ?1 ORDER BY key");
+    stmt.Bind(1, prefix);
+    while (stmt.Step()) out.emplace_back(stmt.Text(0), stmt.OptionalText(1).value_or(""));
+    return out;
 }
 
 std::optional<std::string> Vault::GetMeta(const std::string& key) {

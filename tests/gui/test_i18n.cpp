@@ -83,11 +83,13 @@ TEST_CASE("The .po reader", "[gui][i18n]") {
 
 TEST_CASE("Every word the app shows is translated into every language it speaks", "[gui][i18n]") {
     std::set<std::string> marked;
-    for (const auto& entry : std::filesystem::directory_iterator(std::filesystem::path(ESCUCHA_SOURCE_DIR) / "ui/gui"))
-        if (entry.path().extension() == ".cpp") {
-            const auto found = MarkedStrings(test::ReadFile(entry.path()));
-            marked.insert(found.begin(), found.end());
-        }
+    // The window app's words, the shared ones (errors) and the CLI's.
+    for (const char* dir : {"ui/gui", "ui/words", "ui/cli"})
+        for (const auto& entry : std::filesystem::directory_iterator(std::filesystem::path(ESCUCHA_SOURCE_DIR) / dir))
+            if (entry.path().extension() == ".cpp") {
+                const auto found = MarkedStrings(test::ReadFile(entry.path()));
+                marked.insert(found.begin(), found.end());
+            }
     REQUIRE(marked.size() > 150);
     for (const auto& language : Languages()) {
         if (std::string(language.code) == "en") continue;

@@ -10,6 +10,8 @@
 
 #include "terminal.h"
 
+#include "escucha/words/i18n.h"
+
 #include "escucha/capture/listening_records.h"
 #include "escucha/capture/operations.h"
 #include "escucha/interpret/interpretation_records.h"
@@ -392,7 +394,9 @@ int CmdEdit(const Args& args) {
     if (args.words.size() < 3) throw UsageError("usage: escucha-cli edit ID FIELD=VALUE...");
     auto vault = OpenVault(args);
     const auto type_name = vault.Records().TypeOf(args.words[1]);
-    if (!type_name) throw RecordError("id", "no record with id " + args.words[1] + " in this vault");
+    if (!type_name)
+        throw RecordError("id", "no record with id " + args.words[1] + " in this vault",
+                          storage::errc::RECORD_NOT_FOUND, {{"id", args.words[1]}});
     const auto record = vault.Records().Update(args.words[1], FieldsFromWords(Types().Get(*type_name), args.words, 2));
     std::cout << record["id"].get<std::string>() << " rev " << record["rev"].get<int64_t>() << "\n";
     return EXIT_OK;
@@ -428,7 +432,9 @@ int CmdShow(const Args& args) {
     ExpectWords(args, 2, "show ID");
     auto vault = OpenVault(args);
     const auto record = vault.Records().Get(args.words[1]);
-    if (!record) throw RecordError("id", "no record with id " + args.words[1] + " in this vault");
+    if (!record)
+        throw RecordError("id", "no record with id " + args.words[1] + " in this vault",
+                          storage::errc::RECORD_NOT_FOUND, {{"id", args.words[1]}});
     std::cout << record->dump(2) << "\n";
     return EXIT_OK;
 }
@@ -513,12 +519,12 @@ int CmdPasswd(const Args& args) {
 int CmdCheck(const Args& args) {
     ExpectWords(args, 1, "check");
     auto vault = OpenVault(args);
-    const auto problems = vault.Check();
+    const auto problems = vault.Diagnose();
     if (problems.empty()) {
         std::cout << "ok: the vault is sound\n";
         return EXIT_OK;
     }
-    for (const auto& p : problems) std::cout << "problem: " << p << "\n";
+    for (const auto& p : problems) std::cout << "problem: " << Worded(p.code, p.params, p.words, true) << "\n";
     return EXIT_DAMAGED;
 }
 
@@ -528,15 +534,6 @@ int CmdReindex(const Args& args) {
     vault.Records().RebuildSearchIndex();
     std::cout << "search index rebuilt\n";
     return EXIT_OK;
-}
-
-/// An error's words for a person: from its code when the code is known and
-/// its words would add nothing (a damaged file's or a local failure's words
-/// name what happened; those are kept), else the words that came with it.
-std::string Worded(const std::string& code, const storage::Json& params, const std::string& words) {
-    if (code.empty() || code == storage::errc::FILES_DAMAGED || code == storage::errc::SYNC_STOPPED) return words;
-    auto worded = WordError(code, params);
-    return worded.empty() ? words : worded;
 }
 
 int CmdStatus(const Args& args) {
@@ -569,6 +566,9 @@ int CmdStatus(const Args& args) {
     }
     const auto conflicts = vault.Records().ListConflicts().size();
     if (conflicts) std::cout << "conflicts to merge: " << conflicts << " (see 'escucha-cli conflicts')\n";
+    for (const auto& skipped : sync::SkippedRecords(vault))
+        std::cout << "not stored: " << Worded(skipped.error.code, skipped.error.params, skipped.error.words) << " "
+                  << Worded(skipped.cause.code, skipped.cause.params, skipped.cause.words) << "\n";
     return EXIT_OK;
 }
 
@@ -906,7 +906,7 @@ int CmdGuide(const Args& args) {
                     std::cout << "  " << t.name << ": " << records.Count(t.name) << "\n";
             }
         } catch (const RecordError& e) {
-            std::cout << "Not saved: " << e.what() << "\n";
+            std::cout << "Not saved: " << Worded(e.Code(), e.Params(), e.what(), true) << "\n";
         }
     }
     std::cout << "\nEverything is saved. Run 'escucha-cli help' to see every command.\n";
@@ -967,6 +967,7 @@ int Dispatch(const std::vector<std::string>& raw) {
 } // namespace
 
 int Run(const std::vector<std::string>& args) {
+    ChooseLanguage();
     try {
         return Dispatch(args);
     } catch (const UsageError& e) {
@@ -974,10 +975,11 @@ int Run(const std::vector<std::string>& args) {
         return EXIT_USAGE;
     } catch (const RecordError& e) {
         // Said only by commands that store: a search or a list stores nothing anyway.
-        std::cerr << "escucha-cli: " << e.what() << "\n" << (g_storing ? "Nothing was stored.\n" : "");
+        std::cerr << "escucha-cli: " << Worded(e.Code(), e.Params(), e.what(), true) << "\n"
+                  << (g_storing ? std::string(words::Tr("Nothing was stored.")) + "\n" : "");
         return EXIT_INVALID;
     } catch (const storage::VaultError& e) {
-        std::cerr << "escucha-cli: " << e.what() << "\n";
+        std::cerr << "escucha-cli: " << Worded(e.Code(), e.Params(), e.what(), true) << "\n";
         switch (e.Failure()) {
         case storage::VaultFailure::WrongPassphrase:
         case storage::VaultFailure::WeakPassphrase:

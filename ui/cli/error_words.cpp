@@ -1,126 +1,36 @@
 #include "error_words.h"
 
-#include <unordered_map>
+#include "escucha/words/error_words.h"
+#include "escucha/words/i18n.h"
 
 namespace escucha::cli {
 
-const char* ErrorWordsTemplate(std::string_view code) {
-    // Every code of the catalogue; tests/cli/test_error_words.cpp checks that none is missing.
-    static const std::unordered_map<std::string_view, const char*> words = {
-        {"vault_not_found", "There is no vault in {path}; create one with 'escucha-cli init'."},
-        {"vault_exists", "A vault already exists in {path}."},
-        {"wrong_passphrase", "Wrong passphrase: it does not open this vault."},
-        {"weak_passphrase", "The passphrase is too short: use at least {min} characters."},
-        {"vault_damaged", "The vault in {path} is damaged; see docs/recovery.md."},
-        {"vault_unreadable", "The vault in {path} cannot be read or written."},
-        {"passphrase_change_unfinished",
-         "A passphrase change did not finish: the previous passphrase still opens the vault."},
-        {"passphrase_changed", "The vault was re-encrypted under a new passphrase: open it with the new one."},
-        {"invalid_value", "{field}: {reason}"},
-        {"unknown_type", "There is no record type '{type}'."},
-        {"not_an_object", "The record is not in the expected form (a JSON object)."},
-        {"not_text", "{field} must be text."},
-        {"text_too_long", "{field} is too long (more than 4 MiB)."},
-        {"not_utf8", "{field} is not valid text (UTF-8)."},
-        {"contains_nul", "{field} contains a NUL character; remove it."},
-        {"not_a_number", "{field} must be a whole number, not '{value}'."},
-        {"number_too_large", "{field} is too large."},
-        {"not_negative", "{field} may not be negative."},
-        {"not_true_false", "{field} must be true or false, not '{value}'."},
-        {"unknown_choice", "{field}: '{value}' is not one of the choices."},
-        {"not_a_date", "{field}: '{value}' is not a date; write it as YYYY-MM-DD, e.g. 2026-03-14."},
-        {"not_a_record_id", "{field}: '{value}' is not a record id."},
-        {"not_a_list", "{field} must be a list."},
-        {"unknown_field", "{type} has no field '{field}'."},
-        {"field_required", "{field} is required."},
-        {"field_fixed", "{field} cannot be changed."},
-        {"end_before_start", "{field} comes before {start}."},
-        {"reference_missing", "{field}: there is no {ref_type} {id} in this vault."},
-        {"reference_wrong_type", "{field}: {id} is a {actual}, not a {ref_type}."},
-        {"reference_deleted", "{field}: the {ref_type} {id} has been deleted."},
-        {"reference_other_project", "{field}: the {ref_type} {id} belongs to another project."},
-        {"record_exists", "A record with id {id} already exists."},
-        {"record_not_found", "There is no record with id {id} in this vault."},
-        {"record_deleted", "The record {id} has been deleted."},
-        {"still_referenced", "{count} record(s) still refer to {id}; delete or change them first."},
-        {"project_not_found", "There is no project {id} in this vault."},
-        {"same_project", "The records are in that project already."},
-        {"import_duplicate_id", "The id {id} appears twice in this file."},
-        {"import_tombstone", "A deleted record cannot be imported."},
-        {"search_no_words", "The search has no words to look for."},
-        {"refused_change_not_found", "There is no refused change number {seq}; see 'escucha-cli outbox'."},
-        {"conflict_not_found", "There is no conflict number {seq}; see 'escucha-cli conflicts'."},
-        {"not_enrolled", "This vault is not enrolled; run 'escucha-cli enrol --server URL --code CODE' first."},
-        {"server_must_be_https", "The server address must start with https://; plain http:// is allowed only for a "
-                                 "server on this machine (localhost, 127.0.0.1 or [::1])."},
-        {"bad_server_address", "The server address {server} cannot be used; check it."},
-        {"no_network", "No network connection to {server}; sync tries again when the network is back."},
-        {"cannot_resolve_host", "Cannot find the server {host}: check the address, or the network connection."},
-        {"connection_refused", "The server {server} refused the connection: is headquarters running at that address?"},
-        {"connection_lost", "The connection to {server} was lost; sync tries again."},
-        {"timeout", "{server} did not answer in time; sync tries again."},
-        {"tls_certificate",
-         "The certificate of {server} is not the one this device trusts; ask the coordinator before going on."},
-        {"tls_failed", "A secure connection to {server} could not be made."},
-        {"transfer_failed", "Sync with {server} failed; it tries again."},
-        {"cancelled", "Cancelled."},
-        {"bad_answer", "The answer of {server} was not understood; is it an Escucha headquarters of the same version?"},
-        {"server_refused", "The server {server} refused the request (HTTP {status})."},
-        {"server_error", "The server {server} failed (HTTP {status}); sync tries again later."},
-        {"changes_refused", "{count} change(s) refused by headquarters; see 'escucha-cli outbox'."},
-        {"files_damaged",
-         "{count} damaged file(s) set aside, not sent; everything else was synced ('escucha-cli check' lists them)."},
-        {"sync_stopped", "Sync stopped because of a problem on this device."},
-        {"bad_code", "This enrolment code is unknown, expired or used already; ask the coordinator for a new one."},
-        {"device_enrolled", "A device with this id is enrolled already; it enrols again only with its own token."},
-        {"too_many_attempts",
-         "Too many wrong enrolment codes from this address; wait a few minutes and check the code."},
-        {"no_token", "Headquarters asked for this device's token; enrol the device again."},
-        {"unknown_token", "Headquarters does not know this device any more (its token was revoked); enrol it again."},
-        {"bad_json", "Headquarters could not read the request (not valid JSON)."},
-        {"json_too_deep", "Headquarters refused the request: it is nested too deeply."},
-        {"json_too_large", "Headquarters refused the request: it holds too many values."},
-        {"bad_request", "Headquarters refused the request: it lacks something it needs."},
-        {"bad_http", "Headquarters did not understand the request."},
-        {"headers_too_large", "Headquarters refused the request: its headers are too large."},
-        {"length_required", "Headquarters refused the request: its length was not given."},
-        {"method_not_allowed", "Headquarters does not take this kind of request here."},
-        {"no_such_endpoint", "Headquarters has no such endpoint; is the address right?"},
-        {"too_large", "The request is too large for headquarters."},
-        {"unsupported_encoding", "Headquarters refused the request's encoding."},
-        {"unsupported_media_type", "Headquarters refused the request's content type."},
-        {"bad_blob_name", "Headquarters refused the file's name."},
-        {"no_blob_store", "This headquarters keeps no files (recordings, photos)."},
-        {"bad_device_id", "Headquarters refused this device's id."},
-        {"bad_device_name", "Headquarters refused this device's name (more than 200 bytes)."},
-        {"too_many_changes", "At most {max} changes may be sent at once."},
-        {"bad_change", "Headquarters refused a change that is not well formed."},
-        {"other_project", "This device may send changes only to its own project."},
-        {"bad_query", "Headquarters refused the request's parameters."},
-        {"wrong_offset", "Headquarters holds a different part of this file; the upload resumes from there."},
-        {"hash_mismatch", "The file that arrived at headquarters differs from this device's; it is sent again."},
-        {"blob_too_large", "The file is larger than headquarters accepts."},
-        {"upload_in_progress", "Another device is uploading this file; headquarters takes it from there."},
-        {"disk_full", "Headquarters is short of disk space; tell the project's coordinator."},
-        {"quota_exceeded",
-         "Headquarters holds as much as it may for this device or project; tell the project's coordinator."},
-        {"busy", "Headquarters is busy; sync tries again shortly."},
-        {"internal", "Headquarters failed on this request; sync tries again later."},
-        {"clock_ahead", "This device's clock says {device_time}, more than a day ahead of headquarters ({hq_time}); "
-                        "set the date and time, then edit the record again."},
-        {"not_allowed", "This device may not change that record."},
-        {"coordinator_only", "Only a coordinator changes the project itself."},
-        {"creator_only", "Only the device that created this {type} edits it."},
-        {"deleted_at_hq", "This {type} was deleted at headquarters; the change was not applied."},
-        {"change_id_taken", "Headquarters has seen this change's id from another device; send it again."},
-    };
-    const auto it = words.find(code);
-    return it == words.end() ? nullptr : it->second;
+void ChooseLanguage() { words::SetLanguage(words::SystemLanguage()); }
+
+const char* ErrorHint(std::string_view code) {
+    using namespace storage::errc;
+    static const char* const RECOVERY = N_("See docs/recovery.md.");
+    static const char* const OUTBOX = N_("See “escucha-cli outbox”.");
+    if (code == VAULT_NOT_FOUND) return N_("Create one with “escucha-cli init”.");
+    if (code == VAULT_DAMAGED || code == VAULT_FILE_MISSING || code == VAULT_KEY_FILE_DAMAGED ||
+        code == VAULT_DATABASE_UNREADABLE || code == DATABASE_DAMAGED)
+        return RECOVERY;
+    if (code == REFUSED_CHANGE_NOT_FOUND || code == CHANGES_REFUSED) return OUTBOX;
+    if (code == CONFLICT_NOT_FOUND) return N_("See “escucha-cli conflicts”.");
+    if (code == NOT_ENROLLED) return N_("Enrol it with “escucha-cli enrol --server URL --code CODE”.");
+    if (code == FILES_DAMAGED) return N_("“escucha-cli check” lists them.");
+    if (code == RECORDS_INCONSISTENT) return N_("“escucha-cli reindex” may mend the search index.");
+    return nullptr;
 }
 
-std::string WordError(std::string_view code, const storage::Json& params) {
-    const char* words = ErrorWordsTemplate(code);
-    return words ? storage::FillParams(words, params) : std::string();
+std::string Worded(std::string_view code, const storage::Json& params, const std::string& english, bool detailed) {
+    if (code.empty() || !words::ErrorWordsTemplate(code)) return english;
+    if (words::CurrentLanguage() == "en" &&
+        (detailed || code == storage::errc::FILES_DAMAGED || code == storage::errc::SYNC_STOPPED))
+        return english;
+    auto worded = words::WordError(code, params);
+    if (const char* hint = ErrorHint(code)) worded += std::string(" ") + words::Tr(hint);
+    return worded;
 }
 
 } // namespace escucha::cli

@@ -1,143 +1,15 @@
 #include "error_words.h"
 
-#include "i18n.h"
 #include "labels.h"
-
-#include "escucha/storage/error_code.h"
-
-#include <unordered_map>
 
 namespace escucha::gui {
 
-const char* ErrorWordsTemplate(const std::string& code) {
-    // Every code of the catalogue; tests/gui/test_error_words.cpp checks that
-    // none is missing and that each language words each one.
-    static const std::unordered_map<std::string, const char*> words = {
-        {"vault_not_found", N_("There is no vault in {path} yet.")},
-        {"vault_exists", N_("A vault already exists in {path}.")},
-        {"wrong_passphrase", N_("Wrong passphrase: it does not open this vault.")},
-        {"weak_passphrase", N_("The passphrase is too short: use at least {min} characters.")},
-        {"vault_damaged", N_("The vault in {path} is damaged. Ask for help to recover it from a backup.")},
-        {"vault_unreadable", N_("The vault in {path} cannot be read or written.")},
-        {"passphrase_change_unfinished",
-         N_("A passphrase change did not finish: the previous passphrase still opens the vault.")},
-        {"passphrase_changed", N_("The vault was re-encrypted under a new passphrase: open it with the new one.")},
-        {"invalid_value", N_("This value is not accepted (“{field}”): {reason}")},
-        {"unknown_type", N_("There is no record type “{type}”.")},
-        {"not_an_object", N_("The record is not in the expected form.")},
-        {"not_text", N_("“{field}” must be text.")},
-        {"text_too_long", N_("“{field}” is too long (more than 4 MiB).")},
-        {"not_utf8", N_("“{field}” is not valid text (UTF-8).")},
-        {"contains_nul", N_("“{field}” contains an invisible NUL character; remove it.")},
-        {"not_a_number", N_("“{field}” must be a whole number, not “{value}”.")},
-        {"number_too_large", N_("“{field}” is too large.")},
-        {"not_negative", N_("“{field}” may not be negative.")},
-        {"not_true_false", N_("“{field}” must be yes or no, not “{value}”.")},
-        {"unknown_choice", N_("“{field}”: “{value}” is not one of the choices.")},
-        {"not_a_date", N_("“{field}”: “{value}” is not a date; write it as YYYY-MM-DD, e.g. 2026-03-14.")},
-        {"not_a_record_id", N_("“{field}”: “{value}” is not a record id.")},
-        {"not_a_list", N_("“{field}” must be a list.")},
-        {"unknown_field", N_("{type} has no field “{field}”.")},
-        {"field_required", N_("Fill in “{field}”.")},
-        {"field_fixed", N_("“{field}” cannot be changed.")},
-        {"end_before_start", N_("“{field}” comes before {start}: check both dates.")},
-        {"reference_missing", N_("“{field}”: the {ref_type} it names is not on this device.")},
-        {"reference_wrong_type", N_("“{field}” names a record of the wrong kind.")},
-        {"reference_deleted", N_("“{field}” names a {ref_type} that has been deleted.")},
-        {"reference_other_project", N_("“{field}” names a {ref_type} of another project.")},
-        {"record_exists", N_("This record exists already.")},
-        {"record_not_found", N_("This record is not on this device.")},
-        {"record_deleted", N_("This record has been deleted.")},
-        {"still_referenced", N_("{count} record(s) still refer to this one; change or delete them first.")},
-        {"project_not_found", N_("That project is not on this device.")},
-        {"same_project", N_("The records are in that project already.")},
-        {"import_duplicate_id", N_("The id {id} appears twice in this file.")},
-        {"import_tombstone", N_("A deleted record cannot be imported.")},
-        {"search_no_words", N_("Type words to search for.")},
-        {"refused_change_not_found", N_("There is no refused change number {seq}.")},
-        {"conflict_not_found", N_("There is no conflict number {seq}.")},
-        {"not_enrolled", N_("This device is not enrolled with headquarters yet.")},
-        {"server_must_be_https", N_("The server address must start with https://; plain http:// is allowed only for a "
-                                    "server on this machine (localhost, 127.0.0.1 or [::1]).")},
-        {"bad_server_address", N_("The server address {server} cannot be used; check it.")},
-        {"no_network", N_("No connection to headquarters ({server}). Sync tries again when the network is back.")},
-        {"cannot_resolve_host",
-         N_("Headquarters ({host}) cannot be found: check the address, or the network connection.")},
-        {"connection_refused", N_("Headquarters ({server}) refused the connection: is it running at that address?")},
-        {"connection_lost", N_("The connection to headquarters was lost; sync tries again.")},
-        {"timeout", N_("Headquarters did not answer in time; sync tries again.")},
-        {"tls_certificate", N_("The certificate of headquarters ({server}) is not the one this device trusts. Ask the "
-                               "project’s coordinator before going on.")},
-        {"tls_failed", N_("A secure connection to headquarters could not be made.")},
-        {"transfer_failed", N_("Sync with headquarters failed; it tries again.")},
-        {"cancelled", N_("Cancelled.")},
-        {"bad_answer", N_("The answer of headquarters was not understood; it may run another version.")},
-        {"server_refused", N_("Headquarters refused the request (HTTP {status}).")},
-        {"server_error", N_("Headquarters had a problem (HTTP {status}); sync tries again later.")},
-        {"changes_refused", N_("Headquarters refused {count} change(s); they are kept on this device.")},
-        {"files_damaged", N_("{count} damaged file(s) set aside and not sent; everything else was synced.")},
-        {"sync_stopped", N_("Sync stopped because of a problem on this device.")},
-        {"bad_code",
-         N_("This enrolment code is unknown, expired or used already. Ask the project’s coordinator for a new one.")},
-        {"device_enrolled", N_("This device is enrolled already under another code.")},
-        {"too_many_attempts",
-         N_("Too many wrong enrolment codes from this address; wait a few minutes and check the code.")},
-        {"no_token", N_("Headquarters does not know this device; enrol it again.")},
-        {"unknown_token", N_("Headquarters does not know this device any more; enrol it again with a new code.")},
-        {"bad_json", N_("Headquarters could not read what this device sent.")},
-        {"json_too_deep", N_("Headquarters could not read what this device sent.")},
-        {"json_too_large", N_("What this device sent was too large for headquarters.")},
-        {"bad_request", N_("Headquarters could not read what this device sent.")},
-        {"bad_http", N_("Headquarters could not read what this device sent.")},
-        {"headers_too_large", N_("Headquarters could not read what this device sent.")},
-        {"length_required", N_("Headquarters could not read what this device sent.")},
-        {"method_not_allowed", N_("Headquarters does not take this request; it may run another version.")},
-        {"no_such_endpoint", N_("Headquarters does not take this request; check the address.")},
-        {"too_large", N_("What this device sent was too large for headquarters.")},
-        {"unsupported_encoding", N_("Headquarters could not read what this device sent.")},
-        {"unsupported_media_type", N_("Headquarters could not read what this device sent.")},
-        {"bad_blob_name", N_("Headquarters refused a file.")},
-        {"no_blob_store", N_("This headquarters keeps no recordings or photos.")},
-        {"bad_device_id", N_("Headquarters refused this device’s id.")},
-        {"bad_device_name", N_("This device’s name is too long for headquarters.")},
-        {"too_many_changes", N_("At most {max} changes may be sent at once.")},
-        {"bad_change", N_("Headquarters refused a change that is not well formed.")},
-        {"other_project", N_("This device may send changes only to its own project.")},
-        {"bad_query", N_("Headquarters could not read what this device sent.")},
-        {"wrong_offset", N_("Headquarters holds a different part of this file; the upload resumes from there.")},
-        {"hash_mismatch", N_("A file arrived damaged at headquarters; it is sent again.")},
-        {"blob_too_large", N_("The file is larger than headquarters accepts.")},
-        {"upload_in_progress", N_("Another device is uploading this file; headquarters takes it from there.")},
-        {"disk_full", N_("Headquarters is short of disk space; tell the project’s coordinator.")},
-        {"quota_exceeded",
-         N_("Headquarters holds as much as it may for this device or project; tell the project’s coordinator.")},
-        {"busy", N_("Headquarters is busy; sync tries again shortly.")},
-        {"internal", N_("Headquarters had a problem; sync tries again later.")},
-        {"clock_ahead", N_("This device’s clock says {device_time}, more than a day ahead of headquarters ({hq_time}). "
-                           "Set the date and time, then edit the record again.")},
-        {"not_allowed", N_("This device may not change that record.")},
-        {"coordinator_only", N_("Only a coordinator can change the project itself.")},
-        {"creator_only", N_("Only the device that created this record can edit it.")},
-        {"deleted_at_hq", N_("This record was deleted at headquarters; the change was not applied.")},
-        {"change_id_taken", N_("Headquarters mixed this change up with another; send it again.")},
-    };
-    const auto it = words.find(code);
-    return it == words.end() ? nullptr : it->second;
-}
-
 std::string WordError(const std::string& code, const Json& params) {
-    Json shown = params.is_object() ? params : Json::object();
-    // Names from the record types are shown as the form labels them.
-    for (const char* key : {"field", "start"})
-        if (shown.contains(key) && shown[key].is_string()) shown[key] = FieldLabel(shown[key].get<std::string>());
-    for (const char* key : {"type", "ref_type", "actual"})
-        if (shown.contains(key) && shown[key].is_string()) shown[key] = TypeLabel(shown[key].get<std::string>());
-    const char* words = ErrorWordsTemplate(code);
-    if (!words) {
-        shown["code"] = code;
-        words = N_("Something went wrong ({code}).");
-    }
-    return storage::FillParams(Tr(words), shown);
+    static const words::ParamNames labels = {
+        [](const std::string& field) { return std::string(FieldLabel(field)); },
+        [](const std::string& type) { return std::string(TypeLabel(type)); },
+    };
+    return words::WordError(code, params, labels);
 }
 
 } // namespace escucha::gui

@@ -6,6 +6,8 @@
 #include "escucha/storage/clock.h"
 #include "escucha/storage/fsutil.h"
 #include "escucha/sync/hq_server.h"
+#include "escucha/words/error_words.h"
+#include "escucha/words/i18n.h"
 
 #include <signal.h>
 #include <sys/stat.h>
@@ -41,9 +43,23 @@ Usage:
 PROJECT is a project's id or its exact name.
 )";
 
+namespace errc = storage::errc;
+
+/// A refused command line or a failure to serve, as a value: a code of
+/// storage/error_code.h ("hq_admin") and its parameters, worded in the
+/// language the system asks for when it is shown. Exit status 1 for a
+/// command line that is wrong, 2 for a failure.
 class Usage : public std::runtime_error {
 public:
-    using std::runtime_error::runtime_error;
+    Usage(const char* code, Json params = Json::object(), int exit_code = 1)
+        : std::runtime_error(code), m_params(std::move(params)), m_exit(exit_code) {}
+    [[nodiscard]] const char* Code() const noexcept { return what(); }
+    [[nodiscard]] const Json& Params() const noexcept { return m_params; }
+    [[nodiscard]] int ExitCode() const noexcept { return m_exit; }
+
+private:
+    Json m_params;
+    int m_exit;
 };
 
 struct Args {
@@ -51,7 +67,7 @@ struct Args {
     std::map<std::string, std::string> options;
     std::string Need(const std::string& name) const {
         const auto it = options.find(name);
-        if (it == options.end() || it->second.empty()) throw Usage(name + " is required; see escucha-hq --help");
+        if (it == options.end() || it->second.empty()) throw Usage(errc::OPTION_REQUIRED, {{"option", name}});
         return it->second;
     }
     std::string Get(const std::string& name) const {
@@ -72,7 +88,7 @@ Args Parse(const std::vector<std::string>& raw) {
             const auto eq = a.find('=');
             if (eq != std::string::npos) args.options[a.substr(0, eq)] = a.substr(eq + 1);
             else if (i + 1 < raw.size()) args.options[a] = raw[++i];
-            else throw Usage(a + " needs a value");
+            else throw Usage(errc::OPTION_NEEDS_VALUE, {{"option", a}});
         } else {
             args.words.push_back(a);
         }
@@ -86,7 +102,7 @@ std::unique_ptr<sync::SqliteHqStore> OpenStore(const Args& args) {
     const fs::path dir = args.Need("--data");
     std::error_code ec;
     fs::create_directories(dir, ec);
-    if (ec) throw std::runtime_error("cannot create " + dir.string() + ": " + ec.message());
+    if (ec) throw Usage(errc::CANNOT_CREATE_DIRECTORY, {{"path", dir.string()}}, 2);
     ::chmod(dir.c_str(), 0700);
     // Files made by an earlier version may be readable by others: not any more.
     for (const char* name : {"hq.db", "hq.db-wal", "hq.db-shm"})
@@ -96,7 +112,7 @@ std::unique_ptr<sync::SqliteHqStore> OpenStore(const Args& args) {
 
 sync::Project FindProject(sync::HqStore& store, const std::string& name) {
     auto p = store.FindProject(name);
-    if (!p) throw Usage("no project '" + name + "'; see 'escucha-hq --data DIR admin projects'");
+    if (!p) throw Usage(errc::HQ_PROJECT_NOT_FOUND, {{"name", name}});
     return *p;
 }
 
@@ -105,22 +121,21 @@ bool IsLoopback(const std::string& host) { return host == "localhost" || host ==
 int Serve(const Args& args) {
     const auto listen = args.Need("--listen");
     const auto colon = listen.rfind(':');
-    if (colon == std::string::npos) throw Usage("--listen takes HOST:PORT");
+    if (colon == std::string::npos) throw Usage(errc::BAD_LISTEN_ADDRESS, {{"listen", listen}});
     std::string host = listen.substr(0, colon);
     if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
     int port = 0;
     try {
         port = std::stoi(listen.substr(colon + 1));
     } catch (const std::exception&) {
-        throw Usage("--listen takes HOST:PORT with a port number");
+        throw Usage(errc::BAD_LISTEN_ADDRESS, {{"listen", listen}});
     }
     sync::ServerOptions options;
     options.tls_cert_path = args.Get("--tls-cert");
     options.tls_key_path = args.Get("--tls-key");
-    if (options.tls_cert_path.empty() != options.tls_key_path.empty())
-        throw Usage("--tls-cert and --tls-key go together");
+    if (options.tls_cert_path.empty() != options.tls_key_path.empty()) throw Usage(errc::TLS_CERT_AND_KEY);
     if (options.tls_cert_path.empty() && !IsLoopback(host))
-        throw Usage("plain HTTP is only for loopback; give --tls-cert and --tls-key to listen on " + host);
+        throw Usage(errc::PLAIN_HTTP_LOOPBACK_ONLY, {{"host", host}});
     options.log = [](const std::string& line) {
         std::cerr << storage::FormatIsoMillis(storage::SystemMillis()) << " " << line << "\n";
     };
@@ -137,7 +152,7 @@ int Serve(const Args& args) {
     sigaddset(&signals, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
     const int bound = server.Bind(host, port);
-    if (bound <= 0) throw std::runtime_error("cannot listen on " + listen + " (in use, or not an address here)");
+    if (bound <= 0) throw Usage(errc::CANNOT_LISTEN, {{"listen", listen}}, 2);
     std::thread stopper([&] {
         int sig = 0;
         sigwait(&signals, &sig);
@@ -154,12 +169,13 @@ int Serve(const Args& args) {
 }
 
 int Admin(const Args& args) {
-    if (args.words.size() < 2) throw Usage("admin needs a command; see escucha-hq --help");
+    if (args.words.size() < 2) throw Usage(errc::COMMAND_USAGE, {{"usage", "escucha-hq --data DIR admin COMMAND"}});
     const auto& command = args.words[1];
     auto store = OpenStore(args);
     if (command == "create-project") {
-        if (args.words.size() != 3 || args.words[2].empty()) throw Usage("usage: admin create-project NAME");
-        if (store->FindProject(args.words[2])) throw Usage("a project named '" + args.words[2] + "' exists already");
+        if (args.words.size() != 3 || args.words[2].empty())
+            throw Usage(errc::COMMAND_USAGE, {{"usage", "escucha-hq --data DIR admin create-project NAME"}});
+        if (store->FindProject(args.words[2])) throw Usage(errc::HQ_PROJECT_EXISTS, {{"name", args.words[2]}});
         const auto p = store->CreateProject(args.words[2]);
         std::cout << p.id << "\n";
         return 0;
@@ -172,7 +188,7 @@ int Admin(const Args& args) {
     if (command == "enrol") {
         const auto project = FindProject(*store, args.Need("--project"));
         const auto role = sync::ParseRole(args.Need("--role"));
-        if (!role) throw Usage("--role is researcher, interpreter or coordinator");
+        if (!role) throw Usage(errc::BAD_ROLE);
         int days = 7;
         if (!args.Get("--expires").empty()) {
             try {
@@ -182,7 +198,7 @@ int Admin(const Args& args) {
             } catch (const std::exception&) {
                 days = -1;
             }
-            if (days < 1 || days > 365) throw Usage("--expires takes a number of days from 1 to 365");
+            if (days < 1 || days > 365) throw Usage(errc::BAD_EXPIRY);
         }
         const auto expires = storage::FormatIsoMillis(storage::SystemMillis() + days * 24LL * 3600 * 1000);
         const auto code = sync::NewEnrolmentCode();
@@ -201,8 +217,9 @@ int Admin(const Args& args) {
         return 0;
     }
     if (command == "revoke") {
-        if (args.words.size() != 3) throw Usage("usage: admin revoke DEVICE_ID");
-        if (!store->RevokeDevice(args.words[2])) throw Usage("no device " + args.words[2]);
+        if (args.words.size() != 3)
+            throw Usage(errc::COMMAND_USAGE, {{"usage", "escucha-hq --data DIR admin revoke DEVICE_ID"}});
+        if (!store->RevokeDevice(args.words[2])) throw Usage(errc::DEVICE_NOT_FOUND, {{"id", args.words[2]}});
         std::cout << "revoked " << args.words[2] << "\n";
         return 0;
     }
@@ -234,12 +251,13 @@ int Admin(const Args& args) {
         }
         return 0;
     }
-    throw Usage("unknown admin command '" + command + "'; see escucha-hq --help");
+    throw Usage(errc::UNKNOWN_COMMAND, {{"command", "admin " + command}});
 }
 
 } // namespace
 
 int Run(const std::vector<std::string>& raw) {
+    words::SetLanguage(words::SystemLanguage());
     try {
         const auto args = Parse(raw);
         if (args.options.count("--help")) {
@@ -247,11 +265,11 @@ int Run(const std::vector<std::string>& raw) {
             return 0;
         }
         if (!args.words.empty() && args.words[0] == "admin") return Admin(args);
-        if (!args.words.empty()) throw Usage("unknown command '" + args.words[0] + "'; see escucha-hq --help");
+        if (!args.words.empty()) throw Usage(errc::UNKNOWN_COMMAND, {{"command", args.words[0]}});
         return Serve(args);
     } catch (const Usage& e) {
-        std::cerr << "escucha-hq: " << e.what() << "\n";
-        return 1;
+        std::cerr << "escucha-hq: " << words::WordError(e.Code(), e.Params()) << "\n";
+        return e.ExitCode();
     } catch (const std::exception& e) {
         std::cerr << "escucha-hq: " << e.what() << "\n";
         return 2;

@@ -21,6 +21,7 @@ constexpr char META_PROJECT[] = "sync.project_id";
 constexpr char META_PROJECT_NAME[] = "sync.project_name";
 constexpr char META_ROLE[] = "sync.role";
 constexpr char META_CURSOR[] = "sync.cursor";
+constexpr char META_SKIPPED[] = "sync.skipped."; ///< + a record id: a pulled record this version could not store
 constexpr char META_LAST_SUCCESS[] = "sync.last_success";
 constexpr char META_LAST_ERROR[] = "sync.last_error";
 constexpr char META_LAST_ERROR_CODE[] = "sync.last_error_code";
@@ -76,6 +77,27 @@ SyncState ReadSyncState(storage::Vault& vault) {
     s.cursor = std::stoll(vault.GetMeta(META_CURSOR).value_or("0"));
     s.enrolled = vault.GetMeta(META_TOKEN).has_value();
     return s;
+}
+
+std::vector<SkippedRecord> SkippedRecords(storage::Vault& vault) {
+    std::vector<SkippedRecord> out;
+    for (const auto& [key, value] : vault.MetaWithPrefix(META_SKIPPED)) {
+        SkippedRecord r;
+        const auto id = key.substr(std::string_view(META_SKIPPED).size());
+        r.error = {storage::errc::RECORD_SKIPPED, {{"id", id}, {"type", "?"}}, value};
+        // Before codes were kept the value was the error's English words.
+        const auto kept = Json::parse(value, nullptr, false);
+        if (kept.is_object()) {
+            r.error.params = kept.value("params", r.error.params);
+            r.error.words = kept.value("words", std::string());
+            const auto cause = kept.value("cause", Json::object());
+            r.cause = {cause.value("code", std::string()), cause.value("params", Json::object()), r.error.words};
+        } else {
+            r.cause.words = value;
+        }
+        out.push_back(std::move(r));
+    }
+    return out;
 }
 
 std::string NormaliseEnrolmentCode(const std::string& typed) {
@@ -421,7 +443,12 @@ bool SyncClient::Pull(SyncReport& report, const std::string& base, const std::st
                 } catch (const storage::RecordError& e) {
                     // A record this version cannot store (a newer type, say) is
                     // skipped, not fatal: the next version will pull it again.
-                    m_vault.SetMeta("sync.skipped." + record.value("id", std::string("?")), e.what());
+                    const auto id = record.value("id", std::string("?"));
+                    const Json skipped = {{"code", storage::errc::RECORD_SKIPPED},
+                                          {"params", {{"id", id}, {"type", record.value("type", std::string("?"))}}},
+                                          {"cause", {{"code", e.Code()}, {"params", e.Params()}}},
+                                          {"words", e.what()}};
+                    m_vault.SetMeta(std::string(META_SKIPPED) + id, skipped.dump());
                 }
             }
             for (const auto& c : page.conflicts) m_vault.Records().AddConflict(Json(c));

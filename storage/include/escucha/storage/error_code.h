@@ -35,6 +35,20 @@ inline constexpr char VAULT_DAMAGED[] = "vault_damaged";
 inline constexpr char VAULT_UNREADABLE[] = "vault_unreadable";
 inline constexpr char PASSPHRASE_CHANGE_UNFINISHED[] = "passphrase_change_unfinished";
 inline constexpr char PASSPHRASE_CHANGED[] = "passphrase_changed";
+// Finer kinds of a damaged vault (VaultFailure::Damaged). file = the name of
+// a file in the vault's directory ("vault.kdf").
+inline constexpr char VAULT_FILE_MISSING[] = "vault_file_missing";
+inline constexpr char VAULT_KEY_FILE_DAMAGED[] = "vault_key_file_damaged";
+inline constexpr char VAULT_DATABASE_UNREADABLE[] = "vault_database_unreadable"; ///< the passphrase is right
+
+// What Vault::Diagnose() finds. file = a stored file's id (its SHA-256, the
+// first 12 hex digits), name = a file's name in the vault's directory.
+inline constexpr char DATABASE_DAMAGED[] = "database_damaged";
+inline constexpr char RECORDS_INCONSISTENT[] = "records_inconsistent";
+inline constexpr char FILE_DAMAGED_SENT[] = "file_damaged_sent";           ///< headquarters holds a sound copy
+inline constexpr char FILE_DAMAGED_SET_ASIDE[] = "file_damaged_set_aside"; ///< not sent: kept for recovery
+inline constexpr char FILE_STATE_NOT_SAVED[] = "file_state_not_saved";
+inline constexpr char UNEXPECTED_FILE[] = "unexpected_file";
 
 // Records (storage/records.h, RecordError). Parameters: field = the field's
 // name as the catalogue of record types spells it (a label is the UI's to find).
@@ -93,6 +107,9 @@ inline constexpr char SERVER_ERROR[] = "server_error";     ///< a 5xx whose code
 inline constexpr char CHANGES_REFUSED[] = "changes_refused";
 inline constexpr char FILES_DAMAGED[] = "files_damaged";
 inline constexpr char SYNC_STOPPED[] = "sync_stopped"; ///< a failure on this device (disk full, database error)
+/// A record pulled from headquarters that this version could not store (kept
+/// in the vault's meta as sync.skipped.<id>, with the record's own error).
+inline constexpr char RECORD_SKIPPED[] = "record_skipped";
 
 // Headquarters' answers ({"error", "code"}) and refusals of single changes.
 inline constexpr char BAD_CODE[] = "bad_code";
@@ -134,6 +151,23 @@ inline constexpr char COORDINATOR_ONLY[] = "coordinator_only";
 inline constexpr char CREATOR_ONLY[] = "creator_only";
 inline constexpr char DELETED_AT_HQ[] = "deleted_at_hq";
 inline constexpr char CHANGE_ID_TAKEN[] = "change_id_taken";
+
+// escucha-hq's own command line (admin commands, serving). option = "--role",
+// listen = HOST:PORT as given, name = a project's id or name.
+inline constexpr char OPTION_REQUIRED[] = "option_required";
+inline constexpr char OPTION_NEEDS_VALUE[] = "option_needs_value";
+inline constexpr char UNKNOWN_COMMAND[] = "unknown_command";
+inline constexpr char COMMAND_USAGE[] = "command_usage"; ///< usage = the command's form
+inline constexpr char CANNOT_CREATE_DIRECTORY[] = "cannot_create_directory";
+inline constexpr char HQ_PROJECT_NOT_FOUND[] = "hq_project_not_found";
+inline constexpr char HQ_PROJECT_EXISTS[] = "hq_project_exists";
+inline constexpr char BAD_ROLE[] = "bad_role";
+inline constexpr char BAD_EXPIRY[] = "bad_expiry";
+inline constexpr char DEVICE_NOT_FOUND[] = "device_not_found";
+inline constexpr char BAD_LISTEN_ADDRESS[] = "bad_listen_address";
+inline constexpr char TLS_CERT_AND_KEY[] = "tls_cert_and_key";
+inline constexpr char PLAIN_HTTP_LOOPBACK_ONLY[] = "plain_http_loopback_only";
+inline constexpr char CANNOT_LISTEN[] = "cannot_listen";
 } // namespace errc
 
 // [SECTION] Catalogue
@@ -141,7 +175,7 @@ inline constexpr char CHANGE_ID_TAKEN[] = "change_id_taken";
 /// One code and the parameters it always carries.
 struct ErrorCodeSpec {
     std::string_view code;
-    std::string_view area; ///< "vault", "record", "sync", "hq": where it arises
+    std::string_view area; ///< "vault", "check", "record", "sync", "hq", "hq_admin": where it arises
     std::vector<std::string_view> params;
 };
 
@@ -157,6 +191,16 @@ struct ErrorCodeSpec {
         {VAULT_UNREADABLE, "vault", {"path"}},
         {PASSPHRASE_CHANGE_UNFINISHED, "vault", {"path"}},
         {PASSPHRASE_CHANGED, "vault", {"path"}},
+        {VAULT_FILE_MISSING, "vault", {"path", "file"}},
+        {VAULT_KEY_FILE_DAMAGED, "vault", {"path", "file"}},
+        {VAULT_DATABASE_UNREADABLE, "vault", {"path"}},
+
+        {DATABASE_DAMAGED, "check", {}},
+        {RECORDS_INCONSISTENT, "check", {}},
+        {FILE_DAMAGED_SENT, "check", {"file"}},
+        {FILE_DAMAGED_SET_ASIDE, "check", {"file"}},
+        {FILE_STATE_NOT_SAVED, "check", {"file"}},
+        {UNEXPECTED_FILE, "check", {"name"}},
 
         {INVALID_VALUE, "record", {"field", "reason"}},
         {UNKNOWN_TYPE, "record", {"type"}},
@@ -211,6 +255,7 @@ struct ErrorCodeSpec {
         {CHANGES_REFUSED, "sync", {"count"}},
         {FILES_DAMAGED, "sync", {"count"}},
         {SYNC_STOPPED, "sync", {}},
+        {RECORD_SKIPPED, "sync", {"id", "type"}},
 
         {BAD_CODE, "hq", {}},
         {DEVICE_ENROLLED, "hq", {}},
@@ -251,6 +296,21 @@ struct ErrorCodeSpec {
         {CREATOR_ONLY, "hq", {"type"}},
         {DELETED_AT_HQ, "hq", {"type"}},
         {CHANGE_ID_TAKEN, "hq", {}},
+
+        {OPTION_REQUIRED, "hq_admin", {"option"}},
+        {OPTION_NEEDS_VALUE, "hq_admin", {"option"}},
+        {UNKNOWN_COMMAND, "hq_admin", {"command"}},
+        {COMMAND_USAGE, "hq_admin", {"usage"}},
+        {CANNOT_CREATE_DIRECTORY, "hq_admin", {"path"}},
+        {HQ_PROJECT_NOT_FOUND, "hq_admin", {"name"}},
+        {HQ_PROJECT_EXISTS, "hq_admin", {"name"}},
+        {BAD_ROLE, "hq_admin", {}},
+        {BAD_EXPIRY, "hq_admin", {}},
+        {DEVICE_NOT_FOUND, "hq_admin", {"id"}},
+        {BAD_LISTEN_ADDRESS, "hq_admin", {"listen"}},
+        {TLS_CERT_AND_KEY, "hq_admin", {}},
+        {PLAIN_HTTP_LOOPBACK_ONLY, "hq_admin", {"host"}},
+        {CANNOT_LISTEN, "hq_admin", {"listen"}},
     };
     return codes;
 }

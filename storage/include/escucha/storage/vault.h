@@ -12,6 +12,7 @@
 // after opening; SqliteError::IsDamage() tells damage apart.
 #pragma once
 
+#include "escucha/storage/error_code.h"
 #include "escucha/storage/kdf.h"
 #include "escucha/storage/records.h"
 #include "escucha/storage/secret.h"
@@ -95,13 +96,18 @@ public:
     /// Settings kept inside the vault (encrypted): sync server, token, cursor.
     [[nodiscard]] std::optional<std::string> GetMeta(const std::string& key);
     void SetMeta(const std::string& key, const std::string& value);
+    /// Every setting whose key starts with `prefix`, by key.
+    [[nodiscard]] std::vector<std::pair<std::string, std::string>> MetaWithPrefix(const std::string& prefix);
 
     /// Re-encrypts the vault under a new passphrase (PRAGMA rekey).
     void ChangePassphrase(const Passphrase& new_passphrase);
     /// Reads every page and cross-checks records, index and journal, and
     /// decrypts and hashes every blob (setting aside a damaged one, taking
     /// back one whose file was restored).
-    /// Returns the problems found, in words; empty when the vault is sound.
+    /// Returns the problems found, each with its code (error_code.h: the
+    /// "check" codes), parameters and English words; empty when the vault is sound.
+    [[nodiscard]] std::vector<ErrorValue> Diagnose();
+    /// Diagnose(), the problems in English words.
     [[nodiscard]] std::vector<std::string> Check();
     /// The raw key as SQLCipher takes it (x'…'), for recovery with the
     /// sqlcipher shell. Handle with care: it opens the vault without the passphrase.

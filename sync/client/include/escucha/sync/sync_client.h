@@ -69,6 +69,16 @@ struct SyncState {
 
 [[nodiscard]] SyncState ReadSyncState(storage::Vault& vault);
 
+/// A record pulled from headquarters that this version could not store: it
+/// is skipped, not fatal, and pulled again by a newer version.
+struct SkippedRecord {
+    storage::ErrorValue error; ///< errc::RECORD_SKIPPED with the record's id and type
+    storage::ErrorValue cause; ///< the record's own error (code, parameters, English words)
+};
+
+/// The records skipped so far (kept in the vault's meta as sync.skipped.<id>).
+[[nodiscard]] std::vector<SkippedRecord> SkippedRecords(storage::Vault& vault);
+
 /// An enrolment code as headquarters issues it (XXXX-XXXX-XXXX-XXXX, upper
 /// case), however it was typed: any case, with or without spaces, dashes or
 /// underscores. Letters outside the code's alphabet are left for HQ to refuse.

@@ -1,9 +1,9 @@
-#include "i18n.h"
+#include "escucha/words/i18n.h"
 
 #include <cstdlib>
 #include <memory>
 
-namespace escucha::gui {
+namespace escucha::words {
 
 namespace {
 
@@ -140,7 +140,7 @@ std::string SystemLanguage() {
         const char* value = std::getenv(var);
         if (!value || !*value) continue;
         std::string_view v(value);
-        // LANGUAGE may list several: "pt_BR:es". Take the first the app speaks.
+        // LANGUAGE may list several: "pt_BR:es". Take the first Escucha speaks.
         while (!v.empty()) {
             const auto colon = v.find(':');
             const auto code = v.substr(0, std::min(v.find_first_of("_.@:"), v.size()));
@@ -161,4 +161,4 @@ const char* Tr(const char* english) {
     return found ? found : english;
 }
 
-} // namespace escucha::gui
+} // namespace escucha::words

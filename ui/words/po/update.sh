@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Collects the app's words (Tr("…") and N_("…") in ui/gui/*.cpp) into
+# Collects Escucha's words (Tr("…") and N_("…") in ui/words, ui/gui and ui/cli) into
 # escucha.pot and merges them into each language's .po file, so translators
 # see what is new or changed (marked fuzzy). Needs gettext (xgettext, msgmerge).
 set -euo pipefail
 cd "$(dirname "$0")"
 xgettext --language=C++ --from-code=UTF-8 --keyword=Tr --keyword=N_ --no-location --sort-output \
-  --package-name=escucha --output=escucha.pot ../*.cpp
+  --package-name=escucha --output=escucha.pot ../*.cpp ../../gui/*.cpp ../../cli/*.cpp
 for po in *.po; do
   msgmerge --quiet --no-fuzzy-matching --update --backup=none --no-location --sort-output "$po" escucha.pot
   msgattrib --no-obsolete --output-file="$po" "$po"

@@ -1,10 +1,10 @@
 # Writes OUT: a C++ file holding the text of each .po file in PO_DIR, so the
-# app carries its translations wherever it is installed.
+# programs carry their translations wherever they are installed.
 # cmake -DPO_DIR=... -DOUT=... -P embed.cmake
 file(GLOB po_files "${PO_DIR}/*.po")
 list(SORT po_files)
-set(body "// Generated from ui/gui/po/*.po by ui/gui/po/embed.cmake. Do not edit.\n")
-string(APPEND body "#include \"i18n.h\"\n\nnamespace escucha::gui {\n\nstd::string_view EmbeddedPo(std::string_view code) {\n")
+set(body "// Generated from ui/words/po/*.po by ui/words/po/embed.cmake. Do not edit.\n")
+string(APPEND body "#include \"escucha/words/i18n.h\"\n\nnamespace escucha::words {\n\nstd::string_view EmbeddedPo(std::string_view code) {\n")
 foreach(po ${po_files})
   get_filename_component(code "${po}" NAME_WE)
   file(READ "${po}" text)
@@ -14,7 +14,7 @@ foreach(po ${po_files})
   endif()
   string(APPEND body "    if (code == \"${code}\")\n        return R\"po_text(${text})po_text\";\n")
 endforeach()
-string(APPEND body "    return {};\n}\n\n} // namespace escucha::gui\n")
+string(APPEND body "    return {};\n}\n\n} // namespace escucha::words\n")
 file(WRITE "${OUT}.tmp" "${body}")
 execute_process(COMMAND ${CMAKE_COMMAND} -E copy_if_different "${OUT}.tmp" "${OUT}")
 file(REMOVE "${OUT}.tmp")
