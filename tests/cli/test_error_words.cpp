@@ -3,6 +3,7 @@
 // French on failing commands.
 #include "cli/process.h"
 #include "error_words.h"
+#include "files.h"
 #include "temp_dir.h"
 
 #include "escucha/storage/error_code.h"
@@ -135,5 +136,42 @@ TEST_CASE("escucha-cli speaks the language of LANG on failing commands", "[cli][
         const auto r = RunCli({"--vault", vault, "list", "project"},
                               Speaking("de_DE.UTF-8", {{"ESCUCHA_PASSPHRASE", "no es esta"}}));
         CHECK_THAT(r.err, Catch::Contains("wrong passphrase"));
+    }
+}
+
+TEST_CASE("A damaged vault and escucha-hq's command line are worded in the language of LANG", "[cli][errors]") {
+    TempDir dir;
+    const auto vault = (dir / "vault").string();
+    REQUIRE(RunCli({"--vault", vault, "init"}, Speaking("C")).exit_code == 0);
+    SECTION("check names a file that does not belong in the vault's folder") {
+        WriteFile(dir / "vault" / "notas.txt", "x");
+        const auto r = RunCli({"--vault", vault, "check"}, Speaking("pt_BR.UTF-8"));
+        CHECK(r.exit_code != 0);
+        CHECK_THAT(r.out, Catch::Contains("Na pasta do cofre há um arquivo que não deveria estar ali: notas.txt.") &&
+                              !Catch::Contains("unexpected file"));
+        const auto english = RunCli({"--vault", vault, "check"}, Speaking("C"));
+        CHECK_THAT(english.out, Catch::Contains("unexpected file in the vault directory: notas.txt"));
+    }
+    SECTION("a vault without its key file says which file is missing") {
+        std::filesystem::remove(dir / "vault" / "vault.kdf");
+        const auto r = RunCli({"--vault", vault, "list", "project"}, Speaking("es_CO.UTF-8"));
+        CHECK(r.exit_code == 4);
+        CHECK_THAT(r.err, Catch::Contains("está dañada: le falta su archivo vault.kdf.") &&
+                              Catch::Contains("Consulta docs/recovery.md.") && !Catch::Contains("is missing"));
+    }
+    SECTION("escucha-hq admin") {
+        const auto data = (dir / "hq").string();
+        const auto none =
+            RunProgram({HqPath(), "--data", data, "admin", "devices", "--project", "Nadie"}, Speaking("es_CO.UTF-8"));
+        CHECK(none.exit_code == 1);
+        CHECK_THAT(none.err, Catch::Contains("No hay ningún proyecto «Nadie»"));
+        const auto role = RunProgram({HqPath(), "--data", data, "admin", "create-project"}, Speaking("fr_FR.UTF-8"));
+        CHECK_THAT(role.err, Catch::Contains("Utilisation : escucha-hq --data DIR admin create-project NAME"));
+        const auto plain = RunProgram({HqPath(), "--data", data, "--listen", "0.0.0.0:0"}, Speaking("pt_BR.UTF-8"));
+        CHECK(plain.exit_code == 1);
+        CHECK_THAT(plain.err,
+                   Catch::Contains("HTTP sem criptografia é só para esta máquina") && Catch::Contains("--tls-cert"));
+        const auto english = RunProgram({HqPath(), "--data", data, "admin", "revoke", "nada"}, Speaking("C"));
+        CHECK_THAT(english.err, Catch::Contains("There is no device nada."));
     }
 }
