@@ -77,7 +77,7 @@ std::string NewParticipantCode() {
 }
 
 void AddListeningTypes(storage::Catalogue& catalogue) {
-    catalogue.Add(RecordType{
+    RecordType project{
         "project",
         "A listening project: where, with whom and about what. Every other record belongs to one.",
         "capture",
@@ -105,9 +105,12 @@ void AddListeningTypes(storage::Catalogue& catalogue) {
         nullptr,
         nullptr,
         true, // shared: coordinators and interpreters edit the project together
-    });
+    };
+    project.role = storage::RecordRole::Scope;
+    project.list_order = 90;
+    catalogue.Add(std::move(project));
 
-    catalogue.Add(RecordType{
+    RecordType participant{
         "participant",
         "A person who is listened to, known by a random code and a chosen pseudonym.",
         "capture",
@@ -135,7 +138,10 @@ void AddListeningTypes(storage::Catalogue& catalogue) {
             if (record.contains("referred_by") && record["referred_by"] == record["id"])
                 throw RecordError("referred_by", "a participant cannot refer themselves");
         },
-    });
+    };
+    participant.role = storage::RecordRole::Person;
+    participant.list_order = 30;
+    catalogue.Add(std::move(participant));
 
     {
         RecordType t{
@@ -162,7 +168,7 @@ void AddListeningTypes(storage::Catalogue& catalogue) {
         catalogue.Add(std::move(t));
     }
 
-    catalogue.Add(RecordType{
+    RecordType consent{
         "consent",
         "A participant's informed consent: what they agreed to, how, and whether it was withdrawn.",
         "capture",
@@ -197,9 +203,12 @@ void AddListeningTypes(storage::Catalogue& catalogue) {
             if (!withdrawn && record.contains("withdrawn_at"))
                 throw RecordError("withdrawn_at", "is only for consent whose status is withdrawn");
         },
-    });
+    };
+    consent.role = storage::RecordRole::Consent;
+    consent.list_order = 40;
+    catalogue.Add(std::move(consent));
 
-    catalogue.Add(RecordType{
+    RecordType interview{
         "interview",
         "An encounter: an unstructured interview, group discussion, observation, life journey or informal talk.",
         "capture",
@@ -224,7 +233,9 @@ void AddListeningTypes(storage::Catalogue& catalogue) {
         {},
         nullptr,
         [](const Json& record) { CheckOrder(record, "started_at", "ended_at"); },
-    });
+    };
+    interview.list_order = 20;
+    catalogue.Add(std::move(interview));
 
     {
         RecordType t{
@@ -262,10 +273,11 @@ void AddListeningTypes(storage::Catalogue& catalogue) {
             },
         };
         t.on_withdrawal = {{"speaker_id", storage::WithdrawalRule::Action::Erase, {}}};
+        t.list_order = 60;
         catalogue.Add(std::move(t));
     }
 
-    catalogue.Add(RecordType{
+    RecordType field_note{
         "field_note",
         "A note written in the field: an observation, a reflexive memo, or a say-versus-do contrast.",
         "capture",
@@ -282,7 +294,9 @@ void AddListeningTypes(storage::Catalogue& catalogue) {
         {},
         nullptr,
         nullptr,
-    });
+    };
+    field_note.list_order = 50;
+    catalogue.Add(std::move(field_note));
 
     {
         RecordType t{
@@ -313,6 +327,7 @@ void AddListeningTypes(storage::Catalogue& catalogue) {
             },
         };
         t.on_withdrawal = {{"participant_id", storage::WithdrawalRule::Action::Erase, {}}};
+        t.list_order = 70;
         catalogue.Add(std::move(t));
     }
 
@@ -337,6 +352,7 @@ void AddListeningTypes(storage::Catalogue& catalogue) {
             nullptr,
         };
         t.on_withdrawal = {{"teller_ids", storage::WithdrawalRule::Action::Erase, {}}};
+        t.list_order = 10;
         catalogue.Add(std::move(t));
     }
 }

@@ -33,6 +33,14 @@ Json LiveRecord(RecordStore& store, const std::string& id, const char* expected_
 
 } // namespace
 
+const storage::FieldSpec* PersonField(const storage::Catalogue& catalogue, const RecordType& type) {
+    const auto* person = catalogue.WithRole(storage::RecordRole::Person);
+    if (!person) return nullptr;
+    for (const auto& f : type.fields)
+        if (f.kind == storage::FieldKind::Reference && f.ref_type == person->name) return &f;
+    return nullptr;
+}
+
 std::optional<Json> IdentityOf(RecordStore& store, const std::string& participant_id) {
     for (const auto& id : store.ReferencesTo(participant_id)) {
         auto record = store.Get(id);

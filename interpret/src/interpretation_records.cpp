@@ -97,6 +97,9 @@ void AddInterpretationTypes(storage::Catalogue& catalogue) {
         {"participant_ids", storage::WithdrawalRule::Action::FlagForReview, "needs_review"},
         {"narrative_ids", storage::WithdrawalRule::Action::FlagForReview, "needs_review"},
     };
+    profile.list_order = 80;
+    // Written beside the narratives it draws on.
+    profile.read_beside = "narrative_ids";
     catalogue.Add(std::move(profile));
 }
 

@@ -772,3 +772,39 @@ TEST_CASE("A profile's form asks about a person or a group by its kind", "[gui]"
     CHECK(std::string(FormFieldLabel("profile", "group_definition", "individual")) == "Quién es esta persona");
     SetLanguage("en");
 }
+
+TEST_CASE("What the app draws for a type comes from the roles the catalogue declares", "[gui]") {
+    // The sections, in the order a researcher meets them; identity links have no list of their own.
+    CHECK(RecordSections() == std::vector<std::string>{"narrative", "interview", "participant", "consent", "field_note",
+                                                       "transcript_segment", "social_media_item", "profile",
+                                                       "project"});
+    CHECK(TypeWithRole(storage::RecordRole::Scope) == "project");
+    CHECK(TypeWithRole(storage::RecordRole::Person) == "participant");
+    CHECK(TypeWithRole(storage::RecordRole::Consent) == "consent");
+    CHECK(TypeWithRole(storage::RecordRole::None).empty());
+    CHECK(HasRole("project", storage::RecordRole::Scope));
+    CHECK_FALSE(HasRole(SECTION_SEARCH, storage::RecordRole::Scope));
+    CHECK(PersonFieldOf(TypeNamed("consent")) == "participant_id");
+    CHECK(PersonFieldOf(TypeNamed("identity_link")) == "participant_id");
+    CHECK(PersonFieldOf(TypeNamed("narrative")).empty()); // its tellers are a list: it is not of one person
+    CHECK(TypeNamed("profile").read_beside == "narrative_ids");
+
+    SECTION("a catalogue holds one type of each role, and the scope is filed under no project") {
+        const auto type = [](const char* name, bool project_scoped, storage::RecordRole role) {
+            storage::RecordType t;
+            t.name = name;
+            t.project_scoped = project_scoped;
+            t.role = role;
+            return t;
+        };
+        storage::Catalogue c;
+        CHECK_THROWS_AS(c.Add(type("filed_scope", true, storage::RecordRole::Scope)), std::logic_error);
+        c.Add(type("a", false, storage::RecordRole::Scope));
+        CHECK_THROWS_AS(c.Add(type("b", false, storage::RecordRole::Scope)), std::logic_error);
+        CHECK_NOTHROW(c.Add(type("filed", true, storage::RecordRole::Person)));
+        auto beside = type("beside", true, storage::RecordRole::Consent);
+        beside.read_beside = "missing";
+        CHECK_THROWS_AS(c.Add(beside), std::logic_error);
+        CHECK(c.WithRole(storage::RecordRole::Person) == c.Find("filed"));
+    }
+}

@@ -332,7 +332,8 @@ int CmdAdd(const Args& args) {
     const auto full_name = args.Option("--full-name");
     const auto contact = args.Option("--contact");
     if (full_name || contact) {
-        if (type.name != "participant") throw UsageError("--full-name and --contact go with 'add participant'");
+        if (type.role != storage::RecordRole::Person)
+            throw UsageError("--full-name and --contact go with 'add participant'");
         if (!full_name) throw UsageError("--contact needs --full-name");
         Json identity = {{"full_name", *full_name}};
         if (contact) identity["contact"] = *contact;

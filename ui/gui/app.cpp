@@ -237,7 +237,7 @@ void DrawWide(AppState& s, const Frame& f) {
     }
     const float avail = ImGui::GetContentRegionAvail().x;
     // A profile is written beside the narratives it draws on: the list gives up room.
-    const bool profile = s.editing.Draft() && s.editing.Draft()->type == "profile" && s.Section() != SECTION_SEARCH;
+    const bool profile = s.editing.ReadsBeside() && s.Section() != SECTION_SEARCH;
     const float list = s.Section() == SECTION_SEARCH ? avail * 0.45f
                        : profile                     ? std::min(240.0f * f.scale, avail * 0.25f)
                                                      : std::min(360.0f * f.scale, avail * 0.4f);
@@ -273,7 +273,7 @@ void DrawFrame(AppState& s, const Frame& f) {
         Shortcuts(s);
         const bool needs_project = s.lists.ProjectsLoaded() && s.lists.ProjectId().empty() &&
                                    s.Section() != SECTION_SYNC && s.Section() != SECTION_SETTINGS &&
-                                   s.Section() != "project";
+                                   !HasRole(s.Section(), storage::RecordRole::Scope);
         if (!s.lists.ProjectsLoaded()) ImGui::TextDisabled("%s", Tr("Reading…"));
         else if (needs_project) DrawFirstProject(s.lists, s, f);
         else if (f.narrow) DrawNarrow(s, f);
@@ -446,7 +446,7 @@ int RunApp(int argc, char** argv) {
             if (lists_pending && state.session.CurrentScreen() == Screen::Main) {
                 bool all = state.lists.ProjectsLoaded();
                 for (const auto& type : RecordSections())
-                    if (type != "project" && !state.lists.ProjectId().empty())
+                    if (!HasRole(type, storage::RecordRole::Scope) && !state.lists.ProjectId().empty())
                         all = all && state.lists.List(type).loaded;
                 if (all) {
                     lists_pending = false;

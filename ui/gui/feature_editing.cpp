@@ -77,14 +77,15 @@ std::vector<RecordDraft*> EditingFeature::OpenDrafts() {
 }
 
 void EditingFeature::NewRecord(const std::string& type_name) {
-    if (type_name != "project" && m_lists.ProjectId().empty()) {
+    const bool scope = HasRole(type_name, storage::RecordRole::Scope); // a project is filed under none
+    if (!scope && m_lists.ProjectId().empty()) {
         m_ctx.error = Tr("Create a project first.");
         return;
     }
     CloseRecord();
     m_ctx.error.clear();
     m_found_in.clear();
-    m_draft = NewDraft(Type(type_name), type_name == "project" ? "" : m_lists.ProjectId());
+    m_draft = NewDraft(Type(type_name), scope ? "" : m_lists.ProjectId());
     m_draft->key = m_ctx.next_key++;
     m_ctx.section = type_name;
     m_ctx.focus_first_field = true;
@@ -101,7 +102,7 @@ void EditingFeature::OpenRecord(const std::string& id) {
         m_draft = std::move(*it);
         m_closing.erase(it);
         m_ctx.section = m_draft->type;
-        if (m_draft->type == "profile") LoadLinkedNarratives();
+        LoadLinkedNarratives();
         return;
     }
     const int session = m_ctx.session, request = m_open_request;
@@ -119,7 +120,7 @@ void EditingFeature::OpenRecord(const std::string& id) {
                 m_draft = DraftFromRecord(type, record);
                 m_draft->key = m_ctx.next_key++;
                 m_ctx.section = type.name;
-                if (type.name == "profile") LoadLinkedNarratives();
+                LoadLinkedNarratives();
             });
         },
         [this, session](std::string what) {
@@ -154,7 +155,7 @@ void EditingFeature::Edited(RecordDraft& d, const std::string& field, double now
     ++d.revision;
     m_ctx.last_input = now;
     m_ctx.status = Tr("Editing…");
-    if (d.type == "profile" && field == "narrative_ids") LoadLinkedNarratives();
+    if (field == Type(d.type).read_beside) LoadLinkedNarratives();
 }
 
 void EditingFeature::FocusLeft(RecordDraft& d) {
@@ -328,9 +329,11 @@ void EditingFeature::DeleteRecord() {
 }
 
 void EditingFeature::WithdrawConsent(double now) {
-    if (!m_draft || m_draft->type != "consent" || m_draft->id.empty()) return;
+    if (!m_draft || !HasRole(m_draft->type, storage::RecordRole::Consent) || m_draft->id.empty()) return;
     const std::string consent_id = m_draft->id;
-    const std::string participant = m_draft->values["participant_id"].text;
+    const std::string person_field = PersonFieldOf(Type(m_draft->type));
+    if (person_field.empty()) return;
+    const std::string participant = m_draft->values[person_field].text;
     if (participant.empty()) return;
     Save(*m_draft, now); // what was typed is stored first; the worker runs in order
     const int session = m_ctx.session;
@@ -364,7 +367,9 @@ void EditingFeature::WithdrawConsent(double now) {
 }
 
 void EditingFeature::ShowIdentity() {
-    if (!m_draft || m_draft->type != "participant" || m_draft->id.empty() || m_identity || m_identity_loading) return;
+    if (!m_draft || !HasRole(m_draft->type, storage::RecordRole::Person) || m_draft->id.empty() || m_identity ||
+        m_identity_loading)
+        return;
     m_identity_loading = true;
     const int session = m_ctx.session;
     const std::string participant = m_draft->id, project = m_draft->project_id;
@@ -380,7 +385,7 @@ void EditingFeature::ShowIdentity() {
                 const auto& type = Type(capture::IDENTITY_LINK);
                 m_identity = found ? DraftFromRecord(type, *found) : NewDraft(type, project);
                 m_identity->key = m_ctx.next_key++;
-                if (!found) m_identity->values["participant_id"].text = participant;
+                if (!found) m_identity->values[PersonFieldOf(type)].text = participant;
             });
         },
         [this, session](std::string what) {
@@ -403,8 +408,11 @@ void EditingFeature::Retire(std::optional<RecordDraft>& d) {
 void EditingFeature::HideIdentity() { Retire(m_identity); }
 
 void EditingFeature::LoadLinkedNarratives() {
+    // What the open record draws on (a profile's narratives), to read beside it.
     if (!m_draft) return;
-    std::vector<std::string> ids = m_draft->values["narrative_ids"].items;
+    const auto& field = Type(m_draft->type).read_beside;
+    if (field.empty()) return;
+    std::vector<std::string> ids = m_draft->values[field].items;
     const int session = m_ctx.session, key = m_draft->key;
     UiQueue& ui = m_ctx.Ui();
     m_ctx.worker.Post([this, &ui, session, key, ids](std::optional<storage::Vault>& vault) {

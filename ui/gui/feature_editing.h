@@ -54,7 +54,10 @@ public:
     [[nodiscard]] bool IdentityLoading() const { return m_identity_loading; }
     /// Closed forms whose edits are still being saved.
     [[nodiscard]] const std::vector<RecordDraft>& Closing() const { return m_closing; }
-    /// A profile's narratives, to read beside it.
+    /// Whether the open record draws on others that are read beside it
+    /// (the type's read_beside: a profile's narratives).
+    [[nodiscard]] bool ReadsBeside() const { return m_draft && !Type(m_draft->type).read_beside.empty(); }
+    /// The records it draws on (a profile's narratives), to read beside it.
     [[nodiscard]] const std::vector<storage::Json>& LinkedNarratives() const { return m_linked_narratives; }
     /// A record opened from search: its id and the words to mark in it.
     [[nodiscard]] const std::string& FoundIn() const { return m_found_in; }

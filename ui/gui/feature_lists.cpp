@@ -37,28 +37,30 @@ void ListsFeature::LoadLists() {
     UiQueue& ui = m_ctx.Ui();
     m_ctx.worker.Post([this, &ui, session](std::optional<storage::Vault>& vault) {
         if (!vault) return;
-        const auto& type = interpret::AllRecordTypes().Get("project");
+        // The projects: what every other record is filed under.
+        const auto& type = TypeNamed(TypeWithRole(storage::RecordRole::Scope));
         storage::ListOptions options;
         options.only_fields = SummaryFields(type);
         std::vector<RowSummary> rows;
-        for (const auto& p : vault->Records().List("project", options)) rows.push_back(Summarise(type, p));
+        for (const auto& p : vault->Records().List(type.name, options)) rows.push_back(Summarise(type, p));
         const auto enrolled_project = vault->GetMeta("sync.project_id").value_or("");
         ui.Post([this, session, rows = std::move(rows), enrolled_project]() mutable {
             if (session != m_ctx.session) return;
-            m_lists["project"] = RecordList{std::move(rows), true};
+            auto& projects = m_lists[TypeWithRole(storage::RecordRole::Scope)];
+            projects = RecordList{std::move(rows), true};
             m_projects_loaded = true;
-            const auto& projects = m_lists["project"].rows;
             const auto has = [&](const std::string& id) {
-                return std::any_of(projects.begin(), projects.end(), [&](const RowSummary& r) { return r.id == id; });
+                return std::any_of(projects.rows.begin(), projects.rows.end(),
+                                   [&](const RowSummary& r) { return r.id == id; });
             };
             if (!m_project_id.empty() && has(m_project_id)) {
             } else if (!enrolled_project.empty() && has(enrolled_project)) {
                 m_project_id = enrolled_project;
             } else {
-                m_project_id = projects.empty() ? "" : projects.front().id;
+                m_project_id = projects.rows.empty() ? "" : projects.rows.front().id;
             }
             for (const auto& type : RecordSections())
-                if (type != "project") LoadList(type);
+                if (!HasRole(type, storage::RecordRole::Scope)) LoadList(type);
             // The vault thread runs jobs in order: this lands after the lists.
             m_ctx.worker.Post([this, session](std::optional<storage::Vault>&) {
                 m_ctx.worker.Ui().Post([this, session] {
@@ -102,7 +104,7 @@ void ListsFeature::SelectProject(const std::string& id) {
     if (before_project_change) before_project_change();
     m_project_id = id;
     for (const auto& type : RecordSections())
-        if (type != "project") {
+        if (!HasRole(type, storage::RecordRole::Scope)) {
             m_lists[type] = RecordList{};
             LoadList(type);
         }
@@ -121,12 +123,12 @@ void ListsFeature::CreateFirstProject() {
     m_ctx.worker.Post(
         [this, &ui, session, name](std::optional<storage::Vault>& vault) {
             if (!vault) return;
-            const auto& type = interpret::AllRecordTypes().Get("project");
-            const auto created = vault->Records().Create("project", {{"name", name}});
+            const auto& type = TypeNamed(TypeWithRole(storage::RecordRole::Scope));
+            const auto created = vault->Records().Create(type.name, {{type.title_field, name}});
             ui.Post([this, session, row = Summarise(type, created)] {
                 if (session != m_ctx.session) return;
                 m_new_project_name.clear();
-                PutRow("project", row);
+                PutRow(TypeWithRole(storage::RecordRole::Scope), row);
                 SelectProject(row.id);
                 std::fprintf(stderr, "escucha: project created\n");
             });
@@ -149,18 +151,18 @@ const RowSummary* ListsFeature::Row(const std::string& type, const std::string& 
 std::string ListsFeature::RowLabel(const std::string& /*type*/, const RowSummary& row) const {
     if (!row.title.empty()) return row.title;
     if (!row.ref.empty())
-        if (const auto* p = Row("participant", row.ref)) return p->title;
+        if (const auto* p = Row(TypeWithRole(storage::RecordRole::Person), row.ref)) return p->title;
     return std::string("(") + Tr("untitled") + ")";
 }
 
 std::string ListsFeature::ProjectName() const {
-    if (const auto* p = Row("project", m_project_id)) return p->title;
+    if (const auto* p = Row(TypeWithRole(storage::RecordRole::Scope), m_project_id)) return p->title;
     return {};
 }
 void ListsFeature::Removed(const std::string& type, const std::string& id) {
     auto& rows = m_lists[type].rows;
     rows.erase(std::remove_if(rows.begin(), rows.end(), [&](const RowSummary& r) { return r.id == id; }), rows.end());
-    if (type == "project" && id == m_project_id) {
+    if (HasRole(type, storage::RecordRole::Scope) && id == m_project_id) {
         m_project_id.clear();
         LoadLists();
     }

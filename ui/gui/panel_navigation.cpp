@@ -38,7 +38,7 @@ void DrawNavigation(AppState& app, const Frame& f) {
         if (ImGui::Selectable(label.c_str(), app.Section() == section, 0, ImVec2(0, f.narrow ? 40.0f * f.scale : 0)))
             app.Show(section);
         ImGui::PopID();
-        if (section == SECTION_SEARCH || section == "project") ImGui::Separator();
+        if (section == SECTION_SEARCH || HasRole(section, storage::RecordRole::Scope)) ImGui::Separator();
     }
 }
 
@@ -46,7 +46,7 @@ namespace {
 
 /// The projects to choose from, as selectables (in a menu or a combo).
 void ProjectChoices(ListsFeature& l) {
-    for (const auto& p : l.List("project").rows) {
+    for (const auto& p : l.List(TypeWithRole(storage::RecordRole::Scope)).rows) {
         ImGui::PushID(p.id.c_str());
         if (ImGui::Selectable(p.title.c_str(), p.id == l.ProjectId())) l.SelectProject(p.id);
         ImGui::PopID();
@@ -74,7 +74,7 @@ void ProjectAndStatus(const ListsFeature& l, const std::string& status, float wi
 } // namespace
 
 void DrawTopBar(AppState& app, const Frame& f) {
-    const auto& projects = app.lists.List("project").rows;
+    const auto& projects = app.lists.List(TypeWithRole(storage::RecordRole::Scope)).rows;
     const RecordDraft* draft = app.editing.Draft();
     if (f.narrow) {
         // One column, one row of controls: the open record's way back and its

@@ -6,7 +6,7 @@ namespace escucha::gui {
 
 void DrawLinkedNarratives(EditingFeature& e, const Frame& f) {
     (void)f;
-    if (!e.Draft() || e.Draft()->type != "profile") return;
+    if (!e.ReadsBeside()) return;
     if (e.LinkedNarratives().empty()) {
         ImGui::TextWrapped("%s", Tr("Link narratives in \"Narratives drawn on\" to read them here while you write."));
         return;
@@ -14,13 +14,15 @@ void DrawLinkedNarratives(EditingFeature& e, const Frame& f) {
     std::string open; // opened after the loop: opening clears the list being drawn
     for (const auto& n : e.LinkedNarratives()) {
         const std::string id = n.value("id", "");
+        const auto& type = e.Type(n.value("type", ""));
         ImGui::PushID(id.c_str());
-        ImGui::TextUnformatted(n.value("title", "").c_str());
+        ImGui::TextUnformatted(n.value(type.title_field, "").c_str());
         ImGui::SameLine();
         if (ImGui::SmallButton(Tr("Open"))) open = id;
         ImGui::Separator();
         // Read-only and wrapped: this pane is for reading.
-        ImGui::TextWrapped("%s", n.value("text", "").c_str());
+        for (const auto& field : type.fields)
+            if (field.kind == storage::FieldKind::LongText) ImGui::TextWrapped("%s", n.value(field.name, "").c_str());
         ImGui::Spacing();
         ImGui::Spacing();
         ImGui::PopID();

@@ -4,6 +4,8 @@
 #include "labels.h"
 #include "panels.h"
 
+#include "escucha/capture/operations.h"
+
 #include <imgui_stdlib.h>
 
 namespace escucha::gui {
@@ -75,13 +77,13 @@ void DrawIdentity(EditingFeature& e, const Frame& f) {
     ImGui::TextWrapped("%s", Tr("Real name and contact. They stay on this device unless the project sends "
                                 "identities to headquarters, and never appear in lists or search."));
     ImGui::Text("%s", SaveState(*e.Identity()));
-    DrawForm(e, *e.Identity(), f, {"participant_id"});
+    DrawForm(e, *e.Identity(), f, {PersonFieldOf(e.Type(e.Identity()->type))});
     if (WideButton(Tr("Hide identity"), f)) e.HideIdentity();
 }
 
 void DrawConsentActions(EditingFeature& e, const Frame& f) {
     auto& d = *e.Draft();
-    if (d.id.empty() || d.values["status"].text == "withdrawn") return;
+    if (d.id.empty() || d.values[capture::CONSENT_STATUS].text == capture::CONSENT_WITHDRAWN) return;
     if (ConfirmedButton(Tr("Withdraw consent"), "withdraw",
                         Tr("The participant withdraws consent today. What they gave (narratives they told, their "
                            "words in transcripts, items they wrote, their real name) is erased on this device, and at "
@@ -127,9 +129,9 @@ void DrawRecordEditor(EditingFeature& e, const Frame& f) {
         ImGui::SetScrollY(0);
     }
     DrawForm(e, d, f);
-    if (d.type == "participant") DrawIdentity(e, f);
-    if (d.type == "consent") DrawConsentActions(e, f);
-    if (d.type == "profile" && f.narrow) {
+    if (HasRole(d.type, storage::RecordRole::Person)) DrawIdentity(e, f);
+    if (HasRole(d.type, storage::RecordRole::Consent)) DrawConsentActions(e, f);
+    if (e.ReadsBeside() && f.narrow) {
         // No room beside the form on a phone: the narratives follow it.
         if (ImGui::CollapsingHeader(Tr("Narratives it draws on"))) DrawLinkedNarratives(e, f);
     }

@@ -11,6 +11,7 @@
 #include "i18n.h"
 #include "record_form.h"
 
+#include "escucha/capture/operations.h"
 #include "escucha/interpret/interpretation_records.h"
 
 #include <algorithm>
@@ -28,13 +29,36 @@ using storage::Json;
 // [SECTION] Summaries
 
 const std::vector<std::string>& RecordSections() {
-    static const std::vector<std::string> sections = {"narrative",         "interview",  "participant",
-                                                      "consent",           "field_note", "transcript_segment",
-                                                      "social_media_item", "profile",    "project"};
+    static const std::vector<std::string> sections = [] {
+        std::vector<const storage::RecordType*> listed;
+        for (const auto& type : interpret::AllRecordTypes().Types())
+            if (type.list_order > 0) listed.push_back(&type);
+        std::stable_sort(listed.begin(), listed.end(),
+                         [](const auto* a, const auto* b) { return a->list_order < b->list_order; });
+        std::vector<std::string> names;
+        for (const auto* type : listed) names.push_back(type->name);
+        return names;
+    }();
     return sections;
 }
 
 const storage::RecordType& TypeNamed(const std::string& name) { return interpret::AllRecordTypes().Get(name); }
+
+const std::string& TypeWithRole(storage::RecordRole role) {
+    static const std::string none;
+    const auto* type = interpret::AllRecordTypes().WithRole(role);
+    return type ? type->name : none;
+}
+
+bool HasRole(const std::string& name, storage::RecordRole role) {
+    const auto* type = interpret::AllRecordTypes().Find(name);
+    return type && type->role == role;
+}
+
+std::string PersonFieldOf(const storage::RecordType& type) {
+    const auto* field = capture::PersonField(interpret::AllRecordTypes(), type);
+    return field ? field->name : std::string();
+}
 
 namespace {
 
@@ -66,7 +90,7 @@ std::vector<std::string> SummaryFields(const storage::RecordType& type) {
     add("mode");
     add("status");
     add("platform");
-    add("participant_id");
+    if (const auto person = PersonFieldOf(type); !person.empty()) add(person);
     for (const char* f : WHEN_FIELDS) add(f);
     // Types whose title may be empty are named by the first words of their text.
     add("paraphrase");
@@ -90,7 +114,7 @@ RowSummary Summarise(const storage::RecordType& type, const Json& record) {
     for (const char* f : WHEN_FIELDS)
         if (row.when.empty()) row.when = Str(record, f).substr(0, 10);
     if (row.when.empty()) row.when = Str(record, "created_at").substr(0, 10);
-    row.ref = Str(record, "participant_id");
+    if (const auto person = PersonFieldOf(type); !person.empty()) row.ref = Str(record, person);
     return row;
 }
 

@@ -18,11 +18,20 @@ inline constexpr const char* SECTION_SEARCH = "search";
 inline constexpr const char* SECTION_SYNC = "sync";
 inline constexpr const char* SECTION_SETTINGS = "settings";
 
-/// The record types the app lists, in the order a researcher meets them.
+/// The record types the app lists, in the order a researcher meets them
+/// (the catalogue's list_order; types without one have no list of their own).
 [[nodiscard]] const std::vector<std::string>& RecordSections();
 
 /// A record type by its name (every type the app knows).
 [[nodiscard]] const storage::RecordType& TypeNamed(const std::string& name);
+/// The name of the type with `role` (storage::RecordRole): the scope is the
+/// project, the person a participant. Empty when no type has it.
+[[nodiscard]] const std::string& TypeWithRole(storage::RecordRole role);
+/// Whether `name` (a section or a type's name) is the type with `role`.
+[[nodiscard]] bool HasRole(const std::string& name, storage::RecordRole role);
+/// The field of `type` naming the person a record is of (a consent's
+/// participant); empty when it has none.
+[[nodiscard]] std::string PersonFieldOf(const storage::RecordType& type);
 
 /// One row of a list: what is shown without reading the whole record.
 struct RowSummary {
@@ -31,7 +40,7 @@ struct RowSummary {
     std::string kind;   ///< a choice name (translated when shown), may be empty
     std::string status; ///< a choice name, may be empty
     std::string when;   ///< a date, may be empty
-    std::string ref;    ///< a participant id (for consent), may be empty
+    std::string ref;    ///< the person it is of (a consent's participant), may be empty
 };
 
 /// The summary of a record (any type) for lists. Runs on the worker.

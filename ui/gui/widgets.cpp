@@ -454,9 +454,9 @@ bool IsTyped(FieldKind kind) {
 
 /// The field that takes the keyboard when a form opens for writing: the
 /// first one typed into (a choice above it is made with the mouse or a finger).
-const storage::FieldSpec* FirstTypedField(const storage::RecordType& type, std::initializer_list<const char*> skip) {
+const storage::FieldSpec* FirstTypedField(const storage::RecordType& type, const std::vector<std::string>& skip) {
     for (const auto& spec : type.fields) {
-        if (std::any_of(skip.begin(), skip.end(), [&](const char* name) { return spec.name == name; })) continue;
+        if (std::find(skip.begin(), skip.end(), spec.name) != skip.end()) continue;
         if (IsTyped(spec.kind) && spec.name != "code") return &spec;
     }
     return nullptr;
@@ -596,13 +596,13 @@ void DrawField(EditingFeature& s, RecordDraft& d, const storage::FieldSpec& spec
 
 } // namespace
 
-void DrawForm(EditingFeature& s, RecordDraft& d, const Frame& f, std::initializer_list<const char*> skip) {
+void DrawForm(EditingFeature& s, RecordDraft& d, const Frame& f, const std::vector<std::string>& skip) {
     const auto& type = s.Type(d.type);
     // Ctrl+N: typing goes to the first field one types into, even below a choice.
     const storage::FieldSpec* focus = s.TakeFocus() ? FirstTypedField(type, skip) : nullptr;
     ImGui::PushID(d.key);
     for (const auto& spec : type.fields) {
-        if (std::any_of(skip.begin(), skip.end(), [&](const char* name) { return spec.name == name; })) continue;
+        if (std::find(skip.begin(), skip.end(), spec.name) != skip.end()) continue;
         DrawField(s, d, spec, f, &spec == focus);
     }
     ErrorText(d.error);

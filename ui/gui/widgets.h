@@ -8,6 +8,9 @@
 
 #include <imgui.h>
 
+#include <string>
+#include <vector>
+
 namespace escucha::gui {
 
 /// What a panel needs to know about this frame.
@@ -48,6 +51,6 @@ bool ConfirmedButton(const char* label, const char* popup_id, const char* questi
 void ErrorText(const std::string& text);
 
 /// Draws every field of `d` (except those in `skip`); edits go through the editing feature.
-void DrawForm(EditingFeature& s, RecordDraft& d, const Frame& f, std::initializer_list<const char*> skip = {});
+void DrawForm(EditingFeature& s, RecordDraft& d, const Frame& f, const std::vector<std::string>& skip = {});
 
 } // namespace escucha::gui

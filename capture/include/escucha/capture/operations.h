@@ -23,6 +23,16 @@ using storage::Json;
 /// The type that holds a participant's real name and contact.
 inline constexpr const char* IDENTITY_LINK = "identity_link";
 
+/// A consent's status field, and its value once the consent is withdrawn.
+inline constexpr const char* CONSENT_STATUS = "status";
+inline constexpr const char* CONSENT_WITHDRAWN = "withdrawn";
+
+/// The field of `type` that names the person a record is of or from (a
+/// consent's or an identity link's participant): its first single reference
+/// to the catalogue's person type (RecordRole::Person); null when it has none.
+[[nodiscard]] const storage::FieldSpec* PersonField(const storage::Catalogue& catalogue,
+                                                    const storage::RecordType& type);
+
 /// A participant's identity link, when this device holds one.
 [[nodiscard]] std::optional<Json> IdentityOf(storage::RecordStore& store, const std::string& participant_id);
 
