@@ -15,6 +15,35 @@ using namespace escucha;
 using namespace escucha::gui;
 using escucha::test::Until;
 
+namespace {
+
+/// A window app with a new vault, and a real escucha-hq on loopback with one
+/// project ("Café Nariño") to enrol it in.
+struct EnrolledApp {
+    test::TempDir hq_dir;
+    test::HqProcess hq{(hq_dir / "hq").string()};
+    const std::string project = hq.Admin({"create-project", "Café Nariño"});
+    test::GuiApp app;
+    AppState& s = app.state;
+
+    EnrolledApp() { app.Create(); }
+    /// A new enrolment code for a researcher of the project.
+    std::string Code() { return hq.Admin({"enrol", "--project", project, "--role", "researcher", "--person", "Ana"}); }
+    /// Shows the sync panel once it knows whether the device is enrolled.
+    void ShowSync() {
+        s.Show(SECTION_SYNC);
+        REQUIRE(Until(app.ui, [&] { return s.sync.View().known; }));
+    }
+    /// Asks to enrol at headquarters with a new code.
+    void Enrol() {
+        s.sync.Form().server = hq.Url();
+        s.sync.Form().code = Code();
+        s.sync.Enrol();
+    }
+};
+
+} // namespace
+
 TEST_CASE("Enrolment codes are taken however they were typed", "[gui][sync]") {
     CHECK(sync::NormaliseEnrolmentCode("k7qf-m2xd-9pla-3rtb") == "K7QF-M2XD-9PLA-3RTB");
     CHECK(sync::NormaliseEnrolmentCode(" K7QF M2XD 9PLA 3RTB ") == "K7QF-M2XD-9PLA-3RTB");
@@ -25,14 +54,9 @@ TEST_CASE("Enrolment codes are taken however they were typed", "[gui][sync]") {
 }
 
 TEST_CASE("Enrol and sync from the app", "[gui][sync]") {
-    test::TempDir hq_dir;
-    test::HqProcess hq((hq_dir / "hq").string());
-    const auto project = hq.Admin({"create-project", "Café Nariño"});
-    test::GuiApp app;
-    auto& s = app.state;
-    app.Create();
-    s.Show(SECTION_SYNC);
-    REQUIRE(Until(app.ui, [&] { return s.sync.View().known; }));
+    EnrolledApp e;
+    auto& [hq_dir, hq, project, app, s] = e;
+    e.ShowSync();
     CHECK_FALSE(s.sync.View().enrolled);
 
     SECTION("bad input is refused in words and changes nothing") {
@@ -44,7 +68,7 @@ TEST_CASE("Enrol and sync from the app", "[gui][sync]") {
         REQUIRE(Until(app.ui, [&] { return !s.sync.View().running; }));
         CHECK(s.sync.View().message_is_error);
         CHECK_THAT(s.sync.View().message, Catch::Contains("unknown, expired or used already"));
-        s.sync.Form().code = hq.Admin({"enrol", "--project", project, "--role", "researcher", "--person", "Ana"});
+        s.sync.Form().code = e.Code();
         s.sync.Form().ca_path = (hq_dir / "no-such.pem").string();
         s.sync.Enrol();
         REQUIRE(Until(app.ui, [&] { return !s.sync.View().running; }));
@@ -55,7 +79,7 @@ TEST_CASE("Enrol and sync from the app", "[gui][sync]") {
     SECTION("enrol, write, sync now: HQ has it and nothing waits") {
         s.sync.Form().server = "  " + hq.Url() + " ";
         // Typed as read aloud over the phone: lower case, spaces for dashes.
-        std::string code = hq.Admin({"enrol", "--project", project, "--role", "researcher", "--person", "Ana"});
+        std::string code = e.Code();
         for (auto& c : code) c = c == '-' ? ' ' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
         s.sync.Form().code = " " + code;
         s.sync.Enrol();
@@ -101,21 +125,14 @@ TEST_CASE("Enrol and sync from the app", "[gui][sync]") {
 }
 
 TEST_CASE("Work written before enrolment is offered, moved in one step, and synced", "[gui][sync]") {
-    test::TempDir hq_dir;
-    test::HqProcess hq((hq_dir / "hq").string());
-    const auto project = hq.Admin({"create-project", "Café Nariño"});
-    test::GuiApp app;
-    auto& s = app.state;
-    app.Create();
+    EnrolledApp e;
+    auto& [hq_dir, hq, project, app, s] = e;
     app.Project("Mi cuaderno"); // a day of work before the coordinator's code arrives
     app.Add("narrative", {{"title", "La báscula"}, {"text", "Nadie ve la báscula."}});
     app.Add("field_note", {{"text", "Llegamos a la vereda."}});
 
-    s.Show(SECTION_SYNC);
-    REQUIRE(Until(app.ui, [&] { return s.sync.View().known; }));
-    s.sync.Form().server = hq.Url();
-    s.sync.Form().code = hq.Admin({"enrol", "--project", project, "--role", "researcher", "--person", "Ana"});
-    s.sync.Enrol();
+    e.ShowSync();
+    e.Enrol();
     REQUIRE(Until(
         app.ui, [&] { return !s.sync.View().running && s.sync.View().enrolled && !s.sync.View().local_work.empty(); }));
     const auto local = s.sync.View().local_work.front();
@@ -154,17 +171,10 @@ TEST_CASE("Work written before enrolment is offered, moved in one step, and sync
 }
 
 TEST_CASE("A refused change is shown with its reason, sent again or discarded", "[gui][sync]") {
-    test::TempDir hq_dir;
-    test::HqProcess hq((hq_dir / "hq").string());
-    const auto project = hq.Admin({"create-project", "Café Nariño"});
-    test::GuiApp app;
-    auto& s = app.state;
-    app.Create();
-    s.Show(SECTION_SYNC);
-    REQUIRE(Until(app.ui, [&] { return s.sync.View().known; }));
-    s.sync.Form().server = hq.Url();
-    s.sync.Form().code = hq.Admin({"enrol", "--project", project, "--role", "researcher", "--person", "Ana"});
-    s.sync.Enrol();
+    EnrolledApp e;
+    auto& [hq_dir, hq, project, app, s] = e;
+    e.ShowSync();
+    e.Enrol();
     const bool enrolled = Until(
         app.ui, [&] { return !s.sync.View().running && s.sync.View().enrolled && s.lists.ProjectId() == project; });
     INFO(s.sync.View().message << " / project " << s.lists.ProjectId() << " / enrolled " << s.sync.View().enrolled);
