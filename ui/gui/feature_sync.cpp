@@ -257,50 +257,42 @@ void SyncFeature::AdoptLocalWork(const std::string& local_project_id) {
         });
 }
 
-void SyncFeature::KeepLocalWork(const std::string& local_project_id) {
+void SyncFeature::ChangeThenRefresh(std::function<void(storage::Vault&)> change, std::string message, bool sync_after) {
     const int session = m_ctx.session;
     UiQueue& ui = m_ctx.Ui();
-    m_ctx.worker.Post([this, &ui, session, local_project_id](std::optional<storage::Vault>& vault) {
+    m_ctx.worker.Post([this, &ui, session, change = std::move(change), message = std::move(message),
+                       sync_after](std::optional<storage::Vault>& vault) {
         if (!vault) return;
-        auto kept = vault->GetMeta(META_KEPT_LOCAL).value_or("");
-        if (kept.find(local_project_id) == std::string::npos) kept += local_project_id + " ";
-        vault->SetMeta(META_KEPT_LOCAL, kept);
-        ui.Post([this, session] {
+        change(*vault);
+        ui.Post([this, session, message, sync_after] {
             if (session != m_ctx.session) return;
-            m_view.message = Tr("Kept on this device only: those records are not sent to headquarters.");
-            m_view.message_is_error = false;
+            if (!message.empty()) {
+                m_view.message = message;
+                m_view.message_is_error = false;
+            }
             RefreshSync();
+            if (sync_after) SyncNow();
         });
     });
+}
+
+void SyncFeature::KeepLocalWork(const std::string& local_project_id) {
+    ChangeThenRefresh(
+        [local_project_id](storage::Vault& vault) {
+            auto kept = vault.GetMeta(META_KEPT_LOCAL).value_or("");
+            if (kept.find(local_project_id) == std::string::npos) kept += local_project_id + " ";
+            vault.SetMeta(META_KEPT_LOCAL, kept);
+        },
+        Tr("Kept on this device only: those records are not sent to headquarters."));
 }
 
 void SyncFeature::RetryRefused(int64_t seq) {
-    const int session = m_ctx.session;
-    UiQueue& ui = m_ctx.Ui();
-    m_ctx.worker.Post([this, &ui, session, seq](std::optional<storage::Vault>& vault) {
-        if (!vault) return;
-        vault->Records().RetryJournal(seq);
-        ui.Post([this, session] {
-            if (session != m_ctx.session) return;
-            RefreshSync();
-            SyncNow();
-        });
-    });
+    ChangeThenRefresh([seq](storage::Vault& vault) { vault.Records().RetryJournal(seq); }, {}, true);
 }
 
 void SyncFeature::DiscardRefused(int64_t seq) {
-    const int session = m_ctx.session;
-    UiQueue& ui = m_ctx.Ui();
-    m_ctx.worker.Post([this, &ui, session, seq](std::optional<storage::Vault>& vault) {
-        if (!vault) return;
-        vault->Records().DiscardJournal(seq);
-        ui.Post([this, session] {
-            if (session != m_ctx.session) return;
-            m_view.message = Tr("The refused change was discarded; the record stays as it is on this device.");
-            m_view.message_is_error = false;
-            RefreshSync();
-        });
-    });
+    ChangeThenRefresh([seq](storage::Vault& vault) { vault.Records().DiscardJournal(seq); },
+                      Tr("The refused change was discarded; the record stays as it is on this device."));
 }
 
 void SyncFeature::SyncStopped(const std::string& message, bool failed) {

@@ -15,6 +15,7 @@
 #include "escucha/storage/records.h"
 #include "escucha/sync/sync_client.h"
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -107,6 +108,10 @@ public:
     static constexpr double SYNC_EVERY_S = 300.0;
 
 private:
+    /// Runs `change` on the vault thread; then, back here in the same
+    /// session, says `message` (when there is one), reads the sync state
+    /// again and, with `sync_after`, syncs.
+    void ChangeThenRefresh(std::function<void(storage::Vault&)> change, std::string message, bool sync_after = false);
     void StartSync(bool automatic);
     void SyncStopped(const std::string& message, bool failed);
 
