@@ -993,7 +993,10 @@ int Run(const std::vector<std::string>& args) {
         return EXIT_FAILED;
     } catch (const storage::SqliteError& e) {
         if (e.IsDamage()) {
-            std::cerr << "escucha-cli: the vault is damaged: " << e.what() << "; see docs/recovery.md\n";
+            std::cerr << "escucha-cli: "
+                      << Worded(storage::errc::DATABASE_DAMAGED, Json::object(),
+                                std::string("the vault is damaged: ") + e.what() + "; see docs/recovery.md", true)
+                      << "\n";
             return EXIT_DAMAGED;
         }
         std::cerr << "escucha-cli: database error: " << e.what() << "\n";
