@@ -16,9 +16,13 @@ void DrawLinkedNarratives(EditingFeature& e, const Frame& f) {
         const std::string id = n.value("id", "");
         const auto& type = e.Type(n.value("type", ""));
         ImGui::PushID(id.c_str());
-        ImGui::TextUnformatted(n.value(type.title_field, "").c_str());
+        // The title, cut with "…" where the button needs the room.
+        const char* open_label = Tr("Open");
+        const float button = ImGui::CalcTextSize(open_label).x + ImGui::GetStyle().FramePadding.x * 2;
+        const float room = ImGui::GetContentRegionAvail().x - button - ImGui::GetStyle().ItemSpacing.x;
+        ImGui::TextUnformatted(Ellipsize(n.value(type.title_field, ""), room).c_str());
         ImGui::SameLine();
-        if (ImGui::SmallButton(Tr("Open"))) open = id;
+        if (ImGui::SmallButton(open_label)) open = id;
         ImGui::Separator();
         // Read-only and wrapped: this pane is for reading.
         for (const auto& field : type.fields)

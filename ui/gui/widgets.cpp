@@ -112,8 +112,12 @@ bool PickRecord(EditingFeature& s, const char* id, const char* preview, const st
                 const std::vector<std::string>& exclude, const Frame& f) {
     std::string& filter = s.PickerFilter(); // one picker is open at a time; cleared when it opens
     bool picked = false;
-    ImGui::SetNextItemWidth(f.narrow ? -1.0f : 360.0f * f.scale);
-    if (ImGui::BeginCombo(id, preview, ImGuiComboFlags_HeightLarge)) {
+    const float width = f.narrow ? ImGui::GetContentRegionAvail().x : 360.0f * f.scale;
+    ImGui::SetNextItemWidth(f.narrow ? -1.0f : width);
+    // The chosen record's name, cut with "…" before the arrow.
+    const std::string shown =
+        Ellipsize(preview, width - ImGui::GetFrameHeight() - ImGui::GetStyle().FramePadding.x * 2);
+    if (ImGui::BeginCombo(id, shown.c_str(), ImGuiComboFlags_HeightLarge)) {
         if (ImGui::IsWindowAppearing()) {
             filter.clear();
             ImGui::SetKeyboardFocusHere();
@@ -128,13 +132,19 @@ bool PickRecord(EditingFeature& s, const char* id, const char* preview, const st
                 Contains(s.Lists().RowLabel(type, r), folded))
                 rows.push_back(&r);
         if (rows.empty()) ImGui::TextDisabled("%s", Tr("Nothing to choose yet."));
+        // The list grows as wide as its longest name, up to the window's edge; a longer one is cut with "…".
+        const ImGuiViewport* vp = ImGui::GetMainViewport();
+        const ImGuiStyle& style = ImGui::GetStyle();
+        const float room = std::max(ImGui::GetContentRegionAvail().x,
+                                    vp->WorkPos.x + vp->WorkSize.x - ImGui::GetCursorScreenPos().x -
+                                        style.WindowPadding.x - style.ScrollbarSize - style.ItemSpacing.x);
         ImGuiListClipper clipper;
         clipper.Begin(static_cast<int>(rows.size()));
         while (clipper.Step())
             for (int i = clipper.DisplayStart; i < clipper.DisplayEnd; ++i) {
                 const auto* r = rows[static_cast<size_t>(i)];
                 ImGui::PushID(r->id.c_str());
-                if (ImGui::Selectable(s.Lists().RowLabel(type, *r).c_str())) {
+                if (ImGui::Selectable(Ellipsize(s.Lists().RowLabel(type, *r), room).c_str())) {
                     chosen = r->id;
                     picked = true;
                 }
