@@ -238,13 +238,83 @@ void AddListeningTypes(storage::Catalogue& catalogue) {
     catalogue.Add(std::move(interview));
 
     {
+        // The audio is a blob (storage/blobs.h) named by its SHA-256; the
+        // record says what it is of and where it stands.
+        RecordType t{
+            "recording",
+            "Audio of an interview or of oral consent, kept encrypted as Opus in Ogg.",
+            "capture",
+            {
+                Text("title", "What was recorded.", false, true),
+                Ref("interview_id", "interview", "The interview recorded."),
+                Ref("consent_id", "consent", "The consent given orally in this recording."),
+                RefList("participant_ids", "participant",
+                        "Participants whose voices it holds: it goes if any of them withdraws consent."),
+                Choice("source", "Recorded on this device or brought in from a file.", {"recorded", "imported"}, false,
+                       "recorded"),
+                Choice("status", "Being recorded, complete, or recovered after the app stopped mid-recording.",
+                       {"recording", "complete", "recovered"}, false, "recording"),
+                Text("audio_sha256", "The SHA-256 of the audio (Ogg Opus) once it is complete."),
+                {"duration_ms", FieldKind::Integer, "Length, in milliseconds.", false, false, {}, {}, nullptr},
+                Date("started_at", "When recording started."),
+            },
+            "title",
+            true,
+            true,
+            {},
+            nullptr,
+            [](const Json& record) {
+                if (!record.contains("interview_id") && !record.contains("consent_id"))
+                    throw RecordError("interview_id", "a recording is of an interview or of a consent",
+                                      storage::errc::FIELD_REQUIRED, {{"field", "interview_id"}});
+                if (record.contains("duration_ms") && record["duration_ms"].get<int64_t>() < 0)
+                    throw RecordError("duration_ms", "may not be negative", storage::errc::NOT_NEGATIVE,
+                                      {{"field", "duration_ms"}});
+                if (record.value("status", "") != "recording" && !record.contains("audio_sha256"))
+                    throw RecordError("audio_sha256", "is required once the recording is complete",
+                                      storage::errc::FIELD_REQUIRED, {{"field", "audio_sha256"}});
+                if (record.contains("audio_sha256")) {
+                    const std::string sha = record["audio_sha256"];
+                    if (sha.size() != 64 || sha.find_first_not_of("0123456789abcdef") != std::string::npos)
+                        throw RecordError("audio_sha256", "must be 64 lower-case hex digits",
+                                          storage::errc::INVALID_VALUE,
+                                          {{"field", "audio_sha256"}, {"reason", "not a SHA-256"}});
+                }
+            },
+        };
+        t.on_withdrawal = {{"participant_ids", storage::WithdrawalRule::Action::Erase, {}}};
+        t.blob_fields = {"audio_sha256"};
+        catalogue.Add(std::move(t));
+    }
+
+    catalogue.Add(RecordType{
+        "audio_mark",
+        "A moment marked in a recording, with a note: jump back to it while listening.",
+        "capture",
+        {
+            Ref("recording_id", "recording", "The recording marked.", true),
+            {"at_ms", FieldKind::Integer, "Where, in milliseconds from the start.", true, false, {}, {}, nullptr},
+            Text("note", "What happens there.", false, true),
+        },
+        "note",
+        true,
+        true,
+        {},
+        nullptr,
+        [](const Json& record) {
+            if (record.contains("at_ms") && record["at_ms"].get<int64_t>() < 0)
+                throw RecordError("at_ms", "may not be negative", storage::errc::NOT_NEGATIVE, {{"field", "at_ms"}});
+        },
+    });
+
+    {
         RecordType t{
             "transcript_segment",
             "A stretch of transcribed speech from an interview, with its time in the recording.",
             "capture",
             {
                 Ref("interview_id", "interview", "The interview transcribed.", true),
-                Text("recording_id", "The recording transcribed, when there is one."),
+                Ref("recording_id", "recording", "The recording transcribed, when there is one."),
                 {"start_ms",
                  FieldKind::Integer,
                  "Start, in milliseconds from the start of the recording.",

@@ -670,7 +670,41 @@ bool RecordStore::IsJournalled(const RecordType& type, const Json& record) {
     return stmt.Step() && stmt.Int(0) != 0;
 }
 
+void RecordStore::ReleaseBlobs(const RecordType& type, const Json& record) {
+    const auto& id = record["id"].get_ref<const std::string&>();
+    const bool gone = record.value("deleted", false);
+    if (gone) {
+        // A recording deleted while still being written: its part goes too.
+        auto parts = Cached("DELETE FROM blob_part WHERE owner = ?");
+        (*parts).Bind(1, id).Run();
+    }
+    for (const auto& field : type.blob_fields) {
+        auto held = Cached("SELECT " + QuoteIdent(field) + " FROM " + QuoteIdent(type.name) + " WHERE id = ?");
+        (*held).Bind(1, id);
+        if (!(*held).Step()) continue;
+        const auto before = (*held).OptionalText(0);
+        (*held).Reset();
+        if (!before || before->empty()) continue;
+        if (!gone && record.value(field, "") == *before) continue;
+        // Kept while any other live record names the same content.
+        bool named = false;
+        for (const auto& other : m_catalogue.Types()) {
+            for (const auto& f : other.blob_fields) {
+                auto uses = Cached("SELECT 1 FROM " + QuoteIdent(other.name) + " WHERE " + QuoteIdent(f) +
+                                   " = ? AND deleted = 0 AND id != ? LIMIT 1");
+                (*uses).Bind(1, *before).Bind(2, id);
+                named = named || (*uses).Step();
+                (*uses).Reset();
+            }
+        }
+        if (named) continue;
+        auto drop = Cached("DELETE FROM blob WHERE sha256 = ?");
+        (*drop).Bind(1, *before).Run();
+    }
+}
+
 void RecordStore::Write(const RecordType& type, const Json& record, const char* op) {
+    if (!type.blob_fields.empty()) ReleaseBlobs(type, record);
     std::string columns = "id, project_id, created_at, updated_at, author, device, rev, deleted";
     std::string marks = "?, ?, ?, ?, ?, ?, ?, ?";
     for (const auto& f : type.fields) {

@@ -12,6 +12,7 @@
 
 #include "escucha/words/i18n.h"
 
+#include "escucha/capture/audio.h"
 #include "escucha/capture/listening_records.h"
 #include "escucha/capture/operations.h"
 #include "escucha/interpret/interpretation_records.h"
@@ -91,6 +92,14 @@ Commands:
                                 changes waiting for headquarters, and those it refused (with why);
                                 send a refused change again, or give it up
   adopt [--from PROJECT_ID]     after enrolment: move work recorded before it into the enrolled project
+  import-audio (--interview ID | --consent ID) [--title TEXT] [--participant ID] FILE
+                                a recording made elsewhere (WAV, Ogg, Opus, FLAC, MP3), kept
+                                encrypted as Opus; --participant: whose voice (it goes if they
+                                withdraw consent)
+  export-audio RECORDING_ID FILE
+                                a decrypted copy of a recording (Ogg Opus): it leaves the vault
+  recover-audio                 recordings cut short (the app was killed mid-recording), made
+                                playable up to their last second
   attach FILE                   keep a file (a recording, a photo) encrypted in the vault
   blobs                         the files kept in the vault, and whether HQ has them
   conflicts                     fields edited at the same time elsewhere: both versions
@@ -126,10 +135,10 @@ struct Args {
 };
 
 /// Options that take a value; every other --word is a flag.
-const std::vector<std::string> VALUE_OPTIONS = {"--vault",       "--author",    "--project", "--limit",   "--format",
-                                                "--out",         "--server",    "--code",    "--ca-cert", "--interval",
-                                                "--max-backoff", "--full-name", "--contact", "--date",    "--from",
-                                                "--retry",       "--discard"};
+const std::vector<std::string> VALUE_OPTIONS = {
+    "--vault", "--author",  "--project",  "--limit",       "--format",    "--out",     "--server",
+    "--code",  "--ca-cert", "--interval", "--max-backoff", "--full-name", "--contact", "--date",
+    "--from",  "--retry",   "--discard",  "--interview",   "--consent",   "--title",   "--participant"};
 
 Args Parse(const std::vector<std::string>& raw) {
     Args args;
@@ -685,6 +694,65 @@ int CmdAttach(const Args& args) {
     return EXIT_OK;
 }
 
+int CmdImportAudio(const Args& args) {
+    ExpectWords(args, 2, "import-audio (--interview ID | --consent ID) [--title TEXT] [--participant ID] FILE");
+    auto vault = OpenVault(args);
+    auto& store = vault.Records();
+    const auto interview = args.Option("--interview");
+    const auto consent = args.Option("--consent");
+    if (!interview && !consent) throw UsageError("say what was recorded: --interview ID or --consent ID");
+    storage::Json fields = storage::Json::object();
+    // The recording belongs where what it records belongs.
+    const auto of = store.Get(interview ? *interview : *consent);
+    if (!of || (*of)["deleted"].get<bool>())
+        throw RecordError(interview ? "interview_id" : "consent_id", "no such record in this vault",
+                          storage::errc::RECORD_NOT_FOUND, {{"id", interview ? *interview : *consent}});
+    fields["project_id"] = (*of)["project_id"];
+    if (interview) fields["interview_id"] = *interview;
+    if (consent) fields["consent_id"] = *consent;
+    if (const auto title = args.Option("--title")) fields["title"] = *title;
+    if (const auto participant = args.Option("--participant")) fields["participant_ids"] = {*participant};
+    else if (consent && of->contains("participant_id")) fields["participant_ids"] = {(*of)["participant_id"]};
+    capture::ImportAudioOptions options;
+    options.real_time = args.Flag("--real-time");
+    int shown = -1;
+    const bool bar = isatty(STDERR_FILENO);
+    options.progress = [&](double done) {
+        const int percent = static_cast<int>(done * 100);
+        if (bar && percent != shown) {
+            shown = percent;
+            std::cerr << "\rimporting " << percent << "%" << std::flush;
+        }
+        return true;
+    };
+    const auto recording = capture::ImportAudio(vault, store, fields, args.words[1], options);
+    if (bar) std::cerr << "\r";
+    std::cout << recording["id"].get<std::string>() << "\n";
+    std::cerr << "recording of " << recording["duration_ms"].get<int64_t>() / 1000
+              << " s kept encrypted in the vault\n";
+    return EXIT_OK;
+}
+
+int CmdExportAudio(const Args& args) {
+    ExpectWords(args, 3, "export-audio RECORDING_ID FILE");
+    auto vault = OpenVault(args);
+    capture::ExportAudio(vault, vault.Records(), args.words[1], args.words[2]);
+    std::cerr << "warning: " << args.words[2]
+              << " is not encrypted: this copy of the recording leaves the vault's protection. "
+                 "Delete it when you are done.\n";
+    return EXIT_OK;
+}
+
+int CmdRecoverAudio(const Args& args) {
+    ExpectWords(args, 1, "recover-audio");
+    auto vault = OpenVault(args);
+    const auto recovered = capture::RecoverRecordings(vault, vault.Records());
+    for (const auto& r : recovered)
+        std::cout << r["id"].get<std::string>() << "  " << r["duration_ms"].get<int64_t>() / 1000 << " s recovered\n";
+    std::cerr << recovered.size() << " recording(s) recovered\n";
+    return EXIT_OK;
+}
+
 int CmdBlobs(const Args& args) {
     ExpectWords(args, 1, "blobs");
     auto vault = OpenVault(args);
@@ -950,6 +1018,9 @@ int Dispatch(const std::vector<std::string>& raw) {
         {"outbox", CmdOutbox},
         {"conflicts", CmdConflicts},
         {"attach", CmdAttach},
+        {"import-audio", CmdImportAudio},
+        {"export-audio", CmdExportAudio},
+        {"recover-audio", CmdRecoverAudio},
         {"blobs", CmdBlobs},
         {"withdraw-consent", CmdWithdrawConsent},
         {"adopt", CmdAdopt},
@@ -960,7 +1031,8 @@ int Dispatch(const std::vector<std::string>& raw) {
     }
     const auto it = COMMANDS.find(command);
     if (it == COMMANDS.end()) throw UsageError("unknown command '" + command + "'; see 'escucha-cli help'");
-    static const std::set<std::string> STORING = {"init", "add", "edit", "delete", "import", "attach", "guide"};
+    static const std::set<std::string> STORING = {"init",   "add",    "edit",  "delete",
+                                                  "import", "attach", "guide", "import-audio"};
     g_storing = STORING.count(command) > 0;
     return it->second(args);
 }
@@ -976,6 +1048,10 @@ int Run(const std::vector<std::string>& args) {
         return EXIT_USAGE;
     } catch (const RecordError& e) {
         // Said only by commands that store: a search or a list stores nothing anyway.
+        std::cerr << "escucha-cli: " << Worded(e.Code(), e.Params(), e.what(), true) << "\n"
+                  << (g_storing ? std::string(words::Tr("Nothing was stored.")) + "\n" : "");
+        return EXIT_INVALID;
+    } catch (const capture::AudioError& e) {
         std::cerr << "escucha-cli: " << Worded(e.Code(), e.Params(), e.what(), true) << "\n"
                   << (g_storing ? std::string(words::Tr("Nothing was stored.")) + "\n" : "");
         return EXIT_INVALID;

@@ -148,6 +148,13 @@ const char* ErrorWordsTemplate(std::string_view code) {
         {"plain_http_loopback_only", N_("Plain HTTP is only for this machine (127.0.0.1, localhost, ::1); give "
                                         "--tls-cert and --tls-key to listen on {host}.")},
         {"cannot_listen", N_("Cannot listen on {listen}: the port is in use, or the address is not this machine’s.")},
+        {"audio_unreadable", N_("This file cannot be read as audio (WAV, Ogg, Opus, FLAC or MP3), or it is damaged.")},
+        {"audio_write_failed",
+         N_("The recording cannot be written: the device may be full. What was recorded so far is kept.")},
+        {"audio_import_stopped", N_("The import was stopped; nothing of it was kept.")},
+        {"audio_not_here", N_("The audio of this recording is not on this device.")},
+        {"audio_export_failed",
+         N_("The recording cannot be written to {path}: the file exists already, or the folder cannot be written to.")},
     };
     const auto it = words.find(code);
     return it == words.end() ? nullptr : it->second;

@@ -168,6 +168,15 @@ inline constexpr char BAD_LISTEN_ADDRESS[] = "bad_listen_address";
 inline constexpr char TLS_CERT_AND_KEY[] = "tls_cert_and_key";
 inline constexpr char PLAIN_HTTP_LOOPBACK_ONLY[] = "plain_http_loopback_only";
 inline constexpr char CANNOT_LISTEN[] = "cannot_listen";
+
+// Recordings (capture/audio.h, AudioError). reason = a word for programs
+// ("format", "decode", "empty", "too_long", "missing"), id = a recording's id,
+// path = a file outside the vault.
+inline constexpr char AUDIO_UNREADABLE[] = "audio_unreadable";
+inline constexpr char AUDIO_WRITE_FAILED[] = "audio_write_failed";
+inline constexpr char AUDIO_IMPORT_STOPPED[] = "audio_import_stopped";
+inline constexpr char AUDIO_NOT_HERE[] = "audio_not_here";
+inline constexpr char AUDIO_EXPORT_FAILED[] = "audio_export_failed";
 } // namespace errc
 
 // [SECTION] Catalogue
@@ -311,6 +320,12 @@ struct ErrorCodeSpec {
         {TLS_CERT_AND_KEY, "hq_admin", {}},
         {PLAIN_HTTP_LOOPBACK_ONLY, "hq_admin", {"host"}},
         {CANNOT_LISTEN, "hq_admin", {"listen"}},
+
+        {AUDIO_UNREADABLE, "audio", {"reason"}},
+        {AUDIO_WRITE_FAILED, "audio", {"reason"}},
+        {AUDIO_IMPORT_STOPPED, "audio", {}},
+        {AUDIO_NOT_HERE, "audio", {"id"}},
+        {AUDIO_EXPORT_FAILED, "audio", {"path", "reason"}},
     };
     return codes;
 }

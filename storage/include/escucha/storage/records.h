@@ -121,6 +121,10 @@ struct RecordType {
     bool identifying = false;
     /// What a consent withdrawal does to records of this type.
     std::vector<WithdrawalRule> on_withdrawal = {};
+    /// Text fields that name a blob (the SHA-256 of a recording): when the
+    /// record is deleted or erased, or names another blob, the blob no other
+    /// record names is erased with it (BlobStore: its key goes at once).
+    std::vector<std::string> blob_fields = {};
 
     [[nodiscard]] const FieldSpec* Field(const std::string& field) const;
 };
@@ -368,6 +372,8 @@ private:
     /// Import's work, inside the caller's transaction.
     std::vector<std::string> ImportInTransaction(const Json& records);
     void Write(const RecordType& type, const Json& record, const char* op);
+    /// Before `record` is written: erases the blobs its previous version named and no live record still does.
+    void ReleaseBlobs(const RecordType& type, const Json& record);
     void IndexText(const RecordType& type, const Json& record);
     bool IsJournalled(const RecordType& type, const Json& record);
     Json ReadRow(const RecordType& type, Statement& stmt) const;

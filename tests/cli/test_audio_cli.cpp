@@ -1,0 +1,129 @@
+// Recordings through the real escucha-cli: import, export on request, and a
+// loop of real kills of a process recording (an import paced in real time, as
+// a microphone gives audio), each followed by recovery.
+#include "files.h"
+#include "process.h"
+#include "temp_dir.h"
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <random>
+#include <thread>
+
+#include <signal.h>
+#include <sys/wait.h>
+
+using escucha::test::RunCli;
+using escucha::test::TempDir;
+using Json = nlohmann::json;
+
+namespace {
+
+const escucha::test::Env ENV = {{"ESCUCHA_PASSPHRASE", "frase de paso larga"}};
+
+Json RunJson(const std::vector<std::string>& args) {
+    const auto r = RunCli(args, ENV);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    return Json::parse(r.out);
+}
+
+std::string Id(const std::vector<std::string>& args) {
+    const auto r = RunCli(args, ENV);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    auto id = r.out;
+    while (!id.empty() && (id.back() == '\n' || id.back() == ' ')) id.pop_back();
+    return id;
+}
+
+void Sh(const std::string& command) { REQUIRE(std::system(command.c_str()) == 0); }
+
+void CheckNoPlainAudio(const std::filesystem::path& dir) {
+    for (const char* signature : {"OggS", "OpusHead", "RIFF", "WAVE"})
+        CHECK(escucha::test::FilesContaining(dir, signature).empty());
+}
+
+} // namespace
+
+TEST_CASE("escucha-cli imports a recording, lists it, and exports it only when asked", "[cli][audio]") {
+    TempDir dir;
+    const auto vault = (dir / "vault").string();
+    REQUIRE(RunCli({"--vault", vault, "init", "--author", "ana"}, ENV).exit_code == 0);
+    (void)Id({"--vault", vault, "add", "project", "name=Cafetaleras"});
+    const auto interview = Id({"--vault", vault, "add", "interview", "kind=unstructured_interview", "title=Cosecha"});
+    const auto wav = (dir / "entrevista.wav").string();
+    Sh("espeak-ng -v es-419 -w '" + wav + "' 'Nos pagan por arroba y la báscula es del patrón.'");
+
+    const auto r = RunCli({"--vault", vault, "import-audio", "--interview", interview, wav}, ENV);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    const auto recordings = RunJson({"--vault", vault, "list", "recording", "--json"});
+    REQUIRE(recordings.size() == 1);
+    CHECK(recordings[0]["status"] == "complete");
+    CHECK(recordings[0]["interview_id"] == interview);
+    CHECK(recordings[0]["duration_ms"].get<int64_t>() > 1000);
+    CheckNoPlainAudio(vault);
+
+    const auto out = (dir / "copia.opus").string();
+    const auto e = RunCli({"--vault", vault, "export-audio", recordings[0]["id"], out}, ENV);
+    INFO(e.err);
+    REQUIRE(e.exit_code == 0);
+    CHECK_THAT(e.err, Catch::Contains("leaves the vault"));
+    CHECK(escucha::test::ReadFile(out).rfind("OggS", 0) == 0);
+    // Never over a file that is there.
+    CHECK(RunCli({"--vault", vault, "export-audio", recordings[0]["id"], out}, ENV).exit_code != 0);
+
+    SECTION("what is not audio is refused in words") {
+        escucha::test::WriteFile(dir / "nota.wav", "esto no es audio");
+        const auto bad =
+            RunCli({"--vault", vault, "import-audio", "--interview", interview, (dir / "nota.wav").string()}, ENV);
+        CHECK(bad.exit_code != 0);
+        CHECK_THAT(bad.err, Catch::Contains("audio"));
+        CHECK(RunJson({"--vault", vault, "list", "recording", "--json"}).size() == 1);
+    }
+}
+
+TEST_CASE("Killed while recording, again and again: each recording is recovered up to its last second",
+          "[cli][audio]") {
+    TempDir dir;
+    const auto vault = (dir / "vault").string();
+    REQUIRE(RunCli({"--vault", vault, "init", "--author", "ana"}, ENV).exit_code == 0);
+    (void)Id({"--vault", vault, "add", "project", "name=Cafetaleras"});
+    const auto interview = Id({"--vault", vault, "add", "interview", "kind=unstructured_interview", "title=Cosecha"});
+    // Twenty seconds of sound, taken in no faster than real time.
+    const auto wav = (dir / "larga.wav").string();
+    Sh("sox -n -r 16000 -c 1 '" + wav + "' synth 20 sine 300-900");
+    std::mt19937 rng(42);
+    const int rounds = 5;
+    for (int round = 0; round < rounds; ++round) {
+        const auto kill_after = std::chrono::milliseconds(2500 + rng() % 2500);
+        const pid_t pid = escucha::test::StartProgram(
+            {escucha::test::CliPath(), "--vault", vault, "import-audio", "--real-time", "--interview", interview, wav},
+            (dir / "out.txt").string(), (dir / "err.txt").string(), ENV);
+        std::this_thread::sleep_for(kill_after);
+        escucha::test::KillGroup(pid);
+        // The next start finds the recording cut short and offers it back.
+        const auto r = RunCli({"--vault", vault, "recover-audio"}, ENV);
+        INFO("round " << round << ": " << r.err << escucha::test::ReadFile(dir / "err.txt"));
+        REQUIRE(r.exit_code == 0);
+    }
+    const auto recordings = RunJson({"--vault", vault, "list", "recording", "--json"});
+    INFO(recordings.dump(1));
+    // A kill before the first durable second may leave nothing to recover; most rounds leave a recording.
+    CHECK(recordings.size() >= rounds - 1);
+    for (const auto& r : recordings) {
+        CHECK(r["status"] == "recovered");
+        // Killed after 2.5 to 5 s of audio (the process starts within that
+        // time too): what is back is at least a second and at most five.
+        CHECK(r["duration_ms"].get<int64_t>() >= 1000);
+        CHECK(r["duration_ms"].get<int64_t>() <= 5000);
+        // And it plays: exported, it is a whole Ogg stream.
+        const auto out = (dir / (r["id"].get<std::string>() + ".opus")).string();
+        CHECK(RunCli({"--vault", vault, "export-audio", r["id"], out}, ENV).exit_code == 0);
+    }
+    CHECK(RunJson({"--vault", vault, "list", "recording", "--json"}).size() == recordings.size());
+    CheckNoPlainAudio(vault);
+}
