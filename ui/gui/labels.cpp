@@ -18,6 +18,7 @@ const Table& TypeNames() {
         {"interview", N_("Interview")},    {"transcript_segment", N_("Transcript segment")},
         {"field_note", N_("Field note")},  {"social_media_item", N_("Social-media item")},
         {"narrative", N_("Narrative")},    {"profile", N_("Profile")},
+        {"recording", N_("Recording")},    {"audio_mark", N_("Mark in a recording")},
     };
     return table;
 }
@@ -29,6 +30,7 @@ const Table& TypePlurals() {
         {"interview", N_("Interviews")},     {"transcript_segment", N_("Transcripts")},
         {"field_note", N_("Field notes")},   {"social_media_item", N_("Social media")},
         {"narrative", N_("Narratives")},     {"profile", N_("Profiles")},
+        {"recording", N_("Recordings")},     {"audio_mark", N_("Marks")},
     };
     return table;
 }
@@ -73,6 +75,12 @@ const Table& FieldNames() {
         {"problems", N_("Problems")},
         {"pseudonym", N_("Pseudonym")},
         {"recording_id", N_("Recording")},
+        {"consent_id", N_("Consent")},
+        {"source", N_("Source")},
+        {"audio_sha256", N_("Audio (SHA-256)")},
+        {"duration_ms", N_("Length (ms)")},
+        {"at_ms", N_("At (ms)")},
+        {"note", N_("Note")},
         {"referred_by", N_("Referred by")},
         {"retention_until", N_("Keep until")},
         {"scopes", N_("Agreed to")},
@@ -114,6 +122,10 @@ const Table& ChoiceNames() {
         {"unknown", N_("Unknown")},
         {"written", N_("Written")},
         {"oral_recorded", N_("Oral, recorded")},
+        {"recorded", N_("Recorded on this device")},
+        {"imported", N_("Imported from a file")},
+        {"recording", N_("Being recorded")},
+        {"recovered", N_("Recovered after a stop")},
         {"witnessed", N_("Witnessed")},
         {"record_audio", N_("Record audio")},
         {"transcribe", N_("Transcribe")},
