@@ -203,6 +203,29 @@ std::map<std::string, int64_t> AdoptLocalProject(RecordStore& store, const std::
     return moved;
 }
 
+SavedForm SaveWhatFits(RecordStore& store, const std::string& type_name, const std::string& id, Json fields) {
+    const auto& type = store.Types().Get(type_name);
+    const bool creating = id.empty();
+    SavedForm out;
+    store.Atomically([&] {
+        // Each refusal names one field: it is left out and the rest tried
+        // again. Nothing is written before a record passes validation.
+        for (;;) {
+            try {
+                out.stored = creating ? store.Create(type_name, fields) : store.Update(id, fields);
+                return;
+            } catch (const RecordError& e) {
+                const auto* spec = type.Field(e.Field());
+                if (!spec || !fields.contains(e.Field()) || (creating && spec->required)) throw;
+                out.refused[e.Field()] = {e.Code(), e.Params(), e.what()};
+                fields.erase(e.Field());
+                if (!creating && fields.empty()) return;
+            }
+        }
+    });
+    return out;
+}
+
 Json ExportDocument(const storage::Catalogue& catalogue, const std::vector<Json>& records,
                     const ExportOptions& options) {
     Json list = Json::array();

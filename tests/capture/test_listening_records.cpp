@@ -1,4 +1,5 @@
 #include "escucha/capture/listening_records.h"
+#include "escucha/capture/operations.h"
 
 #include <catch2/catch.hpp>
 
@@ -109,4 +110,33 @@ TEST_CASE("Narratives and field notes are searchable by every word", "[capture]"
     CHECK(f.store->Search("huila").at(0).id == n["id"]);
     CHECK(f.store->Search("ninos").at(0).id == note["id"]);
     CHECK(note["kind"] == "say_vs_do");
+}
+
+TEST_CASE("A form is saved with every field that fits; the others are named with their code", "[capture]") {
+    Fixture f;
+    const auto saved = capture::SaveWhatFits(*f.store, "interview", "",
+                                             {{"project_id", f.project},
+                                              {"kind", "informal"},
+                                              {"title", "En la vereda"},
+                                              {"started_at", "el martes"},
+                                              {"ended_at", "2026-13-45"}});
+    CHECK(saved.stored["title"] == "En la vereda");
+    CHECK_FALSE(saved.stored.contains("started_at"));
+    REQUIRE(saved.refused.size() == 2);
+    CHECK(saved.refused.at("started_at").code == storage::errc::NOT_A_DATE);
+    CHECK(saved.refused.at("started_at").params["field"] == "started_at");
+    CHECK(saved.refused.count("ended_at") == 1);
+    const std::string id = saved.stored["id"];
+
+    // An edit keeps what fits too.
+    const auto edited = capture::SaveWhatFits(*f.store, "interview", id, {{"title", "Otra"}, {"kind", "no such kind"}});
+    CHECK(edited.stored["title"] == "Otra");
+    CHECK(edited.refused.count("kind") == 1);
+    CHECK(f.store->Get(id)->at("kind") == "informal");
+
+    // A new record without what it must have is refused whole, and nothing is stored.
+    const auto before = f.store->List("interview").size();
+    CHECK_THROWS_AS(capture::SaveWhatFits(*f.store, "interview", "", {{"project_id", f.project}, {"title", "x"}}),
+                    storage::RecordError);
+    CHECK(f.store->List("interview").size() == before);
 }

@@ -1,5 +1,6 @@
 #include "feature_editing.h"
 
+#include "error_words.h"
 #include "i18n.h"
 #include "labels.h"
 
@@ -192,34 +193,26 @@ void EditingFeature::Save(RecordDraft& d, double now) {
         [this, &ui, key, revision, session, creating, id = d.id, type_name = d.type,
          fields](std::optional<storage::Vault>& vault) mutable {
             if (!vault) throw std::runtime_error("the vault is locked");
-            auto& records = vault->Records();
-            std::map<std::string, std::string> refused;
+            std::map<std::string, storage::ErrorValue> refused;
             Json stored;
-            // A field the vault refuses is left out and named, so that every
-            // other field is still saved.
-            for (;;) {
-                try {
-                    stored = creating ? records.Create(type_name, fields) : records.Update(id, fields);
-                    break;
-                } catch (const storage::RecordError& e) {
-                    const auto* spec = interpret::AllRecordTypes().Get(type_name).Field(e.Field());
-                    if (!spec || !fields.contains(e.Field()) || (creating && spec->required)) {
-                        // The record as a whole is refused: wait for the next edit.
-                        ui.Post([this, key, revision, session, what = std::string(e.what())] {
-                            if (session != m_ctx.session) return;
-                            RecordDraft* d = DraftByKey(key);
-                            if (!d) return;
-                            d->saving = false;
-                            d->error = what;
-                            d->refused_revision = revision;
-                            m_ctx.status = std::string(Tr("Not saved: ")) + what;
-                        });
-                        return;
-                    }
-                    refused[e.Field()] = e.Reason();
-                    fields.erase(e.Field());
-                    if (!creating && fields.empty()) break;
-                }
+            try {
+                // Every field that fits is saved; the others are named.
+                auto saved = capture::SaveWhatFits(vault->Records(), type_name, creating ? std::string() : id, fields);
+                stored = std::move(saved.stored);
+                refused = std::move(saved.refused);
+            } catch (const storage::RecordError& e) {
+                // The record as a whole is refused: wait for the next edit.
+                ui.Post([this, key, revision, session, code = e.Code(), params = e.Params()] {
+                    if (session != m_ctx.session) return;
+                    RecordDraft* d = DraftByKey(key);
+                    if (!d) return;
+                    const std::string what = WordError(code, params);
+                    d->saving = false;
+                    d->error = what;
+                    d->refused_revision = revision;
+                    m_ctx.status = std::string(Tr("Not saved: ")) + what;
+                });
+                return;
             }
             const auto& type = interpret::AllRecordTypes().Get(type_name);
             std::optional<RowSummary> row;
@@ -254,7 +247,7 @@ void EditingFeature::Save(RecordDraft& d, double now) {
                     d->field_errors[field] = spec && spec->kind == storage::FieldKind::Date
                                                  ? Tr("is not a date: write it as year-month-day (2026-03-14) or "
                                                       "choose it in the calendar")
-                                                 : why;
+                                                 : WordError(why.code, why.params);
                 }
                 if (d->revision == revision) {
                     d->dirty = false;

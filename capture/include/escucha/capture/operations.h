@@ -92,6 +92,20 @@ struct ExportOptions {
     std::string exported_by;               ///< a device id, or "headquarters"
 };
 
+/// What SaveWhatFits stored, and the fields it left out.
+struct SavedForm {
+    Json stored;                                        ///< the record as stored
+    std::map<std::string, storage::ErrorValue> refused; ///< field -> why it was left out
+};
+
+/// Saves a form (creates a record of `type` when `id` is empty, else
+/// changes record `id`) with every field that fits; the fields that do not
+/// are left out and returned with why, so one wrong date does not cost the
+/// rest of an autosave. One transaction. Throws RecordError when the record
+/// as a whole is refused (a required field of a new record, a field the type
+/// does not have): nothing is stored then.
+SavedForm SaveWhatFits(storage::RecordStore& store, const std::string& type, const std::string& id, Json fields);
+
 /// The export document ({"format": "escucha-export", "version": 1, ...,
 /// "records": [...]}) of `records` (tombstones are left out).
 [[nodiscard]] Json ExportDocument(const storage::Catalogue& catalogue, const std::vector<Json>& records,
