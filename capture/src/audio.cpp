@@ -43,6 +43,7 @@ struct Encoder::State {
     std::vector<float> mono;
     int64_t frames = 0;
     int64_t frames_at_flush = 0;
+    uint64_t chunks_at_flush = 0;
     bool finished = false;
     std::string write_error; ///< a failed blob write, said after libopusenc returns
 
@@ -92,6 +93,13 @@ Encoder::Encoder(storage::BlobWriter& out, int input_rate, int channels, Encoder
     m_state->Check(ope_encoder_ctl(m_state->enc, OPUS_SET_SIGNAL(OPUS_SIGNAL_VOICE)), "set up");
     m_state->Check(ope_encoder_ctl(m_state->enc, OPE_SET_MUXING_DELAY(MUXING_DELAY)), "set up");
     m_state->Check(ope_encoder_ctl(m_state->enc, OPE_SET_DECISION_DELAY(AUDIO_RATE / 10)), "set up");
+    // No bits spent above what the input holds (a phone's 16 kHz has nothing over 8 kHz).
+    const int bandwidth = input_rate <= 8000    ? OPUS_BANDWIDTH_NARROWBAND
+                          : input_rate <= 12000 ? OPUS_BANDWIDTH_MEDIUMBAND
+                          : input_rate <= 16000 ? OPUS_BANDWIDTH_WIDEBAND
+                          : input_rate <= 24000 ? OPUS_BANDWIDTH_SUPERWIDEBAND
+                                                : OPUS_BANDWIDTH_FULLBAND;
+    m_state->Check(ope_encoder_ctl(m_state->enc, OPUS_SET_MAX_BANDWIDTH(bandwidth)), "set up");
     m_state->Check(ope_encoder_flush_header(m_state->enc), "start");
 }
 
@@ -113,10 +121,20 @@ void Encoder::Write(const float* pcm, int frames) {
     }
     s.Check(ope_encoder_write_float(s.enc, mono, frames), "encode");
     s.frames += frames;
-    // A durable point every second or so of audio: a crash loses no more.
-    if ((s.frames - s.frames_at_flush) * 1000 >= static_cast<int64_t>(s.settings.flush_every_ms) * s.input_rate) {
-        s.out.Flush();
-        s.frames_at_flush = s.frames;
+    // A durable point every second of audio: the chunks sealed since the last
+    // one are synced. A chunk is sealed half-full (padding) only when none
+    // filled for two seconds (quiet talk takes few bytes), so a crash loses at
+    // most about two seconds and padding costs next to nothing.
+    const int64_t since = (s.frames - s.frames_at_flush) * 1000 / s.input_rate;
+    if (since >= s.settings.flush_every_ms) {
+        if (s.out.Chunks() > s.chunks_at_flush) {
+            s.out.Sync();
+            s.frames_at_flush = s.frames;
+        } else if (since >= 2 * s.settings.flush_every_ms) {
+            s.out.Flush();
+            s.frames_at_flush = s.frames;
+        }
+        s.chunks_at_flush = s.out.Chunks();
     }
 }
 

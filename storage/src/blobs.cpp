@@ -190,6 +190,13 @@ void BlobWriter::Flush() {
     m_state->file.DataSync();
 }
 
+void BlobWriter::Sync() {
+    if (!m_state || m_state->closed) throw std::logic_error("BlobWriter: synced after Finish or Abandon");
+    m_state->file.DataSync();
+}
+
+uint64_t BlobWriter::Chunks() const noexcept { return m_state ? m_state->index : 0; }
+
 int64_t BlobWriter::Size() const noexcept {
     return m_state ? m_state->chunk_start + static_cast<int64_t>(m_state->used) : 0;
 }

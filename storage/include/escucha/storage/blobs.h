@@ -1,7 +1,7 @@
 // Encrypted files of the vault (recordings, photos) in DIR/blobs/.
 //
 // A blob is written as a stream of fixed-size encrypted chunks (format 2,
-// docs/decisions/0011-audio.md): each 4 KiB chunk is sealed on its own with
+// docs/decisions/0011-audio.md): each 2 KiB chunk is sealed on its own with
 // XChaCha20-Poly1305 under the blob's own random key, its nonce and
 // associated data carrying its index and whether it is the last, so chunks
 // can be read in any order (a recording seeks without decrypting from the
@@ -62,7 +62,7 @@ public:
 };
 
 /// Plaintext bytes of one format-2 chunk, its header included.
-inline constexpr size_t BLOB_CHUNK_PLAIN = 4096;
+inline constexpr size_t BLOB_CHUNK_PLAIN = 2048;
 
 class BlobStore;
 
@@ -79,9 +79,14 @@ public:
 
     /// Appends bytes; whole chunks go to the file as they fill (not yet durable).
     void Write(const void* data, size_t size);
-    /// Writes what is buffered as a chunk of its own and makes the file
-    /// durable (fdatasync): after it, a crash loses nothing written before.
+    /// Writes what is buffered as a chunk of its own (padded) and makes the
+    /// file durable (fdatasync): after it, a crash loses nothing written before.
     void Flush();
+    /// Makes the chunks sealed so far durable (fdatasync), without sealing
+    /// the one being filled: durability without padding.
+    void Sync();
+    /// Chunks sealed so far.
+    [[nodiscard]] uint64_t Chunks() const noexcept;
     /// Bytes written so far.
     [[nodiscard]] int64_t Size() const noexcept;
     /// The part's file name in DIR/blobs/, to find it again after a crash.
