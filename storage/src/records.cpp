@@ -670,6 +670,18 @@ bool RecordStore::IsJournalled(const RecordType& type, const Json& record) {
     return stmt.Step() && stmt.Int(0) != 0;
 }
 
+bool RecordStore::NamesBlob(const std::string& sha256, const std::string& except_id) {
+    for (const auto& type : m_catalogue.Types()) {
+        for (const auto& field : type.blob_fields) {
+            auto uses = Cached("SELECT 1 FROM " + QuoteIdent(type.name) + " WHERE " + QuoteIdent(field) +
+                               " = ? AND deleted = 0 AND id != ? LIMIT 1");
+            (*uses).Bind(1, sha256).Bind(2, except_id);
+            if ((*uses).Step()) return true;
+        }
+    }
+    return false;
+}
+
 void RecordStore::ReleaseBlobs(const RecordType& type, const Json& record) {
     const auto& id = record["id"].get_ref<const std::string&>();
     const bool gone = record.value("deleted", false);
@@ -687,17 +699,7 @@ void RecordStore::ReleaseBlobs(const RecordType& type, const Json& record) {
         if (!before || before->empty()) continue;
         if (!gone && record.value(field, "") == *before) continue;
         // Kept while any other live record names the same content.
-        bool named = false;
-        for (const auto& other : m_catalogue.Types()) {
-            for (const auto& f : other.blob_fields) {
-                auto uses = Cached("SELECT 1 FROM " + QuoteIdent(other.name) + " WHERE " + QuoteIdent(f) +
-                                   " = ? AND deleted = 0 AND id != ? LIMIT 1");
-                (*uses).Bind(1, *before).Bind(2, id);
-                named = named || (*uses).Step();
-                (*uses).Reset();
-            }
-        }
-        if (named) continue;
+        if (NamesBlob(*before, id)) continue;
         auto drop = Cached("DELETE FROM blob WHERE sha256 = ?");
         (*drop).Bind(1, *before).Run();
     }

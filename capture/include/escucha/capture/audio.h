@@ -1,9 +1,10 @@
 // Recordings: speech encoded as Opus in Ogg, straight into an encrypted blob.
 //
 // PCM goes through libopusenc (mono, a speech setting of 20 kbit/s, Ogg pages
-// at most half a second long) into a storage::BlobWriter, which is made
-// durable once a second of audio: nothing of a recording is ever on disk in
-// plaintext, and a crash loses at most about a second. Playback decodes with
+// at most half a second long) into a storage::BlobWriter, whose sealed chunks
+// are made durable once a second of audio: nothing of a recording is ever on
+// disk in plaintext, and a crash loses at most about two seconds (see
+// docs/decisions/0011-audio.md). Playback decodes with
 // opusfile from the blob, decrypting only the chunks it reads, so it seeks
 // anywhere at once. Files from other devices come in through the same
 // pipeline: Ogg Opus through opusfile, WAV, FLAC, Ogg Vorbis and MP3 through

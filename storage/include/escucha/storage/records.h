@@ -238,6 +238,9 @@ public:
     /// Creates a record from `fields` (which may hold `id` and `project_id`).
     /// Returns the stored record. Throws RecordError.
     Json Create(const std::string& type, const Json& fields);
+    /// Whether a live record (other than `except_id`) names blob `sha256` in
+    /// one of its type's blob fields (RecordType::blob_fields).
+    [[nodiscard]] bool NamesBlob(const std::string& sha256, const std::string& except_id = {});
     /// Changes the given fields (null removes an optional field). Throws RecordError.
     Json Update(const std::string& id, const Json& patch);
     /// Tombstones the record: content fields are erased, the id stays.
