@@ -66,10 +66,10 @@ FaultProxy::~FaultProxy() {
     for (auto& w : m_workers) w.join();
 }
 
-void FaultProxy::Inject(Fault fault, size_t after_bytes) {
+void FaultProxy::Inject(Fault fault, size_t after_bytes, size_t answer_bytes) {
     std::lock_guard lock(m_mutex);
     if (m_plan.empty()) m_base = m_upstream;
-    m_plan.push_back({fault, after_bytes});
+    m_plan.push_back({fault, after_bytes, answer_bytes});
 }
 
 int FaultProxy::FaultsLeft() {
@@ -96,6 +96,7 @@ void FaultProxy::Serve(int client) {
     }
     std::optional<Planned> armed; // the fault this connection carries, once struck
     bool stalled = false;
+    size_t downstream = 0; // answer bytes passed since the fault struck (CutAnswer)
     char buffer[16384];
     const auto finish = [&](bool reset) {
         if (reset) ResetAndClose(client);
@@ -115,7 +116,7 @@ void FaultProxy::Serve(int client) {
                 if (!armed && !m_plan.empty() && m_upstream - m_base + pass >= m_plan.front().after_bytes) {
                     armed = m_plan.front();
                     m_plan.pop_front();
-                    if (armed->fault != Fault::CutResponse)
+                    if (armed->fault != Fault::CutResponse && armed->fault != Fault::CutAnswer)
                         pass = std::min(pass, armed->after_bytes - (m_upstream - m_base));
                     m_base = m_upstream + static_cast<size_t>(n);
                 }
@@ -124,7 +125,7 @@ void FaultProxy::Serve(int client) {
             if (!SendAll(server, buffer, pass)) break;
             if (armed && armed->fault == Fault::Stall) {
                 stalled = true;
-            } else if (armed && armed->fault != Fault::CutResponse) {
+            } else if (armed && armed->fault != Fault::CutResponse && armed->fault != Fault::CutAnswer) {
                 return finish(armed->fault == Fault::Reset);
             }
         }
@@ -135,6 +136,14 @@ void FaultProxy::Serve(int client) {
             // The server has answered, so it has committed: the client must
             // cope with never hearing about it.
             if (armed && armed->fault == Fault::CutResponse) return finish(false);
+            if (armed && armed->fault == Fault::CutAnswer) {
+                // Part of the answer reaches the client, then the line drops.
+                const size_t pass = std::min(static_cast<size_t>(n), armed->answer_bytes - downstream);
+                downstream += pass;
+                if (!SendAll(client, buffer, pass)) break;
+                if (downstream == armed->answer_bytes) return finish(false);
+                continue;
+            }
             if (!SendAll(client, buffer, static_cast<size_t>(n))) break;
         }
     }

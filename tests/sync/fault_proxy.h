@@ -18,6 +18,7 @@ enum class Fault {
     CutResponse, ///< pass the request whole, close as the answer starts: the client never hears it
     Stall,       ///< stop forwarding; the client must give up on its own
     Reset,       ///< like CutRequest, with a TCP reset
+    CutAnswer,   ///< pass the request whole and `answer_bytes` of the answer, then close (a download cut midway)
 };
 
 class FaultProxy {
@@ -29,7 +30,7 @@ public:
 
     [[nodiscard]] int Port() const { return m_port; }
     /// Faults strike in order, one at a time; when none is left, all passes.
-    void Inject(Fault fault, size_t after_bytes = 0);
+    void Inject(Fault fault, size_t after_bytes = 0, size_t answer_bytes = 0);
     [[nodiscard]] int FaultsLeft();
     [[nodiscard]] int Connections() const { return m_connections; }
 
@@ -40,6 +41,7 @@ private:
     struct Planned {
         Fault fault;
         size_t after_bytes;
+        size_t answer_bytes = 0; ///< for CutAnswer
     };
     int m_target_port;
     int m_listen = -1;

@@ -100,6 +100,9 @@ Commands:
                                 a decrypted copy of a recording (Ogg Opus): it leaves the vault
   recover-audio                 recordings cut short (the app was killed mid-recording), made
                                 playable up to their last second
+  fetch-audio RECORDING_ID      download a recording's audio from headquarters into the vault
+                                (encrypted, checked against its fingerprint); a cut download
+                                resumes where it stopped
   attach FILE                   keep a file (a recording, a photo) encrypted in the vault
   blobs                         the files kept in the vault, and whether HQ has them
   conflicts                     fields edited at the same time elsewhere: both versions
@@ -753,6 +756,55 @@ int CmdRecoverAudio(const Args& args) {
     return EXIT_OK;
 }
 
+int CmdFetchAudio(const Args& args) {
+    ExpectWords(args, 2, "fetch-audio RECORDING_ID");
+    auto vault = OpenVault(args);
+    const auto& id = args.words[1];
+    // The audio is what the record's type names as its blob (a recording's audio_sha256).
+    const auto record = vault.Records().Get(id);
+    const auto* type = record ? vault.Records().Types().Find((*record)["type"].get<std::string>()) : nullptr;
+    if (!record || (*record)["deleted"].get<bool>() || !type || type->blob_fields.empty())
+        throw RecordError("id", "no recording " + id + " in this vault", storage::errc::RECORD_NOT_FOUND, {{"id", id}});
+    std::string sha;
+    for (const auto& field : type->blob_fields)
+        if (sha.empty() && record->contains(field) && (*record)[field].is_string()) sha = (*record)[field];
+    if (sha.empty())
+        throw capture::AudioError("the recording has no audio yet", storage::errc::AUDIO_NOT_HERE, {{"id", id}});
+    sync::SyncClient client(vault);
+    std::signal(SIGINT, [](int) { g_stop_requested = 1; });
+    std::signal(SIGTERM, [](int) { g_stop_requested = 1; });
+    // Ctrl-C stops the download with what came kept: the next run resumes there.
+    std::jthread watcher([&](std::stop_token stop) {
+        while (!g_stop_requested && !stop.stop_requested()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        if (g_stop_requested) client.Cancel();
+    });
+    sync::DownloadOptions options;
+    const bool bar = isatty(STDERR_FILENO);
+    int shown = -1;
+    options.progress = [&](int64_t done, int64_t total) {
+        const int percent = total > 0 ? static_cast<int>(done * 100 / total) : 0;
+        if (bar && percent != shown) {
+            shown = percent;
+            std::cerr << "\rdownloading " << percent << "% (" << done / 1024 << " of " << total / 1024 << " KiB)"
+                      << std::flush;
+        }
+    };
+    const auto report = client.DownloadBlob(sha, options);
+    if (bar && shown >= 0) std::cerr << "\n";
+    if (!report.ok) {
+        std::cerr << "escucha-cli: " << Worded(report.error_code, report.error_params, report.error, true) << "\n";
+        return EXIT_FAILED;
+    }
+    if (report.already_here) std::cerr << "the audio of this recording is on this device already\n";
+    else
+        std::cerr << "the audio of this recording (" << report.size << " bytes) is kept encrypted in the vault"
+                  << (report.resumed_from ? " (" + std::to_string(report.resumed_from) + " bytes kept from before)"
+                                          : "")
+                  << "\n";
+    std::cout << sha << "\n";
+    return EXIT_OK;
+}
+
 int CmdBlobs(const Args& args) {
     ExpectWords(args, 1, "blobs");
     auto vault = OpenVault(args);
@@ -1021,6 +1073,7 @@ int Dispatch(const std::vector<std::string>& raw) {
         {"import-audio", CmdImportAudio},
         {"export-audio", CmdExportAudio},
         {"recover-audio", CmdRecoverAudio},
+        {"fetch-audio", CmdFetchAudio},
         {"blobs", CmdBlobs},
         {"withdraw-consent", CmdWithdrawConsent},
         {"adopt", CmdAdopt},

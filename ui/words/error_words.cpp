@@ -89,6 +89,8 @@ const char* ErrorWordsTemplate(std::string_view code) {
         {"files_damaged", N_("{count} damaged file(s) set aside and not sent; everything else was synced.")},
         {"sync_stopped", N_("Sync stopped because of a problem on this device.")},
         {"record_skipped", N_("This version could not store a {type} from headquarters ({id}); a newer version will.")},
+        {"download_damaged", N_("The file received from headquarters ({server}) does not match its fingerprint; "
+                                "nothing of it was kept. Try again.")},
         {"bad_code",
          N_("This enrolment code is unknown, expired or used already. Ask the project’s coordinator for a new one.")},
         {"device_enrolled", N_("This device is enrolled already under another code.")},
@@ -132,6 +134,8 @@ const char* ErrorWordsTemplate(std::string_view code) {
         {"creator_only", N_("Only the device that created this record can edit it.")},
         {"deleted_at_hq", N_("This record was deleted at headquarters; the change was not applied.")},
         {"change_id_taken", N_("Headquarters mixed this change up with another; send it again.")},
+        {"no_such_blob", N_("Headquarters does not have this recording for this device: it was not sent yet, "
+                            "was erased, or this device may not hear it.")},
         {"option_required", N_("{option} is required; see “escucha-hq --help”.")},
         {"option_needs_value", N_("{option} needs a value.")},
         {"unknown_command", N_("There is no command “{command}”; see “escucha-hq --help”.")},

@@ -24,6 +24,47 @@ size_t Collect(char* data, size_t size, size_t count, void* user) {
     return size * count;
 }
 
+/// Where a streamed answer goes: a 2xx body to the sink, anything else to
+/// the result's body (bounded: an error answer is a few words).
+struct StreamTarget {
+    CURL* handle = nullptr;
+    const StreamSink* sink = nullptr;
+    std::string* body = nullptr;
+    const std::map<std::string, std::string>* headers = nullptr;
+};
+
+size_t Stream(char* data, size_t size, size_t count, void* user) {
+    auto* target = static_cast<StreamTarget*>(user);
+    const size_t n = size * count;
+    long status = 0;
+    curl_easy_getinfo(target->handle, CURLINFO_RESPONSE_CODE, &status);
+    if (status >= 200 && status < 300) return (*target->sink)(*target->headers, data, n) ? n : 0;
+    if (target->body->size() + n > 64 * 1024) return 0;
+    target->body->append(data, n);
+    return n;
+}
+
+/// Keeps each response header by its lower-case name; a new response (after
+/// a 100 Continue) starts afresh.
+size_t Header(char* data, size_t size, size_t count, void* user) {
+    auto* headers = static_cast<std::map<std::string, std::string>*>(user);
+    const std::string_view line(data, size * count);
+    if (line.starts_with("HTTP/")) {
+        headers->clear();
+        return size * count;
+    }
+    const auto colon = line.find(':');
+    if (colon == std::string_view::npos || headers->size() >= 100) return size * count;
+    std::string name(line.substr(0, colon));
+    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    auto value = line.substr(colon + 1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+    while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' '))
+        value.remove_suffix(1);
+    (*headers)[name] = std::string(value.substr(0, 1024));
+    return size * count;
+}
+
 int Progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
     const auto* cancel = static_cast<const std::atomic<bool>*>(user);
     return cancel && cancel->load() ? 1 : 0; // non-zero aborts the transfer
@@ -158,8 +199,12 @@ HttpResult HttpClient::Put(const std::string& url, const std::string& bytes, con
     return Perform("PUT", url, &bytes, bearer);
 }
 
+HttpResult HttpClient::GetStreaming(const std::string& url, const std::string& bearer, const StreamSink& sink) {
+    return Perform("GET", url, nullptr, bearer, &sink);
+}
+
 HttpResult HttpClient::Perform(const std::string& method, const std::string& url, const std::string* body,
-                               const std::string& bearer) {
+                               const std::string& bearer, const StreamSink* sink) {
     CURL* h = m_holder->handle;
     curl_easy_reset(h);
     curl_slist_free_all(m_holder->headers);
@@ -189,8 +234,16 @@ HttpResult HttpClient::Perform(const std::string& method, const std::string& url
         ca.flags = CURL_BLOB_COPY;
         curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &ca);
     }
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, Collect);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &result.body);
+    StreamTarget target{h, sink, &result.body, &result.headers};
+    if (sink) {
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, Stream);
+        curl_easy_setopt(h, CURLOPT_WRITEDATA, &target);
+    } else {
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, Collect);
+        curl_easy_setopt(h, CURLOPT_WRITEDATA, &result.body);
+    }
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, Header);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, &result.headers);
     curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, Progress);
     curl_easy_setopt(h, CURLOPT_XFERINFODATA, const_cast<std::atomic<bool>*>(m_options.cancel));

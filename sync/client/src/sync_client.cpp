@@ -59,6 +59,71 @@ bool ParseAnswer(const std::string& body, T& out, SyncReport& report, const std:
     }
 }
 
+constexpr char DOWNLOAD_OWNER[] = "download:"; ///< + a blob's SHA-256: the part a download writes into
+/// No blob this big is a recording: an answer that says so is not believed.
+constexpr int64_t MAX_DOWNLOAD_BYTES = 64LL * 1024 * 1024 * 1024;
+/// A download is made durable every this many bytes (each time a padded chunk).
+constexpr size_t DOWNLOAD_FLUSH_BYTES = 256 * 1024;
+
+bool IsSha256Hex(const std::string& text) {
+    return text.size() == 64 && text.find_first_not_of("0123456789abcdef") == std::string::npos;
+}
+
+/// Whether a live record of the vault names blob `sha256` in one of its
+/// type's blob fields (RecordType::blob_fields).
+bool NamedByLiveRecord(storage::Vault& vault, const std::string& sha256) { return vault.Records().NamesBlob(sha256); }
+
+/// Drops what downloads cut short kept of blobs no live record names any
+/// more: a consent withdrawn (here, or pulled from HQ) must not leave part
+/// of the participant's audio behind.
+void DropUnnamedDownloads(storage::Vault& vault) {
+    storage::BlobStore blobs(vault);
+    for (const auto& part : blobs.Parts()) {
+        if (part.owner.rfind(DOWNLOAD_OWNER, 0) != 0) continue;
+        const auto sha = part.owner.substr(std::string_view(DOWNLOAD_OWNER).size());
+        if (!NamedByLiveRecord(vault, sha)) blobs.DropPart(part.file);
+    }
+}
+
+/// A Content-Range header: "bytes FIRST-LAST/TOTAL", or "bytes */TOTAL"
+/// (first and last -1).
+struct ContentRange {
+    int64_t first = -1;
+    int64_t last = -1;
+    int64_t total = -1;
+};
+
+std::optional<int64_t> Digits(std::string_view text) {
+    if (text.empty() || text.size() > 18) return std::nullopt;
+    int64_t value = 0;
+    for (char c : text) {
+        if (c < '0' || c > '9') return std::nullopt;
+        value = value * 10 + (c - '0');
+    }
+    return value;
+}
+
+std::optional<ContentRange> ParseContentRange(std::string_view text) {
+    constexpr std::string_view PREFIX = "bytes ";
+    if (!text.starts_with(PREFIX)) return std::nullopt;
+    text.remove_prefix(PREFIX.size());
+    const auto slash = text.find('/');
+    if (slash == std::string_view::npos) return std::nullopt;
+    ContentRange range;
+    const auto total = Digits(text.substr(slash + 1));
+    if (!total) return std::nullopt;
+    range.total = *total;
+    const auto span = text.substr(0, slash);
+    if (span == "*") return range;
+    const auto dash = span.find('-');
+    if (dash == std::string_view::npos) return std::nullopt;
+    const auto first = Digits(span.substr(0, dash)), last = Digits(span.substr(dash + 1));
+    if (!first || !last || *first > *last || *last >= range.total) return std::nullopt;
+    range.first = *first;
+    range.last = *last;
+    return range;
+}
+
 } // namespace
 
 SyncState ReadSyncState(storage::Vault& vault) {
@@ -418,6 +483,198 @@ bool SyncClient::UploadBlobs(SyncReport& report, const std::string& base, const 
     return true;
 }
 
+DownloadReport SyncClient::DownloadBlob(const std::string& sha256, const DownloadOptions& options) {
+    DownloadReport report;
+    std::string server, token;
+    std::optional<storage::BlobWriter> writer;
+    storage::BlobStore blobs(m_vault);
+    const auto fail = [&](storage::ErrorValue problem) {
+        report.ok = false;
+        report.error = std::move(problem.words);
+        report.error_code = std::move(problem.code);
+        report.error_params = problem.params.is_object() ? std::move(problem.params) : Json::object();
+        // A part that holds nothing is not worth keeping for next time.
+        try {
+            if (writer && writer->Size() == 0) writer->Abandon(blobs);
+        } catch (const std::exception&) {
+            // Dropped by the next download of it, or of any other.
+        }
+        writer.reset();
+        return report;
+    };
+    const auto progress = [&](int64_t done) {
+        if (options.progress) options.progress(done, std::max<int64_t>(report.size, 0));
+    };
+    try {
+        if (!IsSha256Hex(sha256))
+            return fail({storage::errc::BAD_BLOB_NAME, {}, "a file is named by 64 lower-case hex digits"});
+        SyncReport credentials;
+        if (!Credentials(credentials, server, token))
+            return fail({credentials.error_code, credentials.error_params, credentials.error});
+        if (const auto held = blobs.Find(sha256)) {
+            report.ok = report.already_here = true;
+            report.size = held->size;
+            progress(held->size);
+            return report;
+        }
+        DropUnnamedDownloads(m_vault);
+        const storage::ErrorValue not_named{storage::errc::NO_SUCH_BLOB,
+                                            {},
+                                            "no record on this device names file " + sha256 +
+                                                " (it may have been erased); it was not kept"};
+        // Audio kept here goes with the last record that names it (a
+        // consent withdrawn erases it): a blob no record names would stay.
+        if (!NamedByLiveRecord(m_vault, sha256)) return fail(not_named);
+
+        const std::string owner = DOWNLOAD_OWNER + sha256;
+        crypto_hash_sha256_state hash;
+        crypto_hash_sha256_init(&hash);
+        std::vector<std::string> earlier;
+        for (const auto& part : blobs.Parts())
+            if (part.owner == owner) earlier.push_back(part.file);
+        writer.emplace(blobs.Begin(owner));
+        if (!earlier.empty()) {
+            // What a download cut short kept, up to its last durable byte:
+            // copied into this part (a part is not reopened for writing),
+            // hashed on the way, and not asked for again.
+            std::vector<unsigned char> buffer(64 * 1024);
+            try {
+                auto reader = blobs.OpenPart(earlier.back());
+                for (int64_t at = 0; at < reader.Size();) {
+                    const size_t n = reader.ReadAt(at, buffer.data(), buffer.size());
+                    if (n == 0) break;
+                    writer->Write(buffer.data(), n);
+                    crypto_hash_sha256_update(&hash, buffer.data(), n);
+                    at += static_cast<int64_t>(n);
+                }
+            } catch (const storage::BlobDamaged&) {
+                // Unreadable: start again from nothing.
+                writer->Abandon(blobs);
+                writer.reset();
+                writer.emplace(blobs.Begin(owner));
+                crypto_hash_sha256_init(&hash);
+            }
+            sodium_memzero(buffer.data(), buffer.size());
+            writer->Flush();
+            for (const auto& file : earlier) blobs.DropPart(file);
+            report.resumed_from = writer->Size();
+        }
+        progress(writer->Size());
+
+        const std::string url = server + "/v1/blobs/" + sha256 + "/data?offset=";
+        int retries = std::max(0, options.retries);
+        const auto keep_nothing = [&](storage::ErrorValue problem) {
+            writer->Abandon(blobs);
+            writer.reset();
+            return fail(std::move(problem));
+        };
+        const auto bad_answer = [&] {
+            return fail({storage::errc::BAD_ANSWER,
+                         {{"server", server}},
+                         "headquarters' answer for file " + sha256 + " was not understood"});
+        };
+        int64_t total = -1; // the blob's size, once headquarters has said
+        for (;;) {
+            if (total >= 0 && writer->Size() == total) break;
+            if (m_cancel) {
+                writer->Flush();
+                return fail({storage::errc::CANCELLED, {}, "cancelled"});
+            }
+            const int64_t offset = writer->Size();
+            ++report.requests;
+            int64_t got = 0;
+            size_t unflushed = 0;
+            bool bad = false;
+            std::optional<ContentRange> range;
+            std::exception_ptr failure; // nothing may be thrown through libcurl
+            const auto result = m_http.GetStreaming(
+                url + std::to_string(offset), token,
+                [&](const std::map<std::string, std::string>& headers, const char* data, size_t size) {
+                    if (!range) {
+                        const auto it = headers.find("content-range");
+                        if (it != headers.end()) range = ParseContentRange(it->second);
+                        if (!range || range->first != offset || range->total > MAX_DOWNLOAD_BYTES ||
+                            (total >= 0 && range->total != total)) {
+                            bad = true;
+                            return false;
+                        }
+                        total = report.size = range->total;
+                    }
+                    if (got + static_cast<int64_t>(size) > range->last - range->first + 1) {
+                        bad = true; // more than it said it would send
+                        return false;
+                    }
+                    try {
+                        writer->Write(data, size);
+                    } catch (...) {
+                        failure = std::current_exception();
+                        return false;
+                    }
+                    crypto_hash_sha256_update(&hash, reinterpret_cast<const unsigned char*>(data), size);
+                    got += static_cast<int64_t>(size);
+                    unflushed += size;
+                    if (unflushed >= DOWNLOAD_FLUSH_BYTES) {
+                        // Durable as it comes: a killed app resumes from here.
+                        try {
+                            writer->Flush();
+                        } catch (...) {
+                            failure = std::current_exception();
+                            return false;
+                        }
+                        unflushed = 0;
+                    }
+                    report.received += static_cast<int64_t>(size);
+                    progress(offset + got);
+                    return true;
+                });
+            // What arrived is durable before anything else happens.
+            if (got > 0) writer->Flush();
+            if (failure) std::rethrow_exception(failure);
+            if (bad) return bad_answer();
+            if (result.transport_error) {
+                // A connection that broke after it brought bytes is asked again from there.
+                if (got > 0 && retries-- > 0 && !m_cancel) continue;
+                return fail(result.Problem(server));
+            }
+            if (result.status == 404) return keep_nothing(result.Problem(server)); // erased, or not this device's
+            if (!result.Ok()) return fail(result.Problem(server));                 // busy, say: what came is kept
+            if (!range) {
+                // No bytes came: the answer must say the blob ends here.
+                const auto it = result.headers.find("content-range");
+                if (it != result.headers.end()) range = ParseContentRange(it->second);
+                if (!range || range->first >= 0 || range->total != offset || (total >= 0 && range->total != total))
+                    return bad_answer();
+                total = report.size = range->total;
+                break;
+            }
+            if (got != range->last - range->first + 1) return bad_answer();
+        }
+        unsigned char digest[crypto_hash_sha256_BYTES];
+        crypto_hash_sha256_final(&hash, digest);
+        if (storage::HexEncode(digest, sizeof digest) != sha256)
+            return keep_nothing(
+                {storage::errc::DOWNLOAD_DAMAGED,
+                 {{"server", server}},
+                 "the file received from headquarters does not hash to " + sha256 + "; nothing of it was kept"});
+        bool named = false;
+        m_vault.Records().Atomically([&] {
+            // A withdrawal pulled meanwhile erased the record: nothing is kept.
+            named = NamedByLiveRecord(m_vault, sha256);
+            if (!named) return;
+            (void)writer->Finish(blobs);
+            // Headquarters has it: sync never sends it back.
+            blobs.MarkUploaded(sha256);
+        });
+        if (!named) return keep_nothing(not_named);
+        writer.reset();
+        report.ok = true;
+        return report;
+    } catch (const std::exception& e) {
+        // A full disk, say: what was received stays in the part for next time.
+        return fail({storage::errc::SYNC_STOPPED, {}, std::string("the download stopped on this device: ") + e.what()});
+    }
+}
+
 bool SyncClient::Pull(SyncReport& report, const std::string& base, const std::string& token) {
     int64_t cursor = std::stoll(m_vault.GetMeta(META_CURSOR).value_or("0"));
     m_progress.phase = SyncProgress::Phase::Pull;
@@ -462,7 +719,10 @@ bool SyncClient::Pull(SyncReport& report, const std::string& base, const std::st
         });
         m_progress.pulled = report.pulled;
         Report();
-        if (!page.more) return true;
+        if (!page.more) {
+            DropUnnamedDownloads(m_vault);
+            return true;
+        }
     }
     Fail(report, storage::errc::CANCELLED, "cancelled");
     return false;

@@ -272,6 +272,19 @@ std::optional<int64_t> WholeNumber(const std::map<std::string, std::string>& que
 }
 
 constexpr char BLOBS_PREFIX[] = "/v1/blobs/";
+constexpr std::string_view DATA_SUFFIX = "/data";
+
+/// The blob a /v1/blobs/ path names, and whether it asks for its bytes.
+std::string BlobOfPath(const std::string& path, bool& data) {
+    auto rest = path.substr(sizeof BLOBS_PREFIX - 1);
+    data = rest.size() > DATA_SUFFIX.size() && rest.ends_with(DATA_SUFFIX);
+    if (data) rest.resize(rest.size() - DATA_SUFFIX.size());
+    return rest;
+}
+
+ApiAnswer NoSuchBlob() {
+    return Error(404, storage::errc::NO_SUCH_BLOB, "headquarters holds no such file for this device");
+}
 
 } // namespace
 
@@ -296,7 +309,12 @@ bool ParseQuery(const std::string& text, std::map<std::string, std::string>& out
 // [SECTION] Admission
 
 HqApi::HqApi(HqStore& store, const storage::Catalogue& catalogue, HqBlobStore* blobs, ApiLimits limits)
-    : m_store(store), m_catalogue(catalogue), m_blobs(blobs), m_limits(std::move(limits)) {}
+    : m_store(store), m_catalogue(catalogue), m_blobs(blobs), m_limits(std::move(limits)) {
+    BlobFields fields;
+    for (const auto& type : m_catalogue.Types())
+        if (!type.blob_fields.empty()) fields[type.name] = type.blob_fields;
+    m_store.DeclareBlobFields(fields);
+}
 
 Admission HqApi::Admit(const ApiRequest& request, std::optional<uint64_t> content_length) {
     Admission a;
@@ -319,7 +337,15 @@ Admission HqApi::Admit(const ApiRequest& request, std::optional<uint64_t> conten
         needs_token = path == "/v1/push";
         a.body_limit = path == "/v1/enrol" ? m_limits.enrol_body : m_limits.push_body;
     } else if (path.rfind(BLOBS_PREFIX, 0) == 0) {
-        if (method == "PUT") {
+        bool data = false;
+        (void)BlobOfPath(path, data);
+        if (data) {
+            if (method != "GET") {
+                a.refusal = Error(405, "method_not_allowed", "use GET for a blob's bytes");
+                return a;
+            }
+            a.answer_limit = m_limits.blob_piece;
+        } else if (method == "PUT") {
             body = Body::Bytes;
             a.body_limit = m_limits.blob_body;
         } else if (method != "GET") {
@@ -367,7 +393,8 @@ Admission HqApi::Admit(const ApiRequest& request, std::optional<uint64_t> conten
         }
     }
     if (path.rfind(BLOBS_PREFIX, 0) == 0) {
-        const auto sha = path.substr(sizeof BLOBS_PREFIX - 1);
+        bool data = false;
+        const auto sha = BlobOfPath(path, data);
         if (!IsSha256Hex(sha)) {
             a.refusal =
                 Error(400, "bad_blob_name", "a blob is named by the SHA-256 of its content: 64 lower-case hex digits");
@@ -399,7 +426,9 @@ ApiAnswer HqApi::Handle(const ApiRequest& request, const Admission& admission) {
     if (path == "/v1/whoami") return Ok(device);
     if (path == "/v1/push") return Push(request, device);
     if (path == "/v1/pull") return Pull(request, device);
-    const auto sha = path.substr(sizeof BLOBS_PREFIX - 1);
+    bool data = false;
+    const auto sha = BlobOfPath(path, data);
+    if (data) return BlobData(request, sha, device);
     if (request.method == "PUT") return BlobPut(request, sha, device);
     return BlobStatusRoute(sha, device);
 }
@@ -487,10 +516,16 @@ ApiAnswer HqApi::Push(const ApiRequest& request, const DeviceInfo& device) {
     }
     const auto now = m_limits.clock();
     const auto results = m_store.ApplyBatch(
-        device, changes, [&](const Change& c, const StoredRecord* cur, const Json* base, const StoredRecord* cause) {
+        device, changes,
+        [&](const Change& c, const StoredRecord* cur, const Json* base, const StoredRecord* cause) {
             if (auto why = ClockTooFarAhead(c, now))
                 return Decision{ItemStatus::Rejected, why->words, {}, {}, why->code, why->params};
             return DecideChange(m_catalogue, device, c, cur, base, cause);
+        },
+        [&](const std::string& project, const std::string& sha) {
+            // No live record names it now (a recording erased after a
+            // consent withdrawal): its file goes, and any upload of it.
+            if (m_blobs) m_blobs->Remove(project, sha);
         });
     return Ok(PushResponse{results});
 }
@@ -520,6 +555,35 @@ ApiAnswer HqApi::Pull(const ApiRequest& request, const DeviceInfo& device) {
 ApiAnswer HqApi::BlobStatusRoute(const std::string& sha, const DeviceInfo& device) {
     const auto s = m_blobs->Status(device.project_id, sha);
     return Ok({{"sha256", sha}, {"have", s.have}, {"complete", s.complete}, {"size", s.size}});
+}
+
+ApiAnswer HqApi::BlobData(const ApiRequest& request, const std::string& sha, const DeviceInfo& device) {
+    int64_t offset = 0;
+    if (request.query.count("offset")) {
+        const auto v = WholeNumber(request.query, "offset", INT64_MAX / 10);
+        if (!v) return Error(400, "bad_query", "offset must be a whole number of 0 or more");
+        offset = *v;
+    }
+    // Whether the blob exists and whether this device may have it answer
+    // alike: a sha256 says nothing to a device that may not hear it.
+    if (!m_store.MayReadBlob(device, sha, [&](const DeviceInfo& d, const std::string& type, const std::string& owner) {
+            return MayRead(m_catalogue, d, type, owner);
+        }))
+        return NoSuchBlob();
+    ApiAnswer answer{200, {}, "application/octet-stream"};
+    int64_t size = 0;
+    if (!m_blobs->ReadPiece(device.project_id, sha, offset, m_limits.blob_piece, answer.body, size)) {
+        if (size > 0 && offset > size)
+            return Error(416, "bad_query", "offset is past the end of the file (" + std::to_string(size) + " bytes)");
+        return NoSuchBlob();
+    }
+    const auto end = offset + static_cast<int64_t>(answer.body.size());
+    answer.headers.emplace_back("Content-Range", answer.body.empty()
+                                                     ? "bytes */" + std::to_string(size)
+                                                     : "bytes " + std::to_string(offset) + "-" +
+                                                           std::to_string(end - 1) + "/" + std::to_string(size));
+    answer.headers.emplace_back("Cache-Control", "no-store");
+    return answer;
 }
 
 ApiAnswer HqApi::BlobPut(const ApiRequest& request, const std::string& sha, const DeviceInfo& device) {

@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 #include <sodium.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -75,6 +76,59 @@ BlobStatus HqBlobStore::Status(const std::string& project_id, const std::string&
     const auto part = With(done, PART);
     if (fs::exists(part, ec)) return {static_cast<int64_t>(fs::file_size(part)), false, 0};
     return {};
+}
+
+bool HqBlobStore::ReadPiece(const std::string& project_id, const std::string& sha256, int64_t offset, size_t max_bytes,
+                            std::string& out, int64_t& size) {
+    out.clear();
+    // A whole blob only: an unfinished one is renamed into place when done.
+    // The lock orders the open with Remove; reading needs no lock.
+    const auto path = PathOf(project_id, sha256);
+    int fd = -1, open_errno = 0;
+    {
+        std::lock_guard lock(m_mutex);
+        fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        open_errno = errno;
+    }
+    if (fd < 0) {
+        if (open_errno == ENOENT || open_errno == ENOTDIR) return false;
+        throw std::runtime_error("cannot read " + path.string() + ": " + std::strerror(open_errno));
+    }
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        ::close(fd);
+        return false;
+    }
+    size = static_cast<int64_t>(st.st_size);
+    if (offset < 0 || offset > size) {
+        ::close(fd);
+        return false;
+    }
+    out.resize(static_cast<size_t>(std::min<int64_t>(size - offset, static_cast<int64_t>(max_bytes))));
+    size_t got = 0;
+    while (got < out.size()) {
+        const ssize_t n = ::pread(fd, out.data() + got, out.size() - got, offset + static_cast<int64_t>(got));
+        if (n <= 0) {
+            const int error = n < 0 ? errno : EIO;
+            ::close(fd);
+            out.clear();
+            throw std::runtime_error("cannot read " + path.string() + ": " + std::strerror(error));
+        }
+        got += static_cast<size_t>(n);
+    }
+    ::close(fd);
+    return true;
+}
+
+bool HqBlobStore::Remove(const std::string& project_id, const std::string& sha256) {
+    std::lock_guard lock(m_mutex);
+    const auto done = PathOf(project_id, sha256);
+    const auto part = With(done, PART);
+    std::error_code ec;
+    bool removed = fs::remove(done, ec);
+    removed = fs::remove(part, ec) || removed;
+    fs::remove(With(part, CLAIM), ec);
+    return removed;
 }
 
 namespace {

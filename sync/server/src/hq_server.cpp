@@ -341,6 +341,14 @@ private:
     void OnAdmitted(Admission admission) {
         if (admission.refusal) return Respond(std::move(*admission.refusal), true);
         m_admission = std::move(admission);
+        if (m_admission.answer_limit > 0) {
+            // A large answer (a piece of a blob) is held against the same
+            // budget as bodies until it has been sent.
+            m_answer_hold = std::make_unique<BodyHold>(
+                m_server.bodies, m_admission.device ? m_admission.device->device_id : "address " + m_request.peer);
+            if (!m_answer_hold->Grow(m_admission.answer_limit))
+                return Refuse(503, "busy", "headquarters is sending a lot at once; the device tries again shortly");
+        }
         if (m_parser->is_done()) return Dispatch();
         // Only a declared length gets here (no transfer coding), within the
         // endpoint's limit: Admit() saw it.
@@ -423,7 +431,9 @@ private:
         m_response.version(11);
         m_response.result(static_cast<unsigned>(answer.status));
         m_response.set(http::field::content_type, answer.content_type);
-        if (m_gzip && answer.body.size() >= 1024) {
+        for (const auto& [name, value] : answer.headers) m_response.set(name, value);
+        // Blobs are compressed audio already: gzip would only cost time.
+        if (m_gzip && answer.body.size() >= 1024 && answer.content_type == "application/json") {
             if (auto packed = Gzip(answer.body)) {
                 m_response.set(http::field::content_encoding, "gzip");
                 answer.body = std::move(*packed);
@@ -434,8 +444,9 @@ private:
         m_response.prepare_payload();
         Lowest().expires_after(TimeFor(Limits(), m_response.body().size()));
         http::async_write(m_stream, m_response, [self = this->shared_from_this()](beast::error_code ec, size_t) {
-            if (ec || self->m_close) return self->Close();
             self->m_response = {};
+            self->m_answer_hold.reset();
+            if (ec || self->m_close) return self->Close();
             self->ReadHeader(false);
         });
     }
@@ -474,7 +485,8 @@ private:
     bool m_close = false;
     std::unique_ptr<std::array<char, 16 * 1024>> m_scratch; ///< only while draining
     std::unique_ptr<BodyHold> m_body_hold;
-    size_t m_remaining = 0; ///< body bytes still to read
+    std::unique_ptr<BodyHold> m_answer_hold; ///< of a large answer, until it is sent
+    size_t m_remaining = 0;                  ///< body bytes still to read
 };
 
 } // namespace

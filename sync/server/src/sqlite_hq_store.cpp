@@ -4,8 +4,11 @@
 #include "escucha/storage/error_code.h"
 #include "escucha/storage/secret.h"
 #include "escucha/storage/sqlite.h"
+#include "escucha/sync/hq_blobs.h"
 
 #include <sodium.h>
+
+#include <set>
 
 namespace escucha::sync {
 
@@ -73,6 +76,22 @@ COMMIT;
     if (m_db->QueryInt("PRAGMA user_version") < 4) {
         // A refusal's parameters (storage/error_code.h), so a replay answers with them too.
         m_db->Exec("BEGIN; ALTER TABLE changes ADD COLUMN params TEXT; PRAGMA user_version = 4; COMMIT;");
+    }
+    if (m_db->QueryInt("PRAGMA user_version") < 5) {
+        // Which live record names which blob (its type's blob fields), so
+        // that a device downloads only audio it may hear, and a blob goes
+        // with the last record that names it. Made from the records again
+        // whenever the declared blob fields change (settings.blob_fields).
+        m_db->Exec(R"sql(
+BEGIN;
+CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS blob_refs (
+  project_id TEXT NOT NULL, sha256 TEXT NOT NULL, record_id TEXT NOT NULL, record_type TEXT NOT NULL,
+  owner_device TEXT NOT NULL, PRIMARY KEY (project_id, sha256, record_id)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS blob_refs_record ON blob_refs (record_id);
+PRAGMA user_version = 5;
+COMMIT;
+)sql");
     }
 }
 
@@ -212,8 +231,58 @@ std::optional<StoredRecord> SqliteHqStore::LoadRecord(const std::string& record_
                         stmt.Text(7)};
 }
 
+std::vector<std::string> SqliteHqStore::BlobsNamedBy(const std::string& type, const Json& body) const {
+    std::vector<std::string> out;
+    const auto fields = m_blob_fields.find(type);
+    if (fields == m_blob_fields.end() || !body.is_object() || body.value("deleted", false)) return out;
+    for (const auto& field : fields->second) {
+        const auto it = body.find(field);
+        // Only a well-formed name counts: nothing else can be a blob's file.
+        if (it != body.end() && it->is_string() && IsSha256Hex(it->get<std::string>()))
+            out.push_back(it->get<std::string>());
+    }
+    return out;
+}
+
+void SqliteHqStore::DeclareBlobFields(const BlobFields& fields) {
+    std::lock_guard lock(m_mutex);
+    m_blob_fields = fields;
+    const auto declared = Json(fields).dump();
+    auto kept = m_db->Prepare("SELECT value FROM settings WHERE key = 'blob_fields'");
+    if (kept.Step() && kept.Text(0) == declared) return;
+    kept.Reset();
+    Transaction txn(*m_db);
+    m_db->Exec("DELETE FROM blob_refs");
+    auto add = m_db->Prepare("INSERT OR IGNORE INTO blob_refs (project_id, sha256, record_id, record_type, "
+                             "owner_device) VALUES (?, ?, ?, ?, ?)");
+    for (const auto& [type, names] : fields) {
+        auto records = m_db->Prepare(
+            "SELECT project_id, record_id, owner_device, body FROM records WHERE record_type = ? AND deleted = 0");
+        records.Bind(1, type);
+        while (records.Step()) {
+            for (const auto& sha : BlobsNamedBy(type, Json::parse(records.Text(3)))) {
+                add.Bind(1, records.Text(0)).Bind(2, sha).Bind(3, records.Text(1)).Bind(4, type);
+                add.Bind(5, records.Text(2)).Run();
+                add.Reset();
+            }
+        }
+    }
+    auto remember = m_db->Prepare("INSERT OR REPLACE INTO settings (key, value) VALUES ('blob_fields', ?)");
+    remember.Bind(1, declared).Run();
+    txn.Commit();
+}
+
+bool SqliteHqStore::MayReadBlob(const DeviceInfo& device, const std::string& sha256, const VisibleFn& visible) {
+    std::lock_guard lock(m_mutex);
+    auto stmt = m_db->Prepare("SELECT record_type, owner_device FROM blob_refs WHERE project_id = ? AND sha256 = ?");
+    stmt.Bind(1, device.project_id).Bind(2, sha256);
+    while (stmt.Step())
+        if (visible(device, stmt.Text(0), stmt.Text(1))) return true;
+    return false;
+}
+
 std::vector<ItemResult> SqliteHqStore::ApplyBatch(const DeviceInfo& device, const std::vector<Change>& changes,
-                                                  const DecideFn& decide) {
+                                                  const DecideFn& decide, const ReleasedFn& released) {
     std::lock_guard lock(m_mutex);
     const auto now = storage::FormatIsoMillis(storage::SystemMillis());
     Transaction txn(*m_db);
@@ -234,6 +303,11 @@ std::vector<ItemResult> SqliteHqStore::ApplyBatch(const DeviceInfo& device, cons
         "other_device, other_hlc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     auto forget_revisions = m_db->Prepare("DELETE FROM revisions WHERE record_id = ? AND rev < ?");
     auto forget_conflicts = m_db->Prepare("DELETE FROM conflicts WHERE record_id = ?");
+    auto refs_of = m_db->Prepare("SELECT sha256 FROM blob_refs WHERE record_id = ?");
+    auto forget_refs = m_db->Prepare("DELETE FROM blob_refs WHERE record_id = ?");
+    auto add_ref = m_db->Prepare("INSERT OR IGNORE INTO blob_refs (project_id, sha256, record_id, record_type, "
+                                 "owner_device) VALUES (?, ?, ?, ?, ?)");
+    std::set<std::string> unnamed; // blobs a record stopped naming in this batch
     bool erased = false;
     for (const auto& change : changes) {
         seen.Bind(1, change.change_id);
@@ -291,6 +365,18 @@ std::vector<ItemResult> SqliteHqStore::ApplyBatch(const DeviceInfo& device, cons
             upsert.Reset();
             revision.Bind(1, change.record_id).Bind(2, rev).Bind(3, body.dump()).Run();
             revision.Reset();
+            // The blobs this record names, now: what it named before may be
+            // left to no record at all.
+            refs_of.Bind(1, change.record_id);
+            while (refs_of.Step()) unnamed.insert(refs_of.Text(0));
+            refs_of.Reset();
+            forget_refs.Bind(1, change.record_id).Run();
+            forget_refs.Reset();
+            for (const auto& sha : BlobsNamedBy(change.record_type, body)) {
+                add_ref.Bind(1, device.project_id).Bind(2, sha).Bind(3, change.record_id).Bind(4, change.record_type);
+                add_ref.Bind(5, current ? current->owner_device : device.device_id).Run();
+                add_ref.Reset();
+            }
             if (body.value("deleted", false)) {
                 // A tombstone keeps no earlier version: revisions and kept
                 // conflict versions hold the text that was deleted.
@@ -317,7 +403,17 @@ std::vector<ItemResult> SqliteHqStore::ApplyBatch(const DeviceInfo& device, cons
     }
     auto seen_device = m_db->Prepare("UPDATE devices SET last_seen = ? WHERE id = ?");
     seen_device.Bind(1, now).Bind(2, device.device_id).Run();
+    std::vector<std::string> released_blobs;
+    auto still_named = m_db->Prepare("SELECT 1 FROM blob_refs WHERE project_id = ? AND sha256 = ? LIMIT 1");
+    for (const auto& sha : unnamed) {
+        still_named.Bind(1, device.project_id).Bind(2, sha);
+        if (!still_named.Step()) released_blobs.push_back(sha);
+        still_named.Reset();
+    }
     txn.Commit();
+    // Still under the lock: no batch names these blobs again before they go.
+    if (released)
+        for (const auto& sha : released_blobs) released(device.project_id, sha);
     // The write-ahead log still holds the pages as they were; copied back
     // into the database (zeroed where freed) and truncated, the text is gone
     // from disk. A reader holding an old snapshot only delays this.

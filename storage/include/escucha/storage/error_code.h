@@ -110,6 +110,9 @@ inline constexpr char SYNC_STOPPED[] = "sync_stopped"; ///< a failure on this de
 /// A record pulled from headquarters that this version could not store (kept
 /// in the vault's meta as sync.skipped.<id>, with the record's own error).
 inline constexpr char RECORD_SKIPPED[] = "record_skipped";
+/// A file downloaded from headquarters whose bytes do not hash to its name:
+/// nothing of it was kept.
+inline constexpr char DOWNLOAD_DAMAGED[] = "download_damaged";
 
 // Headquarters' answers ({"error", "code"}) and refusals of single changes.
 inline constexpr char BAD_CODE[] = "bad_code";
@@ -151,6 +154,9 @@ inline constexpr char COORDINATOR_ONLY[] = "coordinator_only";
 inline constexpr char CREATOR_ONLY[] = "creator_only";
 inline constexpr char DELETED_AT_HQ[] = "deleted_at_hq";
 inline constexpr char CHANGE_ID_TAKEN[] = "change_id_taken";
+/// No whole file of that name that a live record this device may read names
+/// (one never sent, still being sent, erased, or not this device's to hear).
+inline constexpr char NO_SUCH_BLOB[] = "no_such_blob";
 
 // escucha-hq's own command line (admin commands, serving). option = "--role",
 // listen = HOST:PORT as given, name = a project's id or name.
@@ -265,6 +271,7 @@ struct ErrorCodeSpec {
         {FILES_DAMAGED, "sync", {"count"}},
         {SYNC_STOPPED, "sync", {}},
         {RECORD_SKIPPED, "sync", {"id", "type"}},
+        {DOWNLOAD_DAMAGED, "sync", {"server"}},
 
         {BAD_CODE, "hq", {}},
         {DEVICE_ENROLLED, "hq", {}},
@@ -305,6 +312,7 @@ struct ErrorCodeSpec {
         {CREATOR_ONLY, "hq", {"type"}},
         {DELETED_AT_HQ, "hq", {"type"}},
         {CHANGE_ID_TAKEN, "hq", {}},
+        {NO_SUCH_BLOB, "hq", {}},
 
         {OPTION_REQUIRED, "hq_admin", {"option"}},
         {OPTION_NEEDS_VALUE, "hq_admin", {"option"}},

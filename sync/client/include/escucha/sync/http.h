@@ -10,6 +10,8 @@
 #include "escucha/storage/error_code.h"
 
 #include <atomic>
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -34,6 +36,8 @@ struct HttpResult {
     std::string transport_text; ///< libcurl's words for the failure (for logs, not for people)
     long status = 0;
     std::string body;
+    /// Response headers by lower-case name (the last of a name kept).
+    std::map<std::string, std::string> headers;
     [[nodiscard]] bool Ok() const noexcept { return transport_error == 0 && status >= 200 && status < 300; }
     /// The server's {"error": ...} text, or the transport failure, in words.
     [[nodiscard]] std::string ErrorText() const;
@@ -49,6 +53,11 @@ struct HttpResult {
 /// The host of a URL ("hq.example.org" of "https://hq.example.org:8443/x").
 [[nodiscard]] std::string UrlHost(const std::string& url);
 
+/// Takes a streamed answer's bytes as they arrive, with the answer's headers
+/// (by lower-case name); returns false to stop the transfer.
+using StreamSink =
+    std::function<bool(const std::map<std::string, std::string>& headers, const char* data, size_t size)>;
+
 class HttpClient {
 public:
     explicit HttpClient(HttpOptions options = {});
@@ -63,10 +72,16 @@ public:
     HttpResult Post(const std::string& url, const std::string& json, const std::string& bearer = {});
     /// PUT of raw bytes (application/octet-stream).
     HttpResult Put(const std::string& url, const std::string& bytes, const std::string& bearer = {});
+    /// GET whose 2xx body goes to `sink` as it arrives, not into the
+    /// result (other answers are kept in `body`, up to 64 KiB).
+    /// `sink` returns false to stop the transfer (transport error
+    /// CURLE_WRITE_ERROR). What `sink` took stays taken when the connection
+    /// breaks: a download resumes from there.
+    HttpResult GetStreaming(const std::string& url, const std::string& bearer, const StreamSink& sink);
 
 private:
     HttpResult Perform(const std::string& method, const std::string& url, const std::string* body,
-                       const std::string& bearer);
+                       const std::string& bearer, const StreamSink* sink = nullptr);
     struct Holder;
     std::unique_ptr<Holder> m_holder;
     HttpOptions m_options;

@@ -52,6 +52,28 @@ struct SyncProgress {
     int64_t pulled = 0; ///< records received so far
 };
 
+/// How a download of a blob from headquarters went (SyncClient::DownloadBlob).
+struct DownloadReport {
+    bool ok = false;
+    bool already_here = false; ///< the vault held it already: nothing was asked
+    int64_t size = 0;          ///< the blob's size, once known
+    int64_t resumed_from = 0;  ///< bytes a download cut short earlier had kept (not asked again)
+    int64_t received = 0;      ///< bytes received from headquarters in this call
+    int requests = 0;          ///< GETs of its bytes made in this call
+    std::string error;         ///< the failure, in English words, when !ok
+    std::string error_code;    ///< its code (storage/error_code.h)
+    Json error_params = Json::object();
+};
+
+struct DownloadOptions {
+    /// Called as bytes arrive: what the vault holds of the blob, and its size
+    /// (0 until headquarters has said). From the thread that downloads.
+    std::function<void(int64_t done, int64_t total)> progress;
+    /// A connection that broke after it brought bytes is asked again from
+    /// where it stopped, at most this many times in one call.
+    int retries = 5;
+};
+
 /// What the vault remembers about sync (kept in its encrypted meta table).
 struct SyncState {
     std::string server;
@@ -125,6 +147,19 @@ public:
     /// within `max_backoff`. Returns when Cancel() is called.
     void Watch(const WatchOptions& options, const std::function<void(const SyncReport&)>& on_cycle);
     void Cancel() { m_cancel = true; }
+    /// Downloads blob `sha256` (a recording's audio_sha256) from headquarters
+    /// into the vault, encrypted like any blob of its own, and marks it as
+    /// one HQ holds so it is never sent back. A vault that holds it already
+    /// asks nothing. Only audio that a live record on this device names is
+    /// kept (HQ, for its part, sends only what a record this device may read
+    /// names: anything else answers errc::NO_SUCH_BLOB). What arrives is
+    /// written as it comes into a part of the vault (owner "download:<sha>")
+    /// and made durable when a request ends, so a download cut short (the
+    /// connection, the app) resumes at the byte; the SHA-256 of the whole is
+    /// checked before the blob is kept (errc::DOWNLOAD_DAMAGED: nothing
+    /// kept). Never throws.
+    DownloadReport DownloadBlob(const std::string& sha256, const DownloadOptions& options = {});
+
     /// Called as a cycle advances (after each batch, blob piece and pull page).
     void OnProgress(std::function<void(const SyncProgress&)> callback) { m_on_progress = std::move(callback); }
 

@@ -8,6 +8,11 @@
 //   PUT  /v1/blobs/<sha256>?offset=N&total=T  bytes -> {"have", "complete"}
 //        409 {"error", "have"} when offset is not what HQ has; 422 when the
 //        finished file does not hash to <sha256>
+//   GET  /v1/blobs/<sha256>/data?offset=N  -> bytes (application/octet-stream)
+//        at most BLOB_GET_BYTES from N, with "Content-Range: bytes N-M/T"
+//        ("bytes */T" when N is T); only for a whole blob that a live record
+//        this device may read names (a recording's audio_sha256): any other
+//        answers 404 no_such_blob, as a blob HQ never had does
 //
 // Errors are {"error": "<words>", "code": "<stable code>"} with a 4xx or 5xx
 // status; the codes are listed in storage/error_code.h. A refused change's
@@ -39,6 +44,7 @@ inline constexpr size_t MAX_PULL_BYTES = 4u * 1024 * 1024;
 /// Revisions count edits; past 2^53 a number is no longer exact in JSON.
 inline constexpr int64_t MAX_REV = int64_t{1} << 53;
 inline constexpr size_t BLOB_PUT_BYTES = 4u * 1024 * 1024; ///< what a client sends per PUT
+inline constexpr size_t BLOB_GET_BYTES = 4u * 1024 * 1024; ///< the most HQ sends per GET of a blob's bytes
 
 enum class Role { Researcher, Interpreter, Coordinator };
 [[nodiscard]] const char* RoleName(Role role);

@@ -28,6 +28,8 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace escucha::sync {
 
@@ -78,6 +80,7 @@ struct ApiAnswer {
     int status = 200;
     std::string body;
     std::string content_type = "application/json";
+    std::vector<std::pair<std::string, std::string>> headers = {}; ///< more headers (Content-Range)
 };
 
 /// Splits "a=1&b=x%20y" into its parameters (percent- and plus-decoded).
@@ -88,8 +91,9 @@ struct ApiLimits {
     size_t enrol_body = 4 * 1024; ///< a code, a UUID and a name
     size_t push_body = 32u * 1024 * 1024;
     size_t blob_body = 2 * BLOB_PUT_BYTES;
-    size_t push_json_values = 300'000; ///< values in one push body: 500 changes of 600
-    int enrol_failures = 10;           ///< per address, per window
+    size_t blob_piece = BLOB_GET_BYTES; ///< the most bytes of a blob one GET answers with
+    size_t push_json_values = 300'000;  ///< values in one push body: 500 changes of 600
+    int enrol_failures = 10;            ///< per address, per window
     std::chrono::seconds enrol_failure_window{15 * 60};
     std::function<int64_t()> clock = storage::SystemMillis; ///< HQ's clock, in ms (tests move it)
 };
@@ -99,10 +103,15 @@ struct Admission {
     std::optional<ApiAnswer> refusal; ///< answer this and close; the body is not read
     size_t body_limit = 0;            ///< the most body bytes to read
     std::optional<DeviceInfo> device; ///< the authenticated caller, when the route needs one
+    /// The most answer bytes this request may get beyond a small JSON
+    /// answer (a piece of a blob): the server holds them against the same
+    /// budget as bodies, so many slow downloads cannot exhaust memory.
+    size_t answer_limit = 0;
 };
 
 class HqApi {
 public:
+    /// Declares the catalogue's blob fields to `store` (HqStore::DeclareBlobFields).
     HqApi(HqStore& store, const storage::Catalogue& catalogue, HqBlobStore* blobs, ApiLimits limits = {});
 
     /// Decides from the request line and headers alone (`request.body` is
@@ -121,6 +130,9 @@ private:
     ApiAnswer Pull(const ApiRequest& request, const DeviceInfo& device);
     ApiAnswer BlobStatusRoute(const std::string& sha, const DeviceInfo& device);
     ApiAnswer BlobPut(const ApiRequest& request, const std::string& sha, const DeviceInfo& device);
+    /// A piece of a whole blob, only for a device that may read a live
+    /// record naming it; 404 no_such_blob otherwise, as for a missing one.
+    ApiAnswer BlobData(const ApiRequest& request, const std::string& sha, const DeviceInfo& device);
     /// True when `peer` has failed enrolment too often lately.
     bool EnrolThrottled(const std::string& peer);
     void EnrolFailed(const std::string& peer);

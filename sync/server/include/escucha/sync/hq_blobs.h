@@ -68,6 +68,13 @@ public:
     /// (OtherUpload) until it goes stale.
     AppendResult Append(const std::string& project_id, const std::string& device_id, const std::string& sha256,
                         int64_t offset, int64_t total, const std::string& data, BlobStatus& after);
+    /// Up to `max_bytes` of a whole blob from `offset` into `out`, and its
+    /// size into `size`. False when the project holds no whole blob `sha256`
+    /// (an unfinished upload is not one) or `offset` is past its end.
+    bool ReadPiece(const std::string& project_id, const std::string& sha256, int64_t offset, size_t max_bytes,
+                   std::string& out, int64_t& size);
+    /// Deletes the blob and any unfinished upload of it; true when a file went.
+    bool Remove(const std::string& project_id, const std::string& sha256);
     [[nodiscard]] std::filesystem::path PathOf(const std::string& project_id, const std::string& sha256) const;
     /// Removes unfinished uploads untouched for `stale_after`; returns how many.
     int DropStale();

@@ -11,6 +11,7 @@
 #include "escucha/sync/protocol.h"
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -74,6 +75,11 @@ using DecideFn = std::function<Decision(const Change& change, const StoredRecord
 /// Whether a device may see a record.
 using VisibleFn =
     std::function<bool(const DeviceInfo& device, const std::string& type, const std::string& owner_device)>;
+/// Called with each blob (SHA-256) of a project that no live record names
+/// any more, after the batch that released it was committed.
+using ReleasedFn = std::function<void(const std::string& project_id, const std::string& sha256)>;
+/// The fields of each record type that name a blob (RecordType::blob_fields), by type.
+using BlobFields = std::map<std::string, std::vector<std::string>>;
 
 class HqStore {
 public:
@@ -99,10 +105,21 @@ public:
     virtual bool RevokeDevice(const std::string& device_id) = 0;
     [[nodiscard]] virtual std::vector<DeviceRow> ListDevices(const std::string& project_id) = 0;
 
+    /// Says which record fields name blobs. The store keeps, beside the
+    /// records, which live record names which blob; when the fields differ
+    /// from the last ones declared, that list is made again from the records.
+    virtual void DeclareBlobFields(const BlobFields& fields) = 0;
     /// Applies a batch in one durable transaction; each change id takes effect
-    /// once (a replay answers Duplicate with the first result's seq).
+    /// once (a replay answers Duplicate with the first result's seq). A blob
+    /// that the batch left named by no live record of its project (a
+    /// recording erased, or naming other audio now) is given to `released`
+    /// after the commit, before any other batch can name it again.
     virtual std::vector<ItemResult> ApplyBatch(const DeviceInfo& device, const std::vector<Change>& changes,
-                                               const DecideFn& decide) = 0;
+                                               const DecideFn& decide, const ReleasedFn& released = {}) = 0;
+    /// Whether a live record in the device's project names blob `sha256` in
+    /// one of its blob fields and `visible` lets the device read it.
+    [[nodiscard]] virtual bool MayReadBlob(const DeviceInfo& device, const std::string& sha256,
+                                           const VisibleFn& visible) = 0;
     [[nodiscard]] virtual PullResponse Pull(const DeviceInfo& device, int64_t since, int limit,
                                             const VisibleFn& visible) = 0;
     virtual void ForEachRecord(const std::string& project_id,
@@ -127,8 +144,10 @@ public:
     std::optional<DeviceInfo> Authenticate(const std::string& token_hash) override;
     bool RevokeDevice(const std::string& device_id) override;
     std::vector<DeviceRow> ListDevices(const std::string& project_id) override;
+    void DeclareBlobFields(const BlobFields& fields) override;
     std::vector<ItemResult> ApplyBatch(const DeviceInfo& device, const std::vector<Change>& changes,
-                                       const DecideFn& decide) override;
+                                       const DecideFn& decide, const ReleasedFn& released = {}) override;
+    bool MayReadBlob(const DeviceInfo& device, const std::string& sha256, const VisibleFn& visible) override;
     PullResponse Pull(const DeviceInfo& device, int64_t since, int limit, const VisibleFn& visible) override;
     void ForEachRecord(const std::string& project_id, const std::function<void(const StoredRecord&)>& visit) override;
     int64_t CountRecords(const std::string& project_id) override;
@@ -136,8 +155,11 @@ public:
 private:
     std::optional<StoredRecord> LoadRecord(const std::string& record_id);
     int64_t NextSeq();
+    /// The blobs `body` names in its type's blob fields (none when deleted).
+    std::vector<std::string> BlobsNamedBy(const std::string& type, const Json& body) const;
 
     std::mutex m_mutex;
+    BlobFields m_blob_fields;
     std::unique_ptr<storage::Database> m_db;
 };
 
