@@ -8,6 +8,7 @@ ESCUCHA_BUILD_PACKAGES=(
   libboost-dev     # headquarters' HTTP server: Boost.Beast and Boost.Asio, header-only
   libimgui-dev libstb-dev libglfw3-dev libgl-dev fonts-noto-core libgl1-mesa-dri
   libopusenc-dev libopusfile-dev libsndfile1-dev   # recordings: Opus in Ogg; files from other devices
+  portaudio19-dev libsoundtouch-dev   # the window app records and plays through the sound card, at 0.5-2x with the pitch kept
 )
 ESCUCHA_TEST_PACKAGES=(
   catch2

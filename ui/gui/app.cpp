@@ -202,21 +202,31 @@ void Shortcuts(AppState& s) {
         s.search.RequestFocus();
     }
     if (ImGui::IsKeyPressed(GLFW_KEY_L, false)) s.Lock();
+    // While listening: keys that never type a letter, shown on the screen.
+    if (s.audio.Screen() == AudioScreen::Player && s.audio.CurrentPlayer()) {
+        if (ImGui::IsKeyPressed(GLFW_KEY_SPACE, false)) s.audio.Toggle();
+        if (ImGui::IsKeyPressed(GLFW_KEY_ENTER, false) || ImGui::IsKeyPressed(GLFW_KEY_KP_ENTER, false))
+            s.audio.StampStart();
+        if (ImGui::IsKeyPressed(GLFW_KEY_S, false)) s.audio.SaveSegment();
+    }
 }
 
 void DrawContent(AppState& s, const Frame& f) {
     if (s.Section() == SECTION_SYNC) return DrawSync(s.sync, s.editing, f);
     if (s.Section() == SECTION_SETTINGS) return DrawSettings(s.settings, s, f);
+    if (s.audio.Screen() != AudioScreen::None) return DrawAudio(s.audio, f);
     if (s.Section() == SECTION_SEARCH) return DrawSearch(s.search, s.editing, f);
-    if (s.editing.Draft()) return DrawRecordEditor(s.editing, f);
+    if (s.editing.Draft()) return DrawRecordEditor(s.editing, s.audio, f);
     DrawRecordList(s.editing, s.sync, s.Section(), f);
 }
 
 /// Phone-sized: one column; the open record replaces the list.
 void DrawNarrow(AppState& s, const Frame& f) {
     DrawTopBar(s, f);
+    DrawRecovered(s.audio, f);
     ImGui::BeginChild("content", ImVec2(0, 0), false);
-    if (s.editing.Draft() && s.Section() == SECTION_SEARCH) DrawRecordEditor(s.editing, f);
+    if (s.editing.Draft() && s.Section() == SECTION_SEARCH && s.audio.Screen() == AudioScreen::None)
+        DrawRecordEditor(s.editing, s.audio, f);
     else DrawContent(s, f);
     ImGui::EndChild();
 }
@@ -224,12 +234,14 @@ void DrawNarrow(AppState& s, const Frame& f) {
 /// Desktop: sections, list and record side by side; a profile's narratives beside it when there is room.
 void DrawWide(AppState& s, const Frame& f) {
     DrawTopBar(s, f);
+    DrawRecovered(s.audio, f);
     const float nav = 210.0f * f.scale;
     ImGui::BeginChild("navigation", ImVec2(nav, 0), true);
     DrawNavigation(s, f);
     ImGui::EndChild();
     ImGui::SameLine();
-    if (s.Section() == SECTION_SYNC || s.Section() == SECTION_SETTINGS) {
+    // The recorder, and the player with its transcript, take all the room beside the sections.
+    if (s.Section() == SECTION_SYNC || s.Section() == SECTION_SETTINGS || s.audio.Screen() != AudioScreen::None) {
         ImGui::BeginChild("panel", ImVec2(0, 0), true);
         DrawContent(s, f);
         ImGui::EndChild();
@@ -248,7 +260,7 @@ void DrawWide(AppState& s, const Frame& f) {
     ImGui::SameLine();
     const bool beside = profile && ImGui::GetContentRegionAvail().x > 600.0f * f.scale;
     ImGui::BeginChild("editor", ImVec2(beside ? ImGui::GetContentRegionAvail().x * 0.55f : 0, 0), true);
-    DrawRecordEditor(s.editing, f);
+    DrawRecordEditor(s.editing, s.audio, f);
     ImGui::EndChild();
     if (beside) {
         ImGui::SameLine();
@@ -364,12 +376,15 @@ int RunApp(int argc, char** argv) {
             }
             // Frames still to draw (held-back keys, ImGui settling after
             // input) are drawn at once; otherwise sleep.
-            if (options.render_every_frame || stopping || frames_to_draw > 0 || g_activity) {
+            // Recording or playing, the clock and the level meter move: about
+            // 25 frames a second, never more, whatever the screen's refresh.
+            const bool live = state.audio.Live();
+            if (options.render_every_frame || stopping || g_activity || (frames_to_draw > 0 && !live)) {
                 glfwPollEvents();
             } else {
                 // Sleep until input or posted work; wake at least twice a
                 // second for autosave and auto-lock. Idle costs next to nothing.
-                glfwWaitEventsTimeout(0.5);
+                glfwWaitEventsTimeout(live ? 0.04 : 0.5);
             }
             if (ui.Run() > 0) g_activity = true;
             const double now = glfwGetTime();
@@ -393,6 +408,7 @@ int RunApp(int argc, char** argv) {
             // Draw a few frames after anything happens (Dear ImGui settles
             // focus and layout over the next frames), then nothing at all.
             if (g_activity) frames_to_draw = 3;
+            else if (live) frames_to_draw = std::max(frames_to_draw, 1);
             g_activity = false;
             if (!options.render_every_frame) {
                 if (frames_to_draw == 0) continue;

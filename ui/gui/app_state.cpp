@@ -2,6 +2,8 @@
 // another, and runs what spans them (lock, the clock, navigation).
 #include "app_state.h"
 
+#include "i18n.h"
+
 #include <cstdio>
 
 namespace escucha::gui {
@@ -9,7 +11,7 @@ namespace escucha::gui {
 AppState::AppState(VaultWorker& worker, VaultWorker& sync_worker, std::filesystem::path vault_dir,
                    std::filesystem::path settings_file)
     : context(worker, sync_worker), settings(context, std::move(settings_file)), lists(context),
-      editing(context, lists), search(context, editing), sync(context, lists, editing),
+      editing(context, lists), audio(context, lists, editing), search(context, editing), sync(context, lists, editing),
       session(context, std::move(vault_dir)) {
     // Choosing another project closes the open record first (it saves).
     lists.before_project_change = [this] { editing.CloseRecord(); };
@@ -20,11 +22,18 @@ AppState::AppState(VaultWorker& worker, VaultWorker& sync_worker, std::filesyste
     session.on_unlocked = [this](std::shared_ptr<storage::Vault> connection) {
         sync.Unlocked(std::move(connection));
         lists.LoadLists();
+        // A recording cut short by a crash is made playable, and the person told.
+        audio.Recover();
+    };
+    // A search hit in a transcript opens its recording there.
+    search.open_segment = [this](const std::string& id, std::vector<std::string> terms) {
+        audio.OpenSegment(id, std::move(terms));
     };
 }
 
 AppState::~AppState() {
     // Jobs still queued refer to these features: let them finish first.
+    audio.Shutdown();
     sync.Cancel();
     context.worker.Flush();
     context.sync_worker.Flush();
@@ -33,6 +42,12 @@ AppState::~AppState() {
 
 void AppState::Show(const std::string& where) {
     if (where == context.section) return;
+    if (audio.Recording()) {
+        // A recording goes on until it is stopped; its screen stays.
+        context.status = Tr("Stop the recording first.");
+        return;
+    }
+    audio.CloseScreen();
     if (editing.Draft() && editing.Draft()->type != where) editing.CloseRecord();
     context.section = where;
     if (where == SECTION_SEARCH) search.RequestFocus();
@@ -45,6 +60,7 @@ void AppState::ClearSession() {
     lists.Clear();
     editing.Clear();
     search.Clear();
+    audio.Clear();
     context.status.clear();
     context.error.clear();
 }
@@ -61,6 +77,9 @@ void AppState::Lock(const std::string& reason) {
 void AppState::Tick(double now) {
     context.now = now;
     if (session.CurrentScreen() != Screen::Main) return;
+    audio.Tick(now);
+    // An interview being recorded or listened to is in use: the vault does not lock under it.
+    if (audio.Live()) context.last_input = now;
     editing.Autosave(now);
     if (const auto reason = session.LockDue(now, settings.Get().lock_after_minutes); !reason.empty()) {
         Lock(reason);
@@ -70,6 +89,8 @@ void AppState::Tick(double now) {
 }
 
 void AppState::FlushBeforeExit() {
+    // A recording is stopped and finished in the vault before anything closes.
+    audio.Shutdown();
     // Let a save in flight land first, so its id is known and nothing is
     // created twice; then save what is still unsaved.
     for (int round = 0; round < 3; ++round) {

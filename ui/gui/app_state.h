@@ -10,6 +10,7 @@
 //   search    full-text search                 feature_search.h    panel_search.cpp
 //   sync      headquarters                     feature_sync.h      panel_sync.cpp
 //   settings  language, auto-lock, size        feature_settings.h  panel_settings.cpp
+//   audio     record, play, transcribe         feature_audio.h     panel_audio.cpp
 //
 // A new screen (audio recording, interpretation) is one more feature class,
 // its panel, and a member here. Storage work goes to the VaultWorker; sync
@@ -21,6 +22,7 @@
 #pragma once
 
 #include "app_context.h"
+#include "feature_audio.h"
 #include "feature_editing.h"
 #include "feature_lists.h"
 #include "feature_search.h"
@@ -50,6 +52,7 @@ public:
     SettingsFeature settings;
     ListsFeature lists;
     EditingFeature editing;
+    AudioFeature audio;
     SearchFeature search;
     SyncFeature sync;
     SessionFeature session;

@@ -11,6 +11,7 @@
 
 #include "escucha/storage/records.h"
 
+#include <functional>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -44,6 +45,8 @@ public:
     /// The results [first, last) are on screen: read titles and snippets not read yet.
     void NeedHits(size_t first, size_t last);
     void OpenHit(size_t index);
+    /// Set by the owner: opens a transcript segment a search found (at its moment in the recording).
+    std::function<void(const std::string&, std::vector<std::string>)> open_segment;
     void Clear(); ///< at lock
 
 private:

@@ -82,7 +82,17 @@ void DrawTopBar(AppState& app, const Frame& f) {
         const char* lock = Tr("Lock");
         const float lock_width = ImGui::CalcTextSize(lock).x + ImGui::GetStyle().FramePadding.x * 2;
         const float room = ImGui::GetContentRegionAvail().x - lock_width - ImGui::GetStyle().ItemSpacing.x;
-        if (draft) {
+        if (app.audio.Screen() != AudioScreen::None) {
+            // The recorder or the player: back is to the form (a recording goes on until stopped).
+            ImGui::BeginDisabled(app.audio.Recording());
+            if (ImGui::Button((std::string("‹ ") + Tr("Back")).c_str())) app.audio.CloseScreen();
+            ImGui::EndDisabled();
+            ImGui::SameLine();
+            ImGui::AlignTextToFramePadding();
+            const char* what =
+                app.audio.Screen() == AudioScreen::Recorder ? Tr("Recording") : Tr("Listen and transcribe");
+            ImGui::TextUnformatted(Ellipsize(what, std::max(0.0f, room - ImGui::GetCursorPosX())).c_str());
+        } else if (draft) {
             if (ImGui::Button((std::string("‹ ") + Tr("Back")).c_str())) app.editing.CloseRecord();
             draft = app.editing.Draft();
             ImGui::SameLine();

@@ -103,7 +103,7 @@ void DrawDelete(EditingFeature& e, const Frame& f) {
 
 } // namespace
 
-void DrawRecordEditor(EditingFeature& e, const Frame& f) {
+void DrawRecordEditor(EditingFeature& e, AudioFeature& a, const Frame& f) {
     if (!e.Draft()) {
         ImGui::TextWrapped("%s", Tr("Choose one from the list, or make a new one."));
         return;
@@ -127,6 +127,11 @@ void DrawRecordEditor(EditingFeature& e, const Frame& f) {
     if (shown_key != d.key) {
         shown_key = d.key;
         ImGui::SetScrollY(0);
+    }
+    // What it was recorded as comes first: the record button is the first thing to reach.
+    if (AudioFeature::HasRecordings(d.type)) {
+        DrawRecordings(a, d, f);
+        ImGui::Separator();
     }
     DrawForm(e, d, f);
     if (HasRole(d.type, storage::RecordRole::Person)) DrawIdentity(e, f);

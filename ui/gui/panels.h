@@ -15,10 +15,14 @@ void DrawNavigation(AppState& app, const Frame& f);                            /
 void DrawTopBar(AppState& app, const Frame& f);                                ///< panel_navigation.cpp
 void DrawRecordList(EditingFeature& e, const SyncFeature& sync, const std::string& type,
                     const Frame& f);                                        ///< panel_records.cpp
-void DrawRecordEditor(EditingFeature& e, const Frame& f);                   ///< panel_records.cpp
+void DrawRecordEditor(EditingFeature& e, AudioFeature& a, const Frame& f);  ///< panel_records.cpp
 void DrawLinkedNarratives(EditingFeature& e, const Frame& f);               ///< panel_profile.cpp
 void DrawSearch(SearchFeature& s, const EditingFeature& e, const Frame& f); ///< panel_search.cpp
 void DrawSync(SyncFeature& s, EditingFeature& e, const Frame& f);           ///< panel_sync.cpp
 void DrawSettings(SettingsFeature& s, AppState& app, const Frame& f);       ///< panel_settings.cpp
+/// The recordings of an interview or a consent, in its form: record, import, listen, copy out.
+void DrawRecordings(AudioFeature& a, const RecordDraft& d, const Frame& f); ///< panel_audio.cpp
+void DrawAudio(AudioFeature& a, const Frame& f);     ///< panel_audio.cpp: the recorder, or the player and transcript
+void DrawRecovered(AudioFeature& a, const Frame& f); ///< panel_audio.cpp: recordings a crash cut short
 
 } // namespace escucha::gui

@@ -2,6 +2,7 @@
 
 #include "error_words.h"
 
+#include "escucha/capture/audio.h"
 #include "escucha/storage/vault.h"
 
 #include <pthread.h>
@@ -71,6 +72,9 @@ void VaultWorker::Loop() {
             if (item.second)
                 m_ui.Post([cb = item.second, code = e.Code(), params = e.Params()] { cb(WordError(code, params)); });
         } catch (const storage::VaultError& e) {
+            if (item.second)
+                m_ui.Post([cb = item.second, code = e.Code(), params = e.Params()] { cb(WordError(code, params)); });
+        } catch (const capture::AudioError& e) {
             if (item.second)
                 m_ui.Post([cb = item.second, code = e.Code(), params = e.Params()] { cb(WordError(code, params)); });
         } catch (const std::exception& e) {

@@ -159,6 +159,13 @@ const char* ErrorWordsTemplate(std::string_view code) {
         {"audio_not_here", N_("The audio of this recording is not on this device.")},
         {"audio_export_failed",
          N_("The recording cannot be written to {path}: the file exists already, or the folder cannot be written to.")},
+        {"audio_no_input", N_("No microphone was found. Plug one in, or allow Escucha to use it, and try again. "
+                              "Nothing was recorded.")},
+        {"audio_no_output", N_("No speaker or headphones were found to play the recording. The transcript can still "
+                               "be read and written.")},
+        {"audio_device_failed", N_("The sound device could not be used. Try again, or plug it in again.")},
+        {"audio_input_lost", N_("The microphone stopped working, so the recording stopped. What it heard until then "
+                                "is kept ({kept}).")},
     };
     const auto it = words.find(code);
     return it == words.end() ? nullptr : it->second;

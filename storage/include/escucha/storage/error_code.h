@@ -183,6 +183,12 @@ inline constexpr char AUDIO_WRITE_FAILED[] = "audio_write_failed";
 inline constexpr char AUDIO_IMPORT_STOPPED[] = "audio_import_stopped";
 inline constexpr char AUDIO_NOT_HERE[] = "audio_not_here";
 inline constexpr char AUDIO_EXPORT_FAILED[] = "audio_export_failed";
+// The sound card (the window app's recorder and player). kept = the length
+// of what was recorded ("12:34"), reason = the device's own words, for logs.
+inline constexpr char AUDIO_NO_INPUT[] = "audio_no_input";
+inline constexpr char AUDIO_NO_OUTPUT[] = "audio_no_output";
+inline constexpr char AUDIO_DEVICE_FAILED[] = "audio_device_failed";
+inline constexpr char AUDIO_INPUT_LOST[] = "audio_input_lost";
 } // namespace errc
 
 // [SECTION] Catalogue
@@ -334,6 +340,10 @@ struct ErrorCodeSpec {
         {AUDIO_IMPORT_STOPPED, "audio", {}},
         {AUDIO_NOT_HERE, "audio", {"id"}},
         {AUDIO_EXPORT_FAILED, "audio", {"path", "reason"}},
+        {AUDIO_NO_INPUT, "audio", {}},
+        {AUDIO_NO_OUTPUT, "audio", {}},
+        {AUDIO_DEVICE_FAILED, "audio", {"reason"}},
+        {AUDIO_INPUT_LOST, "audio", {"kept"}},
     };
     return codes;
 }
