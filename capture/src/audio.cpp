@@ -381,8 +381,18 @@ Json ImportAudio(storage::Vault& vault, storage::RecordStore& store, Json fields
 std::vector<Json> RecoverRecordings(storage::Vault& vault, storage::RecordStore& store) {
     storage::BlobStore blobs(vault);
     std::vector<Json> recovered;
+    const auto now = storage::SystemMillis();
     for (const auto& part : blobs.Parts()) {
-        const auto record = part.owner.empty() ? std::nullopt : store.Get(part.owner);
+        // Parts of other writers (a download from headquarters) are theirs to resume.
+        if (part.owner.rfind("download:", 0) == 0) continue;
+        if (part.owner.empty()) {
+            // A file being stored when the app stopped: gone after an hour
+            // (another program may still be writing it now).
+            const auto started = storage::ParseIsoMillis(part.started_at);
+            if (started && now - *started > 3600 * 1000) blobs.DropPart(part.file);
+            continue;
+        }
+        const auto record = store.Get(part.owner);
         if (!record || (*record)["deleted"].get<bool>() || (*record)["type"] != "recording") {
             blobs.DropPart(part.file);
             continue;
@@ -421,6 +431,8 @@ std::vector<Json> RecoverRecordings(storage::Vault& vault, storage::RecordStore&
         recovered.push_back(store.Update(
             part.owner, {{"status", "recovered"}, {"audio_sha256", blob->sha256}, {"duration_ms", duration}}));
     }
+    // Files whose key went with an erased record are unreadable; they go too.
+    (void)blobs.SweepUnnamedFiles();
     return recovered;
 }
 

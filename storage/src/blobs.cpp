@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <set>
 #include <stdexcept>
 
 namespace escucha::storage {
@@ -285,6 +286,27 @@ void BlobStore::DropPart(const std::string& file) {
     m_vault.Db().Prepare("DELETE FROM blob_part WHERE file = ?").Bind(1, file).Run();
     std::error_code ec;
     fs::remove(m_vault.Dir() / "blobs" / file, ec);
+}
+
+int BlobStore::SweepUnnamedFiles() {
+    const fs::path dir = m_vault.Dir() / "blobs";
+    std::error_code ec;
+    if (!fs::is_directory(dir, ec)) return 0;
+    // A part's row is written before its file exists, and a blob's row goes
+    // before its file: a file no row names is never one being written.
+    std::set<std::string> named;
+    for (const char* sql : {"SELECT file FROM blob", "SELECT file FROM blob_part"}) {
+        auto stmt = m_vault.Db().Prepare(sql);
+        while (stmt.Step()) named.insert(stmt.Text(0));
+    }
+    int removed = 0;
+    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+        if (!entry.is_regular_file(ec)) continue;
+        const auto name = entry.path().filename().string();
+        if (named.count(name)) continue;
+        if (fs::remove(entry.path(), ec)) ++removed;
+    }
+    return removed;
 }
 
 bool BlobStore::Remove(const std::string& sha256) {

@@ -151,6 +151,9 @@ public:
     void DropPart(const std::string& file);
     /// Opens a finished blob for reading at any offset.
     [[nodiscard]] BlobReader Open(const std::string& sha256);
+    /// Deletes the files in DIR/blobs/ that no blob and no part names (their
+    /// key went with an erased record; unreadable, now gone too). Returns how many.
+    int SweepUnnamedFiles();
     /// Erases a blob: its key and its record in the vault, then its file.
     /// Returns false when the vault holds no such blob.
     bool Remove(const std::string& sha256);
