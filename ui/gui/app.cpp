@@ -354,6 +354,11 @@ int RunApp(int argc, char** argv) {
         VaultWorker worker(ui, "escucha-vault");
         VaultWorker sync_worker(ui, "escucha-sync");
         AppState state(worker, sync_worker, options.vault);
+        // A sound file instead of the microphone: demonstrations and screenshots without a sound card.
+        if (const char* file = std::getenv("ESCUCHA_AUDIO_INPUT_FILE"); file && *file)
+            state.audio.open_input = [path = std::string(file)](CaptureSink& sink) {
+                return OpenFileInput(sink, path);
+            };
         std::fprintf(stderr, "escucha: window open\n");
         struct sigaction stop {};
         stop.sa_handler = OnStopSignal;

@@ -26,8 +26,8 @@ AppState::AppState(VaultWorker& worker, VaultWorker& sync_worker, std::filesyste
         audio.Recover();
     };
     // A search hit in a transcript opens its recording there.
-    search.open_segment = [this](const std::string& id, std::vector<std::string> terms) {
-        audio.OpenSegment(id, std::move(terms));
+    search.open_in_recording = [this](const std::string& id, std::vector<std::string> terms) {
+        audio.OpenInRecording(id, std::move(terms));
     };
 }
 

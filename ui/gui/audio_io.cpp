@@ -11,9 +11,14 @@
 #include <alsa/asoundlib.h>
 #endif
 
+#include <pthread.h>
+
+#include <chrono>
 #include <cmath>
 #include <cstdarg>
 #include <string>
+#include <thread>
+#include <vector>
 
 namespace escucha::gui {
 
@@ -183,7 +188,50 @@ private:
     bool m_stopping = false;
 };
 
+class FileInput final : public AudioInput {
+public:
+    FileInput(CaptureSink& sink, const std::string& path) : m_sink(sink), m_file(path) {}
+    ~FileInput() override { Stop(); }
+    [[nodiscard]] int Rate() const override { return m_file.Rate(); }
+    void Start() override {
+        m_thread = std::thread([this] {
+            pthread_setname_np(pthread_self(), "escucha-file-in");
+            const int channels = m_file.Channels(), block = m_file.Rate() / 100; // 10 ms, as a card would
+            std::vector<float> frames(static_cast<size_t>(block * channels)), mono(static_cast<size_t>(block));
+            auto next = std::chrono::steady_clock::now();
+            bool ended = false;
+            while (!m_stop.load(std::memory_order_acquire)) {
+                const int got = ended ? 0 : m_file.Read(frames.data(), block);
+                ended = ended || got == 0;
+                for (int i = 0; i < got; ++i) {
+                    float sum = 0;
+                    for (int c = 0; c < channels; ++c) sum += frames[static_cast<size_t>(i * channels + c)];
+                    mono[static_cast<size_t>(i)] = sum / static_cast<float>(channels);
+                }
+                m_sink.Push(mono.data(), static_cast<size_t>(got)); // silence once the file ended
+                next += std::chrono::milliseconds(10);
+                std::this_thread::sleep_until(next);
+            }
+        });
+    }
+    void Stop() override {
+        m_stop.store(true, std::memory_order_release);
+        if (m_thread.joinable()) m_thread.join();
+    }
+    [[nodiscard]] bool Failed() const override { return false; }
+
+private:
+    CaptureSink& m_sink;
+    capture::AudioFile m_file;
+    std::atomic<bool> m_stop{false};
+    std::thread m_thread;
+};
+
 } // namespace
+
+std::unique_ptr<AudioInput> OpenFileInput(CaptureSink& sink, const std::string& path) {
+    return std::make_unique<FileInput>(sink, path);
+}
 
 std::unique_ptr<AudioInput> OpenDefaultInput(CaptureSink& sink) { return std::make_unique<PortAudioInput>(sink); }
 

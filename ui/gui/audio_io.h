@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 
 namespace escucha::gui {
 
@@ -87,6 +88,11 @@ using OutputFactory = std::function<std::unique_ptr<AudioOutput>(PlaybackSink&)>
 /// The default input device through PortAudio, mono. Throws AUDIO_NO_INPUT
 /// when there is none, AUDIO_DEVICE_FAILED when it cannot be opened.
 [[nodiscard]] std::unique_ptr<AudioInput> OpenDefaultInput(CaptureSink& sink);
+/// A sound file heard as a microphone would hear it: mono, paced in real time,
+/// then silence. For demonstrations, screenshots and tests on machines without
+/// a sound card (the window app takes it from $ESCUCHA_AUDIO_INPUT_FILE).
+/// Throws capture::AudioError (AUDIO_UNREADABLE) for a file it cannot read.
+[[nodiscard]] std::unique_ptr<AudioInput> OpenFileInput(CaptureSink& sink, const std::string& path);
 /// The default output device through PortAudio, mono at 48 kHz. Throws
 /// AUDIO_NO_OUTPUT when there is none, AUDIO_DEVICE_FAILED when it cannot be opened.
 [[nodiscard]] std::unique_ptr<AudioOutput> OpenDefaultOutput(PlaybackSink& sink);

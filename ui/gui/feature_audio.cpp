@@ -174,6 +174,7 @@ void AudioFeature::StartRecording() {
     m_rec_project_id = m_editing.Draft() ? m_editing.Draft()->project_id : m_lists.ProjectId();
     ++m_rec_token;
     m_level = 0;
+    m_last_duration_ms = 0;
     m_recorder = std::make_unique<Recorder>(open_input);
     m_screen = AudioScreen::Recorder;
     std::fprintf(stderr, "escucha: recording asked\n");
@@ -280,6 +281,7 @@ void AudioFeature::FinishRecording() {
     const std::string code = r.ErrorCode(), id = m_rec_id;
     const bool device_lost = r.DeviceLost();
     const int64_t duration = r.DurationMs();
+    m_last_duration_ms = r.ElapsedMs();
     auto writer = r.Writer();
     m_recorder.reset();
     if (!writer) {
@@ -651,7 +653,7 @@ void AudioFeature::OpenRecording(const RecordingRow& row, int64_t at_ms) {
     OpenPlayer(row.id, at_ms);
 }
 
-void AudioFeature::OpenSegment(const std::string& segment_id, std::vector<std::string> terms) {
+void AudioFeature::OpenInRecording(const std::string& segment_id, std::vector<std::string> terms) {
     const int session = m_ctx.session;
     UiQueue& ui = m_ctx.Ui();
     m_ctx.worker.Post(
@@ -660,11 +662,12 @@ void AudioFeature::OpenSegment(const std::string& segment_id, std::vector<std::s
             auto& store = vault->Records();
             const auto segment = store.Get(segment_id);
             std::optional<Json> recording;
-            if (segment && segment->contains("recording_id")) recording = store.Get((*segment)["recording_id"]);
+            if (segment && (*segment)["type"] == RECORDING) recording = segment;
+            else if (segment && segment->contains("recording_id")) recording = store.Get((*segment)["recording_id"]);
             const bool playable =
                 recording && !recording->value("deleted", false) && recording->contains("audio_sha256") && !m_recorder;
             const RecordingRow row = playable ? RecordingOf(*recording) : RecordingRow{};
-            const int64_t at = segment ? Int(*segment, "start_ms") : 0;
+            const int64_t at = segment && (*segment)["type"] == SEGMENT ? Int(*segment, "start_ms") : 0;
             ui.Post([this, session, segment_id, terms, row, at]() mutable {
                 if (session != m_ctx.session) return;
                 if (row.id.empty() || m_recorder) return m_editing.OpenFound(segment_id, std::move(terms));

@@ -104,6 +104,8 @@ public:
     std::string& MarkNote() { return m_mark_note; }
     /// The recording being finished in the vault after Stop (the "Saving…" state).
     [[nodiscard]] bool Finishing() const { return m_finishing > 0; }
+    /// The length of the last recording made here, shown once it stopped.
+    [[nodiscard]] int64_t LastDurationMs() const { return m_last_duration_ms; }
 
     // Import and export
     std::string& ImportPath() { return m_import_path; }
@@ -166,9 +168,9 @@ public:
     void DismissRecovered() { m_recovered.clear(); }
     /// Opens a recording's interview (or consent) and plays it.
     void OpenRecording(const RecordingRow& row, int64_t at_ms = 0);
-    /// A transcript segment (a search found it): its recording at its start,
-    /// or the segment's own form when it has no recording.
-    void OpenSegment(const std::string& segment_id, std::vector<std::string> terms);
+    /// A recording, or a transcript segment at its start in its recording (a search
+    /// found it); the record's own form when there is no audio to play.
+    void OpenInRecording(const std::string& id, std::vector<std::string> terms);
 
     /// Stops a recording (finishing it in the vault) and closes the player: before a lock or at exit.
     void Shutdown();
@@ -206,6 +208,7 @@ private:
     std::string m_mark_note;
     std::vector<MarkRow> m_session_marks;
     float m_level = 0;
+    int64_t m_last_duration_ms = 0;
     double m_last_tick = 0;
 
     // Import and export

@@ -82,7 +82,8 @@ void SearchFeature::OpenHit(size_t index) {
     const auto& hit = it->second;
     if (hit.id.empty() || !capture::ShownByDefault(TypeNamed(hit.type))) return; // gone since the search
     const std::string id = hit.id;
-    if (hit.type == "transcript_segment" && open_segment) return open_segment(id, QueryTerms(m_state.shown_query));
+    if ((hit.type == "transcript_segment" || hit.type == "recording") && open_in_recording)
+        return open_in_recording(id, QueryTerms(m_state.shown_query));
     m_editing.OpenFound(id, QueryTerms(m_state.shown_query));
 }
 

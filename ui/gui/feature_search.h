@@ -45,8 +45,8 @@ public:
     /// The results [first, last) are on screen: read titles and snippets not read yet.
     void NeedHits(size_t first, size_t last);
     void OpenHit(size_t index);
-    /// Set by the owner: opens a transcript segment a search found (at its moment in the recording).
-    std::function<void(const std::string&, std::vector<std::string>)> open_segment;
+    /// Set by the owner: opens a recording, or a transcript segment at its moment in its recording.
+    std::function<void(const std::string&, std::vector<std::string>)> open_in_recording;
     void Clear(); ///< at lock
 
 private:

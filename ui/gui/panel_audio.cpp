@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <ctime>
 
 namespace escucha::gui {
 
@@ -36,25 +37,31 @@ bool RecordButton(const char* label, const Frame& f, bool enabled = true) {
     ImGui::PushStyleColor(ImGuiCol_Text, ImVec4(1, 1, 1, 1));
     ImGui::PushStyleVar(ImGuiStyleVar_FrameRounding, height / 2);
     const ImVec2 at = ImGui::GetCursorScreenPos();
-    const std::string padded = std::string("     ") + label;
-    const bool pressed = ImGui::Button(padded.c_str(), ImVec2(width, height));
-    // The dot sits before the words, wherever the button centred them.
-    const float text = ImGui::CalcTextSize(padded.c_str()).x;
-    const float dot_x = at.x + (width - text) / 2 + ImGui::GetFontSize() * 0.6f;
-    ImGui::GetWindowDrawList()->AddCircleFilled(ImVec2(dot_x, at.y + height / 2), ImGui::GetFontSize() * 0.45f,
-                                                IM_COL32(255, 255, 255, 255));
+    const bool pressed = ImGui::Button((std::string("###") + label).c_str(), ImVec2(width, height));
+    // A white dot, then the words, centred together.
+    const float radius = ImGui::GetFontSize() * 0.4f, gap = ImGui::GetFontSize() * 0.5f;
+    const ImVec2 text = ImGui::CalcTextSize(label);
+    const float x = at.x + (width - (radius * 2 + gap + text.x)) / 2;
+    const ImU32 white = ImGui::GetColorU32(ImGuiCol_Text);
+    ImDrawList* draw = ImGui::GetWindowDrawList();
+    draw->AddCircleFilled(ImVec2(x + radius, at.y + height / 2), radius, white);
+    draw->AddText(ImVec2(x + radius * 2 + gap, at.y + (height - text.y) / 2), white, label);
     ImGui::PopStyleVar();
     ImGui::PopStyleColor(4);
     ImGui::EndDisabled();
     return pressed;
 }
 
-/// A button of a row of `count` that share the width on a phone; a finger's height there.
-bool RowButton(const char* label, const Frame& f, int count, float height = 0) {
+/// The width of each of `count` buttons that share a row on a phone (0 elsewhere:
+/// as wide as their words). Taken before the row's first button.
+float ShareOfRow(const Frame& f, int count) {
+    if (!f.narrow) return 0.0f;
     const float spacing = ImGui::GetStyle().ItemSpacing.x;
-    const float width = f.narrow ? (ImGui::GetContentRegionAvail().x - spacing * static_cast<float>(count - 1)) /
-                                       static_cast<float>(count)
-                                 : 0.0f;
+    return (ImGui::GetContentRegionAvail().x - spacing * static_cast<float>(count - 1)) / static_cast<float>(count);
+}
+
+/// A button of a row (see ShareOfRow); a finger's height on a phone.
+bool RowButton(const char* label, const Frame& f, float width, float height = 0) {
     return ImGui::Button(label, ImVec2(width, height > 0 ? height : (f.narrow ? TouchHeight(f) : 0.0f)));
 }
 
@@ -71,12 +78,16 @@ void BigText(const std::string& text, float factor) {
     ImGui::SetWindowFontScale(1.0f);
 }
 
-/// "Recording · Complete · 12:34" for a row.
-std::string RecordingLine(const RecordingRow& r) {
-    std::string line = r.title.empty() ? std::string(TypeLabel("recording")) : r.title;
-    line += std::string(" · ") + ChoiceLabel(r.status);
+std::string RecordingTitle(const RecordingRow& r) {
+    return r.title.empty() ? std::string(TypeLabel("recording")) : r.title;
+}
+
+/// "Complete · 12:34 · Imported from a file · 5 minutes ago, 09:30" for a row.
+std::string RecordingState(const RecordingRow& r) {
+    std::string line = ChoiceLabel(r.status);
     if (r.status != "recording") line += " · " + ClockText(r.duration_ms);
     if (r.source == "imported") line += std::string(" · ") + ChoiceLabel("imported");
+    if (const auto when = SinceInWords(r.started_at, std::time(nullptr)); !when.empty()) line += " · " + when;
     return line;
 }
 
@@ -101,11 +112,13 @@ void DrawRecordings(AudioFeature& a, const RecordDraft& d, const Frame& f) {
     for (const auto& r : a.Recordings()) {
         ImGui::PushID(r.id.c_str());
         const float room = ImGui::GetContentRegionAvail().x;
-        ImGui::TextUnformatted(Ellipsize(RecordingLine(r), room).c_str());
-        if (!r.started_at.empty()) ImGui::TextDisabled("%s", r.started_at.substr(0, 16).replace(10, 1, " ").c_str());
+        ImGui::TextUnformatted(Ellipsize(RecordingTitle(r), room).c_str());
+        ImGui::PushStyleColor(ImGuiCol_Text, ImGui::GetStyleColorVec4(ImGuiCol_TextDisabled));
+        ImGui::TextWrapped("%s", RecordingState(r).c_str());
+        ImGui::PopStyleColor();
         const bool playable = r.status != "recording" && !r.audio_sha256.empty();
         ImGui::BeginDisabled(!playable || a.Recording());
-        if (RowButton(Tr("Listen and transcribe"), f, 1)) a.OpenRecording(r);
+        if (RowButton(Tr("Listen and transcribe"), f, f.narrow ? -1.0f : 0.0f)) a.OpenRecording(r);
         ImGui::EndDisabled();
         if (playable) {
             if (ImGui::TreeNodeEx("##export", ImGuiTreeNodeFlags_SpanAvailWidth, "%s", Tr("Copy out of the vault…"))) {
@@ -167,7 +180,7 @@ void DrawRecorder(AudioFeature& a, const Frame& f) {
                                                             : Tr("Saving…");
     if (r && running && !paused) ImGui::TextColored(RECORD_COLOUR, "%s", words);
     else ImGui::TextDisabled("%s", words);
-    BigText(ClockText(r ? r->ElapsedMs() : 0), f.narrow ? 2.6f : 2.2f);
+    BigText(ClockText(r ? r->ElapsedMs() : a.LastDurationMs()), f.narrow ? 2.6f : 2.2f);
 
     // The level meter: how loud the microphone hears, so a person sees it works.
     const float level = std::min(1.0f, a.Level());
@@ -180,11 +193,12 @@ void DrawRecorder(AudioFeature& a, const Frame& f) {
     if (r) {
         const float height = TouchHeight(f) * (f.narrow ? 1.4f : 1.1f);
         ImGui::BeginDisabled(!running);
-        if (RowButton(paused ? Tr("Resume") : Tr("Pause"), f, 2, height)) a.SetPaused(!paused);
+        const float share = f.narrow ? ShareOfRow(f, 2) : 200.0f * f.scale;
+        if (RowButton(paused ? Tr("Resume") : Tr("Pause"), f, share, height)) a.SetPaused(!paused);
         ImGui::EndDisabled();
         ImGui::SameLine();
         PushDanger();
-        if (RowButton(Tr("Stop"), f, 2, height)) a.StopRecording();
+        if (RowButton(Tr("Stop"), f, share, height)) a.StopRecording();
         PopDanger();
         ImGui::Spacing();
         // A mark: a note at this moment, to come back to while listening.
@@ -193,7 +207,7 @@ void DrawRecorder(AudioFeature& a, const Frame& f) {
         const bool enter = ImGui::InputTextWithHint("##mark", Tr("Note for a mark (optional)"), &a.MarkNote(),
                                                     ImGuiInputTextFlags_EnterReturnsTrue);
         if (!f.narrow) ImGui::SameLine();
-        if (RowButton(Tr("Add a mark"), f, 1) || enter) a.AddMark();
+        if (RowButton(Tr("Add a mark"), f, f.narrow ? -1.0f : 0.0f) || enter) a.AddMark();
         ImGui::EndDisabled();
     } else {
         if (RecordButton(Tr("Record again"), f, !a.Finishing())) a.StartRecording();
@@ -201,6 +215,7 @@ void DrawRecorder(AudioFeature& a, const Frame& f) {
     }
     ErrorText(a.RecorderError());
     if (!a.Notice().empty()) ImGui::TextColored(OK_COLOUR, "%s", a.Notice().c_str());
+    if (!a.SessionMarks().empty()) ImGui::TextDisabled("%s", TypePluralLabel("audio_mark"));
     for (const auto& m : a.SessionMarks())
         ImGui::Text("%s  %s", ClockText(m.at_ms).c_str(), m.note.empty() ? Tr("(mark)") : m.note.c_str());
 }
@@ -218,10 +233,10 @@ void DrawTransport(AudioFeature& a, Player& p, const Frame& f) {
     if (ImGui::SliderInt("##position", &tenths, 0, static_cast<int>(duration / 100), ""))
         a.SeekMs(static_cast<int64_t>(tenths) * 100);
     ImGui::PopStyleVar();
-    const int count = 2;
-    if (RowButton(Tr("Back 5 s"), f, count)) a.BackMs(5000);
+    const float share = f.narrow ? ShareOfRow(f, 2) : 140.0f * f.scale;
+    if (RowButton(Tr("Back 5 s"), f, share)) a.BackMs(5000);
     ImGui::SameLine();
-    if (RowButton((std::string(p.Playing() ? Tr("Pause") : Tr("Play")) + "###play").c_str(), f, count)) a.Toggle();
+    if (RowButton((std::string(p.Playing() ? Tr("Pause") : Tr("Play")) + "###play").c_str(), f, share)) a.Toggle();
     if (!f.narrow) ImGui::SameLine();
     float speed = static_cast<float>(p.Speed());
     ImGui::SetNextItemWidth(f.narrow ? -1.0f : 220.0f * f.scale);
@@ -264,12 +279,13 @@ void DrawSegmentEditor(AudioFeature& a, const Frame& f) {
         s.focus_text = false;
     }
     ImGui::InputTextMultiline("##text", &s.text, ImVec2(-1, ImGui::GetTextLineHeight() * (f.narrow ? 4.0f : 6.0f)));
+    const float share = s.id.empty() ? (f.narrow ? -1.0f : 0.0f) : ShareOfRow(f, 2);
     ImGui::BeginDisabled(s.saving);
-    if (RowButton(Tr("Save segment"), f, s.id.empty() ? 1 : 2)) a.SaveSegment();
+    if (RowButton(Tr("Save segment"), f, share)) a.SaveSegment();
     ImGui::EndDisabled();
     if (!s.id.empty()) {
         ImGui::SameLine();
-        if (RowButton(Tr("New segment"), f, 2)) a.NewSegment();
+        if (RowButton(Tr("New segment"), f, share)) a.NewSegment();
     }
     ErrorText(s.error);
 }
@@ -310,14 +326,16 @@ void DrawPlayer(AudioFeature& a, const Frame& f) {
         if (WideButton(Tr("Back to the form"), f)) a.CloseScreen();
         return;
     }
-    ImGui::TextUnformatted(Ellipsize(RecordingLine(r), ImGui::GetContentRegionAvail().x).c_str());
+    ImGui::TextUnformatted(Ellipsize(RecordingTitle(r), ImGui::GetContentRegionAvail().x).c_str());
     DrawTransport(a, *p, f);
     if (!a.CanTranscribe()) {
         DrawMarks(a, f);
         ImGui::TextDisabled("%s", Tr("A consent's recording is listened to, not transcribed."));
         return;
     }
-    ImGui::TextDisabled("%s", Tr("Ctrl+Space plays or pauses · Ctrl+Enter: the segment starts here · Ctrl+S saves it"));
+    ImGui::PushStyleColor(ImGuiCol_Text, ImGui::GetStyleColorVec4(ImGuiCol_TextDisabled));
+    ImGui::TextWrapped("%s", Tr("Ctrl+Space plays or pauses · Ctrl+Enter: the segment starts here · Ctrl+S saves it"));
+    ImGui::PopStyleColor();
     ImGui::Separator();
     if (f.narrow) {
         DrawSegmentEditor(a, f);
@@ -366,9 +384,10 @@ void DrawRecovered(AudioFeature& a, const Frame& f) {
     ImGui::TextWrapped("%s",
                        Filled(Tr("A recording cut short was recovered: %s kept."), ClockText(r.duration_ms)).c_str());
     if (!f.narrow) ImGui::SameLine();
-    if (RowButton(Tr("Open it"), f, 2)) a.OpenRecording(r);
+    const float share = ShareOfRow(f, 2);
+    if (RowButton(Tr("Open it"), f, share)) a.OpenRecording(r);
     ImGui::SameLine();
-    if (RowButton(Tr("Later"), f, 2)) a.DismissRecovered();
+    if (RowButton(Tr("Later"), f, share)) a.DismissRecovered();
     ImGui::EndChild();
     ImGui::PopStyleColor();
 }

@@ -32,6 +32,7 @@ void Recorder::Stop() {
         std::lock_guard lock(m_mutex);
         m_stop = true;
     }
+    m_stop_asked.store(true, std::memory_order_release);
     m_cv.notify_all();
 }
 
@@ -79,7 +80,8 @@ void Recorder::Run() {
         capture::Encoder encoder(*writer, input->Rate(), 1);
         int64_t last_callbacks = -1;
         auto last_sign_of_life = std::chrono::steady_clock::now();
-        while (true) {
+        // A device that delivers faster than the encoder keeps the ring full: the stop is looked at every block.
+        while (!m_stop_asked.load(std::memory_order_acquire)) {
             if (const size_t n = m_sink.ring.Read(block.data(), block.size())) {
                 encoder.Write(block.data(), static_cast<int>(n));
                 continue;

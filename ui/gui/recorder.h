@@ -88,6 +88,7 @@ private:
     std::condition_variable m_cv;
     std::shared_ptr<storage::BlobWriter> m_writer;
     bool m_stop = false;
+    std::atomic<bool> m_stop_asked{false}; ///< m_stop, for the encoding loop to look at without the lock
 
     // Written by the thread before it publishes Finished or Failed (release), read after (acquire).
     std::string m_error_code;
