@@ -20,6 +20,12 @@
 //       Measured: wall time, records/s, request latency p50/p99/max. Then
 //       checked: HQ holds every record exactly once, and a replay of every
 //       batch answers "duplicate" for every change with the first seq.
+//   (d) download: a recording of M MiB (random bytes, named by a recording
+//       record) that a researcher's device uploaded is downloaded by an
+//       interpreter's device with SyncClient::DownloadBlob (into a vault
+//       part, hashed, then kept encrypted). Baseline: the same bytes fetched
+//       with plain GETs of the same endpoint (sync::HttpClient, libcurl) and
+//       written to a file that is then fsynced, as `curl -o` would.
 //
 // Everything listens on 127.0.0.1 with ports the OS picks, in this process.
 // Vault key derivation uses libsodium's minimum Argon2id cost and is never
@@ -80,23 +86,25 @@ using Clock = std::chrono::steady_clock;
 struct Options {
     size_t records = 10000;     ///< field notes pushed in (a)
     size_t blob_mib = 200;      ///< blob size in (b), MiB
+    size_t download_mib = 100;  ///< recording size in (d), MiB
     size_t devices = 200;       ///< simulated devices in (c)
     size_t device_records = 50; ///< field notes per device in (c)
     size_t device_batch = 10;   ///< changes per push request in (c)
-    std::string parts = "abc";
+    std::string parts = "abcd";
     bool timeline = false; ///< print when each request of (a) and (b) finished
     uint64_t seed = 20240611;
 };
 
 void PrintUsage(const char* program) {
     std::printf("usage: %s [--records N] [--blob-mb N] [--devices N] [--device-records N]\n"
-                "          [--device-batch N] [--parts abc] [--seed N] [--timeline]\n"
+                "          [--device-batch N] [--download-mb N] [--parts abcd] [--seed N] [--timeline]\n"
                 "  --records N         field notes pushed in (a) (default 10000)\n"
                 "  --blob-mb N         blob uploaded in (b), in MiB (default 200)\n"
                 "  --devices N         simulated devices in (c) (default 200)\n"
                 "  --device-records N  field notes each device pushes in (c) (default 50)\n"
                 "  --device-batch N    changes per push request in (c) (default 10)\n"
-                "  --parts abc         which parts to run (default all three)\n"
+                "  --download-mb N     recording downloaded in (d), in MiB (default 100)\n"
+                "  --parts abcd        which parts to run (default all four)\n"
                 "  --timeline          print when HQ finished each request of (a) and (b)\n"
                 "  quick check: --records 1000 --blob-mb 20 --devices 20\n",
                 program);
@@ -131,13 +139,14 @@ std::optional<Options> ParseOptions(int argc, char** argv) {
         const std::string value = argv[++i];
         if (arg == "--records") options.records = ParseCount(arg, value, 1);
         else if (arg == "--blob-mb") options.blob_mib = ParseCount(arg, value, 1);
+        else if (arg == "--download-mb") options.download_mib = ParseCount(arg, value, 1);
         else if (arg == "--devices") options.devices = ParseCount(arg, value, 1);
         else if (arg == "--device-records") options.device_records = ParseCount(arg, value, 1);
         else if (arg == "--device-batch") options.device_batch = ParseCount(arg, value, 1);
         else if (arg == "--seed") options.seed = ParseCount(arg, value, 0);
         else if (arg == "--parts") {
-            if (value.empty() || value.find_first_not_of("abc") != std::string::npos)
-                throw std::invalid_argument("--parts takes letters among a, b and c");
+            if (value.empty() || value.find_first_not_of("abcd") != std::string::npos)
+                throw std::invalid_argument("--parts takes letters among a, b, c and d");
             options.parts = value;
         } else {
             throw std::invalid_argument("unknown option " + arg + "; see --help");
@@ -310,10 +319,11 @@ public:
     [[nodiscard]] sync::SqliteHqStore& Store() noexcept { return m_store; }
     [[nodiscard]] sync::HqBlobStore& Blobs() noexcept { return m_blobs; }
 
-    /// A one-time enrolment code for a researcher of `project_id`.
-    std::string Code(const std::string& project_id, const std::string& person) {
+    /// A one-time enrolment code for a researcher (or `role`) of `project_id`.
+    std::string Code(const std::string& project_id, const std::string& person,
+                     sync::Role role = sync::Role::Researcher) {
         const auto code = sync::NewEnrolmentCode();
-        m_store.AddEnrolment(sync::HashSecret(code), project_id, sync::Role::Researcher, person,
+        m_store.AddEnrolment(sync::HashSecret(code), project_id, role, person,
                              storage::FormatIsoMillis(storage::SystemMillis() + 86'400'000));
         return code;
     }
@@ -408,8 +418,9 @@ storage::Vault NewVault(const fs::path& dir, const std::string& author) {
     return storage::Vault::Create(dir, storage::Passphrase("frase de paso solo para medir"), Types(), options);
 }
 
-void EnrolVault(storage::Vault& vault, HqUnderTest& hq, const std::string& project_id) {
-    const auto error = sync::Enrol(vault, hq.Url(), hq.Code(project_id, vault.Author()), "");
+void EnrolVault(storage::Vault& vault, HqUnderTest& hq, const std::string& project_id,
+                sync::Role role = sync::Role::Researcher) {
+    const auto error = sync::Enrol(vault, hq.Url(), hq.Code(project_id, vault.Author(), role), "");
     if (error) throw std::runtime_error("enrolment failed: " + *error);
 }
 
@@ -635,6 +646,81 @@ void RunBlob(const Options& options, const fs::path& root, std::vector<Row>& row
                     Fixed(sync_s, 2) + " s (" + Fixed(mib / sync_s, 0) + " MiB/s)",
                     Fixed(baseline_s, 2) + " s (" + Fixed(mib / baseline_s, 0) + " MiB/s)",
                     Fixed(sync_s / baseline_s, 2) + "x"});
+}
+
+// [SECTION] (d) download
+
+void RunDownload(const Options& options, const fs::path& root, std::vector<Row>& rows) {
+    const size_t size = options.download_mib * 1024 * 1024;
+    std::printf("\n(d) download a recording of %zu MiB\n", options.download_mib);
+    HqUnderTest hq(root / "d-hq");
+    const auto project = hq.Store().CreateProject("Café Nariño");
+    auto researcher = NewVault(root / "d-researcher", "rosa");
+    EnrolVault(researcher, hq, project.id);
+    std::string bytes(size, '\0');
+    {
+        std::array<unsigned char, randombytes_SEEDBYTES> seed{};
+        std::memcpy(seed.data(), &options.seed, sizeof options.seed);
+        randombytes_buf_deterministic(bytes.data(), bytes.size(), seed.data());
+    }
+    const auto blob = storage::BlobStore(researcher).AddBytes(bytes);
+    auto& store = researcher.Records();
+    const std::string interview = store.Create(
+        "interview", {{"project_id", project.id}, {"kind", "unstructured_interview"}, {"title", "Larga"}})["id"];
+    store.Create("recording", {{"project_id", project.id},
+                               {"interview_id", interview},
+                               {"status", "complete"},
+                               {"audio_sha256", blob.sha256},
+                               {"duration_ms", 3600 * 1000}});
+    if (!sync::SyncClient(researcher).SyncOnce().ok) throw std::runtime_error("the researcher's sync failed");
+
+    auto interpreter = NewVault(root / "d-interpreter", "ines");
+    EnrolVault(interpreter, hq, project.id, sync::Role::Interpreter);
+    sync::SyncClient client(interpreter);
+    if (!client.SyncOnce().ok) throw std::runtime_error("the interpreter's sync failed");
+
+    // Baseline: the same bytes with plain GETs from the same endpoint, written
+    // to a file and synced, as curl -o would.
+    double baseline_s = 0;
+    {
+        const auto token = *interpreter.GetMeta("sync.token");
+        sync::HttpClient http;
+        const auto sink = root / "d-sink";
+        const auto start = Clock::now();
+        {
+            const UniqueFd fd(::open(sink.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+            int64_t at = 0;
+            while (at < static_cast<int64_t>(size)) {
+                const auto r = http.Get(hq.Url() + "/v1/blobs/" + blob.sha256 + "/data?offset=" + std::to_string(at),
+                                        token);
+                if (!r.Ok() || r.body.empty()) throw std::runtime_error("baseline GET failed: " + r.ErrorText());
+                if (::write(fd.Get(), r.body.data(), r.body.size()) != static_cast<ssize_t>(r.body.size()))
+                    throw std::runtime_error("baseline write failed");
+                at += static_cast<int64_t>(r.body.size());
+            }
+            if (::fsync(fd.Get()) != 0) throw std::runtime_error("baseline fsync failed");
+        }
+        baseline_s = Seconds(Clock::now() - start);
+        if (fs::file_size(sink) != size) throw std::runtime_error("baseline got the wrong size");
+    }
+
+    const auto start = Clock::now();
+    const auto report = client.DownloadBlob(blob.sha256);
+    const double download_s = Seconds(Clock::now() - start);
+    if (!report.ok || report.size != static_cast<int64_t>(size))
+        throw std::runtime_error("DownloadBlob failed: " + report.error);
+    if (storage::BlobStore(interpreter).ReadAll(blob.sha256) != bytes)
+        throw std::runtime_error("the downloaded recording differs");
+
+    const double mib = static_cast<double>(options.download_mib);
+    std::printf("  baseline GETs to a file: %.3f s (%.1f MiB/s)   DownloadBlob: %.3f s (%.1f MiB/s, %d GETs)   ratio "
+                "%.2fx\n",
+                baseline_s, mib / baseline_s, download_s, mib / download_s, report.requests, download_s / baseline_s);
+    rows.push_back({"d", std::to_string(options.download_mib) + " MiB recording, GETs of 4 MiB (" +
+                             std::to_string(report.requests) + ")",
+                    Fixed(download_s, 2) + " s (" + Fixed(mib / download_s, 0) + " MiB/s)",
+                    Fixed(baseline_s, 2) + " s (" + Fixed(mib / baseline_s, 0) + " MiB/s)",
+                    Fixed(download_s / baseline_s, 2) + "x"});
 }
 
 // [SECTION] (c) many devices
@@ -894,6 +980,7 @@ int main(int argc, char** argv) {
         if (options->parts.find('a') != std::string::npos) RunPush(*options, root.Path(), rows);
         if (options->parts.find('b') != std::string::npos) RunBlob(*options, root.Path(), rows);
         if (options->parts.find('c') != std::string::npos) RunDevices(*options, root.Path(), rows);
+        if (options->parts.find('d') != std::string::npos) RunDownload(*options, root.Path(), rows);
         PrintRows(rows);
         std::printf("\nload average at the end: %s\n", LoadAverage().c_str());
         return 0;
