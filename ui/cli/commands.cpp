@@ -720,7 +720,11 @@ int CmdImportAudio(const Args& args) {
     options.real_time = args.Flag("--real-time");
     int shown = -1;
     const bool bar = isatty(STDERR_FILENO);
+    bool started = false;
     options.progress = [&](double done) {
+        if (!started && options.real_time)
+            std::cerr << "taking the audio in at real time, as a microphone gives it\n" << std::flush;
+        started = true;
         const int percent = static_cast<int>(done * 100);
         if (bar && percent != shown) {
             shown = percent;
