@@ -10,6 +10,8 @@
 #include <nlohmann/json.hpp>
 
 #include <cctype>
+#include <cmath>
+#include <cstdlib>
 
 using namespace escucha;
 using namespace escucha::gui;
@@ -205,4 +207,51 @@ TEST_CASE("A refused change is shown with its reason, sent again or discarded", 
         CHECK(app.Read(project)["name"] == "Café Nariño 2027");
         CHECK(s.sync.View().unsent.empty());
     }
+}
+
+TEST_CASE("An interpreter downloads a researcher's recording from headquarters and plays it", "[gui][sync][audio]") {
+    EnrolledApp e;
+    auto& [hq_dir, hq, project, app, s] = e;
+    // The researcher records with escucha-cli on their own device and syncs.
+    const test::Env pass = {{"ESCUCHA_PASSPHRASE", "frase de paso de la investigadora"}};
+    const auto vault = (hq_dir / "researcher").string();
+    const auto cli = [&](std::vector<std::string> args) {
+        args.insert(args.begin(), {"--vault", vault});
+        const auto r = test::RunCli(args, pass);
+        INFO(r.err);
+        REQUIRE(r.exit_code == 0);
+        auto out = r.out;
+        out.erase(out.find_last_not_of('\n') + 1);
+        return out;
+    };
+    cli({"init", "--author", "rosa"});
+    cli({"enrol", "--server", hq.Url(), "--code", e.Code()});
+    const auto interview = cli({"add", "interview", "kind=unstructured_interview", "title=Cosecha"});
+    const auto wav = (hq_dir / "entrevista.wav").string();
+    REQUIRE(std::system(("sox -n -r 16000 -c 1 '" + wav + "' synth 3 sine 440").c_str()) == 0);
+    const auto recording = cli({"import-audio", "--interview", interview, wav});
+    cli({"sync"});
+
+    // The interpreter's window app: enrolled, synced, the recording is listed
+    // but its audio is at headquarters only.
+    e.ShowSync();
+    s.sync.Form().server = hq.Url();
+    s.sync.Form().code = hq.Admin({"enrol", "--project", project, "--role", "interpreter", "--person", "Inés"});
+    s.sync.Enrol();
+    REQUIRE(Until(app.ui, [&] { return !s.sync.View().running && s.sync.View().enrolled; }));
+    s.sync.SyncNow();
+    REQUIRE(Until(app.ui, [&] { return !s.sync.View().running; }));
+    INFO(s.sync.View().message);
+    REQUIRE_FALSE(s.sync.View().message_is_error);
+    s.audio.OpenPlayer(recording, 0);
+    REQUIRE(Until(app.ui, [&] { return !s.audio.MissingAudio().empty(); }));
+    CHECK(s.audio.CurrentPlayer() == nullptr);
+    CHECK_FALSE(s.audio.PlayerError().empty());
+
+    s.audio.DownloadMissing();
+    REQUIRE(Until(app.ui, [&] { return s.audio.CurrentPlayer() != nullptr || !s.audio.PlayerError().empty(); }));
+    INFO(s.audio.PlayerError());
+    REQUIRE(s.audio.CurrentPlayer() != nullptr);
+    CHECK(std::abs(s.audio.CurrentPlayer()->DurationMs() - 3000) <= 40);
+    CHECK(s.audio.DownloadProgress().first == s.audio.DownloadProgress().second);
 }

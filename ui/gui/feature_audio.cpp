@@ -13,6 +13,7 @@
 #include "escucha/capture/audio.h"
 #include "escucha/storage/blobs.h"
 #include "escucha/storage/clock.h"
+#include "escucha/sync/sync_client.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -444,7 +445,18 @@ void AudioFeature::OpenPlayer(const std::string& recording_id, int64_t at_ms) {
                 throw storage::RecordError("id", "no such recording", errc::RECORD_NOT_FOUND, {{"id", recording_id}});
             const RecordingRow row = RecordingOf(*r);
             storage::BlobStore blobs(*vault);
-            if (row.audio_sha256.empty() || !blobs.Find(row.audio_sha256))
+            if (!row.audio_sha256.empty() && !blobs.Find(row.audio_sha256)) {
+                // Recorded on another device: headquarters has it.
+                ui.Post([this, session, request, recording_id, sha = row.audio_sha256] {
+                    if (session != m_ctx.session || request != m_player_request) return;
+                    m_player_loading = false;
+                    m_missing_id = recording_id;
+                    m_missing_sha = sha;
+                    m_player_error = WordError(errc::AUDIO_NOT_HERE, {{"id", recording_id}});
+                });
+                return;
+            }
+            if (row.audio_sha256.empty())
                 throw capture::AudioError("the audio is not on this device", errc::AUDIO_NOT_HERE,
                                           {{"id", recording_id}});
             // Opened here (the vault holds its key); read on the player's thread from then on.
@@ -463,6 +475,50 @@ void AudioFeature::OpenPlayer(const std::string& recording_id, int64_t at_ms) {
         [this, session, request](std::string what) {
             if (session != m_ctx.session || request != m_player_request) return;
             m_player_loading = false;
+            m_player_error = std::move(what);
+        });
+}
+
+void AudioFeature::DownloadMissing() {
+    if (m_downloading || m_missing_sha.empty()) return;
+    m_downloading = true;
+    m_player_error.clear();
+    m_download_done = m_download_total = 0;
+    const int session = m_ctx.session;
+    UiQueue& ui = m_ctx.Ui();
+    // On the sync connection: a long download does not hold up saves.
+    m_ctx.sync_worker.Post(
+        [this, &ui, session, id = m_missing_id, sha = m_missing_sha](std::optional<storage::Vault>& vault) {
+            if (!vault) return;
+            sync::SyncClient client(*vault);
+            sync::DownloadOptions options;
+            auto last = std::chrono::steady_clock::now() - std::chrono::seconds(1);
+            options.progress = [&](int64_t done, int64_t total) {
+                const auto t = std::chrono::steady_clock::now();
+                if (t - last < std::chrono::milliseconds(100) && done != total) return;
+                last = t;
+                ui.Post([this, session, done, total] {
+                    if (session != m_ctx.session) return;
+                    m_download_done = done;
+                    m_download_total = total;
+                });
+            };
+            const auto report = client.DownloadBlob(sha, options);
+            ui.Post([this, session, id, report] {
+                if (session != m_ctx.session) return;
+                m_downloading = false;
+                if (!report.ok) {
+                    m_player_error =
+                        report.error_code.empty() ? report.error : WordError(report.error_code, report.error_params);
+                    return;
+                }
+                std::fprintf(stderr, "escucha: recording downloaded\n");
+                OpenPlayer(id, 0);
+            });
+        },
+        [this, session](std::string what) {
+            if (session != m_ctx.session) return;
+            m_downloading = false;
             m_player_error = std::move(what);
         });
 }
@@ -497,6 +553,7 @@ void AudioFeature::ClosePlayer() {
     m_player.reset();
     m_player_loading = false;
     m_player_error.clear();
+    if (!m_downloading) m_missing_id.clear(), m_missing_sha.clear();
     m_playing = {};
     m_marks.clear();
     m_segments.clear();

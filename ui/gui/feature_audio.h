@@ -118,6 +118,15 @@ public:
     [[nodiscard]] const RecordingRow& Playing() const { return m_playing; }
     [[nodiscard]] bool PlayerLoading() const { return m_player_loading; }
     [[nodiscard]] const std::string& PlayerError() const { return m_player_error; }
+    /// The recording whose audio is not on this device (an interpreter's,
+    /// recorded by a researcher): it can be downloaded from headquarters.
+    [[nodiscard]] const std::string& MissingAudio() const { return m_missing_sha; }
+    /// Downloads the missing audio from headquarters (resumable, checked by
+    /// its SHA-256, kept encrypted), then opens the player.
+    void DownloadMissing();
+    [[nodiscard]] bool Downloading() const { return m_downloading; }
+    /// Bytes received and the size, while downloading (size 0 until known).
+    [[nodiscard]] std::pair<int64_t, int64_t> DownloadProgress() const { return {m_download_done, m_download_total}; }
     [[nodiscard]] const std::vector<MarkRow>& Marks() const { return m_marks; }
     /// The recording's transcript, in time order.
     [[nodiscard]] const std::vector<SegmentRow>& Segments() const { return m_segments; }
@@ -225,6 +234,9 @@ private:
     bool m_player_loading = false;
     int m_player_request = 0;
     std::string m_player_error;
+    std::string m_missing_id, m_missing_sha; ///< a recording whose audio is at headquarters only
+    bool m_downloading = false;
+    int64_t m_download_done = 0, m_download_total = 0;
     std::vector<MarkRow> m_marks;
     std::vector<SegmentRow> m_segments;
     SegmentDraft m_segment;

@@ -322,6 +322,16 @@ void DrawPlayer(AudioFeature& a, const Frame& f) {
     if (a.PlayerLoading()) ImGui::TextDisabled("%s", Tr("Opening the recording…"));
     ErrorText(a.PlayerError());
     Player* p = a.CurrentPlayer();
+    if (!p && !a.MissingAudio().empty()) {
+        // Recorded on another device: an interpreter fetches it from headquarters.
+        if (a.Downloading()) {
+            const auto [done, total] = a.DownloadProgress();
+            ImGui::TextUnformatted(Tr("Downloading the recording from headquarters…"));
+            ImGui::ProgressBar(total > 0 ? static_cast<float>(done) / static_cast<float>(total) : 0.0f, ImVec2(-1, 0));
+        } else if (WideButton(Tr("Download from headquarters"), f)) {
+            a.DownloadMissing();
+        }
+    }
     if (!p) {
         if (WideButton(Tr("Back to the form"), f)) a.CloseScreen();
         return;
