@@ -132,7 +132,11 @@ TEST_CASE("A blob is read at any offset, each chunk opened on its own", "[storag
         if (rng() % 4 == 0) writer.Flush();
     }
     CHECK(writer.Size() == static_cast<int64_t>(content.size()));
+    // Sync uploads only finished blobs: a recording still being written waits.
+    CHECK(blobs.List(true).empty());
+    CHECK(blobs.Parts().size() == 1);
     const auto info = writer.Finish(blobs);
+    CHECK(blobs.List(true).size() == 1);
     CHECK(blobs.Parts().empty());
     auto reader = blobs.Open(info.sha256);
     REQUIRE(reader.Size() == static_cast<int64_t>(content.size()));
