@@ -1,6 +1,9 @@
 #include "escucha/interpret/interpretation_records.h"
 
 #include "escucha/capture/listening_records.h"
+#include "escucha/interpret/coding.h"
+
+#include <string_view>
 
 namespace escucha::interpret {
 
@@ -10,7 +13,127 @@ using storage::Json;
 using storage::RecordError;
 using storage::RecordType;
 
+namespace {
+
+bool IsColour(std::string_view text) {
+    if (text.size() != 7 || text[0] != '#') return false;
+    for (size_t i = 1; i < text.size(); ++i)
+        if (!std::isxdigit(static_cast<unsigned char>(text[i]))) return false;
+    return true;
+}
+
+FieldSpec Ref(std::string name, std::string ref_type, std::string description, bool required = false) {
+    return {std::move(name), FieldKind::Reference, std::move(description), required, false, {}, std::move(ref_type),
+            nullptr};
+}
+
+FieldSpec Flag(std::string name, std::string description) {
+    return {std::move(name), FieldKind::Boolean, std::move(description), false, false, {}, {}, nullptr};
+}
+
+FieldSpec Count(std::string name, std::string description) {
+    return {std::move(name), FieldKind::Integer, std::move(description), true, false, {}, {}, nullptr};
+}
+
+void AddCodebookTypes(storage::Catalogue& catalogue) {
+    RecordType code{
+        CODE_TYPE,
+        "A code of the project's codebook: a need, aspiration, perception, problem, value or other theme, "
+        "possibly under a parent code.",
+        "interpret",
+        {
+            {"name", FieldKind::Text, "Name of the code.", true, true, {}, {}, nullptr},
+            Ref("parent_id", CODE_TYPE, "The code this one is under; none for a top-level code."),
+            {"kind",
+             FieldKind::Choice,
+             "What the code names.",
+             true,
+             false,
+             {"need", "aspiration", "perception", "problem", "value", "other"},
+             {},
+             "other"},
+            {"colour", FieldKind::Text, "Colour shown with the code, as #RRGGBB.", false, false, {}, {}, nullptr},
+            {"description",
+             FieldKind::LongText,
+             "What the code means and when to apply it.",
+             false,
+             true,
+             {},
+             {},
+             nullptr},
+            Flag("retired", "Kept for the codings that used it, but no longer offered for new coding."),
+            Ref("merged_into", CODE_TYPE, "The code this one was merged into, when it was."),
+        },
+        "name",
+        true,
+        true,
+        {},
+        nullptr,
+        [](const Json& record) {
+            if (record.contains("colour") && !IsColour(record["colour"].get<std::string>()))
+                throw RecordError("colour", "must be written #RRGGBB", storage::errc::BAD_COLOUR,
+                                  {{"field", "colour"}, {"value", record["colour"]}});
+            if (record.contains("parent_id") && record.contains("id") && record["parent_id"] == record["id"])
+                throw RecordError("parent_id", "a code cannot be under itself", storage::errc::CODE_CYCLE,
+                                  {{"id", record["id"]}, {"parent", record["parent_id"]}});
+        },
+        true, // shared: interpreters build the codebook together
+    };
+    catalogue.Add(std::move(code));
+
+    // One record per code applied to a passage: two interpreters coding the
+    // same text offline write different records, so neither loses the
+    // other's codings (docs/decisions/0012-coding.md). The source is one of
+    // the catalogue's types with codable text, each by a reference of its own
+    // so the store checks it and finds the codings of a source by an index.
+    std::vector<FieldSpec> fields = {
+        Ref("code_id", CODE_TYPE, "The code applied.", true),
+    };
+    std::vector<std::string> source_fields;
+    for (const auto& type : catalogue.Types()) {
+        if (!CodableField(type)) continue;
+        source_fields.push_back(SourceField(type.name));
+        fields.push_back(Ref(source_fields.back(), type.name, "The " + type.name + " coded (one source per coding)."));
+    }
+    fields.push_back(Count("start", "Where the passage starts, in Unicode code points from the start of the text."));
+    fields.push_back(Count("end", "Where the passage ends (exclusive), in Unicode code points."));
+    fields.push_back(
+        {"excerpt", FieldKind::LongText, "The passage as it read when it was coded.", false, false, {}, {}, nullptr});
+    fields.push_back({"memo", FieldKind::LongText, "The coder's memo on the passage.", false, true, {}, {}, nullptr});
+    fields.push_back(
+        Flag("needs_review", "Set when the source text changed so that the passage could not be found again."));
+    RecordType coding{
+        CODING_TYPE,
+        "A code applied to a passage of a narrative, transcript segment, field note or social-media item.",
+        "interpret",
+        std::move(fields),
+        "excerpt",
+        true,
+        true,
+        {},
+        nullptr,
+        [source_fields](const Json& record) {
+            int sources = 0;
+            for (const auto& f : source_fields) sources += record.contains(f) ? 1 : 0;
+            if (sources != 1)
+                throw RecordError(source_fields.empty() ? "code_id" : source_fields.front(),
+                                  "a coding names exactly one source", storage::errc::CODING_ONE_SOURCE, {});
+            if (record.contains("start") && record["start"].get<int64_t>() < 0)
+                throw RecordError("start", "must not be negative", storage::errc::NOT_NEGATIVE, {{"field", "start"}});
+            if (record.contains("start") && record.contains("end") &&
+                record["end"].get<int64_t>() < record["start"].get<int64_t>())
+                throw RecordError("end", "comes before start", storage::errc::END_BEFORE_START,
+                                  {{"field", "end"}, {"start", "start"}});
+        },
+        true, // shared: a merge of codes or an edit of the source moves codings made by others
+    };
+    catalogue.Add(std::move(coding));
+}
+
+} // namespace
+
 void AddInterpretationTypes(storage::Catalogue& catalogue) {
+    AddCodebookTypes(catalogue);
     const auto long_text = [](const char* name, const char* description) {
         return FieldSpec{name, FieldKind::LongText, description, false, true, {}, {}, nullptr};
     };

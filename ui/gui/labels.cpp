@@ -13,24 +13,40 @@ using Table = std::map<std::string_view, const char*>;
 
 const Table& TypeNames() {
     static const Table table = {
-        {"project", N_("Project")},        {"participant", N_("Participant")},
-        {"identity_link", N_("Identity")}, {"consent", N_("Consent")},
-        {"interview", N_("Interview")},    {"transcript_segment", N_("Transcript segment")},
-        {"field_note", N_("Field note")},  {"social_media_item", N_("Social-media item")},
-        {"narrative", N_("Narrative")},    {"profile", N_("Profile")},
-        {"recording", N_("Recording")},    {"audio_mark", N_("Mark in a recording")},
+        {"project", N_("Project")},
+        {"participant", N_("Participant")},
+        {"identity_link", N_("Identity")},
+        {"consent", N_("Consent")},
+        {"interview", N_("Interview")},
+        {"transcript_segment", N_("Transcript segment")},
+        {"field_note", N_("Field note")},
+        {"social_media_item", N_("Social-media item")},
+        {"narrative", N_("Narrative")},
+        {"profile", N_("Profile")},
+        {"recording", N_("Recording")},
+        {"audio_mark", N_("Mark in a recording")},
+        {"code", N_("Code")},
+        {"coding", N_("Coding")},
     };
     return table;
 }
 
 const Table& TypePlurals() {
     static const Table table = {
-        {"project", N_("Projects")},         {"participant", N_("Participants")},
-        {"identity_link", N_("Identities")}, {"consent", N_("Consents")},
-        {"interview", N_("Interviews")},     {"transcript_segment", N_("Transcripts")},
-        {"field_note", N_("Field notes")},   {"social_media_item", N_("Social media")},
-        {"narrative", N_("Narratives")},     {"profile", N_("Profiles")},
-        {"recording", N_("Recordings")},     {"audio_mark", N_("Marks")},
+        {"project", N_("Projects")},
+        {"participant", N_("Participants")},
+        {"identity_link", N_("Identities")},
+        {"consent", N_("Consents")},
+        {"interview", N_("Interviews")},
+        {"transcript_segment", N_("Transcripts")},
+        {"field_note", N_("Field notes")},
+        {"social_media_item", N_("Social media")},
+        {"narrative", N_("Narratives")},
+        {"profile", N_("Profiles")},
+        {"recording", N_("Recordings")},
+        {"audio_mark", N_("Marks")},
+        {"code", N_("Codebook")},
+        {"coding", N_("Codings")},
     };
     return table;
 }
@@ -106,6 +122,19 @@ const Table& FieldNames() {
         {"vulnerability_groups", N_("Groups")},
         {"withdrawn_at", N_("Withdrawn on")},
         {"written_at", N_("Written on")},
+        {"parent_id", N_("Under")},
+        {"colour", N_("Colour")},
+        {"retired", N_("Retired")},
+        {"merged_into", N_("Merged into")},
+        {"code_id", N_("Code applied")},
+        {"narrative_id", N_("Narrative")},
+        {"transcript_segment_id", N_("Transcript segment")},
+        {"field_note_id", N_("Field note")},
+        {"social_media_item_id", N_("Social-media item")},
+        {"start", N_("Start (character)")},
+        {"end", N_("End (character)")},
+        {"excerpt", N_("Excerpt")},
+        {"memo", N_("Memo")},
     };
     return table;
 }
@@ -152,6 +181,12 @@ const Table& ChoiceNames() {
         {"collective", N_("Collective")},
         {"presented", N_("Presented")},
         {"refined", N_("Refined")},
+        {"need", N_("Need")},
+        {"aspiration", N_("Aspiration")},
+        {"perception", N_("Perception")},
+        {"problem", N_("Problem")},
+        {"value", N_("Value")},
+        {"other", N_("Other")},
         // Roles at headquarters
         {"researcher", N_("Researcher")},
         {"interpreter", N_("Interpreter")},
@@ -177,6 +212,7 @@ const char* FormFieldLabel(const std::string& type, const std::string& field, co
         if (kind != "collective") return Tr("Who the profile is about");
     }
     if (type == "profile" && field == "participant_ids" && kind == "individual") return Tr("Participant drawn on");
+    if (type == "coding" && field == "needs_review") return Tr("To review (the source text changed)");
     return FieldLabel(field);
 }
 

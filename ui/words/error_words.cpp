@@ -166,6 +166,16 @@ const char* ErrorWordsTemplate(std::string_view code) {
         {"audio_device_failed", N_("The sound device could not be used. Try again, or plug it in again.")},
         {"audio_input_lost", N_("The microphone stopped working, so the recording stopped. What it heard until then "
                                 "is kept ({kept}).")},
+        {"bad_colour", N_("“{field}” must be a colour written #RRGGBB (for example #1F77B4), not “{value}”.")},
+        {"code_cycle", N_("A code cannot go under itself or under one of the codes below it.")},
+        {"code_retired", N_("That code is retired: choose another one to code new passages.")},
+        {"same_code", N_("A code cannot be merged into itself: choose another code.")},
+        {"coding_one_source", N_("A coding names exactly one source: a narrative, transcript segment, field note or "
+                                 "social-media item.")},
+        {"not_codable", N_("That record has no text to code.")},
+        {"outside_text", N_("The passage from {start} to {end} lies outside the text, which has {length} "
+                            "characters.")},
+        {"no_codes", N_("Choose at least one code for the passage.")},
     };
     const auto it = words.find(code);
     return it == words.end() ? nullptr : it->second;

@@ -189,6 +189,18 @@ inline constexpr char AUDIO_NO_INPUT[] = "audio_no_input";
 inline constexpr char AUDIO_NO_OUTPUT[] = "audio_no_output";
 inline constexpr char AUDIO_DEVICE_FAILED[] = "audio_device_failed";
 inline constexpr char AUDIO_INPUT_LOST[] = "audio_input_lost";
+
+// The codebook and coding (interpret/codebook.h, interpret/coding.h). id = a
+// record's id, parent = a code's id, field = a field's name, value = what was
+// given; start, end and length count Unicode code points.
+inline constexpr char BAD_COLOUR[] = "bad_colour";
+inline constexpr char CODE_CYCLE[] = "code_cycle";
+inline constexpr char CODE_RETIRED[] = "code_retired";
+inline constexpr char SAME_CODE[] = "same_code";
+inline constexpr char CODING_ONE_SOURCE[] = "coding_one_source";
+inline constexpr char NOT_CODABLE[] = "not_codable";
+inline constexpr char OUTSIDE_TEXT[] = "outside_text";
+inline constexpr char NO_CODES[] = "no_codes";
 } // namespace errc
 
 // [SECTION] Catalogue
@@ -196,7 +208,8 @@ inline constexpr char AUDIO_INPUT_LOST[] = "audio_input_lost";
 /// One code and the parameters it always carries.
 struct ErrorCodeSpec {
     std::string_view code;
-    std::string_view area; ///< "vault", "check", "record", "sync", "hq", "hq_admin": where it arises
+    std::string_view
+        area; ///< "vault", "check", "record", "sync", "hq", "hq_admin", "audio", "interpret": where it arises
     std::vector<std::string_view> params;
 };
 
@@ -344,6 +357,15 @@ struct ErrorCodeSpec {
         {AUDIO_NO_OUTPUT, "audio", {}},
         {AUDIO_DEVICE_FAILED, "audio", {"reason"}},
         {AUDIO_INPUT_LOST, "audio", {"kept"}},
+
+        {BAD_COLOUR, "interpret", {"field", "value"}},
+        {CODE_CYCLE, "interpret", {"id", "parent"}},
+        {CODE_RETIRED, "interpret", {"id"}},
+        {SAME_CODE, "interpret", {"id"}},
+        {CODING_ONE_SOURCE, "interpret", {}},
+        {NOT_CODABLE, "interpret", {"id", "type"}},
+        {OUTSIDE_TEXT, "interpret", {"start", "end", "length"}},
+        {NO_CODES, "interpret", {}},
     };
     return codes;
 }
