@@ -118,6 +118,32 @@ Withdrawal WithdrawConsent(RecordStore& store, const std::string& participant_id
             }
         }
 
+        // 2b. What quotes what was erased goes with it (a coding and its
+        //     excerpt), and so on down, as the catalogue's Erase rules on
+        //     references to other records say.
+        for (std::vector<std::string> wave(erased.begin(), erased.end()); !wave.empty();) {
+            std::vector<std::string> next;
+            for (const auto& gone : wave) {
+                for (const auto& id : store.ReferencesTo(gone)) {
+                    if (erased.count(id)) continue;
+                    const auto record = store.Get(id);
+                    if (!record || (*record)["deleted"].get<bool>()) continue;
+                    const auto* type = catalogue.Find((*record)["type"]);
+                    if (!type) continue;
+                    for (const auto& rule : type->on_withdrawal) {
+                        if (rule.action != WithdrawalRule::Action::Erase || !record->contains(rule.field)) continue;
+                        if (!Names((*record)[rule.field], gone)) continue;
+                        store.Erase(id, cause);
+                        erased.insert(id);
+                        next.push_back(id);
+                        ++out.erased[type->name];
+                        break;
+                    }
+                }
+            }
+            wave = std::move(next);
+        }
+
         // 3. What drew on them, or on what was erased, is flagged for review
         //    and no longer refers to erased records.
         std::set<std::string> candidates = referring;
@@ -267,7 +293,8 @@ bool IsConsentWithdrawal(const Json& before, const Json& after) {
     return !after.value("deleted", false);
 }
 
-bool ErasureFollowsWithdrawal(const storage::Catalogue& catalogue, const Json& record, const Json& cause) {
+bool ErasureFollowsWithdrawal(const storage::Catalogue& catalogue, const Json& record, const Json& cause,
+                              const RecordLookup& lookup, int depth) {
     if (!record.is_object() || !cause.is_object()) return false;
     if (cause.value("type", "") != "consent" || cause.value("status", "") != "withdrawn") return false;
     if (cause.value("deleted", false)) return false;
@@ -276,10 +303,29 @@ bool ErasureFollowsWithdrawal(const storage::Catalogue& catalogue, const Json& r
     if (participant.empty()) return false;
     const auto* type = catalogue.Find(record.value("type", ""));
     if (!type) return false;
-    for (const auto& rule : type->on_withdrawal)
-        if (rule.action == WithdrawalRule::Action::Erase && record.contains(rule.field) &&
-            Names(record[rule.field], participant))
-            return true;
+    for (const auto& rule : type->on_withdrawal) {
+        if (rule.action != WithdrawalRule::Action::Erase || !record.contains(rule.field)) continue;
+        if (Names(record[rule.field], participant)) return true;
+        // A record that quotes another one the same withdrawal erases (or
+        // erased already, for this consent) goes with it.
+        if (!lookup || depth >= 3) continue;
+        const auto& value = record[rule.field];
+        std::vector<std::string> ids;
+        if (value.is_string()) ids.push_back(value);
+        if (value.is_array())
+            for (const auto& v : value)
+                if (v.is_string()) ids.push_back(v);
+        for (const auto& id : ids) {
+            const auto other = lookup(id);
+            if (!other || !other->is_object() || other->value("project_id", "") != record.value("project_id", ""))
+                continue;
+            if (other->value("deleted", false)) {
+                if (other->value("erased_for", "") == cause.value("id", "")) return true;
+            } else if (ErasureFollowsWithdrawal(catalogue, *other, cause, lookup, depth + 1)) {
+                return true;
+            }
+        }
+    }
     return false;
 }
 

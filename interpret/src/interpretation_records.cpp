@@ -127,6 +127,9 @@ void AddCodebookTypes(storage::Catalogue& catalogue) {
         },
         true, // shared: a merge of codes or an edit of the source moves codings made by others
     };
+    // A coding holds its excerpt, words of the source: erased with the source
+    // when a withdrawn consent erases it.
+    for (const auto& f : source_fields) coding.on_withdrawal.push_back({f, storage::WithdrawalRule::Action::Erase, {}});
     catalogue.Add(std::move(coding));
 }
 

@@ -3,6 +3,8 @@
 // enrolled project through the real escucha-cli.
 #include "cli/process.h"
 #include "escucha/capture/operations.h"
+#include "escucha/interpret/codebook.h"
+#include "escucha/interpret/coding.h"
 #include "sync/sync_fixture.h"
 
 #include <fstream>
@@ -73,15 +75,27 @@ TEST_CASE("A consent withdrawn on one device is erased there, at HQ and on the o
                                                         {"text", std::string("Me dijeron ") + CANARY_WORDS}});
     const auto other = ana.Add(
         "narrative", {{"title", "La cosecha"}, {"text", "María cuenta la cosecha"}, {"teller_ids", {maria["id"]}}});
+    // Ana codes Rosa's words: the coding keeps them as its excerpt.
+    const auto debts =
+        interpret::CreateCode(ana.vault.Records(), ana.Project(), {{"name", "Deudas"}, {"kind", "problem"}});
+    const std::string told_text = told["text"];
+    const auto ana_coding = interpret::CodePassage(
+        ana.vault.Records(), {told["id"], 0, interpret::CodePointLength(told_text)}, {debts["id"]});
+    REQUIRE(ana_coding.size() == 1);
+    REQUIRE(ana_coding[0]["excerpt"].get<std::string>().find(CANARY) != std::string::npos);
     REQUIRE(ana.Sync().ok);
 
     // Luis, an interpreter, builds a profile on Rosa's narrative.
     REQUIRE(luis.Sync().ok);
-    REQUIRE(luis.vault.Records().Search(Lower(CANARY)).size() == 1);
+    REQUIRE_FALSE(luis.vault.Records().Search(Lower(CANARY)).empty());
     const auto profile = luis.Add("profile", {{"kind", "collective"},
                                               {"name", "Cosecheras"},
                                               {"participant_ids", {rosa, maria["id"]}},
                                               {"narrative_ids", {told["id"], other["id"]}}});
+    // And codes a passage of her transcribed words.
+    const std::string segment_text = segment["text"];
+    const auto luis_coding = interpret::CodePassage(
+        luis.vault.Records(), {segment["id"], 0, interpret::CodePointLength(segment_text)}, {debts["id"]}, "vales");
     REQUIRE(luis.Sync().ok);
 
     // Offline, Ana goes on editing Rosa's narrative: that edit must not survive.
@@ -90,7 +104,7 @@ TEST_CASE("A consent withdrawn on one device is erased there, at HQ and on the o
     // Rosa withdraws, and Luis is the one who hears it.
     const auto w = capture::WithdrawConsent(luis.vault.Records(), rosa, "2026-11-30");
     CHECK(w.consent_ids == std::vector<std::string>{consent["id"].get<std::string>()});
-    CHECK(w.erased == std::map<std::string, int64_t>{{"narrative", 1}, {"transcript_segment", 1}});
+    CHECK(w.erased == std::map<std::string, int64_t>{{"narrative", 1}, {"transcript_segment", 1}, {"coding", 2}});
     CHECK(w.flagged == std::vector<std::string>{profile["id"].get<std::string>()});
     const auto luis_report = luis.Sync();
     INFO(luis_report.error);
@@ -110,6 +124,10 @@ TEST_CASE("A consent withdrawn on one device is erased there, at HQ and on the o
         INFO((device == &ana ? "Ana" : "Luis"));
         CHECK(records.Get(told["id"])->at("deleted") == true);
         CHECK(records.Get(segment["id"])->at("deleted") == true);
+        // The codings that quoted her words went with them.
+        CHECK(records.Get(ana_coding[0]["id"])->at("deleted") == true);
+        CHECK(records.Get(luis_coding[0]["id"])->at("deleted") == true);
+        CHECK(records.Get(debts["id"])->at("deleted") == false);
         CHECK(records.Get(other["id"])->at("deleted") == false);
         CHECK(records.Get(consent["id"])->at("status") == "withdrawn");
         CHECK(records.Get(consent["id"])->at("withdrawn_at") == "2026-11-30");
@@ -231,4 +249,36 @@ TEST_CASE("Work recorded before enrolment moves into the enrolled project and sy
     CHECK(projects.err == "1 project\n");
     const auto outbox = cli({"outbox"});
     CHECK_THAT(outbox.err, Catch::Contains("0 change(s) waiting, 0 refused"));
+}
+
+TEST_CASE("Headquarters lets a coding go with the words it quotes, and nothing else", "[sync][withdrawal]") {
+    const auto& catalogue = interpret::AllRecordTypes();
+    const Json cause = {{"id", "c1"},
+                        {"type", "consent"},
+                        {"project_id", "p"},
+                        {"status", "withdrawn"},
+                        {"participant_id", "rosa"},
+                        {"deleted", false}};
+    const Json coding = {{"id", "k1"}, {"type", "coding"}, {"project_id", "p"}, {"narrative_id", "n1"}};
+    std::map<std::string, Json> held;
+    const capture::RecordLookup lookup = [&](const std::string& id) -> std::optional<Json> {
+        const auto it = held.find(id);
+        if (it == held.end()) return std::nullopt;
+        return it->second;
+    };
+    // Without a way to read the narrative, nothing follows.
+    CHECK_FALSE(capture::ErasureFollowsWithdrawal(catalogue, coding, cause));
+    // Her narrative, still live: the coding goes with it.
+    held["n1"] = {{"id", "n1"}, {"type", "narrative"}, {"project_id", "p"}, {"teller_ids", {"rosa"}}};
+    CHECK(capture::ErasureFollowsWithdrawal(catalogue, coding, cause, lookup));
+    // Erased already, for this consent: too.
+    held["n1"] = {{"id", "n1"}, {"type", "narrative"}, {"project_id", "p"}, {"deleted", true}, {"erased_for", "c1"}};
+    CHECK(capture::ErasureFollowsWithdrawal(catalogue, coding, cause, lookup));
+    // Deleted for another reason, someone else's narrative, or another project: no.
+    held["n1"]["erased_for"] = "c2";
+    CHECK_FALSE(capture::ErasureFollowsWithdrawal(catalogue, coding, cause, lookup));
+    held["n1"] = {{"id", "n1"}, {"type", "narrative"}, {"project_id", "p"}, {"teller_ids", {"maria"}}};
+    CHECK_FALSE(capture::ErasureFollowsWithdrawal(catalogue, coding, cause, lookup));
+    held["n1"] = {{"id", "n1"}, {"type", "narrative"}, {"project_id", "q"}, {"teller_ids", {"rosa"}}};
+    CHECK_FALSE(capture::ErasureFollowsWithdrawal(catalogue, coding, cause, lookup));
 }

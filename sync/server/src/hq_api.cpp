@@ -54,7 +54,8 @@ std::optional<storage::ErrorValue> ClockTooFarAhead(const Change& change, int64_
 }
 
 Decision DecideChange(const storage::Catalogue& catalogue, const DeviceInfo& device, const Change& change,
-                      const StoredRecord* current, const Json* base, const StoredRecord* cause) {
+                      const StoredRecord* current, const Json* base, const StoredRecord* cause,
+                      const LookupFn& lookup) {
     const auto* type = catalogue.Find(change.record_type);
     if (!type)
         return Reject("unknown record type '" + change.record_type + "'", storage::errc::UNKNOWN_TYPE,
@@ -70,7 +71,7 @@ Decision DecideChange(const storage::Catalogue& catalogue, const DeviceInfo& dev
     // device may read, whichever device recorded it.
     if (change.op == "delete" && current && cause && current->project_id == device.project_id &&
         current->record_type == change.record_type && cause->project_id == device.project_id && !current->deleted &&
-        capture::ErasureFollowsWithdrawal(catalogue, current->body, cause->body)) {
+        capture::ErasureFollowsWithdrawal(catalogue, current->body, cause->body, lookup)) {
         Json body = change.body;
         body["rev"] = std::max(current->rev + 1, change.rev);
         body["device"] = device.device_id;
@@ -517,10 +518,11 @@ ApiAnswer HqApi::Push(const ApiRequest& request, const DeviceInfo& device) {
     const auto now = m_limits.clock();
     const auto results = m_store.ApplyBatch(
         device, changes,
-        [&](const Change& c, const StoredRecord* cur, const Json* base, const StoredRecord* cause) {
+        [&](const Change& c, const StoredRecord* cur, const Json* base, const StoredRecord* cause,
+            const LookupFn& lookup) {
             if (auto why = ClockTooFarAhead(c, now))
                 return Decision{ItemStatus::Rejected, why->words, {}, {}, why->code, why->params};
-            return DecideChange(m_catalogue, device, c, cur, base, cause);
+            return DecideChange(m_catalogue, device, c, cur, base, cause, lookup);
         },
         [&](const std::string& project, const std::string& sha) {
             // No live record names it now (a recording erased after a

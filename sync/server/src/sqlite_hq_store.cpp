@@ -342,7 +342,13 @@ std::vector<ItemResult> SqliteHqStore::ApplyBatch(const DeviceInfo& device, cons
             cause = LoadRecord(change.body["erased_for"].get<std::string>());
             if (cause && cause->project_id != device.project_id) cause.reset();
         }
-        Decision d = decide(change, current ? &*current : nullptr, base ? &*base : nullptr, cause ? &*cause : nullptr);
+        const LookupFn lookup = [&](const std::string& id) -> std::optional<Json> {
+            auto r = LoadRecord(id);
+            if (!r || r->project_id != device.project_id) return std::nullopt;
+            return std::move(r->body);
+        };
+        Decision d =
+            decide(change, current ? &*current : nullptr, base ? &*base : nullptr, cause ? &*cause : nullptr, lookup);
         if (current && (current->project_id != device.project_id || current->record_type != change.record_type) &&
             d.status != ItemStatus::Rejected)
             // The rules refuse this already; the store never writes across projects or types whatever they say.

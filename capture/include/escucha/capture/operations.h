@@ -11,6 +11,7 @@
 
 #include "escucha/storage/records.h"
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -116,8 +117,14 @@ SavedForm SaveWhatFits(storage::RecordStore& store, const std::string& type, con
 /// may make this change, not only the one that recorded the consent.
 [[nodiscard]] bool IsConsentWithdrawal(const Json& before, const Json& after);
 
+/// A stored record by id (headquarters' view), for ErasureFollowsWithdrawal.
+using RecordLookup = std::function<std::optional<Json>(const std::string& id)>;
+
 /// Whether erasing `record` follows from `cause`, a withdrawn consent of a
-/// participant the record's withdrawal rules name with Erase.
-[[nodiscard]] bool ErasureFollowsWithdrawal(const storage::Catalogue& catalogue, const Json& record, const Json& cause);
+/// participant the record's withdrawal rules name with Erase, or (given
+/// `lookup`) of a record those rules name that the same withdrawal erases or
+/// erased (a coding quoting the participant's narrative).
+[[nodiscard]] bool ErasureFollowsWithdrawal(const storage::Catalogue& catalogue, const Json& record, const Json& cause,
+                                            const RecordLookup& lookup = {}, int depth = 0);
 
 } // namespace escucha::capture

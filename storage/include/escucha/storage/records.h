@@ -63,8 +63,10 @@ struct FieldSpec {
 };
 
 /// What a participant's consent withdrawal does to records of a type that
-/// name them in `field` (a reference or reference list to participant).
-/// capture/ applies these rules; storage only keeps them.
+/// name them in `field` (a reference or reference list to participant), or
+/// that name in `field` a record the withdrawal erases (Erase only: a coding
+/// goes with the narrative it quotes). capture/ applies these rules; storage
+/// only keeps them.
 struct WithdrawalRule {
     enum class Action {
         Erase,         ///< the record is what the participant gave: tombstoned, its text purged

@@ -45,7 +45,8 @@ namespace escucha::sync {
 /// consent another device recorded (capture/operations.h says what follows).
 /// Pure: exposed for tests.
 [[nodiscard]] Decision DecideChange(const storage::Catalogue& catalogue, const DeviceInfo& device, const Change& change,
-                                    const StoredRecord* current, const Json* base, const StoredRecord* cause = nullptr);
+                                    const StoredRecord* current, const Json* base, const StoredRecord* cause = nullptr,
+                                    const LookupFn& lookup = {});
 /// Whether `device` may read a record of `type` created by `owner_device`:
 /// asks capture::MaySee, the one place that decides what is shown to whom.
 [[nodiscard]] bool MayRead(const storage::Catalogue& catalogue, const DeviceInfo& device, const std::string& type,

@@ -70,8 +70,13 @@ struct Decision {
 /// as it was at the change's base revision (null when unknown), and for a
 /// deletion that names its reason (`erased_for`), that record when it is in
 /// the same project (null otherwise).
+/// The body of a stored record of the device's project, by id (a tombstone
+/// included); nullopt for anything else.
+using LookupFn = std::function<std::optional<Json>(const std::string& id)>;
+/// `lookup` reads other records of the project as they stand in this batch
+/// (an erasure that follows from another one checks it).
 using DecideFn = std::function<Decision(const Change& change, const StoredRecord* current, const Json* base,
-                                        const StoredRecord* cause)>;
+                                        const StoredRecord* cause, const LookupFn& lookup)>;
 /// Whether a device may see a record.
 using VisibleFn =
     std::function<bool(const DeviceInfo& device, const std::string& type, const std::string& owner_device)>;
