@@ -412,3 +412,42 @@ TEST_CASE("A file nested too deep is refused by name, stores nothing, and does n
     CHECK(Snapshot(v.vault) == before);
     CHECK(v.List("project").size() == 1);
 }
+
+TEST_CASE("Editing a coded text moves its codings with the edit, or flags them", "[cli][coding]") {
+    CliVault v;
+    const std::string project = "0197c0ec-48d4-751d-89cc-8b6747c258d2";
+    const std::string narrative = "01982822-caaf-7494-ba02-9879a69694b6";
+    const auto file = WriteJson(v.dir, "coded.json",
+                                R"([
+  {"type": "project", "id": ")" + project +
+                                    R"(", "name": "Côte sud"},
+  {"type": "narrative", "id": ")" + narrative +
+                                    R"(", "project_id": ")" + project + R"(",
+   "title": "La mer", "text": "La pêche est une affaire de courage. Le partage en trois parts est juste."},
+  {"type": "code", "id": "01982822-caaf-7494-ba02-9879a69694c0", "project_id": ")" +
+                                    project + R"(",
+   "name": "Partage", "kind": "perception"},
+  {"type": "coding", "id": "01982822-caaf-7494-ba02-9879a69694c1", "project_id": ")" +
+                                    project + R"(",
+   "code_id": "01982822-caaf-7494-ba02-9879a69694c0", "narrative_id": ")" +
+                                    narrative + R"(",
+   "start": 37, "end": 73, "excerpt": "Le partage en trois parts est juste."}
+])");
+    v.Ok({"import", file});
+    // Words before the passage: the coding moves with them (code points, "é" and "ô" are one each).
+    const auto moved =
+        v.Run({"edit", narrative,
+               "text=Ti Jan dit : La pêche est une affaire de courage. Le partage en trois parts est juste."});
+    INFO(moved.err);
+    REQUIRE(moved.exit_code == 0);
+    CHECK_THAT(moved.err, Catch::Contains("1 moved"));
+    auto coding = Json::parse(v.Ok({"show", "01982822-caaf-7494-ba02-9879a69694c1"}));
+    CHECK(coding["start"] == 50);
+    CHECK(coding["end"] == 86);
+    CHECK(coding.value("needs_review", false) == false);
+    // The passage itself rewritten: flagged, never silently wrong.
+    const auto flagged = v.Run({"edit", narrative, "text=Ti Jan dit : le partage est injuste."});
+    CHECK_THAT(flagged.err, Catch::Contains("1 flagged"));
+    coding = Json::parse(v.Ok({"show", "01982822-caaf-7494-ba02-9879a69694c1"}));
+    CHECK(coding["needs_review"] == true);
+}

@@ -808,3 +808,25 @@ TEST_CASE("What the app draws for a type comes from the roles the catalogue decl
         CHECK(c.WithRole(storage::RecordRole::Person) == c.Find("filed"));
     }
 }
+
+TEST_CASE("Editing a coded narrative in the window moves its codings with the edit", "[gui][coding]") {
+    test::GuiApp app;
+    app.Create();
+    app.Project("Costa sur");
+    auto& s = app.state;
+    const auto narrative = app.Add("narrative", {{"title", "La mar"}, {"text", "El partaje en tres partes es justo."}});
+    const auto code = app.Add("code", {{"name", "Partaje"}, {"kind", "perception"}});
+    const auto coding = app.Add(
+        "coding", {{"code_id", code}, {"narrative_id", narrative}, {"start", 3}, {"end", 10}, {"excerpt", "partaje"}});
+    s.editing.OpenRecord(narrative);
+    REQUIRE(Until(app.ui, [&] { return s.editing.Draft() != nullptr && s.editing.Draft()->id == narrative; }));
+    auto& d = *s.editing.Draft();
+    d.values["text"].text = "Dice Ña Rosa: el partaje en tres partes es justo.";
+    s.editing.Edited(d, "text", 20.0);
+    s.Tick(21.5);
+    REQUIRE(Until(app.ui, [&] { return !s.editing.Draft()->dirty; }));
+    const auto moved = app.Read(coding);
+    CHECK(moved["start"] == 17); // "Dice Ña Rosa: el " is 17 code points ("Ñ" is one)
+    CHECK(moved["end"] == 24);
+    CHECK(moved.value("needs_review", false) == false);
+}

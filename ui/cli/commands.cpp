@@ -15,6 +15,7 @@
 #include "escucha/capture/audio.h"
 #include "escucha/capture/listening_records.h"
 #include "escucha/capture/operations.h"
+#include "escucha/interpret/coding.h"
 #include "escucha/interpret/interpretation_records.h"
 #include "escucha/storage/blobs.h"
 #include "escucha/storage/fsutil.h"
@@ -410,8 +411,18 @@ int CmdEdit(const Args& args) {
     if (!type_name)
         throw RecordError("id", "no record with id " + args.words[1] + " in this vault",
                           storage::errc::RECORD_NOT_FOUND, {{"id", args.words[1]}});
-    const auto record = vault.Records().Update(args.words[1], FieldsFromWords(Types().Get(*type_name), args.words, 2));
+    auto& store = vault.Records();
+    Json record;
+    interpret::FollowedEdit followed;
+    store.Atomically([&] {
+        record = store.Update(args.words[1], FieldsFromWords(Types().Get(*type_name), args.words, 2));
+        // The codings of a text that changed follow the edit, or are flagged.
+        if (interpret::CodableField(Types().Get(*type_name))) followed = interpret::FollowEdit(store, args.words[1]);
+    });
     std::cout << record["id"].get<std::string>() << " rev " << record["rev"].get<int64_t>() << "\n";
+    if (!followed.moved.empty() || !followed.flagged.empty())
+        std::cerr << "codings of this text: " << followed.moved.size() << " moved with the edit, "
+                  << followed.flagged.size() << " flagged for review\n";
     return EXIT_OK;
 }
 

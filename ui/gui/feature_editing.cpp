@@ -6,6 +6,7 @@
 
 #include "escucha/capture/access.h"
 #include "escucha/capture/operations.h"
+#include "escucha/interpret/coding.h"
 #include "escucha/interpret/interpretation_records.h"
 
 #include <algorithm>
@@ -197,9 +198,15 @@ void EditingFeature::Save(RecordDraft& d, double now) {
             Json stored;
             try {
                 // Every field that fits is saved; the others are named.
-                auto saved = capture::SaveWhatFits(vault->Records(), type_name, creating ? std::string() : id, fields);
-                stored = std::move(saved.stored);
-                refused = std::move(saved.refused);
+                auto& store = vault->Records();
+                store.Atomically([&] {
+                    auto saved = capture::SaveWhatFits(store, type_name, creating ? std::string() : id, fields);
+                    stored = std::move(saved.stored);
+                    refused = std::move(saved.refused);
+                    // The codings of a text that changed follow the edit, or are flagged for review.
+                    if (!creating && interpret::CodableField(interpret::AllRecordTypes().Get(type_name)))
+                        (void)interpret::FollowEdit(store, id);
+                });
             } catch (const storage::RecordError& e) {
                 // The record as a whole is refused: wait for the next edit.
                 ui.Post([this, key, revision, session, code = e.Code(), params = e.Params()] {
