@@ -127,6 +127,26 @@ void AddCodebookTypes(storage::Catalogue& catalogue) {
         },
         true, // shared: a merge of codes or an edit of the source moves codings made by others
     };
+    // The passage lies within its source's text (in code points), whoever
+    // wrote the coding (an import from another tool included). A coding
+    // flagged for review after its source changed keeps its old offsets.
+    coding.validate_with_store = [source_fields](const Json& record,
+                                                 const std::function<std::optional<Json>(const std::string&)>& get) {
+        if (record.value("needs_review", false)) return;
+        for (const auto& f : source_fields) {
+            if (!record.contains(f)) continue;
+            const auto source = get(record[f].get<std::string>());
+            if (!source) return;
+            const auto* field = CodableField(AllRecordTypes().Get((*source)["type"].get<std::string>()));
+            const std::string text =
+                field && source->contains(field->name) ? (*source)[field->name].get<std::string>() : "";
+            const int64_t length = CodePointLength(text);
+            const int64_t start = record.value("start", int64_t{0}), end = record.value("end", int64_t{0});
+            if (end > length)
+                throw RecordError("end", "the passage lies outside the text", storage::errc::OUTSIDE_TEXT,
+                                  {{"start", start}, {"end", end}, {"length", length}});
+        }
+    };
     // A coding holds its excerpt, words of the source: erased with the source
     // when a withdrawn consent erases it.
     for (const auto& f : source_fields) coding.on_withdrawal.push_back({f, storage::WithdrawalRule::Action::Erase, {}});

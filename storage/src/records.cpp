@@ -611,6 +611,9 @@ void RecordStore::CheckReferences(const RecordType& type, const Json& record, co
             }
         }
     }
+    // What records received from headquarters say was checked where they were written.
+    if (type.validate_with_store && !allow_unseen)
+        type.validate_with_store(record, [this](const std::string& id) { return Get(id); });
 }
 
 // [SECTION] Writes: create, update, delete, import

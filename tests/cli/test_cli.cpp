@@ -433,6 +433,13 @@ TEST_CASE("Editing a coded text moves its codings with the edit, or flags them",
                                     narrative + R"(",
    "start": 37, "end": 73, "excerpt": "Le partage en trois parts est juste."}
 ])");
+    // A coding from elsewhere whose passage lies past its source's end is refused, and nothing is stored.
+    std::string bad = ReadFile(file);
+    bad.replace(bad.find("\"end\": 73"), 9, "\"end\": 99");
+    const auto refused = v.Run({"import", WriteJson(v.dir, "bad.json", bad)});
+    CHECK(refused.exit_code == 2);
+    CHECK_THAT(refused.err, Catch::Contains("outside the text"));
+    CHECK(v.List("coding").empty());
     v.Ok({"import", file});
     // Words before the passage: the coding moves with them (code points, "é" and "ô" are one each).
     const auto moved =

@@ -127,6 +127,11 @@ struct RecordType {
     /// record is deleted or erased, or names another blob, the blob no other
     /// record names is erased with it (BlobStore: its key goes at once).
     std::vector<std::string> blob_fields = {};
+    /// Checks that need other records (a coding's passage lies within its
+    /// source's text), run on this device's own writes once the references
+    /// are known to exist; `get` reads a record by id. Throws RecordError.
+    std::function<void(const Json& record, const std::function<std::optional<Json>(const std::string&)>& get)>
+        validate_with_store = {};
 
     [[nodiscard]] const FieldSpec* Field(const std::string& field) const;
 };
