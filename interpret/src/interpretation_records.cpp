@@ -99,7 +99,10 @@ void AddCodebookTypes(storage::Catalogue& catalogue) {
     fields.push_back(Count("end", "Where the passage ends (exclusive), in Unicode code points."));
     fields.push_back(
         {"excerpt", FieldKind::LongText, "The passage as it read when it was coded.", false, false, {}, {}, nullptr});
-    fields.push_back({"memo", FieldKind::LongText, "The coder's memo on the passage.", false, true, {}, {}, nullptr});
+    // Neither the excerpt (the source's own words, found by searching the
+    // source) nor the memo is in the search index: a search lists sources,
+    // not every coding of them twice.
+    fields.push_back({"memo", FieldKind::LongText, "The coder's memo on the passage.", false, false, {}, {}, nullptr});
     fields.push_back(
         Flag("needs_review", "Set when the source text changed so that the passage could not be found again."));
     RecordType coding{
@@ -107,7 +110,7 @@ void AddCodebookTypes(storage::Catalogue& catalogue) {
         "A code applied to a passage of a narrative, transcript segment, field note or social-media item.",
         "interpret",
         std::move(fields),
-        "excerpt",
+        "",
         true,
         true,
         {},
