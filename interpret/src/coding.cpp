@@ -62,20 +62,6 @@ std::vector<size_t> Occurrences(std::string_view text, std::string_view needle) 
 
 // [SECTION] Text offsets
 
-std::string NormaliseNewlines(std::string_view text) {
-    std::string out;
-    out.reserve(text.size());
-    for (size_t i = 0; i < text.size(); ++i) {
-        if (text[i] == '\r') {
-            out.push_back('\n');
-            if (i + 1 < text.size() && text[i + 1] == '\n') ++i;
-        } else {
-            out.push_back(text[i]);
-        }
-    }
-    return out;
-}
-
 int64_t CodePointLength(std::string_view text) {
     int64_t n = 0;
     for (const char c : text) n += IsContinuation(static_cast<unsigned char>(c)) ? 0 : 1;

@@ -46,20 +46,6 @@ std::string LowerUuid(std::string text) {
     return text;
 }
 
-std::string NormaliseNewlines(const std::string& text) {
-    std::string out;
-    out.reserve(text.size());
-    for (size_t i = 0; i < text.size(); ++i) {
-        if (text[i] == '\r') {
-            out.push_back('\n');
-            if (i + 1 < text.size() && text[i + 1] == '\n') ++i;
-        } else {
-            out.push_back(text[i]);
-        }
-    }
-    return out;
-}
-
 std::string JoinChoices(const std::vector<std::string>& choices) {
     std::string out;
     for (const auto& c : choices) out += (out.empty() ? "" : ", ") + c;
@@ -164,6 +150,20 @@ const RecordType& Catalogue::Get(const std::string& name) const {
 std::string Catalogue::Names() const {
     std::string out;
     for (const auto& t : m_types) out += (out.empty() ? "" : ", ") + t.name;
+    return out;
+}
+
+std::string NormaliseNewlines(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    for (size_t i = 0; i < text.size(); ++i) {
+        if (text[i] == '\r') {
+            out.push_back('\n');
+            if (i + 1 < text.size() && text[i + 1] == '\n') ++i;
+        } else {
+            out.push_back(text[i]);
+        }
+    }
     return out;
 }
 

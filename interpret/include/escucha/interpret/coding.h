@@ -33,8 +33,8 @@ inline constexpr const char* CODING_TYPE = "coding";
 
 // [SECTION] Text offsets
 
-/// `text` with CRLF and lone CR turned into \n (as the store keeps long texts).
-[[nodiscard]] std::string NormaliseNewlines(std::string_view text);
+/// `text` with CRLF and lone CR turned into \n: the store's own normalisation.
+using storage::NormaliseNewlines;
 /// How many Unicode code points well-formed UTF-8 `text` holds.
 [[nodiscard]] int64_t CodePointLength(std::string_view text);
 /// The byte offset of code point `index` in `text` (its size at the end);

@@ -428,6 +428,9 @@ private:
 /// Throws RecordError naming the field. References are not looked up.
 [[nodiscard]] Json NormaliseRecord(const RecordType& type, const Json& input, bool creating);
 
+/// `text` with CRLF and lone CR turned into \n, as the store keeps long texts.
+[[nodiscard]] std::string NormaliseNewlines(std::string_view text);
+
 /// True when `text` is well-formed UTF-8.
 [[nodiscard]] bool IsValidUtf8(std::string_view text);
 
