@@ -99,48 +99,36 @@ Withdrawal WithdrawConsent(RecordStore& store, const std::string& participant_id
         // records' own devices and coordinators apply them).
         cause = out.consent_ids.empty() ? participant_id : out.consent_ids.front();
 
-        // 2. What they gave is erased.
+        // 2. What they gave is erased (records whose Erase rules name them),
+        //    then what quotes what was erased (a coding and its excerpt), and
+        //    so on down, wave by wave, as the catalogue's Erase rules say.
         std::set<std::string> referring;
         for (const auto& id : store.ReferencesTo(participant_id)) referring.insert(id);
         std::set<std::string> erased;
-        for (const auto& id : referring) {
+        const auto erase_if_named = [&](const std::string& id, const std::string& named) {
+            if (erased.count(id)) return false;
             const auto record = store.Get(id);
-            if (!record || (*record)["deleted"].get<bool>()) continue;
+            if (!record || (*record)["deleted"].get<bool>()) return false;
             const auto* type = catalogue.Find((*record)["type"]);
-            if (!type) continue;
+            if (!type) return false;
             for (const auto& rule : type->on_withdrawal) {
                 if (rule.action != WithdrawalRule::Action::Erase || !record->contains(rule.field)) continue;
-                if (!Names((*record)[rule.field], participant_id)) continue;
+                if (!Names((*record)[rule.field], named)) continue;
                 store.Erase(id, cause);
                 erased.insert(id);
                 ++out.erased[type->name];
-                break;
+                return true;
             }
-        }
-
-        // 2b. What quotes what was erased goes with it (a coding and its
-        //     excerpt), and so on down, as the catalogue's Erase rules on
-        //     references to other records say.
-        for (std::vector<std::string> wave(erased.begin(), erased.end()); !wave.empty();) {
+            return false;
+        };
+        std::vector<std::string> wave;
+        for (const auto& id : referring)
+            if (erase_if_named(id, participant_id)) wave.push_back(id);
+        while (!wave.empty()) {
             std::vector<std::string> next;
-            for (const auto& gone : wave) {
-                for (const auto& id : store.ReferencesTo(gone)) {
-                    if (erased.count(id)) continue;
-                    const auto record = store.Get(id);
-                    if (!record || (*record)["deleted"].get<bool>()) continue;
-                    const auto* type = catalogue.Find((*record)["type"]);
-                    if (!type) continue;
-                    for (const auto& rule : type->on_withdrawal) {
-                        if (rule.action != WithdrawalRule::Action::Erase || !record->contains(rule.field)) continue;
-                        if (!Names((*record)[rule.field], gone)) continue;
-                        store.Erase(id, cause);
-                        erased.insert(id);
-                        next.push_back(id);
-                        ++out.erased[type->name];
-                        break;
-                    }
-                }
-            }
+            for (const auto& gone : wave)
+                for (const auto& id : store.ReferencesTo(gone))
+                    if (erase_if_named(id, gone)) next.push_back(id);
             wave = std::move(next);
         }
 
