@@ -87,10 +87,28 @@ struct StreamCloser {
 };
 using StreamHandle = std::unique_ptr<PaStream, StreamCloser>;
 
-/// A stream that ran and is no longer active, though nobody stopped it.
-bool StoppedByItself(PaStream* stream, bool started, bool stopping) {
-    return started && !stopping && Pa_IsStreamActive(stream) != 1;
-}
+/// An open stream and where it stands: started, stopped by the app, or
+/// stopped by itself (the device went away).
+class RunningStream {
+public:
+    void Open(PaStream* stream) { m_stream.reset(stream); }
+    void Start() {
+        if (const PaError e = Pa_StartStream(m_stream.get()); e != paNoError) throw DeviceFailed("start", e);
+        m_started = true;
+    }
+    void Stop() {
+        if (!m_started || m_stopping) return;
+        m_stopping = true;
+        Pa_StopStream(m_stream.get());
+    }
+    /// It ran and is no longer active, though nobody stopped it.
+    [[nodiscard]] bool Failed() const { return m_started && !m_stopping && Pa_IsStreamActive(m_stream.get()) != 1; }
+
+private:
+    StreamHandle m_stream;
+    bool m_started = false;
+    bool m_stopping = false;
+};
 
 class PortAudioInput final : public AudioInput {
 public:
@@ -112,21 +130,14 @@ public:
                                             &PortAudioInput::Callback, &m_sink);
             e != paNoError)
             throw DeviceFailed("open", e);
-        m_stream.reset(stream);
+        m_stream.Open(stream);
     }
     ~PortAudioInput() override { Stop(); }
 
     [[nodiscard]] int Rate() const override { return m_rate; }
-    void Start() override {
-        if (const PaError e = Pa_StartStream(m_stream.get()); e != paNoError) throw DeviceFailed("start", e);
-        m_started = true;
-    }
-    void Stop() override {
-        if (!m_started || m_stopping) return;
-        m_stopping = true;
-        Pa_StopStream(m_stream.get());
-    }
-    [[nodiscard]] bool Failed() const override { return StoppedByItself(m_stream.get(), m_started, m_stopping); }
+    void Start() override { m_stream.Start(); }
+    void Stop() override { m_stream.Stop(); }
+    [[nodiscard]] bool Failed() const override { return m_stream.Failed(); }
 
 private:
     static int Callback(const void* input, void*, unsigned long frames, const PaStreamCallbackTimeInfo*,
@@ -137,10 +148,8 @@ private:
 
     PortAudioLibrary m_library; // first in, last out: the stream closes before PortAudio ends
     CaptureSink& m_sink;
-    StreamHandle m_stream;
+    RunningStream m_stream;
     int m_rate = 48000;
-    bool m_started = false;
-    bool m_stopping = false;
 };
 
 class PortAudioOutput final : public AudioOutput {
@@ -159,20 +168,13 @@ public:
                                             paNoFlag, &PortAudioOutput::Callback, &m_sink);
             e != paNoError)
             throw DeviceFailed("open", e);
-        m_stream.reset(stream);
+        m_stream.Open(stream);
     }
     ~PortAudioOutput() override { Stop(); }
 
-    void Start() override {
-        if (const PaError e = Pa_StartStream(m_stream.get()); e != paNoError) throw DeviceFailed("start", e);
-        m_started = true;
-    }
-    void Stop() override {
-        if (!m_started || m_stopping) return;
-        m_stopping = true;
-        Pa_StopStream(m_stream.get());
-    }
-    [[nodiscard]] bool Failed() const override { return StoppedByItself(m_stream.get(), m_started, m_stopping); }
+    void Start() override { m_stream.Start(); }
+    void Stop() override { m_stream.Stop(); }
+    [[nodiscard]] bool Failed() const override { return m_stream.Failed(); }
 
 private:
     static int Callback(const void*, void* output, unsigned long frames, const PaStreamCallbackTimeInfo*,
@@ -183,9 +185,7 @@ private:
 
     PortAudioLibrary m_library;
     PlaybackSink& m_sink;
-    StreamHandle m_stream;
-    bool m_started = false;
-    bool m_stopping = false;
+    RunningStream m_stream;
 };
 
 class FileInput final : public AudioInput {
