@@ -1,6 +1,8 @@
 #include "escucha/interpret/codebook.h"
 #include "escucha/interpret/interpretation_records.h"
 
+#include "interpret/project_store.h"
+
 #include <catch2/catch.hpp>
 
 using namespace escucha;
@@ -8,16 +10,7 @@ using storage::Json;
 
 namespace {
 
-struct Book {
-    storage::Database db{":memory:", true};
-    storage::HybridLogicalClock clock;
-    storage::RecordStore store{db, interpret::AllRecordTypes(), clock, {"ana", "dev"}};
-    std::string project;
-    Book() {
-        storage::RegisterSearchFunctions(db);
-        store.EnsureSchema();
-        project = store.Create("project", {{"name", "Café"}})["id"];
-    }
+struct Book : test::ProjectStore {
     std::string Code(const std::string& name, const std::string& parent = {}) {
         Json fields = {{"name", name}, {"kind", "problem"}, {"colour", "#A0c0FF"}};
         if (!parent.empty()) fields["parent_id"] = parent;

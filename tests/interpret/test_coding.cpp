@@ -2,6 +2,8 @@
 #include "escucha/interpret/coding.h"
 #include "escucha/interpret/interpretation_records.h"
 
+#include "interpret/project_store.h"
+
 #include <catch2/catch.hpp>
 
 using namespace escucha;
@@ -9,16 +11,7 @@ using storage::Json;
 
 namespace {
 
-struct Vault {
-    storage::Database db{":memory:", true};
-    storage::HybridLogicalClock clock;
-    storage::RecordStore store{db, interpret::AllRecordTypes(), clock, {"ana", "dev"}};
-    std::string project;
-    Vault() {
-        storage::RegisterSearchFunctions(db);
-        store.EnsureSchema();
-        project = store.Create("project", {{"name", "Café"}})["id"];
-    }
+struct Vault : test::ProjectStore {
     std::string Code(const std::string& name) {
         return interpret::CreateCode(store, project, {{"name", name}, {"kind", "need"}})["id"];
     }
