@@ -334,6 +334,33 @@ std::string Now() { return storage::FormatIsoMillis(storage::SystemMillis()); }
 
 } // namespace
 
+Json RecordingFieldsFor(storage::RecordStore& store, const std::string& of_id) {
+    const auto of = store.Get(of_id);
+    if (!of || (*of)["deleted"].get<bool>())
+        throw storage::RecordError("interview_id", "no record " + of_id + " in this vault", errc::RECORD_NOT_FOUND,
+                                   {{"id", of_id}});
+    const auto& catalogue = store.Types();
+    const auto& of_type = catalogue.Get((*of)["type"].get<std::string>());
+    const auto& recording = catalogue.Get("recording");
+    Json fields = {{"project_id", (*of)["project_id"]}};
+    for (const auto& f : recording.fields)
+        if (f.kind == storage::FieldKind::Reference && f.ref_type == of_type.name) fields[f.name] = of_id;
+    if (fields.size() == 1)
+        throw storage::RecordError("interview_id", "a recording is of an interview or of a consent",
+                                   errc::FIELD_REQUIRED, {{"field", "interview_id"}});
+    const auto* person = catalogue.WithRole(storage::RecordRole::Person);
+    Json participants = Json::array();
+    for (const auto& f : of_type.fields) {
+        if (!person || f.ref_type != person->name || !of->contains(f.name)) continue;
+        const auto& value = (*of)[f.name];
+        if (value.is_string()) participants.push_back(value);
+        else if (value.is_array())
+            for (const auto& p : value) participants.push_back(p);
+    }
+    if (!participants.empty()) fields["participant_ids"] = participants;
+    return fields;
+}
+
 Json ImportAudio(storage::Vault& vault, storage::RecordStore& store, Json fields, const std::string& path,
                  const ImportAudioOptions& options) {
     AudioFile file(path);

@@ -360,3 +360,26 @@ TEST_CASE("Only whole Ogg pages are kept of a stream cut anywhere", "[audio]") {
     junk[33] = 'X';
     CHECK(capture::WholeOggPages(reinterpret_cast<const unsigned char*>(junk.data()), junk.size()) == 33);
 }
+
+TEST_CASE("A recording takes its project, what it is of and whose voices from the record it records", "[audio]") {
+    VaultFixture f;
+    const std::string rosa = f.store.Create("participant", {{"project_id", f.project}, {"pseudonym", "Rosa"}})["id"];
+    const std::string luz = f.store.Create("participant", {{"project_id", f.project}, {"pseudonym", "Luz"}})["id"];
+    f.store.Update(f.interview, {{"participant_ids", {rosa, luz}}});
+    const auto of_interview = capture::RecordingFieldsFor(f.store, f.interview);
+    CHECK(of_interview["project_id"] == f.project);
+    CHECK(of_interview["interview_id"] == f.interview);
+    CHECK(of_interview["participant_ids"] == Json::array({rosa, luz}));
+    const std::string consent = f.store.Create("consent", {{"project_id", f.project},
+                                                           {"participant_id", rosa},
+                                                           {"script_version", "v1"},
+                                                           {"language", "es"},
+                                                           {"mode", "oral_recorded"}})["id"];
+    const auto of_consent = capture::RecordingFieldsFor(f.store, consent);
+    CHECK(of_consent["consent_id"] == consent);
+    CHECK(of_consent["participant_ids"] == Json::array({rosa}));
+    CHECK_FALSE(of_consent.contains("interview_id"));
+    // Nothing else is recorded, and what is not there is said.
+    CHECK_THROWS_AS(capture::RecordingFieldsFor(f.store, rosa), storage::RecordError);
+    CHECK_THROWS_AS(capture::RecordingFieldsFor(f.store, "01a23591-0000-7000-8000-000000000000"), storage::RecordError);
+}

@@ -715,18 +715,10 @@ int CmdImportAudio(const Args& args) {
     const auto interview = args.Option("--interview");
     const auto consent = args.Option("--consent");
     if (!interview && !consent) throw UsageError("say what was recorded: --interview ID or --consent ID");
-    storage::Json fields = storage::Json::object();
-    // The recording belongs where what it records belongs.
-    const auto of = store.Get(interview ? *interview : *consent);
-    if (!of || (*of)["deleted"].get<bool>())
-        throw RecordError(interview ? "interview_id" : "consent_id", "no such record in this vault",
-                          storage::errc::RECORD_NOT_FOUND, {{"id", interview ? *interview : *consent}});
-    fields["project_id"] = (*of)["project_id"];
-    if (interview) fields["interview_id"] = *interview;
-    if (consent) fields["consent_id"] = *consent;
+    // Of what, in which project, whose voices: the recording says it as what it records does.
+    storage::Json fields = capture::RecordingFieldsFor(store, interview ? *interview : *consent);
     if (const auto title = args.Option("--title")) fields["title"] = *title;
     if (const auto participant = args.Option("--participant")) fields["participant_ids"] = {*participant};
-    else if (consent && of->contains("participant_id")) fields["participant_ids"] = {(*of)["participant_id"]};
     capture::ImportAudioOptions options;
     options.real_time = args.Flag("--real-time");
     int shown = -1;

@@ -206,29 +206,16 @@ void AudioFeature::FollowRecorder() {
 void AudioFeature::CreateRecording() {
     m_rec_requested = true;
     const int session = m_ctx.session, token = m_rec_token;
-    const std::string owner = m_rec_owner_id, owner_field = OwnerField(m_rec_owner_type), project = m_rec_project_id;
+    const std::string owner = m_rec_owner_id;
     UiQueue& ui = m_ctx.Ui();
     m_ctx.worker.Post(
-        [this, &ui, session, token, owner, owner_field, project](std::optional<storage::Vault>& vault) {
+        [this, &ui, session, token, owner](std::optional<storage::Vault>& vault) {
             if (!vault) return;
             auto& store = vault->Records();
-            const auto of = store.Get(owner);
-            if (!of) throw std::runtime_error("that record is no longer in the vault");
-            // Whose voices it holds: it goes if any of them withdraws consent.
-            Json participants = Json::array();
-            for (const auto& [name, value] : of->items()) {
-                const auto* f = TypeNamed((*of)["type"].get<std::string>()).Field(name);
-                if (!f || f->ref_type != TypeWithRole(storage::RecordRole::Person)) continue;
-                if (value.is_string()) participants.push_back(value);
-                else if (value.is_array())
-                    for (const auto& p : value) participants.push_back(p);
-            }
-            Json fields = {{"project_id", project},
-                           {owner_field, owner},
-                           {"source", "recorded"},
-                           {"status", "recording"},
-                           {"started_at", Now()}};
-            if (!participants.empty()) fields["participant_ids"] = participants;
+            Json fields = capture::RecordingFieldsFor(store, owner);
+            fields["source"] = "recorded";
+            fields["status"] = "recording";
+            fields["started_at"] = Now();
             const Json record = store.Create(RECORDING, fields);
             storage::BlobStore blobs(*vault);
             auto writer = std::make_shared<storage::BlobWriter>(blobs.Begin(record["id"]));
@@ -367,12 +354,12 @@ void AudioFeature::StartImport() {
     m_import_cancel = std::make_shared<std::atomic<bool>>(false);
     m_import_progress = 0;
     const int session = m_ctx.session, token = ++m_import_token;
-    Json fields = {{"project_id", m_editing.Draft() ? m_editing.Draft()->project_id : m_lists.ProjectId()},
-                   {OwnerField(m_owner_type), m_owner_id}};
     UiQueue& ui = m_ctx.Ui();
     m_ctx.worker.Post(
-        [this, &ui, session, token, path, fields, cancel = m_import_cancel](std::optional<storage::Vault>& vault) {
+        [this, &ui, session, token, path, owner = m_owner_id,
+         cancel = m_import_cancel](std::optional<storage::Vault>& vault) {
             if (!vault) return;
+            const Json fields = capture::RecordingFieldsFor(vault->Records(), owner);
             capture::ImportAudioOptions options;
             double shown = 0;
             options.progress = [&](double done) {

@@ -128,6 +128,14 @@ struct ImportAudioOptions {
     EncoderSettings encoder;
 };
 
+/// The fields a new recording of record `of_id` takes from it: its project,
+/// the recording's reference to it (interview_id, consent_id: the recording
+/// type's reference to that record's type), and as participant_ids every
+/// person it names (whose voices it holds: it goes if any of them withdraws
+/// consent). Throws RecordError when it is missing or not something a
+/// recording is of.
+storage::Json RecordingFieldsFor(storage::RecordStore& store, const std::string& of_id);
+
 /// Imports `path` as a new recording with `fields` (title, interview_id or
 /// consent_id, participant_ids; project_id). Returns the recording record.
 storage::Json ImportAudio(storage::Vault& vault, storage::RecordStore& store, storage::Json fields,
