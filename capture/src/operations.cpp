@@ -41,6 +41,40 @@ const storage::FieldSpec* PersonField(const storage::Catalogue& catalogue, const
     return nullptr;
 }
 
+bool ConsentCovers(const std::vector<Json>& consents, const std::string& scope) {
+    bool covered = false;
+    for (const auto& consent : consents) {
+        if (consent.value("deleted", false)) continue;
+        const std::string status = consent.value(CONSENT_STATUS, "");
+        if (status == CONSENT_WITHDRAWN) return false;
+        if (status != "given") continue;
+        const auto scopes = consent.find("scopes");
+        if (scopes == consent.end() || !scopes->is_array()) continue;
+        for (const auto& s : *scopes)
+            if (s.is_string() && s.get<std::string>() == scope) covered = true;
+    }
+    return covered;
+}
+
+std::vector<Json> ConsentsOf(RecordStore& store, const std::string& participant_id) {
+    const auto* consent = store.Types().WithRole(storage::RecordRole::Consent);
+    std::vector<Json> out;
+    if (!consent) return out;
+    const auto* field = PersonField(store.Types(), *consent);
+    if (!field) return out;
+    for (const auto& id : store.ReferencesTo(participant_id)) {
+        auto record = store.Get(id);
+        if (record && (*record)["type"] == consent->name && !(*record)["deleted"].get<bool>() &&
+            record->value(field->name, "") == participant_id)
+            out.push_back(std::move(*record));
+    }
+    return out;
+}
+
+bool ParticipantConsents(RecordStore& store, const std::string& participant_id, const std::string& scope) {
+    return ConsentCovers(ConsentsOf(store, participant_id), scope);
+}
+
 std::optional<Json> IdentityOf(RecordStore& store, const std::string& participant_id) {
     for (const auto& id : store.ReferencesTo(participant_id)) {
         auto record = store.Get(id);

@@ -140,3 +140,33 @@ TEST_CASE("A form is saved with every field that fits; the others are named with
                     storage::RecordError);
     CHECK(f.store->List("interview").size() == before);
 }
+
+TEST_CASE("A consent covers a scope only while given with it and never withdrawn", "[capture]") {
+    Fixture f;
+    const auto rosa = f.Add("participant", {{"pseudonym", "Rosa"}});
+    const auto luz = f.Add("participant", {{"pseudonym", "Luz"}});
+    const auto mar = f.Add("participant", {{"pseudonym", "Mar"}});
+    const Json base = {{"script_version", "1"}, {"language", "es"}, {"mode", "written"}};
+    auto consent = [&](const Json& who, Json scopes, const std::string& status = "given") {
+        Json c = base;
+        c["participant_id"] = who["id"];
+        c["scopes"] = std::move(scopes);
+        c["status"] = status;
+        if (status == "withdrawn") c["withdrawn_at"] = "2026-03-01";
+        return f.Add("consent", c);
+    };
+    consent(rosa, {"record_audio", "quote_verbatim"});
+    consent(luz, {"record_audio"});
+    consent(mar, {"quote_verbatim"});
+    CHECK(capture::ParticipantConsents(*f.store, rosa["id"], capture::SCOPE_QUOTE_VERBATIM));
+    CHECK_FALSE(capture::ParticipantConsents(*f.store, luz["id"], capture::SCOPE_QUOTE_VERBATIM));
+    CHECK(capture::ParticipantConsents(*f.store, mar["id"], capture::SCOPE_QUOTE_VERBATIM));
+    // A later withdrawal revokes what an earlier consent gave.
+    consent(mar, {"quote_verbatim"}, "withdrawn");
+    CHECK_FALSE(capture::ParticipantConsents(*f.store, mar["id"], capture::SCOPE_QUOTE_VERBATIM));
+    CHECK(capture::ConsentsOf(*f.store, mar["id"]).size() == 2);
+    // Nobody asked: nothing covered.
+    const auto nadie = f.Add("participant", {{"pseudonym", "Nadie"}});
+    CHECK_FALSE(capture::ParticipantConsents(*f.store, nadie["id"], capture::SCOPE_QUOTE_VERBATIM));
+    CHECK_FALSE(capture::ConsentCovers({Json{{"status", "refused"}, {"scopes", {"quote_verbatim"}}}}, "quote_verbatim"));
+}

@@ -34,6 +34,22 @@ inline constexpr const char* CONSENT_WITHDRAWN = "withdrawn";
 [[nodiscard]] const storage::FieldSpec* PersonField(const storage::Catalogue& catalogue,
                                                     const storage::RecordType& type);
 
+/// Consent scopes other modules ask about (see the consent type's `scopes`).
+inline constexpr const char* SCOPE_QUOTE_VERBATIM = "quote_verbatim";
+inline constexpr const char* SCOPE_SHOW_IN_SESSIONS = "show_in_sessions";
+
+/// Whether a participant's consents (`consents`: their consent records, in
+/// any order) cover `scope`: one live consent given with that scope, and
+/// none withdrawn. No consent, a refused one, or any withdrawal: false.
+[[nodiscard]] bool ConsentCovers(const std::vector<Json>& consents, const std::string& scope);
+
+/// The consent records of `participant_id` this device holds (live ones).
+[[nodiscard]] std::vector<Json> ConsentsOf(storage::RecordStore& store, const std::string& participant_id);
+
+/// ConsentCovers over the participant's consents on this device.
+[[nodiscard]] bool ParticipantConsents(storage::RecordStore& store, const std::string& participant_id,
+                                       const std::string& scope);
+
 /// A participant's identity link, when this device holds one.
 [[nodiscard]] std::optional<Json> IdentityOf(storage::RecordStore& store, const std::string& participant_id);
 
