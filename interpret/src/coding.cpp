@@ -1,5 +1,6 @@
 #include "escucha/interpret/coding.h"
 
+#include <algorithm>
 #include <unordered_map>
 
 namespace escucha::interpret {
@@ -178,6 +179,26 @@ FollowedEdit FollowEdit(storage::RecordStore& store, const std::string& source_i
     return outcome;
 }
 
+std::vector<std::string> ParticipantsOfSource(const storage::Catalogue& catalogue, const Json& source) {
+    std::vector<std::string> ids;
+    const auto* person = catalogue.WithRole(storage::RecordRole::Person);
+    const auto type_name = source.value("type", std::string());
+    const auto* type = catalogue.Find(type_name);
+    if (!person || !type) return ids;
+    const auto add = [&](const Json& value) {
+        if (!value.is_string()) return;
+        auto id = value.get<std::string>();
+        if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(std::move(id));
+    };
+    for (const auto& f : type->fields) {
+        if (f.ref_type != person->name || !source.contains(f.name)) continue;
+        if (f.kind == storage::FieldKind::Reference) add(source[f.name]);
+        else if (f.kind == storage::FieldKind::ReferenceList && source[f.name].is_array())
+            for (const auto& item : source[f.name]) add(item);
+    }
+    return ids;
+}
+
 const std::vector<std::string>& GroupFields() {
     static const std::vector<std::string> fields = {"vulnerability_groups", "age_band", "territory", "gender"};
     return fields;
@@ -218,24 +239,15 @@ std::vector<Excerpt> Excerpts(storage::RecordStore& store, const std::string& co
                 const int64_t to = ByteOffset(text, e.end);
                 e.needs_review = from < 0 || to < 0 || text.compare(from, to - from, e.text) != 0;
             }
-            // The people the source is of or from: its references to the person type.
-            for (const auto& f : type.fields) {
-                if (!person || f.ref_type != person->name || !source->contains(f.name)) continue;
-                std::vector<std::string> ids;
-                if (f.kind == storage::FieldKind::Reference) ids.push_back((*source)[f.name].get<std::string>());
-                else if (f.kind == storage::FieldKind::ReferenceList)
-                    for (const auto& item : (*source)[f.name]) ids.push_back(item.get<std::string>());
-                for (const auto& pid : ids) {
-                    const auto& p = read(pid);
-                    if (!p || p->value("deleted", false)) continue;
-                    ExcerptParticipant participant;
-                    participant.id = pid;
-                    if (!person->title_field.empty())
-                        participant.pseudonym = p->value(person->title_field, std::string());
-                    for (const auto& g : GroupFields())
-                        if (p->contains(g)) participant.groups[g] = (*p)[g];
-                    e.participants.push_back(std::move(participant));
-                }
+            for (const auto& pid : ParticipantsOfSource(catalogue, *source)) {
+                const auto& p = read(pid);
+                if (!p || p->value("deleted", false)) continue;
+                ExcerptParticipant participant;
+                participant.id = pid;
+                if (!person->title_field.empty()) participant.pseudonym = p->value(person->title_field, std::string());
+                for (const auto& g : GroupFields())
+                    if (p->contains(g)) participant.groups[g] = (*p)[g];
+                e.participants.push_back(std::move(participant));
             }
         } else {
             e.needs_review = true;

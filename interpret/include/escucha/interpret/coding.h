@@ -113,6 +113,11 @@ struct Excerpt {
     std::vector<ExcerptParticipant> participants;
 };
 
+/// The ids of the people a source record is of or from (its references to
+/// the catalogue's person type: a narrative's tellers, a segment's speaker),
+/// in field order, each once.
+[[nodiscard]] std::vector<std::string> ParticipantsOfSource(const storage::Catalogue& catalogue, const Json& source);
+
 /// The participant fields that place a person in the groups results are
 /// read by.
 [[nodiscard]] const std::vector<std::string>& GroupFields();
