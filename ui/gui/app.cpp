@@ -214,9 +214,11 @@ void Shortcuts(AppState& s) {
 void DrawContent(AppState& s, const Frame& f) {
     if (s.Section() == SECTION_SYNC) return DrawSync(s.sync, s.editing, f);
     if (s.Section() == SECTION_SETTINGS) return DrawSettings(s.settings, s, f);
+    if (s.Section() == SECTION_CODEBOOK) return DrawCodebook(s.coding, s.editing, s, f);
+    if (s.Section() == SECTION_RESULTS) return DrawResults(s.coding, s.editing, s, f);
     if (s.audio.Screen() != AudioScreen::None) return DrawAudio(s.audio, f);
     if (s.Section() == SECTION_SEARCH) return DrawSearch(s.search, s.editing, f);
-    if (s.editing.Draft()) return DrawRecordEditor(s.editing, s.audio, f);
+    if (s.editing.Draft()) return DrawRecordEditor(s.editing, s.audio, s.coding, f);
     DrawRecordList(s.editing, s.sync, s.Section(), f);
 }
 
@@ -226,7 +228,7 @@ void DrawNarrow(AppState& s, const Frame& f) {
     DrawRecovered(s.audio, f);
     ImGui::BeginChild("content", ImVec2(0, 0), false);
     if (s.editing.Draft() && s.Section() == SECTION_SEARCH && s.audio.Screen() == AudioScreen::None)
-        DrawRecordEditor(s.editing, s.audio, f);
+        DrawRecordEditor(s.editing, s.audio, s.coding, f);
     else DrawContent(s, f);
     ImGui::EndChild();
 }
@@ -241,7 +243,8 @@ void DrawWide(AppState& s, const Frame& f) {
     ImGui::EndChild();
     ImGui::SameLine();
     // The recorder, and the player with its transcript, take all the room beside the sections.
-    if (s.Section() == SECTION_SYNC || s.Section() == SECTION_SETTINGS || s.audio.Screen() != AudioScreen::None) {
+    if (s.Section() == SECTION_SYNC || s.Section() == SECTION_SETTINGS || s.Section() == SECTION_CODEBOOK ||
+        s.Section() == SECTION_RESULTS || s.audio.Screen() != AudioScreen::None) {
         ImGui::BeginChild("panel", ImVec2(0, 0), true);
         DrawContent(s, f);
         ImGui::EndChild();
@@ -260,7 +263,7 @@ void DrawWide(AppState& s, const Frame& f) {
     ImGui::SameLine();
     const bool beside = profile && ImGui::GetContentRegionAvail().x > 600.0f * f.scale;
     ImGui::BeginChild("editor", ImVec2(beside ? ImGui::GetContentRegionAvail().x * 0.55f : 0, 0), true);
-    DrawRecordEditor(s.editing, s.audio, f);
+    DrawRecordEditor(s.editing, s.audio, s.coding, f);
     ImGui::EndChild();
     if (beside) {
         ImGui::SameLine();

@@ -11,20 +11,28 @@ namespace escucha::gui {
 AppState::AppState(VaultWorker& worker, VaultWorker& sync_worker, std::filesystem::path vault_dir,
                    std::filesystem::path settings_file)
     : context(worker, sync_worker), settings(context, std::move(settings_file)), lists(context),
-      editing(context, lists), audio(context, lists, editing), search(context, editing), sync(context, lists, editing),
+      editing(context, lists), audio(context, lists, editing), coding(context, lists), search(context, editing), sync(context, lists, editing),
       session(context, std::move(vault_dir)) {
     // Choosing another project closes the open record first (it saves).
-    lists.before_project_change = [this] { editing.CloseRecord(); };
+    lists.before_project_change = [this] {
+        editing.CloseRecord();
+        coding.Clear();
+    };
     // Once the lists are read, sync gets its connection (a first sync does not compete with them).
     lists.after_first_lists = [this] { sync.OpenConnection(); };
     // A record saved here waits to be sent: its row says so at once.
-    editing.on_saved = [this](const std::string& id) { sync.Saved(id); };
+    editing.on_saved = [this](const std::string& id) {
+        sync.Saved(id);
+        // A text that changed moves its codings with the edit (or flags them): show them as they now are.
+        if (editing.Draft() && editing.Draft()->id == id) coding.Changed();
+    };
     session.on_unlocked = [this](std::shared_ptr<storage::Vault> connection) {
         sync.Unlocked(std::move(connection));
         lists.LoadLists();
         // A recording cut short by a crash is made playable, and the person told.
         audio.Recover();
     };
+    sync.on_pulled = [this] { coding.Changed(); };
     // A search hit in a transcript opens its recording there.
     search.open_in_recording = [this](const std::string& id, std::vector<std::string> terms) {
         audio.OpenInRecording(id, std::move(terms));
@@ -61,6 +69,7 @@ void AppState::ClearSession() {
     editing.Clear();
     search.Clear();
     audio.Clear();
+    coding.Clear();
     context.status.clear();
     context.error.clear();
 }

@@ -11,6 +11,7 @@
 //   sync      headquarters                     feature_sync.h      panel_sync.cpp
 //   settings  language, auto-lock, size        feature_settings.h  panel_settings.cpp
 //   audio     record, play, transcribe         feature_audio.h     panel_audio.cpp
+//   coding    codebook, coding, results         feature_coding.h    panel_coding.cpp
 //
 // A new screen (audio recording, interpretation) is one more feature class,
 // its panel, and a member here. Storage work goes to the VaultWorker; sync
@@ -23,6 +24,7 @@
 
 #include "app_context.h"
 #include "feature_audio.h"
+#include "feature_coding.h"
 #include "feature_editing.h"
 #include "feature_lists.h"
 #include "feature_search.h"
@@ -53,6 +55,7 @@ public:
     ListsFeature lists;
     EditingFeature editing;
     AudioFeature audio;
+    CodingFeature coding;
     SearchFeature search;
     SyncFeature sync;
     SessionFeature session;

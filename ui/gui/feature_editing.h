@@ -34,6 +34,9 @@ public:
         float width = 0;
         bool active = false; ///< the editor had the keyboard last frame
         size_t cursor = 0;   ///< the cursor's display position last frame
+        /// The selection, in the real text (bytes), as it was when the editor last had the
+        /// keyboard: kept when a button outside it is pressed (code the passage).
+        size_t sel_from = 0, sel_to = 0;
         UndoHistory history; ///< undo and redo for this field, on the real text
         /// Words a search found in it (the record was opened from search), and where they are drawn.
         std::string found_text;                       ///< the text they were looked for in

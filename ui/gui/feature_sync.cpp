@@ -389,7 +389,10 @@ void SyncFeature::StartSync(bool automatic) {
                                 true);
                 }
                 std::fprintf(stderr, "escucha: sync %s\n", report.ok ? "done" : "failed");
-                if (report.pulled > 0) m_lists.LoadLists();
+                if (report.pulled > 0) {
+                    m_lists.LoadLists();
+                    if (on_pulled) on_pulled();
+                }
                 RefreshSync();
             });
         },

@@ -78,6 +78,8 @@ public:
     SyncFeature(AppContext& ctx, ListsFeature& lists, EditingFeature& editing);
 
     [[nodiscard]] const SyncView& View() const { return m_view; }
+    /// Set by the owner: a sync brought records from headquarters (codes, codings: shown anew).
+    std::function<void()> on_pulled;
     /// A record was just saved here: it waits to be sent (a refused change is superseded).
     void Saved(const std::string& record_id) { m_view.unsent[record_id] = false; }
     EnrolForm& Form() { return m_form; }

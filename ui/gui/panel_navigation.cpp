@@ -14,12 +14,16 @@ const char* SectionLabel(const std::string& section) {
     if (section == SECTION_SEARCH) return Tr("Search");
     if (section == SECTION_SYNC) return Tr("Sync");
     if (section == SECTION_SETTINGS) return Tr("Settings");
+    if (section == SECTION_CODEBOOK) return Tr("Codebook");
+    if (section == SECTION_RESULTS) return Tr("Results");
     return TypePluralLabel(section);
 }
 
 std::vector<std::string> AllSections() {
     std::vector<std::string> all = RecordSections();
     all.insert(all.begin(), SECTION_SEARCH);
+    all.push_back(SECTION_CODEBOOK);
+    all.push_back(SECTION_RESULTS);
     all.push_back(SECTION_SYNC);
     all.push_back(SECTION_SETTINGS);
     return all;
@@ -38,7 +42,8 @@ void DrawNavigation(AppState& app, const Frame& f) {
         if (ImGui::Selectable(label.c_str(), app.Section() == section, 0, ImVec2(0, f.narrow ? 40.0f * f.scale : 0)))
             app.Show(section);
         ImGui::PopID();
-        if (section == SECTION_SEARCH || HasRole(section, storage::RecordRole::Scope)) ImGui::Separator();
+        if (section == SECTION_SEARCH || HasRole(section, storage::RecordRole::Scope) || section == SECTION_RESULTS)
+            ImGui::Separator();
     }
 }
 

@@ -5,6 +5,7 @@
 #include "panels.h"
 
 #include "escucha/capture/operations.h"
+#include "escucha/interpret/coding.h"
 
 #include <imgui_stdlib.h>
 
@@ -103,7 +104,7 @@ void DrawDelete(EditingFeature& e, const Frame& f) {
 
 } // namespace
 
-void DrawRecordEditor(EditingFeature& e, AudioFeature& a, const Frame& f) {
+void DrawRecordEditor(EditingFeature& e, AudioFeature& a, CodingFeature& c, const Frame& f) {
     if (!e.Draft()) {
         ImGui::TextWrapped("%s", Tr("Choose one from the list, or make a new one."));
         return;
@@ -136,6 +137,7 @@ void DrawRecordEditor(EditingFeature& e, AudioFeature& a, const Frame& f) {
     DrawForm(e, d, f);
     if (HasRole(d.type, storage::RecordRole::Person)) DrawIdentity(e, f);
     if (HasRole(d.type, storage::RecordRole::Consent)) DrawConsentActions(e, f);
+    if (const auto* text = interpret::CodableField(e.Type(d.type))) DrawCodingBox(c, e, d, text->name, f);
     if (e.ReadsBeside() && f.narrow) {
         // No room beside the form on a phone: the narratives follow it.
         if (ImGui::CollapsingHeader(Tr("Narratives it draws on"))) DrawLinkedNarratives(e, f);

@@ -15,7 +15,7 @@ void DrawNavigation(AppState& app, const Frame& f);                            /
 void DrawTopBar(AppState& app, const Frame& f);                                ///< panel_navigation.cpp
 void DrawRecordList(EditingFeature& e, const SyncFeature& sync, const std::string& type,
                     const Frame& f);                                        ///< panel_records.cpp
-void DrawRecordEditor(EditingFeature& e, AudioFeature& a, const Frame& f);  ///< panel_records.cpp
+void DrawRecordEditor(EditingFeature& e, AudioFeature& a, CodingFeature& c, const Frame& f); ///< panel_records.cpp
 void DrawLinkedNarratives(EditingFeature& e, const Frame& f);               ///< panel_profile.cpp
 void DrawSearch(SearchFeature& s, const EditingFeature& e, const Frame& f); ///< panel_search.cpp
 void DrawSync(SyncFeature& s, EditingFeature& e, const Frame& f);           ///< panel_sync.cpp
@@ -24,5 +24,12 @@ void DrawSettings(SettingsFeature& s, AppState& app, const Frame& f);       ///<
 void DrawRecordings(AudioFeature& a, const RecordDraft& d, const Frame& f); ///< panel_audio.cpp
 void DrawAudio(AudioFeature& a, const Frame& f);     ///< panel_audio.cpp: the recorder, or the player and transcript
 void DrawRecovered(AudioFeature& a, const Frame& f); ///< panel_audio.cpp: recordings a crash cut short
+/// Under a text that can be coded (`field`): code the selected passage; the passages coded.
+void DrawCodingBox(CodingFeature& c, EditingFeature& e, RecordDraft& d, const std::string& field,
+                   const Frame& f);                                                   ///< panel_coding.cpp
+void DrawCodebook(CodingFeature& c, EditingFeature& e, AppState& app, const Frame& f); ///< panel_coding.cpp
+void DrawResults(CodingFeature& c, EditingFeature& e, AppState& app, const Frame& f);  ///< panel_coding.cpp
+/// The excerpts of the code (or matrix cell) chosen.
+void DrawExcerpts(CodingFeature& c, EditingFeature& e, AppState& app, const Frame& f); ///< panel_coding.cpp
 
 } // namespace escucha::gui

@@ -17,6 +17,8 @@ namespace escucha::gui {
 inline constexpr const char* SECTION_SEARCH = "search";
 inline constexpr const char* SECTION_SYNC = "sync";
 inline constexpr const char* SECTION_SETTINGS = "settings";
+inline constexpr const char* SECTION_CODEBOOK = "codebook"; ///< the codes, and the excerpts of each
+inline constexpr const char* SECTION_RESULTS = "results";   ///< codes counted by participant group
 
 /// The record types the app lists, in the order a researcher meets them
 /// (the catalogue's list_order; types without one have no list of their own).

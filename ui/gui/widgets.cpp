@@ -222,6 +222,10 @@ int OnWrappedEdit(ImGuiInputTextCallbackData* data) {
         }
     }
     field.cursor = static_cast<size_t>(data->CursorPos);
+    const std::string_view shown(data->Buf, static_cast<size_t>(data->BufTextLen));
+    const auto [lo, hi] = std::minmax(data->SelectionStart, data->SelectionEnd);
+    field.sel_from = ToTextPosition(shown, static_cast<size_t>(std::max(0, lo)));
+    field.sel_to = ToTextPosition(shown, static_cast<size_t>(std::max(0, hi)));
     return 0;
 }
 

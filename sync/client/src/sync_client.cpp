@@ -1,6 +1,7 @@
 #include "escucha/sync/sync_client.h"
 
 #include "escucha/capture/operations.h"
+#include "escucha/interpret/coding.h"
 
 #include "escucha/storage/blobs.h"
 #include "escucha/storage/clock.h"
@@ -714,6 +715,12 @@ bool SyncClient::Pull(SyncReport& report, const std::string& base, const std::st
             // A consent withdrawn elsewhere: what this device holds of that
             // participant is erased too, and the erasures go out next push.
             capture::FollowWithdrawals(m_vault.Records(), applied);
+            // A text edited elsewhere: the codings this device holds of it move with the edit, or are flagged.
+            for (const auto& record : applied)
+                if (!record.value("deleted", false) && !record.contains("erased_for"))
+                    if (const auto* type = m_vault.Records().Types().Find(record.value("type", std::string()));
+                        type && interpret::CodableField(*type))
+                        (void)interpret::FollowEdit(m_vault.Records(), record.value("id", std::string()));
             // Erased text leaves the search index's storage too.
             if (erased) m_vault.Records().PurgeErasedText();
         });
