@@ -1,4 +1,5 @@
 // Word wrap while editing: the real text survives every edit of its display.
+#include "feature_coding.h"
 #include "wrap_text.h"
 
 #include <catch2/catch.hpp>
@@ -195,4 +196,31 @@ TEST_CASE("Undo and redo in long text work on the real text", "[gui][wrap]") {
         CHECK(steps >= 1);
         CHECK(steps < 20);
     }
+}
+
+TEST_CASE("A selection in the wrapped editor becomes a passage in code points of the saved text",
+          "[gui][wrap][coding]") {
+    using escucha::gui::CodingFeature;
+    // Accents, an emoji (four bytes) and a combining accent before the passage.
+    const std::string text = "Añoranza 😀 cafe\xCC\x81: la báscula la controla el patrón.";
+    const auto display = WrapText(text, 12, Width);
+    REQUIRE(display != text); // soft breaks were inserted
+    // The person selects "báscula" on screen: display byte offsets, soft breaks and all.
+    const size_t d0 = display.find("báscula");
+    REQUIRE(d0 != std::string::npos);
+    const size_t d1 = d0 + std::string("báscula").size();
+    const size_t from = ToTextPosition(display, d0), to = ToTextPosition(display, d1);
+    const auto passage = CodingFeature::SelectionOf(text, from, to);
+    REQUIRE(passage);
+    CHECK(passage->words == "báscula");
+    // "Añoranza 😀 café: la " is 21 code points (é written as e + U+0301 counts two).
+    CHECK(passage->start == 21);
+    CHECK(passage->end == 28);
+    CHECK(escucha::interpret::CodePointSlice(text, passage->start, passage->end) == "báscula");
+    // Selected backwards, the same passage.
+    CHECK(CodingFeature::SelectionOf(text, to, from)->start == 21);
+    // Nothing selected, or an offset inside a character (never produced by the editor): no passage.
+    CHECK_FALSE(CodingFeature::SelectionOf(text, from, from));
+    CHECK_FALSE(CodingFeature::SelectionOf(text, text.find("😀") + 1, to));
+    CHECK_FALSE(CodingFeature::SelectionOf(text, from, text.size() + 1));
 }

@@ -23,13 +23,15 @@ ImU32 CodeColour(const std::string& hex, float alpha = 1.0f) {
     return IM_COL32(r, g, b, static_cast<int>(alpha * 255));
 }
 
-/// A small square of the code's colour, on the line.
-void Swatch(const std::string& hex) {
+/// A small square of the code's colour, centred on a line `height` high
+/// (a frame's height when 0), followed on the same line by what comes next.
+void Swatch(const std::string& hex, float height = 0) {
+    if (height <= 0) height = ImGui::GetFrameHeight();
     const float size = ImGui::GetTextLineHeight() * 0.8f;
     const ImVec2 p = ImGui::GetCursorScreenPos();
-    const float y = p.y + (ImGui::GetTextLineHeight() - size) * 0.5f + ImGui::GetStyle().FramePadding.y;
+    const float y = p.y + (height - size) * 0.5f;
     ImGui::GetWindowDrawList()->AddRectFilled(ImVec2(p.x, y), ImVec2(p.x + size, y + size), CodeColour(hex), 2.0f);
-    ImGui::Dummy(ImVec2(size, ImGui::GetFrameHeight()));
+    ImGui::Dummy(ImVec2(size, height));
     ImGui::SameLine();
 }
 
@@ -184,7 +186,7 @@ std::string HexOf(const float rgb[3]) {
 bool CodePicker(const char* label, CodingFeature& c, std::string& chosen, const std::string& except,
                 const char* none) {
     bool picked = false;
-    const std::string current = chosen.empty() ? std::string(none) : CodeName(c, chosen);
+    const std::string current = !chosen.empty() ? CodeName(c, chosen) : none ? none : Tr("Choose…");
     ImGui::SetNextItemWidth(-1);
     if (ImGui::BeginCombo(label, current.c_str())) {
         if (none && ImGui::Selectable(none, chosen.empty())) {
@@ -273,7 +275,7 @@ void DrawChosenCode(CodingFeature& c, const Frame& f) {
                             Tr("Merge"), f))
             c.MergeCodes(id, merge_into);
         ImGui::EndDisabled();
-        ImGui::SameLine();
+        if (!f.narrow) ImGui::SameLine();
         if (ConfirmedButton(Tr("Retire"), "retire",
                             Tr("Retire this code? Passages keep it, but it is no longer offered for coding."),
                             Tr("Retire"), f))
@@ -299,12 +301,13 @@ void DrawCodebook(CodingFeature& c, EditingFeature& e, AppState& app, const Fram
         if (!code.merged_into.empty()) continue;
         ImGui::PushID(code.id.c_str());
         if (code.depth > 0) ImGui::Indent(16.0f * f.scale * static_cast<float>(code.depth));
-        Swatch(code.colour);
+        const float row = f.narrow ? TouchHeight(f) : ImGui::GetTextLineHeight();
+        Swatch(code.colour, row);
         std::string label = code.name;
         if (code.retired) label += std::string(" (") + Tr("retired") + ")";
-        if (ImGui::Selectable(label.c_str(), c.Chosen() == code.id, 0,
-                              ImVec2(0, f.narrow ? TouchHeight(f) * 0.8f : 0)))
-            c.Choose(code.id);
+        ImGui::PushStyleVar(ImGuiStyleVar_SelectableTextAlign, ImVec2(0, 0.5f));
+        if (ImGui::Selectable(label.c_str(), c.Chosen() == code.id, 0, ImVec2(0, row))) c.Choose(code.id);
+        ImGui::PopStyleVar();
         if (code.depth > 0) ImGui::Unindent(16.0f * f.scale * static_cast<float>(code.depth));
         ImGui::PopID();
     }

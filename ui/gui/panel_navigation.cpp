@@ -19,11 +19,13 @@ const char* SectionLabel(const std::string& section) {
     return TypePluralLabel(section);
 }
 
+/// Search; what listening gathers; what interpretation makes of it (the
+/// codebook and results first, then its own records); sync and settings.
 std::vector<std::string> AllSections() {
-    std::vector<std::string> all = RecordSections();
-    all.insert(all.begin(), SECTION_SEARCH);
-    all.push_back(SECTION_CODEBOOK);
-    all.push_back(SECTION_RESULTS);
+    std::vector<std::string> all = {SECTION_SEARCH}, interpretation = {SECTION_CODEBOOK, SECTION_RESULTS};
+    for (const auto& type : RecordSections())
+        (TypeNamed(type).module == "interpret" ? interpretation : all).push_back(type);
+    all.insert(all.end(), interpretation.begin(), interpretation.end());
     all.push_back(SECTION_SYNC);
     all.push_back(SECTION_SETTINGS);
     return all;
@@ -32,7 +34,9 @@ std::vector<std::string> AllSections() {
 } // namespace
 
 void DrawNavigation(AppState& app, const Frame& f) {
-    for (const auto& section : AllSections()) {
+    const auto sections = AllSections();
+    for (size_t i = 0; i < sections.size(); ++i) {
+        const auto& section = sections[i];
         ImGui::PushID(section.c_str());
         std::string label = SectionLabel(section);
         if (const auto& list = app.lists.List(section); list.loaded)
@@ -42,7 +46,8 @@ void DrawNavigation(AppState& app, const Frame& f) {
         if (ImGui::Selectable(label.c_str(), app.Section() == section, 0, ImVec2(0, f.narrow ? 40.0f * f.scale : 0)))
             app.Show(section);
         ImGui::PopID();
-        if (section == SECTION_SEARCH || HasRole(section, storage::RecordRole::Scope) || section == SECTION_RESULTS)
+        if (section == SECTION_SEARCH || (i + 1 < sections.size() && (sections[i + 1] == SECTION_CODEBOOK ||
+                                                                      sections[i + 1] == SECTION_SYNC)))
             ImGui::Separator();
     }
 }
