@@ -166,6 +166,24 @@ const char* ErrorWordsTemplate(std::string_view code) {
         {"audio_device_failed", N_("The sound device could not be used. Try again, or plug it in again.")},
         {"audio_input_lost", N_("The microphone stopped working, so the recording stopped. What it heard until then "
                                 "is kept ({kept}).")},
+        {"already_quoted", N_("That excerpt is already a quote of this profile.")},
+        {"not_presented", N_("That profile was not presented in this session: add it to the profiles presented "
+                             "first.")},
+        {"empty_feedback", N_("The feedback on a profile is empty: answer at least one question.")},
+        {"feedback_other_profile", N_("That feedback is about another profile.")},
+        {"already_refined", N_("This version of the profile was refined already: refine the newest version.")},
+        {"at_least_one", N_("“{field}” must be 1 or more.")},
+        {"no_challenges", N_("A round prioritises at least one challenge or opportunity.")},
+        {"bad_score_range", N_("The highest score ({max}) must be above the lowest ({min}).")},
+        {"bad_voter_token", N_("A voter is named by an anonymous token such as V-7K3M9Q, never by a name.")},
+        {"unknown_voter", N_("That voter token was not handed out for this round.")},
+        {"round_closed", N_("The round is closed: no more votes are taken.")},
+        {"challenge_not_in_round", N_("That challenge or opportunity is not prioritised in this round.")},
+        {"empty_ballot", N_("The ballot is empty: mark at least one challenge or opportunity.")},
+        {"marked_twice", N_("The same challenge or opportunity is marked twice in one ballot.")},
+        {"dots_over_budget", N_("{given} dots were placed, but each voter has {budget}.")},
+        {"score_out_of_range", N_("“{field}” is {value}: scores go from {min} to {max}.")},
+        {"ranks_not_permutation", N_("A ranking places each of the {count} challenges once, from 1 to {count}.")},
         {"bad_colour", N_("“{field}” must be a colour written #RRGGBB (for example #1F77B4), not “{value}”.")},
         {"code_cycle", N_("A code cannot go under itself or under one of the codes below it.")},
         {"code_retired", N_("That code is retired: choose another one to code new passages.")},
@@ -176,6 +194,21 @@ const char* ErrorWordsTemplate(std::string_view code) {
         {"outside_text", N_("The passage from {start} to {end} lies outside the text, which has {length} "
                             "characters.")},
         {"no_codes", N_("Choose at least one code for the passage.")},
+        {"qda_not_archive", N_("{file} is neither a REFI-QDA project (.qdpx) nor a codebook (.qdc).")},
+        {"qda_archive_damaged", N_("{file} is damaged: its part {entry} cannot be read.")},
+        {"qda_too_large", N_("{file} is refused: {entry} goes beyond the limit of {limit}.")},
+        {"qda_bad_entry_name", N_("{file} is refused: it holds a file named “{entry}”, which points outside the "
+                                  "archive.")},
+        {"qda_no_project", N_("{file} is refused: a REFI-QDA project holds one .qde file at its top, and this one "
+                              "holds {count}.")},
+        {"qda_bad_xml", N_("{file} is damaged: {entry} is not well-formed XML (line {line}).")},
+        {"qda_dtd_refused", N_("{file} is refused: {entry} declares a DTD or entities, which REFI-QDA files do not "
+                               "need.")},
+        {"qda_not_refi", N_("{file} is not REFI-QDA: {entry} holds “{root}” where a Project or a CodeBook was "
+                            "expected.")},
+        {"qda_bad_attribute", N_("{file} is refused: in {entry}, {element} has {attribute}=“{value}”, which is not "
+                                 "valid.")},
+        {"qda_empty_codebook", N_("The project has no codes yet: there is no codebook to export.")},
     };
     const auto it = words.find(code);
     return it == words.end() ? nullptr : it->second;

@@ -190,6 +190,29 @@ inline constexpr char AUDIO_NO_OUTPUT[] = "audio_no_output";
 inline constexpr char AUDIO_DEVICE_FAILED[] = "audio_device_failed";
 inline constexpr char AUDIO_INPUT_LOST[] = "audio_input_lost";
 
+// Profiles, sessions and prioritisation (interpret/profiles.h, sessions.h,
+// priorities.h). id = a record's id, newer = the id of a later version,
+// field = a field's name, value = what was given, min and max = the round's
+// score range, given = dots placed, budget = dots per voter, count = how many
+// challenges the round has.
+inline constexpr char ALREADY_QUOTED[] = "already_quoted";
+inline constexpr char NOT_PRESENTED[] = "not_presented";
+inline constexpr char EMPTY_FEEDBACK[] = "empty_feedback";
+inline constexpr char FEEDBACK_OTHER_PROFILE[] = "feedback_other_profile";
+inline constexpr char ALREADY_REFINED[] = "already_refined";
+inline constexpr char AT_LEAST_ONE[] = "at_least_one";
+inline constexpr char NO_CHALLENGES[] = "no_challenges";
+inline constexpr char BAD_SCORE_RANGE[] = "bad_score_range";
+inline constexpr char BAD_VOTER_TOKEN[] = "bad_voter_token";
+inline constexpr char UNKNOWN_VOTER[] = "unknown_voter";
+inline constexpr char ROUND_CLOSED[] = "round_closed";
+inline constexpr char CHALLENGE_NOT_IN_ROUND[] = "challenge_not_in_round";
+inline constexpr char EMPTY_BALLOT[] = "empty_ballot";
+inline constexpr char MARKED_TWICE[] = "marked_twice";
+inline constexpr char DOTS_OVER_BUDGET[] = "dots_over_budget";
+inline constexpr char SCORE_OUT_OF_RANGE[] = "score_out_of_range";
+inline constexpr char RANKS_NOT_PERMUTATION[] = "ranks_not_permutation";
+
 // The codebook and coding (interpret/codebook.h, interpret/coding.h). id = a
 // record's id, parent = a code's id, field = a field's name, value = what was
 // given; start, end and length count Unicode code points.
@@ -201,6 +224,20 @@ inline constexpr char CODING_ONE_SOURCE[] = "coding_one_source";
 inline constexpr char NOT_CODABLE[] = "not_codable";
 inline constexpr char OUTSIDE_TEXT[] = "outside_text";
 inline constexpr char NO_CODES[] = "no_codes";
+// Importing REFI-QDA files (interpret/exchange.h). file = the file's name as
+// given, entry = a name inside the archive (or the file's own name), line =
+// a line of that entry, limit = a number of bytes or of entries, count = how
+// many were found, root/element/attribute = XML names, value = what was given.
+inline constexpr char QDA_NOT_ARCHIVE[] = "qda_not_archive";
+inline constexpr char QDA_ARCHIVE_DAMAGED[] = "qda_archive_damaged";
+inline constexpr char QDA_TOO_LARGE[] = "qda_too_large";
+inline constexpr char QDA_BAD_ENTRY_NAME[] = "qda_bad_entry_name";
+inline constexpr char QDA_NO_PROJECT[] = "qda_no_project";
+inline constexpr char QDA_BAD_XML[] = "qda_bad_xml";
+inline constexpr char QDA_DTD_REFUSED[] = "qda_dtd_refused";
+inline constexpr char QDA_NOT_REFI[] = "qda_not_refi";
+inline constexpr char QDA_BAD_ATTRIBUTE[] = "qda_bad_attribute";
+inline constexpr char QDA_EMPTY_CODEBOOK[] = "qda_empty_codebook"; ///< exporting a codebook without codes
 } // namespace errc
 
 // [SECTION] Catalogue
@@ -358,6 +395,23 @@ struct ErrorCodeSpec {
         {AUDIO_DEVICE_FAILED, "audio", {"reason"}},
         {AUDIO_INPUT_LOST, "audio", {"kept"}},
 
+        {ALREADY_QUOTED, "interpret", {"id"}},
+        {NOT_PRESENTED, "interpret", {"id"}},
+        {EMPTY_FEEDBACK, "interpret", {"id"}},
+        {FEEDBACK_OTHER_PROFILE, "interpret", {"id"}},
+        {ALREADY_REFINED, "interpret", {"id", "newer"}},
+        {AT_LEAST_ONE, "interpret", {"field"}},
+        {NO_CHALLENGES, "interpret", {}},
+        {BAD_SCORE_RANGE, "interpret", {"min", "max"}},
+        {BAD_VOTER_TOKEN, "interpret", {}},
+        {UNKNOWN_VOTER, "interpret", {}},
+        {ROUND_CLOSED, "interpret", {}},
+        {CHALLENGE_NOT_IN_ROUND, "interpret", {"id"}},
+        {EMPTY_BALLOT, "interpret", {}},
+        {MARKED_TWICE, "interpret", {"id"}},
+        {DOTS_OVER_BUDGET, "interpret", {"given", "budget"}},
+        {SCORE_OUT_OF_RANGE, "interpret", {"field", "value", "min", "max"}},
+        {RANKS_NOT_PERMUTATION, "interpret", {"count"}},
         {BAD_COLOUR, "interpret", {"field", "value"}},
         {CODE_CYCLE, "interpret", {"id", "parent"}},
         {CODE_RETIRED, "interpret", {"id"}},
@@ -366,6 +420,16 @@ struct ErrorCodeSpec {
         {NOT_CODABLE, "interpret", {"id", "type"}},
         {OUTSIDE_TEXT, "interpret", {"start", "end", "length"}},
         {NO_CODES, "interpret", {}},
+        {QDA_NOT_ARCHIVE, "interpret", {"file"}},
+        {QDA_ARCHIVE_DAMAGED, "interpret", {"file", "entry"}},
+        {QDA_TOO_LARGE, "interpret", {"file", "entry", "limit"}},
+        {QDA_BAD_ENTRY_NAME, "interpret", {"file", "entry"}},
+        {QDA_NO_PROJECT, "interpret", {"file", "count"}},
+        {QDA_BAD_XML, "interpret", {"file", "entry", "line"}},
+        {QDA_DTD_REFUSED, "interpret", {"file", "entry"}},
+        {QDA_NOT_REFI, "interpret", {"file", "entry", "root"}},
+        {QDA_BAD_ATTRIBUTE, "interpret", {"file", "entry", "element", "attribute", "value"}},
+        {QDA_EMPTY_CODEBOOK, "interpret", {}},
     };
     return codes;
 }
