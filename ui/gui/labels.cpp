@@ -27,6 +27,12 @@ const Table& TypeNames() {
         {"audio_mark", N_("Mark in a recording")},
         {"code", N_("Code")},
         {"coding", N_("Coding")},
+        {"quote", N_("Quote")},
+        {"session", N_("Session")},
+        {"profile_feedback", N_("Feedback on a profile")},
+        {"challenge", N_("Challenge or opportunity")},
+        {"prioritisation_round", N_("Prioritisation round")},
+        {"vote", N_("Vote")},
     };
     return table;
 }
@@ -47,6 +53,12 @@ const Table& TypePlurals() {
         {"audio_mark", N_("Marks")},
         {"code", N_("Codebook")},
         {"coding", N_("Codings")},
+        {"quote", N_("Quotes")},
+        {"session", N_("Sessions")},
+        {"profile_feedback", N_("Feedback on profiles")},
+        {"challenge", N_("Challenges and opportunities")},
+        {"prioritisation_round", N_("Prioritisation rounds")},
+        {"vote", N_("Votes")},
     };
     return table;
 }
@@ -135,6 +147,46 @@ const Table& FieldNames() {
         {"end", N_("End (character)")},
         {"excerpt", N_("Excerpt")},
         {"memo", N_("Memo")},
+        {"previous_version_id", N_("Refines version")},
+        {"feedback_id", N_("Feedback that asked for it")},
+        {"profile_id", N_("Profile")},
+        {"coding_id", N_("Excerpt quoted")},
+        {"position", N_("Order")},
+        {"held_on", N_("Held on")},
+        {"facilitators", N_("Facilitators")},
+        {"community_count", N_("Community members")},
+        {"public_sector_count", N_("Public sector")},
+        {"private_sector_count", N_("Private sector")},
+        {"social_actors_count", N_("Social actors")},
+        {"civil_society_count", N_("Civil society")},
+        {"education_count", N_("Education")},
+        {"profile_ids", N_("Profiles")},
+        {"session_id", N_("Session")},
+        {"recognised", N_("Recognised?")},
+        {"exists", N_("Exists in the territory?")},
+        {"missing", N_("What is missing")},
+        {"superfluous", N_("What is superfluous")},
+        {"refinement", N_("Refinement asked for")},
+        {"statement", N_("Statement")},
+        {"pillars", N_("Decent work pillars")},
+        {"code_ids", N_("Codes")},
+        {"coding_ids", N_("Excerpts")},
+        {"method", N_("Method")},
+        {"challenge_ids", N_("Challenges and opportunities")},
+        {"voter_tokens", N_("Voter tokens")},
+        {"dots_per_voter", N_("Dots per voter")},
+        {"score_min", N_("Lowest score")},
+        {"score_max", N_("Highest score")},
+        {"decision", N_("Decision")},
+        {"round_id", N_("Round")},
+        {"voter_token", N_("Voter token")},
+        {"ballot_id", N_("Ballot")},
+        {"challenge_id", N_("Challenge or opportunity")},
+        {"dots", N_("Dots")},
+        {"impact", N_("Impact")},
+        {"feasibility", N_("Feasibility")},
+        {"rank", N_("Rank")},
+        {"argument", N_("Argument")},
     };
     return table;
 }
@@ -187,6 +239,22 @@ const Table& ChoiceNames() {
         {"problem", N_("Problem")},
         {"value", N_("Value")},
         {"other", N_("Other")},
+        {"collective_interpretation", N_("Collective interpretation")},
+        {"contrast", N_("Contrast with local actors")},
+        {"yes", N_("Yes")},
+        {"partly", N_("Partly")},
+        {"no", N_("No")},
+        {"challenge", N_("Challenge")},
+        {"opportunity", N_("Opportunity")},
+        {"employment", N_("Employment")},
+        {"rights_at_work", N_("Rights at work")},
+        {"social_protection", N_("Social protection")},
+        {"social_dialogue", N_("Social dialogue")},
+        {"dot_voting", N_("Dot voting")},
+        {"impact_feasibility", N_("Impact × feasibility")},
+        {"ranking", N_("Ranking")},
+        {"open", N_("Open for votes")},
+        {"closed", N_("Closed")},
         // Roles at headquarters
         {"researcher", N_("Researcher")},
         {"interpreter", N_("Interpreter")},
@@ -213,6 +281,9 @@ const char* FormFieldLabel(const std::string& type, const std::string& field, co
     }
     if (type == "profile" && field == "participant_ids" && kind == "individual") return Tr("Participant drawn on");
     if (type == "coding" && field == "needs_review") return Tr("To review (the source text changed)");
+    if (type == "session" && field == "profile_ids") return Tr("Profiles presented");
+    if (type == "session" && field == "narrative_ids") return Tr("Narratives shown");
+    if (type == "challenge" && field == "narrative_ids") return Tr("Narratives as evidence");
     return FieldLabel(field);
 }
 
