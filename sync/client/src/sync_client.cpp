@@ -9,6 +9,7 @@
 
 #include <sodium.h>
 
+#include <set>
 #include <thread>
 
 namespace escucha::sync {
@@ -715,12 +716,21 @@ bool SyncClient::Pull(SyncReport& report, const std::string& base, const std::st
             // A consent withdrawn elsewhere: what this device holds of that
             // participant is erased too, and the erasures go out next push.
             capture::FollowWithdrawals(m_vault.Records(), applied);
-            // A text edited elsewhere: the codings this device holds of it move with the edit, or are flagged.
-            for (const auto& record : applied)
-                if (!record.value("deleted", false) && !record.contains("erased_for"))
-                    if (const auto* type = m_vault.Records().Types().Find(record.value("type", std::string()));
-                        type && interpret::CodableField(*type))
-                        (void)interpret::FollowEdit(m_vault.Records(), record.value("id", std::string()));
+            // A text edited elsewhere, or a coding made elsewhere on a text edited here: the codings
+            // this device holds of that text move with the edit, or are flagged for review.
+            std::set<std::string> texts;
+            const auto& types = m_vault.Records().Types();
+            for (const auto& record : applied) {
+                if (record.value("deleted", false) || record.contains("erased_for")) continue;
+                const auto* type = types.Find(record.value("type", std::string()));
+                if (!type) continue;
+                if (interpret::CodableField(*type)) texts.insert(record.value("id", std::string()));
+                else if (type->name == interpret::CODING_TYPE) texts.insert(interpret::SourceOf(types, record).id);
+            }
+            for (const auto& id : texts) {
+                if (id.empty() || !m_vault.Records().Get(id)) continue; // a text this device does not hold
+                (void)interpret::FollowEdit(m_vault.Records(), id);
+            }
             // Erased text leaves the search index's storage too.
             if (erased) m_vault.Records().PurgeErasedText();
         });
