@@ -16,6 +16,7 @@
 #include "escucha/capture/listening_records.h"
 #include "escucha/capture/operations.h"
 #include "escucha/interpret/coding.h"
+#include "escucha/interpret/exchange.h"
 #include "escucha/interpret/interpretation_records.h"
 #include "escucha/storage/blobs.h"
 #include "escucha/storage/fsutil.h"
@@ -76,6 +77,14 @@ Commands:
                                 and at headquarters and on other devices at their next sync;
                                 profiles that drew on it are flagged for review
   export --format json --out PATH [--project ID] [--with-identities]
+  export --format qdpx|qdc|csv --project ID --out PATH
+                                a REFI-QDA project for QualCoder, NVivo, ATLAS.ti or MAXQDA
+                                (qdpx), the codebook alone (qdc), or every excerpt in a table
+                                (csv); words whose participants did not consent to being quoted
+                                verbatim are left out (qdpx) or withheld (csv), and it says so
+  import-qda --project ID FILE  a codebook and codings from another tool (.qdpx, .qdc): codes
+                                are reused when present, codings land on the project's sources
+                                with the same text; what cannot be placed is listed, all or nothing
   passwd                        change the passphrase ($ESCUCHA_NEW_PASSPHRASE for scripts)
   check                         verify every page and every record of the vault
   reindex                       rebuild the full-text index from the records
@@ -882,12 +891,77 @@ int CmdConflicts(const Args& args) {
     return EXIT_OK;
 }
 
+/// What an exchange export left out, said to the person who exported.
+void SayLeftOut(const interpret::ExportSummary& summary, const std::string& format) {
+    if (!summary.withheld_sources.empty())
+        std::cerr << "note: " << summary.withheld_sources.size() << " source(s) with " << summary.withheld_codings
+                  << " coding(s) "
+                  << (format == "csv" ? "are listed with their excerpt and memo withheld"
+                                      : "are left out (a note in the project says so)")
+                  << ": their participants' consent does not cover quoting verbatim.\n";
+    if (!summary.withheld_audio.empty())
+        std::cerr << "note: " << summary.withheld_audio.size()
+                  << " recording(s) left out: the consent of the voices in them does not cover quoting verbatim.\n";
+    if (!summary.review_codings.empty())
+        std::cerr << "note: " << summary.review_codings.size()
+                  << " coding(s) left out: their source no longer reads the excerpt there (review them).\n";
+    if (!summary.audio_unavailable.empty())
+        std::cerr << "note: the audio of " << summary.audio_unavailable.size()
+                  << " recording(s) is not in this vault; they are left out.\n";
+}
+
+/// export --format qdpx|qdc|csv: through interpret/exchange.h.
+int ExportExchange(const Args& args, const std::string& format, const std::string& out) {
+    const auto project = args.Option("--project");
+    if (!project) throw UsageError("export --format " + format + " needs --project ID");
+    auto vault = OpenVault(args);
+    auto& store = vault.Records();
+    const auto p = store.Get(*project);
+    if (!p || (*p)["type"] != "project" || p->value("deleted", false))
+        throw RecordError("project", "no project with id " + *project, storage::errc::RECORD_NOT_FOUND,
+                          {{"field", "project"}, {"id", *project}});
+    const auto records = interpret::ProjectRecords::FromStore(store, *project);
+    interpret::ExportedFile file;
+    if (format == "qdpx") {
+        storage::BlobStore blobs(vault);
+        interpret::QdpxOptions options;
+        options.exported_by = vault.DeviceId();
+        // Decrypted into memory only: it leaves the vault inside the archive.
+        options.audio = [&](const Json& recording) -> std::optional<std::string> {
+            try {
+                return blobs.ReadAll(recording.value("audio_sha256", ""));
+            } catch (const std::exception&) {
+                return std::nullopt;
+            }
+        };
+        file = interpret::ExportQdpx(records, options);
+    } else if (format == "qdc") {
+        file = interpret::ExportQdc(records);
+    } else {
+        file = interpret::ExportExcerptsCsv(records);
+    }
+    storage::WriteFileAtomically(out, file.bytes);
+    const auto& summary = file.summary;
+    std::cout << "exported " << summary.codes << " code(s)";
+    if (format != "qdc") std::cout << ", " << summary.codings << " coding(s)";
+    if (format == "qdpx")
+        std::cout << " on " << summary.sources << " source(s), " << summary.cases << " case(s), " << summary.audio
+                  << " recording(s)";
+    std::cout << " to " << out << "\n";
+    SayLeftOut(summary, format);
+    if (format != "qdc")
+        std::cerr << "note: " << out << " is not encrypted; keep it as safe as the testimony in it.\n";
+    return EXIT_OK;
+}
+
 int CmdExport(const Args& args) {
-    ExpectWords(args, 1, "export --format json --out PATH [--project ID] [--with-identities]");
+    ExpectWords(args, 1, "export --format json|qdpx|qdc|csv --out PATH [--project ID] [--with-identities]");
     const auto format = args.Option("--format").value_or("json");
-    if (format != "json") throw UsageError("export --format takes json (other formats come with interpretation)");
     const auto out = args.Option("--out");
     if (!out) throw UsageError("export needs --out PATH");
+    if (format == "qdpx" || format == "qdc" || format == "csv") return ExportExchange(args, format, *out);
+    // html (reports of a profile, a session or a prioritisation round) comes here.
+    if (format != "json") throw UsageError("export --format takes json, qdpx, qdc or csv");
     const bool identities = args.Flag("--with-identities");
     auto vault = OpenVault(args);
     std::vector<Json> records;
@@ -901,6 +975,56 @@ int CmdExport(const Args& args) {
     std::cout << "exported " << doc["records"].size() << " records to " << *out << "\n";
     std::cerr << "note: " << *out << " is not encrypted; keep it as safe as the testimony in it"
               << (identities ? " (it holds real names)" : "") << ".\n";
+    return EXIT_OK;
+}
+
+/// Why a selection of an imported file was not stored, in words.
+const char* SkipReason(const std::string& reason) {
+    static const std::map<std::string, const char*> words = {
+        {"source_not_matched", "no source of the project has this text"},
+        {"source_ambiguous", "several sources of the project have this text"},
+        {"not_text", "not a text source (picture, PDF, audio or video)"},
+        {"text_missing", "its text is not in the file"},
+        {"not_utf8", "its text is not UTF-8"},
+        {"outside_text", "it lies outside the text"},
+        {"text_differs", "the project's text differs there"},
+        {"unknown_code", "it names a code neither the file nor the project has"},
+        {"code_retired", "it names a retired code"},
+        {"already_coded", "already coded in the project"},
+    };
+    const auto it = words.find(reason);
+    return it == words.end() ? "not taken" : it->second;
+}
+
+int CmdImportQda(const Args& args) {
+    ExpectWords(args, 2, "import-qda --project ID FILE");
+    const auto project = args.Option("--project");
+    if (!project) throw UsageError("import-qda needs --project ID");
+    const std::string path = args.words[1];
+    const interpret::ImportLimits limits;
+    std::error_code ec;
+    const auto size = fs::file_size(path, ec);
+    if (ec) throw UsageError("cannot read " + path + ": " + ec.message());
+    const auto name = fs::path(path).filename().string();
+    if (static_cast<int64_t>(size) > limits.max_file_bytes)
+        throw RecordError("file", name + " is too large", storage::errc::QDA_TOO_LARGE,
+                          {{"file", name}, {"entry", name}, {"limit", std::to_string(limits.max_file_bytes) + " bytes"}});
+    const auto bytes = ReadFileOrStdin(path);
+    auto vault = OpenVault(args);
+    const auto report = interpret::ImportQda(vault.Records(), *project, bytes, name, limits);
+    std::cout << "codes: " << report.codes_created.size() << " created, " << report.codes_reused.size()
+              << " reused\ncodings stored: " << report.codings_stored.size() << " on " << report.sources_matched
+              << " source(s)\n";
+    if (!report.skipped.empty()) {
+        std::cout << "not stored: " << report.skipped.size() << "\n";
+        for (const auto& s : report.skipped) {
+            std::cout << "  " << s.source;
+            if (!s.selection.empty()) std::cout << "  selection " << s.selection;
+            if (s.start >= 0) std::cout << " [" << s.start << ", " << s.end << ")";
+            std::cout << ": " << SkipReason(s.reason) << "\n";
+        }
+    }
+    for (const auto& d : report.dropped) std::cout << "not taken: " << d << "\n";
     return EXIT_OK;
 }
 
@@ -1065,6 +1189,7 @@ int Dispatch(const std::vector<std::string>& raw) {
         {"import", CmdImport},
         {"search", CmdSearch},
         {"export", CmdExport},
+        {"import-qda", CmdImportQda},
         {"passwd", CmdPasswd},
         {"check", CmdCheck},
         {"status", CmdStatus},
@@ -1091,8 +1216,8 @@ int Dispatch(const std::vector<std::string>& raw) {
     }
     const auto it = COMMANDS.find(command);
     if (it == COMMANDS.end()) throw UsageError("unknown command '" + command + "'; see 'escucha-cli help'");
-    static const std::set<std::string> STORING = {"init",   "add",    "edit",  "delete",
-                                                  "import", "attach", "guide", "import-audio"};
+    static const std::set<std::string> STORING = {"init",   "add",   "edit",         "delete",    "import",
+                                                  "attach", "guide", "import-audio", "import-qda"};
     g_storing = STORING.count(command) > 0;
     return it->second(args);
 }

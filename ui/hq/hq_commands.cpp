@@ -2,6 +2,7 @@
 
 #include "escucha/capture/listening_records.h"
 #include "escucha/capture/operations.h"
+#include "escucha/interpret/exchange.h"
 #include "escucha/interpret/interpretation_records.h"
 #include "escucha/storage/clock.h"
 #include "escucha/storage/fsutil.h"
@@ -37,6 +38,10 @@ Usage:
   escucha-hq --data DIR admin devices --project PROJECT
   escucha-hq --data DIR admin revoke DEVICE_ID
   escucha-hq --data DIR admin export --project PROJECT --out FILE.json [--with-identities]
+  escucha-hq --data DIR admin export --project PROJECT --format qdpx|qdc|csv --out FILE
+      a REFI-QDA project (qdpx; recordings stay out: headquarters keeps their audio
+      sealed), the codebook alone (qdc) or a table of excerpts (csv); sources whose
+      participants did not consent to being quoted verbatim are left out or withheld
   escucha-hq --data DIR admin usage
       recordings and photos kept per project, and unfinished uploads (dropped after 48 hours untouched)
 
@@ -168,6 +173,34 @@ int Serve(const Args& args) {
     return ok ? 0 : 1;
 }
 
+/// admin export --format qdpx|qdc|csv, from the records headquarters holds.
+int ExportExchange(const std::vector<Json>& records, const sync::Project& project, const std::string& format,
+                   const std::string& out) {
+    const interpret::ProjectRecords set(interpret::AllRecordTypes(), records, project.id);
+    interpret::ExportedFile file;
+    if (format == "qdpx") {
+        interpret::QdpxOptions options;
+        options.exported_by = "headquarters";
+        file = interpret::ExportQdpx(set, options);
+    } else if (format == "qdc") {
+        file = interpret::ExportQdc(set);
+    } else {
+        file = interpret::ExportExcerptsCsv(set);
+    }
+    storage::WriteFileAtomically(out, file.bytes);
+    const auto& summary = file.summary;
+    std::cout << "exported " << summary.codes << " code(s), " << summary.codings << " coding(s) to " << out << "\n";
+    if (!summary.withheld_sources.empty())
+        std::cerr << summary.withheld_sources.size() << " source(s) with " << summary.withheld_codings
+                  << " coding(s) " << (format == "csv" ? "listed with their words withheld" : "left out")
+                  << ": their participants' consent does not cover quoting verbatim\n";
+    if (!summary.review_codings.empty())
+        std::cerr << summary.review_codings.size() << " coding(s) left out: their source no longer reads them\n";
+    if (!summary.audio_unavailable.empty())
+        std::cerr << summary.audio_unavailable.size() << " recording(s) left out: their audio stays sealed\n";
+    return 0;
+}
+
 int Admin(const Args& args) {
     if (args.words.size() < 2) throw Usage(errc::COMMAND_USAGE, {{"usage", "escucha-hq --data DIR admin COMMAND"}});
     const auto& command = args.words[1];
@@ -228,6 +261,13 @@ int Admin(const Args& args) {
         const auto out = args.Need("--out");
         std::vector<Json> records;
         store->ForEachRecord(project.id, [&](const sync::StoredRecord& r) { records.push_back(r.body); });
+        const auto format = args.Get("--format").empty() ? std::string("json") : args.Get("--format");
+        if (format == "qdpx" || format == "qdc" || format == "csv") return ExportExchange(records, project, format, out);
+        // html (reports of a profile, a session or a prioritisation round) comes here.
+        if (format != "json")
+            throw Usage(errc::COMMAND_USAGE,
+                        {{"usage", "escucha-hq --data DIR admin export --project PROJECT --format json|qdpx|qdc|csv "
+                                   "--out FILE"}});
         capture::ExportOptions options;
         options.with_identities = !args.Get("--with-identities").empty();
         options.project_id = project.id;
@@ -270,6 +310,9 @@ int Run(const std::vector<std::string>& raw) {
     } catch (const Usage& e) {
         std::cerr << "escucha-hq: " << words::WordError(e.Code(), e.Params()) << "\n";
         return e.ExitCode();
+    } catch (const storage::RecordError& e) {
+        std::cerr << "escucha-hq: " << words::WordError(e.Code(), e.Params()) << "\n";
+        return 2;
     } catch (const std::exception& e) {
         std::cerr << "escucha-hq: " << e.what() << "\n";
         return 2;
