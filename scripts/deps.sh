@@ -9,6 +9,7 @@ ESCUCHA_BUILD_PACKAGES=(
   libimgui-dev libstb-dev libglfw3-dev libgl-dev fonts-noto-core libgl1-mesa-dri
   libopusenc-dev libopusfile-dev libsndfile1-dev   # recordings: Opus in Ogg; files from other devices
   portaudio19-dev libsoundtouch-dev   # the window app records and plays through the sound card, at 0.5-2x with the pitch kept
+  libzip-dev libxml2-dev   # REFI-QDA exchange: .qdpx archives written and read, XML read
 )
 ESCUCHA_TEST_PACKAGES=(
   catch2
@@ -17,6 +18,7 @@ ESCUCHA_TEST_PACKAGES=(
   openssl          # the TLS tests make self-signed certificates
   xvfb xdotool x11-xserver-utils imagemagick   # the window app's end-to-end test: a real window, real keys, screen DPI, screenshots
   espeak-ng sox    # real speech in Spanish and French for the recording tests
+  libxml2-utils unzip   # REFI-QDA exports checked by xmllint against the schemas, unpacked by unzip
 )
 
 # install_packages NAME...: installs those of the named packages that are missing.
