@@ -107,11 +107,22 @@ std::string Str(const Json& record, const std::string& field) {
 
 /// A record's time as xsd:dateTime; empty when it has none that parses.
 std::string DateTime(const Json& record, const char* field = "created_at") {
-    const auto millis = storage::ParseIsoMillis(Str(record, field));
+    auto text = Str(record, field);
+    // What the store writes (2026-03-14T09:30:00.123Z) is one already.
+    if (text.size() == 24 && text[10] == 'T' && text[23] == 'Z' && text[19] == '.') return text;
+    const auto millis = storage::ParseIsoMillis(text);
     return millis ? storage::FormatIsoMillis(*millis) : std::string();
 }
 
-std::string UserGuid(const std::string& author) { return NameGuid("escucha user:" + author); }
+std::string UserGuid(const std::string& author) {
+    thread_local std::map<std::string, std::string> known; // one hash per author, not per record
+    auto it = known.find(author);
+    if (it == known.end()) {
+        if (known.size() > 10000) known.clear();
+        it = known.emplace(author, NameGuid("escucha user:" + author)).first;
+    }
+    return it->second;
+}
 
 bool IsColour(const std::string& text) {
     if (text.size() != 7 || text[0] != '#') return false;
@@ -548,7 +559,9 @@ ExportedFile ExportQdpx(const ProjectRecords& project, const QdpxOptions& option
     xml += "</Project>\n";
 
     summary.codes = static_cast<int64_t>(g.codes.size());
-    zip.Add("project.qde", std::move(xml));
+    // The project file repeats itself: the fastest deflate level already
+    // shrinks it well, and it is most of the work for a coded project.
+    zip.Add("project.qde", std::move(xml), true, 1);
     out.bytes = zip.Finish();
     return out;
 }

@@ -35,7 +35,8 @@ ZipWriter::ZipWriter(int level) : m_level(level) {
     }
 }
 
-void ZipWriter::Add(const std::string& name, std::string content, bool compress) {
+void ZipWriter::Add(const std::string& name, std::string content, bool compress, int level) {
+    if (level < 0) level = m_level;
     if (!m_zip) throw std::logic_error("zip archive already finished");
     const auto& kept = m_contents.emplace_back(std::move(content));
     zip_t* archive = m_zip.get();
@@ -47,7 +48,7 @@ void ZipWriter::Add(const std::string& name, std::string content, bool compress)
         throw std::runtime_error(std::string("zip: ") + zip_error_strerror(zip_get_error(archive)));
     }
     if (zip_set_file_compression(archive, static_cast<zip_uint64_t>(index), compress ? ZIP_CM_DEFLATE : ZIP_CM_STORE,
-                                 !compress || m_level < 0 ? 0 : static_cast<zip_uint32_t>(m_level)) != 0)
+                                 !compress || level < 0 ? 0 : static_cast<zip_uint32_t>(level)) != 0)
         throw std::runtime_error(std::string("zip: ") + zip_error_strerror(zip_get_error(archive)));
 }
 

@@ -37,8 +37,9 @@ public:
     ZipWriter& operator=(const ZipWriter&) = delete;
     ~ZipWriter() = default;
 
-    /// Adds `content` as `name`, deflated unless `compress` is false (audio).
-    void Add(const std::string& name, std::string content, bool compress = true);
+    /// Adds `content` as `name`, deflated unless `compress` is false (audio),
+    /// at `level` (1-9) when given, else at the writer's level.
+    void Add(const std::string& name, std::string content, bool compress = true, int level = -1);
     /// The archive; the writer is spent afterwards.
     [[nodiscard]] std::string Finish();
 
