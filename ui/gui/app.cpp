@@ -218,7 +218,7 @@ void DrawContent(AppState& s, const Frame& f) {
     if (s.Section() == SECTION_RESULTS) return DrawResults(s.coding, s.editing, s, f);
     if (s.audio.Screen() != AudioScreen::None) return DrawAudio(s.audio, f);
     if (s.Section() == SECTION_SEARCH) return DrawSearch(s.search, s.editing, f);
-    if (s.editing.Draft()) return DrawRecordEditor(s.editing, s.audio, s.coding, f);
+    if (s.editing.Draft()) return DrawRecordEditor(s.editing, s.audio, s.coding, s.activities, f);
     DrawRecordList(s.editing, s.sync, s.Section(), f);
 }
 
@@ -228,7 +228,7 @@ void DrawNarrow(AppState& s, const Frame& f) {
     DrawRecovered(s.audio, f);
     ImGui::BeginChild("content", ImVec2(0, 0), false);
     if (s.editing.Draft() && s.Section() == SECTION_SEARCH && s.audio.Screen() == AudioScreen::None)
-        DrawRecordEditor(s.editing, s.audio, s.coding, f);
+        DrawRecordEditor(s.editing, s.audio, s.coding, s.activities, f);
     else DrawContent(s, f);
     ImGui::EndChild();
 }
@@ -263,7 +263,7 @@ void DrawWide(AppState& s, const Frame& f) {
     ImGui::SameLine();
     const bool beside = profile && ImGui::GetContentRegionAvail().x > 600.0f * f.scale;
     ImGui::BeginChild("editor", ImVec2(beside ? ImGui::GetContentRegionAvail().x * 0.55f : 0, 0), true);
-    DrawRecordEditor(s.editing, s.audio, s.coding, f);
+    DrawRecordEditor(s.editing, s.audio, s.coding, s.activities, f);
     ImGui::EndChild();
     if (beside) {
         ImGui::SameLine();

@@ -11,7 +11,7 @@ namespace escucha::gui {
 AppState::AppState(VaultWorker& worker, VaultWorker& sync_worker, std::filesystem::path vault_dir,
                    std::filesystem::path settings_file)
     : context(worker, sync_worker), settings(context, std::move(settings_file)), lists(context),
-      editing(context, lists), audio(context, lists, editing), coding(context, lists), search(context, editing), sync(context, lists, editing),
+      editing(context, lists), audio(context, lists, editing), coding(context, lists), activities(context, editing), search(context, editing), sync(context, lists, editing),
       session(context, std::move(vault_dir)) {
     // Choosing another project closes the open record first (it saves).
     lists.before_project_change = [this] {
@@ -24,7 +24,12 @@ AppState::AppState(VaultWorker& worker, VaultWorker& sync_worker, std::filesyste
     editing.on_saved = [this](const std::string& id) {
         sync.Saved(id);
         // A text that changed moves its codings with the edit (or flags them): show them as they now are.
-        if (editing.Draft() && editing.Draft()->id == id) coding.Changed();
+        if (editing.Draft() && editing.Draft()->id == id) {
+            coding.Changed();
+            // A profile's or a round's own fields changed: its quotes and result are read again
+            // (a session's feedback being written is left as it is).
+            if (editing.Draft()->type != interpret::SESSION_TYPE) activities.Follow(true);
+        }
     };
     session.on_unlocked = [this](std::shared_ptr<storage::Vault> connection) {
         sync.Unlocked(std::move(connection));
@@ -33,6 +38,11 @@ AppState::AppState(VaultWorker& worker, VaultWorker& sync_worker, std::filesyste
         audio.Recover();
     };
     sync.on_pulled = [this] { coding.Changed(); };
+    activities.open_record = [this](const std::string& type, const std::string& id) {
+        if (editing.Draft() && editing.Draft()->id == id) return editing.ReadAgain();
+        Show(type);
+        editing.OpenRecord(id);
+    };
     // A search hit in a transcript opens its recording there.
     search.open_in_recording = [this](const std::string& id, std::vector<std::string> terms) {
         audio.OpenInRecording(id, std::move(terms));
@@ -70,6 +80,7 @@ void AppState::ClearSession() {
     search.Clear();
     audio.Clear();
     coding.Clear();
+    activities.Clear();
     context.status.clear();
     context.error.clear();
 }

@@ -12,6 +12,7 @@
 //   settings  language, auto-lock, size        feature_settings.h  panel_settings.cpp
 //   audio     record, play, transcribe         feature_audio.h     panel_audio.cpp
 //   coding    codebook, coding, results         feature_coding.h    panel_coding.cpp
+//   activities quotes, feedback, prioritisation  feature_activities.h panel_activities.cpp
 //
 // A new screen (audio recording, interpretation) is one more feature class,
 // its panel, and a member here. Storage work goes to the VaultWorker; sync
@@ -23,6 +24,7 @@
 #pragma once
 
 #include "app_context.h"
+#include "feature_activities.h"
 #include "feature_audio.h"
 #include "feature_coding.h"
 #include "feature_editing.h"
@@ -56,6 +58,7 @@ public:
     EditingFeature editing;
     AudioFeature audio;
     CodingFeature coding;
+    ActivitiesFeature activities;
     SearchFeature search;
     SyncFeature sync;
     SessionFeature session;

@@ -130,6 +130,25 @@ void EditingFeature::OpenRecord(const std::string& id) {
         });
 }
 
+void EditingFeature::ReadAgain() {
+    if (!m_draft || m_draft->id.empty()) return;
+    const int key = m_draft->key, session = m_ctx.session;
+    const std::string id = m_draft->id;
+    UiQueue& ui = m_ctx.Ui();
+    m_ctx.worker.Post([this, &ui, session, key, id](std::optional<storage::Vault>& vault) {
+        if (!vault) return;
+        auto record = vault->Records().Get(id);
+        if (!record) return;
+        ui.Post([this, session, key, record = std::move(*record)] {
+            // Edited meanwhile: what the person typed wins, and is saved as usual.
+            if (session != m_ctx.session || !m_draft || m_draft->key != key || m_draft->dirty || m_draft->saving) return;
+            auto fresh = DraftFromRecord(Type(record["type"].get<std::string>()), record);
+            fresh.key = key;
+            *m_draft = std::move(fresh);
+        });
+    });
+}
+
 void EditingFeature::CloseRecord() {
     ++m_open_request; // an open still on its way is overtaken
     // What was refused stays unsaved: say so rather than drop it quietly.

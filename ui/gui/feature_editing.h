@@ -84,6 +84,8 @@ public:
     /// Opens a record a search found, marking `terms` in it and scrolling to the first.
     void OpenFound(const std::string& id, std::vector<std::string> terms);
     void CloseRecord(); ///< saves first
+    /// Reads the open record again (an operation changed it: a round's voters), unless it has unsaved edits.
+    void ReadAgain();
     void Edited(RecordDraft& d, const std::string& field, double now);
     void FocusLeft(RecordDraft& d); ///< a field lost focus: save now
     void DeleteRecord();

@@ -162,6 +162,8 @@ void DrawExcerpts(CodingFeature& c, EditingFeature& e, AppState& app, const Fram
             app.Show(ex.source_type);
             e.OpenRecord(ex.source_id);
         }
+        if (!f.narrow) ImGui::SameLine();
+        DrawQuoteIn(app.activities, e, ex.coding_id, f);
         ImGui::PopID();
     }
 }

@@ -6,6 +6,9 @@
 
 #include "escucha/capture/operations.h"
 #include "escucha/interpret/coding.h"
+#include "escucha/interpret/priorities.h"
+#include "escucha/interpret/profiles.h"
+#include "escucha/interpret/sessions.h"
 
 #include <imgui_stdlib.h>
 
@@ -104,7 +107,8 @@ void DrawDelete(EditingFeature& e, const Frame& f) {
 
 } // namespace
 
-void DrawRecordEditor(EditingFeature& e, AudioFeature& a, CodingFeature& c, const Frame& f) {
+void DrawRecordEditor(EditingFeature& e, AudioFeature& a, CodingFeature& c, ActivitiesFeature& act,
+                      const Frame& f) {
     if (!e.Draft()) {
         ImGui::TextWrapped("%s", Tr("Choose one from the list, or make a new one."));
         return;
@@ -134,10 +138,16 @@ void DrawRecordEditor(EditingFeature& e, AudioFeature& a, CodingFeature& c, cons
         DrawRecordings(a, d, f);
         ImGui::Separator();
     }
-    DrawForm(e, d, f);
+    // A round's voters, status and decision change through its voting below, not by hand.
+    static const std::vector<std::string> by_voting = {"voter_tokens", "status", "decision"};
+    DrawForm(e, d, f, d.type == interpret::ROUND_TYPE ? by_voting : std::vector<std::string>{});
     if (HasRole(d.type, storage::RecordRole::Person)) DrawIdentity(e, f);
     if (HasRole(d.type, storage::RecordRole::Consent)) DrawConsentActions(e, f);
     if (const auto* text = interpret::CodableField(e.Type(d.type))) DrawCodingBox(c, e, d, text->name, f);
+    act.Follow();
+    if (d.type == interpret::PROFILE_TYPE) DrawQuotes(act, e, d, f);
+    else if (d.type == interpret::SESSION_TYPE) DrawFeedback(act, e, d, f);
+    else if (d.type == interpret::ROUND_TYPE) DrawRound(act, e, d, f);
     if (e.ReadsBeside() && f.narrow) {
         // No room beside the form on a phone: the narratives follow it.
         if (ImGui::CollapsingHeader(Tr("Narratives it draws on"))) DrawLinkedNarratives(e, f);

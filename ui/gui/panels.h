@@ -15,7 +15,8 @@ void DrawNavigation(AppState& app, const Frame& f);                            /
 void DrawTopBar(AppState& app, const Frame& f);                                ///< panel_navigation.cpp
 void DrawRecordList(EditingFeature& e, const SyncFeature& sync, const std::string& type,
                     const Frame& f);                                        ///< panel_records.cpp
-void DrawRecordEditor(EditingFeature& e, AudioFeature& a, CodingFeature& c, const Frame& f); ///< panel_records.cpp
+void DrawRecordEditor(EditingFeature& e, AudioFeature& a, CodingFeature& c, ActivitiesFeature& act,
+                      const Frame& f); ///< panel_records.cpp
 void DrawLinkedNarratives(EditingFeature& e, const Frame& f);               ///< panel_profile.cpp
 void DrawSearch(SearchFeature& s, const EditingFeature& e, const Frame& f); ///< panel_search.cpp
 void DrawSync(SyncFeature& s, EditingFeature& e, const Frame& f);           ///< panel_sync.cpp
@@ -29,6 +30,12 @@ void DrawCodingBox(CodingFeature& c, EditingFeature& e, RecordDraft& d, const st
                    const Frame& f);                                                   ///< panel_coding.cpp
 void DrawCodebook(CodingFeature& c, EditingFeature& e, AppState& app, const Frame& f); ///< panel_coding.cpp
 void DrawResults(CodingFeature& c, EditingFeature& e, AppState& app, const Frame& f);  ///< panel_coding.cpp
+/// A profile's quotes; a session's feedback; a round's ballots and result (panel_activities.cpp).
+void DrawQuotes(ActivitiesFeature& a, EditingFeature& e, const RecordDraft& d, const Frame& f);
+void DrawFeedback(ActivitiesFeature& a, EditingFeature& e, RecordDraft& d, const Frame& f);
+void DrawRound(ActivitiesFeature& a, EditingFeature& e, RecordDraft& d, const Frame& f);
+/// Under an excerpt: make it a quote of a profile (panel_activities.cpp).
+void DrawQuoteIn(ActivitiesFeature& a, const EditingFeature& e, const std::string& coding_id, const Frame& f);
 /// The excerpts of the code (or matrix cell) chosen.
 void DrawExcerpts(CodingFeature& c, EditingFeature& e, AppState& app, const Frame& f); ///< panel_coding.cpp
 

@@ -1,0 +1,182 @@
+#include "feature_activities.h"
+
+#include "i18n.h"
+
+#include <memory>
+
+namespace escucha::gui {
+
+void ActivitiesFeature::Run(std::function<void(storage::RecordStore&)> work, std::function<void()> done) {
+    const int session = m_ctx.session;
+    UiQueue& ui = m_ctx.Ui();
+    m_ctx.worker.Post(
+        [&ui, work = std::move(work), done = std::move(done), this, session](std::optional<storage::Vault>& vault) {
+            if (!vault) return;
+            work(vault->Records());
+            ui.Post([this, session, done] {
+                if (session != m_ctx.session) return;
+                m_ctx.error.clear();
+                if (done) done();
+            });
+        },
+        [this, session](std::string what) {
+            if (session != m_ctx.session) return;
+            m_ctx.error = std::move(what);
+        });
+}
+
+void ActivitiesFeature::Follow(bool force) {
+    const RecordDraft* d = m_editing.Draft();
+    const std::string id = d ? d->id : std::string();
+    if (!force && id == m_followed) return;
+    if (id != m_followed) {
+        m_quotes.clear();
+        m_feedback.clear();
+        m_feedback_loaded = false;
+        m_tally.reset();
+        m_ballot = {};
+        m_decision.clear();
+    }
+    m_followed = id;
+    if (id.empty()) return;
+    if (d->type == interpret::PROFILE_TYPE) LoadQuotes(id);
+    else if (d->type == interpret::SESSION_TYPE) LoadFeedback(id);
+    else if (d->type == interpret::ROUND_TYPE) LoadTally(id);
+}
+
+void ActivitiesFeature::Clear() {
+    m_followed.clear();
+    m_quotes.clear();
+    m_feedback.clear();
+    m_feedback_loaded = false;
+    m_tally.reset();
+    m_ballot = {};
+    m_decision.clear();
+}
+
+// [SECTION] Quotes
+
+void ActivitiesFeature::LoadQuotes(const std::string& profile_id) {
+    auto quotes = std::make_shared<std::vector<interpret::Quote>>();
+    Run([profile_id, quotes](storage::RecordStore& store) { *quotes = interpret::QuotesOf(store, profile_id, true); },
+        [this, profile_id, quotes] {
+            if (m_followed == profile_id) m_quotes = std::move(*quotes);
+        });
+}
+
+void ActivitiesFeature::AddQuote(const std::string& profile_id, const std::string& coding_id) {
+    Run([profile_id, coding_id](storage::RecordStore& store) { interpret::AddQuote(store, profile_id, coding_id); },
+        [this, profile_id] {
+            m_ctx.status = Tr("Quote added to the profile");
+            if (m_followed == profile_id) LoadQuotes(profile_id);
+        });
+}
+
+void ActivitiesFeature::RemoveQuote(const std::string& quote_id) {
+    Run([quote_id](storage::RecordStore& store) { interpret::RemoveQuote(store, quote_id); },
+        [this] { Follow(true); });
+}
+
+void ActivitiesFeature::MoveQuote(const std::string& quote_id, int64_t index) {
+    Run([quote_id, index](storage::RecordStore& store) { interpret::MoveQuote(store, quote_id, index); },
+        [this] { Follow(true); });
+}
+
+// [SECTION] Feedback
+
+void ActivitiesFeature::LoadFeedback(const std::string& session_id) {
+    auto records = std::make_shared<std::vector<storage::Json>>();
+    Run([session_id, records](storage::RecordStore& store) { *records = interpret::FeedbackOf(store, session_id); },
+        [this, session_id, records] {
+            if (m_followed != session_id) return;
+            // What this device wrote or received last for each profile (several devices may each have written one).
+            for (const auto& r : *records) {
+                auto& f = m_feedback[r.value("profile_id", std::string())];
+                f.recognised = r.value("recognised", std::string());
+                f.exists = r.value("exists", std::string());
+                f.missing = r.value("missing", std::string());
+                f.superfluous = r.value("superfluous", std::string());
+                f.refinement = r.value("refinement", std::string());
+                f.saved_id = r.value("id", std::string());
+            }
+            m_feedback_loaded = true;
+        });
+}
+
+void ActivitiesFeature::SaveFeedback(const std::string& session_id, const std::string& profile_id) {
+    const FeedbackDraft& f = m_feedback[profile_id];
+    interpret::ProfileFeedback feedback{profile_id, storage::Json::object()};
+    const auto put = [&](const char* field, const std::string& value) {
+        feedback.answers[field] = value.empty() ? storage::Json() : storage::Json(value);
+    };
+    put("recognised", f.recognised);
+    put("exists", f.exists);
+    put("missing", f.missing);
+    put("superfluous", f.superfluous);
+    put("refinement", f.refinement);
+    auto saved = std::make_shared<std::string>();
+    Run(
+        [session_id, feedback, saved](storage::RecordStore& store) {
+            const auto records = interpret::RecordFeedback(store, session_id, {feedback});
+            if (!records.empty()) *saved = records.front().value("id", std::string());
+        },
+        [this, session_id, profile_id, saved] {
+            m_ctx.status = Tr("Feedback saved");
+            if (m_followed == session_id) m_feedback[profile_id].saved_id = *saved;
+        });
+}
+
+void ActivitiesFeature::Refine(const std::string& profile_id, const std::string& feedback_id) {
+    auto version = std::make_shared<std::string>();
+    Run(
+        [profile_id, feedback_id, version](storage::RecordStore& store) {
+            *version = interpret::RefineProfile(store, profile_id, feedback_id).value("id", std::string());
+        },
+        [this, version] {
+            m_ctx.status = Tr("A new version of the profile was made");
+            if (open_record) open_record(interpret::PROFILE_TYPE, *version);
+        });
+}
+
+// [SECTION] Rounds
+
+void ActivitiesFeature::LoadTally(const std::string& round_id) {
+    auto tally = std::make_shared<interpret::Tally>();
+    Run([round_id, tally](storage::RecordStore& store) { *tally = interpret::TallyRound(store, round_id); },
+        [this, round_id, tally] {
+            if (m_followed == round_id) m_tally = std::move(*tally);
+        });
+}
+
+void ActivitiesFeature::AddVoters(const std::string& round_id, int64_t count) {
+    Run([round_id, count](storage::RecordStore& store) { (void)interpret::AddVoters(store, round_id, count); },
+        [this, round_id] {
+            if (open_record) open_record(interpret::ROUND_TYPE, round_id); // its tokens, read again
+        });
+}
+
+void ActivitiesFeature::Cast(const std::string& round_id) {
+    if (m_ballot.token.empty()) return;
+    std::vector<interpret::Mark> marks;
+    for (const auto& [challenge, mark] : m_ballot.marks) {
+        interpret::Mark m = mark;
+        m.challenge_id = challenge;
+        marks.push_back(std::move(m));
+    }
+    const std::string token = m_ballot.token;
+    Run([round_id, token, marks](storage::RecordStore& store) { interpret::CastVote(store, round_id, token, marks); },
+        [this, round_id] {
+            m_ctx.status = Tr("Ballot counted");
+            m_ballot = {};
+            if (m_followed == round_id) LoadTally(round_id);
+        });
+}
+
+void ActivitiesFeature::Close(const std::string& round_id, const std::string& decision) {
+    Run([round_id, decision](storage::RecordStore& store) { interpret::CloseRound(store, round_id, decision); },
+        [this, round_id] {
+            if (open_record) open_record(interpret::ROUND_TYPE, round_id);
+        });
+}
+
+} // namespace escucha::gui
