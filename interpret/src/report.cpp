@@ -152,13 +152,14 @@ const std::vector<std::string>& Palette() {
 }
 
 std::string BarsSvg(const Bars& bars) {
-    constexpr double WIDTH = 760, LABEL = 290, AREA = 380, BAR = 20, GAP = 12, TOP_PAD = 8;
+    // Each row's label above its bars, so a long statement is never cut at the page's edge.
+    constexpr double WIDTH = 760, LABEL_HEIGHT = 20, AREA = 680, BAR = 20, GAP = 12, TOP_PAD = 8;
     double largest = 0;
     for (const auto& row : bars.values)
         for (const double v : row) largest = std::max(largest, v);
     const size_t series = std::max<size_t>(1, bars.series.size());
     const double legend = bars.series.size() > 1 ? 28.0 * static_cast<double>((bars.series.size() + 3) / 4) : 0;
-    const double row_height = static_cast<double>(series) * BAR + GAP;
+    const double row_height = LABEL_HEIGHT + static_cast<double>(series) * BAR + GAP;
     const double height = TOP_PAD + legend + row_height * static_cast<double>(bars.labels.size()) + TOP_PAD;
     std::string out = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 " + Number(WIDTH) + " " +
                       Number(height, 0) + "\" width=\"" + Number(WIDTH) + "\" height=\"" + Number(height, 0) +
@@ -175,17 +176,16 @@ std::string BarsSvg(const Bars& bars) {
     }
     for (size_t i = 0; i < bars.labels.size(); ++i) {
         const double top = TOP_PAD + legend + row_height * static_cast<double>(i);
-        out += "<g><title>" + HtmlEscape(bars.labels[i]) + "</title>\n<text x=\"" + Number(LABEL - 8, 0) + "\" y=\"" +
-               Number(top + static_cast<double>(series) * BAR / 2 + 5, 1) + "\" text-anchor=\"end\">" +
-               HtmlEscape(Shorten(bars.labels[i], 38)) + "</text>\n";
+        out += "<g><title>" + HtmlEscape(bars.labels[i]) + "</title>\n<text x=\"0\" y=\"" +
+               Number(top + LABEL_HEIGHT - 6, 1) + "\">" + HtmlEscape(Shorten(bars.labels[i], 90)) + "</text>\n";
         for (size_t s = 0; s < series; ++s) {
             const double value = s < bars.values[i].size() ? bars.values[i][s] : 0;
             const double width = largest > 0 ? AREA * value / largest : 0;
-            const double y = top + BAR * static_cast<double>(s);
-            out += "<rect x=\"" + Number(LABEL, 0) + "\" y=\"" + Number(y, 1) + "\" width=\"" + Number(width, 1) +
+            const double y = top + LABEL_HEIGHT + BAR * static_cast<double>(s);
+            out += "<rect x=\"0\" y=\"" + Number(y, 1) + "\" width=\"" + Number(width, 1) +
                    "\" height=\"" + Number(BAR - 3, 0) + "\" fill=\"" +
                    HtmlEscape(s < bars.colours.size() ? bars.colours[s] : Palette()[0]) + "\"/>";
-            out += "<text x=\"" + Number(LABEL + width + 6, 1) + "\" y=\"" + Number(y + BAR - 7, 1) + "\">" +
+            out += "<text x=\"" + Number(width + 6, 1) + "\" y=\"" + Number(y + BAR - 7, 1) + "\">" +
                    Number(value, bars.decimals) + "</text>\n";
         }
         out += "</g>\n";

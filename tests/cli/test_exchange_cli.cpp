@@ -123,10 +123,40 @@ TEST_CASE("escucha-cli exports a project as .qdpx, .qdc and CSV and imports .qdp
     REQUIRE(qdc.exit_code == 0);
     CHECK(Xmllint((dir / "c.qdc").string(), "Codebook-mrt2019.xsd") == 0);
 
-    // The JSON export is as it was; html is not there yet.
+    // The JSON export is as it was.
     CHECK(Cli(vault, {"export", "--format", "json", "--out", (dir / "all.json").string()}).exit_code == 0);
     CHECK(Json::parse(escucha::test::ReadFile(dir / "all.json"))["format"] == "escucha-export");
+
+    // A profile quoting both passages, as a report: Beto's words are withheld, Ana's shown.
+    const auto profile = Cli(vault, {"add", "profile", "project_id=" + PROJECT, "kind=collective", "name=Cosecheras"});
+    REQUIRE(profile.exit_code == 0);
+    const std::string profile_id = profile.out.substr(0, profile.out.find('\n'));
+    for (const char* coding : {"01900000-0000-7000-8000-000000000030", "01900000-0000-7000-8000-000000000031"})
+        REQUIRE(Cli(vault, {"add", "quote", "profile_id=" + profile_id, std::string("coding_id=") + coding}).exit_code ==
+                0);
+    const auto report = Cli(vault, {"export", "--format", "html", "--profile", profile_id, "--language", "es", "--out",
+                                    (dir / "profile.html").string()});
+    INFO(report.err);
+    REQUIRE(report.exit_code == 0);
+    const auto html = escucha::test::ReadFile(dir / "profile.html");
+    CHECK(html.find("lang=\"es\"") != std::string::npos);
+    CHECK(html.find("Mi tierra, es &quot;mía&quot;") != std::string::npos);
+    CHECK(html.find(CANARY) == std::string::npos);
+    CHECK(html.find("Nos pagan") == std::string::npos);
+    CHECK(html.find("Beto") != std::string::npos); // named as the one whose consent does not cover quoting
+    const auto chart = Cli(vault, {"export", "--format", "html", "--project", PROJECT, "--group", "territory", "--out",
+                                   (dir / "codes.html").string()});
+    REQUIRE(chart.exit_code == 0);
+    const auto codes = escucha::test::ReadFile(dir / "codes.html");
+    CHECK(codes.find("<svg") != std::string::npos);
+    CHECK(codes.find("Nariño") != std::string::npos);
+    CHECK(codes.find(CANARY) == std::string::npos);
+    // Nothing to report on, or something that is not there: a usage error, a clear refusal.
     CHECK(Cli(vault, {"export", "--format", "html", "--out", (dir / "r.html").string()}).exit_code == 1);
+    CHECK(Cli(vault, {"export", "--format", "html", "--round", PROJECT.substr(0, 30) + "999999", "--out",
+                      (dir / "r.html").string()})
+              .exit_code != 0);
+    CHECK_FALSE(std::filesystem::exists(dir / "r.html"));
     CHECK(Cli(vault, {"export", "--format", "qdpx", "--out", (dir / "x.qdpx").string()}).exit_code == 1);
 
     SECTION("into another vault whose narrative has the same words") {

@@ -190,8 +190,8 @@ TEST_CASE("A round's report charts the result as SVG with the numbers and argume
     CheckSafeAndSelfContained(html);
     CHECK(Occurrences(html, "<svg") == 1);
     CHECK(Occurrences(html, "<rect") == 2);                   // one bar per challenge
-    CHECK(html.find("width=\"380.0\"") != std::string::npos); // the first bar is the longest
-    CHECK(html.find("width=\"126.7\"") != std::string::npos); // 1 dot of 3
+    CHECK(html.find("width=\"680.0\"") != std::string::npos); // the first bar is the longest
+    CHECK(html.find("width=\"226.7\"") != std::string::npos); // 1 dot of 3
     CHECK(html.find("1. Báscula &lt;script&gt;") != std::string::npos);
     CHECK(html.find("Porque &lt;script&gt;") != std::string::npos);
     CHECK(html.find("Decidido &lt;script&gt;") != std::string::npos);

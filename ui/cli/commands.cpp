@@ -18,6 +18,7 @@
 #include "escucha/interpret/coding.h"
 #include "escucha/interpret/exchange.h"
 #include "escucha/interpret/interpretation_records.h"
+#include "escucha/interpret/report.h"
 #include "escucha/storage/blobs.h"
 #include "escucha/storage/fsutil.h"
 #include "escucha/storage/json.h"
@@ -82,6 +83,10 @@ Commands:
                                 (qdpx), the codebook alone (qdc), or every excerpt in a table
                                 (csv); words whose participants did not consent to being quoted
                                 verbatim are left out (qdpx) or withheld (csv), and it says so
+  export --format html --out PATH (--profile ID | --session ID | --round ID | --project ID [--group FIELD])
+                                a printable report of a profile (quotes withheld without consent),
+                                a session, a prioritisation round, or the codes by participant group
+                                (gender, age_band, territory, vulnerability_groups); in $LANG or --language
   import-qda --project ID FILE  a codebook and codings from another tool (.qdpx, .qdc): codes
                                 are reused when present, codings land on the project's sources
                                 with the same text; what cannot be placed is listed, all or nothing
@@ -151,7 +156,8 @@ struct Args {
 const std::vector<std::string> VALUE_OPTIONS = {
     "--vault", "--author",  "--project",  "--limit",       "--format",    "--out",     "--server",
     "--code",  "--ca-cert", "--interval", "--max-backoff", "--full-name", "--contact", "--date",
-    "--from",  "--retry",   "--discard",  "--interview",   "--consent",   "--title",   "--participant"};
+    "--from",  "--retry",   "--discard",  "--interview",   "--consent",   "--title",   "--participant",
+    "--profile", "--session", "--round", "--group", "--language"};
 
 Args Parse(const std::vector<std::string>& raw) {
     Args args;
@@ -954,14 +960,48 @@ int ExportExchange(const Args& args, const std::string& format, const std::strin
     return EXIT_OK;
 }
 
+/// export --format html: a printable report of a profile, a session, a
+/// prioritisation round, or the project's codes by group, in the language
+/// of LANG (or --language), through interpret/report.h.
+int ExportReport(const Args& args, const std::string& out) {
+    if (const auto language = args.Option("--language")) words::SetLanguage(*language);
+    auto vault = OpenVault(args);
+    auto& store = vault.Records();
+    interpret::ReportOptions options;
+    options.words = [](const char* english) { return std::string(words::Tr(english)); };
+    options.language = words::CurrentLanguage();
+    std::string html;
+    const auto of = [&](const char* type) -> std::optional<std::string> {
+        const auto id = args.Option(std::string("--") + type);
+        if (!id) return std::nullopt;
+        const auto r = store.Get(*id);
+        if (!r || r->value("deleted", false))
+            throw RecordError(type, std::string("no ") + type + " with id " + *id, storage::errc::RECORD_NOT_FOUND,
+                              {{"field", type}, {"id", *id}});
+        return *id;
+    };
+    if (const auto id = of("profile")) html = interpret::ProfileReport(store, *id, options);
+    else if (const auto session = of("session")) html = interpret::SessionReport(store, *session, options);
+    else if (const auto round = of("round")) html = interpret::RoundReport(store, *round, options);
+    else if (const auto project = args.Option("--project"))
+        html = interpret::CodeGroupReport(store, *project, args.Option("--group").value_or("gender"), options);
+    else throw UsageError("export --format html needs --profile ID, --session ID, --round ID or --project ID");
+    storage::WriteFileAtomically(out, html);
+    std::cout << "wrote the report to " << out << "\n";
+    std::cerr << "note: " << out << " is not encrypted; keep it as safe as the testimony in it.\n";
+    return EXIT_OK;
+}
+
 int CmdExport(const Args& args) {
-    ExpectWords(args, 1, "export --format json|qdpx|qdc|csv --out PATH [--project ID] [--with-identities]");
+    ExpectWords(args, 1,
+                "export --format json|qdpx|qdc|csv|html --out PATH [--project ID] [--with-identities] "
+                "[--profile ID | --session ID | --round ID] [--group FIELD] [--language es|fr|pt|en]");
     const auto format = args.Option("--format").value_or("json");
     const auto out = args.Option("--out");
     if (!out) throw UsageError("export needs --out PATH");
     if (format == "qdpx" || format == "qdc" || format == "csv") return ExportExchange(args, format, *out);
-    // html (reports of a profile, a session or a prioritisation round) comes here.
-    if (format != "json") throw UsageError("export --format takes json, qdpx, qdc or csv");
+    if (format == "html") return ExportReport(args, *out);
+    if (format != "json") throw UsageError("export --format takes json, qdpx, qdc, csv or html");
     const bool identities = args.Flag("--with-identities");
     auto vault = OpenVault(args);
     std::vector<Json> records;
