@@ -133,6 +133,31 @@ MergedCodes MergeCodes(storage::RecordStore& store, const std::string& from, con
                 kept_memo = kept_memo.empty() ? memo : kept_memo + "\n\n" + memo;
                 it->second = store.Update(it->second["id"].get<std::string>(), {{"memo", kept_memo}});
             }
+            // What named the dropped coding (a profile's quote, a challenge's evidence) names the kept one.
+            const std::string kept_id = it->second["id"].get<std::string>();
+            for (const auto& referrer_id : store.ReferencesTo(id)) {
+                const auto referrer = store.Get(referrer_id);
+                if (!referrer || referrer->value("deleted", false)) continue;
+                const auto* type = store.Types().Find(referrer->value("type", std::string()));
+                if (!type) continue;
+                Json patch = Json::object();
+                for (const auto& f : type->fields) {
+                    if (f.ref_type != CODING_TYPE || !referrer->contains(f.name)) continue;
+                    const Json& value = (*referrer)[f.name];
+                    if (f.kind == storage::FieldKind::Reference && value == id) patch[f.name] = kept_id;
+                    if (f.kind == storage::FieldKind::ReferenceList && value.is_array()) {
+                        Json list = Json::array();
+                        bool changed = false;
+                        for (const auto& item : value) {
+                            const Json now = item == id ? Json(kept_id) : item;
+                            changed = changed || now != item;
+                            if (std::find(list.begin(), list.end(), now) == list.end()) list.push_back(now);
+                        }
+                        if (changed) patch[f.name] = list;
+                    }
+                }
+                if (!patch.empty()) store.Update(referrer_id, patch);
+            }
             store.Delete(id);
             outcome.dropped.push_back(id);
         }

@@ -102,3 +102,25 @@ TEST_CASE("Merging codes moves their codings without duplicates and keeps the ol
     CHECK_FALSE(b.store.Get(side).value().contains("parent_id"));
     CHECK(b.store.Get(low).value()["parent_id"] == mid);
 }
+
+TEST_CASE("A merge that drops a duplicate coding moves what quoted it to the coding kept", "[interpret][codebook]") {
+    Book b;
+    const auto from = b.Code("Guardería");
+    const auto into = b.Code("Cuidado");
+    const std::string n = b.store.Create(
+        "narrative", {{"project_id", b.project}, {"title", "T"}, {"text", "No hay guardería ni escuela."}})["id"];
+    const std::string dropped = interpret::CodePassage(b.store, {n, 7, 16}, {from})[0]["id"];
+    const std::string kept = interpret::CodePassage(b.store, {n, 7, 16}, {into})[0]["id"];
+    const std::string profile =
+        b.store.Create("profile", {{"project_id", b.project}, {"kind", "collective"}, {"name", "Madres"}})["id"];
+    const std::string quote = b.store.Create("quote", {{"project_id", b.project}, {"profile_id", profile}, {"coding_id", dropped}})["id"];
+    const std::string challenge = b.store.Create("challenge", {{"project_id", b.project},
+                                                               {"kind", "challenge"},
+                                                               {"statement", "Sin guardería"},
+                                                               {"coding_ids", {dropped, kept}}})["id"];
+    const auto merged = interpret::MergeCodes(b.store, from, into);
+    CHECK(merged.dropped == std::vector<std::string>{dropped});
+    CHECK(b.store.Get(quote)->at("coding_id") == kept);
+    CHECK(b.store.Get(challenge)->at("coding_ids") == Json::array({kept})); // once, not twice
+    CHECK(b.store.Get(dropped)->at("deleted") == true);
+}
