@@ -2,6 +2,12 @@
 
 #include "i18n.h"
 
+#include "escucha/interpret/exchange.h"
+#include "escucha/interpret/report.h"
+#include "escucha/storage/blobs.h"
+#include "escucha/storage/fsutil.h"
+
+#include <cstdlib>
 #include <memory>
 
 namespace escucha::gui {
@@ -176,6 +182,116 @@ void ActivitiesFeature::Close(const std::string& round_id, const std::string& de
     Run([round_id, decision](storage::RecordStore& store) { interpret::CloseRound(store, round_id, decision); },
         [this, round_id] {
             if (open_record) open_record(interpret::ROUND_TYPE, round_id);
+        });
+}
+
+// [SECTION] Exports
+
+namespace {
+
+/// The person's home folder (where a new export goes unless they say otherwise).
+std::string HomeFolder() {
+    const char* home = std::getenv("HOME");
+    return home && *home ? home : ".";
+}
+
+/// The current language's words, read on the UI thread, for a report built on the worker.
+std::shared_ptr<words::PoCatalogue> CurrentWords() {
+    auto po = std::make_shared<words::PoCatalogue>();
+    std::string error;
+    if (CurrentLanguage() == "en" || !po->Parse(words::EmbeddedPo(CurrentLanguage()), error)) return nullptr;
+    return po;
+}
+
+} // namespace
+
+std::string& ActivitiesFeature::ExportPath(const std::string& what) {
+    auto& path = m_export_paths[what];
+    if (path.empty()) path = HomeFolder() + "/escucha-" + what;
+    return path;
+}
+
+void ActivitiesFeature::ExportReport(const std::string& type, const std::string& id) {
+    const std::string path = ExportPath(type + ".html");
+    const auto po = CurrentWords();
+    const std::string language = CurrentLanguage();
+    Run(
+        [type, id, path, po, language](storage::RecordStore& store) {
+            interpret::ReportOptions options;
+            options.language = language;
+            if (po)
+                options.words = [po](const char* english) {
+                    const char* t = po->Find(english);
+                    return std::string(t ? t : english);
+                };
+            std::string html;
+            if (type == interpret::PROFILE_TYPE) html = interpret::ProfileReport(store, id, options);
+            else if (type == interpret::SESSION_TYPE) html = interpret::SessionReport(store, id, options);
+            else html = interpret::RoundReport(store, id, options);
+            storage::WriteFileAtomically(path, html);
+        },
+        [this, path] { m_ctx.status = std::string(Tr("Report saved (not encrypted): ")) + path; });
+}
+
+void ActivitiesFeature::ExportProject(const std::string& project_id, const std::string& format,
+                                      const std::string& group_field) {
+    const std::string path = ExportPath("project." + format);
+    const auto po = CurrentWords();
+    const std::string language = CurrentLanguage();
+    auto withheld = std::make_shared<size_t>(0);
+    const int session = m_ctx.session;
+    UiQueue& ui = m_ctx.Ui();
+    m_ctx.worker.Post(
+        [this, &ui, session, project_id, format, group_field, path, po, language, withheld](
+            std::optional<storage::Vault>& vault) {
+            if (!vault) return;
+            auto& store = vault->Records();
+            std::string bytes;
+            if (format == "html") {
+                interpret::ReportOptions options;
+                options.language = language;
+                if (po)
+                    options.words = [po](const char* english) {
+                        const char* t = po->Find(english);
+                        return std::string(t ? t : english);
+                    };
+                bytes = interpret::CodeGroupReport(store, project_id, group_field, options);
+            } else {
+                const auto records = interpret::ProjectRecords::FromStore(store, project_id);
+                interpret::ExportedFile file;
+                if (format == "qdpx") {
+                    storage::BlobStore blobs(*vault);
+                    interpret::QdpxOptions options;
+                    options.exported_by = vault->DeviceId();
+                    // Decrypted into memory only: it leaves the vault inside the archive.
+                    options.audio = [&](const storage::Json& recording) -> std::optional<std::string> {
+                        try {
+                            return blobs.ReadAll(recording.value("audio_sha256", ""));
+                        } catch (const std::exception&) {
+                            return std::nullopt;
+                        }
+                    };
+                    file = interpret::ExportQdpx(records, options);
+                } else if (format == "qdc") {
+                    file = interpret::ExportQdc(records);
+                } else {
+                    file = interpret::ExportExcerptsCsv(records);
+                }
+                *withheld = file.summary.withheld_sources.size();
+                bytes = std::move(file.bytes);
+            }
+            storage::WriteFileAtomically(path, bytes);
+            ui.Post([this, session, path, withheld] {
+                if (session != m_ctx.session) return;
+                m_ctx.error.clear();
+                m_ctx.status = std::string(Tr("Exported (not encrypted): ")) + path;
+                if (*withheld > 0)
+                    m_ctx.status += std::string(" · ") + std::to_string(*withheld) + " " +
+                                    Tr("sources withheld: no consent to quote them verbatim");
+            });
+        },
+        [this, session](std::string what) {
+            if (session == m_ctx.session) m_ctx.error = std::move(what);
         });
 }
 

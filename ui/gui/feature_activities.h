@@ -65,6 +65,14 @@ public:
     void Close(const std::string& round_id, const std::string& decision);
     std::string& Decision() { return m_decision; }
 
+    // --- exports (files outside the vault: not encrypted, the person is told) ---
+    /// Where the next export of `what` goes (a path the person may change).
+    std::string& ExportPath(const std::string& what);
+    /// A printable HTML report of the open profile, session or round.
+    void ExportReport(const std::string& type, const std::string& id);
+    /// The project as .qdpx, .qdc, a CSV of excerpts, or an HTML page of its codes by `group_field`.
+    void ExportProject(const std::string& project_id, const std::string& format, const std::string& group_field = {});
+
     void Clear(); ///< at lock
 
     /// Set by the owner: goes to a record's section and opens it (a refined profile, a round read again).
@@ -85,6 +93,7 @@ private:
     std::optional<interpret::Tally> m_tally;
     BallotDraft m_ballot;
     std::string m_decision;
+    std::map<std::string, std::string> m_export_paths;
 };
 
 } // namespace escucha::gui

@@ -70,6 +70,17 @@ int64_t Number(const RecordDraft& d, const char* field, int64_t fallback) {
 
 } // namespace
 
+/// A printable report of the open profile, session or round, saved where the person says.
+void DrawReportExport(ActivitiesFeature& a, const RecordDraft& d, const Frame& f) {
+    if (d.id.empty() || !ImGui::CollapsingHeader(Tr("Report (HTML, to print or project)"))) return;
+    ImGui::PushID("report");
+    ImGui::SetNextItemWidth(-1);
+    ImGui::InputText("##path", &a.ExportPath(d.type + ".html"));
+    ImGui::TextDisabled("%s", Tr("The file is not encrypted: keep it as safe as the testimony in it."));
+    if (WideButton(Tr("Save the report"), f)) a.ExportReport(d.type, d.id);
+    ImGui::PopID();
+}
+
 // [SECTION] A profile's quotes
 
 void DrawQuotes(ActivitiesFeature& a, EditingFeature& e, const RecordDraft& d, const Frame& f) {
@@ -117,6 +128,7 @@ void DrawQuotes(ActivitiesFeature& a, EditingFeature& e, const RecordDraft& d, c
             a.RemoveQuote(q.id);
         ImGui::PopID();
     }
+    DrawReportExport(a, d, f);
     (void)e;
 }
 
@@ -173,6 +185,7 @@ void DrawFeedback(ActivitiesFeature& a, EditingFeature& e, RecordDraft& d, const
         }
         ImGui::PopID();
     }
+    DrawReportExport(a, d, f);
 }
 
 // [SECTION] A prioritisation round
@@ -298,6 +311,7 @@ void DrawRound(ActivitiesFeature& a, EditingFeature& e, RecordDraft& d, const Fr
             ImGui::EndDisabled();
         }
     }
+    DrawReportExport(a, d, f);
 }
 
 } // namespace escucha::gui

@@ -454,6 +454,21 @@ void DrawResults(CodingFeature& c, EditingFeature& e, AppState& app, const Frame
         return;
     }
     ImGui::TextDisabled("%s: %lld", Tr("Coded passages"), static_cast<long long>(m.codings));
+    if (ImGui::CollapsingHeader(Tr("Export"))) {
+        // The project for other tools (REFI-QDA: QualCoder, NVivo, ATLAS.ti, MAXQDA), a table, or a page.
+        static int format = 0;
+        static const char* formats[] = {"qdpx", "qdc", "csv", "html"};
+        ImGui::RadioButton(Tr("Project (.qdpx)"), &format, 0);
+        ImGui::RadioButton(Tr("Codebook (.qdc)"), &format, 1);
+        ImGui::RadioButton(Tr("Excerpts (.csv)"), &format, 2);
+        ImGui::RadioButton(Tr("This chart (.html)"), &format, 3);
+        ImGui::SetNextItemWidth(-1);
+        ImGui::InputText("##export_path", &app.activities.ExportPath(std::string("project.") + formats[format]));
+        ImGui::TextWrapped("%s", Tr("The file is not encrypted: keep it as safe as the testimony in it. Words whose "
+                                    "participants did not consent to being quoted are left out."));
+        if (WideButton((std::string(Tr("Export")) + "##file").c_str(), f))
+            app.activities.ExportProject(app.lists.ProjectId(), formats[format], c.GroupField());
+    }
     static int view = 0;
     if (ImGui::RadioButton(Tr("Chart"), view == 0)) view = 0;
     ImGui::SameLine();

@@ -34,6 +34,7 @@ void DrawResults(CodingFeature& c, EditingFeature& e, AppState& app, const Frame
 void DrawQuotes(ActivitiesFeature& a, EditingFeature& e, const RecordDraft& d, const Frame& f);
 void DrawFeedback(ActivitiesFeature& a, EditingFeature& e, RecordDraft& d, const Frame& f);
 void DrawRound(ActivitiesFeature& a, EditingFeature& e, RecordDraft& d, const Frame& f);
+void DrawReportExport(ActivitiesFeature& a, const RecordDraft& d, const Frame& f);
 /// Under an excerpt: make it a quote of a profile (panel_activities.cpp).
 void DrawQuoteIn(ActivitiesFeature& a, const EditingFeature& e, const std::string& coding_id, const Frame& f);
 /// The excerpts of the code (or matrix cell) chosen.
