@@ -354,7 +354,16 @@ void AddPrioritisationTypes(storage::Catalogue& catalogue) {
         true,
         true,
         {},
-        nullptr,
+        // A round made in a form or by `escucha-cli add` gets its method's usual parameters, as CreateRound gives.
+        [](Json& record) {
+            const std::string method = record.value("method", "");
+            if (method == "dot_voting" && !record.contains("dots_per_voter"))
+                record["dots_per_voter"] = DEFAULT_DOTS_PER_VOTER;
+            if (method == "impact_feasibility") {
+                if (!record.contains("score_min")) record["score_min"] = DEFAULT_SCORE_MIN;
+                if (!record.contains("score_max")) record["score_max"] = DEFAULT_SCORE_MAX;
+            }
+        },
         [](const Json& record) {
             if (!record.contains("challenge_ids") || record["challenge_ids"].empty())
                 throw RecordError("challenge_ids", "a round prioritises at least one challenge or opportunity",

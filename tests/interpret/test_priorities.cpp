@@ -263,3 +263,20 @@ TEST_CASE("Ballots cast on two devices offline both count", "[interpret][priorit
         CHECK(t.rows[0].arguments == std::vector<std::string>{"Primero"});
     }
 }
+
+TEST_CASE("A round made in a form gets its method's usual parameters", "[interpret][priorities]") {
+    Vault v;
+    const Json ids = Json::array({v.challenges[0], v.challenges[1]});
+    const auto dots = v.store.Create(interpret::ROUND_TYPE, {{"project_id", v.project},
+                                                            {"title", "Puntos"},
+                                                            {"method", "dot_voting"},
+                                                            {"challenge_ids", ids}});
+    CHECK(dots["dots_per_voter"] == interpret::DEFAULT_DOTS_PER_VOTER);
+    const auto scores = v.store.Create(interpret::ROUND_TYPE, {{"project_id", v.project},
+                                                              {"title", "Notas"},
+                                                              {"method", "impact_feasibility"},
+                                                              {"challenge_ids", ids},
+                                                              {"score_max", 10}});
+    CHECK(scores["score_min"] == interpret::DEFAULT_SCORE_MIN);
+    CHECK(scores["score_max"] == 10); // what was given stays
+}
