@@ -229,7 +229,11 @@ std::string TrailText(const ReportOptions& o, const QuoteTrail& t) {
     if (!t.code_name.empty()) parts.push_back(HtmlEscape(W(o, "Code")) + ": " + HtmlEscape(t.code_name));
     if (!t.source_type.empty()) {
         std::string source = HtmlEscape(W(o, "Source")) + ": " + HtmlEscape(Choice(o, t.source_type));
-        if (!t.source_title.empty()) source += " “" + HtmlEscape(t.source_title) + "”";
+        // A title that is itself a quotation keeps its own marks.
+        const bool quoted = t.source_title.rfind("“", 0) == 0 || t.source_title.rfind("\"", 0) == 0 ||
+                            t.source_title.rfind("«", 0) == 0;
+        if (!t.source_title.empty())
+            source += quoted ? " " + HtmlEscape(t.source_title) : " “" + HtmlEscape(t.source_title) + "”";
         parts.push_back(source);
     }
     if (const auto interviews = Joined(t.interview_titles); !interviews.empty())

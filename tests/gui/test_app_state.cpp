@@ -777,7 +777,7 @@ TEST_CASE("What the app draws for a type comes from the roles the catalogue decl
     // The sections, in the order a researcher meets them; identity links have no list of their own.
     CHECK(RecordSections() == std::vector<std::string>{"narrative", "interview", "participant", "consent", "field_note",
                                                        "transcript_segment", "social_media_item", "profile",
-                                                       "project"});
+                                                       "project", "session", "challenge", "prioritisation_round"});
     CHECK(TypeWithRole(storage::RecordRole::Scope) == "project");
     CHECK(TypeWithRole(storage::RecordRole::Person) == "participant");
     CHECK(TypeWithRole(storage::RecordRole::Consent) == "consent");

@@ -11,6 +11,7 @@
 #include "terminal.h"
 
 #include "escucha/words/i18n.h"
+#include "escucha/words/labels.h"
 
 #include "escucha/capture/audio.h"
 #include "escucha/capture/listening_records.h"
@@ -969,6 +970,10 @@ int ExportReport(const Args& args, const std::string& out) {
     auto& store = vault.Records();
     interpret::ReportOptions options;
     options.words = [](const char* english) { return std::string(words::Tr(english)); };
+    options.choice_label = [labels = words::NameLabels(Types())](const std::string& name) {
+        const auto it = labels.find(name);
+        return it == labels.end() ? name : it->second;
+    };
     options.language = words::CurrentLanguage();
     std::string html;
     const auto of = [&](const char* type) -> std::optional<std::string> {

@@ -1,6 +1,9 @@
 #include "feature_activities.h"
 
 #include "i18n.h"
+#include "labels.h"
+
+#include "escucha/interpret/interpretation_records.h"
 
 #include "escucha/interpret/exchange.h"
 #include "escucha/interpret/report.h"
@@ -195,6 +198,16 @@ std::string HomeFolder() {
     return home && *home ? home : ".";
 }
 
+/// The labels of type names and choices in the current language, read on the
+/// UI thread for a report built on the worker.
+std::function<std::string(const std::string&)> CurrentLabels() {
+    auto labels = std::make_shared<const std::map<std::string, std::string>>(NameLabels(interpret::AllRecordTypes()));
+    return [labels](const std::string& name) {
+        const auto it = labels->find(name);
+        return it == labels->end() ? name : it->second;
+    };
+}
+
 /// The current language's words, read on the UI thread, for a report built on the worker.
 std::shared_ptr<words::PoCatalogue> CurrentWords() {
     auto po = std::make_shared<words::PoCatalogue>();
@@ -215,10 +228,12 @@ void ActivitiesFeature::ExportReport(const std::string& type, const std::string&
     const std::string path = ExportPath(type + ".html");
     const auto po = CurrentWords();
     const std::string language = CurrentLanguage();
+    auto labels = CurrentLabels();
     Run(
-        [type, id, path, po, language](storage::RecordStore& store) {
+        [type, id, path, po, language, labels](storage::RecordStore& store) {
             interpret::ReportOptions options;
             options.language = language;
+            options.choice_label = labels;
             if (po)
                 options.words = [po](const char* english) {
                     const char* t = po->Find(english);
@@ -238,11 +253,12 @@ void ActivitiesFeature::ExportProject(const std::string& project_id, const std::
     const std::string path = ExportPath("project." + format);
     const auto po = CurrentWords();
     const std::string language = CurrentLanguage();
+    auto labels = CurrentLabels();
     auto withheld = std::make_shared<size_t>(0);
     const int session = m_ctx.session;
     UiQueue& ui = m_ctx.Ui();
     m_ctx.worker.Post(
-        [this, &ui, session, project_id, format, group_field, path, po, language, withheld](
+        [this, &ui, session, project_id, format, group_field, path, po, language, labels, withheld](
             std::optional<storage::Vault>& vault) {
             if (!vault) return;
             auto& store = vault->Records();
@@ -250,6 +266,7 @@ void ActivitiesFeature::ExportProject(const std::string& project_id, const std::
             if (format == "html") {
                 interpret::ReportOptions options;
                 options.language = language;
+                options.choice_label = labels;
                 if (po)
                     options.words = [po](const char* english) {
                         const char* t = po->Find(english);

@@ -1,25 +1,19 @@
-// What record types, fields and choices are called on screen, in the current
-// language. The catalogue names things for programs (age_band, say_vs_do);
-// people read "Age band" or "Franja de edad".
-//
-// Thread contract: UI thread only (they translate through Tr()).
+// The window app names types, fields and choices with the words shared with
+// the CLI (escucha/words/labels.h).
 #pragma once
 
-#include <string>
+#include "escucha/words/labels.h"
 
 namespace escucha::gui {
 
-[[nodiscard]] const char* TypeLabel(const std::string& type);       ///< "Narrative"
-[[nodiscard]] const char* TypePluralLabel(const std::string& type); ///< "Narratives"
-[[nodiscard]] const char* FieldLabel(const std::string& field);     ///< "Age band"
-[[nodiscard]] const char* ChoiceLabel(const std::string& choice);   ///< "Unstructured interview"
-/// A field's label in a form, where it may depend on the record's kind: an
-/// individual profile asks who the person is, a collective one who the group is.
-[[nodiscard]] const char* FormFieldLabel(const std::string& type, const std::string& field, const std::string& kind);
-
-/// For tests: whether a name has its own label (else the raw name is shown).
-[[nodiscard]] bool HasTypeLabel(const std::string& type);
-[[nodiscard]] bool HasFieldLabel(const std::string& field);
-[[nodiscard]] bool HasChoiceLabel(const std::string& choice);
+using words::ChoiceLabel;
+using words::FieldLabel;
+using words::FormFieldLabel;
+using words::HasChoiceLabel;
+using words::HasFieldLabel;
+using words::HasTypeLabel;
+using words::NameLabels;
+using words::TypeLabel;
+using words::TypePluralLabel;
 
 } // namespace escucha::gui

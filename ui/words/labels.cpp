@@ -1,11 +1,11 @@
-#include "labels.h"
+#include "escucha/words/labels.h"
 
-#include "i18n.h"
+#include "escucha/words/i18n.h"
 
 #include <map>
 #include <string_view>
 
-namespace escucha::gui {
+namespace escucha::words {
 
 namespace {
 
@@ -291,4 +291,14 @@ bool HasTypeLabel(const std::string& type) { return TypeNames().count(type) && T
 bool HasFieldLabel(const std::string& field) { return FieldNames().count(field) > 0; }
 bool HasChoiceLabel(const std::string& choice) { return ChoiceNames().count(choice) > 0; }
 
-} // namespace escucha::gui
+std::map<std::string, std::string> NameLabels(const storage::Catalogue& catalogue) {
+    std::map<std::string, std::string> out;
+    for (const auto& type : catalogue.Types()) {
+        out[type.name] = TypeLabel(type.name);
+        for (const auto& field : type.fields)
+            for (const auto& choice : field.choices) out[choice] = ChoiceLabel(choice);
+    }
+    return out;
+}
+
+} // namespace escucha::words
