@@ -266,6 +266,14 @@ TEST_CASE("The sample data in docs/examples imports", "[cli]") {
         CHECK(r.exit_code == 0);
         CHECK_THAT(r.out, Catch::StartsWith("imported "));
         CHECK_THAT(v.Ok({"check"}), Catch::Contains("the vault is sound"));
+        // Interpretation is filled too: a codebook with codings to export, and a round to report on.
+        const auto project = Json::parse(v.Ok({"list", "project", "--json"}))[0]["id"].get<std::string>();
+        const auto qdpx = v.Run({"export", "--format", "qdpx", "--project", project, "--out", (v.dir / "p.qdpx").string()});
+        CHECK(qdpx.exit_code == 0);
+        CHECK_THAT(qdpx.out, !Catch::Contains(" 0 coding(s)"));
+        const auto round = Json::parse(v.Ok({"list", "prioritisation_round", "--json"}))[0]["id"].get<std::string>();
+        CHECK(v.Run({"export", "--format", "html", "--round", round, "--out", (v.dir / "r.html").string()}).exit_code == 0);
+        CHECK(ReadFile(v.dir / "r.html").find("<svg") != std::string::npos);
     }
     // A loop over no files would pass whatever the importer did.
     CHECK(samples >= 2);
