@@ -51,11 +51,11 @@ void Answer(const char* label, std::string& value, const Frame& f) {
     ImGui::PopID();
 }
 
-void Paragraph(const char* label, std::string& value, const Frame& f) {
+/// A paragraph that wraps as it is written (the form's own long-text editor).
+void Paragraph(EditingFeature& e, const RecordDraft& d, const std::string& key, const char* label, std::string& value,
+               const Frame& f) {
     ImGui::TextDisabled("%s", label);
-    ImGui::PushID(label);
-    ImGui::InputTextMultiline("##text", &value, ImVec2(-1, 60.0f * f.scale));
-    ImGui::PopID();
+    (void)WrappedText(e, d, key, value, 70.0f * f.scale);
 }
 
 int64_t Number(const RecordDraft& d, const char* field, int64_t fallback) {
@@ -169,9 +169,9 @@ void DrawFeedback(ActivitiesFeature& a, EditingFeature& e, RecordDraft& d, const
             auto& fb = a.Feedback()[profile];
             Answer(Tr("Recognised?"), fb.recognised, f);
             Answer(Tr("Does it exist in the territory?"), fb.exists, f);
-            Paragraph(Tr("What is missing"), fb.missing, f);
-            Paragraph(Tr("What is superfluous"), fb.superfluous, f);
-            Paragraph(Tr("How to refine it"), fb.refinement, f);
+            Paragraph(e, d, "feedback/" + profile + "/missing", Tr("What is missing"), fb.missing, f);
+            Paragraph(e, d, "feedback/" + profile + "/superfluous", Tr("What is superfluous"), fb.superfluous, f);
+            Paragraph(e, d, "feedback/" + profile + "/refinement", Tr("How to refine it"), fb.refinement, f);
             if (WideButton(Tr("Save the feedback"), f)) a.SaveFeedback(d.id, profile);
             if (!fb.saved_id.empty() && !fb.refinement.empty()) {
                 if (!f.narrow) ImGui::SameLine();
@@ -302,7 +302,7 @@ void DrawRound(ActivitiesFeature& a, EditingFeature& e, RecordDraft& d, const Fr
         }
         if (!closed) {
             ImGui::TextDisabled("%s", Tr("Decision"));
-            ImGui::InputTextMultiline("##decision", &a.Decision(), ImVec2(-1, 60.0f * f.scale));
+            (void)WrappedText(e, d, "round/decision", a.Decision(), 70.0f * f.scale);
             ImGui::BeginDisabled(a.Decision().empty());
             if (ConfirmedButton(Tr("Close the round"), "close_round",
                                 Tr("Close the round with this decision? No more ballots are counted."), Tr("Close"),

@@ -623,4 +623,11 @@ void DrawForm(EditingFeature& s, RecordDraft& d, const Frame& f, const std::vect
     ImGui::PopID();
 }
 
+bool WrappedText(EditingFeature& s, const RecordDraft& d, const std::string& name, std::string& text, float height) {
+    ImGui::PushID(name.c_str());
+    const bool changed = WrappedTextEditor(s, d, name, text, height);
+    ImGui::PopID();
+    return changed;
+}
+
 } // namespace escucha::gui

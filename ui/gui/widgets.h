@@ -50,6 +50,10 @@ bool ConfirmedButton(const char* label, const char* popup_id, const char* questi
 /// Text in the error colour, wrapped.
 void ErrorText(const std::string& text);
 
+/// A multiline editor whose lines wrap at its width (`name` keeps its state with `d`'s form).
+/// True on the frame `text` changed.
+bool WrappedText(EditingFeature& s, const RecordDraft& d, const std::string& name, std::string& text, float height);
+
 /// Draws every field of `d` (except those in `skip`); edits go through the editing feature.
 void DrawForm(EditingFeature& s, RecordDraft& d, const Frame& f, const std::vector<std::string>& skip = {});
 
