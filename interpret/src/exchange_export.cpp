@@ -606,7 +606,10 @@ ExportedFile ExportExcerptsCsv(const ProjectRecords& project) {
                                              GroupFields()[2], GroupFields()[3], "start", "end", "excerpt", "memo",
                                              "needs_review"};
     const auto row = [&](const std::vector<std::string>& cells) {
-        for (size_t i = 0; i < cells.size(); ++i) csv += (i ? "," : "") + CsvCell(cells[i]);
+        for (size_t i = 0; i < cells.size(); ++i) {
+            if (i) csv += ',';
+            csv += CsvCell(cells[i]);
+        }
         csv += "\r\n";
     };
     row(header);

@@ -1,6 +1,7 @@
 // The app's logic without a window: unlock, projects, forms with autosave,
 // identity on demand, consent withdrawal, profiles, search, auto-lock.
 #include "app_state.h"
+#include "files.h"
 #include "gui_fixture.h"
 #include "i18n.h"
 #include "labels.h"
@@ -829,4 +830,107 @@ TEST_CASE("Editing a coded narrative in the window moves its codings with the ed
     CHECK(moved["start"] == 17); // "Dice Ña Rosa: el " is 17 code points ("Ñ" is one)
     CHECK(moved["end"] == 24);
     CHECK(moved.value("needs_review", false) == false);
+}
+
+TEST_CASE("Coding in the window: a code, a passage selected, its excerpt counted by group and opened", "[gui][coding]") {
+    test::GuiApp app;
+    app.Create();
+    app.Project("Cosecha");
+    auto& s = app.state;
+    const auto rosa = app.Add("participant", {{"pseudonym", "Rosa"}, {"gender", "mujer"}});
+    const std::string text = "Ñandú dice 😀: la báscula no se ve.";
+    const auto narrative = app.Add("narrative", {{"title", "Báscula"}, {"text", text}, {"teller_ids", {rosa}}});
+    s.coding.CreateCode("Báscula", "problem", "#C0392B", "", "El pesaje");
+    REQUIRE(Until(app.ui, [&] { return s.coding.Codebook().size() == 1; }));
+    const auto code = s.coding.Codebook()[0].id;
+    CHECK(s.coding.Chosen() == code);
+
+    s.editing.OpenRecord(narrative);
+    REQUIRE(Until(app.ui, [&] { return s.editing.Draft() && s.editing.Draft()->id == narrative; }));
+    // What the editor hands over: the selection in bytes of the text.
+    const size_t from = text.find("báscula"), to = from + std::string("báscula").size();
+    const auto passage = gui::CodingFeature::SelectionOf(text, from, to);
+    REQUIRE(passage);
+    CHECK(passage->start == 17);
+    s.coding.Ticked().insert(code);
+    s.coding.Memo() = "no la ven";
+    s.coding.Apply(narrative, *passage);
+    REQUIRE(Until(app.ui, [&] { return s.coding.CodingsOf(narrative).size() == 1; }));
+    const auto row = s.coding.CodingsOf(narrative)[0];
+    CHECK(row.excerpt == "báscula");
+    CHECK(row.memo == "no la ven");
+    CHECK(s.coding.Memo().empty()); // ready for the next passage
+
+    // A retired code is not applied: refused in words, nothing stored.
+    s.coding.RetireCode(code);
+    REQUIRE(Until(app.ui, [&] { return s.coding.Code(code) && s.coding.Code(code)->retired; }));
+    s.coding.Ticked().insert(code); // a stale tick
+    s.coding.Apply(narrative, *passage);
+    REQUIRE(Until(app.ui, [&] { return !s.Error().empty(); }));
+    CHECK(s.coding.CodingsOf(narrative).size() == 1);
+
+    s.coding.LoadMatrix();
+    REQUIRE(Until(app.ui, [&] { return s.coding.Matrix().has_value(); }));
+    const auto& m = *s.coding.Matrix();
+    CHECK(m.codings == 1);
+    REQUIRE(m.groups == std::vector<std::string>{"mujer"});
+    s.coding.OpenExcerpts(code, "mujer", &m.cells[0][0]);
+    REQUIRE(Until(app.ui, [&] { return !s.coding.Excerpts().loading; }));
+    REQUIRE(s.coding.Excerpts().excerpts.size() == 1);
+    CHECK(s.coding.Excerpts().excerpts[0].participants.at(0).pseudonym == "Rosa");
+}
+
+TEST_CASE("Interpretation activities in the window: quotes withheld without consent, ballots counted, reports saved",
+          "[gui][activities]") {
+    test::GuiApp app;
+    app.Create();
+    app.Project("Cosecha");
+    auto& s = app.state;
+    const auto luz = app.Add("participant", {{"pseudonym", "Luz"}});
+    const auto narrative = app.Add("narrative", {{"title", "Vales"}, {"text", "Nos pagan con vales."}, {"teller_ids", {luz}}});
+    const auto code = app.Add("code", {{"name", "Pago"}});
+    const auto coding = app.Add("coding", {{"code_id", code}, {"narrative_id", narrative}, {"start", 14}, {"end", 19},
+                                           {"excerpt", "vales"}});
+    const auto profile = app.Add("profile", {{"kind", "individual"}, {"name", "Luz"}});
+    s.activities.AddQuote(profile, coding);
+    REQUIRE(Until(app.ui, [&] { return s.Status() == "Quote added to the profile"; }));
+    s.editing.OpenRecord(profile);
+    REQUIRE(Until(app.ui, [&] { return s.editing.Draft() && s.editing.Draft()->id == profile; }));
+    s.activities.Follow();
+    REQUIRE(Until(app.ui, [&] { return s.activities.Quotes().size() == 1; }));
+    // Luz gave no consent to be quoted: the words are not even in memory.
+    CHECK(s.activities.Quotes()[0].withheld == interpret::Withheld::NoConsent);
+    CHECK(s.activities.Quotes()[0].text.empty());
+    s.activities.ExportPath("profile.html") = (app.dir / "perfil.html").string();
+    s.activities.ExportReport("profile", profile);
+    REQUIRE(Until(app.ui, [&] { return std::filesystem::exists(app.dir / "perfil.html"); }));
+    CHECK(test::ReadFile(app.dir / "perfil.html").find("vales") == std::string::npos);
+
+    // A round: voters handed out, a ballot counted.
+    const auto a = app.Add("challenge", {{"kind", "challenge"}, {"statement", "Pago en vales"}});
+    const auto b = app.Add("challenge", {{"kind", "opportunity"}, {"statement", "Tablero de precios"}});
+    const auto round =
+        app.Add("prioritisation_round", {{"title", "Ronda"}, {"method", "dot_voting"}, {"challenge_ids", {a, b}}});
+    s.Show("prioritisation_round");
+    s.editing.OpenRecord(round);
+    REQUIRE(Until(app.ui, [&] { return s.editing.Draft() && s.editing.Draft()->id == round; }));
+    CHECK(s.editing.Draft()->values["dots_per_voter"].text == "3");
+    s.activities.Follow();
+    s.activities.AddVoters(round, 5);
+    REQUIRE(Until(app.ui, [&] { return gui::SplitList(s.editing.Draft()->values["voter_tokens"].text).size() == 5; }));
+    auto& ballot = s.activities.Ballot();
+    ballot.token = gui::SplitList(s.editing.Draft()->values["voter_tokens"].text)[0];
+    ballot.marks[a].dots = 2;
+    ballot.marks[a].argument = "Sin vales";
+    ballot.marks[b].dots = 1;
+    s.activities.Cast(round);
+    REQUIRE(Until(app.ui, [&] { return s.activities.Tally() && s.activities.Tally()->ballots == 1; }));
+    CHECK(s.activities.Tally()->rows.at(0).challenge_id == a);
+    CHECK(s.activities.Tally()->rows.at(0).arguments == std::vector<std::string>{"Sin vales"});
+    // Over the budget: refused in words, the tally as it was.
+    ballot.token = gui::SplitList(s.editing.Draft()->values["voter_tokens"].text)[1];
+    ballot.marks[a].dots = 4;
+    s.activities.Cast(round);
+    REQUIRE(Until(app.ui, [&] { return !s.Error().empty(); }));
+    CHECK(s.activities.Tally()->ballots == 1);
 }

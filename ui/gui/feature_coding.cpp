@@ -5,6 +5,7 @@
 #include "escucha/interpret/codebook.h"
 
 #include <algorithm>
+#include <cstdio>
 
 namespace escucha::gui {
 
@@ -188,6 +189,7 @@ void CodingFeature::LoadMatrix() {
         [this, matrix, field, generation] {
             m_matrix_loading = false;
             if (field != m_group_field) return LoadMatrix();
+            std::fprintf(stderr, "escucha: results counted %lld codings\n", static_cast<long long>(matrix->codings));
             m_matrix = std::move(*matrix);
             if (generation != m_generation) LoadMatrix(); // changed meanwhile: read again
         });
