@@ -371,19 +371,37 @@ void AddListeningTypes(storage::Catalogue& catalogue) {
     {
         RecordType t{
             "social_media_item",
-            "A public social-media item kept as material, with its author hashed.",
+            "A social-media item (a post, a comment, a chat message) kept as material; its author is a "
+            "participant under a pseudonym, or a salted hash, never a name.",
             "capture",
             {
-                Text("platform", "Platform (facebook, whatsapp_group, tiktok, x, radio_call_in...).", true),
+                Text("platform", "Platform (facebook, whatsapp, telegram, tiktok, x, radio_call_in...).", true),
                 Text("url", "Address of the item."),
-                Date("posted_at", "When it was posted."),
+                Date("posted_at",
+                     "When it was posted: local time as the export gives it, with an offset only when one is known."),
                 Date("captured_at", "When it was captured."),
                 Text("author_hash", "Salted hash of the author's handle; never the handle itself."),
-                LongText("text", "The text of the item."),
+                LongText("text",
+                         "The text of the item; phone numbers, @handles and e-mail addresses of an import masked."),
                 LongText("paraphrase", "A paraphrase to show instead of the verbatim text."),
                 Ref("participant_id", "participant",
                     "The participant who wrote or shared it, when known: it goes if they withdraw consent."),
                 Text("language", "Language."),
+                Text("thread", "The chat, group or page it belongs to, with people's names replaced by pseudonyms.",
+                     false, true),
+                Ref("reply_to_id", "social_media_item", "The item it answers, when the export says."),
+                TextList("attachments", "Names of the files attached to it (a photo, a voice note)."),
+                {"media_omitted",
+                 FieldKind::Boolean,
+                 "True when the export left out a photo, audio, video or sticker the item had.",
+                 false,
+                 false,
+                 {},
+                 {},
+                 nullptr},
+                Text("message_key",
+                     "What an import recognises the item by (platform, thread, time, author and text, hashed), so "
+                     "the same export brought in again adds only new items."),
             },
             "",
             true,
@@ -391,13 +409,49 @@ void AddListeningTypes(storage::Catalogue& catalogue) {
             {},
             nullptr,
             [](const Json& record) {
-                if (!record.contains("text") && !record.contains("paraphrase"))
+                if (!record.contains("text") && !record.contains("paraphrase") && !record.contains("attachments") &&
+                    !record.value("media_omitted", false))
                     throw RecordError("text", "either text or paraphrase is required", storage::errc::FIELD_REQUIRED,
                                       {{"field", "text"}});
             },
         };
         t.on_withdrawal = {{"participant_id", storage::WithdrawalRule::Action::Erase, {}}};
         t.list_order = 70;
+        catalogue.Add(std::move(t));
+    }
+
+    {
+        // What masking took out of an imported item's text: identifying, like
+        // an identity link, so it stays on this device.
+        RecordType t{
+            "masked_originals",
+            "What masking took out of a social-media item's text (phone numbers, @handles, e-mail addresses), in "
+            "the order of its placeholders. Stays on this device unless the project's share_identities is true; "
+            "never shown in search results.",
+            "capture",
+            {
+                Ref("item_id", "social_media_item", "The item whose text was masked.", true),
+                Ref("participant_id", "participant", "The item's author: it goes if they withdraw consent."),
+                // Not searchable: what was masked must never reach the search index.
+                {"originals",
+                 FieldKind::TextList,
+                 "The originals, in the order of the placeholders in the item's text.",
+                 true,
+                 false,
+                 {},
+                 {},
+                 nullptr},
+            },
+            "",
+            true,
+            false,
+            "share_identities",
+            nullptr,
+            nullptr,
+        };
+        t.identifying = true;
+        t.on_withdrawal = {{"participant_id", storage::WithdrawalRule::Action::Erase, {}},
+                           {"item_id", storage::WithdrawalRule::Action::Erase, {}}};
         catalogue.Add(std::move(t));
     }
 

@@ -209,6 +209,20 @@ const char* ErrorWordsTemplate(std::string_view code) {
         {"qda_bad_attribute", N_("{file} is refused: in {entry}, {element} has {attribute}=“{value}”, which is not "
                                  "valid.")},
         {"qda_empty_codebook", N_("The project has no codes yet: there is no codebook to export.")},
+        {"social_unknown_format", N_("{file} is not a chat export this program reads (a WhatsApp chat as .txt or "
+                                     ".zip).")},
+        {"social_archive_damaged", N_("{file} is damaged or cut short: {entry} cannot be read.")},
+        {"social_too_large", N_("{file} is refused: it goes beyond the limit of {limit}.")},
+        {"social_no_chat", N_("{file} holds no chat: a WhatsApp export has a .txt file inside.")},
+        {"social_not_utf8", N_("{file} is refused: line {line} is not UTF-8 text.")},
+        {"social_bad_line", N_("{file} is refused: line {line} should start a message (a date, a time and an "
+                               "author) and does not.")},
+        {"social_bad_date", N_("{file} is refused: the date or time on line {line} cannot be.")},
+        {"social_no_pseudonym", N_("Choose a pseudonym for “{author}”, or have pseudonyms generated.")},
+        {"social_pseudonym_is_name", N_("The pseudonym “{pseudonym}” gives away a real name or a phone number of the "
+                                        "chat: choose another.")},
+        {"social_pseudonym_twice", N_("The pseudonym “{pseudonym}” is someone else’s already: choose another.")},
+        {"social_bad_time_zone", N_("“{value}” is not a time zone offset such as -05:00.")},
     };
     const auto it = words.find(code);
     return it == words.end() ? nullptr : it->second;

@@ -33,6 +33,7 @@ const Table& TypeNames() {
         {"challenge", N_("Challenge or opportunity")},
         {"prioritisation_round", N_("Prioritisation round")},
         {"vote", N_("Vote")},
+        {"masked_originals", N_("Masked originals")},
     };
     return table;
 }
@@ -59,6 +60,7 @@ const Table& TypePlurals() {
         {"challenge", N_("Challenges and opportunities")},
         {"prioritisation_round", N_("Prioritisation rounds")},
         {"vote", N_("Votes")},
+        {"masked_originals", N_("Masked originals")},
     };
     return table;
 }
@@ -187,6 +189,13 @@ const Table& FieldNames() {
         {"feasibility", N_("Feasibility")},
         {"rank", N_("Rank")},
         {"argument", N_("Argument")},
+        {"thread", N_("Thread")},
+        {"reply_to_id", N_("In reply to")},
+        {"attachments", N_("Attachments")},
+        {"media_omitted", N_("Media left out of the export")},
+        {"message_key", N_("Message key")},
+        {"item_id", N_("Item")},
+        {"originals", N_("Originals")},
     };
     return table;
 }

@@ -238,6 +238,22 @@ inline constexpr char QDA_DTD_REFUSED[] = "qda_dtd_refused";
 inline constexpr char QDA_NOT_REFI[] = "qda_not_refi";
 inline constexpr char QDA_BAD_ATTRIBUTE[] = "qda_bad_attribute";
 inline constexpr char QDA_EMPTY_CODEBOOK[] = "qda_empty_codebook"; ///< exporting a codebook without codes
+// Importing chat exports (capture/social_import.h). file = the file's name as
+// given, entry = a name inside its zip, line = a line of the chat's text,
+// limit = a number of bytes (or of messages, files or authors), author = an
+// author as the export shows them (words for this device only), pseudonym =
+// what was given, value = a time zone as given.
+inline constexpr char SOCIAL_UNKNOWN_FORMAT[] = "social_unknown_format";
+inline constexpr char SOCIAL_ARCHIVE_DAMAGED[] = "social_archive_damaged";
+inline constexpr char SOCIAL_TOO_LARGE[] = "social_too_large";
+inline constexpr char SOCIAL_NO_CHAT[] = "social_no_chat";
+inline constexpr char SOCIAL_NOT_UTF8[] = "social_not_utf8";
+inline constexpr char SOCIAL_BAD_LINE[] = "social_bad_line";
+inline constexpr char SOCIAL_BAD_DATE[] = "social_bad_date";
+inline constexpr char SOCIAL_NO_PSEUDONYM[] = "social_no_pseudonym";
+inline constexpr char SOCIAL_PSEUDONYM_IS_NAME[] = "social_pseudonym_is_name";
+inline constexpr char SOCIAL_PSEUDONYM_TWICE[] = "social_pseudonym_twice";
+inline constexpr char SOCIAL_BAD_TIME_ZONE[] = "social_bad_time_zone";
 } // namespace errc
 
 // [SECTION] Catalogue
@@ -246,7 +262,7 @@ inline constexpr char QDA_EMPTY_CODEBOOK[] = "qda_empty_codebook"; ///< exportin
 struct ErrorCodeSpec {
     std::string_view code;
     std::string_view
-        area; ///< "vault", "check", "record", "sync", "hq", "hq_admin", "audio", "interpret": where it arises
+        area; ///< "vault", "check", "record", "sync", "hq", "hq_admin", "audio", "interpret", "capture": where it arises
     std::vector<std::string_view> params;
 };
 
@@ -430,6 +446,17 @@ struct ErrorCodeSpec {
         {QDA_NOT_REFI, "interpret", {"file", "entry", "root"}},
         {QDA_BAD_ATTRIBUTE, "interpret", {"file", "entry", "element", "attribute", "value"}},
         {QDA_EMPTY_CODEBOOK, "interpret", {}},
+        {SOCIAL_UNKNOWN_FORMAT, "capture", {"file"}},
+        {SOCIAL_ARCHIVE_DAMAGED, "capture", {"file", "entry"}},
+        {SOCIAL_TOO_LARGE, "capture", {"file", "limit"}},
+        {SOCIAL_NO_CHAT, "capture", {"file"}},
+        {SOCIAL_NOT_UTF8, "capture", {"file", "line"}},
+        {SOCIAL_BAD_LINE, "capture", {"file", "line"}},
+        {SOCIAL_BAD_DATE, "capture", {"file", "line"}},
+        {SOCIAL_NO_PSEUDONYM, "capture", {"author"}},
+        {SOCIAL_PSEUDONYM_IS_NAME, "capture", {"pseudonym"}},
+        {SOCIAL_PSEUDONYM_TWICE, "capture", {"pseudonym"}},
+        {SOCIAL_BAD_TIME_ZONE, "capture", {"value"}},
     };
     return codes;
 }
