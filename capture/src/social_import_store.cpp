@@ -155,18 +155,20 @@ SocialImportReport ImportSocial(RecordStore& store, const std::string& project_i
                 if (choice != choices.pseudonyms.end()) a.pseudonym = social::Trim(choice->second);
                 else if (choices.generate) a.pseudonym = maker.Next();
                 else
-                    throw RecordError("pseudonym", "no pseudonym was chosen for an author", errc::SOCIAL_NO_PSEUDONYM,
-                                      {{"author", name}});
+                    throw RecordError("",
+                                      "choose a pseudonym for \"" + name +
+                                          "\" (--pseudonym \"NAME=PSEUDONYM\"), or have pseudonyms generated",
+                                      errc::SOCIAL_NO_PSEUDONYM, {{"author", name}});
                 for (const auto& [other, unused] : authors)
                     if (PseudonymRevealsName(a.pseudonym, other))
-                        throw RecordError("pseudonym", "a pseudonym gives away a real name",
+                        throw RecordError("", "the pseudonym \"" + a.pseudonym + "\" gives away a real name or number",
                                           errc::SOCIAL_PSEUDONYM_IS_NAME, {{"pseudonym", a.pseudonym}});
                 if (pseudonyms_taken.count(a.pseudonym) && !(choices.generate && choice == choices.pseudonyms.end()))
-                    throw RecordError("pseudonym", "a pseudonym is already someone's", errc::SOCIAL_PSEUDONYM_TWICE,
-                                      {{"pseudonym", a.pseudonym}});
+                    throw RecordError("", "the pseudonym \"" + a.pseudonym + "\" is someone else's already",
+                                      errc::SOCIAL_PSEUDONYM_TWICE, {{"pseudonym", a.pseudonym}});
                 if (!chosen.insert(a.pseudonym).second)
-                    throw RecordError("pseudonym", "a pseudonym is given twice", errc::SOCIAL_PSEUDONYM_TWICE,
-                                      {{"pseudonym", a.pseudonym}});
+                    throw RecordError("", "the pseudonym \"" + a.pseudonym + "\" is given twice",
+                                      errc::SOCIAL_PSEUDONYM_TWICE, {{"pseudonym", a.pseudonym}});
                 a.created = true;
             }
             report.authors.push_back(std::move(a));

@@ -16,6 +16,7 @@
 #include "escucha/capture/audio.h"
 #include "escucha/capture/listening_records.h"
 #include "escucha/capture/operations.h"
+#include "escucha/capture/social_import.h"
 #include "escucha/interpret/coding.h"
 #include "escucha/interpret/exchange.h"
 #include "escucha/interpret/interpretation_records.h"
@@ -91,6 +92,13 @@ Commands:
   import-qda --project ID FILE  a codebook and codings from another tool (.qdpx, .qdc): codes
                                 are reused when present, codings land on the project's sources
                                 with the same text; what cannot be placed is listed, all or nothing
+  import-social --project ID FILE [--pseudonym "NAME=PSEUDONYM"]... [--generate-pseudonyms]
+                [--time-zone -05:00] [--thread NAME]
+                                a WhatsApp chat export (.txt, or .zip read in memory) as social-media
+                                items: each author becomes a participant under the pseudonym given
+                                ("NAME=-" leaves them out) or one generated, their name only in the
+                                identity link; numbers and @handles in the text are masked; only
+                                new messages are added; without choices it lists the authors
   passwd                        change the passphrase ($ESCUCHA_NEW_PASSPHRASE for scripts)
   check                         verify every page and every record of the vault
   reindex                       rebuild the full-text index from the records
@@ -142,6 +150,7 @@ struct Args {
     std::vector<std::string> words;
     std::map<std::string, std::string> options;
     std::vector<std::string> flags;
+    std::vector<std::pair<std::string, std::string>> all_options; ///< every value option, repeated ones too
 
     [[nodiscard]] bool Flag(const std::string& name) const {
         return std::find(flags.begin(), flags.end(), name) != flags.end();
@@ -158,7 +167,7 @@ const std::vector<std::string> VALUE_OPTIONS = {
     "--vault", "--author",  "--project",  "--limit",       "--format",    "--out",     "--server",
     "--code",  "--ca-cert", "--interval", "--max-backoff", "--full-name", "--contact", "--date",
     "--from",  "--retry",   "--discard",  "--interview",   "--consent",   "--title",   "--participant",
-    "--profile", "--session", "--round", "--group", "--language"};
+    "--profile", "--session", "--round", "--group", "--language", "--pseudonym", "--time-zone", "--thread"};
 
 Args Parse(const std::vector<std::string>& raw) {
     Args args;
@@ -170,8 +179,10 @@ Args Parse(const std::vector<std::string>& raw) {
             if (std::find(VALUE_OPTIONS.begin(), VALUE_OPTIONS.end(), name) != VALUE_OPTIONS.end()) {
                 if (eq != std::string::npos) {
                     args.options[name] = a.substr(eq + 1);
+                    args.all_options.emplace_back(name, args.options[name]);
                 } else if (i + 1 < raw.size()) {
                     args.options[name] = raw[++i];
+                    args.all_options.emplace_back(name, args.options[name]);
                 } else {
                     throw UsageError(name + " needs a value");
                 }
@@ -1073,6 +1084,101 @@ int CmdImportQda(const Args& args) {
     return EXIT_OK;
 }
 
+/// Why messages of a chat export were not stored, in words.
+const char* SocialRefusal(const std::string& reason) {
+    static const std::map<std::string, const char*> words = {
+        {"system_line", "system lines (group events, the encryption notice)"},
+        {"deleted_in_chat", "deleted in the chat"},
+        {"author_left_out", "by authors left out"},
+        {"empty", "empty"},
+    };
+    const auto it = words.find(reason);
+    return it == words.end() ? "not taken" : it->second;
+}
+
+int CmdImportSocial(const Args& args) {
+    ExpectWords(args, 2,
+                "import-social --project ID FILE [--pseudonym \"NAME=PSEUDONYM\"]... [--generate-pseudonyms] "
+                "[--time-zone -05:00] [--thread NAME]");
+    const auto project = args.Option("--project");
+    if (!project) throw UsageError("import-social needs --project ID");
+    const std::string path = args.words[1];
+    const capture::SocialLimits limits;
+    std::error_code ec;
+    const auto size = fs::file_size(path, ec);
+    if (ec) throw UsageError("cannot read " + path + ": " + ec.message());
+    const auto name = fs::path(path).filename().string();
+    if (static_cast<int64_t>(size) > limits.max_file_bytes)
+        throw RecordError("file", name + " is too large", storage::errc::SOCIAL_TOO_LARGE,
+                          {{"file", name}, {"limit", std::to_string(limits.max_file_bytes) + " bytes"}});
+    const auto parsed = capture::ParseSocialExport(ReadFileOrStdin(path), name, limits);
+    const auto authors = capture::SocialAuthors(parsed);
+
+    // The names are this person's to see, on this device: on the error stream, never in the report.
+    std::cerr << "authors in " << name << " (their names stay on this device):\n";
+    for (const auto& [author, count] : authors)
+        std::cerr << "  " << author << " (" << count << (count == 1 ? " message" : " messages") << ")\n";
+
+    capture::AuthorChoices choices;
+    choices.generate = args.Flag("--generate-pseudonyms");
+    choices.time_zone = args.Option("--time-zone");
+    choices.thread = args.Option("--thread");
+    for (const auto& [option, value] : args.all_options) {
+        if (option != "--pseudonym") continue;
+        const size_t eq = value.rfind('=');
+        if (eq == std::string::npos || eq == 0)
+            throw UsageError("--pseudonym takes \"NAME=PSEUDONYM\" (NAME as the chat shows it; \"NAME=-\" leaves "
+                             "them out)");
+        const std::string author = value.substr(0, eq);
+        if (std::none_of(authors.begin(), authors.end(), [&](const auto& a) { return a.first == author; }))
+            throw UsageError("'" + author + "' wrote nothing in " + name + "; the authors are listed above");
+        choices.pseudonyms[author] = value.substr(eq + 1);
+    }
+
+    auto vault = OpenVault(args);
+    const auto report = capture::ImportSocial(vault.Records(), *project, parsed, choices);
+    std::cout << "chat: " << report.thread << " (" << parsed.platform << ", " << parsed.layout
+              << (parsed.language.empty() ? "" : ", " + parsed.language) << ")\n";
+    const char* order = parsed.date_order == capture::DateOrder::YearMonthDay   ? "year/month/day"
+                        : parsed.date_order == capture::DateOrder::MonthDayYear ? "month/day/year"
+                                                                                : "day/month/year";
+    std::cout << "dates: " << order;
+    switch (parsed.date_order_basis) {
+    case capture::DateOrderBasis::YearFirst: std::cout << " (they start with the year)\n"; break;
+    case capture::DateOrderBasis::FieldAbove12:
+        std::cout << " (line " << parsed.date_order_line << " has a day above 12)\n";
+        break;
+    case capture::DateOrderBasis::ChangeFrequency:
+        std::cout << " (no day above 12; the field that changes more often was taken as the day)\n";
+        break;
+    case capture::DateOrderBasis::Assumed:
+        std::cout << " ASSUMED: no date in the file tells day from month; check a few messages\n";
+        break;
+    }
+    std::cout << "times: "
+              << (choices.time_zone ? "local, at " + *choices.time_zone
+                                    : std::string("local as the export gives them, no time zone"))
+              << "\n";
+    std::cout << "authors:\n";
+    for (const auto& a : report.authors) {
+        if (a.left_out) {
+            std::cout << "  (one left out: " << a.messages << " messages not stored)\n";
+            continue;
+        }
+        std::cout << "  " << a.pseudonym << ": " << (a.created ? "new participant" : "a participant already here")
+                  << ", " << a.messages << (a.messages == 1 ? " message" : " messages") << "\n";
+    }
+    std::cout << "messages: " << report.added << " new, " << report.skipped << " skipped (already here), "
+              << report.refused << " refused\n";
+    for (const auto& [reason, count] : report.refused_by_reason)
+        std::cout << "  " << count << " " << SocialRefusal(reason) << "\n";
+    std::cout << "masked: " << report.masked_numbers << " phone numbers, " << report.masked_handles << " handles, "
+              << report.masked_emails << " e-mail addresses (the originals stay on this device)\n";
+    if (!parsed.media_files.empty())
+        std::cout << "media in the zip, not imported: " << parsed.media_files.size() << " files\n";
+    return EXIT_OK;
+}
+
 int CmdRecoveryKey(const Args& args) {
     ExpectWords(args, 1, "recovery-key");
     auto vault = OpenVault(args);
@@ -1235,6 +1341,7 @@ int Dispatch(const std::vector<std::string>& raw) {
         {"search", CmdSearch},
         {"export", CmdExport},
         {"import-qda", CmdImportQda},
+        {"import-social", CmdImportSocial},
         {"passwd", CmdPasswd},
         {"check", CmdCheck},
         {"status", CmdStatus},
@@ -1262,7 +1369,8 @@ int Dispatch(const std::vector<std::string>& raw) {
     const auto it = COMMANDS.find(command);
     if (it == COMMANDS.end()) throw UsageError("unknown command '" + command + "'; see 'escucha-cli help'");
     static const std::set<std::string> STORING = {"init",   "add",   "edit",         "delete",    "import",
-                                                  "attach", "guide", "import-audio", "import-qda"};
+                                                  "attach", "guide", "import-audio", "import-qda",
+                                                  "import-social"};
     g_storing = STORING.count(command) > 0;
     return it->second(args);
 }
