@@ -161,17 +161,22 @@ TEST_CASE("A damaged vault and escucha-hq's command line are worded in the langu
     }
     SECTION("escucha-hq admin") {
         const auto data = (dir / "hq").string();
+        const auto key = (dir / "hq.key").string();
+        REQUIRE(RunProgram({HqPath(), "new-key", key}).exit_code == 0);
         const auto none =
-            RunProgram({HqPath(), "--data", data, "admin", "devices", "--project", "Nadie"}, Speaking("es_CO.UTF-8"));
+            RunProgram({HqPath(), "--data", data, "--key-file", key, "admin", "devices", "--project", "Nadie"},
+                       Speaking("es_CO.UTF-8"));
         CHECK(none.exit_code == 1);
         CHECK_THAT(none.err, Catch::Contains("No hay ningún proyecto «Nadie»"));
-        const auto role = RunProgram({HqPath(), "--data", data, "admin", "create-project"}, Speaking("fr_FR.UTF-8"));
+        const auto role = RunProgram({HqPath(), "--data", data, "--key-file", key, "admin", "create-project"},
+                                     Speaking("fr_FR.UTF-8"));
         CHECK_THAT(role.err, Catch::Contains("Utilisation : escucha-hq --data DIR admin create-project NAME"));
         const auto plain = RunProgram({HqPath(), "--data", data, "--listen", "0.0.0.0:0"}, Speaking("pt_BR.UTF-8"));
         CHECK(plain.exit_code == 1);
         CHECK_THAT(plain.err,
                    Catch::Contains("HTTP sem criptografia é só para esta máquina") && Catch::Contains("--tls-cert"));
-        const auto english = RunProgram({HqPath(), "--data", data, "admin", "revoke", "nada"}, Speaking("C"));
+        const auto english =
+            RunProgram({HqPath(), "--data", data, "--key-file", key, "admin", "revoke", "nada"}, Speaking("C"));
         CHECK_THAT(english.err, Catch::Contains("There is no device nada."));
     }
 }

@@ -209,8 +209,9 @@ TEST_CASE("escucha-hq exports the same REFI-QDA project from what devices synced
 
     for (const char* format : {"qdpx", "qdc", "csv"}) {
         const auto out = (dir / (std::string("hq.") + format)).string();
-        const auto r = escucha::test::RunProgram({escucha::test::HqPath(), "--data", (dir / "hq").string(), "admin",
-                                                  "export", "--project", "Café Nariño", "--format", format, "--out", out});
+        const auto r = escucha::test::RunProgram({escucha::test::HqPath(), "--data", (dir / "hq").string(),
+                                                  "--key-file", hq.KeyFile(), "admin", "export", "--project",
+                                                  "Café Nariño", "--format", format, "--out", out});
         INFO(format << ": " << r.err);
         REQUIRE(r.exit_code == 0);
         CHECK(escucha::test::ReadFile(out).find(CANARY) == std::string::npos);

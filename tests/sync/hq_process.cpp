@@ -6,22 +6,45 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <random>
 #include <stdexcept>
 #include <thread>
 
 namespace escucha::test {
 
+/// Writes a key file of 32 random bytes in hex, for this user alone.
+std::string NewKeyFile(const std::filesystem::path& path) {
+    std::random_device random;
+    std::string hex;
+    for (int i = 0; i < 64; ++i) hex += "0123456789abcdef"[random() % 16];
+    WriteFile(path, hex + "\n");
+    std::filesystem::permissions(path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
+                                 std::filesystem::perm_options::replace);
+    return path.string();
+}
+
 HqProcess::HqProcess(std::string data, std::vector<std::string> extra, std::string host)
     : m_data(std::move(data)), m_extra(std::move(extra)), m_host(std::move(host)) {
+    const auto given = std::find(m_extra.begin(), m_extra.end(), "--key-file");
+    if (given != m_extra.end() && given + 1 != m_extra.end()) {
+        m_key_file = *(given + 1);
+    } else {
+        m_key_file = NewKeyFile(m_io / "hq.key");
+        m_extra.insert(m_extra.end(), {"--key-file", m_key_file});
+    }
     Start();
 }
 
-HqProcess::~HqProcess() {
+HqProcess::~HqProcess() { Stop(); }
+
+void HqProcess::Stop() {
     if (m_pid > 0) {
         ::kill(m_pid, SIGTERM);
         int status = 0;
         waitpid(m_pid, &status, 0);
+        m_pid = -1;
     }
 }
 
@@ -49,6 +72,12 @@ void HqProcess::Start() {
     throw std::runtime_error("escucha-hq did not start");
 }
 
+void HqProcess::UseKeyFile(const std::string& path) {
+    const auto given = std::find(m_extra.begin(), m_extra.end(), "--key-file");
+    if (given != m_extra.end() && given + 1 != m_extra.end()) *(given + 1) = path;
+    m_key_file = path;
+}
+
 void HqProcess::Kill9() {
     if (m_pid <= 0) return;
     ::kill(m_pid, SIGKILL);
@@ -72,7 +101,7 @@ void HqProcess::Restart() {
 }
 
 std::string HqProcess::Admin(const std::vector<std::string>& args) const {
-    std::vector<std::string> argv = {HqPath(), "--data", m_data, "admin"};
+    std::vector<std::string> argv = {HqPath(), "--data", m_data, "--key-file", m_key_file, "admin"};
     argv.insert(argv.end(), args.begin(), args.end());
     auto r = RunProgram(argv);
     if (r.exit_code != 0) throw std::runtime_error("escucha-hq admin failed: " + r.err);

@@ -12,6 +12,8 @@ namespace escucha::test {
 class HqProcess {
 public:
     /// Starts serving `data` (created if absent). `extra` adds options (TLS).
+    /// The data is encrypted under a key file of its own in a temporary
+    /// folder, unless `extra` gives --key-file.
     explicit HqProcess(std::string data, std::vector<std::string> extra = {}, std::string host = "127.0.0.1");
     ~HqProcess();
     HqProcess(const HqProcess&) = delete;
@@ -26,6 +28,12 @@ public:
     /// Runs `escucha-hq --data DATA admin ARGS...`; returns stdout without the last newline.
     [[nodiscard]] std::string Admin(const std::vector<std::string>& args) const;
     [[nodiscard]] std::string Log() const;
+    /// The key file it is started with.
+    [[nodiscard]] const std::string& KeyFile() const { return m_key_file; }
+    /// Stops it (SIGTERM) and waits: the store closes as in a clean shutdown.
+    void Stop();
+    /// The key file for the next start and admin commands (after a change of key).
+    void UseKeyFile(const std::string& path);
 
 private:
     void Start();
@@ -33,6 +41,7 @@ private:
     std::vector<std::string> m_extra;
     std::string m_host;
     TempDir m_io;
+    std::string m_key_file;
     pid_t m_pid = -1;
     int m_port = 0;
     std::string m_url;

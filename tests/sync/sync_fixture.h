@@ -3,6 +3,7 @@
 
 #include "escucha/capture/listening_records.h"
 #include "escucha/interpret/interpretation_records.h"
+#include "escucha/sync/hq_at_rest.h"
 #include "escucha/sync/sync_client.h"
 #include "files.h"
 #include "sync/hq_process.h"
@@ -44,6 +45,19 @@ struct Hq {
         return records;
     }
 };
+
+/// A blob as HQ holds it, opened with HQ's key: its files are sealed.
+inline std::string HqBlobBytes(const Hq& hq, const std::string& project, const std::string& sha256) {
+    sync::HqKeySource key;
+    key.key_file = hq.process.KeyFile();
+    auto store = sync::OpenHqStore(hq.dir / "hq", key);
+    auto blobs = sync::OpenHqBlobs(hq.dir / "hq", *store);
+    std::string all, piece;
+    int64_t size = 0;
+    while (blobs->ReadPiece(project, sha256, static_cast<int64_t>(all.size()), 1 << 20, piece, size) && !piece.empty())
+        all += piece;
+    return all;
+}
 
 /// A device: its own vault, enrolled with `role`.
 struct Device {

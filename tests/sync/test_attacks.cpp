@@ -609,8 +609,15 @@ TEST_CASE("Enrolment codes expire, and wrong codes from one address are slowed d
     const auto code = hq.Code("researcher");
     // Age the code by hand, as a week would.
     const auto db = (hq.dir / "hq" / "hq.db").string();
-    REQUIRE(RunProgram({"/usr/bin/sqlcipher", db, "UPDATE enrolments SET expires_at = '2020-01-01T00:00:00.000Z';"})
-                .exit_code == 0);
+    sync::HqKeySource key;
+    key.key_file = hq.process.KeyFile();
+    const auto raw = sync::HqRawKey(hq.dir / "hq", key);
+    const auto aged = RunProgram({"/usr/bin/sqlcipher", db}, {},
+                                 "PRAGMA key = \"" + std::string(raw.begin(), raw.end()) +
+                                     "\";\nPRAGMA cipher_page_size = 4096;\n"
+                                     "UPDATE enrolments SET expires_at = '2020-01-01T00:00:00.000Z';\n");
+    INFO(aged.err);
+    REQUIRE(aged.exit_code == 0);
     CHECK(enrol(code).status == 403);
     const auto valid = hq.Code("researcher");
     int throttled = 0;

@@ -254,8 +254,7 @@ TEST_CASE("A recording upload cut at 90% resumes at 90%", "[sync]") {
     const auto blob = blobs.AddBytes(audio);
     REQUIRE(ana.Sync().ok); // nothing cut yet: the journal is empty, the blob goes whole...
     CHECK(blobs.List(true).empty());
-    const auto stored = hq.dir / "hq" / "blobs" / ana.Project() / (blob.sha256 + ".blob");
-    CHECK(ReadFile(stored) == audio);
+    CHECK(HqBlobBytes(hq, ana.Project(), blob.sha256) == audio);
 
     // ...and a second recording is cut at 90%, twice (libcurl retries once).
     audio[0] ^= 1;
@@ -266,8 +265,10 @@ TEST_CASE("A recording upload cut at 90% resumes at 90%", "[sync]") {
     const auto broken = ana.Sync();
     CHECK_FALSE(broken.ok);
     CHECK(blobs.List(true).size() == 1);
-    const auto partial =
-        std::filesystem::file_size(hq.dir / "hq" / "blobs" / ana.Project() / (second.sha256 + ".blob.part"));
+    sync::HttpClient http;
+    const auto status =
+        http.Get(hq.process.Url() + "/v1/blobs/" + second.sha256, ana.vault.GetMeta("sync.token").value());
+    const auto partial = static_cast<size_t>(Json::parse(status.body).at("have").get<int64_t>());
     INFO("HQ kept " << partial << " of " << audio.size() << " bytes");
     CHECK(partial >= audio.size() * 85 / 100);
 
@@ -278,7 +279,7 @@ TEST_CASE("A recording upload cut at 90% resumes at 90%", "[sync]") {
     // Only what HQ lacked went again.
     CHECK(healed.blob_bytes_sent <= static_cast<int64_t>(audio.size() - partial));
     CHECK(healed.blobs_uploaded == 1);
-    CHECK(ReadFile(hq.dir / "hq" / "blobs" / ana.Project() / (second.sha256 + ".blob")) == audio);
+    CHECK(HqBlobBytes(hq, ana.Project(), second.sha256) == audio);
 }
 
 TEST_CASE("A device does not pull back what it pushed, but does pull a merge of it", "[sync]") {

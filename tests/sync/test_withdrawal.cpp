@@ -153,7 +153,8 @@ TEST_CASE("A consent withdrawn on one device is erased there, at HQ and on the o
     const auto export_file = hq.dir / "export.json";
     CHECK_FALSE(FileHolds(export_file, CANARY));
     const auto data = hq.dir / "hq";
-    REQUIRE(FileHolds(data / "hq.db", "La cosecha")); // the check can see text in this file
+    // Encrypted at rest (decision 15): no record's text is in its files, erased or kept.
+    CHECK_FALSE(FileHolds(data / "hq.db", "La cosecha"));
     CHECK_FALSE(FileHolds(data / "hq.db", CANARY));
     CHECK_FALSE(FileHolds(data / "hq.db-wal", CANARY));
     CHECK_FALSE(FileHolds(data / "hq.db", CANARY_WORDS));

@@ -6,6 +6,7 @@
 #include "escucha/interpret/interpretation_records.h"
 #include "escucha/storage/clock.h"
 #include "escucha/storage/fsutil.h"
+#include "escucha/sync/hq_at_rest.h"
 #include "escucha/sync/hq_server.h"
 #include "escucha/words/error_words.h"
 #include "escucha/words/i18n.h"
@@ -28,8 +29,15 @@ namespace {
 constexpr char HELP[] = R"(escucha-hq: the Escucha headquarters server
 
 Usage:
-  escucha-hq --data DIR --listen HOST:PORT [--tls-cert CERT.pem --tls-key KEY.pem]
-      serve devices; plain HTTP only on 127.0.0.1/localhost/::1; port 0 picks a free port
+  escucha-hq new-key FILE
+      writes a new random key to FILE (mode 0600); keep a copy apart from the data's backups
+  escucha-hq --data DIR --key-file FILE --listen HOST:PORT [--tls-cert CERT.pem --tls-key KEY.pem]
+      serve devices; plain HTTP only on 127.0.0.1/localhost/::1; port 0 picks a free port;
+      one escucha-hq serves a DIR at a time
+  escucha-hq --data DIR --key-file FILE admin rekey --new-key-file NEW_FILE
+      puts DIR under a new key (escucha-hq stopped)
+  escucha-hq --data DIR --key-file FILE admin encrypt
+      encrypts a DIR written by an earlier version, which kept it in plain (escucha-hq stopped)
   escucha-hq --data DIR admin create-project NAME
   escucha-hq --data DIR admin projects
   escucha-hq --data DIR admin enrol --project PROJECT --role researcher|interpreter|coordinator [--person NAME]
@@ -46,6 +54,9 @@ Usage:
       recordings and photos kept per project, and unfinished uploads (dropped after 48 hours untouched)
 
 PROJECT is a project's id or its exact name.
+DIR is encrypted (hq.db through SQLCipher, blobs/ sealed) under a key from --key-file FILE (mode 0600,
+yours), or from a passphrase in the ESCUCHA_HQ_PASSPHRASE environment variable instead;
+admin rekey takes the new one from --new-key-file or ESCUCHA_HQ_NEW_PASSPHRASE. Every command needs the key.
 )";
 
 namespace errc = storage::errc;
@@ -103,16 +114,16 @@ Args Parse(const std::vector<std::string>& raw) {
 
 const storage::Catalogue& Types() { return interpret::AllRecordTypes(); }
 
+/// The server key, from --key-file or ESCUCHA_HQ_PASSPHRASE.
+sync::HqKeySource Key(const Args& args) {
+    auto key = sync::KeySourceFrom(args.Get("--key-file"), "ESCUCHA_HQ_PASSPHRASE");
+    if (key.Empty()) throw Usage(errc::HQ_KEY_REQUIRED);
+    return key;
+}
+
 std::unique_ptr<sync::SqliteHqStore> OpenStore(const Args& args) {
     const fs::path dir = args.Need("--data");
-    std::error_code ec;
-    fs::create_directories(dir, ec);
-    if (ec) throw Usage(errc::CANNOT_CREATE_DIRECTORY, {{"path", dir.string()}}, 2);
-    ::chmod(dir.c_str(), 0700);
-    // Files made by an earlier version may be readable by others: not any more.
-    for (const char* name : {"hq.db", "hq.db-wal", "hq.db-shm"})
-        if (fs::exists(dir / name, ec)) ::chmod((dir / name).c_str(), 0600);
-    return std::make_unique<sync::SqliteHqStore>((dir / "hq.db").string());
+    return sync::OpenHqStore(dir, Key(args));
 }
 
 sync::Project FindProject(sync::HqStore& store, const std::string& name) {
@@ -144,18 +155,26 @@ int Serve(const Args& args) {
     options.log = [](const std::string& line) {
         std::cerr << storage::FormatIsoMillis(storage::SystemMillis()) << " " << line << "\n";
     };
-    auto store = OpenStore(args);
-    sync::HqBlobStore blobs(fs::path(args.Need("--data")) / "blobs");
-    options.blobs = &blobs;
-    sync::HqServer server(*store, Types(), options);
-
     // SIGINT/SIGTERM stop the server from a thread of its own: a signal
-    // handler may not call into the server.
+    // handler may not call into the server. Blocked before any thread
+    // starts, so every thread inherits the mask and none dies of them: the
+    // store closes, and folds its log in, on every stop.
     sigset_t signals;
     sigemptyset(&signals);
     sigaddset(&signals, SIGINT);
     sigaddset(&signals, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    const fs::path dir = args.Need("--data");
+    auto key = Key(args);
+    sync::PrepareDataDir(dir);
+    // Held until the process ends: a second escucha-hq on DIR stops here.
+    const sync::DataDirLock lock(dir);
+    auto store = sync::OpenHqStore(dir, key);
+    key = {};
+    auto blobs = sync::OpenHqBlobs(dir, *store);
+    options.blobs = blobs.get();
+    sync::HqServer server(*store, Types(), options);
+
     const int bound = server.Bind(host, port);
     if (bound <= 0) throw Usage(errc::CANNOT_LISTEN, {{"listen", listen}}, 2);
     std::thread stopper([&] {
@@ -191,8 +210,8 @@ int ExportExchange(const std::vector<Json>& records, const sync::Project& projec
     const auto& summary = file.summary;
     std::cout << "exported " << summary.codes << " code(s), " << summary.codings << " coding(s) to " << out << "\n";
     if (!summary.withheld_sources.empty())
-        std::cerr << summary.withheld_sources.size() << " source(s) with " << summary.withheld_codings
-                  << " coding(s) " << (format == "csv" ? "listed with their words withheld" : "left out")
+        std::cerr << summary.withheld_sources.size() << " source(s) with " << summary.withheld_codings << " coding(s) "
+                  << (format == "csv" ? "listed with their words withheld" : "left out")
                   << ": their participants' consent does not cover quoting verbatim\n";
     if (!summary.review_codings.empty())
         std::cerr << summary.review_codings.size() << " coding(s) left out: their source no longer reads them\n";
@@ -204,6 +223,25 @@ int ExportExchange(const std::vector<Json>& records, const sync::Project& projec
 int Admin(const Args& args) {
     if (args.words.size() < 2) throw Usage(errc::COMMAND_USAGE, {{"usage", "escucha-hq --data DIR admin COMMAND"}});
     const auto& command = args.words[1];
+    const fs::path dir = args.Need("--data");
+    if (command == "rekey" || command == "encrypt") {
+        // These replace the database's pages: no server may have it open.
+        auto key = Key(args);
+        sync::PrepareDataDir(dir);
+        const sync::DataDirLock lock(dir);
+        if (command == "encrypt") {
+            sync::EncryptHqData(dir, key);
+            std::cout << "encrypted " << dir.string() << "\n";
+            return 0;
+        }
+        auto next = sync::KeySourceFrom(args.Get("--new-key-file"), "ESCUCHA_HQ_NEW_PASSPHRASE");
+        if (next.Empty()) throw Usage(errc::HQ_NEW_KEY_REQUIRED);
+        sync::RekeyHqData(dir, key, next);
+        std::cout << "rekeyed " << dir.string() << ": only the new key opens it; backups made before still open "
+                  << "with the old one\n";
+        return 0;
+    }
+    // Other commands write through SQLite's own locking, beside a running server.
     auto store = OpenStore(args);
     if (command == "create-project") {
         if (args.words.size() != 3 || args.words[2].empty())
@@ -262,7 +300,8 @@ int Admin(const Args& args) {
         std::vector<Json> records;
         store->ForEachRecord(project.id, [&](const sync::StoredRecord& r) { records.push_back(r.body); });
         const auto format = args.Get("--format").empty() ? std::string("json") : args.Get("--format");
-        if (format == "qdpx" || format == "qdc" || format == "csv") return ExportExchange(records, project, format, out);
+        if (format == "qdpx" || format == "qdc" || format == "csv")
+            return ExportExchange(records, project, format, out);
         // html (reports of a profile, a session or a prioritisation round) comes here.
         if (format != "json")
             throw Usage(errc::COMMAND_USAGE,
@@ -278,7 +317,8 @@ int Admin(const Args& args) {
         return 0;
     }
     if (command == "usage") {
-        sync::HqBlobStore blobs(fs::path(args.Need("--data")) / "blobs");
+        auto blob_store = sync::OpenHqBlobs(dir, *store);
+        auto& blobs = *blob_store;
         const int dropped = blobs.DropStale();
         if (dropped) std::cout << "dropped " << dropped << " unfinished upload(s) untouched for 48 hours\n";
         std::map<std::string, sync::BlobUsage> usage;
@@ -305,9 +345,18 @@ int Run(const std::vector<std::string>& raw) {
             return 0;
         }
         if (!args.words.empty() && args.words[0] == "admin") return Admin(args);
+        if (!args.words.empty() && args.words[0] == "new-key") {
+            if (args.words.size() != 2) throw Usage(errc::COMMAND_USAGE, {{"usage", "escucha-hq new-key FILE"}});
+            sync::WriteNewKeyFile(args.words[1]);
+            std::cout << "wrote a new key to " << args.words[1] << "\n";
+            return 0;
+        }
         if (!args.words.empty()) throw Usage(errc::UNKNOWN_COMMAND, {{"command", args.words[0]}});
         return Serve(args);
     } catch (const Usage& e) {
+        std::cerr << "escucha-hq: " << words::WordError(e.Code(), e.Params()) << "\n";
+        return e.ExitCode();
+    } catch (const sync::HqAtRestError& e) {
         std::cerr << "escucha-hq: " << words::WordError(e.Code(), e.Params()) << "\n";
         return e.ExitCode();
     } catch (const storage::RecordError& e) {

@@ -152,6 +152,39 @@ const char* ErrorWordsTemplate(std::string_view code) {
         {"plain_http_loopback_only", N_("Plain HTTP is only for this machine (127.0.0.1, localhost, ::1); give "
                                         "--tls-cert and --tls-key to listen on {host}.")},
         {"cannot_listen", N_("Cannot listen on {listen}: the port is in use, or the address is not this machine’s.")},
+        {"hq_key_required",
+         N_("escucha-hq needs its key: --key-file FILE (make one with “escucha-hq new-key FILE”) or a passphrase in "
+            "the ESCUCHA_HQ_PASSPHRASE environment variable.")},
+        {"hq_two_keys", N_("Give escucha-hq one key: --key-file or ESCUCHA_HQ_PASSPHRASE, not both.")},
+        {"hq_new_key_required",
+         N_("admin rekey needs the new key: --new-key-file FILE or a passphrase in the ESCUCHA_HQ_NEW_PASSPHRASE "
+            "environment variable.")},
+        {"hq_key_file_unreadable", N_("The key file {path} cannot be read, or it is not a file.")},
+        {"hq_key_file_not_private",
+         N_("The key file {path} may be read by others (mode {mode}); it was not used. Make it yours alone: "
+            "chmod 600 {path}")},
+        {"hq_key_file_owner",
+         N_("The key file {path} belongs to another user; it was not used. It must belong to the user that runs "
+            "escucha-hq.")},
+        {"hq_key_file_size",
+         N_("The key file {path} must hold from 32 bytes to 4 KiB; make one with “escucha-hq new-key FILE”.")},
+        {"hq_key_file_exists", N_("{path} exists already: a key file is never overwritten.")},
+        {"hq_wrong_key", N_("This key does not open the headquarters data in {path}; nothing was changed.")},
+        {"hq_key_kind", N_("The headquarters data in {path} is locked with a different kind of key: give {kind}.")},
+        {"hq_store_unencrypted",
+         N_("The headquarters data in {path} was written by an earlier version and is not encrypted. Encrypt it "
+            "first, with escucha-hq stopped: escucha-hq --data {path} --key-file FILE admin encrypt")},
+        {"hq_already_encrypted", N_("The headquarters data in {path} is encrypted already.")},
+        {"hq_key_params_broken",
+         N_("The headquarters data in {path} is damaged: its file {file} is missing or was edited, so no key opens "
+            "it. Put back the {file} of a backup of this folder.")},
+        {"hq_store_unreadable",
+         N_("The key is right, but the headquarters data in {path} cannot be read: it is damaged.")},
+        {"hq_rekey_unfinished", N_("A change of key did not finish: the previous key still opens the data in {path}.")},
+        {"hq_key_changed", N_("The headquarters data in {path} was re-encrypted under a new key: use the new one.")},
+        {"hq_directory_in_use",
+         N_("Another escucha-hq is using {path} already: only one may serve a data directory, and a change of key "
+            "waits until it stops.")},
         {"audio_unreadable", N_("This file cannot be read as audio (WAV, Ogg, Opus, FLAC or MP3), or it is damaged.")},
         {"audio_write_failed",
          N_("The recording cannot be written: the device may be full. What was recorded so far is kept.")},

@@ -9,8 +9,11 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <stdexcept>
 #include <vector>
 
@@ -44,6 +47,130 @@ void WriteSmallFile(const fs::path& path, const std::string& text) {
     if (!ok) throw std::runtime_error("cannot write " + path.string());
 }
 
+/// A file descriptor, closed when it goes.
+class Fd {
+public:
+    explicit Fd(int fd) : m_fd(fd) {}
+    Fd(const Fd&) = delete;
+    Fd& operator=(const Fd&) = delete;
+    ~Fd() {
+        if (m_fd >= 0) ::close(m_fd);
+    }
+    [[nodiscard]] int Get() const noexcept { return m_fd; }
+
+private:
+    int m_fd;
+};
+
+// Sealed files: MAGIC, the blob's size (8 bytes, little-endian), then chunks
+// of CHUNK bytes of the blob (the last one shorter), each as a random nonce
+// and its XChaCha20-Poly1305 ciphertext. Every chunk's associated data is
+// MAGIC, the size, its index, the project and the blob's name: it opens only
+// in its own place of its own blob, and the size in the header cannot be
+// changed unseen (every chunk would fail).
+constexpr char MAGIC[8] = {'E', 'S', 'C', 'H', 'Q', 'B', '0', '1'};
+constexpr size_t HEADER = sizeof MAGIC + 8;
+constexpr size_t CHUNK = 64 * 1024;
+constexpr size_t NONCE = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
+constexpr size_t TAG = crypto_aead_xchacha20poly1305_ietf_ABYTES;
+constexpr size_t SLOT = NONCE + CHUNK + TAG;
+
+int64_t SealedSize(int64_t plain) {
+    const int64_t rest = plain % static_cast<int64_t>(CHUNK);
+    return static_cast<int64_t>(HEADER) + plain / static_cast<int64_t>(CHUNK) * static_cast<int64_t>(SLOT) +
+           (rest ? static_cast<int64_t>(NONCE + TAG) + rest : 0);
+}
+
+std::runtime_error Damaged(const fs::path& path, const std::string& why) {
+    return std::runtime_error("blob file " + path.filename().string() + " is damaged: " + why);
+}
+
+/// Reads exactly `size` bytes at `offset`; false at the end of the file.
+bool ReadAt(int fd, void* out, size_t size, int64_t offset) {
+    size_t got = 0;
+    while (got < size) {
+        const ssize_t n = ::pread(fd, static_cast<char*>(out) + got, size - got, offset + static_cast<int64_t>(got));
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) throw std::runtime_error(std::string("cannot read a blob: ") + std::strerror(errno));
+        if (n == 0) return false;
+        got += static_cast<size_t>(n);
+    }
+    return true;
+}
+
+void WriteAt(int fd, const void* data, size_t size, int64_t offset, const fs::path& path) {
+    size_t done = 0;
+    while (done < size) {
+        const ssize_t n =
+            ::pwrite(fd, static_cast<const char*>(data) + done, size - done, offset + static_cast<int64_t>(done));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) throw std::runtime_error("cannot write " + path.string() + ": " + std::strerror(errno));
+        done += static_cast<size_t>(n);
+    }
+}
+
+void PutLe64(unsigned char* out, uint64_t value) {
+    for (size_t i = 0; i < 8; ++i) out[i] = static_cast<unsigned char>(value >> (8 * i));
+}
+
+uint64_t GetLe64(const unsigned char* in) {
+    uint64_t value = 0;
+    for (size_t i = 0; i < 8; ++i) value |= static_cast<uint64_t>(in[i]) << (8 * i);
+    return value;
+}
+
+/// Seals and opens the chunks of one blob.
+class Sealer {
+public:
+    Sealer(const storage::SecretBytes& key, const std::string& project_id, const std::string& sha256, int64_t total)
+        : m_key(key), m_ad(sizeof MAGIC + 8, '\0') {
+        std::memcpy(m_ad.data(), MAGIC, sizeof MAGIC);
+        PutLe64(reinterpret_cast<unsigned char*>(m_ad.data() + sizeof MAGIC), static_cast<uint64_t>(total));
+        m_ad += project_id + "/" + sha256;
+    }
+
+    /// `size` bytes of chunk `index` as they go on disk.
+    void Seal(uint64_t index, const unsigned char* plain, size_t size, std::vector<unsigned char>& out) const {
+        const auto ad = Ad(index);
+        out.resize(NONCE + size + TAG);
+        randombytes_buf(out.data(), NONCE);
+        unsigned long long sealed = 0;
+        crypto_aead_xchacha20poly1305_ietf_encrypt(out.data() + NONCE, &sealed, plain, size,
+                                                   reinterpret_cast<const unsigned char*>(ad.data()), ad.size(),
+                                                   nullptr, out.data(), m_key.data());
+    }
+
+    /// Opens chunk `index` (`size` bytes on disk) into `plain`; false when it does not authenticate.
+    bool Open(uint64_t index, const unsigned char* slot, size_t size, storage::SecretBytes& plain) const {
+        if (size < NONCE + TAG) return false;
+        const auto ad = Ad(index);
+        plain.resize(size - NONCE - TAG);
+        unsigned long long opened = 0;
+        return crypto_aead_xchacha20poly1305_ietf_decrypt(plain.data(), &opened, nullptr, slot + NONCE, size - NONCE,
+                                                          reinterpret_cast<const unsigned char*>(ad.data()), ad.size(),
+                                                          slot, m_key.data()) == 0;
+    }
+
+private:
+    [[nodiscard]] std::string Ad(uint64_t index) const {
+        unsigned char le[8];
+        PutLe64(le, index);
+        return m_ad + std::string(reinterpret_cast<const char*>(le), sizeof le);
+    }
+
+    const storage::SecretBytes& m_key;
+    std::string m_ad; ///< MAGIC, size, project/sha256; the index follows
+};
+
+/// A sealed file's header: its magic and the blob's size; nullopt when not one.
+std::optional<int64_t> ReadHeader(int fd) {
+    unsigned char header[HEADER];
+    if (!ReadAt(fd, header, sizeof header, 0) || std::memcmp(header, MAGIC, sizeof MAGIC) != 0) return std::nullopt;
+    const uint64_t size = GetLe64(header + sizeof MAGIC);
+    if (size > static_cast<uint64_t>(INT64_MAX / 2)) return std::nullopt;
+    return static_cast<int64_t>(size);
+}
+
 } // namespace
 
 bool IsSha256Hex(const std::string& text) {
@@ -53,7 +180,11 @@ bool IsSha256Hex(const std::string& text) {
     return true;
 }
 
-HqBlobStore::HqBlobStore(fs::path dir, BlobQuota quota) : m_dir(std::move(dir)), m_quota(quota) {
+HqBlobStore::HqBlobStore(fs::path dir, BlobQuota quota, storage::SecretBytes key)
+    : m_dir(std::move(dir)), m_quota(quota), m_key(std::move(key)) {
+    if (!m_key.empty() && m_key.size() != crypto_aead_xchacha20poly1305_ietf_KEYBYTES)
+        throw std::invalid_argument("a key for blobs has 32 bytes");
+    storage::EnsureSodium();
     MakePrivateDirectory(m_dir);
     std::lock_guard lock(m_mutex);
     DropStaleLocked();
@@ -70,12 +201,47 @@ BlobStatus HqBlobStore::Status(const std::string& project_id, const std::string&
     std::error_code ec;
     const auto done = PathOf(project_id, sha256);
     if (fs::exists(done, ec)) {
-        const auto size = static_cast<int64_t>(fs::file_size(done));
+        const auto size = WholeSize(done);
         return {size, true, size};
     }
     const auto part = With(done, PART);
-    if (fs::exists(part, ec)) return {static_cast<int64_t>(fs::file_size(part)), false, 0};
+    if (fs::exists(part, ec)) return {PartHave(part, project_id, sha256), false, 0};
     return {};
+}
+
+int64_t HqBlobStore::WholeSize(const fs::path& path) {
+    if (m_key.empty()) return static_cast<int64_t>(fs::file_size(path));
+    const Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    struct stat st {};
+    if (fd.Get() < 0 || ::fstat(fd.Get(), &st) != 0)
+        throw std::runtime_error("cannot read " + path.string() + ": " + std::strerror(errno));
+    const auto total = ReadHeader(fd.Get());
+    if (!total) throw Damaged(path, "not a sealed blob");
+    if (SealedSize(*total) != static_cast<int64_t>(st.st_size)) throw Damaged(path, "cut short or grown");
+    return *total;
+}
+
+int64_t HqBlobStore::PartHave(const fs::path& part, const std::string& project_id, const std::string& sha256) {
+    if (m_key.empty()) return static_cast<int64_t>(fs::file_size(part));
+    const Fd fd(::open(part.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    struct stat st {};
+    if (fd.Get() < 0 || ::fstat(fd.Get(), &st) != 0) return 0;
+    const auto total = ReadHeader(fd.Get());
+    if (!total) return 0; // its header was never written whole: it starts again
+    const auto body = static_cast<uint64_t>(st.st_size) - HEADER;
+    const uint64_t full = body / SLOT;
+    const size_t rest = body % SLOT;
+    int64_t have = static_cast<int64_t>(full * CHUNK);
+    if (rest > 0) {
+        // The last, short chunk counts when it opens; one cut short by a
+        // crash does not, and the device sends its bytes again.
+        std::vector<unsigned char> slot(rest);
+        storage::SecretBytes plain;
+        if (ReadAt(fd.Get(), slot.data(), rest, static_cast<int64_t>(HEADER + full * SLOT)) &&
+            Sealer(m_key, project_id, sha256, *total).Open(full, slot.data(), rest, plain))
+            have += static_cast<int64_t>(plain.size());
+    }
+    return have;
 }
 
 bool HqBlobStore::ReadPiece(const std::string& project_id, const std::string& sha256, int64_t offset, size_t max_bytes,
@@ -98,6 +264,36 @@ bool HqBlobStore::ReadPiece(const std::string& project_id, const std::string& sh
     if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         ::close(fd);
         return false;
+    }
+    if (!m_key.empty()) {
+        const Fd sealed(fd);
+        const auto total = ReadHeader(fd);
+        if (!total) throw Damaged(path, "not a sealed blob");
+        if (SealedSize(*total) != static_cast<int64_t>(st.st_size)) throw Damaged(path, "cut short or grown");
+        size = *total;
+        if (offset < 0 || offset > size) return false;
+        // Only the chunks the piece covers are read and opened.
+        const Sealer sealer(m_key, project_id, sha256, size);
+        const int64_t end = std::min<int64_t>(size, offset + static_cast<int64_t>(max_bytes));
+        out.reserve(static_cast<size_t>(end - offset));
+        std::vector<unsigned char> slot(SLOT);
+        storage::SecretBytes plain;
+        for (int64_t at = offset; at < end;) {
+            const auto index = static_cast<uint64_t>(at / static_cast<int64_t>(CHUNK));
+            const auto chunk_start = static_cast<int64_t>(index * CHUNK);
+            const auto chunk_size = static_cast<size_t>(std::min<int64_t>(CHUNK, size - chunk_start));
+            const size_t on_disk = chunk_size + NONCE + TAG;
+            if (!ReadAt(fd, slot.data(), on_disk, static_cast<int64_t>(HEADER + index * SLOT)) ||
+                !sealer.Open(index, slot.data(), on_disk, plain)) {
+                out.clear();
+                throw Damaged(path, "chunk " + std::to_string(index) + " does not open");
+            }
+            const auto from = static_cast<size_t>(at - chunk_start);
+            const auto n = static_cast<size_t>(std::min<int64_t>(end - at, static_cast<int64_t>(plain.size() - from)));
+            out.append(reinterpret_cast<const char*>(plain.data()) + from, n);
+            at += static_cast<int64_t>(n);
+        }
+        return true;
     }
     size = static_cast<int64_t>(st.st_size);
     if (offset < 0 || offset > size) {
@@ -239,7 +435,7 @@ AppendResult HqBlobStore::Append(const std::string& project_id, const std::strin
     const auto claim = With(part, CLAIM);
     std::error_code ec;
     if (fs::exists(done, ec)) {
-        const auto size = static_cast<int64_t>(fs::file_size(done));
+        const auto size = WholeSize(done);
         after = {size, true, size};
         return AppendResult::Completed;
     }
@@ -247,7 +443,7 @@ AppendResult HqBlobStore::Append(const std::string& project_id, const std::strin
         return AppendResult::TooLarge;
     MakePrivateDirectory(done.parent_path());
     const bool started = fs::exists(part, ec);
-    const int64_t have = started ? static_cast<int64_t>(fs::file_size(part)) : 0;
+    const int64_t have = started ? PartHave(part, project_id, sha256) : 0;
     if (offset != have) {
         after = {have, false, 0};
         return AppendResult::WrongOffset;
@@ -292,25 +488,29 @@ AppendResult HqBlobStore::Append(const std::string& project_id, const std::strin
             return AppendResult::DiskFull;
         WriteSmallFile(claim, device_id + " " + std::to_string(total) + "\n");
     }
-    const int fd = ::open(part.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    if (fd < 0) throw std::runtime_error("cannot write " + part.string() + ": " + std::strerror(errno));
-    size_t written = 0;
-    while (written < data.size()) {
-        const ssize_t n = ::write(fd, data.data() + written, data.size() - written);
-        if (n <= 0) {
-            ::close(fd);
-            throw std::runtime_error("cannot write " + part.string() + ": " + std::strerror(errno));
+    if (!m_key.empty()) {
+        AppendSealed(part, project_id, sha256, total, data);
+    } else {
+        const int fd = ::open(part.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        if (fd < 0) throw std::runtime_error("cannot write " + part.string() + ": " + std::strerror(errno));
+        size_t written = 0;
+        while (written < data.size()) {
+            const ssize_t n = ::write(fd, data.data() + written, data.size() - written);
+            if (n <= 0) {
+                ::close(fd);
+                throw std::runtime_error("cannot write " + part.string() + ": " + std::strerror(errno));
+            }
+            written += static_cast<size_t>(n);
         }
-        written += static_cast<size_t>(n);
+        // "have" is a promise: what it counts is on disk.
+        const bool synced = ::fsync(fd) == 0;
+        ::close(fd);
+        if (!synced) throw std::runtime_error("cannot sync " + part.string());
     }
-    // "have" is a promise: what it counts is on disk.
-    const bool synced = ::fsync(fd) == 0;
-    ::close(fd);
-    if (!synced) throw std::runtime_error("cannot sync " + part.string());
     const int64_t now = have + static_cast<int64_t>(data.size());
     after = {now, false, 0};
     if (now < total) return AppendResult::Appended;
-    if (Sha256OfFile(part) != sha256) {
+    if (Sha256OfBlob(part, project_id, sha256) != sha256) {
         fs::remove(part, ec);
         fs::remove(claim, ec);
         after = {0, false, 0};
@@ -320,6 +520,98 @@ AppendResult HqBlobStore::Append(const std::string& project_id, const std::strin
     fs::remove(claim, ec);
     after = {now, true, now};
     return AppendResult::Completed;
+}
+
+void HqBlobStore::AppendSealed(const fs::path& part, const std::string& project_id, const std::string& sha256,
+                               int64_t total, const std::string& data) {
+    const Fd fd(::open(part.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+    struct stat st {};
+    if (fd.Get() < 0 || ::fstat(fd.Get(), &st) != 0)
+        throw std::runtime_error("cannot write " + part.string() + ": " + std::strerror(errno));
+    const Sealer sealer(m_key, project_id, sha256, total);
+    std::vector<unsigned char> out;
+    int64_t write_at = HEADER;
+    uint64_t index = 0;
+    storage::SecretBytes chunk; // the short last chunk already there, opened, then what comes
+    const auto header_total = st.st_size >= static_cast<off_t>(HEADER) ? ReadHeader(fd.Get()) : std::nullopt;
+    if (!header_total) {
+        out.resize(HEADER);
+        std::memcpy(out.data(), MAGIC, sizeof MAGIC);
+        PutLe64(out.data() + sizeof MAGIC, static_cast<uint64_t>(total));
+        WriteAt(fd.Get(), out.data(), out.size(), 0, part);
+    } else {
+        if (*header_total != total) throw Damaged(part, "its size does not match the upload's");
+        const auto body = static_cast<uint64_t>(st.st_size) - HEADER;
+        index = body / SLOT;
+        write_at = static_cast<int64_t>(HEADER + index * SLOT);
+        if (const size_t rest = body % SLOT; rest > 0) {
+            std::vector<unsigned char> slot(rest);
+            if (ReadAt(fd.Get(), slot.data(), rest, write_at)) (void)sealer.Open(index, slot.data(), rest, chunk);
+        }
+    }
+    // The short last chunk is sealed again with what follows it, under a
+    // new nonce, in its place; full chunks are never written twice.
+    chunk.insert(chunk.end(), data.begin(), data.end());
+    std::vector<unsigned char> sealed;
+    out.clear();
+    for (size_t at = 0; at < chunk.size(); at += CHUNK) {
+        sealer.Seal(index++, chunk.data() + at, std::min(CHUNK, chunk.size() - at), sealed);
+        out.insert(out.end(), sealed.begin(), sealed.end());
+    }
+    WriteAt(fd.Get(), out.data(), out.size(), write_at, part);
+    // "have" is a promise: what it counts is on disk, and nothing after it.
+    if (::ftruncate(fd.Get(), write_at + static_cast<int64_t>(out.size())) != 0 || ::fsync(fd.Get()) != 0)
+        throw std::runtime_error("cannot sync " + part.string());
+}
+
+std::string HqBlobStore::Sha256OfBlob(const fs::path& path, const std::string& project_id, const std::string& sha256) {
+    if (m_key.empty()) return Sha256OfFile(path);
+    const Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    struct stat st {};
+    if (fd.Get() < 0 || ::fstat(fd.Get(), &st) != 0) throw std::runtime_error("cannot read " + path.string());
+    const auto total = ReadHeader(fd.Get());
+    if (!total || SealedSize(*total) != static_cast<int64_t>(st.st_size)) return {};
+    const Sealer sealer(m_key, project_id, sha256, *total);
+    crypto_hash_sha256_state state;
+    crypto_hash_sha256_init(&state);
+    std::vector<unsigned char> slot(SLOT);
+    storage::SecretBytes plain;
+    for (uint64_t index = 0; static_cast<int64_t>(index * CHUNK) < *total; ++index) {
+        const auto size = static_cast<size_t>(std::min<int64_t>(CHUNK, *total - static_cast<int64_t>(index * CHUNK)));
+        if (!ReadAt(fd.Get(), slot.data(), size + NONCE + TAG, static_cast<int64_t>(HEADER + index * SLOT)) ||
+            !sealer.Open(index, slot.data(), size + NONCE + TAG, plain))
+            return {};
+        crypto_hash_sha256_update(&state, plain.data(), plain.size());
+    }
+    unsigned char digest[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256_final(&state, digest);
+    return storage::HexEncode(digest, sizeof digest);
+}
+
+void HqBlobStore::SealFile(const fs::path& from, const fs::path& to, const std::string& project_id,
+                           const std::string& sha256) {
+    if (m_key.empty()) throw std::logic_error("SealFile needs a key");
+    const Fd in(::open(from.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    struct stat st {};
+    if (in.Get() < 0 || ::fstat(in.Get(), &st) != 0) throw std::runtime_error("cannot read " + from.string());
+    const Fd out(::open(to.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
+    if (out.Get() < 0) throw std::runtime_error("cannot write " + to.string() + ": " + std::strerror(errno));
+    const auto total = static_cast<int64_t>(st.st_size);
+    unsigned char header[HEADER];
+    std::memcpy(header, MAGIC, sizeof MAGIC);
+    PutLe64(header + sizeof MAGIC, static_cast<uint64_t>(total));
+    WriteAt(out.Get(), header, sizeof header, 0, to);
+    const Sealer sealer(m_key, project_id, sha256, total);
+    storage::SecretBytes plain(CHUNK);
+    std::vector<unsigned char> sealed;
+    for (uint64_t index = 0; static_cast<int64_t>(index * CHUNK) < total; ++index) {
+        const auto size = static_cast<size_t>(std::min<int64_t>(CHUNK, total - static_cast<int64_t>(index * CHUNK)));
+        if (!ReadAt(in.Get(), plain.data(), size, static_cast<int64_t>(index * CHUNK)))
+            throw std::runtime_error("cannot read " + from.string());
+        sealer.Seal(index, plain.data(), size, sealed);
+        WriteAt(out.Get(), sealed.data(), sealed.size(), static_cast<int64_t>(HEADER + index * SLOT), to);
+    }
+    if (::fsync(out.Get()) != 0) throw std::runtime_error("cannot sync " + to.string());
 }
 
 } // namespace escucha::sync

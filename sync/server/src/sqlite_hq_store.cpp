@@ -7,6 +7,7 @@
 #include "escucha/sync/hq_blobs.h"
 
 #include <sodium.h>
+#include <sqlite3.h>
 
 #include <set>
 
@@ -23,7 +24,14 @@ std::string HashSecret(const std::string& secret) {
     return storage::HexEncode(out, sizeof out);
 }
 
-SqliteHqStore::SqliteHqStore(const std::string& path) : m_db(std::make_unique<storage::Database>(path, true)) {
+SqliteHqStore::SqliteHqStore(const std::string& path, const storage::SecretBytes& key)
+    : m_db(std::make_unique<storage::Database>(path, true)), m_encrypted(!key.empty()) {
+    if (m_encrypted) {
+        // Through sqlite3_key, never SQL text; then a read proves the key.
+        m_db->Check(sqlite3_key(m_db->Handle(), key.data(), static_cast<int>(key.size())));
+        m_db->Exec("PRAGMA cipher_page_size = 4096");
+        (void)m_db->QueryInt("SELECT count(*) FROM sqlite_master");
+    }
     m_db->Exec("PRAGMA busy_timeout = 10000");
     m_db->Exec("PRAGMA journal_mode = WAL");
     // An acknowledgement promises a durable commit.
@@ -96,6 +104,40 @@ COMMIT;
 }
 
 SqliteHqStore::~SqliteHqStore() = default;
+
+storage::SecretBytes SqliteHqStore::BlobKey() {
+    std::lock_guard lock(m_mutex);
+    if (!m_encrypted) return {};
+    auto read = m_db->Prepare("SELECT value FROM settings WHERE key = 'blob_key'");
+    std::vector<unsigned char> bytes;
+    if (read.Step()) {
+        auto hex = read.Text(0);
+        const bool ok = storage::HexDecode(hex, bytes) && bytes.size() == crypto_aead_xchacha20poly1305_ietf_KEYBYTES;
+        storage::WipeMemory(hex.data(), hex.size());
+        if (!ok) {
+            storage::WipeMemory(bytes.data(), bytes.size());
+            throw std::runtime_error("the key for blobs kept in hq.db is damaged");
+        }
+        storage::SecretBytes key(bytes.begin(), bytes.end());
+        storage::WipeMemory(bytes.data(), bytes.size());
+        return key;
+    }
+    read.Reset();
+    storage::EnsureSodium();
+    storage::SecretBytes key(crypto_aead_xchacha20poly1305_ietf_KEYBYTES);
+    crypto_aead_xchacha20poly1305_ietf_keygen(key.data());
+    auto hex = storage::HexEncodeSecret(key.data(), key.size());
+    auto put = m_db->Prepare("INSERT INTO settings (key, value) VALUES ('blob_key', ?)");
+    put.Bind(1, std::string_view(reinterpret_cast<const char*>(hex.data()), hex.size())).Run();
+    return key;
+}
+
+void SqliteHqStore::Rekey(const storage::SecretBytes& key) {
+    std::lock_guard lock(m_mutex);
+    m_db->Check(sqlite3_rekey(m_db->Handle(), key.data(), static_cast<int>(key.size())));
+    m_db->Exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    m_encrypted = true;
+}
 
 int64_t SqliteHqStore::NextSeq() {
     m_db->Exec("UPDATE counter SET seq = seq + 1 WHERE id = 1");

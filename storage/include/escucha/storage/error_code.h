@@ -174,6 +174,26 @@ inline constexpr char BAD_LISTEN_ADDRESS[] = "bad_listen_address";
 inline constexpr char TLS_CERT_AND_KEY[] = "tls_cert_and_key";
 inline constexpr char PLAIN_HTTP_LOOPBACK_ONLY[] = "plain_http_loopback_only";
 inline constexpr char CANNOT_LISTEN[] = "cannot_listen";
+// Headquarters' data at rest (sync/hq_at_rest.h). path = the data directory or
+// a key file, mode = a file's permissions in octal ("0644"), file = a file's
+// name in the data directory, kind = the option or variable that gives the key.
+inline constexpr char HQ_KEY_REQUIRED[] = "hq_key_required";
+inline constexpr char HQ_TWO_KEYS[] = "hq_two_keys";
+inline constexpr char HQ_NEW_KEY_REQUIRED[] = "hq_new_key_required";
+inline constexpr char HQ_KEY_FILE_UNREADABLE[] = "hq_key_file_unreadable";
+inline constexpr char HQ_KEY_FILE_NOT_PRIVATE[] = "hq_key_file_not_private";
+inline constexpr char HQ_KEY_FILE_OWNER[] = "hq_key_file_owner";
+inline constexpr char HQ_KEY_FILE_SIZE[] = "hq_key_file_size";
+inline constexpr char HQ_KEY_FILE_EXISTS[] = "hq_key_file_exists";
+inline constexpr char HQ_WRONG_KEY[] = "hq_wrong_key";
+inline constexpr char HQ_KEY_KIND[] = "hq_key_kind";
+inline constexpr char HQ_STORE_UNENCRYPTED[] = "hq_store_unencrypted";
+inline constexpr char HQ_ALREADY_ENCRYPTED[] = "hq_already_encrypted";
+inline constexpr char HQ_KEY_PARAMS_BROKEN[] = "hq_key_params_broken";
+inline constexpr char HQ_STORE_UNREADABLE[] = "hq_store_unreadable";
+inline constexpr char HQ_REKEY_UNFINISHED[] = "hq_rekey_unfinished";
+inline constexpr char HQ_KEY_CHANGED[] = "hq_key_changed";
+inline constexpr char HQ_DIRECTORY_IN_USE[] = "hq_directory_in_use";
 
 // Recordings (capture/audio.h, AudioError). reason = a word for programs
 // ("format", "decode", "empty", "too_long", "missing"), id = a recording's id,
@@ -400,6 +420,23 @@ struct ErrorCodeSpec {
         {TLS_CERT_AND_KEY, "hq_admin", {}},
         {PLAIN_HTTP_LOOPBACK_ONLY, "hq_admin", {"host"}},
         {CANNOT_LISTEN, "hq_admin", {"listen"}},
+        {HQ_KEY_REQUIRED, "hq_admin", {}},
+        {HQ_TWO_KEYS, "hq_admin", {}},
+        {HQ_NEW_KEY_REQUIRED, "hq_admin", {}},
+        {HQ_KEY_FILE_UNREADABLE, "hq_admin", {"path"}},
+        {HQ_KEY_FILE_NOT_PRIVATE, "hq_admin", {"path", "mode"}},
+        {HQ_KEY_FILE_OWNER, "hq_admin", {"path"}},
+        {HQ_KEY_FILE_SIZE, "hq_admin", {"path"}},
+        {HQ_KEY_FILE_EXISTS, "hq_admin", {"path"}},
+        {HQ_WRONG_KEY, "hq_admin", {"path"}},
+        {HQ_KEY_KIND, "hq_admin", {"path", "kind"}},
+        {HQ_STORE_UNENCRYPTED, "hq_admin", {"path"}},
+        {HQ_ALREADY_ENCRYPTED, "hq_admin", {"path"}},
+        {HQ_KEY_PARAMS_BROKEN, "hq_admin", {"path", "file"}},
+        {HQ_STORE_UNREADABLE, "hq_admin", {"path"}},
+        {HQ_REKEY_UNFINISHED, "hq_admin", {"path"}},
+        {HQ_KEY_CHANGED, "hq_admin", {"path"}},
+        {HQ_DIRECTORY_IN_USE, "hq_admin", {"path"}},
 
         {AUDIO_UNREADABLE, "audio", {"reason"}},
         {AUDIO_WRITE_FAILED, "audio", {"reason"}},

@@ -3,9 +3,19 @@
 // unfinished one with a note of the device that began it and the size it
 // claimed, so that no device can fill the disk with uploads it never ends.
 //
+// Given a key, every file is sealed (docs/decisions/0015-hq-at-rest.md): a
+// header with the blob's size, then 64 KiB chunks, each sealed on its own
+// with XChaCha20-Poly1305 under a fresh random nonce, its place (project,
+// blob, size, index) as associated data. A chunk opens alone, so a download
+// from any offset decrypts only the chunks it needs; an unfinished upload's
+// last, short chunk is sealed again, under a new nonce, when more comes.
+// Without a key (tests in one process) files are plain.
+//
 // Thread contract: thread-safe (one mutex).
 // Errors: std::runtime_error for disk failures; refusals are values.
 #pragma once
+
+#include "escucha/storage/secret.h"
 
 #include <chrono>
 #include <cstdint>
@@ -57,7 +67,8 @@ struct BlobUsage {
 
 class HqBlobStore {
 public:
-    explicit HqBlobStore(std::filesystem::path dir, BlobQuota quota = {});
+    /// With `key` (32 bytes, SqliteHqStore::BlobKey) files are sealed.
+    explicit HqBlobStore(std::filesystem::path dir, BlobQuota quota = {}, storage::SecretBytes key = {});
 
     [[nodiscard]] BlobStatus Status(const std::string& project_id, const std::string& sha256);
     /// Appends `data` at `offset` (which must be what Status says it has);
@@ -76,6 +87,11 @@ public:
     /// Deletes the blob and any unfinished upload of it; true when a file went.
     bool Remove(const std::string& project_id, const std::string& sha256);
     [[nodiscard]] std::filesystem::path PathOf(const std::string& project_id, const std::string& sha256) const;
+    /// Seals the plain file `from` as blob `sha256` of `project_id` into
+    /// `to` (durably). Throws std::runtime_error. For encrypting a folder of
+    /// an earlier version.
+    void SealFile(const std::filesystem::path& from, const std::filesystem::path& to, const std::string& project_id,
+                  const std::string& sha256);
     /// Removes unfinished uploads untouched for `stale_after`; returns how many.
     int DropStale();
     [[nodiscard]] std::vector<BlobUsage> Usage();
@@ -90,8 +106,18 @@ private:
     std::vector<Pending> PendingIn(const std::filesystem::path& project_dir);
     int DropStaleLocked();
 
+    /// Bytes of blob a complete file holds (its size, or its header's when sealed).
+    int64_t WholeSize(const std::filesystem::path& path);
+    /// Bytes an unfinished upload holds (whole chunks and a sound last chunk).
+    int64_t PartHave(const std::filesystem::path& part, const std::string& project_id, const std::string& sha256);
+    void AppendSealed(const std::filesystem::path& part, const std::string& project_id, const std::string& sha256,
+                      int64_t total, const std::string& data);
+    std::string Sha256OfBlob(const std::filesystem::path& path, const std::string& project_id,
+                             const std::string& sha256);
+
     std::filesystem::path m_dir;
     BlobQuota m_quota;
+    storage::SecretBytes m_key;
     std::mutex m_mutex;
     std::chrono::steady_clock::time_point m_last_sweep;
 };

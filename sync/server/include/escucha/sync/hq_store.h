@@ -10,6 +10,8 @@
 
 #include "escucha/sync/protocol.h"
 
+#include "escucha/storage/secret.h"
+
 #include <functional>
 #include <map>
 #include <memory>
@@ -135,9 +137,20 @@ public:
 /// The embedded default: SQLite through the SQLCipher library, one file.
 class SqliteHqStore final : public HqStore {
 public:
-    /// Opens or creates `path`. Throws std::runtime_error.
-    explicit SqliteHqStore(const std::string& path);
+    /// Opens or creates `path`. With `key` (SQLCipher's raw key value,
+    /// x'<key><salt>', see hq_at_rest.h) the file is encrypted; without, it
+    /// is plain SQLite (tests in one process). Throws std::runtime_error
+    /// (storage::SqliteError when the key does not open the file).
+    explicit SqliteHqStore(const std::string& path, const storage::SecretBytes& key = {});
     ~SqliteHqStore() override;
+
+    /// The random key blobs are sealed with, made on first use and kept in
+    /// the database (so it is as safe as the database, and a change of the
+    /// database's key leaves blob files as they are). Empty for a plain store.
+    [[nodiscard]] storage::SecretBytes BlobKey();
+    /// Re-encrypts the database under `key` (same form as the constructor's)
+    /// and checkpoints, so no page under the old key stays in the log.
+    void Rekey(const storage::SecretBytes& key);
 
     Project CreateProject(const std::string& name) override;
     std::vector<Project> ListProjects() override;
@@ -166,6 +179,7 @@ private:
     std::mutex m_mutex;
     BlobFields m_blob_fields;
     std::unique_ptr<storage::Database> m_db;
+    bool m_encrypted = false;
 };
 
 /// Lower-case hex BLAKE2b-256 of a secret (tokens, enrolment codes).
