@@ -3,6 +3,9 @@
 // one device moves the codings made on the other.
 #include "escucha/interpret/codebook.h"
 #include "escucha/interpret/coding.h"
+#include "escucha/interpret/priorities.h"
+#include "escucha/interpret/profiles.h"
+#include "escucha/interpret/sessions.h"
 #include "sync/sync_fixture.h"
 
 #include <algorithm>
@@ -85,4 +88,68 @@ TEST_CASE("Codings made offline on two devices all arrive, and follow an edit of
     CHECK(std::all_of(after.begin(), after.end(), [](const auto& e) { return e.needs_review; }));
     const auto still = interpret::Excerpts(luis.vault.Records(), pay);
     CHECK(std::count_if(still.begin(), still.end(), [](const auto& e) { return !e.needs_review; }) == 1); // "vales"
+}
+
+TEST_CASE("An interpreter's profiles, quotes, sessions, feedback, rounds and ballots reach headquarters and the team",
+          "[sync][coding]") {
+    Hq hq;
+    Device ana(hq, "researcher");
+    Device luis(hq, "interpreter");
+    Device eva(hq, "interpreter");
+    const auto rosa = ana.Add("participant", {{"pseudonym", "Rosa"}});
+    ana.Add("consent", {{"participant_id", rosa["id"]},
+                        {"script_version", "v1"},
+                        {"language", "es"},
+                        {"mode", "written"},
+                        {"scopes", {"quote_verbatim"}}});
+    const auto told = ana.Add("narrative", {{"title", "Vales"}, {"text", "Nos pagan con vales."}, {"teller_ids", {rosa["id"]}}});
+    REQUIRE(ana.Sync().ok);
+    REQUIRE(luis.Sync().ok);
+    REQUIRE(eva.Sync().ok);
+
+    // Luis, offline: a code, a coding, a profile quoting it, a session with feedback, a round.
+    auto& store = luis.vault.Records();
+    const std::string code = interpret::CreateCode(store, luis.Project(), {{"name", "Pago"}})["id"];
+    const std::string coding = interpret::CodePassage(store, {told["id"], 14, 19}, {code})[0]["id"];
+    const std::string profile = luis.Add("profile", {{"kind", "individual"}, {"name", "Rosa"}})["id"];
+    interpret::AddQuote(store, profile, coding, "en sus palabras");
+    const std::string session = interpret::CreateSession(store, luis.Project(), {{"kind", "collective_interpretation"},
+                                                                                 {"title", "Casa comunal"},
+                                                                                 {"held_on", "2026-11-20"},
+                                                                                 {"community_count", 9},
+                                                                                 {"profile_ids", {profile}}})["id"];
+    interpret::RecordFeedback(store, session, {{profile, {{"recognised", "yes"}, {"refinement", "Más sobre el pago"}}}});
+    const std::string challenge = interpret::CreateChallenge(store, luis.Project(), {{"kind", "challenge"},
+                                                                                     {"statement", "Pago en vales"},
+                                                                                     {"pillars", {"rights_at_work"}},
+                                                                                     {"coding_ids", {coding}}})["id"];
+    const auto round = interpret::CreateRound(store, luis.Project(), {{"title", "Ronda"}, {"method", "dot_voting"},
+                                                                      {"challenge_ids", {challenge}}}, 2);
+    interpret::CastVote(store, round.round["id"], round.tokens[0], {{challenge, 2, 0, 0, 0, "urge"}});
+    // Eva, offline too, casts the other ballot on her device once she has the round.
+    REQUIRE(luis.Sync().ok);
+    RequireSameAsHq(hq, luis.vault);
+    REQUIRE(eva.Sync().ok);
+    interpret::CastVote(eva.vault.Records(), round.round["id"], round.tokens[1], {{challenge, 3, 0, 0, 0, ""}});
+    REQUIRE(eva.Sync().ok);
+    REQUIRE(luis.Sync().ok);
+    REQUIRE(ana.Sync().ok);
+
+    for (auto* device : {&luis, &eva, &ana}) {
+        INFO((device == &luis ? "luis" : device == &eva ? "eva" : "ana"));
+        auto& r = device->vault.Records();
+        const auto quotes = interpret::QuotesOf(r, profile);
+        REQUIRE(quotes.size() == 1);
+        CHECK(quotes[0].text == "vales");
+        CHECK(interpret::FeedbackOf(r, session).size() == 1);
+        const auto tally = interpret::TallyRound(r, round.round["id"]);
+        if (device == &ana) {
+            // A field researcher receives what the team edits together (the round), not
+            // others' own records: the ballots stay with the interpreters and headquarters.
+            CHECK(tally.ballots == 0);
+            continue;
+        }
+        CHECK(tally.ballots == 2);
+        CHECK(tally.rows.at(0).dots == 5);
+    }
 }
