@@ -65,7 +65,8 @@ std::string ModeText(mode_t mode) {
 /// A key file's bytes (trailing white space, which an editor may add, left
 /// out), after checking that it is a file of this user's alone.
 storage::SecretBytes ReadKeyFile(const fs::path& path) {
-    const Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+    // O_NONBLOCK: a FIFO put in the key file's place must not hang the start.
+    const Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
     struct stat st {};
     if (fd.Get() < 0 || ::fstat(fd.Get(), &st) != 0 || !S_ISREG(st.st_mode))
         throw HqAtRestError(errc::HQ_KEY_FILE_UNREADABLE, PathParam(path));
