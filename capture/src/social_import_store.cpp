@@ -103,7 +103,8 @@ std::string ReplaceNames(std::string text, const std::vector<std::pair<std::stri
 } // namespace
 
 SocialImportReport ImportSocial(RecordStore& store, const std::string& project_id, const SocialExport& parsed,
-                                const AuthorChoices& choices) {
+                                const AuthorChoices& choices,
+                                const std::function<void(int64_t done, int64_t total)>& progress) {
     if (choices.time_zone && !IsOffset(*choices.time_zone))
         throw RecordError("time_zone", *choices.time_zone + " is not an offset such as -05:00",
                           errc::SOCIAL_BAD_TIME_ZONE, {{"value", *choices.time_zone}});
@@ -210,7 +211,9 @@ SocialImportReport ImportSocial(RecordStore& store, const std::string& project_i
         const std::string captured_at = storage::FormatIsoMillis(storage::SystemMillis());
         std::unordered_map<std::string, int> occurrences;
         std::vector<std::string> id_of(parsed.messages.size());
+        const auto total = static_cast<int64_t>(parsed.messages.size());
         for (size_t i = 0; i < parsed.messages.size(); ++i) {
+            if (progress && i % 256 == 0) progress(static_cast<int64_t>(i), total);
             const auto& m = parsed.messages[i];
             const SocialAuthor& author = *by_name.at(m.author);
             if (author.left_out) {
@@ -263,6 +266,7 @@ SocialImportReport ImportSocial(RecordStore& store, const std::string& project_i
             }
         }
         for (const auto& [reason, n] : report.refused_by_reason) report.refused += n;
+        if (progress) progress(total, total);
     });
     return report;
 }

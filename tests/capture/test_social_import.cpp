@@ -415,3 +415,18 @@ TEST_CASE("Masking finds numbers, handles and addresses, and leaves amounts and 
     CHECK(capture::ThreadFromFileName("Conversa do WhatsApp com Feira.txt") == "Feira");
     CHECK(capture::ThreadFromFileName("_chat.txt").empty());
 }
+
+TEST_CASE("A long import says how far it has gone", "[capture][social]") {
+    Fixture f;
+    std::string chat;
+    for (int i = 0; i < 1000; ++i) chat += "12/3/24, 14:05 - Rosa: mensaje " + std::to_string(i) + "\n";
+    std::vector<std::pair<int64_t, int64_t>> seen;
+    const auto report = capture::ImportSocial(*f.store, f.project, ParseSocialExport(chat, "Chat de WhatsApp con Rosa.txt"),
+                                              Fixture::Generated(),
+                                              [&](int64_t done, int64_t total) { seen.emplace_back(done, total); });
+    CHECK(report.added == 1000);
+    REQUIRE(seen.size() >= 4);
+    CHECK(seen.front() == std::pair<int64_t, int64_t>{0, 1000});
+    CHECK(seen.back() == std::pair<int64_t, int64_t>{1000, 1000});
+    CHECK(std::is_sorted(seen.begin(), seen.end()));
+}

@@ -25,6 +25,7 @@
 #include "escucha/storage/records.h"
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -161,7 +162,11 @@ struct SocialImportReport {
 /// there (by their message key) are skipped. Throws RecordError:
 /// social_no_pseudonym (an author without a choice), social_pseudonym_is_name,
 /// social_pseudonym_twice, social_bad_time_zone, or the store's own errors.
+/// `progress`, when given, is called on the store's thread with the messages
+/// gone through and their total, every few hundred messages and at the end
+/// (the window app shows it; the transaction is still one).
 SocialImportReport ImportSocial(storage::RecordStore& store, const std::string& project_id, const SocialExport& parsed,
-                                const AuthorChoices& choices);
+                                const AuthorChoices& choices,
+                                const std::function<void(int64_t done, int64_t total)>& progress = {});
 
 } // namespace escucha::capture
