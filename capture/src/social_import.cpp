@@ -806,7 +806,8 @@ std::string ThreadFromFileName(const std::string& file_name) {
 SocialExport ParseSocialExport(std::string_view bytes, const std::string& file_name, const SocialLimits& limits) {
     if (static_cast<int64_t>(bytes.size()) > limits.max_file_bytes)
         social::ThrowTooLarge(file_name, limits.max_file_bytes);
-    if (bytes.substr(0, 2) == "PK") return social::ParseWhatsAppZip(bytes, file_name, limits);
+    if (bytes.substr(0, 2) == "PK") return social::ParseSocialZip(bytes, file_name, limits);
+    if (social::LooksLikeJson(bytes)) return social::ParseSocialJson(bytes, file_name, limits);
     auto out = social::ParseWhatsAppText(bytes, file_name, limits);
     if (out.thread.empty()) out.thread = "WhatsApp";
     return out;

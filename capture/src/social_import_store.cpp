@@ -192,10 +192,19 @@ SocialImportReport ImportSocial(RecordStore& store, const std::string& project_i
         std::sort(replacements.begin(), replacements.end(),
                   [](const auto& x, const auto& y) { return x.first.size() > y.first.size(); });
 
-        // The thread's name may be a person's (a chat of two is named after the other).
-        const auto thread =
-            MaskContacts(ReplaceNames(choices.thread.value_or(parsed.thread), replacements), parsed.language);
-        report.thread = social::Trim(thread.text).empty() ? std::string("WhatsApp") : social::Trim(thread.text);
+        // A thread's name may be a person's (a chat of two is named after the other).
+        const std::string fallback = parsed.platform == "whatsapp"    ? "WhatsApp"
+                                     : parsed.platform == "facebook"  ? "Facebook"
+                                     : parsed.platform == "instagram" ? "Instagram"
+                                     : parsed.platform == "telegram"  ? "Telegram"
+                                                                      : parsed.platform;
+        const auto stored_thread = [&](const std::string& raw) {
+            const auto masked = MaskContacts(ReplaceNames(raw, replacements), parsed.language);
+            const std::string name = social::Trim(masked.text);
+            return name.empty() ? fallback : name;
+        };
+        report.thread = stored_thread(choices.thread.value_or(parsed.thread));
+        std::unordered_map<std::string, std::string> thread_of; // an export's own threads, as stored
 
         // Items already here, by key: read without their texts.
         std::unordered_map<std::string, std::string> existing;
@@ -227,9 +236,15 @@ SocialImportReport ImportSocial(RecordStore& store, const std::string& project_i
             }
             // The key holds only what the item itself holds (masked text,
             // pseudonymous participant): it gives nothing away that the item does not.
+            const std::string* thread = &report.thread;
+            if (!m.thread.empty()) {
+                auto it = thread_of.find(m.thread);
+                if (it == thread_of.end()) it = thread_of.emplace(m.thread, stored_thread(m.thread)).first;
+                thread = &it->second;
+            }
             std::string base = parsed.platform;
             for (const std::string* part : std::initializer_list<const std::string*>{
-                     &report.thread, &m.posted_at, &author.participant_id, &masked.text}) {
+                     thread, &m.posted_at, &author.participant_id, &masked.text}) {
                 base.push_back('\0');
                 base += *part;
             }
@@ -242,8 +257,12 @@ SocialImportReport ImportSocial(RecordStore& store, const std::string& project_i
                 ++report.skipped;
                 continue;
             }
-            Json item = {{"project_id", project_id},   {"platform", parsed.platform},
-                         {"thread", report.thread},    {"posted_at", m.posted_at + choices.time_zone.value_or("")},
+            // A time the export gave in UTC ("...Z") keeps it; a local one takes the offset given.
+            const bool utc = !m.posted_at.empty() && m.posted_at.back() == 'Z';
+            Json item = {{"project_id", project_id},
+                         {"platform", parsed.platform},
+                         {"thread", *thread},
+                         {"posted_at", utc ? m.posted_at : m.posted_at + choices.time_zone.value_or("")},
                          {"captured_at", captured_at}, {"participant_id", author.participant_id},
                          {"message_key", key}};
             if (!masked.text.empty()) item["text"] = masked.text;

@@ -3,6 +3,9 @@
 
 #include "escucha/capture/social_import.h"
 
+#include <nlohmann/json.hpp>
+
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -25,8 +28,56 @@ namespace escucha::capture::social {
 [[nodiscard]] SocialExport ParseWhatsAppText(std::string_view text, const std::string& file_name,
                                              const SocialLimits& limits);
 
-/// Reads a WhatsApp zip from memory: the chat's text and the names of the files beside it.
-[[nodiscard]] SocialExport ParseWhatsAppZip(std::string_view bytes, const std::string& file_name,
-                                            const SocialLimits& limits);
+/// Reads a zip from memory: a WhatsApp chat (its text, and the names of the
+/// files beside it), a Facebook or Instagram export (its JSON files), or a
+/// Telegram result.json.
+[[nodiscard]] SocialExport ParseSocialZip(std::string_view bytes, const std::string& file_name,
+                                          const SocialLimits& limits);
+
+/// Whether `bytes` open like JSON: an object, or an array of objects.
+[[nodiscard]] bool LooksLikeJson(std::string_view bytes);
+
+/// A JSON file of an export, parsed with its nesting and number of values
+/// bounded (social_too_large) and refused when it is not JSON
+/// (social_archive_damaged naming `entry`).
+[[nodiscard]] nlohmann::json ParseJsonWithin(std::string_view text, const std::string& file_name,
+                                             const std::string& entry, const SocialLimits& limits);
+
+/// What a JSON file of an export is.
+enum class JsonKind { Unknown, Meta, MetaProfile };
+
+/// Facebook and Instagram exports, read one JSON file after another (a zip
+/// holds many) into one export.
+class MetaReader {
+public:
+    MetaReader(std::string file_name, const SocialLimits& limits);
+    ~MetaReader();
+    MetaReader(const MetaReader&) = delete;
+    MetaReader& operator=(const MetaReader&) = delete;
+    /// Takes what `doc` holds; `entry` is its path in the zip, or the file's
+    /// name. Returns what it was; Unknown: nothing taken from it.
+    JsonKind Add(const nlohmann::json& doc, const std::string& entry);
+    /// A hint that the export is Instagram's (its paths say so).
+    void VoteInstagram() { ++m_instagram; }
+    [[nodiscard]] SocialExport Finish();
+
+private:
+    struct State;
+    std::string m_file;
+    SocialLimits m_limits;
+    int m_instagram = 0;
+    std::unique_ptr<State> m_state;
+};
+
+/// Whether `doc` is a Telegram desktop result.json (one chat, or a full export).
+[[nodiscard]] bool IsTelegram(const nlohmann::json& doc);
+
+/// Reads a Telegram desktop result.json.
+[[nodiscard]] SocialExport ParseTelegram(const nlohmann::json& doc, const std::string& file_name,
+                                         const std::string& entry, const SocialLimits& limits);
+
+/// Reads an export that is one JSON file: Telegram, Facebook or Instagram, by its shape.
+[[nodiscard]] SocialExport ParseSocialJson(std::string_view text, const std::string& file_name,
+                                           const SocialLimits& limits);
 
 } // namespace escucha::capture::social

@@ -1,5 +1,6 @@
-// A WhatsApp zip read from memory with libzip: the chat's text is
-// decompressed into memory, the media beside it only listed. Nothing is
+// A zip read from memory with libzip: a WhatsApp chat's text, or the JSON
+// files of a Facebook or Instagram export (or a Telegram result.json), are
+// decompressed into memory, the media beside them only listed. Nothing is
 // written anywhere, and no name from the archive is used as a path.
 #include "social_import_text.h"
 
@@ -7,7 +8,10 @@
 
 #include <zip.h>
 
+#include <algorithm>
+#include <cstring>
 #include <memory>
+#include <optional>
 
 namespace escucha::capture::social {
 
@@ -46,9 +50,48 @@ int ChatRank(const std::string& base) {
     return 1;
 }
 
+/// Whether an entry is one of the JSON files a Facebook or Instagram export
+/// keeps its messages, posts, comments or owner's name in.
+bool IsMetaJson(const std::string& name) {
+    const std::string lower = LowerAscii(name);
+    const std::string base = BaseName(lower);
+    if (base.size() < 6 || base.substr(base.size() - 5) != ".json") return false;
+    const auto numbered = [&](const char* head) {
+        const size_t n = std::strlen(head);
+        if (base.rfind(head, 0) != 0) return false;
+        for (size_t i = n; i + 5 < base.size(); ++i)
+            if (base[i] < '0' || base[i] > '9') return false;
+        return base.size() > n + 5;
+    };
+    if (numbered("message_")) return lower.find("messages/") != std::string::npos;
+    if (numbered("your_posts_") || numbered("posts_")) return true;
+    return base == "comments.json" || base == "your_posts_in_groups.json" || base == "group_posts_and_comments.json" ||
+           base == "your_comments_in_groups.json" || base == "profile_information.json";
+}
+
+/// Reads entry `index` into memory, never beyond `limit` whatever its header declares.
+std::string ReadEntry(zip_t* archive, zip_int64_t index, int64_t declared, const std::string& file_name,
+                      const std::string& entry, int64_t limit) {
+    if (declared < 0 || declared > limit) ThrowTooLarge(file_name, limit);
+    std::unique_ptr<zip_file_t, ZipFileClose> file(zip_fopen_index(archive, static_cast<zip_uint64_t>(index), 0));
+    if (!file) throw Damaged(file_name, BaseName(entry));
+    std::string text;
+    text.reserve(static_cast<size_t>(declared));
+    char buffer[65536];
+    while (true) {
+        const zip_int64_t n = zip_fread(file.get(), buffer, sizeof buffer);
+        if (n < 0) throw Damaged(file_name, BaseName(entry));
+        if (n == 0) break;
+        if (static_cast<int64_t>(text.size()) + n > limit) ThrowTooLarge(file_name, limit);
+        text.append(buffer, static_cast<size_t>(n));
+    }
+    if (static_cast<int64_t>(text.size()) != declared) throw Damaged(file_name, BaseName(entry));
+    return text;
+}
+
 } // namespace
 
-SocialExport ParseWhatsAppZip(std::string_view bytes, const std::string& file_name, const SocialLimits& limits) {
+SocialExport ParseSocialZip(std::string_view bytes, const std::string& file_name, const SocialLimits& limits) {
     zip_error_t error;
     zip_error_init(&error);
     // The archive reads the caller's bytes where they are: no copy, no file.
@@ -72,6 +115,14 @@ SocialExport ParseWhatsAppZip(std::string_view bytes, const std::string& file_na
     std::string chat_name;
     int64_t chat_size = 0;
     std::vector<std::string> media;
+    struct Entry {
+        zip_int64_t index;
+        std::string name;
+        int64_t size;
+    };
+    std::vector<Entry> meta_json;
+    std::optional<Entry> telegram;
+    bool instagram = false;
     for (zip_int64_t i = 0; i < count; ++i) {
         zip_stat_t stat;
         zip_stat_init(&stat);
@@ -82,6 +133,15 @@ SocialExport ParseWhatsAppZip(std::string_view bytes, const std::string& file_na
         if (name.empty() || name.back() == '/' || name.rfind("__MACOSX/", 0) == 0) continue;
         const std::string base = BaseName(name);
         if (!storage::IsValidUtf8(base)) continue; // a name that cannot even be shown
+        if (IsMetaJson(name)) {
+            meta_json.push_back({i, name, static_cast<int64_t>(stat.size)});
+            if (LowerAscii(name).find("instagram") != std::string::npos) instagram = true;
+            continue;
+        }
+        if (LowerAscii(base) == "result.json" && !telegram) {
+            telegram = Entry{i, name, static_cast<int64_t>(stat.size)};
+            continue;
+        }
         const int rank = ChatRank(base);
         if (rank > chat_rank) {
             if (chat >= 0) media.push_back(BaseName(chat_name));
@@ -93,28 +153,48 @@ SocialExport ParseWhatsAppZip(std::string_view bytes, const std::string& file_na
             media.push_back(base);
         }
     }
+    // A WhatsApp chat named as one wins; else Facebook or Instagram JSON, else Telegram's.
+    if (chat_rank < 2 && !meta_json.empty()) {
+        MetaReader meta(file_name, limits);
+        if (instagram || LowerAscii(file_name).find("instagram") != std::string::npos) meta.VoteInstagram();
+        // The owner's profile first: posts and comments are theirs.
+        std::stable_partition(meta_json.begin(), meta_json.end(),
+                              [](const Entry& e) { return BaseName(LowerAscii(e.name)) == "profile_information.json"; });
+        int64_t read = 0;
+        bool any = false;
+        for (const auto& e : meta_json) {
+            read += e.size;
+            if (read > limits.max_file_bytes) ThrowTooLarge(file_name, limits.max_file_bytes);
+            const auto doc = ParseJsonWithin(
+                ReadEntry(archive.get(), e.index, e.size, file_name, e.name, limits.max_chat_bytes), file_name,
+                BaseName(e.name), limits);
+            any = meta.Add(doc, e.name) == JsonKind::Meta || any;
+        }
+        if (!any)
+            throw RecordError("file", file_name + " holds no messages, posts or comments", errc::SOCIAL_NO_CHAT,
+                              {{"file", file_name}});
+        out = meta.Finish();
+        if (chat >= 0) media.push_back(BaseName(chat_name));
+        out.media_files = std::move(media);
+        return out;
+    }
+    if (chat_rank < 2 && telegram) {
+        const auto doc = ParseJsonWithin(ReadEntry(archive.get(), telegram->index, telegram->size, file_name,
+                                                   telegram->name, limits.max_chat_bytes),
+                                         file_name, "result.json", limits);
+        if (!IsTelegram(doc))
+            throw RecordError("file", file_name + " is not a chat export this program knows",
+                              errc::SOCIAL_UNKNOWN_FORMAT, {{"file", file_name}});
+        out = ParseTelegram(doc, file_name, "result.json", limits);
+        if (chat >= 0) media.push_back(BaseName(chat_name));
+        out.media_files = std::move(media);
+        return out;
+    }
     if (chat < 0)
         throw RecordError("file", file_name + " holds no chat (.txt)", errc::SOCIAL_NO_CHAT, {{"file", file_name}});
     if (chat_size < 0 || chat_size > limits.max_chat_bytes) ThrowTooLarge(file_name, limits.max_chat_bytes);
 
-    std::string text;
-    {
-        std::unique_ptr<zip_file_t, ZipFileClose> file(
-            zip_fopen_index(archive.get(), static_cast<zip_uint64_t>(chat), 0));
-        if (!file) throw Damaged(file_name, BaseName(chat_name));
-        // The declared size may lie (a zip bomb): never read beyond the limit, whatever it says.
-        text.reserve(static_cast<size_t>(chat_size));
-        char buffer[65536];
-        while (true) {
-            const zip_int64_t n = zip_fread(file.get(), buffer, sizeof buffer);
-            if (n < 0) throw Damaged(file_name, BaseName(chat_name));
-            if (n == 0) break;
-            if (static_cast<int64_t>(text.size()) + n > limits.max_chat_bytes)
-                ThrowTooLarge(file_name, limits.max_chat_bytes);
-            text.append(buffer, static_cast<size_t>(n));
-        }
-        if (static_cast<int64_t>(text.size()) != chat_size) throw Damaged(file_name, BaseName(chat_name));
-    }
+    const std::string text = ReadEntry(archive.get(), chat, chat_size, file_name, chat_name, limits.max_chat_bytes);
     out = ParseWhatsAppText(text, file_name, limits);
     // The zip's own name names the chat; "_chat.txt" inside does not.
     out.thread = ThreadFromFileName(file_name);

@@ -34,6 +34,8 @@
 
 namespace escucha::capture {
 
+/// The type of the items a chat export becomes.
+inline constexpr const char* SOCIAL_ITEM = "social_media_item";
 /// The type that keeps what masking took out of an item's text.
 inline constexpr const char* MASKED_ORIGINALS = "masked_originals";
 
@@ -46,6 +48,8 @@ struct SocialLimits {
     int64_t max_messages = 2000000;
     int64_t max_entries = 200000; ///< files in a zip
     int64_t max_authors = 10000;
+    int64_t max_json_depth = 64;          ///< nesting of a JSON export (Facebook, Instagram, Telegram)
+    int64_t max_json_values = 20000000;   ///< values in one JSON file
 };
 
 /// The order of a date's fields, as the phone wrote them.
@@ -68,14 +72,17 @@ struct SocialMessage {
     std::vector<std::string> attachments; ///< names of attached files (a name only, never a path)
     bool media_omitted = false;           ///< the export left out a photo, audio, video or sticker
     std::optional<size_t> reply_to;       ///< index of the message answered, when the format says
+    /// The chat, group or page when the export holds several (a Facebook or
+    /// Instagram zip, a full Telegram export); empty: the export's `thread`.
+    std::string thread;
 };
 
 /// A chat export, read.
 struct SocialExport {
-    std::string platform = "whatsapp";
+    std::string platform = "whatsapp"; ///< "whatsapp", "facebook", "instagram" or "telegram"
     std::string file;     ///< the file's name as given
     std::string thread;   ///< the chat's name (from the file's name); may be a person's name
-    std::string layout;   ///< "android" or "ios"
+    std::string layout;   ///< "android" or "ios"; "json" for Facebook, Instagram and Telegram
     std::string language; ///< "es", "pt", "fr" or "en" as the export's words tell; empty when none did
     DateOrder date_order = DateOrder::DayMonthYear;
     DateOrderBasis date_order_basis = DateOrderBasis::Assumed;
@@ -87,12 +94,23 @@ struct SocialExport {
     std::vector<std::string> media_files; ///< files beside the chat in a zip (names only; not read)
 };
 
-/// Reads a chat export from `bytes` (a .txt or a .zip, told apart by their
-/// content); `file_name` is what errors name and where the thread's name
-/// comes from. Throws RecordError (social_unknown_format, social_archive_damaged,
-/// social_too_large, social_no_chat, social_not_utf8, social_bad_line, social_bad_date).
+/// Reads a chat export from `bytes`, its format told by its content: a
+/// WhatsApp .txt or .zip; a Facebook or Instagram "Download your information"
+/// JSON file (Messenger or direct messages, posts, comments, group posts) or
+/// the zip holding them; a Telegram desktop result.json (one chat or a full
+/// export). `file_name` is what errors name and where a WhatsApp thread's name
+/// comes from. Facebook, Instagram and Telegram times are UTC ("...Z"), from
+/// the export's Unix times. Throws RecordError (social_unknown_format,
+/// social_archive_damaged, social_too_large, social_no_chat, social_not_utf8,
+/// social_bad_line, social_bad_date).
 [[nodiscard]] SocialExport ParseSocialExport(std::string_view bytes, const std::string& file_name,
                                              const SocialLimits& limits = {});
+
+/// `text` repaired when it is UTF-8 read as Latin-1 ("Ã±" for "ñ"), as
+/// Facebook and Instagram exports write every string: each character, all of
+/// them U+00FF or below, becomes one byte, and the bytes are taken as UTF-8
+/// when, and only when, they are valid UTF-8. Anything else comes back as it was.
+[[nodiscard]] std::string RepairMojibake(std::string_view text);
 
 /// The chat's name from an export's file name: "WhatsApp Chat with Junta.txt",
 /// "Chat de WhatsApp con Junta (1).zip" and "WhatsApp Chat - Junta.zip" give "Junta".
