@@ -934,3 +934,48 @@ TEST_CASE("Interpretation activities in the window: quotes withheld without cons
     REQUIRE(Until(app.ui, [&] { return !s.Error().empty(); }));
     CHECK(s.activities.Tally()->ballots == 1);
 }
+
+TEST_CASE("A chat export comes in through the window: authors named by pseudonyms, a name refused, progress shown",
+          "[gui][social]") {
+    test::GuiApp app;
+    app.Create();
+    app.Project("Cosecha");
+    auto& s = app.state;
+    const auto chat = app.dir / "Chat de WhatsApp con Recolectoras.txt";
+    test::WriteFile(chat, "12/03/24, 06:05 - Los mensajes y las llamadas están cifrados de extremo a extremo.\n"
+                          "12/03/24, 06:10 - Rosa Quiñónez: Buenos días, hoy pesan a las 4\n"
+                          "12/03/24, 06:12 - +57 300 5551234: Yo no puedo, el niño está enfermo\n"
+                          "12/03/24, 18:40 - Rosa Quiñónez: Llamen a Marta al 310 555 6789\n"
+                          "otra vez bajaron el precio\n");
+    s.social.Open();
+    CHECK(s.social.CurrentStep() == gui::SocialFeature::Step::ChooseFile);
+    s.social.Path() = (app.dir / "missing.txt").string();
+    s.social.Read();
+    REQUIRE(Until(app.ui, [&] { return !s.Error().empty(); })); // in words, and the file can be chosen again
+    CHECK(s.social.CurrentStep() == gui::SocialFeature::Step::ChooseFile);
+
+    s.social.Path() = chat.string();
+    s.social.Read();
+    REQUIRE(Until(app.ui, [&] { return s.social.CurrentStep() == gui::SocialFeature::Step::ChooseNames; }));
+    auto& authors = s.social.Authors();
+    REQUIRE(authors.size() == 2);
+    CHECK(authors[0].name == "Rosa Quiñónez");
+    CHECK(authors[0].messages == 2);
+    authors[0].pseudonym = "rosa"; // gives her name away
+    authors[1].pseudonym = "Vecina";
+    s.social.Import();
+    REQUIRE(Until(app.ui, [&] { return s.social.CurrentStep() == gui::SocialFeature::Step::ChooseNames; }));
+    CHECK_FALSE(s.Error().empty());
+    CHECK(app.Read(app.Add("narrative", {{"title", "x"}, {"text", "y"}})).is_object()); // the vault still answers
+
+    authors[0].pseudonym = "Abuela del cafetal";
+    s.social.Import();
+    REQUIRE(Until(app.ui, [&] { return s.social.CurrentStep() == gui::SocialFeature::Step::Done; }));
+    const auto& report = *s.social.Report();
+    CHECK(report.added == 3);
+    CHECK(report.masked_numbers == 1);
+    CHECK(s.social.Progress() == std::pair<int64_t, int64_t>{3, 3});
+    REQUIRE(Until(app.ui, [&] { return s.lists.List("social_media_item").rows.size() == 3; }));
+    s.social.Close();
+    CHECK(s.social.CurrentStep() == gui::SocialFeature::Step::Closed);
+}

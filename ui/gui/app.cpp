@@ -218,7 +218,9 @@ void DrawContent(AppState& s, const Frame& f) {
     if (s.Section() == SECTION_RESULTS) return DrawResults(s.coding, s.editing, s, f);
     if (s.audio.Screen() != AudioScreen::None) return DrawAudio(s.audio, f);
     if (s.Section() == SECTION_SEARCH) return DrawSearch(s.search, s.editing, f);
+    if (s.social.CurrentStep() != SocialFeature::Step::Closed) return DrawSocialImport(s.social, f);
     if (s.editing.Draft()) return DrawRecordEditor(s.editing, s.audio, s.coding, s.activities, f);
+    if (s.Section() == capture::SOCIAL_ITEM) DrawSocialImportButton(s.social, f);
     DrawRecordList(s.editing, s.sync, s.Section(), f);
 }
 
@@ -244,7 +246,8 @@ void DrawWide(AppState& s, const Frame& f) {
     ImGui::SameLine();
     // The recorder, and the player with its transcript, take all the room beside the sections.
     if (s.Section() == SECTION_SYNC || s.Section() == SECTION_SETTINGS || s.Section() == SECTION_CODEBOOK ||
-        s.Section() == SECTION_RESULTS || s.audio.Screen() != AudioScreen::None) {
+        s.Section() == SECTION_RESULTS || s.audio.Screen() != AudioScreen::None ||
+        s.social.CurrentStep() != SocialFeature::Step::Closed) {
         ImGui::BeginChild("panel", ImVec2(0, 0), true);
         DrawContent(s, f);
         ImGui::EndChild();
@@ -258,7 +261,10 @@ void DrawWide(AppState& s, const Frame& f) {
                                                      : std::min(360.0f * f.scale, avail * 0.4f);
     ImGui::BeginChild("list", ImVec2(list, 0), true);
     if (s.Section() == SECTION_SEARCH) DrawSearch(s.search, s.editing, f);
-    else DrawRecordList(s.editing, s.sync, s.Section(), f);
+    else {
+        if (s.Section() == capture::SOCIAL_ITEM) DrawSocialImportButton(s.social, f);
+        DrawRecordList(s.editing, s.sync, s.Section(), f);
+    }
     ImGui::EndChild();
     ImGui::SameLine();
     const bool beside = profile && ImGui::GetContentRegionAvail().x > 600.0f * f.scale;

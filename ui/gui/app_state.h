@@ -13,6 +13,7 @@
 //   audio     record, play, transcribe         feature_audio.h     panel_audio.cpp
 //   coding    codebook, coding, results         feature_coding.h    panel_coding.cpp
 //   activities quotes, feedback, prioritisation  feature_activities.h panel_activities.cpp
+//   social    a chat export brought in          feature_social.h    panel_social.cpp
 //
 // A new screen (audio recording, interpretation) is one more feature class,
 // its panel, and a member here. Storage work goes to the VaultWorker; sync
@@ -32,6 +33,7 @@
 #include "feature_search.h"
 #include "feature_session.h"
 #include "feature_settings.h"
+#include "feature_social.h"
 #include "feature_sync.h"
 #include "record_form.h"
 #include "settings.h"
@@ -59,6 +61,7 @@ public:
     AudioFeature audio;
     CodingFeature coding;
     ActivitiesFeature activities;
+    SocialFeature social;
     SearchFeature search;
     SyncFeature sync;
     SessionFeature session;

@@ -37,6 +37,9 @@ void DrawRound(ActivitiesFeature& a, EditingFeature& e, RecordDraft& d, const Fr
 void DrawReportExport(ActivitiesFeature& a, const RecordDraft& d, const Frame& f);
 /// Under an excerpt: make it a quote of a profile (panel_activities.cpp).
 void DrawQuoteIn(ActivitiesFeature& a, const EditingFeature& e, const std::string& coding_id, const Frame& f);
+/// A chat export brought in (panel_social.cpp): the button above the items' list, and the import screen.
+void DrawSocialImportButton(SocialFeature& s, const Frame& f);
+void DrawSocialImport(SocialFeature& s, const Frame& f);
 /// The excerpts of the code (or matrix cell) chosen.
 void DrawExcerpts(CodingFeature& c, EditingFeature& e, AppState& app, const Frame& f); ///< panel_coding.cpp
 

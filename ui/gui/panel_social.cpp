@@ -1,0 +1,104 @@
+// Bringing a chat export in: the file, the authors' pseudonyms, the
+// progress and what came of it.
+#include "i18n.h"
+#include "panels.h"
+
+#include <imgui_stdlib.h>
+
+namespace escucha::gui {
+
+void DrawSocialImportButton(SocialFeature& s, const Frame& f) {
+    if (WideButton(Tr("Import a chat export (WhatsApp)"), f)) s.Open();
+}
+
+void DrawSocialImport(SocialFeature& s, const Frame& f) {
+    using Step = SocialFeature::Step;
+    ImGui::TextUnformatted(Tr("Import a chat export"));
+    ImGui::Separator();
+    switch (s.CurrentStep()) {
+    case Step::Closed:
+        return;
+    case Step::ChooseFile:
+    case Step::Reading: {
+        const bool reading = s.CurrentStep() == Step::Reading;
+        ImGui::TextWrapped("%s", Tr("A WhatsApp chat exported from the phone (Export chat), as the .txt or the .zip. It "
+                                    "is read here and nothing of it is written anywhere but the vault."));
+        ImGui::TextDisabled("%s", Tr("File"));
+        ImGui::SetNextItemWidth(-1);
+        ImGui::InputTextWithHint("##path", "/home/…/WhatsApp Chat - ….zip", &s.Path());
+        ImGui::TextDisabled("%s", Tr("Time zone of the phone (optional)"));
+        ImGui::SetNextItemWidth(f.narrow ? -1.0f : 160.0f * f.scale);
+        ImGui::InputTextWithHint("##tz", "-05:00", &s.TimeZone());
+        ImGui::BeginDisabled(reading || s.Path().empty());
+        if (WideButton(reading ? Tr("Reading…") : Tr("Read the file"), f)) s.Read();
+        ImGui::EndDisabled();
+        if (!f.narrow) ImGui::SameLine();
+        if (!reading && WideButton(Tr("Cancel"), f)) s.Close();
+        return;
+    }
+    case Step::ChooseNames: {
+        const auto& p = *s.Parsed();
+        ImGui::TextWrapped("%s: %s · %zu %s", Tr("Chat"), p.thread.c_str(), p.messages.size(), Tr("messages"));
+        if (p.date_order_basis == capture::DateOrderBasis::Assumed)
+            ImGui::TextColored(ERROR_COLOUR, "%s",
+                               Tr("Nothing in the file tells whether dates are day/month or month/day: the usual order "
+                                  "for its language was assumed. Check a few dates after the import."));
+        ImGui::TextWrapped("%s", Tr("Give each person a pseudonym, never their name. Names and phone numbers stay on "
+                                    "this device, in identity links, and never go to headquarters."));
+        ImGui::Spacing();
+        for (auto& a : s.Authors()) {
+            ImGui::PushID(a.name.c_str());
+            ImGui::TextUnformatted(a.name.c_str());
+            ImGui::SameLine();
+            ImGui::TextDisabled("(%lld)", static_cast<long long>(a.messages));
+            ImGui::BeginDisabled(a.leave_out);
+            ImGui::SetNextItemWidth(f.narrow ? -1.0f : 240.0f * f.scale);
+            ImGui::InputTextWithHint("##pseudonym", Tr("Pseudonym"), &a.pseudonym);
+            ImGui::EndDisabled();
+            if (!f.narrow) ImGui::SameLine();
+            ImGui::Checkbox(Tr("Leave out"), &a.leave_out);
+            ImGui::PopID();
+        }
+        ImGui::Checkbox(Tr("Generate pseudonyms for those left empty"), &s.Generate());
+        if (WideButton(Tr("Import"), f)) s.Import();
+        if (!f.narrow) ImGui::SameLine();
+        if (WideButton(Tr("Cancel"), f)) s.Close();
+        return;
+    }
+    case Step::Importing: {
+        const auto [done, total] = s.Progress();
+        ImGui::TextUnformatted(Tr("Importing…"));
+        ImGui::ProgressBar(total > 0 ? static_cast<float>(done) / static_cast<float>(total) : 0.0f, ImVec2(-1, 0));
+        ImGui::TextDisabled("%lld / %lld", static_cast<long long>(done), static_cast<long long>(total));
+        return;
+    }
+    case Step::Done: {
+        const auto& r = *s.Report();
+        ImGui::TextWrapped("%s: %s", Tr("Chat"), r.thread.c_str());
+        ImGui::BulletText("%s: %lld", Tr("New messages"), static_cast<long long>(r.added));
+        ImGui::BulletText("%s: %lld", Tr("Already here"), static_cast<long long>(r.skipped));
+        ImGui::BulletText("%s: %lld", Tr("Not stored"), static_cast<long long>(r.refused));
+        for (const auto& [reason, n] : r.refused_by_reason) {
+            const char* why = reason == "system_line"       ? Tr("lines of the app, not of anyone")
+                              : reason == "deleted_in_chat" ? Tr("deleted in the chat")
+                              : reason == "author_left_out" ? Tr("from people left out")
+                                                            : Tr("empty");
+            ImGui::Indent();
+            ImGui::BulletText("%s: %lld", why, static_cast<long long>(n));
+            ImGui::Unindent();
+        }
+        if (r.masked_numbers + r.masked_handles + r.masked_emails > 0)
+            ImGui::TextWrapped("%s: %lld / %lld / %lld", Tr("Masked in the text (numbers / handles / addresses)"),
+                               static_cast<long long>(r.masked_numbers), static_cast<long long>(r.masked_handles),
+                               static_cast<long long>(r.masked_emails));
+        for (const auto& a : r.authors) {
+            if (a.left_out) continue;
+            ImGui::BulletText("%s%s", a.pseudonym.c_str(), a.created ? "" : Tr(" (already a participant)"));
+        }
+        if (WideButton(Tr("Back to the list"), f)) s.Close();
+        return;
+    }
+    }
+}
+
+} // namespace escucha::gui
