@@ -11,7 +11,7 @@ namespace escucha::gui {
 AppState::AppState(VaultWorker& worker, VaultWorker& sync_worker, std::filesystem::path vault_dir,
                    std::filesystem::path settings_file)
     : context(worker, sync_worker), settings(context, std::move(settings_file)), lists(context),
-      editing(context, lists), audio(context, lists, editing), coding(context, lists), activities(context, editing), search(context, editing), sync(context, lists, editing),
+      editing(context, lists), audio(context, lists, editing), coding(context, lists), activities(context, editing), social(context, lists), search(context, editing), sync(context, lists, editing),
       session(context, std::move(vault_dir)) {
     // Choosing another project closes the open record first (it saves).
     lists.before_project_change = [this] {
@@ -38,6 +38,8 @@ AppState::AppState(VaultWorker& worker, VaultWorker& sync_worker, std::filesyste
         audio.Recover();
     };
     sync.on_pulled = [this] { coding.Changed(); };
+    // A chat brought in: its items and its people are listed.
+    social.on_imported = [this] { lists.LoadLists(); };
     activities.open_record = [this](const std::string& type, const std::string& id) {
         if (editing.Draft() && editing.Draft()->id == id) return editing.ReadAgain();
         Show(type);
@@ -66,6 +68,7 @@ void AppState::Show(const std::string& where) {
         return;
     }
     audio.CloseScreen();
+    social.Close();
     if (editing.Draft() && editing.Draft()->type != where) editing.CloseRecord();
     context.section = where;
     if (where == SECTION_SEARCH) search.RequestFocus();
@@ -81,6 +84,7 @@ void AppState::ClearSession() {
     audio.Clear();
     coding.Clear();
     activities.Clear();
+    social.Clear();
     context.status.clear();
     context.error.clear();
 }
