@@ -109,6 +109,7 @@ const char* ErrorWordsTemplate(std::string_view code) {
         {"no_such_endpoint", N_("Headquarters does not take this request; check the address.")},
         {"too_large", N_("What this device sent was too large for headquarters.")},
         {"unsupported_encoding", N_("Headquarters could not read what this device sent.")},
+        {"bad_encoding", N_("Headquarters could not read what this device sent.")},
         {"unsupported_media_type", N_("Headquarters could not read what this device sent.")},
         {"bad_blob_name", N_("Headquarters refused a file.")},
         {"no_blob_store", N_("This headquarters keeps no recordings or photos.")},

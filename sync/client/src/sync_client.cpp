@@ -351,7 +351,7 @@ bool SyncClient::PushBatch(const std::vector<storage::JournalEntry>& batch, Sync
         auto body = Json::parse(e.body, nullptr, false);
         request.changes.push_back({e.change_id, e.record_type, e.record_id, e.rev, e.op, e.hlc, std::move(body)});
     }
-    const auto result = m_http.Post(base + "/v1/push", Json(request).dump(), token);
+    const auto result = m_http.PostCompressed(base + "/v1/push", Json(request).dump(), token);
     if (result.transport_error || result.status == 401 || result.status >= 500 || result.status == 413 ||
         result.status == 429) {
         Fail(report, result.Problem(base));

@@ -11,7 +11,10 @@
 #include "escucha/storage/secret.h"
 
 #include <sodium.h>
+#include <zlib.h>
 
+#include <algorithm>
+#include <climits>
 #include <set>
 
 namespace escucha::sync {
@@ -287,6 +290,41 @@ ApiAnswer NoSuchBlob() {
     return Error(404, storage::errc::NO_SUCH_BLOB, "headquarters holds no such file for this device");
 }
 
+enum class Encoding { Identity, Gzip, Other };
+
+/// A Content-Encoding header as one coding; anything else (two codings, an
+/// unknown one) is Other.
+Encoding EncodingOf(const std::string& header) {
+    std::string coding = header;
+    for (auto& c : coding) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const auto first = coding.find_first_not_of(" \t");
+    if (first == std::string::npos) return Encoding::Identity;
+    coding = coding.substr(first, coding.find_last_not_of(" \t") + 1 - first);
+    if (coding == "identity") return Encoding::Identity;
+    if (coding == "gzip" || coding == "x-gzip") return Encoding::Gzip;
+    return Encoding::Other;
+}
+
+ApiAnswer UnsupportedEncoding() {
+    return Error(415, storage::errc::UNSUPPORTED_ENCODING,
+                 "send the body uncompressed or gzip-compressed (Content-Encoding: identity or gzip)");
+}
+
+/// A zlib inflate stream, ended when dropped.
+struct Inflater {
+    z_stream zs{};
+    bool ready = false;
+    Inflater() {
+        // 15 + 16: gzip only (not a bare zlib or deflate stream).
+        ready = inflateInit2(&zs, 15 + 16) == Z_OK;
+    }
+    ~Inflater() {
+        if (ready) inflateEnd(&zs);
+    }
+    Inflater(const Inflater&) = delete;
+    Inflater& operator=(const Inflater&) = delete;
+};
+
 } // namespace
 
 bool ParseQuery(const std::string& text, std::map<std::string, std::string>& out) {
@@ -305,6 +343,66 @@ bool ParseQuery(const std::string& text, std::map<std::string, std::string>& out
         start = end + 1;
     }
     return true;
+}
+
+std::optional<ApiAnswer> DecodeBody(ApiRequest& request, size_t limit, const std::function<bool(size_t)>& reserve) {
+    const auto encoding = EncodingOf(request.content_encoding);
+    if (encoding == Encoding::Identity) {
+        request.content_encoding.clear();
+        return std::nullopt;
+    }
+    if (encoding != Encoding::Gzip) return UnsupportedEncoding();
+    const auto bad = [] {
+        return Error(400, storage::errc::BAD_ENCODING, "the request body is not a whole gzip stream");
+    };
+    const auto too_large = [limit] {
+        return Error(413, storage::errc::TOO_LARGE,
+                     "the request is too large once uncompressed: at most " + std::to_string(limit) + " bytes here");
+    };
+    if (request.body.size() > UINT_MAX) return too_large();
+    Inflater z;
+    if (!z.ready) return Error(500, storage::errc::INTERNAL, "headquarters failed on this request; try again later");
+    z.zs.next_in = reinterpret_cast<Bytef*>(request.body.data());
+    z.zs.avail_in = static_cast<uInt>(request.body.size());
+    // Decoded in pieces of fixed size: what is held grows with what the
+    // stream really gives, never by doubling, and stops one byte past the limit.
+    constexpr size_t STEP = 256 * 1024;
+    std::vector<std::string> pieces;
+    size_t total = 0;
+    for (;;) {
+        if (pieces.empty() || z.zs.avail_out == 0) {
+            if (total > limit) return too_large();
+            const size_t size = std::min(STEP, limit + 1 - total);
+            if (reserve && !reserve(size))
+                return Error(503, storage::errc::BUSY,
+                             "headquarters is receiving a lot at once; the device tries again shortly");
+            pieces.emplace_back(size, '\0');
+            z.zs.next_out = reinterpret_cast<Bytef*>(pieces.back().data());
+            z.zs.avail_out = static_cast<uInt>(size);
+        }
+        const uInt before = z.zs.avail_out;
+        const int rc = inflate(&z.zs, Z_NO_FLUSH);
+        total += before - z.zs.avail_out;
+        if (rc == Z_STREAM_END) break;
+        if (rc == Z_OK) continue;
+        // Z_BUF_ERROR with output room left: the input ended before the
+        // stream did (a truncated body). Anything else is damage.
+        if (rc == Z_BUF_ERROR && z.zs.avail_out == 0) continue;
+        return bad();
+    }
+    if (total > limit) return too_large();
+    // One gzip member and nothing after it: trailing bytes are not ignored.
+    if (z.zs.avail_in != 0) return bad();
+    pieces.back().resize(pieces.back().size() - z.zs.avail_out);
+    std::string decoded;
+    decoded.reserve(total);
+    for (auto& piece : pieces) {
+        decoded += piece;
+        std::string().swap(piece);
+    }
+    request.body.swap(decoded);
+    request.content_encoding.clear();
+    return std::nullopt;
 }
 
 // [SECTION] Admission
@@ -364,8 +462,11 @@ Admission HqApi::Admit(const ApiRequest& request, std::optional<uint64_t> conten
                               : "the request is too large: at most " + std::to_string(a.body_limit) + " bytes here");
         return a;
     }
-    if (!request.content_encoding.empty() && request.content_encoding != "identity") {
-        a.refusal = Error(415, "unsupported_encoding", "send the body uncompressed (Content-Encoding: identity)");
+    // A JSON body may come gzip-compressed (decoded under the same limit by
+    // DecodeBody); a blob's bytes are compressed audio and come as they are.
+    if (const auto encoding = EncodingOf(request.content_encoding);
+        encoding == Encoding::Other || (encoding == Encoding::Gzip && body != Body::Json)) {
+        a.refusal = UnsupportedEncoding();
         return a;
     }
     if (body != Body::None) {
@@ -418,6 +519,11 @@ ApiAnswer HqApi::Serve(const ApiRequest& request) {
 ApiAnswer HqApi::Handle(const ApiRequest& request, const Admission& admission) {
     if (admission.refusal) return *admission.refusal;
     if (request.body.size() > admission.body_limit) return Error(413, "too_large", "the request is too large");
+    if (!request.content_encoding.empty()) {
+        ApiRequest decoded = request;
+        if (auto refusal = DecodeBody(decoded, admission.body_limit)) return *refusal;
+        return Handle(decoded, admission);
+    }
     const auto& path = request.path;
     if (path == "/v1/health") return Ok({{"status", "ok"}, {"version", PROTOCOL_VERSION}});
     if (path == "/v1/enrol") return Enrol(request);

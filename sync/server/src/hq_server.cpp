@@ -401,7 +401,16 @@ private:
         asio::post(m_server.workers, [self = this->shared_from_this()] {
             ApiAnswer answer;
             try {
-                answer = self->m_server.api.Handle(self->m_request, self->m_admission);
+                // A compressed body is decoded here, each step of it held
+                // against the caller's budget like the bytes that were read.
+                auto refusal = DecodeBody(self->m_request, self->m_admission.body_limit, [&self](size_t bytes) {
+                    if (!self->m_body_hold)
+                        self->m_body_hold = std::make_unique<BodyHold>(
+                            self->m_server.bodies, self->m_admission.device ? self->m_admission.device->device_id
+                                                                            : "address " + self->m_request.peer);
+                    return self->m_body_hold->Grow(bytes);
+                });
+                answer = refusal ? std::move(*refusal) : self->m_server.api.Handle(self->m_request, self->m_admission);
             } catch (const std::exception& e) {
                 // The details stay in headquarters' log: they may name files
                 // or quote the request, and a caller needs none of them.

@@ -131,6 +131,7 @@ inline constexpr char METHOD_NOT_ALLOWED[] = "method_not_allowed";
 inline constexpr char NO_SUCH_ENDPOINT[] = "no_such_endpoint";
 inline constexpr char TOO_LARGE[] = "too_large";
 inline constexpr char UNSUPPORTED_ENCODING[] = "unsupported_encoding";
+inline constexpr char BAD_ENCODING[] = "bad_encoding";
 inline constexpr char UNSUPPORTED_MEDIA_TYPE[] = "unsupported_media_type";
 inline constexpr char BAD_BLOB_NAME[] = "bad_blob_name";
 inline constexpr char NO_BLOB_STORE[] = "no_blob_store";
@@ -381,6 +382,7 @@ struct ErrorCodeSpec {
         {NO_SUCH_ENDPOINT, "hq", {}},
         {TOO_LARGE, "hq", {}},
         {UNSUPPORTED_ENCODING, "hq", {}},
+        {BAD_ENCODING, "hq", {}},
         {UNSUPPORTED_MEDIA_TYPE, "hq", {}},
         {BAD_BLOB_NAME, "hq", {}},
         {NO_BLOB_STORE, "hq", {}},

@@ -13,7 +13,9 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace escucha::sync {
@@ -28,6 +30,9 @@ struct HttpOptions {
     std::string ca_pem;
     /// Set from another thread to abandon the transfer under way.
     const std::atomic<bool>* cancel = nullptr;
+    /// PostCompressed() compresses; false sends every body as it is (to
+    /// measure what compression saves).
+    bool compress = true;
 };
 
 struct HttpResult {
@@ -53,6 +58,10 @@ struct HttpResult {
 /// The host of a URL ("hq.example.org" of "https://hq.example.org:8443/x").
 [[nodiscard]] std::string UrlHost(const std::string& url);
 
+/// `data` as one gzip member (zlib's default level), or nullopt when zlib
+/// fails.
+[[nodiscard]] std::optional<std::string> GzipCompress(std::string_view data);
+
 /// Takes a streamed answer's bytes as they arrive, with the answer's headers
 /// (by lower-case name); returns false to stop the transfer.
 using StreamSink =
@@ -70,6 +79,15 @@ public:
     /// `bearer` empty: no Authorization header. Never logs headers.
     HttpResult Get(const std::string& url, const std::string& bearer = {});
     HttpResult Post(const std::string& url, const std::string& json, const std::string& bearer = {});
+    /// POST of JSON sent gzip-compressed (Content-Encoding: gzip) when that
+    /// makes it smaller, as it is otherwise. A server that refuses the
+    /// encoding (415 unsupported_encoding: a headquarters older than this)
+    /// is sent it again uncompressed, and this client sends it so from then on.
+    HttpResult PostCompressed(const std::string& url, const std::string& json, const std::string& bearer = {});
+    /// POST of a body already encoded as `content_encoding` says ("gzip";
+    /// empty: no header), for tests of what a server accepts.
+    HttpResult PostEncoded(const std::string& url, const std::string& body, const std::string& content_encoding,
+                           const std::string& bearer = {});
     /// PUT of raw bytes (application/octet-stream).
     HttpResult Put(const std::string& url, const std::string& bytes, const std::string& bearer = {});
     /// GET whose 2xx body goes to `sink` as it arrives, not into the
@@ -81,10 +99,12 @@ public:
 
 private:
     HttpResult Perform(const std::string& method, const std::string& url, const std::string* body,
-                       const std::string& bearer, const StreamSink* sink = nullptr);
+                       const std::string& bearer, const StreamSink* sink = nullptr,
+                       const std::string& content_encoding = {});
     struct Holder;
     std::unique_ptr<Holder> m_holder;
     HttpOptions m_options;
+    bool m_identity_only = false; ///< the server refused a compressed body once
 };
 
 } // namespace escucha::sync

@@ -84,6 +84,17 @@ struct ApiAnswer {
     std::vector<std::pair<std::string, std::string>> headers = {}; ///< more headers (Content-Range)
 };
 
+/// Decodes a request body sent with Content-Encoding gzip (or x-gzip) into
+/// the body itself, in steps, never holding more than `limit` decoded bytes
+/// (a few KB that would inflate to gigabytes are refused as too_large when
+/// the limit is passed); `reserve(n)`, when given, is asked before each step
+/// of n more bytes is held, and false refuses the request as busy. nullopt:
+/// the body is decoded (or was not encoded) and the encoding is now empty;
+/// otherwise the refusal: unsupported_encoding (415) for another encoding,
+/// bad_encoding (400) for a damaged, truncated or trailing-garbage stream.
+[[nodiscard]] std::optional<ApiAnswer> DecodeBody(ApiRequest& request, size_t limit,
+                                                  const std::function<bool(size_t)>& reserve = {});
+
 /// Splits "a=1&b=x%20y" into its parameters (percent- and plus-decoded).
 /// False when an escape is malformed or a name repeats.
 [[nodiscard]] bool ParseQuery(const std::string& text, std::map<std::string, std::string>& out);
