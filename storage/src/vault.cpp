@@ -31,11 +31,17 @@ void KeyConnection(Database& db, const VaultKey& key, const KdfParams& params) {
     db.Exec("PRAGMA cipher_page_size = 4096");
 }
 
+/// The most bytes the write-ahead log keeps on disk after SQLite resets it:
+/// without it the file stays as large as its largest burst of writes.
+constexpr int64_t WAL_KEPT_BYTES = 4 * 1024 * 1024;
+constexpr int BUSY_TIMEOUT_MS = 10000;
+
 void ConfigureConnection(Database& db) {
-    db.Exec("PRAGMA busy_timeout = 10000");
+    db.Exec("PRAGMA busy_timeout = " + std::to_string(BUSY_TIMEOUT_MS));
     // No plaintext temporary files: sorts and temp tables stay in memory.
     db.Exec("PRAGMA temp_store = MEMORY");
     db.Exec("PRAGMA journal_mode = WAL");
+    db.Exec("PRAGMA journal_size_limit = " + std::to_string(WAL_KEPT_BYTES));
     // FULL: a commit that returned is on disk, through power loss too.
     db.Exec("PRAGMA synchronous = FULL");
     // Freed space is overwritten with zeros: erased testimony (a consent
@@ -91,6 +97,18 @@ VaultError::VaultError(VaultFailure failure, const std::string& detail, Json par
       m_failure(failure), m_code(code.empty() ? VaultFailureCode(failure) : std::move(code)),
       m_params(params.is_object() ? std::move(params) : Json::object()) {}
 
+/// TRUNCATE checkpoint that gives up at once when another connection holds
+/// the log (the busy timeout is off for it). True when the log is empty.
+bool TruncateWal(Database& db) noexcept {
+    sqlite3* handle = db.Handle();
+    if (!handle) return false;
+    sqlite3_busy_timeout(handle, 0);
+    int log = -1, done = -1;
+    const int rc = sqlite3_wal_checkpoint_v2(handle, nullptr, SQLITE_CHECKPOINT_TRUNCATE, &log, &done);
+    sqlite3_busy_timeout(handle, BUSY_TIMEOUT_MS);
+    return rc == SQLITE_OK && log == 0;
+}
+
 struct Vault::Impl {
     fs::path dir;
     KdfParams params;
@@ -100,6 +118,19 @@ struct Vault::Impl {
     std::optional<RecordStore> records;
     std::string device;
     std::string author;
+
+    Impl() = default;
+    Impl(const Impl&) = delete;
+    Impl& operator=(const Impl&) = delete;
+    ~Impl() {
+        // At close (and so at lock): the log goes back to zero bytes even when
+        // another connection (the sync thread's) stays open a while.
+        // Only a vault that was opened in full: a connection whose key did
+        // not fit touches nothing.
+        const bool opened = records.has_value();
+        records.reset();
+        if (db && opened) (void)TruncateWal(*db);
+    }
 
     void Attach(const Catalogue& catalogue) {
         auto read = [&](const char* k) {
@@ -283,6 +314,8 @@ Database& Vault::Db() { return *m_impl->db; }
 const fs::path& Vault::Dir() const { return m_impl->dir; }
 std::string Vault::DeviceId() const { return m_impl->device; }
 std::string Vault::Author() const { return m_impl->author; }
+
+bool Vault::CheckpointWal() noexcept { return m_impl && m_impl->db && TruncateWal(*m_impl->db); }
 
 void Vault::ChangePassphrase(const Passphrase& new_passphrase) {
     if (new_passphrase.Size() < MIN_PASSPHRASE_BYTES)

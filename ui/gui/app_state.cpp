@@ -99,6 +99,7 @@ void AppState::Lock(const std::string& reason) {
 }
 
 void AppState::Tick(double now) {
+    if (const double idle = context.last_input + 10; context.now < idle && now >= idle) context.worker.Post([](std::optional<storage::Vault>& vault) { if (vault) (void)vault->CheckpointWal(); });
     context.now = now;
     if (session.CurrentScreen() != Screen::Main) return;
     audio.Tick(now);

@@ -99,6 +99,14 @@ public:
     /// Every setting whose key starts with `prefix`, by key.
     [[nodiscard]] std::vector<std::pair<std::string, std::string>> MetaWithPrefix(const std::string& prefix);
 
+    /// Copies the write-ahead log (vault.db-wal) into the database and
+    /// truncates it to zero bytes, unless another connection is reading or
+    /// writing at this moment: it never waits. True when it did. The window
+    /// app calls it when the person has been idle a while; a Vault does it
+    /// as it closes (so at lock too), and SQLite's own checkpoints keep the
+    /// log's file at most a few MiB in between.
+    bool CheckpointWal() noexcept;
+
     /// Re-encrypts the vault under a new passphrase (PRAGMA rekey).
     void ChangePassphrase(const Passphrase& new_passphrase);
     /// Reads every page and cross-checks records, index and journal, and
