@@ -21,9 +21,14 @@ void Database::Deleter::operator()(sqlite3* db) const noexcept {
     (void)rc;
 }
 
-Database::Database(const std::string& path, bool create) {
+Database::Database(const std::string& path, bool create, Threading threading) {
     sqlite3* raw = nullptr;
-    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX;
+    // NOMUTEX needs a library built thread-safe (SQLITE_THREADSAFE 1 or 2);
+    // in a single-thread build no flag makes sharing safe, so it is refused.
+    if (threading == Threading::OneOwner && sqlite3_threadsafe() == 0)
+        throw SqliteError(SQLITE_MISUSE, "this SQLite was built without thread safety");
+    int flags = SQLITE_OPEN_READWRITE |
+                (threading == Threading::OneOwner ? SQLITE_OPEN_NOMUTEX : SQLITE_OPEN_FULLMUTEX);
     if (create) flags |= SQLITE_OPEN_CREATE;
     const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
     m_db.reset(raw);

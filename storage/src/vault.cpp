@@ -180,7 +180,7 @@ Vault Vault::Create(const fs::path& dir, const Passphrase& passphrase, const Cat
     // Parameters first: a vault.db must never exist without them.
     WriteKdfFile(dir / KDF_FILE, impl->params);
 
-    impl->db.emplace((dir / DB_FILE).string(), true);
+    impl->db.emplace((dir / DB_FILE).string(), true, Threading::OneOwner);
     ::chmod((dir / DB_FILE).c_str(), 0600);
     KeyConnection(*impl->db, impl->key, impl->params);
     ConfigureConnection(*impl->db);
@@ -254,7 +254,7 @@ Vault Vault::Open(const fs::path& dir, const Passphrase& passphrase, const Catal
     }
 
     try {
-        impl->db.emplace((dir / DB_FILE).string(), false);
+        impl->db.emplace((dir / DB_FILE).string(), false, Threading::OneOwner);
         KeyConnection(*impl->db, impl->key, impl->params);
         (void)impl->db->QueryInt("SELECT count(*) FROM sqlite_master");
     } catch (const SqliteError& e) {
@@ -302,7 +302,7 @@ Vault Vault::OpenAnother(HybridLogicalClock::WallClock wall_clock) const {
     impl->params = m_impl->params;
     std::copy(m_impl->key.Data(), m_impl->key.Data() + KEY_BYTES, impl->key.Data());
     impl->clock = HybridLogicalClock(std::move(wall_clock));
-    impl->db.emplace((impl->dir / DB_FILE).string(), false);
+    impl->db.emplace((impl->dir / DB_FILE).string(), false, Threading::OneOwner);
     KeyConnection(*impl->db, impl->key, impl->params);
     ConfigureConnection(*impl->db);
     impl->Attach(m_impl->records->Types());

@@ -36,11 +36,22 @@ private:
 
 class Statement;
 
+/// How a connection is shared between threads (docs/decisions/0017).
+enum class Threading {
+    /// Used by one thread at a time, handed over only between uses (a
+    /// vault's connection): SQLite takes no mutex per call (NOMUTEX).
+    OneOwner,
+    /// Used from several threads (headquarters' store, under its own lock):
+    /// SQLite serialises every call too (FULLMUTEX), so a missed lock is
+    /// never a data race inside SQLite.
+    Shared,
+};
+
 /// An open connection. Move-only; closed in the destructor.
 class Database {
 public:
     /// Opens (or with `create`, creates) the file at `path`. Throws SqliteError.
-    Database(const std::string& path, bool create);
+    Database(const std::string& path, bool create, Threading threading = Threading::Shared);
     Database(Database&&) noexcept = default;
     Database& operator=(Database&&) noexcept = default;
     Database(const Database&) = delete;

@@ -5,7 +5,9 @@
 //   DIR/blobs/      encrypted files (recordings, photos)
 //
 // Thread contract: a Vault is one connection; use it from one thread at a
-// time. Another thread opens its own Vault on the same directory.
+// time (it may be handed to another thread between uses: its connection is
+// opened NOMUTEX, docs/decisions/0017). Another thread opens its own Vault
+// on the same directory.
 //
 // Errors: VaultError (with a VaultFailure) for what a person can act on: no
 // vault, wrong passphrase, damage. SqliteError escapes for database failures
