@@ -524,7 +524,7 @@ int DaysIn(int year, int month) {
 }
 
 std::string Two(int v) {
-    char buf[8];
+    char buf[16];
     std::snprintf(buf, sizeof buf, "%02d", v);
     return buf;
 }
