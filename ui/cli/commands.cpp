@@ -1139,25 +1139,30 @@ int CmdImportSocial(const Args& args) {
     const auto report = capture::ImportSocial(vault.Records(), *project, parsed, choices);
     std::cout << "chat: " << report.thread << " (" << parsed.platform << ", " << parsed.layout
               << (parsed.language.empty() ? "" : ", " + parsed.language) << ")\n";
-    const char* order = parsed.date_order == capture::DateOrder::YearMonthDay   ? "year/month/day"
-                        : parsed.date_order == capture::DateOrder::MonthDayYear ? "month/day/year"
-                                                                                : "day/month/year";
-    std::cout << "dates: " << order;
-    switch (parsed.date_order_basis) {
-    case capture::DateOrderBasis::YearFirst: std::cout << " (they start with the year)\n"; break;
-    case capture::DateOrderBasis::FieldAbove12:
-        std::cout << " (line " << parsed.date_order_line << " has a day above 12)\n";
-        break;
-    case capture::DateOrderBasis::ChangeFrequency:
-        std::cout << " (no day above 12; the field that changes more often was taken as the day)\n";
-        break;
-    case capture::DateOrderBasis::Assumed:
-        std::cout << " ASSUMED: no date in the file tells day from month; check a few messages\n";
-        break;
+    // WhatsApp writes the phone's local time; the JSON exports give instants (kept in UTC).
+    const bool instants = parsed.platform != "whatsapp";
+    if (!instants) { // the day/month order is a question for chats written as text only
+        const char* order = parsed.date_order == capture::DateOrder::YearMonthDay   ? "year/month/day"
+                            : parsed.date_order == capture::DateOrder::MonthDayYear ? "month/day/year"
+                                                                                    : "day/month/year";
+        std::cout << "dates: " << order;
+        switch (parsed.date_order_basis) {
+        case capture::DateOrderBasis::YearFirst: std::cout << " (they start with the year)\n"; break;
+        case capture::DateOrderBasis::FieldAbove12:
+            std::cout << " (line " << parsed.date_order_line << " has a day above 12)\n";
+            break;
+        case capture::DateOrderBasis::ChangeFrequency:
+            std::cout << " (no day above 12; the field that changes more often was taken as the day)\n";
+            break;
+        case capture::DateOrderBasis::Assumed:
+            std::cout << " ASSUMED: no date in the file tells day from month; check a few messages\n";
+            break;
+        }
     }
     std::cout << "times: "
-              << (choices.time_zone ? "local, at " + *choices.time_zone
-                                    : std::string("local as the export gives them, no time zone"))
+              << (instants              ? std::string("UTC, from the export's timestamps")
+                  : choices.time_zone ? "local, at " + *choices.time_zone
+                                      : std::string("local as the export gives them, no time zone"))
               << "\n";
     std::cout << "authors:\n";
     for (const auto& a : report.authors) {

@@ -8,7 +8,7 @@
 namespace escucha::gui {
 
 void DrawSocialImportButton(SocialFeature& s, const Frame& f) {
-    if (WideButton(Tr("Import a chat export (WhatsApp)"), f)) s.Open();
+    if (WideButton(Tr("Import a chat or social-media export"), f)) s.Open();
 }
 
 void DrawSocialImport(SocialFeature& s, const Frame& f) {
@@ -21,12 +21,13 @@ void DrawSocialImport(SocialFeature& s, const Frame& f) {
     case Step::ChooseFile:
     case Step::Reading: {
         const bool reading = s.CurrentStep() == Step::Reading;
-        ImGui::TextWrapped("%s", Tr("A WhatsApp chat exported from the phone (Export chat), as the .txt or the .zip. It "
-                                    "is read here and nothing of it is written anywhere but the vault."));
+        ImGui::TextWrapped("%s", Tr("A WhatsApp chat exported from the phone (Export chat, the .txt or the .zip), a "
+                                    "Facebook or Instagram \"Download your information\" export in JSON, or a Telegram "
+                                    "result.json. It is read here and nothing of it is written anywhere but the vault."));
         ImGui::TextDisabled("%s", Tr("File"));
         ImGui::SetNextItemWidth(-1);
         ImGui::InputTextWithHint("##path", "/home/…/WhatsApp Chat - ….zip", &s.Path());
-        ImGui::TextDisabled("%s", Tr("Time zone of the phone (optional)"));
+        ImGui::TextDisabled("%s", Tr("Time zone of the phone, for a WhatsApp chat (optional)"));
         ImGui::SetNextItemWidth(f.narrow ? -1.0f : 160.0f * f.scale);
         ImGui::InputTextWithHint("##tz", "-05:00", &s.TimeZone());
         ImGui::BeginDisabled(reading || s.Path().empty());
@@ -39,7 +40,7 @@ void DrawSocialImport(SocialFeature& s, const Frame& f) {
     case Step::ChooseNames: {
         const auto& p = *s.Parsed();
         ImGui::TextWrapped("%s: %s · %zu %s", Tr("Chat"), p.thread.c_str(), p.messages.size(), Tr("messages"));
-        if (p.date_order_basis == capture::DateOrderBasis::Assumed)
+        if (p.platform == "whatsapp" && p.date_order_basis == capture::DateOrderBasis::Assumed)
             ImGui::TextColored(ERROR_COLOUR, "%s",
                                Tr("Nothing in the file tells whether dates are day/month or month/day: the usual order "
                                   "for its language was assumed. Check a few dates after the import."));
