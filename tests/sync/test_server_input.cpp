@@ -1,5 +1,7 @@
 // HQ's doors: every endpoint refuses the wrong caller and bad input in words,
 // and changes nothing when it does. TLS with a certificate pinned at enrolment.
+#include "escucha/sync/hq_api.h"
+#include "escucha/sync/hq_store.h"
 #include "escucha/sync/http.h"
 #include "sync/sync_fixture.h"
 
@@ -354,4 +356,47 @@ TEST_CASE("Every code headquarters answers with is in the catalogue", "[sync][er
         }
     }
     CHECK(found > 30);
+}
+
+TEST_CASE("Metrics: requests, refusals, records and each device's time since sync, for this machine only",
+          "[sync][metrics]") {
+    Hq hq;
+    Device ana(hq, "researcher");
+    ana.Add("field_note", {{"title", "Nota"}, {"text", "Se paga por arroba."}});
+    REQUIRE(ana.Sync().ok);
+    Caller stranger{sync::HttpClient{sync::HttpOptions{}}, hq.process.Url(), "0000"};
+    CHECK(stranger.Get("/v1/pull").status == 401); // a refusal to count
+
+    Caller local{sync::HttpClient{sync::HttpOptions{}}, hq.process.Url(), ""};
+    const auto r = local.Get("/v1/metrics");
+    REQUIRE(r.status == 200);
+    const std::string& m = r.body;
+    INFO(m);
+    CHECK(m.find("# TYPE escucha_hq_requests_total counter") != std::string::npos);
+    CHECK(std::regex_search(m, std::regex(R"(escucha_hq_requests_total\{route="push",status="200"\} [1-9])")));
+    CHECK(std::regex_search(m, std::regex(R"(escucha_hq_refusals_total\{code="unknown_token"\} [1-9])")));
+    CHECK(std::regex_search(m, std::regex("escucha_hq_records\\{project=\"" + hq.project + "\"\\} [1-9]")));
+    CHECK(std::regex_search(m, std::regex(R"(escucha_hq_device_seconds_since_sync\{project="[^"]+",device="[^"]+"\} [0-9]+)")));
+    // Nothing of the testimony, no token, no name.
+    CHECK(m.find("arroba") == std::string::npos);
+    CHECK(m.find("researcher") == std::string::npos);
+    // Unknown paths are counted under one label: a caller cannot make the metrics grow.
+    CHECK(local.Get("/v1/" + std::string(40, 'x')).status == 404);
+    CHECK(local.Get("/v1/metrics").body.find(std::string(40, 'x')) == std::string::npos);
+
+    // The same API asked from another address: as if there were no such endpoint.
+    TempDir dir;
+    sync::SqliteHqStore store((dir / "hq.db").string());
+    sync::HqApi api(store, AllTypes(), nullptr);
+    sync::ApiRequest far;
+    far.method = "GET";
+    far.path = "/v1/metrics";
+    far.peer = "203.0.113.9";
+    CHECK(api.Serve(far).status == 404);
+    far.peer = "127.0.0.1";
+    CHECK(api.Serve(far).status == 200);
+    CHECK(sync::IsLoopbackPeer("::1"));
+    CHECK(sync::IsLoopbackPeer("::ffff:127.0.0.1"));
+    CHECK_FALSE(sync::IsLoopbackPeer("10.0.0.1"));
+    CHECK_FALSE(sync::IsLoopbackPeer("::ffff:10.127.0.1"));
 }

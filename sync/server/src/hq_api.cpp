@@ -416,17 +416,28 @@ HqApi::HqApi(HqStore& store, const storage::Catalogue& catalogue, HqBlobStore* b
 }
 
 Admission HqApi::Admit(const ApiRequest& request, std::optional<uint64_t> content_length) {
+    auto a = AdmitRoute(request, content_length);
+    if (a.refusal) a.refusal = Counted(request, std::move(*a.refusal));
+    return a;
+}
+
+Admission HqApi::AdmitRoute(const ApiRequest& request, std::optional<uint64_t> content_length) {
     Admission a;
     const auto& path = request.path;
     const auto& method = request.method;
     enum class Body { None, Json, Bytes } body = Body::None;
     bool needs_token = true;
-    if (path == "/v1/health" || path == "/v1/pull" || path == "/v1/whoami") {
+    if (path == "/v1/metrics" && !IsLoopbackPeer(request.peer)) {
+        // Not served to the network: the same answer as for no such endpoint.
+        a.refusal = Error(404, "no_such_endpoint", "no such endpoint");
+        return a;
+    }
+    if (path == "/v1/health" || path == "/v1/pull" || path == "/v1/whoami" || path == "/v1/metrics") {
         if (method != "GET") {
             a.refusal = Error(405, "method_not_allowed", "use GET for this endpoint");
             return a;
         }
-        needs_token = path != "/v1/health";
+        needs_token = path != "/v1/health" && path != "/v1/metrics";
     } else if (path == "/v1/enrol" || path == "/v1/push") {
         if (method != "POST") {
             a.refusal = Error(405, "method_not_allowed", "use POST for this endpoint");
@@ -516,15 +527,115 @@ ApiAnswer HqApi::Serve(const ApiRequest& request) {
     return Handle(request, admission);
 }
 
+// [SECTION] Metrics
+
+namespace {
+
+/// The route a request counts under: a fixed set, so that no caller can
+/// make the metrics grow by asking for paths that do not exist.
+std::string RouteOf(const ApiRequest& request) {
+    const auto& p = request.path;
+    if (p == "/v1/health") return "health";
+    if (p == "/v1/enrol") return "enrol";
+    if (p == "/v1/push") return "push";
+    if (p == "/v1/pull") return "pull";
+    if (p == "/v1/whoami") return "whoami";
+    if (p == "/v1/metrics") return "metrics";
+    if (p.rfind(BLOBS_PREFIX, 0) == 0) {
+        if (p.size() > 5 && p.compare(p.size() - 5, 5, "/data") == 0) return "blob_data";
+        return request.method == "PUT" ? "blob_put" : "blob_status";
+    }
+    return "other";
+}
+
+/// A label value with \, " and newlines escaped, as the text format wants.
+std::string Label(const std::string& value) {
+    std::string out;
+    for (char c : value) {
+        if (c == '\\' || c == '"') out += '\\';
+        if (c == '\n') {
+            out += "\\n";
+            continue;
+        }
+        out += c;
+    }
+    return out;
+}
+
+} // namespace
+
+bool IsLoopbackPeer(const std::string& peer) {
+    return peer == "::1" || peer.rfind("127.", 0) == 0 || peer.rfind("::ffff:127.", 0) == 0;
+}
+
+ApiAnswer HqApi::Counted(const ApiRequest& request, ApiAnswer answer) {
+    std::string code;
+    if (answer.status >= 400 && answer.content_type == "application/json") {
+        const auto body = Json::parse(answer.body, nullptr, false);
+        if (body.is_object() && body.contains("code") && body["code"].is_string()) code = body["code"];
+    }
+    std::lock_guard lock(m_metrics_mutex);
+    ++m_requests[{RouteOf(request), answer.status}];
+    if (!code.empty()) ++m_refusals[code];
+    return answer;
+}
+
+ApiAnswer HqApi::Metrics() {
+    std::string out;
+    {
+        std::lock_guard lock(m_metrics_mutex);
+        out += "# HELP escucha_hq_requests_total Requests answered since start, by route and status.\n"
+               "# TYPE escucha_hq_requests_total counter\n";
+        for (const auto& [key, n] : m_requests)
+            out += "escucha_hq_requests_total{route=\"" + key.first + "\",status=\"" + std::to_string(key.second) +
+                   "\"} " + std::to_string(n) + "\n";
+        out += "# HELP escucha_hq_refusals_total Requests refused since start, by code.\n"
+               "# TYPE escucha_hq_refusals_total counter\n";
+        for (const auto& [code, n] : m_refusals)
+            out += "escucha_hq_refusals_total{code=\"" + Label(code) + "\"} " + std::to_string(n) + "\n";
+    }
+    const int64_t now_ms = m_limits.clock();
+    out += "# HELP escucha_hq_records Records stored, by project.\n# TYPE escucha_hq_records gauge\n";
+    std::string lag = "# HELP escucha_hq_device_seconds_since_sync Seconds since each device last reached headquarters "
+                      "(-1: never).\n# TYPE escucha_hq_device_seconds_since_sync gauge\n";
+    for (const auto& project : m_store.ListProjects()) {
+        out += "escucha_hq_records{project=\"" + Label(project.id) + "\"} " +
+               std::to_string(m_store.CountRecords(project.id)) + "\n";
+        for (const auto& d : m_store.ListDevices(project.id)) {
+            if (d.revoked) continue;
+            const int64_t seen = storage::ParseIsoMillis(d.last_seen).value_or(-1);
+            const int64_t seconds = seen < 0 ? -1 : std::max<int64_t>(0, (now_ms - seen) / 1000);
+            lag += "escucha_hq_device_seconds_since_sync{project=\"" + Label(project.id) + "\",device=\"" +
+                   Label(d.info.device_id) + "\"} " + std::to_string(seconds) + "\n";
+        }
+    }
+    out += lag;
+    if (m_blobs) {
+        out += "# HELP escucha_hq_blob_bytes Bytes of complete blobs stored, by project.\n"
+               "# TYPE escucha_hq_blob_bytes gauge\n";
+        for (const auto& u : m_blobs->Usage())
+            out += "escucha_hq_blob_bytes{project=\"" + Label(u.project_id) + "\"} " + std::to_string(u.bytes) + "\n";
+    }
+    ApiAnswer answer;
+    answer.body = std::move(out);
+    answer.content_type = "text/plain; version=0.0.4";
+    return answer;
+}
+
 ApiAnswer HqApi::Handle(const ApiRequest& request, const Admission& admission) {
-    if (admission.refusal) return *admission.refusal;
+    if (admission.refusal) return *admission.refusal; // counted when it was decided
+    return Counted(request, Route(request, admission));
+}
+
+ApiAnswer HqApi::Route(const ApiRequest& request, const Admission& admission) {
     if (request.body.size() > admission.body_limit) return Error(413, "too_large", "the request is too large");
     if (!request.content_encoding.empty()) {
         ApiRequest decoded = request;
         if (auto refusal = DecodeBody(decoded, admission.body_limit)) return *refusal;
-        return Handle(decoded, admission);
+        return Route(decoded, admission);
     }
     const auto& path = request.path;
+    if (path == "/v1/metrics") return Metrics();
     if (path == "/v1/health") return Ok({{"status", "ok"}, {"version", PROTOCOL_VERSION}});
     if (path == "/v1/enrol") return Enrol(request);
     if (!admission.device)

@@ -137,6 +137,8 @@ public:
     [[nodiscard]] const ApiLimits& Limits() const noexcept { return m_limits; }
 
 private:
+    Admission AdmitRoute(const ApiRequest& request, std::optional<uint64_t> content_length);
+    ApiAnswer Route(const ApiRequest& request, const Admission& admission);
     ApiAnswer Enrol(const ApiRequest& request);
     ApiAnswer Push(const ApiRequest& request, const DeviceInfo& device);
     ApiAnswer Pull(const ApiRequest& request, const DeviceInfo& device);
@@ -145,6 +147,14 @@ private:
     /// A piece of a whole blob, only for a device that may read a live
     /// record naming it; 404 no_such_blob otherwise, as for a missing one.
     ApiAnswer BlobData(const ApiRequest& request, const std::string& sha, const DeviceInfo& device);
+    /// GET /v1/metrics, in Prometheus' text format: requests by route and
+    /// status, refusals by code, records and blob bytes stored by project,
+    /// and each device's seconds since it last synced. Answered only to a
+    /// caller on this machine (a scraper beside it, or through a tunnel):
+    /// device ids and counts are nobody else's business.
+    ApiAnswer Metrics();
+    /// Counts `answer` to `request` for Metrics(), and returns it.
+    ApiAnswer Counted(const ApiRequest& request, ApiAnswer answer);
     /// True when `peer` has failed enrolment too often lately.
     bool EnrolThrottled(const std::string& peer);
     void EnrolFailed(const std::string& peer);
@@ -160,7 +170,14 @@ private:
     };
     std::mutex m_failures_mutex;
     std::map<std::string, Failures> m_enrol_failures;
+
+    std::mutex m_metrics_mutex;
+    std::map<std::pair<std::string, int>, int64_t> m_requests; ///< (route, status) -> answers
+    std::map<std::string, int64_t> m_refusals;                 ///< code -> refusals
 };
+
+/// Whether `peer` (an address as the server reports it) is this machine.
+[[nodiscard]] bool IsLoopbackPeer(const std::string& peer);
 
 /// A fresh enrolment code (e.g. "K7QF-M2XD-9PLA-3RTB"), to be given to one person.
 [[nodiscard]] std::string NewEnrolmentCode();
