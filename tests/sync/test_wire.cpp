@@ -278,3 +278,28 @@ TEST_CASE("A body too small to gain from gzip is sent as it is, and still lands"
     REQUIRE(device.Sync().ok);
     RequireSameAsHq(hq, device.vault);
 }
+
+TEST_CASE("A compressed push cut, stalled or reset midway loses and duplicates nothing", "[sync][wire]") {
+    Hq hq;
+    FaultProxy proxy(hq.process.Port());
+    Device ana(hq, "researcher", "http://127.0.0.1:" + std::to_string(proxy.Port()));
+    REQUIRE(ana.Sync().ok);
+    const auto fault = GENERATE(Fault::CutResponse, Fault::CutRequest, Fault::Stall, Fault::Reset);
+    std::mt19937 rng(11);
+    for (int i = 0; i < 450; ++i) (void)ana.Add("field_note", {{"text", FieldText(rng)}});
+    // Three compressed requests of about 25 kB: the second is hit, and so is
+    // the fresh connection libcurl retries it on.
+    proxy.Inject(fault, 35'000);
+    proxy.Inject(fault, 0);
+    const auto broken = ana.Sync();
+    INFO("connections " << proxy.Connections() << ", faults left " << proxy.FaultsLeft());
+    CHECK_FALSE(broken.ok);
+    const auto waiting = ana.vault.Records().PendingJournalCount();
+    CHECK(waiting > 0);
+    auto healed = ana.Sync();
+    for (int i = 0; i < 2 && !healed.ok; ++i) healed = ana.Sync();
+    INFO(healed.error);
+    REQUIRE(healed.ok);
+    RequireSameAsHq(hq, ana.vault);
+    CHECK(hq.Records().size() == 451);
+}
