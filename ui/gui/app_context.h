@@ -8,6 +8,7 @@
 
 #include "vault_worker.h"
 
+#include <functional>
 #include <string>
 
 namespace escucha::gui {
@@ -30,6 +31,31 @@ struct AppContext {
     std::string status;                ///< e.g. "Saved"
     std::string error;                 ///< the last problem, in words
     bool focus_first_field = false;    ///< give the screen's first text field the keyboard next frame
+
+    /// Runs `work` on the vault's worker. When it succeeds, the error line is
+    /// cleared and `done` runs on the UI thread; when it throws, the error line
+    /// says why (in words) and `failed` runs there. Both are dropped when the
+    /// vault was locked meanwhile.
+    void RunOnStore(std::function<void(storage::RecordStore&)> work, std::function<void()> done = {},
+                    std::function<void()> failed = {}) {
+        const int asked_in = session;
+        UiQueue& ui = Ui();
+        worker.Post(
+            [this, &ui, work = std::move(work), done = std::move(done), asked_in](std::optional<storage::Vault>& vault) {
+                if (!vault) return;
+                work(vault->Records());
+                ui.Post([this, done, asked_in] {
+                    if (asked_in != session) return;
+                    error.clear();
+                    if (done) done();
+                });
+            },
+            [this, failed = std::move(failed), asked_in](std::string what) {
+                if (asked_in != session) return;
+                error = std::move(what);
+                if (failed) failed();
+            });
+    }
 };
 
 } // namespace escucha::gui

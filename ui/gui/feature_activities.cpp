@@ -16,22 +16,7 @@
 namespace escucha::gui {
 
 void ActivitiesFeature::Run(std::function<void(storage::RecordStore&)> work, std::function<void()> done) {
-    const int session = m_ctx.session;
-    UiQueue& ui = m_ctx.Ui();
-    m_ctx.worker.Post(
-        [&ui, work = std::move(work), done = std::move(done), this, session](std::optional<storage::Vault>& vault) {
-            if (!vault) return;
-            work(vault->Records());
-            ui.Post([this, session, done] {
-                if (session != m_ctx.session) return;
-                m_ctx.error.clear();
-                if (done) done();
-            });
-        },
-        [this, session](std::string what) {
-            if (session != m_ctx.session) return;
-            m_ctx.error = std::move(what);
-        });
+    m_ctx.RunOnStore(std::move(work), std::move(done));
 }
 
 void ActivitiesFeature::Follow(bool force) {

@@ -16,23 +16,8 @@ std::string Str(const storage::Json& record, const char* field) { return record.
 } // namespace
 
 void CodingFeature::Run(std::function<void(storage::RecordStore&)> work, std::function<void()> done) {
-    const int session = m_ctx.session;
-    UiQueue& ui = m_ctx.Ui();
-    m_ctx.worker.Post(
-        [&ui, work = std::move(work), done = std::move(done), this, session](std::optional<storage::Vault>& vault) {
-            if (!vault) return;
-            work(vault->Records());
-            ui.Post([this, session, done] {
-                if (session != m_ctx.session) return;
-                m_ctx.error.clear();
-                if (done) done();
-            });
-        },
-        [this, session](std::string what) {
-            if (session != m_ctx.session) return;
-            m_ctx.error = std::move(what);
-            m_codes_loading = m_codings_loading = m_matrix_loading = m_excerpts.loading = false;
-        });
+    m_ctx.RunOnStore(std::move(work), std::move(done),
+                     [this] { m_codes_loading = m_codings_loading = m_matrix_loading = m_excerpts.loading = false; });
 }
 
 // [SECTION] Codebook
