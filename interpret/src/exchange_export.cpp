@@ -9,6 +9,8 @@
 
 #include "escucha/capture/operations.h"
 #include "escucha/interpret/coding.h"
+#include "escucha/storage/blobs.h"
+#include "escucha/storage/error_code.h"
 
 #include <algorithm>
 #include <functional>
@@ -664,6 +666,27 @@ ExportedFile ExportExcerptsCsv(const ProjectRecords& project) {
     summary.codes = static_cast<int64_t>(g.codes.size());
     out.bytes = std::move(csv);
     return out;
+}
+
+ExportedFile ExportVaultProject(storage::Vault& vault, const std::string& project_id, const std::string& format) {
+    if (format != "qdpx" && format != "qdc" && format != "csv")
+        throw storage::RecordError("format", "is not qdpx, qdc or csv", storage::errc::INVALID_VALUE,
+                                   {{"field", "format"}, {"reason", "not qdpx, qdc or csv"}});
+    const auto records = ProjectRecords::FromStore(vault.Records(), project_id);
+    if (format == "qdc") return ExportQdc(records);
+    if (format == "csv") return ExportExcerptsCsv(records);
+    storage::BlobStore blobs(vault);
+    QdpxOptions options;
+    options.exported_by = vault.DeviceId();
+    // Decrypted into memory only: it leaves the vault inside the archive.
+    options.audio = [&](const Json& recording) -> std::optional<std::string> {
+        try {
+            return blobs.ReadAll(recording.value("audio_sha256", ""));
+        } catch (const std::exception&) {
+            return std::nullopt;
+        }
+    };
+    return ExportQdpx(records, options);
 }
 
 } // namespace escucha::interpret

@@ -938,26 +938,7 @@ int ExportExchange(const Args& args, const std::string& format, const std::strin
     if (!p || (*p)["type"] != "project" || p->value("deleted", false))
         throw RecordError("project", "no project with id " + *project, storage::errc::RECORD_NOT_FOUND,
                           {{"field", "project"}, {"id", *project}});
-    const auto records = interpret::ProjectRecords::FromStore(store, *project);
-    interpret::ExportedFile file;
-    if (format == "qdpx") {
-        storage::BlobStore blobs(vault);
-        interpret::QdpxOptions options;
-        options.exported_by = vault.DeviceId();
-        // Decrypted into memory only: it leaves the vault inside the archive.
-        options.audio = [&](const Json& recording) -> std::optional<std::string> {
-            try {
-                return blobs.ReadAll(recording.value("audio_sha256", ""));
-            } catch (const std::exception&) {
-                return std::nullopt;
-            }
-        };
-        file = interpret::ExportQdpx(records, options);
-    } else if (format == "qdc") {
-        file = interpret::ExportQdc(records);
-    } else {
-        file = interpret::ExportExcerptsCsv(records);
-    }
+    const auto file = interpret::ExportVaultProject(vault, *project, format);
     storage::WriteFileAtomically(out, file.bytes);
     const auto& summary = file.summary;
     std::cout << "exported " << summary.codes << " code(s)";

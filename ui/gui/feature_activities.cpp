@@ -259,26 +259,7 @@ void ActivitiesFeature::ExportProject(const std::string& project_id, const std::
                     };
                 bytes = interpret::CodeGroupReport(store, project_id, group_field, options);
             } else {
-                const auto records = interpret::ProjectRecords::FromStore(store, project_id);
-                interpret::ExportedFile file;
-                if (format == "qdpx") {
-                    storage::BlobStore blobs(*vault);
-                    interpret::QdpxOptions options;
-                    options.exported_by = vault->DeviceId();
-                    // Decrypted into memory only: it leaves the vault inside the archive.
-                    options.audio = [&](const storage::Json& recording) -> std::optional<std::string> {
-                        try {
-                            return blobs.ReadAll(recording.value("audio_sha256", ""));
-                        } catch (const std::exception&) {
-                            return std::nullopt;
-                        }
-                    };
-                    file = interpret::ExportQdpx(records, options);
-                } else if (format == "qdc") {
-                    file = interpret::ExportQdc(records);
-                } else {
-                    file = interpret::ExportExcerptsCsv(records);
-                }
+                auto file = interpret::ExportVaultProject(*vault, project_id, format);
                 *withheld = file.summary.withheld_sources.size();
                 bytes = std::move(file.bytes);
             }

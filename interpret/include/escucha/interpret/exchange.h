@@ -26,6 +26,7 @@
 #pragma once
 
 #include "escucha/storage/records.h"
+#include "escucha/storage/vault.h"
 
 #include <cstdint>
 #include <functional>
@@ -128,6 +129,14 @@ inline constexpr const char* WITHHELD = "[withheld]";
 /// coding: code, source, participants, their groups, start, end, excerpt,
 /// memo. A cell that a spreadsheet would take for a formula is prefixed with '.
 [[nodiscard]] ExportedFile ExportExcerptsCsv(const ProjectRecords& project);
+
+/// The project `project_id` of a device's vault as `format` ("qdpx", "qdc"
+/// or "csv"): the records read from the vault, and for a .qdpx each
+/// recording's audio decrypted into memory from the vault's blobs. What
+/// escucha-cli and the window app export. Throws RecordError
+/// (INVALID_VALUE) for another format.
+[[nodiscard]] ExportedFile ExportVaultProject(storage::Vault& vault, const std::string& project_id,
+                                              const std::string& format);
 
 /// One CSV cell as RFC 4180 writes it (quoted when it must be).
 [[nodiscard]] std::string CsvCell(const std::string& text);
