@@ -10,6 +10,7 @@ ESCUCHA_BUILD_PACKAGES=(
   libopusenc-dev libopusfile-dev libsndfile1-dev   # recordings: Opus in Ogg; files from other devices
   portaudio19-dev libsoundtouch-dev   # the window app records and plays through the sound card, at 0.5-2x with the pitch kept
   libzip-dev libxml2-dev   # REFI-QDA exchange: .qdpx archives written and read, XML read
+  libpqxx-dev      # headquarters' PostgreSQL store (escucha-hq --store postgresql://...)
 )
 ESCUCHA_TEST_PACKAGES=(
   catch2
@@ -18,7 +19,9 @@ ESCUCHA_TEST_PACKAGES=(
   openssl          # the TLS tests make self-signed certificates
   xvfb xdotool x11-xserver-utils imagemagick   # the window app's end-to-end test: a real window, real keys, screen DPI, screenshots
   espeak-ng sox    # real speech in Spanish and French for the recording tests
+  opus-tools       # ...and voice notes as another program encodes them (opusenc), for chat imports
   libxml2-utils unzip   # REFI-QDA exports checked by xmllint against the schemas, unpacked by unzip
+  postgresql-15    # headquarters' PostgreSQL tests start a real server (initdb, pg_ctl) and read a pg_dump
 )
 
 # install_packages NAME...: installs those of the named packages that are missing.

@@ -248,12 +248,44 @@ int64_t Decoder::PositionMs() const {
 
 struct AudioFile::State {
     OggOpusFile* opus = nullptr;
+    int opus_channels = 0; ///< as the stream says (up to 255)
     SNDFILE* sf = nullptr;
     SF_INFO info{};
-    std::vector<float> buffer;
+    std::vector<float> buffer; ///< all of a stream's channels, when it has more than are taken in
+    // Audio held in memory: libsndfile reads it through these.
+    std::string_view memory;
+    sf_count_t position = 0;
     ~State() {
         if (opus) op_free(opus);
         if (sf) sf_close(sf);
+    }
+
+    static sf_count_t Length(void* user) { return static_cast<sf_count_t>(static_cast<State*>(user)->memory.size()); }
+    static sf_count_t Seek(sf_count_t offset, int whence, void* user) {
+        auto* s = static_cast<State*>(user);
+        const auto size = static_cast<sf_count_t>(s->memory.size());
+        sf_count_t to = offset;
+        if (whence == SEEK_CUR) to = s->position + offset;
+        else if (whence == SEEK_END) to = size + offset;
+        if (to < 0 || to > size) return -1;
+        s->position = to;
+        return to;
+    }
+    static sf_count_t ReadBytes(void* out, sf_count_t count, void* user) {
+        auto* s = static_cast<State*>(user);
+        const auto left = static_cast<sf_count_t>(s->memory.size()) - s->position;
+        const auto n = std::max<sf_count_t>(0, std::min(count, left));
+        if (n > 0) std::memcpy(out, s->memory.data() + s->position, static_cast<size_t>(n));
+        s->position += n;
+        return n;
+    }
+    static sf_count_t WriteBytes(const void*, sf_count_t, void*) { return 0; }
+    static sf_count_t Tell(void* user) { return static_cast<State*>(user)->position; }
+
+    void CheckFormat(const std::string& name) const {
+        if (info.channels < 1 || info.channels > AUDIO_MAX_CHANNELS || info.samplerate < 8000 ||
+            info.samplerate > 192000)
+            throw AudioError("unsupported audio in " + name, errc::AUDIO_UNREADABLE, {{"reason", "format"}});
     }
 };
 
@@ -264,14 +296,32 @@ AudioFile::AudioFile(const std::string& path) : m_state(std::make_unique<State>(
         throw AudioError("cannot read " + path + ": not a file", errc::AUDIO_UNREADABLE, {{"reason", "missing"}});
     int error = 0;
     s.opus = op_open_file(path.c_str(), &error);
-    if (s.opus) return;
+    if (s.opus) {
+        s.opus_channels = op_channel_count(s.opus, -1);
+        return;
+    }
     s.sf = sf_open(path.c_str(), SFM_READ, &s.info);
     if (!s.sf)
         throw AudioError("cannot read " + path + " as audio: " + sf_strerror(nullptr), errc::AUDIO_UNREADABLE,
                          {{"reason", "format"}});
-    if (s.info.channels < 1 || s.info.channels > AUDIO_MAX_CHANNELS || s.info.samplerate < 8000 ||
-        s.info.samplerate > 192000)
-        throw AudioError("unsupported audio in " + path, errc::AUDIO_UNREADABLE, {{"reason", "format"}});
+    s.CheckFormat(path);
+}
+
+AudioFile::AudioFile(std::string_view bytes, const std::string& name) : m_state(std::make_unique<State>()) {
+    auto& s = *m_state;
+    s.memory = bytes;
+    int error = 0;
+    s.opus = op_open_memory(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), &error);
+    if (s.opus) {
+        s.opus_channels = op_channel_count(s.opus, -1);
+        return;
+    }
+    SF_VIRTUAL_IO io{&State::Length, &State::Seek, &State::ReadBytes, &State::WriteBytes, &State::Tell};
+    s.sf = sf_open_virtual(&io, SFM_READ, &s.info, &s);
+    if (!s.sf)
+        throw AudioError("cannot read " + name + " as audio: " + sf_strerror(nullptr), errc::AUDIO_UNREADABLE,
+                         {{"reason", "format"}});
+    s.CheckFormat(name);
 }
 
 AudioFile::~AudioFile() = default;
@@ -279,7 +329,7 @@ AudioFile::~AudioFile() = default;
 int AudioFile::Rate() const noexcept { return m_state->opus ? AUDIO_RATE : m_state->info.samplerate; }
 
 int AudioFile::Channels() const noexcept {
-    return m_state->opus ? std::min(op_channel_count(m_state->opus, -1), AUDIO_MAX_CHANNELS) : m_state->info.channels;
+    return m_state->opus ? std::min(m_state->opus_channels, AUDIO_MAX_CHANNELS) : m_state->info.channels;
 }
 
 int64_t AudioFile::Frames() const noexcept {
@@ -293,17 +343,24 @@ int64_t AudioFile::Frames() const noexcept {
 int AudioFile::Read(float* out, int frames) {
     auto& s = *m_state;
     if (s.sf) return static_cast<int>(sf_readf_float(s.sf, out, frames));
-    const int channels = op_channel_count(s.opus, -1);
+    const int channels = s.opus_channels;
+    // A stream of more channels than are taken in is read whole into a
+    // buffer of its own: `out` holds only AUDIO_MAX_CHANNELS per frame.
+    const bool wide = channels > AUDIO_MAX_CHANNELS;
+    if (wide) s.buffer.resize(static_cast<size_t>(frames) * static_cast<size_t>(channels));
+    float* into = wide ? s.buffer.data() : out;
     while (true) {
         // opusfile counts samples over all channels in the buffer size.
-        const int got = op_read_float(s.opus, out, frames * channels, nullptr);
+        const int got = op_read_float(s.opus, into, frames * channels, nullptr);
         if (got == OP_HOLE) continue;
         if (got < 0)
             throw AudioError("the audio file is damaged (opusfile error " + std::to_string(got) + ")",
                              errc::AUDIO_UNREADABLE, {{"reason", "decode"}});
-        if (channels > AUDIO_MAX_CHANNELS) {
+        if (wide) {
             for (int i = 0; i < got; ++i)
-                for (int c = 0; c < AUDIO_MAX_CHANNELS; ++c) out[i * AUDIO_MAX_CHANNELS + c] = out[i * channels + c];
+                for (int c = 0; c < AUDIO_MAX_CHANNELS; ++c)
+                    out[i * AUDIO_MAX_CHANNELS + c] = into[static_cast<size_t>(i) * channels + c];
+            sodium_memzero(s.buffer.data(), s.buffer.size() * sizeof(float));
         }
         return got;
     }
@@ -361,6 +418,38 @@ Json RecordingFieldsFor(storage::RecordStore& store, const std::string& of_id) {
     return fields;
 }
 
+namespace {
+
+/// Encodes all of `file` into `writer` (and finishes the Ogg stream).
+/// Returns the milliseconds of audio. Throws AudioError.
+int64_t EncodeAll(AudioFile& file, storage::BlobWriter& writer, const std::string& name,
+                  const ImportAudioOptions& options) {
+    if (file.Frames() > MAX_IMPORT_SECONDS * file.Rate())
+        throw AudioError(name + " is longer than a day", errc::AUDIO_UNREADABLE, {{"reason", "too_long"}});
+    Encoder encoder(writer, file.Rate(), file.Channels(), options.encoder);
+    const int block = file.Rate() / 10; // 100 ms
+    std::vector<float> pcm(static_cast<size_t>(block) * static_cast<size_t>(file.Channels()));
+    const auto start = std::chrono::steady_clock::now();
+    int64_t done = 0;
+    const int64_t total = file.Frames();
+    while (const int got = file.Read(pcm.data(), block)) {
+        encoder.Write(pcm.data(), got);
+        done += got;
+        if (done > MAX_IMPORT_SECONDS * file.Rate())
+            throw AudioError(name + " is longer than a day", errc::AUDIO_UNREADABLE, {{"reason", "too_long"}});
+        if (options.real_time)
+            std::this_thread::sleep_until(start + std::chrono::milliseconds(done * 1000 / file.Rate()));
+        if (options.progress && total > 0 && !options.progress(static_cast<double>(done) / total))
+            throw AudioError("import stopped", errc::AUDIO_IMPORT_STOPPED);
+    }
+    sodium_memzero(pcm.data(), pcm.size() * sizeof(float));
+    if (done == 0) throw AudioError(name + " holds no audio", errc::AUDIO_UNREADABLE, {{"reason", "empty"}});
+    encoder.Finish();
+    return encoder.DurationMs();
+}
+
+} // namespace
+
 Json ImportAudio(storage::Vault& vault, storage::RecordStore& store, Json fields, const std::string& path,
                  const ImportAudioOptions& options) {
     AudioFile file(path);
@@ -375,32 +464,29 @@ Json ImportAudio(storage::Vault& vault, storage::RecordStore& store, Json fields
     storage::BlobStore blobs(vault);
     auto writer = blobs.Begin(id);
     try {
-        Encoder encoder(writer, file.Rate(), file.Channels(), options.encoder);
-        const int block = file.Rate() / 10; // 100 ms
-        std::vector<float> pcm(static_cast<size_t>(block) * static_cast<size_t>(file.Channels()));
-        const auto start = std::chrono::steady_clock::now();
-        int64_t done = 0;
-        const int64_t total = file.Frames();
-        while (const int got = file.Read(pcm.data(), block)) {
-            encoder.Write(pcm.data(), got);
-            done += got;
-            if (done > MAX_IMPORT_SECONDS * file.Rate())
-                throw AudioError(path + " is longer than a day", errc::AUDIO_UNREADABLE, {{"reason", "too_long"}});
-            if (options.real_time)
-                std::this_thread::sleep_until(start + std::chrono::milliseconds(done * 1000 / file.Rate()));
-            if (options.progress && total > 0 && !options.progress(static_cast<double>(done) / total))
-                throw AudioError("import stopped", errc::AUDIO_IMPORT_STOPPED);
-        }
-        sodium_memzero(pcm.data(), pcm.size() * sizeof(float));
-        if (done == 0) throw AudioError(path + " holds no audio", errc::AUDIO_UNREADABLE, {{"reason", "empty"}});
-        encoder.Finish();
+        const int64_t duration = EncodeAll(file, writer, path, options);
         const auto blob = writer.Finish(blobs);
-        return store.Update(
-            id, {{"status", "complete"}, {"audio_sha256", blob.sha256}, {"duration_ms", encoder.DurationMs()}});
+        return store.Update(id, {{"status", "complete"}, {"audio_sha256", blob.sha256}, {"duration_ms", duration}});
     } catch (...) {
         // Nothing half-imported stays: the audio and its record go.
         writer.Abandon(blobs);
         store.Delete(id, true);
+        throw;
+    }
+}
+
+StoredAudio StoreAudioBytes(storage::Vault& vault, std::string_view bytes, const std::string& name,
+                            const ImportAudioOptions& options) {
+    AudioFile file(bytes, name);
+    storage::BlobStore blobs(vault);
+    auto writer = blobs.Begin();
+    try {
+        StoredAudio out;
+        out.duration_ms = EncodeAll(file, writer, name, options);
+        out.blob = writer.Finish(blobs);
+        return out;
+    } catch (...) {
+        writer.Abandon(blobs);
         throw;
     }
 }

@@ -242,12 +242,13 @@ void AddListeningTypes(storage::Catalogue& catalogue) {
         // record says what it is of and where it stands.
         RecordType t{
             "recording",
-            "Audio of an interview or of oral consent, kept encrypted as Opus in Ogg.",
+            "Audio of an interview, of oral consent or of a voice note in a chat, kept encrypted as Opus in Ogg.",
             "capture",
             {
                 Text("title", "What was recorded.", false, true),
                 Ref("interview_id", "interview", "The interview recorded."),
                 Ref("consent_id", "consent", "The consent given orally in this recording."),
+                Ref("social_item_id", "social_media_item", "The chat message this voice note came with."),
                 RefList("participant_ids", "participant",
                         "Participants whose voices it holds: it goes if any of them withdraws consent."),
                 Choice("source", "Recorded on this device or brought in from a file.", {"recorded", "imported"}, false,
@@ -264,8 +265,9 @@ void AddListeningTypes(storage::Catalogue& catalogue) {
             {},
             nullptr,
             [](const Json& record) {
-                if (!record.contains("interview_id") && !record.contains("consent_id"))
-                    throw RecordError("interview_id", "a recording is of an interview or of a consent",
+                if (!record.contains("interview_id") && !record.contains("consent_id") &&
+                    !record.contains("social_item_id"))
+                    throw RecordError("interview_id", "a recording is of an interview, a consent or a chat message",
                                       storage::errc::FIELD_REQUIRED, {{"field", "interview_id"}});
                 if (record.contains("duration_ms") && record["duration_ms"].get<int64_t>() < 0)
                     throw RecordError("duration_ms", "may not be negative", storage::errc::NOT_NEGATIVE,
@@ -417,6 +419,44 @@ void AddListeningTypes(storage::Catalogue& catalogue) {
         };
         t.on_withdrawal = {{"participant_id", storage::WithdrawalRule::Action::Erase, {}}};
         t.list_order = 70;
+        catalogue.Add(std::move(t));
+    }
+
+    {
+        // A photo that came with a chat message: the picture is a blob, shown
+        // only when asked for; the record says what it is and whose it is.
+        RecordType t{
+            "image",
+            "A picture that came with a social-media item (a photo, a sticker), kept encrypted and shown on request.",
+            "capture",
+            {
+                Text("title", "The file's name in the export."),
+                Ref("social_item_id", "social_media_item", "The item it came with.", true),
+                RefList("participant_ids", "participant",
+                        "The participants it came from: it goes if any of them withdraws consent."),
+                Choice("media_type", "What kind of picture.", {"image/jpeg", "image/png", "image/gif", "image/webp"},
+                       true),
+                Text("image_sha256", "The SHA-256 of the picture.", true),
+                {"width", FieldKind::Integer, "Width in pixels, when known.", false, false, {}, {}, nullptr},
+                {"height", FieldKind::Integer, "Height in pixels, when known.", false, false, {}, {}, nullptr},
+            },
+            "title",
+            true,
+            true,
+            {},
+            nullptr,
+            [](const Json& record) {
+                const std::string sha = record.value("image_sha256", "");
+                if (sha.size() != 64 || sha.find_first_not_of("0123456789abcdef") != std::string::npos)
+                    throw RecordError("image_sha256", "must be 64 lower-case hex digits", storage::errc::INVALID_VALUE,
+                                      {{"field", "image_sha256"}, {"reason", "not a SHA-256"}});
+                for (const char* f : {"width", "height"})
+                    if (record.contains(f) && record[f].get<int64_t>() < 0)
+                        throw RecordError(f, "may not be negative", storage::errc::NOT_NEGATIVE, {{"field", f}});
+            },
+        };
+        t.on_withdrawal = {{"participant_ids", storage::WithdrawalRule::Action::Erase, {}}};
+        t.blob_fields = {"image_sha256"};
         catalogue.Add(std::move(t));
     }
 

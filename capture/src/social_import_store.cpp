@@ -1,11 +1,14 @@
 // ImportSocial: a read chat export into the vault, in one transaction.
 #include "social_import_text.h"
 
+#include "escucha/capture/audio.h"
 #include "escucha/capture/operations.h"
+#include "escucha/storage/blobs.h"
 #include "escucha/storage/clock.h"
 #include "escucha/storage/error_code.h"
 
 #include <sodium.h>
+#include <stb_image.h>
 
 #include <algorithm>
 #include <map>
@@ -100,11 +103,137 @@ std::string ReplaceNames(std::string text, const std::vector<std::pair<std::stri
     return text;
 }
 
-} // namespace
+/// What a file attached to a message is, by its name's ending.
+enum class MediaKind { Audio, Picture, Other };
 
-SocialImportReport ImportSocial(RecordStore& store, const std::string& project_id, const SocialExport& parsed,
-                                const AuthorChoices& choices,
-                                const std::function<void(int64_t done, int64_t total)>& progress) {
+MediaKind KindOf(const std::string& name) {
+    const size_t dot = name.find_last_of('.');
+    const std::string ext = dot == std::string::npos ? "" : social::LowerAscii(name.substr(dot + 1));
+    for (const char* e : {"opus", "ogg", "oga", "mp3", "wav", "flac", "m4a", "aac", "amr"})
+        if (ext == e) return MediaKind::Audio;
+    for (const char* e : {"jpg", "jpeg", "png", "gif", "webp"})
+        if (ext == e) return MediaKind::Picture;
+    return MediaKind::Other;
+}
+
+/// A picture's kind from its first bytes, whatever its name says; empty
+/// when it is none this program keeps.
+std::string PictureType(std::string_view bytes) {
+    if (bytes.size() >= 3 && bytes.substr(0, 3) == "\xFF\xD8\xFF") return "image/jpeg";
+    if (bytes.size() >= 8 && bytes.substr(0, 8) == std::string_view("\x89PNG\r\n\x1A\n", 8)) return "image/png";
+    if (bytes.size() >= 6 && (bytes.substr(0, 6) == "GIF87a" || bytes.substr(0, 6) == "GIF89a")) return "image/gif";
+    if (bytes.size() >= 16 && bytes.substr(0, 4) == "RIFF" && bytes.substr(8, 4) == "WEBP") return "image/webp";
+    return {};
+}
+
+/// Wipes a file's bytes once they are sealed in a blob.
+void Wipe(std::string& bytes) {
+    if (!bytes.empty()) sodium_memzero(bytes.data(), bytes.size());
+    bytes.clear();
+}
+
+/// Brings the files attached to one item into the vault (see ImportSocial).
+class MediaImporter {
+public:
+    MediaImporter(storage::Vault* vault, const SocialMediaArchive* media, RecordStore& store,
+                  const std::string& project_id, SocialImportReport& report)
+        : m_vault(vault), m_media(media), m_store(store), m_project(project_id), m_report(report) {
+        if (!m_vault) return;
+        // What earlier imports brought in already, by item and file name.
+        storage::ListOptions light;
+        light.project_id = project_id;
+        light.only_fields = std::vector<std::string>{"social_item_id", "title"};
+        for (const char* type : {"recording", "image"})
+            for (const auto& r : store.List(type, light))
+                if (r.contains("social_item_id"))
+                    m_have.insert(r["social_item_id"].get<std::string>() + '\0' + r.value("title", ""));
+    }
+
+    void Attach(const std::string& item_id, const std::string& participant_id, const std::string& posted_at,
+                const std::vector<std::string>& names) {
+        for (const auto& name : names) {
+            if (m_have.count(item_id + '\0' + name)) continue;
+            const auto presence =
+                m_media ? m_media->Find(name) : SocialMediaArchive::Presence::Missing;
+            if (presence == SocialMediaArchive::Presence::Missing) {
+                NotKept("missing");
+                continue;
+            }
+            if (presence == SocialMediaArchive::Presence::Ambiguous) {
+                NotKept("ambiguous");
+                continue;
+            }
+            const auto kind = KindOf(name);
+            if (kind == MediaKind::Other) {
+                NotKept("not_kept");
+                continue;
+            }
+            std::string bytes;
+            try {
+                bytes = m_media->Read(name);
+            } catch (const RecordError& e) {
+                NotKept(e.Code() == errc::SOCIAL_TOO_LARGE ? "too_large" : "unreadable");
+                continue;
+            }
+            Json fields = {{"project_id", m_project},
+                           {"social_item_id", item_id},
+                           {"title", name},
+                           {"participant_ids", Json::array({participant_id})}};
+            if (kind == MediaKind::Audio) {
+                StoredAudio audio;
+                try {
+                    audio = StoreAudioBytes(*m_vault, bytes, name);
+                } catch (const AudioError&) {
+                    Wipe(bytes);
+                    NotKept("unreadable");
+                    continue;
+                }
+                Wipe(bytes);
+                fields["source"] = "imported";
+                fields["status"] = "complete";
+                fields["audio_sha256"] = audio.blob.sha256;
+                fields["duration_ms"] = audio.duration_ms;
+                if (!posted_at.empty()) fields["started_at"] = posted_at;
+                m_store.Create("recording", fields);
+                ++m_report.voice_notes;
+            } else {
+                const std::string type = PictureType(bytes);
+                if (type.empty()) {
+                    Wipe(bytes);
+                    NotKept("unreadable");
+                    continue;
+                }
+                fields["media_type"] = type;
+                int width = 0, height = 0, channels = 0;
+                if (type != "image/webp" &&
+                    stbi_info_from_memory(reinterpret_cast<const stbi_uc*>(bytes.data()),
+                                          static_cast<int>(bytes.size()), &width, &height, &channels)) {
+                    fields["width"] = width;
+                    fields["height"] = height;
+                }
+                fields["image_sha256"] = storage::BlobStore(*m_vault).AddBytes(bytes).sha256;
+                Wipe(bytes);
+                m_store.Create("image", fields);
+                ++m_report.images;
+            }
+            m_have.insert(item_id + '\0' + name);
+        }
+    }
+
+private:
+    void NotKept(const char* why) { ++m_report.media_not_kept[why]; }
+
+    storage::Vault* m_vault;
+    const SocialMediaArchive* m_media;
+    RecordStore& m_store;
+    std::string m_project;
+    SocialImportReport& m_report;
+    std::set<std::string> m_have;
+};
+
+SocialImportReport Import(RecordStore& store, storage::Vault* vault, const SocialMediaArchive* media,
+                          const std::string& project_id, const SocialExport& parsed, const AuthorChoices& choices,
+                          const std::function<void(int64_t done, int64_t total)>& progress) {
     if (choices.time_zone && !IsOffset(*choices.time_zone))
         throw RecordError("time_zone", *choices.time_zone + " is not an offset such as -05:00",
                           errc::SOCIAL_BAD_TIME_ZONE, {{"value", *choices.time_zone}});
@@ -219,6 +348,7 @@ SocialImportReport ImportSocial(RecordStore& store, const std::string& project_i
         if (parsed.deleted_messages) report.refused_by_reason["deleted_in_chat"] += parsed.deleted_messages;
         const std::string captured_at = storage::FormatIsoMillis(storage::SystemMillis());
         std::unordered_map<std::string, int> occurrences;
+        MediaImporter attach(vault, media, store, project_id, report);
         std::vector<std::string> id_of(parsed.messages.size());
         const auto total = static_cast<int64_t>(parsed.messages.size());
         for (size_t i = 0; i < parsed.messages.size(); ++i) {
@@ -255,6 +385,8 @@ SocialImportReport ImportSocial(RecordStore& store, const std::string& project_i
             if (const auto it = existing.find(key); it != existing.end()) {
                 id_of[i] = it->second;
                 ++report.skipped;
+                // A later export may hold the files an earlier one left out.
+                attach.Attach(id_of[i], author.participant_id, "", m.attachments);
                 continue;
             }
             // A time the export gave in UTC ("...Z") keeps it; a local one takes the offset given.
@@ -274,6 +406,7 @@ SocialImportReport ImportSocial(RecordStore& store, const std::string& project_i
             existing.emplace(key, id_of[i]);
             report.item_ids.push_back(id_of[i]);
             ++report.added;
+            attach.Attach(id_of[i], author.participant_id, stored["posted_at"].get<std::string>(), m.attachments);
             if (!masked.originals.empty()) {
                 store.Create(MASKED_ORIGINALS, {{"project_id", project_id},
                                                 {"item_id", id_of[i]},
@@ -288,6 +421,30 @@ SocialImportReport ImportSocial(RecordStore& store, const std::string& project_i
         if (progress) progress(total, total);
     });
     return report;
+}
+
+} // namespace
+
+SocialImportReport ImportSocial(RecordStore& store, const std::string& project_id, const SocialExport& parsed,
+                                const AuthorChoices& choices,
+                                const std::function<void(int64_t done, int64_t total)>& progress) {
+    return Import(store, nullptr, nullptr, project_id, parsed, choices, progress);
+}
+
+SocialImportReport ImportSocial(storage::Vault& vault, const std::string& project_id, const SocialExport& parsed,
+                                const AuthorChoices& choices, const SocialMediaArchive& media,
+                                const std::function<void(int64_t done, int64_t total)>& progress) {
+    try {
+        return Import(vault.Records(), &vault, &media, project_id, parsed, choices, progress);
+    } catch (...) {
+        // The transaction took back every record; the sealed files of
+        // pictures and voice notes it had written go too.
+        try {
+            (void)storage::BlobStore(vault).SweepUnnamedFiles();
+        } catch (...) {
+        }
+        throw;
+    }
 }
 
 } // namespace escucha::capture

@@ -4,6 +4,7 @@
 #include "escucha/capture/social_import.h"
 
 #include <nlohmann/json.hpp>
+#include <zip.h>
 
 #include <memory>
 #include <string>
@@ -27,6 +28,21 @@ namespace escucha::capture::social {
 /// Reads a WhatsApp chat's text (already out of any zip).
 [[nodiscard]] SocialExport ParseWhatsAppText(std::string_view text, const std::string& file_name,
                                              const SocialLimits& limits);
+
+struct ZipDiscard {
+    void operator()(zip_t* archive) const noexcept;
+};
+/// Opens a zip held in `bytes` (which must outlive it). Throws RecordError
+/// (social_archive_damaged) naming `file_name`.
+[[nodiscard]] std::unique_ptr<zip_t, ZipDiscard> OpenZip(std::string_view bytes, const std::string& file_name);
+/// Reads entry `index` into memory, never beyond `limit` whatever its header
+/// declares (social_too_large; social_archive_damaged when it is not whole).
+[[nodiscard]] std::string ReadEntry(zip_t* archive, zip_int64_t index, int64_t declared, const std::string& file_name,
+                                    const std::string& entry, int64_t limit);
+/// A RecordError for an entry that cannot be read.
+[[nodiscard]] storage::RecordError Damaged(const std::string& file, const std::string& entry);
+/// The last part of a name inside a zip.
+[[nodiscard]] std::string BaseName(const std::string& name);
 
 /// Reads a zip from memory: a WhatsApp chat (its text, and the names of the
 /// files beside it), a Facebook or Instagram export (its JSON files), or a

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cstring>
 #include <memory>
+#include <map>
 #include <optional>
 
 namespace escucha::capture::social {
@@ -18,17 +19,18 @@ namespace escucha::capture::social {
 using storage::RecordError;
 namespace errc = storage::errc;
 
+void ZipDiscard::operator()(zip_t* archive) const noexcept { zip_discard(archive); }
+
 namespace {
 
-struct ZipDiscard {
-    void operator()(zip_t* archive) const noexcept { zip_discard(archive); }
-};
 struct ZipFileClose {
     void operator()(zip_file_t* file) const noexcept { zip_fclose(file); }
 };
 struct ZipSourceFree {
     void operator()(zip_source_t* source) const noexcept { zip_source_free(source); }
 };
+
+} // namespace
 
 RecordError Damaged(const std::string& file, const std::string& entry) {
     return RecordError("file", file + ": " + entry + " cannot be read", errc::SOCIAL_ARCHIVE_DAMAGED,
@@ -39,6 +41,8 @@ std::string BaseName(const std::string& name) {
     const size_t slash = name.find_last_of("/\\");
     return slash == std::string::npos ? name : name.substr(slash + 1);
 }
+
+namespace {
 
 /// Whether an entry is the chat: "_chat.txt" (iOS) ranks first, then a .txt
 /// whose name says WhatsApp (Android), then any .txt. 0: not a chat.
@@ -69,6 +73,8 @@ bool IsMetaJson(const std::string& name) {
            base == "your_comments_in_groups.json" || base == "profile_information.json";
 }
 
+} // namespace
+
 /// Reads entry `index` into memory, never beyond `limit` whatever its header declares.
 std::string ReadEntry(zip_t* archive, zip_int64_t index, int64_t declared, const std::string& file_name,
                       const std::string& entry, int64_t limit) {
@@ -89,9 +95,7 @@ std::string ReadEntry(zip_t* archive, zip_int64_t index, int64_t declared, const
     return text;
 }
 
-} // namespace
-
-SocialExport ParseSocialZip(std::string_view bytes, const std::string& file_name, const SocialLimits& limits) {
+std::unique_ptr<zip_t, ZipDiscard> OpenZip(std::string_view bytes, const std::string& file_name) {
     zip_error_t error;
     zip_error_init(&error);
     // The archive reads the caller's bytes where they are: no copy, no file.
@@ -104,6 +108,11 @@ SocialExport ParseSocialZip(std::string_view bytes, const std::string& file_name
     }
     zip_error_fini(&error);
     if (!archive) throw Damaged(file_name, file_name);
+    return archive;
+}
+
+SocialExport ParseSocialZip(std::string_view bytes, const std::string& file_name, const SocialLimits& limits) {
+    const auto archive = OpenZip(bytes, file_name);
 
     const zip_int64_t count = zip_get_num_entries(archive.get(), 0);
     if (count < 0) throw Damaged(file_name, file_name);
@@ -205,3 +214,63 @@ SocialExport ParseSocialZip(std::string_view bytes, const std::string& file_name
 }
 
 } // namespace escucha::capture::social
+
+namespace escucha::capture {
+
+using storage::RecordError;
+namespace errc = storage::errc;
+
+struct SocialMediaArchive::State {
+    std::string file_name;
+    SocialLimits limits;
+    std::unique_ptr<zip_t, social::ZipDiscard> archive;
+    struct Entry {
+        zip_int64_t index = -1; ///< -1: two entries share the name
+        int64_t size = 0;
+    };
+    std::map<std::string, Entry> by_name;
+};
+
+SocialMediaArchive::SocialMediaArchive(std::string_view bytes, const std::string& file_name,
+                                       const SocialLimits& limits)
+    : m_state(std::make_unique<State>()) {
+    auto& s = *m_state;
+    s.file_name = file_name;
+    s.limits = limits;
+    if (bytes.size() < 4 || bytes.substr(0, 4) != std::string_view("PK\x03\x04", 4)) return;
+    s.archive = social::OpenZip(bytes, file_name);
+    const zip_int64_t count = zip_get_num_entries(s.archive.get(), 0);
+    if (count < 0) throw social::Damaged(file_name, file_name);
+    if (count > limits.max_entries) social::ThrowTooLarge(file_name, limits.max_entries);
+    for (zip_int64_t i = 0; i < count; ++i) {
+        zip_stat_t stat;
+        zip_stat_init(&stat);
+        if (zip_stat_index(s.archive.get(), static_cast<zip_uint64_t>(i), ZIP_FL_ENC_GUESS, &stat) != 0 ||
+            !stat.name || !(stat.valid & ZIP_STAT_SIZE))
+            throw social::Damaged(file_name, "#" + std::to_string(i));
+        const std::string name = stat.name;
+        if (name.empty() || name.back() == '/' || name.rfind("__MACOSX/", 0) == 0) continue;
+        const std::string base = social::BaseName(name);
+        if (base.empty() || !storage::IsValidUtf8(base)) continue;
+        const auto [it, fresh] = s.by_name.emplace(base, State::Entry{i, static_cast<int64_t>(stat.size)});
+        if (!fresh) it->second.index = -1;
+    }
+}
+
+SocialMediaArchive::~SocialMediaArchive() = default;
+
+SocialMediaArchive::Presence SocialMediaArchive::Find(const std::string& name) const {
+    const auto it = m_state->by_name.find(social::BaseName(name));
+    if (it == m_state->by_name.end()) return Presence::Missing;
+    return it->second.index < 0 ? Presence::Ambiguous : Presence::Present;
+}
+
+std::string SocialMediaArchive::Read(const std::string& name) const {
+    const auto& s = *m_state;
+    const auto it = s.by_name.find(social::BaseName(name));
+    if (it == s.by_name.end() || it->second.index < 0) throw social::Damaged(s.file_name, social::BaseName(name));
+    return social::ReadEntry(s.archive.get(), it->second.index, it->second.size, s.file_name, it->first,
+                             s.limits.max_media_bytes);
+}
+
+} // namespace escucha::capture

@@ -1077,6 +1077,15 @@ const char* SocialRefusal(const std::string& reason) {
     return it == words.end() ? "not taken" : it->second;
 }
 
+const char* MediaNotKept(const std::string& reason) {
+    if (reason == "missing") return "not in this file (a .txt export has no media: import the .zip)";
+    if (reason == "not_kept") return "videos, documents or contact cards (not kept)";
+    if (reason == "unreadable") return "not audio or a picture this program reads";
+    if (reason == "too_large") return "too large";
+    if (reason == "ambiguous") return "two files of the same name in the zip";
+    return "not kept";
+}
+
 int CmdImportSocial(const Args& args) {
     ExpectWords(args, 2,
                 "import-social --project ID FILE [--pseudonym \"NAME=PSEUDONYM\"]... [--generate-pseudonyms] "
@@ -1092,7 +1101,9 @@ int CmdImportSocial(const Args& args) {
     if (static_cast<int64_t>(size) > limits.max_file_bytes)
         throw RecordError("file", name + " is too large", storage::errc::SOCIAL_TOO_LARGE,
                           {{"file", name}, {"limit", std::to_string(limits.max_file_bytes) + " bytes"}});
-    const auto parsed = capture::ParseSocialExport(ReadFileOrStdin(path), name, limits);
+    const std::string bytes = ReadFileOrStdin(path);
+    const auto parsed = capture::ParseSocialExport(bytes, name, limits);
+    const capture::SocialMediaArchive media(bytes, name, limits);
     const auto authors = capture::SocialAuthors(parsed);
 
     // The names are this person's to see, on this device: on the error stream, never in the report.
@@ -1117,7 +1128,7 @@ int CmdImportSocial(const Args& args) {
     }
 
     auto vault = OpenVault(args);
-    const auto report = capture::ImportSocial(vault.Records(), *project, parsed, choices);
+    const auto report = capture::ImportSocial(vault, *project, parsed, choices, media);
     std::cout << "chat: " << report.thread << " (" << parsed.platform << ", " << parsed.layout
               << (parsed.language.empty() ? "" : ", " + parsed.language) << ")\n";
     // WhatsApp writes the phone's local time; the JSON exports give instants (kept in UTC).
@@ -1160,8 +1171,11 @@ int CmdImportSocial(const Args& args) {
         std::cout << "  " << count << " " << SocialRefusal(reason) << "\n";
     std::cout << "masked: " << report.masked_numbers << " phone numbers, " << report.masked_handles << " handles, "
               << report.masked_emails << " e-mail addresses (the originals stay on this device)\n";
-    if (!parsed.media_files.empty())
-        std::cout << "media in the zip, not imported: " << parsed.media_files.size() << " files\n";
+    std::cout << "attached files: " << report.voice_notes << (report.voice_notes == 1 ? " voice note" : " voice notes")
+              << " and " << report.images << (report.images == 1 ? " picture" : " pictures")
+              << " kept, encrypted\n";
+    for (const auto& [reason, count] : report.media_not_kept)
+        std::cout << "  " << count << " not kept: " << MediaNotKept(reason) << "\n";
     return EXIT_OK;
 }
 

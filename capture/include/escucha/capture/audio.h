@@ -30,6 +30,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace escucha::capture {
@@ -102,6 +103,10 @@ class AudioFile {
 public:
     /// Throws AudioError (AUDIO_UNREADABLE) for a file that is not audio it reads.
     explicit AudioFile(const std::string& path);
+    /// Reads audio held in memory (a voice note out of a chat export): Ogg
+    /// Opus, or what libsndfile reads. `bytes` must outlive the AudioFile;
+    /// `name` is what errors say. Throws AudioError (AUDIO_UNREADABLE).
+    AudioFile(std::string_view bytes, const std::string& name);
     AudioFile(const AudioFile&) = delete;
     AudioFile& operator=(const AudioFile&) = delete;
     ~AudioFile();
@@ -140,6 +145,20 @@ storage::Json RecordingFieldsFor(storage::RecordStore& store, const std::string&
 /// consent_id, participant_ids; project_id). Returns the recording record.
 storage::Json ImportAudio(storage::Vault& vault, storage::RecordStore& store, storage::Json fields,
                           const std::string& path, const ImportAudioOptions& options = {});
+
+/// Audio encoded into a new blob, with its length.
+struct StoredAudio {
+    storage::BlobInfo blob;
+    int64_t duration_ms = 0;
+};
+
+/// Encodes the audio file held in `bytes` (a voice note out of a chat
+/// export, never written anywhere as it is) into a new blob, for a recording
+/// the caller then creates naming it. Nothing stays when it throws
+/// (AudioError: AUDIO_UNREADABLE when it is not audio this program reads).
+/// Runs on the vault's thread.
+StoredAudio StoreAudioBytes(storage::Vault& vault, std::string_view bytes, const std::string& name,
+                            const ImportAudioOptions& options = {});
 
 /// Recordings a crash cut short, made playable from their whole chunks
 /// (status "recovered"); parts that held no audio are dropped with their

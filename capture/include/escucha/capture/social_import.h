@@ -23,10 +23,12 @@
 #pragma once
 
 #include "escucha/storage/records.h"
+#include "escucha/storage/vault.h"
 
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -50,6 +52,7 @@ struct SocialLimits {
     int64_t max_authors = 10000;
     int64_t max_json_depth = 64;          ///< nesting of a JSON export (Facebook, Instagram, Telegram)
     int64_t max_json_values = 20000000;   ///< values in one JSON file
+    int64_t max_media_bytes = int64_t{64} << 20; ///< one voice note or picture, once out of the zip
 };
 
 /// The order of a date's fields, as the phone wrote them.
@@ -105,6 +108,31 @@ struct SocialExport {
 /// social_bad_line, social_bad_date).
 [[nodiscard]] SocialExport ParseSocialExport(std::string_view bytes, const std::string& file_name,
                                              const SocialLimits& limits = {});
+
+/// The files beside the messages in a zip export (voice notes, photos),
+/// read from the same bytes ParseSocialExport read; those bytes must outlive
+/// it. Nothing is written anywhere. A file is found by its name alone (the
+/// name a message gives); a name that two entries of the zip share is found
+/// for neither, so no message gets someone else's file.
+class SocialMediaArchive {
+public:
+    /// Holds nothing when `bytes` is not a zip (a .txt or .json export).
+    /// Throws RecordError (social_archive_damaged) for a zip it cannot open.
+    SocialMediaArchive(std::string_view bytes, const std::string& file_name, const SocialLimits& limits = {});
+    ~SocialMediaArchive();
+    SocialMediaArchive(const SocialMediaArchive&) = delete;
+    SocialMediaArchive& operator=(const SocialMediaArchive&) = delete;
+
+    enum class Presence { Missing, Present, Ambiguous };
+    [[nodiscard]] Presence Find(const std::string& name) const;
+    /// The file's bytes. Throws RecordError: social_too_large (above
+    /// max_media_bytes), social_archive_damaged.
+    [[nodiscard]] std::string Read(const std::string& name) const;
+
+private:
+    struct State;
+    std::unique_ptr<State> m_state;
+};
 
 /// `text` repaired when it is UTF-8 read as Latin-1 ("Ã±" for "ñ"), as
 /// Facebook and Instagram exports write every string: each character, all of
@@ -170,6 +198,14 @@ struct SocialImportReport {
     int64_t masked_handles = 0;
     int64_t masked_emails = 0;
     std::vector<std::string> item_ids; ///< created now, in the export's order
+    int64_t voice_notes = 0; ///< recordings made from voice notes now
+    int64_t images = 0;      ///< pictures kept now
+    /// Attached files not kept, by why: "missing" (not in the file imported:
+    /// a .txt has none, import the .zip), "not_kept" (videos, documents,
+    /// contact cards: kinds this program does not keep), "unreadable" (not
+    /// audio or a picture it reads), "too_large", "ambiguous" (two files of
+    /// that name in the zip).
+    std::map<std::string, int64_t> media_not_kept;
 };
 
 /// Stores `parsed` in project `project_id`, all of it or nothing (one
@@ -185,6 +221,18 @@ struct SocialImportReport {
 /// (the window app shows it; the transaction is still one).
 SocialImportReport ImportSocial(storage::RecordStore& store, const std::string& project_id, const SocialExport& parsed,
                                 const AuthorChoices& choices,
+                                const std::function<void(int64_t done, int64_t total)>& progress = {});
+
+/// As above, and the attached files in `media` come in too, in the same
+/// transaction: each voice note becomes a recording of its item (decoded and
+/// encoded again as Opus straight into an encrypted blob), each photo or
+/// sticker an image record whose picture is an encrypted blob; both name the
+/// item's author among their participants, so they go if that person
+/// withdraws consent. An item already there (a re-import) gets the files it
+/// has no recording or image of yet. A file that cannot be read is counted
+/// in the report and its item kept.
+SocialImportReport ImportSocial(storage::Vault& vault, const std::string& project_id, const SocialExport& parsed,
+                                const AuthorChoices& choices, const SocialMediaArchive& media,
                                 const std::function<void(int64_t done, int64_t total)>& progress = {});
 
 } // namespace escucha::capture
