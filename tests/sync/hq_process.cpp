@@ -101,7 +101,12 @@ void HqProcess::Restart() {
 }
 
 std::string HqProcess::Admin(const std::vector<std::string>& args) const {
-    std::vector<std::string> argv = {HqPath(), "--data", m_data, "--key-file", m_key_file, "admin"};
+    std::vector<std::string> argv = {HqPath(), "--data", m_data, "--key-file", m_key_file};
+    // A server on PostgreSQL is administered there too.
+    if (const auto store = std::find(m_extra.begin(), m_extra.end(), "--store");
+        store != m_extra.end() && store + 1 != m_extra.end())
+        argv.insert(argv.end(), {"--store", *(store + 1)});
+    argv.push_back("admin");
     argv.insert(argv.end(), args.begin(), args.end());
     auto r = RunProgram(argv);
     if (r.exit_code != 0) throw std::runtime_error("escucha-hq admin failed: " + r.err);

@@ -8,6 +8,7 @@
 #include "escucha/storage/fsutil.h"
 #include "escucha/sync/hq_at_rest.h"
 #include "escucha/sync/hq_server.h"
+#include "escucha/sync/pg_hq_store.h"
 #include "escucha/words/error_words.h"
 #include "escucha/words/i18n.h"
 
@@ -17,6 +18,7 @@
 #include <filesystem>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <thread>
 
 namespace escucha::hq {
@@ -36,8 +38,15 @@ Usage:
       one escucha-hq serves a DIR at a time
   escucha-hq --data DIR --key-file FILE admin rekey --new-key-file NEW_FILE
       puts DIR under a new key (escucha-hq stopped)
+  escucha-hq --store postgresql://USER@HOST/DATABASE --data DIR --key-file FILE --listen HOST:PORT [...]
+      serve from a PostgreSQL database instead of DIR's SQLite store; DIR then holds only blobs, and several
+      escucha-hq, on one machine or sharing DIR, may serve the same database; every admin command below
+      takes --store too (DIR is needed only by usage)
   escucha-hq --data DIR --key-file FILE admin encrypt
       encrypts a DIR written by an earlier version, which kept it in plain (escucha-hq stopped)
+  escucha-hq --data DIR --key-file FILE admin backup --out NEW_DIR
+      copies DIR, while escucha-hq serves it, into NEW_DIR: a snapshot of hq.db (SQLite's online backup,
+      encrypted as it is), hq.kdf and the whole blobs; NEW_DIR serves as DIR with the same key
   escucha-hq --data DIR admin create-project NAME
   escucha-hq --data DIR admin projects
   escucha-hq --data DIR admin enrol --project PROJECT --role researcher|interpreter|coordinator [--person NAME]
@@ -121,9 +130,18 @@ sync::HqKeySource Key(const Args& args) {
     return key;
 }
 
-std::unique_ptr<sync::SqliteHqStore> OpenStore(const Args& args) {
-    const fs::path dir = args.Need("--data");
-    return sync::OpenHqStore(dir, Key(args));
+/// --store postgresql://... names a PostgreSQL database; without it, DIR's SQLite store.
+bool PostgresStore(const Args& args) {
+    const auto store = args.Get("--store");
+    if (!store.empty() && !sync::IsPostgresUrl(store))
+        throw Usage(errc::COMMAND_USAGE, {{"usage", "escucha-hq --store postgresql://USER@HOST/DATABASE ..."}});
+    return !store.empty();
+}
+
+std::unique_ptr<sync::HqStore> OpenStore(const Args& args) {
+    const bool postgres = PostgresStore(args);
+    const fs::path dir = postgres ? fs::path() : fs::path(args.Need("--data"));
+    return sync::OpenAnyHqStore(args.Get("--store"), dir, Key(args));
 }
 
 sync::Project FindProject(sync::HqStore& store, const std::string& name) {
@@ -165,11 +183,15 @@ int Serve(const Args& args) {
     sigaddset(&signals, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
     const fs::path dir = args.Need("--data");
+    const bool postgres = PostgresStore(args);
     auto key = Key(args);
     sync::PrepareDataDir(dir);
-    // Held until the process ends: a second escucha-hq on DIR stops here.
-    const sync::DataDirLock lock(dir);
-    auto store = sync::OpenHqStore(dir, key);
+    // Held until the process ends: a second escucha-hq on a SQLite DIR stops
+    // here. Over PostgreSQL several processes share the database, and DIR
+    // holds only blobs, which they share too (hq_blobs.h).
+    std::optional<sync::DataDirLock> lock;
+    if (!postgres) lock.emplace(dir);
+    auto store = sync::OpenAnyHqStore(args.Get("--store"), dir, key);
     key = {};
     auto blobs = sync::OpenHqBlobs(dir, *store);
     options.blobs = blobs.get();
@@ -223,7 +245,28 @@ int ExportExchange(const std::vector<Json>& records, const sync::Project& projec
 int Admin(const Args& args) {
     if (args.words.size() < 2) throw Usage(errc::COMMAND_USAGE, {{"usage", "escucha-hq --data DIR admin COMMAND"}});
     const auto& command = args.words[1];
-    const fs::path dir = args.Need("--data");
+    if (PostgresStore(args) && command == "rekey") {
+        // One transaction wraps the keys anew: servers may keep running, and
+        // those started later need the new key.
+        auto key = Key(args);
+        auto next = sync::KeySourceFrom(args.Get("--new-key-file"), "ESCUCHA_HQ_NEW_PASSPHRASE");
+        if (next.Empty()) throw Usage(errc::HQ_NEW_KEY_REQUIRED);
+        sync::PgHqStore store(args.Get("--store"), key);
+        store.Rekey(next);
+        std::cout << "rekeyed " << sync::RedactedUrl(args.Get("--store"))
+                  << ": only the new key opens it; dumps made before still open with the old one\n";
+        return 0;
+    }
+    const fs::path dir = PostgresStore(args) && command != "usage" ? fs::path() : fs::path(args.Need("--data"));
+    if (command == "backup") {
+        // Beside a running server: SQLite's online backup reads a snapshot.
+        if (PostgresStore(args))
+            throw Usage(errc::COMMAND_USAGE, {{"usage", "pg_dump --format=custom DATABASE (see docs/deploy.md)"}});
+        const auto out = args.Need("--out");
+        sync::BackupHqData(dir, Key(args), out);
+        std::cout << "backed up " << dir.string() << " to " << out << "; it opens with the same key\n";
+        return 0;
+    }
     if (command == "rekey" || command == "encrypt") {
         // These replace the database's pages: no server may have it open.
         auto key = Key(args);

@@ -186,6 +186,8 @@ const char* ErrorWordsTemplate(std::string_view code) {
         {"hq_directory_in_use",
          N_("Another escucha-hq is using {path} already: only one may serve a data directory, and a change of key "
             "waits until it stops.")},
+        {"hq_backup_exists",
+         N_("{path} exists already: a backup goes into a new folder, so that no earlier backup is overwritten.")},
         {"audio_unreadable", N_("This file cannot be read as audio (WAV, Ogg, Opus, FLAC or MP3), or it is damaged.")},
         {"audio_write_failed",
          N_("The recording cannot be written: the device may be full. What was recorded so far is kept.")},

@@ -40,6 +40,17 @@ bool MayRead(const storage::Catalogue& catalogue, const DeviceInfo& device, cons
     return capture::MaySee(catalogue.Find(type), reader);
 }
 
+ReadScope ReadScopeFor(const storage::Catalogue& catalogue, const DeviceInfo& device) {
+    ReadScope scope{device.device_id, {}, {}};
+    // Another device's id: never this one's, whatever the ids in the store.
+    const std::string other = device.device_id + "/other";
+    for (const auto& type : catalogue.Types()) {
+        if (MayRead(catalogue, device, type.name, device.device_id)) scope.own_types.push_back(type.name);
+        if (MayRead(catalogue, device, type.name, other)) scope.shared_types.push_back(type.name);
+    }
+    return scope;
+}
+
 std::optional<storage::ErrorValue> ClockTooFarAhead(const Change& change, int64_t hq_now_ms) {
     // The change's reading and the body's own: a device may send either ahead.
     for (const auto& text : {change.hlc, change.body.value("updated_at", std::string())}) {
@@ -765,10 +776,7 @@ ApiAnswer HqApi::Pull(const ApiRequest& request, const DeviceInfo& device) {
         if (!v || *v < 1) return bad;
         limit = *v;
     }
-    return Ok(m_store.Pull(device, since, static_cast<int>(limit),
-                           [&](const DeviceInfo& d, const std::string& type, const std::string& owner) {
-                               return MayRead(m_catalogue, d, type, owner);
-                           }));
+    return Ok(m_store.Pull(device, since, static_cast<int>(limit), ReadScopeFor(m_catalogue, device)));
 }
 
 ApiAnswer HqApi::BlobStatusRoute(const std::string& sha, const DeviceInfo& device) {
@@ -785,9 +793,7 @@ ApiAnswer HqApi::BlobData(const ApiRequest& request, const std::string& sha, con
     }
     // Whether the blob exists and whether this device may have it answer
     // alike: a sha256 says nothing to a device that may not hear it.
-    if (!m_store.MayReadBlob(device, sha, [&](const DeviceInfo& d, const std::string& type, const std::string& owner) {
-            return MayRead(m_catalogue, d, type, owner);
-        }))
+    if (!m_store.MayReadBlob(device, sha, ReadScopeFor(m_catalogue, device)))
         return NoSuchBlob();
     ApiAnswer answer{200, {}, "application/octet-stream"};
     int64_t size = 0;

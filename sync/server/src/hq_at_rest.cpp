@@ -195,6 +195,17 @@ void FinishSealing(const fs::path& blobs) {
 
 } // namespace
 
+storage::VaultKey DeriveServerKey(const HqKeySource& source, const storage::KdfParams& params,
+                                  const std::string& where) {
+    return DeriveHqKey(source, params, where);
+}
+
+storage::KdfParams NewServerKeyParams(const HqKeySource& source) { return FreshParams(source); }
+
+bool ServerKeyMatches(const HqKeySource& source, const storage::VaultKey& key, const storage::KdfParams& params) {
+    return KindFits(source, params) && KeyMatches(key, params);
+}
+
 HqAtRestError::HqAtRestError(const char* code, Json params, int exit_code)
     : std::runtime_error(code), m_params(params.is_object() ? std::move(params) : Json::object()), m_exit(exit_code) {}
 
@@ -294,7 +305,7 @@ std::unique_ptr<SqliteHqStore> OpenHqStore(const fs::path& dir, const HqKeySourc
     return store;
 }
 
-std::unique_ptr<HqBlobStore> OpenHqBlobs(const fs::path& dir, SqliteHqStore& store, BlobQuota quota) {
+std::unique_ptr<HqBlobStore> OpenHqBlobs(const fs::path& dir, HqStore& store, BlobQuota quota) {
     auto key = store.BlobKey();
     if (!key.empty()) FinishSealing(dir / BLOB_DIR);
     return std::make_unique<HqBlobStore>(dir / BLOB_DIR, quota, std::move(key));
@@ -389,6 +400,38 @@ void EncryptHqData(const fs::path& dir, const HqKeySource& source) {
     storage::RenameDurably(sealed_db, db);
     ZeroAndRemove(dir / PLAIN_LEFT);
     FinishSealing(dir / BLOB_DIR);
+}
+
+void BackupHqData(const fs::path& dir, const HqKeySource& key, const fs::path& out) {
+    std::error_code ec;
+    if (fs::exists(out, ec)) throw HqAtRestError(errc::HQ_BACKUP_EXISTS, PathParam(out));
+    auto store = OpenHqStore(dir, key); // refuses a wrong key before anything is written
+    fs::create_directories(out, ec);
+    if (ec) throw HqAtRestError(errc::CANNOT_CREATE_DIRECTORY, PathParam(out));
+    ::chmod(out.c_str(), 0700);
+    store->BackupTo((out / DB_FILE).string());
+    store.reset();
+    fs::copy_file(dir / KDF_FILE, out / KDF_FILE);
+    ::chmod((out / KDF_FILE).c_str(), 0600);
+    // Whole blobs only: a file is complete once it has its name, and never
+    // changes after (an erasure removes it).
+    for (fs::directory_iterator project(dir / BLOB_DIR, ec), end; !ec && project != end; project.increment(ec)) {
+        if (!project->is_directory()) continue;
+        const auto to = out / BLOB_DIR / project->path().filename();
+        fs::create_directories(to);
+        ::chmod((out / BLOB_DIR).c_str(), 0700);
+        ::chmod(to.c_str(), 0700);
+        std::error_code inner;
+        for (fs::directory_iterator f(project->path(), inner), fend; !inner && f != fend; f.increment(inner)) {
+            if (f->path().extension() != ".blob") continue;
+            std::error_code copy_ec;
+            fs::copy_file(f->path(), to / f->path().filename(), copy_ec);
+            // Erased meanwhile: the backup's database may still name it, as a device's would.
+            if (copy_ec && fs::exists(f->path())) throw std::runtime_error("cannot copy " + f->path().string());
+        }
+        storage::FsyncDirectory(to);
+    }
+    storage::FsyncDirectory(out);
 }
 
 storage::SecretBytes HqRawKey(const fs::path& dir, const HqKeySource& source) {

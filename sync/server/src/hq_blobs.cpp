@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 #include <sodium.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -30,6 +31,32 @@ fs::path With(fs::path path, const char* suffix) {
     path += suffix;
     return path;
 }
+
+/// An exclusive flock on a project folder's lock file while it lives. Several
+/// escucha-hq over one PostgreSQL database share the blob folder
+/// (docs/decisions/0020-hq-postgresql.md): they take turns on a project's
+/// uploads, so no two write one unfinished upload, and quotas count what
+/// all of them wrote.
+class FolderLock {
+public:
+    explicit FolderLock(const fs::path& dir) {
+        const auto path = dir / ".lock";
+        m_fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (m_fd < 0) throw std::runtime_error("cannot open " + path.string() + ": " + std::strerror(errno));
+        while (::flock(m_fd, LOCK_EX) != 0) {
+            if (errno == EINTR) continue;
+            const int error = errno;
+            ::close(m_fd);
+            throw std::runtime_error("cannot lock " + path.string() + ": " + std::strerror(error));
+        }
+    }
+    ~FolderLock() { ::close(m_fd); } // closing releases the lock
+    FolderLock(const FolderLock&) = delete;
+    FolderLock& operator=(const FolderLock&) = delete;
+
+private:
+    int m_fd = -1;
+};
 
 /// Creates a folder (and its parents) that only this user may enter.
 void MakePrivateDirectory(const fs::path& dir) {
@@ -321,6 +348,8 @@ bool HqBlobStore::Remove(const std::string& project_id, const std::string& sha25
     const auto done = PathOf(project_id, sha256);
     const auto part = With(done, PART);
     std::error_code ec;
+    if (!fs::is_directory(done.parent_path(), ec)) return false;
+    const FolderLock folder(done.parent_path());
     bool removed = fs::remove(done, ec);
     removed = fs::remove(part, ec) || removed;
     fs::remove(With(part, CLAIM), ec);
@@ -369,24 +398,30 @@ int HqBlobStore::DropStaleLocked() {
     int dropped = 0;
     std::error_code ec;
     const auto now = fs::file_time_type::clock::now();
-    for (fs::recursive_directory_iterator it(m_dir, ec), end; !ec && it != end; it.increment(ec)) {
-        const auto& path = it->path();
-        if (path.extension() != PART) continue;
-        std::error_code time_ec;
-        const auto touched = fs::last_write_time(path, time_ec);
-        if (time_ec || now - touched < m_quota.stale_after) continue;
-        std::error_code rm;
-        fs::remove(path, rm);
-        fs::remove(With(path, CLAIM), rm);
-        ++dropped;
-    }
-    // A claim whose upload is gone (a crash between the two files) goes too.
-    for (fs::recursive_directory_iterator it(m_dir, ec), end; !ec && it != end; it.increment(ec)) {
-        const auto& path = it->path();
-        std::error_code exists_ec;
-        if (path.extension() == CLAIM && !fs::exists(fs::path(path).replace_extension(), exists_ec)) {
+    for (fs::directory_iterator project(m_dir, ec), pend; !ec && project != pend; project.increment(ec)) {
+        std::error_code dir_ec;
+        if (!project->is_directory(dir_ec)) continue;
+        const FolderLock folder(project->path());
+        std::error_code it_ec;
+        for (fs::directory_iterator it(project->path(), it_ec), end; !it_ec && it != end; it.increment(it_ec)) {
+            const auto& path = it->path();
+            if (path.extension() != PART) continue;
+            std::error_code time_ec;
+            const auto touched = fs::last_write_time(path, time_ec);
+            if (time_ec || now - touched < m_quota.stale_after) continue;
             std::error_code rm;
             fs::remove(path, rm);
+            fs::remove(With(path, CLAIM), rm);
+            ++dropped;
+        }
+        // A claim whose upload is gone (a crash between the two files) goes too.
+        for (fs::directory_iterator it(project->path(), it_ec), end; !it_ec && it != end; it.increment(it_ec)) {
+            const auto& path = it->path();
+            std::error_code exists_ec;
+            if (path.extension() == CLAIM && !fs::exists(fs::path(path).replace_extension(), exists_ec)) {
+                std::error_code rm;
+                fs::remove(path, rm);
+            }
         }
     }
     return dropped;
@@ -434,6 +469,8 @@ AppendResult HqBlobStore::Append(const std::string& project_id, const std::strin
     const auto part = With(done, PART);
     const auto claim = With(part, CLAIM);
     std::error_code ec;
+    MakePrivateDirectory(done.parent_path());
+    const FolderLock folder(done.parent_path());
     if (fs::exists(done, ec)) {
         const auto size = WholeSize(done);
         after = {size, true, size};

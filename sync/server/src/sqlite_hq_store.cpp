@@ -25,7 +25,7 @@ std::string HashSecret(const std::string& secret) {
 }
 
 SqliteHqStore::SqliteHqStore(const std::string& path, const storage::SecretBytes& key)
-    : m_db(std::make_unique<storage::Database>(path, true)), m_encrypted(!key.empty()) {
+    : m_db(std::make_unique<storage::Database>(path, true)), m_encrypted(!key.empty()), m_key(key) {
     if (m_encrypted) {
         // Through sqlite3_key, never SQL text; then a read proves the key.
         m_db->Check(sqlite3_key(m_db->Handle(), key.data(), static_cast<int>(key.size())));
@@ -137,6 +137,25 @@ void SqliteHqStore::Rekey(const storage::SecretBytes& key) {
     m_db->Check(sqlite3_rekey(m_db->Handle(), key.data(), static_cast<int>(key.size())));
     m_db->Exec("PRAGMA wal_checkpoint(TRUNCATE)");
     m_encrypted = true;
+}
+
+void SqliteHqStore::BackupTo(const std::string& path) {
+    storage::Database copy(path, true);
+    if (m_encrypted) {
+        std::lock_guard lock(m_mutex);
+        copy.Check(sqlite3_key(copy.Handle(), m_key.data(), static_cast<int>(m_key.size())));
+        copy.Exec("PRAGMA cipher_page_size = 4096");
+    }
+    // One step copies every page under one read transaction: a snapshot.
+    // In WAL mode a running server's writers are not held up by it.
+    std::unique_ptr<sqlite3_backup, int (*)(sqlite3_backup*)> backup(
+        sqlite3_backup_init(copy.Handle(), "main", m_db->Handle(), "main"), sqlite3_backup_finish);
+    if (!backup) copy.Check(sqlite3_errcode(copy.Handle()));
+    int rc = SQLITE_OK;
+    while ((rc = sqlite3_backup_step(backup.get(), -1)) == SQLITE_BUSY || rc == SQLITE_LOCKED) sqlite3_sleep(50);
+    if (rc != SQLITE_DONE) copy.Check(rc);
+    copy.Check(sqlite3_backup_finish(backup.release()));
+    copy.Exec("PRAGMA wal_checkpoint(TRUNCATE)");
 }
 
 int64_t SqliteHqStore::NextSeq() {
@@ -314,13 +333,42 @@ void SqliteHqStore::DeclareBlobFields(const BlobFields& fields) {
     txn.Commit();
 }
 
-bool SqliteHqStore::MayReadBlob(const DeviceInfo& device, const std::string& sha256, const VisibleFn& visible) {
+namespace {
+
+/// The SQL condition "`scope` lets the device read a row whose type and
+/// owner are these columns", with `?` for each value; Bind() fills them.
+struct ScopeSql {
+    std::string text;
+    std::vector<std::string> values;
+    ScopeSql(const ReadScope& scope, const std::string& type_column, const std::string& owner_column) {
+        const auto list = [](size_t n) {
+            std::string out = "(";
+            for (size_t i = 0; i < n; ++i) out += i ? ", ?" : "?";
+            return out + ")";
+        };
+        text = "(" + type_column + " IN " + list(scope.shared_types.size()) + " OR (" + owner_column + " = ? AND " +
+               type_column + " IN " + list(scope.own_types.size()) + "))";
+        values = scope.shared_types;
+        values.push_back(scope.device_id);
+        values.insert(values.end(), scope.own_types.begin(), scope.own_types.end());
+    }
+    /// Binds the values from parameter `first` on; returns the next free one.
+    int Bind(Statement& stmt, int first) const {
+        for (const auto& v : values) stmt.Bind(first++, v);
+        return first;
+    }
+};
+
+} // namespace
+
+bool SqliteHqStore::MayReadBlob(const DeviceInfo& device, const std::string& sha256, const ReadScope& scope) {
     std::lock_guard lock(m_mutex);
-    auto stmt = m_db->Prepare("SELECT record_type, owner_device FROM blob_refs WHERE project_id = ? AND sha256 = ?");
+    const ScopeSql allowed(scope, "record_type", "owner_device");
+    auto stmt = m_db->Prepare("SELECT 1 FROM blob_refs WHERE project_id = ? AND sha256 = ? AND " + allowed.text +
+                              " LIMIT 1");
     stmt.Bind(1, device.project_id).Bind(2, sha256);
-    while (stmt.Step())
-        if (visible(device, stmt.Text(0), stmt.Text(1))) return true;
-    return false;
+    allowed.Bind(stmt, 3);
+    return stmt.Step();
 }
 
 std::vector<ItemResult> SqliteHqStore::ApplyBatch(const DeviceInfo& device, const std::vector<Change>& changes,
@@ -469,15 +517,22 @@ std::vector<ItemResult> SqliteHqStore::ApplyBatch(const DeviceInfo& device, cons
     return results;
 }
 
-PullResponse SqliteHqStore::Pull(const DeviceInfo& device, int64_t since, int limit, const VisibleFn& visible) {
+PullResponse SqliteHqStore::Pull(const DeviceInfo& device, int64_t since, int limit, const ReadScope& scope) {
     std::lock_guard lock(m_mutex);
     PullResponse out;
     out.next = since;
-    // Records and conflicts share one sequence; walk both in order.
-    auto records =
-        m_db->Prepare("SELECT seq, record_type, owner_device, body FROM records WHERE project_id = ?1 AND seq > ?2 AND "
-                      "(echo_device IS NULL OR echo_device <> ?4) ORDER BY seq LIMIT ?3");
-    records.Bind(1, device.project_id).Bind(2, since).Bind(3, limit + 1).Bind(4, device.device_id);
+    // One writer at a time (this mutex, and one process per data directory):
+    // a sequence number is committed before the next is handed out, so the
+    // counter is a cursor that never passes an uncommitted record.
+    // Records and conflicts share one sequence; walk both in order. What the
+    // device may not read is left out by the query, before the limit.
+    const ScopeSql record_allowed(scope, "record_type", "owner_device");
+    auto records = m_db->Prepare(
+        "SELECT seq, body FROM records WHERE project_id = ? AND seq > ? AND (echo_device IS NULL OR echo_device <> ?) "
+        "AND " +
+        record_allowed.text + " ORDER BY seq LIMIT ?");
+    records.Bind(1, device.project_id).Bind(2, since).Bind(3, device.device_id);
+    records.Bind(record_allowed.Bind(records, 4), limit + 1);
     int taken = 0;
     size_t bytes = 0;
     int64_t last = since;
@@ -490,27 +545,26 @@ PullResponse SqliteHqStore::Pull(const DeviceInfo& device, int64_t since, int li
         }
         ++taken;
         last = records.Int(0);
-        if (visible(device, records.Text(1), records.Text(2))) {
-            const auto text = records.Text(3);
-            bytes += text.size();
-            out.records.push_back(Json::parse(text));
-        }
+        const auto text = records.Text(1);
+        bytes += text.size();
+        out.records.push_back(Json::parse(text));
     }
     const int64_t upto = out.more ? last : INT64_MAX;
     auto conflicts = m_db->Prepare(
         "SELECT c.seq, c.record_type, c.record_id, c.field, c.kept, c.other, coalesce(c.other_author, ''), "
-        "coalesce(c.other_device, ''), coalesce(c.other_hlc, ''), coalesce(r.owner_device, '') FROM conflicts c "
-        "LEFT JOIN records r ON r.record_id = c.record_id WHERE c.project_id = ? AND c.seq > ? AND c.seq <= ? "
-        "ORDER BY c.seq");
+        "coalesce(c.other_device, ''), coalesce(c.other_hlc, '') FROM conflicts c "
+        "LEFT JOIN records r ON r.record_id = c.record_id WHERE c.project_id = ? AND c.seq > ? AND c.seq <= ? AND " +
+        conflict_allowed.text + " ORDER BY c.seq");
     conflicts.Bind(1, device.project_id).Bind(2, since).Bind(3, upto);
     while (conflicts.Step()) {
         last = std::max(last, conflicts.Int(0));
-        if (!visible(device, conflicts.Text(1), conflicts.Text(9))) continue;
+    const ScopeSql conflict_allowed(scope, "c.record_type", "coalesce(r.owner_device, '')");
         out.conflicts.push_back({conflicts.Int(0), conflicts.Text(1), conflicts.Text(2), conflicts.Text(3),
                                  Json::parse(conflicts.Text(4)), Json::parse(conflicts.Text(5)), conflicts.Text(6),
                                  conflicts.Text(7), conflicts.Text(8)});
     }
     if (!out.more) last = std::max(last, m_db->QueryInt("SELECT seq FROM counter WHERE id = 1"));
+    conflict_allowed.Bind(conflicts, 4);
     out.next = last;
     return out;
 }

@@ -195,6 +195,7 @@ inline constexpr char HQ_STORE_UNREADABLE[] = "hq_store_unreadable";
 inline constexpr char HQ_REKEY_UNFINISHED[] = "hq_rekey_unfinished";
 inline constexpr char HQ_KEY_CHANGED[] = "hq_key_changed";
 inline constexpr char HQ_DIRECTORY_IN_USE[] = "hq_directory_in_use";
+inline constexpr char HQ_BACKUP_EXISTS[] = "hq_backup_exists";
 
 // Recordings (capture/audio.h, AudioError). reason = a word for programs
 // ("format", "decode", "empty", "too_long", "missing"), id = a recording's id,
@@ -439,6 +440,7 @@ struct ErrorCodeSpec {
         {HQ_REKEY_UNFINISHED, "hq_admin", {"path"}},
         {HQ_KEY_CHANGED, "hq_admin", {"path"}},
         {HQ_DIRECTORY_IN_USE, "hq_admin", {"path"}},
+        {HQ_BACKUP_EXISTS, "hq_admin", {"path"}},
 
         {AUDIO_UNREADABLE, "audio", {"reason"}},
         {AUDIO_WRITE_FAILED, "audio", {"reason"}},

@@ -52,6 +52,11 @@ namespace escucha::sync {
 [[nodiscard]] bool MayRead(const storage::Catalogue& catalogue, const DeviceInfo& device, const std::string& type,
                            const std::string& owner_device);
 
+/// MayRead for every type of the catalogue, as data a store's query filters
+/// by (HqStore::Pull, MayReadBlob): the types `device` may read when it
+/// wrote the record, and those it may read whoever wrote them.
+[[nodiscard]] ReadScope ReadScopeFor(const storage::Catalogue& catalogue, const DeviceInfo& device);
+
 /// How far ahead of HQ's clock a device's reading may be before its change is
 /// refused: a clock set years ahead would otherwise drag every device's
 /// clock with it and win every later merge. A day lets through phones whose

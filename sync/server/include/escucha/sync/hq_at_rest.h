@@ -83,7 +83,7 @@ void PrepareDataDir(const std::filesystem::path& dir);
 [[nodiscard]] std::unique_ptr<SqliteHqStore> OpenHqStore(const std::filesystem::path& dir, const HqKeySource& key);
 
 /// DIR/blobs/, sealed with the key `store` keeps for blobs.
-[[nodiscard]] std::unique_ptr<HqBlobStore> OpenHqBlobs(const std::filesystem::path& dir, SqliteHqStore& store,
+[[nodiscard]] std::unique_ptr<HqBlobStore> OpenHqBlobs(const std::filesystem::path& dir, HqStore& store,
                                                        BlobQuota quota = {});
 
 /// Puts DIR under the key `next`: hq.kdf.new is written first, then the
@@ -97,10 +97,31 @@ void RekeyHqData(const std::filesystem::path& dir, const HqKeySource& current, c
 /// overwritten with zeros before they go. Hold a DataDirLock.
 void EncryptHqData(const std::filesystem::path& dir, const HqKeySource& key);
 
+/// Copies DIR into the new folder `out`, while escucha-hq may be serving
+/// it: hq.db through SQLite's online backup (a snapshot, still encrypted
+/// under the same key), hq.kdf, and every whole blob (sealed as they are;
+/// unfinished uploads are left, devices send them again). `out` then
+/// serves as a data directory with the same key. Throws HqAtRestError
+/// (HQ_BACKUP_EXISTS when `out` exists) or std::runtime_error.
+void BackupHqData(const std::filesystem::path& dir, const HqKeySource& key, const std::filesystem::path& out);
+
 /// SQLCipher's raw key value for DIR's hq.db (x'<key><salt>'), for a
 /// person who opens it with the `sqlcipher` shell (`PRAGMA key = "..."`,
 /// `PRAGMA cipher_page_size = 4096`). Throws HqAtRestError for a wrong key.
 [[nodiscard]] storage::SecretBytes HqRawKey(const std::filesystem::path& dir, const HqKeySource& key);
+
+/// The server key from `source` under `params`: a key file hashed with the
+/// salt, a passphrase through Argon2id. For stores that keep `params`
+/// elsewhere than hq.kdf (PostgreSQL); `where` names the data in refusals.
+/// Throws HqAtRestError (HQ_KEY_KIND when `source` is of the other kind).
+[[nodiscard]] storage::VaultKey DeriveServerKey(const HqKeySource& source, const storage::KdfParams& params,
+                                                const std::string& where);
+/// Parameters, with a fresh salt, for a new key of the kind `source` gives
+/// (check left empty). Throws HqAtRestError for a passphrase too short.
+[[nodiscard]] storage::KdfParams NewServerKeyParams(const HqKeySource& source);
+/// Whether `key`, derived from `source`, is the one `params` was made for.
+[[nodiscard]] bool ServerKeyMatches(const HqKeySource& source, const storage::VaultKey& key,
+                                    const storage::KdfParams& params);
 
 /// Writes 32 random bytes, in hex, to a new file of mode 0600. Never
 /// overwrites: throws HqAtRestError(HQ_KEY_FILE_EXISTS).

@@ -2,7 +2,8 @@
 // routing columns), devices, enrolment codes, applied change ids.
 //
 // Thread contract: every implementation is thread-safe; the HTTP server calls
-// it from its worker threads. SqliteHqStore serialises calls on one mutex.
+// it from its worker threads. SqliteHqStore serialises calls on one mutex;
+// PgHqStore (pg_hq_store.h) gives each calling thread a connection of its own.
 //
 // Errors: std::runtime_error (storage::SqliteError for SQLite) on failures of
 // the store itself; domain refusals come back as values.
@@ -12,6 +13,7 @@
 
 #include "escucha/storage/secret.h"
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <memory>
@@ -79,9 +81,21 @@ using LookupFn = std::function<std::optional<Json>(const std::string& id)>;
 /// (an erasure that follows from another one checks it).
 using DecideFn = std::function<Decision(const Change& change, const StoredRecord* current, const Json* base,
                                         const StoredRecord* cause, const LookupFn& lookup)>;
-/// Whether a device may see a record.
-using VisibleFn =
-    std::function<bool(const DeviceInfo& device, const std::string& type, const std::string& owner_device)>;
+/// What one device may read, as data a store's query filters by before any
+/// limit: the records it created, of `own_types`, and anyone's records of
+/// `shared_types`. Made by ReadScopeFor (hq_api.h) from the one rule,
+/// capture::MaySee; the stores only apply it.
+struct ReadScope {
+    std::string device_id;
+    std::vector<std::string> own_types;
+    std::vector<std::string> shared_types;
+    [[nodiscard]] bool Allows(const std::string& type, const std::string& owner_device) const {
+        const auto in = [&](const std::vector<std::string>& types) {
+            return std::find(types.begin(), types.end(), type) != types.end();
+        };
+        return in(shared_types) || (owner_device == device_id && in(own_types));
+    }
+};
 /// Called with each blob (SHA-256) of a project that no live record names
 /// any more, after the batch that released it was committed.
 using ReleasedFn = std::function<void(const std::string& project_id, const std::string& sha256)>;
@@ -124,14 +138,24 @@ public:
     virtual std::vector<ItemResult> ApplyBatch(const DeviceInfo& device, const std::vector<Change>& changes,
                                                const DecideFn& decide, const ReleasedFn& released = {}) = 0;
     /// Whether a live record in the device's project names blob `sha256` in
-    /// one of its blob fields and `visible` lets the device read it.
+    /// one of its blob fields and `scope` lets the device read it.
     [[nodiscard]] virtual bool MayReadBlob(const DeviceInfo& device, const std::string& sha256,
-                                           const VisibleFn& visible) = 0;
+                                           const ReadScope& scope) = 0;
+    /// Up to `limit` records of the device's project that `scope` lets it
+    /// read, changed after cursor `since` (0: from the start), in cursor
+    /// order, and the conflicts kept aside among them; `next` is the cursor
+    /// to ask from next time. The cursor is opaque to devices: a number that
+    /// only grows, which never passes a record that a writer has yet to
+    /// commit. Records the device may not read are left out by the query
+    /// itself, so a page is never filled with them.
     [[nodiscard]] virtual PullResponse Pull(const DeviceInfo& device, int64_t since, int limit,
-                                            const VisibleFn& visible) = 0;
+                                            const ReadScope& scope) = 0;
     virtual void ForEachRecord(const std::string& project_id,
                                const std::function<void(const StoredRecord&)>& visit) = 0;
     [[nodiscard]] virtual int64_t CountRecords(const std::string& project_id) = 0;
+    /// The random key blobs are sealed with (hq_blobs.h), kept in the store
+    /// under the server key; empty for a plain store (tests in one process).
+    [[nodiscard]] virtual storage::SecretBytes BlobKey() = 0;
 };
 
 /// The embedded default: SQLite through the SQLCipher library, one file.
@@ -147,10 +171,14 @@ public:
     /// The random key blobs are sealed with, made on first use and kept in
     /// the database (so it is as safe as the database, and a change of the
     /// database's key leaves blob files as they are). Empty for a plain store.
-    [[nodiscard]] storage::SecretBytes BlobKey();
+    [[nodiscard]] storage::SecretBytes BlobKey() override;
     /// Re-encrypts the database under `key` (same form as the constructor's)
     /// and checkpoints, so no page under the old key stays in the log.
     void Rekey(const storage::SecretBytes& key);
+    /// Copies the database, as it stands at one moment, into a new file at
+    /// `path` under the same key, through SQLite's online backup: writers
+    /// (a running escucha-hq) go on meanwhile.
+    void BackupTo(const std::string& path);
 
     Project CreateProject(const std::string& name) override;
     std::vector<Project> ListProjects() override;
@@ -165,8 +193,8 @@ public:
     void DeclareBlobFields(const BlobFields& fields) override;
     std::vector<ItemResult> ApplyBatch(const DeviceInfo& device, const std::vector<Change>& changes,
                                        const DecideFn& decide, const ReleasedFn& released = {}) override;
-    bool MayReadBlob(const DeviceInfo& device, const std::string& sha256, const VisibleFn& visible) override;
-    PullResponse Pull(const DeviceInfo& device, int64_t since, int limit, const VisibleFn& visible) override;
+    bool MayReadBlob(const DeviceInfo& device, const std::string& sha256, const ReadScope& scope) override;
+    PullResponse Pull(const DeviceInfo& device, int64_t since, int limit, const ReadScope& scope) override;
     void ForEachRecord(const std::string& project_id, const std::function<void(const StoredRecord&)>& visit) override;
     int64_t CountRecords(const std::string& project_id) override;
 
@@ -180,6 +208,7 @@ private:
     BlobFields m_blob_fields;
     std::unique_ptr<storage::Database> m_db;
     bool m_encrypted = false;
+    storage::SecretBytes m_key; ///< for a backup's file
 };
 
 /// Lower-case hex BLAKE2b-256 of a secret (tokens, enrolment codes).

@@ -1,0 +1,817 @@
+#include "escucha/sync/pg_hq_store.h"
+
+#include "escucha/storage/clock.h"
+#include "escucha/storage/error_code.h"
+#include "escucha/storage/kdf.h"
+#include "escucha/storage/secret.h"
+#include "escucha/sync/hq_blobs.h"
+
+#include <pqxx/pqxx>
+#include <sodium.h>
+
+#include <mutex>
+#include <set>
+
+namespace escucha::sync {
+
+namespace errc = storage::errc;
+
+namespace {
+
+constexpr int SCHEMA_VERSION = 1;
+/// Held (transaction-scoped) while the schema is made or the blob fields' index rebuilt.
+constexpr int64_t SCHEMA_LOCK = 0x65736375636861; // "escucha"
+constexpr char DATA_KEY_CONTEXT[] = "escucha-hq pg data key v1";
+constexpr char BLOB_KEY_CONTEXT[] = "escucha-hq pg blob key v1";
+constexpr int64_t ROWS_PER_TRANSACTION = int64_t{1} << CURSOR_ROW_BITS;
+/// How often a batch is tried again after a deadlock, a serialisation
+/// failure or a duplicate key from a writer on another connection.
+constexpr int MAX_ATTEMPTS = 50;
+
+constexpr char SCHEMA[] = R"sql(
+CREATE TABLE IF NOT EXISTS hq_meta (key text PRIMARY KEY, value text NOT NULL);
+CREATE TABLE IF NOT EXISTS cursor_base (id int PRIMARY KEY CHECK (id = 1), xid_offset bigint NOT NULL);
+INSERT INTO cursor_base (id, xid_offset) VALUES (1, 0) ON CONFLICT DO NOTHING;
+CREATE TABLE IF NOT EXISTS projects (id text PRIMARY KEY, name text NOT NULL UNIQUE, created_at text NOT NULL);
+CREATE TABLE IF NOT EXISTS enrolments (
+  code_hash text PRIMARY KEY, project_id text NOT NULL, role text NOT NULL, person text, created_at text NOT NULL,
+  used_by text, expires_at text NOT NULL);
+CREATE TABLE IF NOT EXISTS devices (
+  id text PRIMARY KEY, project_id text NOT NULL, role text NOT NULL, person text, name text,
+  token_hash text NOT NULL UNIQUE, revoked boolean NOT NULL DEFAULT false, enrolled_at text NOT NULL, last_seen text);
+CREATE TABLE IF NOT EXISTS records (
+  record_id text PRIMARY KEY, project_id text NOT NULL, record_type text NOT NULL, rev bigint NOT NULL,
+  hlc text NOT NULL, deleted boolean NOT NULL, owner_device text NOT NULL, cur bigint NOT NULL, body bytea NOT NULL,
+  echo_device text);
+CREATE INDEX IF NOT EXISTS records_pull ON records (project_id, cur);
+CREATE TABLE IF NOT EXISTS revisions (
+  record_id text NOT NULL, rev bigint NOT NULL, body bytea NOT NULL, PRIMARY KEY (record_id, rev));
+CREATE TABLE IF NOT EXISTS changes (
+  change_id text PRIMARY KEY, device_id text NOT NULL, status text NOT NULL, reason text, cur bigint NOT NULL,
+  received_at text NOT NULL, code text, params text);
+CREATE TABLE IF NOT EXISTS conflicts (
+  cur bigint PRIMARY KEY, project_id text NOT NULL, record_type text NOT NULL, record_id text NOT NULL,
+  field text NOT NULL, kept bytea NOT NULL, other bytea NOT NULL, other_author text, other_device text,
+  other_hlc text);
+CREATE INDEX IF NOT EXISTS conflicts_pull ON conflicts (project_id, cur);
+CREATE INDEX IF NOT EXISTS conflicts_record ON conflicts (record_id);
+CREATE TABLE IF NOT EXISTS blob_refs (
+  project_id text NOT NULL, sha256 text NOT NULL, record_id text NOT NULL, record_type text NOT NULL,
+  owner_device text NOT NULL, PRIMARY KEY (project_id, sha256, record_id));
+CREATE INDEX IF NOT EXISTS blob_refs_record ON blob_refs (record_id);
+)sql";
+
+/// hq.kdf's content, as a row of hq_meta.
+std::string ParamsText(const storage::KdfParams& p) {
+    return Json{{"algorithm", p.algorithm},
+                {"opslimit", p.opslimit},
+                {"memlimit", p.memlimit},
+                {"salt", storage::HexEncode(p.salt.data(), p.salt.size())},
+                {"check", storage::HexEncode(p.check.data(), p.check.size())}}
+        .dump();
+}
+
+std::optional<storage::KdfParams> ParseParams(const std::string& text) {
+    const auto j = Json::parse(text, nullptr, false);
+    if (!j.is_object()) return std::nullopt;
+    storage::KdfParams p;
+    std::vector<unsigned char> salt, check;
+    try {
+        p.algorithm = j.at("algorithm").get<std::string>();
+        p.opslimit = j.at("opslimit").get<uint64_t>();
+        p.memlimit = j.at("memlimit").get<uint64_t>();
+        if (!storage::HexDecode(j.at("salt").get<std::string>(), salt) || salt.size() != p.salt.size() ||
+            !storage::HexDecode(j.at("check").get<std::string>(), check) || check.size() != p.check.size())
+            return std::nullopt;
+    } catch (const std::exception&) {
+        return std::nullopt;
+    }
+    std::copy(salt.begin(), salt.end(), p.salt.begin());
+    std::copy(check.begin(), check.end(), p.check.begin());
+    return p;
+}
+
+/// XChaCha20-Poly1305 under `key`: nonce then ciphertext.
+std::string Seal(const unsigned char* key, const std::string& plain, const std::string& ad) {
+    std::string out(crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + plain.size() + crypto_aead_xchacha20poly1305_ietf_ABYTES,
+                    '\0');
+    auto* nonce = reinterpret_cast<unsigned char*>(out.data());
+    randombytes_buf(nonce, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
+    unsigned long long written = 0;
+    crypto_aead_xchacha20poly1305_ietf_encrypt(nonce + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, &written,
+                                               reinterpret_cast<const unsigned char*>(plain.data()), plain.size(),
+                                               reinterpret_cast<const unsigned char*>(ad.data()), ad.size(), nullptr,
+                                               nonce, key);
+    return out;
+}
+
+/// Opens what Seal made; false when it does not open under `key` and `ad`.
+template <typename Out> bool Open(const unsigned char* key, const std::string& sealed, const std::string& ad, Out& out) {
+    constexpr size_t overhead = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + crypto_aead_xchacha20poly1305_ietf_ABYTES;
+    if (sealed.size() < overhead) return false;
+    out.resize(sealed.size() - overhead);
+    const auto* nonce = reinterpret_cast<const unsigned char*>(sealed.data());
+    unsigned long long got = 0;
+    if (crypto_aead_xchacha20poly1305_ietf_decrypt(
+            reinterpret_cast<unsigned char*>(out.data()), &got, nullptr,
+            nonce + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, sealed.size() - crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
+            reinterpret_cast<const unsigned char*>(ad.data()), ad.size(), nonce, key) != 0)
+        return false;
+    out.resize(got);
+    return true;
+}
+
+std::string Bytes(const pqxx::field& f) {
+    const pqxx::binarystring b(f);
+    return b.str();
+}
+
+/// A PostgreSQL text[] literal of `values`.
+std::string TextArray(const std::vector<std::string>& values) {
+    std::string out = "{";
+    for (size_t i = 0; i < values.size(); ++i) {
+        if (i) out += ',';
+        out += '"';
+        for (char c : values[i]) {
+            if (c == '"' || c == '\\') out += '\\';
+            out += c;
+        }
+        out += '"';
+    }
+    return out + "}";
+}
+
+std::string Now() { return storage::FormatIsoMillis(storage::SystemMillis()); }
+
+} // namespace
+
+bool IsPostgresUrl(const std::string& store) {
+    return store.rfind("postgresql://", 0) == 0 || store.rfind("postgres://", 0) == 0;
+}
+
+std::string RedactedUrl(const std::string& url) {
+    const auto scheme = url.find("://");
+    if (scheme == std::string::npos) return url;
+    const auto start = scheme + 3;
+    const auto at = url.find('@', start);
+    const auto slash = url.find('/', start);
+    if (at == std::string::npos || (slash != std::string::npos && slash < at)) {
+        // No user part; a password may still come as a parameter.
+        const auto pw = url.find("password=");
+        return pw == std::string::npos ? url : url.substr(0, pw) + "password=...";
+    }
+    const auto colon = url.find(':', start);
+    std::string out = url;
+    if (colon != std::string::npos && colon < at) out = url.substr(0, colon) + ":...@" + url.substr(at + 1);
+    const auto pw = out.find("password=");
+    return pw == std::string::npos ? out : out.substr(0, pw) + "password=...";
+}
+
+struct PgHqStore::Impl {
+    std::string url;
+    std::string name; ///< the URL without a password, for messages
+    storage::SecretBytes data_key;
+    storage::SecretBytes blob_key;
+    std::mutex mutex; ///< guards the pool and the blob fields
+    std::vector<std::unique_ptr<pqxx::connection>> idle;
+    BlobFields blob_fields;
+
+    std::unique_ptr<pqxx::connection> Connect() {
+        auto c = std::make_unique<pqxx::connection>(url);
+        // A transaction left open would hold every puller back (the cursor
+        // waits for the oldest writer), so none may idle for long.
+        pqxx::nontransaction n(*c);
+        n.exec("SET idle_in_transaction_session_timeout = '60s'");
+        n.exec("SET client_min_messages = warning");
+        return c;
+    }
+
+    /// A connection for this call alone, given back when it ends well.
+    class Lease {
+    public:
+        explicit Lease(Impl& impl) : m_impl(impl) {
+            {
+                std::lock_guard lock(impl.mutex);
+                if (!impl.idle.empty()) {
+                    m_conn = std::move(impl.idle.back());
+                    impl.idle.pop_back();
+                }
+            }
+            if (!m_conn || !m_conn->is_open()) m_conn = impl.Connect();
+        }
+        ~Lease() {
+            if (!m_conn || !m_conn->is_open()) return;
+            std::lock_guard lock(m_impl.mutex);
+            m_impl.idle.push_back(std::move(m_conn));
+        }
+        Lease(const Lease&) = delete;
+        Lease& operator=(const Lease&) = delete;
+        pqxx::connection& operator*() { return *m_conn; }
+
+    private:
+        Impl& m_impl;
+        std::unique_ptr<pqxx::connection> m_conn;
+    };
+
+    [[nodiscard]] bool Sealed() const { return !data_key.empty(); }
+
+    std::string SealBody(const std::string& text, const std::string& ad) const {
+        return Sealed() ? Seal(data_key.data(), text, ad) : text;
+    }
+    Json OpenBody(const std::string& stored, const std::string& ad) const {
+        if (!Sealed()) return Json::parse(stored);
+        std::string text;
+        if (!Open(data_key.data(), stored, ad, text))
+            throw std::runtime_error("a record in " + name + " does not open under its key (" + ad + ")");
+        return Json::parse(text);
+    }
+    static std::string RecordAd(const std::string& project, const std::string& record_id, int64_t rev) {
+        return "record\n" + project + "\n" + record_id + "\n" + std::to_string(rev);
+    }
+    static std::string ConflictAd(int64_t cur, const std::string& record_id, const char* side) {
+        return std::string("conflict\n") + std::to_string(cur) + "\n" + record_id + "\n" + side;
+    }
+
+    StoredRecord RecordFrom(const pqxx::row& r) const {
+        // body, rev, hlc, deleted, owner_device, cur, record_type, project_id, record_id
+        const auto project = r[7].as<std::string>();
+        const auto id = r[8].as<std::string>();
+        const auto rev = r[1].as<int64_t>();
+        return {OpenBody(Bytes(r[0]), RecordAd(project, id, rev)),
+                rev,
+                r[2].as<std::string>(),
+                r[3].as<bool>(),
+                r[4].as<std::string>(),
+                r[5].as<int64_t>(),
+                r[6].as<std::string>(),
+                project};
+    }
+
+    std::optional<StoredRecord> LoadRecord(pqxx::transaction_base& t, const std::string& record_id) const {
+        const auto r = t.exec_params("SELECT body, rev, hlc, deleted, owner_device, cur, record_type, project_id, "
+                                     "record_id FROM records WHERE record_id = $1",
+                                     record_id);
+        if (r.empty()) return std::nullopt;
+        return RecordFrom(r[0]);
+    }
+
+    std::vector<std::string> BlobsNamedBy(const BlobFields& fields_by_type, const std::string& type,
+                                          const Json& body) const {
+        std::vector<std::string> out;
+        const auto fields = fields_by_type.find(type);
+        if (fields == fields_by_type.end() || !body.is_object() || body.value("deleted", false)) return out;
+        for (const auto& field : fields->second) {
+            const auto it = body.find(field);
+            if (it != body.end() && it->is_string() && IsSha256Hex(it->get<std::string>()))
+                out.push_back(it->get<std::string>());
+        }
+        return out;
+    }
+
+    /// The first cursor of this write transaction's rows: its xid (plus the
+    /// offset a restore into another cluster added) shifted past the row bits.
+    static int64_t CursorBase(pqxx::transaction_base& t) {
+        return t.exec("SELECT (pg_current_xact_id()::text::bigint + xid_offset) FROM cursor_base")[0][0].as<int64_t>()
+               << CURSOR_ROW_BITS;
+    }
+
+    /// Runs `body` in a read-write transaction, again when it lost a race
+    /// with another writer (deadlock, serialisation, a key taken meanwhile).
+    template <typename F> auto Write(F&& body) {
+        for (int attempt = 1;; ++attempt) {
+            Lease conn(*this);
+            try {
+                pqxx::work t(*conn);
+                return body(t);
+            } catch (const pqxx::transaction_rollback&) {
+                if (attempt >= MAX_ATTEMPTS) throw;
+            } catch (const pqxx::unique_violation&) {
+                if (attempt >= MAX_ATTEMPTS) throw;
+            }
+        }
+    }
+
+    void Prepare(const HqKeySource& key);
+    void AdjustCursorAfterRestore();
+};
+
+namespace {
+
+/// Numbers the rows one transaction writes, from its cursor base.
+class RowCursor {
+public:
+    explicit RowCursor(int64_t base) : m_base(base) {}
+    int64_t Next() {
+        if (++m_row >= ROWS_PER_TRANSACTION) throw std::runtime_error("too many rows in one transaction");
+        return m_base + m_row;
+    }
+
+private:
+    int64_t m_base;
+    int64_t m_row = 0;
+};
+
+} // namespace
+
+void PgHqStore::Impl::Prepare(const HqKeySource& key) {
+    storage::EnsureSodium();
+    Lease conn(*this);
+    {
+        pqxx::work t(*conn);
+        t.exec_params("SELECT pg_advisory_xact_lock($1)", SCHEMA_LOCK);
+        t.exec(SCHEMA);
+        t.exec_params("INSERT INTO hq_meta (key, value) VALUES ('schema', $1) ON CONFLICT DO NOTHING",
+                      std::to_string(SCHEMA_VERSION));
+        t.commit();
+    }
+    pqxx::work t(*conn);
+    t.exec_params("SELECT pg_advisory_xact_lock($1)", SCHEMA_LOCK);
+    const auto schema = t.exec("SELECT value FROM hq_meta WHERE key = 'schema'");
+    if (schema.empty() || std::stoi(schema[0][0].as<std::string>()) > SCHEMA_VERSION)
+        throw std::runtime_error(name + " was made by a newer escucha-hq");
+    const auto kdf = t.exec("SELECT value FROM hq_meta WHERE key = 'kdf'");
+    if (key.Empty()) {
+        if (!kdf.empty()) throw HqAtRestError(errc::HQ_KEY_REQUIRED);
+        t.commit();
+        return;
+    }
+    const auto meta = [&](const char* k) {
+        const auto r = t.exec_params("SELECT value FROM hq_meta WHERE key = $1", std::string(k));
+        return r.empty() ? std::string() : r[0][0].as<std::string>();
+    };
+    if (kdf.empty()) {
+        if (!t.exec("SELECT 1 FROM records LIMIT 1").empty())
+            throw HqAtRestError(errc::HQ_STORE_UNENCRYPTED, {{"path", name}});
+        // A new database: its parameters and keys, in one transaction.
+        auto params = NewServerKeyParams(key);
+        const auto master = DeriveServerKey(key, params, name);
+        params.check = master.CheckValue();
+        data_key.assign(32, 0);
+        blob_key.assign(32, 0);
+        randombytes_buf(data_key.data(), data_key.size());
+        randombytes_buf(blob_key.data(), blob_key.size());
+        // Under the schema lock: no other process makes keys of its own meanwhile.
+        const std::string data_plain(data_key.begin(), data_key.end()), blob_plain(blob_key.begin(), blob_key.end());
+        const auto wrapped_data = Seal(master.Data(), data_plain, DATA_KEY_CONTEXT);
+        const auto wrapped_blob = Seal(master.Data(), blob_plain, BLOB_KEY_CONTEXT);
+        t.exec_params("INSERT INTO hq_meta (key, value) VALUES ('kdf', $1), ('data_key', $2), ('blob_key', $3)",
+                          ParamsText(params),
+                          storage::HexEncode(reinterpret_cast<const unsigned char*>(wrapped_data.data()),
+                                             wrapped_data.size()),
+                          storage::HexEncode(reinterpret_cast<const unsigned char*>(wrapped_blob.data()),
+                                             wrapped_blob.size()));
+        t.commit();
+        return;
+    }
+    const auto params = ParseParams(kdf[0][0].as<std::string>());
+    if (!params) throw HqAtRestError(errc::HQ_KEY_PARAMS_BROKEN, {{"path", name}, {"file", "hq_meta"}});
+    const auto master = DeriveServerKey(key, *params, name);
+    if (!ServerKeyMatches(key, master, *params)) throw HqAtRestError(errc::HQ_WRONG_KEY, {{"path", name}}, 3);
+    const auto unwrap = [&](const char* k, const char* context, storage::SecretBytes& out) {
+        std::vector<unsigned char> wrapped;
+        if (!storage::HexDecode(meta(k), wrapped))
+            throw HqAtRestError(errc::HQ_STORE_UNREADABLE, {{"path", name}});
+        if (!Open(master.Data(), std::string(wrapped.begin(), wrapped.end()), context, out))
+            throw HqAtRestError(errc::HQ_STORE_UNREADABLE, {{"path", name}});
+    };
+    unwrap("data_key", DATA_KEY_CONTEXT, data_key);
+    unwrap("blob_key", BLOB_KEY_CONTEXT, blob_key);
+    t.commit();
+}
+
+void PgHqStore::Impl::AdjustCursorAfterRestore() {
+    // A pg_dump restored into another cluster starts that cluster's
+    // transaction ids where they are, maybe below the cursors devices hold:
+    // their rows would land behind those cursors. When the cluster is not
+    // the one the database was last opened on, cursors move on past every
+    // stored one by a whole 2^32 ids, more than any cluster hands out between
+    // two of its writes being kept.
+    Lease conn(*this);
+    pqxx::work t(*conn);
+    t.exec_params("SELECT pg_advisory_xact_lock($1)", SCHEMA_LOCK);
+    std::string cluster;
+    try {
+        pqxx::subtransaction s(t);
+        cluster = s.exec("SELECT system_identifier::text FROM pg_control_system()")[0][0].as<std::string>();
+        s.commit();
+    } catch (const pqxx::sql_error&) {
+        return; // not allowed to ask: the operator restores with care (docs/deploy.md)
+    }
+    const auto kept = t.exec("SELECT value FROM hq_meta WHERE key = 'cluster'");
+    if (!kept.empty() && kept[0][0].as<std::string>() != cluster) {
+        const auto highest =
+            t.exec("SELECT greatest((SELECT max(cur) FROM records), (SELECT max(cur) FROM conflicts), "
+                   "(SELECT max(cur) FROM changes), 0)")[0][0]
+                .as<int64_t>() >>
+            CURSOR_ROW_BITS;
+        const auto now = t.exec("SELECT pg_current_xact_id()::text::bigint")[0][0].as<int64_t>();
+        t.exec_params("UPDATE cursor_base SET xid_offset = greatest(xid_offset, $1)",
+                      highest + (int64_t{1} << 32) - now);
+    }
+    t.exec_params("INSERT INTO hq_meta (key, value) VALUES ('cluster', $1) ON CONFLICT (key) DO UPDATE SET value = "
+                  "excluded.value",
+                  cluster);
+    t.commit();
+}
+
+PgHqStore::PgHqStore(const std::string& url, const HqKeySource& key) : m_impl(std::make_unique<Impl>()) {
+    m_impl->url = url;
+    m_impl->name = RedactedUrl(url);
+    m_impl->Prepare(key);
+    m_impl->AdjustCursorAfterRestore();
+}
+
+PgHqStore::~PgHqStore() = default;
+
+void PgHqStore::Rekey(const HqKeySource& next) {
+    if (next.Empty()) throw HqAtRestError(errc::HQ_NEW_KEY_REQUIRED);
+    if (!m_impl->Sealed()) throw HqAtRestError(errc::HQ_KEY_REQUIRED);
+    auto params = NewServerKeyParams(next);
+    const auto master = DeriveServerKey(next, params, m_impl->name);
+    params.check = master.CheckValue();
+    const auto wrap = [&](const storage::SecretBytes& k, const char* context) {
+        const auto sealed = Seal(master.Data(), std::string(k.begin(), k.end()), context);
+        return storage::HexEncode(reinterpret_cast<const unsigned char*>(sealed.data()), sealed.size());
+    };
+    Impl::Lease conn(*m_impl);
+    pqxx::work t(*conn);
+    t.exec_params("SELECT pg_advisory_xact_lock($1)", SCHEMA_LOCK);
+    for (const auto& [k, v] : {std::pair<std::string, std::string>{"kdf", ParamsText(params)},
+                               {"data_key", wrap(m_impl->data_key, DATA_KEY_CONTEXT)},
+                               {"blob_key", wrap(m_impl->blob_key, BLOB_KEY_CONTEXT)}})
+        t.exec_params("UPDATE hq_meta SET value = $2 WHERE key = $1", k, v);
+    t.commit();
+}
+
+storage::SecretBytes PgHqStore::BlobKey() { return m_impl->blob_key; }
+
+Project PgHqStore::CreateProject(const std::string& name) {
+    Project p{storage::NewUuidV7(), name, Now()};
+    return m_impl->Write([&](pqxx::work& t) {
+        RowCursor cursor(Impl::CursorBase(t));
+        t.exec_params("INSERT INTO projects (id, name, created_at) VALUES ($1, $2, $3)", p.id, p.name, p.created_at);
+        const auto hlc = storage::HlcTimestamp{storage::SystemMillis(), 0}.ToString();
+        Json body = {{"id", p.id},        {"type", "project"}, {"name", name},   {"created_at", p.created_at},
+                     {"updated_at", hlc}, {"author", "hq"},    {"device", "hq"}, {"rev", 1},
+                     {"deleted", false}};
+        const auto sealed = m_impl->SealBody(body.dump(), Impl::RecordAd(p.id, p.id, 1));
+        t.exec_params("INSERT INTO records (record_id, project_id, record_type, rev, hlc, deleted, owner_device, cur, "
+                      "body) VALUES ($1, $1, 'project', 1, $2, false, 'hq', $3, $4)",
+                      p.id, hlc, cursor.Next(), pqxx::binarystring(sealed));
+        t.exec_params("INSERT INTO revisions (record_id, rev, body) VALUES ($1, 1, $2)", p.id,
+                      pqxx::binarystring(sealed));
+        t.commit();
+        return p;
+    });
+}
+
+std::vector<Project> PgHqStore::ListProjects() {
+    Impl::Lease conn(*m_impl);
+    pqxx::read_transaction t(*conn);
+    std::vector<Project> out;
+    for (const auto& r : t.exec("SELECT id, name, created_at FROM projects ORDER BY created_at, id"))
+        out.push_back({r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::string>()});
+    return out;
+}
+
+std::optional<Project> PgHqStore::FindProject(const std::string& id_or_name) {
+    Impl::Lease conn(*m_impl);
+    pqxx::read_transaction t(*conn);
+    const auto r = t.exec_params("SELECT id, name, created_at FROM projects WHERE id = $1 OR name = $1", id_or_name);
+    if (r.empty()) return std::nullopt;
+    return Project{r[0][0].as<std::string>(), r[0][1].as<std::string>(), r[0][2].as<std::string>()};
+}
+
+void PgHqStore::AddEnrolment(const std::string& code_hash, const std::string& project_id, Role role,
+                             const std::string& person, const std::string& expires_at) {
+    m_impl->Write([&](pqxx::work& t) {
+        t.exec_params("INSERT INTO enrolments (code_hash, project_id, role, person, created_at, expires_at) VALUES "
+                      "($1, $2, $3, $4, $5, $6)",
+                      code_hash, project_id, std::string(RoleName(role)), person, Now(), expires_at);
+        t.commit();
+        return 0;
+    });
+}
+
+EnrolOutcome PgHqStore::Enrol(const std::string& code_hash, const std::string& device_id,
+                              const std::string& device_name, const std::string& token_hash,
+                              const std::string& current_token_hash) {
+    return m_impl->Write([&](pqxx::work& t) -> EnrolOutcome {
+        // The code's row is locked: two processes cannot both use it.
+        const auto found = t.exec_params(
+            "SELECT e.project_id, p.name, e.role, coalesce(e.person, '') FROM enrolments e JOIN projects p ON p.id = "
+            "e.project_id WHERE e.code_hash = $1 AND e.used_by IS NULL AND e.expires_at > $2 FOR UPDATE OF e",
+            code_hash, Now());
+        if (found.empty()) return {};
+        const auto& f = found[0];
+        EnrolOutcome out{EnrolResult::Enrolled,
+                         {device_id, f[0].as<std::string>(), f[1].as<std::string>(),
+                          *ParseRole(f[2].as<std::string>()), f[3].as<std::string>()}};
+        const auto existing = t.exec_params("SELECT token_hash FROM devices WHERE id = $1 FOR UPDATE", device_id);
+        if (!existing.empty() &&
+            (current_token_hash.empty() || existing[0][0].as<std::string>() != current_token_hash))
+            return {EnrolResult::DeviceTaken, {}};
+        t.exec_params("UPDATE enrolments SET used_by = $1 WHERE code_hash = $2", device_id, code_hash);
+        t.exec_params("INSERT INTO devices (id, project_id, role, person, name, token_hash, revoked, enrolled_at) "
+                      "VALUES ($1, $2, $3, $4, $5, $6, false, $7) ON CONFLICT (id) DO UPDATE SET project_id = "
+                      "excluded.project_id, role = excluded.role, person = excluded.person, name = excluded.name, "
+                      "token_hash = excluded.token_hash, revoked = false, enrolled_at = excluded.enrolled_at, "
+                      "last_seen = NULL",
+                      device_id, out.device.project_id, std::string(RoleName(out.device.role)), out.device.person,
+                      device_name, token_hash, Now());
+        t.commit();
+        return out;
+    });
+}
+
+std::optional<DeviceInfo> PgHqStore::Authenticate(const std::string& token_hash) {
+    Impl::Lease conn(*m_impl);
+    pqxx::read_transaction t(*conn);
+    const auto r = t.exec_params(
+        "SELECT d.id, d.project_id, p.name, d.role, coalesce(d.person, '') FROM devices d JOIN projects p ON p.id = "
+        "d.project_id WHERE d.token_hash = $1 AND NOT d.revoked",
+        token_hash);
+    if (r.empty()) return std::nullopt;
+    return DeviceInfo{r[0][0].as<std::string>(), r[0][1].as<std::string>(), r[0][2].as<std::string>(),
+                      *ParseRole(r[0][3].as<std::string>()), r[0][4].as<std::string>()};
+}
+
+bool PgHqStore::RevokeDevice(const std::string& device_id) {
+    return m_impl->Write([&](pqxx::work& t) {
+        const auto r = t.exec_params("UPDATE devices SET revoked = true WHERE id = $1", device_id);
+        t.commit();
+        return r.affected_rows() > 0;
+    });
+}
+
+std::vector<DeviceRow> PgHqStore::ListDevices(const std::string& project_id) {
+    Impl::Lease conn(*m_impl);
+    pqxx::read_transaction t(*conn);
+    std::vector<DeviceRow> out;
+    for (const auto& r : t.exec_params(
+             "SELECT d.id, d.project_id, p.name, d.role, coalesce(d.person, ''), coalesce(d.name, ''), d.enrolled_at, "
+             "coalesce(d.last_seen, ''), d.revoked FROM devices d JOIN projects p ON p.id = d.project_id "
+             "WHERE d.project_id = $1 ORDER BY d.enrolled_at, d.id",
+             project_id))
+        out.push_back({{r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::string>(),
+                        *ParseRole(r[3].as<std::string>()), r[4].as<std::string>()},
+                       r[5].as<std::string>(),
+                       r[6].as<std::string>(),
+                       r[7].as<std::string>(),
+                       r[8].as<bool>()});
+    return out;
+}
+
+void PgHqStore::DeclareBlobFields(const BlobFields& fields) {
+    {
+        std::lock_guard lock(m_impl->mutex);
+        m_impl->blob_fields = fields;
+    }
+    const auto declared = Json(fields).dump();
+    m_impl->Write([&](pqxx::work& t) {
+        t.exec_params("SELECT pg_advisory_xact_lock($1)", SCHEMA_LOCK);
+        const auto kept = t.exec("SELECT value FROM hq_meta WHERE key = 'blob_fields'");
+        if (!kept.empty() && kept[0][0].as<std::string>() == declared) return 0;
+        t.exec("DELETE FROM blob_refs");
+        for (const auto& [type, names] : fields) {
+            for (const auto& r : t.exec_params("SELECT body, rev, hlc, deleted, owner_device, cur, record_type, "
+                                               "project_id, record_id FROM records WHERE record_type = $1 AND NOT "
+                                               "deleted",
+                                               type)) {
+                const auto rec = m_impl->RecordFrom(r);
+                for (const auto& sha : m_impl->BlobsNamedBy(fields, type, rec.body))
+                    t.exec_params("INSERT INTO blob_refs (project_id, sha256, record_id, record_type, owner_device) "
+                                  "VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+                                  rec.project_id, sha, r[8].as<std::string>(), type, rec.owner_device);
+            }
+        }
+        t.exec_params("INSERT INTO hq_meta (key, value) VALUES ('blob_fields', $1) ON CONFLICT (key) DO UPDATE SET "
+                      "value = excluded.value",
+                      declared);
+        t.commit();
+        return 0;
+    });
+}
+
+bool PgHqStore::MayReadBlob(const DeviceInfo& device, const std::string& sha256, const ReadScope& scope) {
+    Impl::Lease conn(*m_impl);
+    pqxx::read_transaction t(*conn);
+    return !t.exec_params("SELECT 1 FROM blob_refs WHERE project_id = $1 AND sha256 = $2 AND (record_type = "
+                          "ANY($3::text[]) OR (owner_device = $4 AND record_type = ANY($5::text[]))) LIMIT 1",
+                          device.project_id, sha256, TextArray(scope.shared_types), scope.device_id,
+                          TextArray(scope.own_types))
+                .empty();
+}
+
+std::vector<ItemResult> PgHqStore::ApplyBatch(const DeviceInfo& device, const std::vector<Change>& changes,
+                                              const DecideFn& decide, const ReleasedFn& released) {
+    BlobFields fields;
+    {
+        std::lock_guard lock(m_impl->mutex);
+        fields = m_impl->blob_fields;
+    }
+    auto& impl = *m_impl;
+    std::vector<std::string> released_blobs;
+    auto results = impl.Write([&](pqxx::work& t) {
+        released_blobs.clear();
+        const auto now = Now();
+        RowCursor cursor(Impl::CursorBase(t));
+        std::vector<ItemResult> out;
+        std::set<std::string> unnamed;
+        const auto in_project = [&](const std::string& id) -> std::optional<StoredRecord> {
+            auto r = impl.LoadRecord(t, id);
+            if (!r || r->project_id != device.project_id) return std::nullopt;
+            return r;
+        };
+        for (const auto& change : changes) {
+            // Writers of one record, on any process, take turns: the rules
+            // decide with the record as it stands.
+            t.exec_params("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", change.record_id);
+            const auto seen = t.exec_params("SELECT status, coalesce(reason, ''), cur, coalesce(code, ''), device_id, "
+                                            "coalesce(params, '') FROM changes WHERE change_id = $1",
+                                            change.change_id);
+            if (!seen.empty() && seen[0][4].as<std::string>() != device.device_id) {
+                out.push_back({change.change_id, ItemStatus::Rejected, "change_id is used already; make a new one", 0,
+                               storage::errc::CHANGE_ID_TAKEN});
+                continue;
+            }
+            if (!seen.empty()) {
+                const auto& s = seen[0];
+                const auto first = ParseItemStatus(s[0].as<std::string>());
+                ItemResult r{change.change_id, ItemStatus::Duplicate, s[1].as<std::string>(), s[2].as<int64_t>(),
+                             s[3].as<std::string>()};
+                if (const auto params = Json::parse(s[5].as<std::string>(), nullptr, false); params.is_object())
+                    r.params = params;
+                if (first == ItemStatus::Rejected) r.status = ItemStatus::Rejected;
+                out.push_back(r);
+                continue;
+            }
+            const auto current = impl.LoadRecord(t, change.record_id);
+            std::optional<Json> base;
+            if (current && change.rev > 1) {
+                const auto b = t.exec_params("SELECT body FROM revisions WHERE record_id = $1 AND rev = $2",
+                                             change.record_id, change.rev - 1);
+                if (!b.empty())
+                    base = impl.OpenBody(Bytes(b[0][0]),
+                                         Impl::RecordAd(current->project_id, change.record_id, change.rev - 1));
+            }
+            std::optional<StoredRecord> cause;
+            if (change.op == "delete" && change.body.contains("erased_for") && change.body["erased_for"].is_string())
+                cause = in_project(change.body["erased_for"].get<std::string>());
+            const LookupFn lookup = [&](const std::string& id) -> std::optional<Json> {
+                auto r = in_project(id);
+                if (!r) return std::nullopt;
+                return std::move(r->body);
+            };
+            Decision d = decide(change, current ? &*current : nullptr, base ? &*base : nullptr,
+                                cause ? &*cause : nullptr, lookup);
+            if (current &&
+                (current->project_id != device.project_id || current->record_type != change.record_type) &&
+                d.status != ItemStatus::Rejected)
+                d = {ItemStatus::Rejected,
+                     "this device may not change record " + change.record_id,
+                     {},
+                     {},
+                     storage::errc::NOT_ALLOWED};
+            int64_t cur = 0;
+            if (d.status == ItemStatus::Applied || d.status == ItemStatus::Conflict) {
+                cur = cursor.Next();
+                const auto& body = d.body;
+                const int64_t rev = body.at("rev").get<int64_t>();
+                const bool deleted = body.value("deleted", false);
+                const auto owner = current ? current->owner_device : device.device_id;
+                const auto sealed =
+                    pqxx::binarystring(impl.SealBody(body.dump(), Impl::RecordAd(device.project_id, change.record_id, rev)));
+                const auto echo = d.status == ItemStatus::Applied && body == change.body ? device.device_id : "";
+                t.exec_params("INSERT INTO records (record_id, project_id, record_type, rev, hlc, deleted, "
+                              "owner_device, cur, body, echo_device) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
+                              "NULLIF($10, '')) ON CONFLICT (record_id) DO UPDATE SET project_id = excluded.project_id, "
+                              "record_type = excluded.record_type, rev = excluded.rev, hlc = excluded.hlc, deleted = "
+                              "excluded.deleted, owner_device = excluded.owner_device, cur = excluded.cur, body = "
+                              "excluded.body, echo_device = excluded.echo_device",
+                              change.record_id, device.project_id, change.record_type, rev,
+                              body.at("updated_at").get<std::string>(), deleted, owner, cur, sealed, echo);
+                t.exec_params("INSERT INTO revisions (record_id, rev, body) VALUES ($1, $2, $3) ON CONFLICT "
+                              "(record_id, rev) DO UPDATE SET body = excluded.body",
+                              change.record_id, rev, sealed);
+                for (const auto& r : t.exec_params("DELETE FROM blob_refs WHERE record_id = $1 RETURNING sha256",
+                                                   change.record_id))
+                    unnamed.insert(r[0].as<std::string>());
+                for (const auto& sha : impl.BlobsNamedBy(fields, change.record_type, body))
+                    t.exec_params("INSERT INTO blob_refs (project_id, sha256, record_id, record_type, owner_device) "
+                                  "VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+                                  device.project_id, sha, change.record_id, change.record_type, owner);
+                if (deleted) {
+                    // A tombstone keeps no earlier version, nor conflict versions.
+                    t.exec_params("DELETE FROM revisions WHERE record_id = $1 AND rev < $2", change.record_id, rev);
+                    t.exec_params("DELETE FROM conflicts WHERE record_id = $1", change.record_id);
+                }
+                for (const auto& c : d.conflicts) {
+                    const auto at = cursor.Next();
+                    t.exec_params("INSERT INTO conflicts (cur, project_id, record_type, record_id, field, kept, other, "
+                                  "other_author, other_device, other_hlc) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
+                                  "$10)",
+                                  at, device.project_id, c.record_type, c.record_id, c.field,
+                                  pqxx::binarystring(impl.SealBody(c.kept.dump(), Impl::ConflictAd(at, c.record_id, "kept"))),
+                                  pqxx::binarystring(impl.SealBody(c.other.dump(), Impl::ConflictAd(at, c.record_id, "other"))),
+                                  c.other_author, c.other_device, c.other_hlc);
+                }
+            }
+            t.exec_params("INSERT INTO changes (change_id, device_id, status, reason, cur, received_at, code, params) "
+                          "VALUES ($1, $2, $3, $4, $5, $6, $7, NULLIF($8, ''))",
+                          change.change_id, device.device_id, std::string(ItemStatusName(d.status)), d.reason, cur,
+                          now, d.code, d.params.is_object() && !d.params.empty() ? d.params.dump() : std::string());
+            out.push_back({change.change_id, d.status, d.reason, cur, d.code, d.params});
+        }
+        t.exec_params("UPDATE devices SET last_seen = $1 WHERE id = $2", now, device.device_id);
+        for (const auto& sha : unnamed)
+            if (t.exec_params("SELECT 1 FROM blob_refs WHERE project_id = $1 AND sha256 = $2 LIMIT 1",
+                              device.project_id, sha)
+                    .empty())
+                released_blobs.push_back(sha);
+        t.commit();
+        return out;
+    });
+    if (released)
+        for (const auto& sha : released_blobs) released(device.project_id, sha);
+    return results;
+}
+
+PullResponse PgHqStore::Pull(const DeviceInfo& device, int64_t since, int limit, const ReadScope& scope) {
+    Impl::Lease conn(*m_impl);
+    // One snapshot for every statement: the bound and the rows agree.
+    pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> t(*conn);
+    // Every transaction below the snapshot's xmin has ended, and every
+    // writer to come gets a larger id: no row below the bound can appear
+    // later, whatever order writers commit in.
+    const int64_t bound =
+        t.exec("SELECT (pg_snapshot_xmin(pg_current_snapshot())::text::bigint + xid_offset) FROM cursor_base")[0][0]
+            .as<int64_t>()
+        << CURSOR_ROW_BITS;
+    PullResponse out;
+    const auto shared = TextArray(scope.shared_types), own = TextArray(scope.own_types);
+    const auto rows = t.exec_params(
+        "SELECT cur, body, project_id, record_id, rev FROM records WHERE project_id = $1 AND cur > $2 AND cur < $3 "
+        "AND (echo_device IS NULL OR echo_device <> $4) AND (record_type = ANY($5::text[]) OR (owner_device = $6 AND "
+        "record_type = ANY($7::text[]))) ORDER BY cur LIMIT $8",
+        device.project_id, since, bound, device.device_id, shared, scope.device_id, own, limit + 1);
+    int taken = 0;
+    size_t bytes = 0;
+    int64_t last = since;
+    for (const auto& r : rows) {
+        if (taken == limit || bytes >= MAX_PULL_BYTES) {
+            out.more = true;
+            break;
+        }
+        ++taken;
+        last = r[0].as<int64_t>();
+        const auto stored = Bytes(r[1]);
+        bytes += stored.size();
+        out.records.push_back(m_impl->OpenBody(
+            stored, Impl::RecordAd(r[2].as<std::string>(), r[3].as<std::string>(), r[4].as<int64_t>())));
+    }
+    const int64_t upto = out.more ? last : bound - 1;
+    for (const auto& c : t.exec_params(
+             "SELECT c.cur, c.record_type, c.record_id, c.field, c.kept, c.other, coalesce(c.other_author, ''), "
+             "coalesce(c.other_device, ''), coalesce(c.other_hlc, '') FROM conflicts c LEFT JOIN records r ON "
+             "r.record_id = c.record_id WHERE c.project_id = $1 AND c.cur > $2 AND c.cur <= $3 AND (c.record_type = "
+             "ANY($4::text[]) OR (coalesce(r.owner_device, '') = $5 AND c.record_type = ANY($6::text[]))) ORDER BY "
+             "c.cur",
+             device.project_id, since, upto, shared, scope.device_id, own)) {
+        const auto at = c[0].as<int64_t>();
+        const auto id = c[2].as<std::string>();
+        out.conflicts.push_back({at, c[1].as<std::string>(), id, c[3].as<std::string>(),
+                                 m_impl->OpenBody(Bytes(c[4]), Impl::ConflictAd(at, id, "kept")),
+                                 m_impl->OpenBody(Bytes(c[5]), Impl::ConflictAd(at, id, "other")),
+                                 c[6].as<std::string>(), c[7].as<std::string>(), c[8].as<std::string>()});
+    }
+    out.next = std::max(since, upto);
+    t.commit();
+    return out;
+}
+
+void PgHqStore::ForEachRecord(const std::string& project_id, const std::function<void(const StoredRecord&)>& visit) {
+    Impl::Lease conn(*m_impl);
+    pqxx::read_transaction t(*conn);
+    for (const auto& r : t.exec_params("SELECT body, rev, hlc, deleted, owner_device, cur, record_type, project_id, "
+                                       "record_id FROM records WHERE project_id = $1 ORDER BY record_type, record_id",
+                                       project_id))
+        visit(m_impl->RecordFrom(r));
+}
+
+int64_t PgHqStore::CountRecords(const std::string& project_id) {
+    Impl::Lease conn(*m_impl);
+    pqxx::read_transaction t(*conn);
+    return t.exec_params("SELECT count(*) FROM records WHERE project_id = $1", project_id)[0][0].as<int64_t>();
+}
+
+std::unique_ptr<HqStore> OpenAnyHqStore(const std::string& store, const std::filesystem::path& dir,
+                                        const HqKeySource& key) {
+    if (IsPostgresUrl(store)) {
+        if (key.Empty()) throw HqAtRestError(errc::HQ_KEY_REQUIRED);
+        return std::make_unique<PgHqStore>(store, key);
+    }
+    return OpenHqStore(dir, key);
+}
+
+} // namespace escucha::sync

@@ -1,0 +1,373 @@
+// One contract for every headquarters store: the same tests run against the
+// embedded SQLite store and the PostgreSQL one (a real PostgreSQL 15).
+#include "escucha/storage/clock.h"
+#include "escucha/storage/error_code.h"
+#include "escucha/sync/hq_api.h"
+#include "escucha/sync/hq_blobs.h"
+#include "sync/store_factories.h"
+#include "sync/sync_fixture.h"
+
+#include <catch2/catch.hpp>
+
+#include <map>
+#include <set>
+
+using namespace escucha;
+using namespace escucha::test;
+using sync::Json;
+
+namespace {
+
+const std::string FUTURE = "2999-01-01T00:00:00.000Z";
+
+struct Enrolled {
+    sync::DeviceInfo device;
+    std::string token;
+};
+
+Enrolled EnrolIn(sync::HqStore& store, const std::string& project, sync::Role role,
+                 const std::string& device_id = storage::NewUuidV7()) {
+    const auto code = sync::NewEnrolmentCode();
+    store.AddEnrolment(sync::HashSecret(code), project, role, "persona", FUTURE);
+    const auto token = sync::NewToken();
+    const auto outcome = store.Enrol(sync::HashSecret(code), device_id, "phone", sync::HashSecret(token), "");
+    REQUIRE(outcome.result == sync::EnrolResult::Enrolled);
+    return {outcome.device, token};
+}
+
+Json Body(const std::string& project, const std::string& type, const std::string& id, int64_t rev,
+          const std::string& text = "nota") {
+    return {{"id", id},
+            {"type", type},
+            {"project_id", project},
+            {"text", text},
+            {"created_at", "2026-01-01T00:00:00.000Z"},
+            {"updated_at", storage::HlcTimestamp{storage::SystemMillis(), 0}.ToString()},
+            {"author", "a"},
+            {"device", "d"},
+            {"rev", rev},
+            {"deleted", false}};
+}
+
+sync::Change ChangeOf(const Json& body, const std::string& change_id = storage::NewUuidV7()) {
+    sync::Change c;
+    c.change_id = change_id;
+    c.record_type = body["type"];
+    c.record_id = body["id"];
+    c.rev = body["rev"];
+    c.op = body.value("deleted", false) ? "delete" : "upsert";
+    c.hlc = body["updated_at"];
+    c.body = body;
+    return c;
+}
+
+/// Stores every change as it comes.
+sync::Decision ApplyAll(const sync::Change& c, const sync::StoredRecord*, const Json*, const sync::StoredRecord*,
+                        const sync::LookupFn&) {
+    sync::Decision d;
+    d.body = c.body;
+    return d;
+}
+
+/// A scope that reads anyone's records of `types`.
+sync::ReadScope Everything(const sync::DeviceInfo& device, std::vector<std::string> types) {
+    return {device.device_id, types, types};
+}
+
+/// Pulls from `since` until nothing more comes; every record id in order.
+std::vector<std::string> PullAll(sync::HqStore& store, const sync::DeviceInfo& device, const sync::ReadScope& scope,
+                                 int64_t& since, int limit) {
+    std::vector<std::string> ids;
+    for (int page = 0; page < 10'000; ++page) {
+        const auto r = store.Pull(device, since, limit, scope);
+        CHECK(r.next >= since);
+        CHECK(static_cast<int>(r.records.size()) <= limit);
+        for (const auto& rec : r.records) ids.push_back(rec["id"]);
+        since = r.next;
+        if (!r.more) break;
+    }
+    return ids;
+}
+
+} // namespace
+
+TEMPLATE_TEST_CASE("Every store applies a change once and answers a replay with its first result", "[sync][store]",
+                   SqliteStoreFactory, PostgresStoreFactory) {
+    ESCUCHA_STORE_OR_SKIP();
+    const auto project = store.CreateProject("Café Nariño");
+    const auto a = EnrolIn(store, project.id, sync::Role::Researcher);
+    const auto b = EnrolIn(store, project.id, sync::Role::Coordinator);
+    const auto applied = Body(project.id, "field_note", storage::NewUuidV7(), 1, "primera");
+    const auto conflicted = Body(project.id, "field_note", storage::NewUuidV7(), 1, "segunda");
+    const auto refused = Body(project.id, "field_note", storage::NewUuidV7(), 1, "tercera");
+    const std::vector<sync::Change> batch = {ChangeOf(applied), ChangeOf(conflicted), ChangeOf(refused)};
+    const sync::DecideFn decide = [&](const sync::Change& c, const sync::StoredRecord* cur, const Json* base,
+                                      const sync::StoredRecord* cause, const sync::LookupFn& lookup) {
+        if (c.record_id == conflicted["id"]) {
+            sync::Decision d;
+            d.status = sync::ItemStatus::Conflict;
+            d.reason = "kept the other";
+            d.body = c.body;
+            d.conflicts.push_back(
+                sync::ConflictInfo{0, "field_note", c.record_id, "text", "kept", "lost words", "b", "dev-b", c.hlc});
+            return d;
+        }
+        if (c.record_id == refused["id"])
+            return sync::Decision{sync::ItemStatus::Rejected, "no", {}, {}, storage::errc::CLOCK_AHEAD,
+                                  Json{{"device_time", "x"}, {"hq_time", "y"}}};
+        return ApplyAll(c, cur, base, cause, lookup);
+    };
+    const auto first = store.ApplyBatch(a.device, batch, decide);
+    REQUIRE(first.size() == 3);
+    CHECK(first[0].status == sync::ItemStatus::Applied);
+    CHECK(first[1].status == sync::ItemStatus::Conflict);
+    CHECK(first[2].status == sync::ItemStatus::Rejected);
+    CHECK(first[2].code == storage::errc::CLOCK_AHEAD);
+    CHECK(store.CountRecords(project.id) == 3); // the project and two notes
+
+    SECTION("a replay answers duplicate, with the first result's cursor, code and parameters, and stores nothing") {
+        const auto again = store.ApplyBatch(a.device, batch, [](auto&&...) -> sync::Decision {
+            FAIL("a replay must not be decided again");
+            return {};
+        });
+        REQUIRE(again.size() == 3);
+        CHECK(again[0].status == sync::ItemStatus::Duplicate);
+        CHECK(again[0].server_seq == first[0].server_seq);
+        CHECK(again[1].status == sync::ItemStatus::Duplicate);
+        CHECK(again[2].status == sync::ItemStatus::Rejected);
+        CHECK(again[2].code == storage::errc::CLOCK_AHEAD);
+        CHECK(again[2].params == Json{{"device_time", "x"}, {"hq_time", "y"}});
+        CHECK(store.CountRecords(project.id) == 3);
+    }
+    SECTION("another device's change id is refused, and its answer not told") {
+        const auto theirs = store.ApplyBatch(b.device, {batch[0]}, ApplyAll);
+        REQUIRE(theirs.size() == 1);
+        CHECK(theirs[0].status == sync::ItemStatus::Rejected);
+        CHECK(theirs[0].code == storage::errc::CHANGE_ID_TAKEN);
+        CHECK(theirs[0].server_seq == 0);
+    }
+    SECTION("a puller gets the stored records and the version a conflict kept aside") {
+        int64_t since = 0;
+        const auto r = store.Pull(b.device, since, 100, Everything(b.device, {"project", "field_note"}));
+        std::set<std::string> ids;
+        for (const auto& rec : r.records) ids.insert(rec["id"].get<std::string>());
+        CHECK(ids == std::set<std::string>{project.id, applied["id"], conflicted["id"]});
+        REQUIRE(r.conflicts.size() == 1);
+        CHECK(r.conflicts[0].record_id == conflicted["id"]);
+        CHECK(r.conflicts[0].other == "lost words");
+        CHECK(r.conflicts[0].kept == "kept");
+        // The writer does not get back what it sent as it sent it.
+        const auto own = store.Pull(a.device, 0, 100, Everything(a.device, {"project", "field_note"}));
+        for (const auto& rec : own.records) CHECK(rec["id"] != applied["id"]);
+    }
+    SECTION("the stored record is the one decided, with its owner") {
+        std::map<std::string, sync::StoredRecord> held;
+        store.ForEachRecord(project.id, [&](const sync::StoredRecord& r) { held[r.body["id"]] = r; });
+        REQUIRE(held.count(applied["id"]));
+        CHECK(held[applied["id"]].body == applied);
+        CHECK(held[applied["id"]].owner_device == a.device.device_id);
+        CHECK(held[project.id].owner_device == "hq");
+        CHECK(held.count(refused["id"]) == 0);
+    }
+}
+
+TEMPLATE_TEST_CASE("Every store pages a pull without losing or repeating a record", "[sync][store]",
+                   SqliteStoreFactory, PostgresStoreFactory) {
+    ESCUCHA_STORE_OR_SKIP();
+    const auto project = store.CreateProject("P");
+    const auto writer = EnrolIn(store, project.id, sync::Role::Researcher);
+    const auto reader = EnrolIn(store, project.id, sync::Role::Coordinator);
+    const auto scope = Everything(reader.device, {"field_note"});
+    std::vector<std::string> written;
+    for (int batch = 0; batch < 5; ++batch) {
+        std::vector<sync::Change> changes;
+        for (int i = 0; i < 5; ++i) {
+            written.push_back(storage::NewUuidV7());
+            changes.push_back(ChangeOf(Body(project.id, "field_note", written.back(), 1)));
+        }
+        (void)store.ApplyBatch(writer.device, changes, ApplyAll);
+    }
+    int64_t since = 0;
+    CHECK(PullAll(store, reader.device, scope, since, 7) == written);
+    // Nothing new: nothing comes, and the cursor stays put or grows.
+    const int64_t done = since;
+    CHECK(PullAll(store, reader.device, scope, since, 7).empty());
+    CHECK(since >= done);
+    // A record changed again comes again, once, in its new place.
+    auto again = Body(project.id, "field_note", written[3], 2, "otra vez");
+    (void)store.ApplyBatch(writer.device, {ChangeOf(again)}, ApplyAll);
+    CHECK(PullAll(store, reader.device, scope, since, 7) == std::vector<std::string>{written[3]});
+    // The same pages again, from the start, through a second handle (another process).
+    int64_t from_start = 0;
+    auto ids = PullAll(fixture.Other(), reader.device, scope, from_start, 3);
+    std::vector<std::string> expected(written.begin(), written.end());
+    expected.erase(expected.begin() + 3);
+    expected.push_back(written[3]);
+    CHECK(ids == expected);
+}
+
+TEMPLATE_TEST_CASE("Every store leaves out what a device may not read before it counts a page", "[sync][store]",
+                   SqliteStoreFactory, PostgresStoreFactory) {
+    ESCUCHA_STORE_OR_SKIP();
+    const auto project = store.CreateProject("P");
+    const auto other_researcher = EnrolIn(store, project.id, sync::Role::Researcher);
+    const auto coordinator = EnrolIn(store, project.id, sync::Role::Coordinator);
+    const auto me = EnrolIn(store, project.id, sync::Role::Researcher);
+    // The one rule, as data: a researcher reads the project, not another researcher's notes.
+    const auto scope = sync::ReadScopeFor(AllTypes(), me.device);
+    REQUIRE(scope.Allows("project", "hq"));
+    REQUIRE_FALSE(scope.Allows("field_note", other_researcher.device.device_id));
+    REQUIRE(scope.Allows("field_note", me.device.device_id));
+    int64_t since = 0;
+    (void)PullAll(store, me.device, scope, since, 10); // the project, as created
+    // A page's worth, and more, of notes this device may not read...
+    for (int batch = 0; batch < 4; ++batch) {
+        std::vector<sync::Change> changes;
+        for (int i = 0; i < 10; ++i)
+            changes.push_back(ChangeOf(Body(project.id, "field_note", storage::NewUuidV7(), 1, "ajena")));
+        (void)store.ApplyBatch(other_researcher.device, changes, ApplyAll);
+    }
+    // ...then the project renamed by the coordinator, which it may.
+    auto renamed = Body(project.id, "project", project.id, 2);
+    renamed.erase("project_id");
+    renamed["name"] = "Nuevo nombre";
+    (void)store.ApplyBatch(coordinator.device, {ChangeOf(renamed)}, ApplyAll);
+    // The first page of one holds it: the forty notes did not fill it.
+    const auto page = store.Pull(me.device, since, 1, scope);
+    REQUIRE(page.records.size() == 1);
+    CHECK(page.records[0]["id"] == project.id);
+    CHECK(page.records[0]["name"] == "Nuevo nombre");
+    for (const auto& rec : page.records) CHECK(rec["text"] != "ajena");
+    // And an interpreter reads them all.
+    const auto interpreter = EnrolIn(store, project.id, sync::Role::Interpreter);
+    int64_t from = 0;
+    CHECK(PullAll(store, interpreter.device, sync::ReadScopeFor(AllTypes(), interpreter.device), from, 7).size() ==
+          41);
+}
+
+TEMPLATE_TEST_CASE("Every store lets a device read a blob only through a live record it may read", "[sync][store]",
+                   SqliteStoreFactory, PostgresStoreFactory) {
+    ESCUCHA_STORE_OR_SKIP();
+    const auto project = store.CreateProject("P");
+    const auto elsewhere = store.CreateProject("Q");
+    const auto owner = EnrolIn(store, project.id, sync::Role::Researcher);
+    const auto peer = EnrolIn(store, project.id, sync::Role::Researcher);
+    const auto interpreter = EnrolIn(store, project.id, sync::Role::Interpreter);
+    const auto stranger = EnrolIn(store, elsewhere.id, sync::Role::Coordinator);
+    store.DeclareBlobFields({{"field_note", {"audio_sha256"}}});
+    const std::string sha(64, 'a'), other_sha(64, 'b');
+    auto note = Body(project.id, "field_note", storage::NewUuidV7(), 1);
+    note["audio_sha256"] = sha;
+    std::vector<std::pair<std::string, std::string>> released;
+    const sync::ReleasedFn on_release = [&](const std::string& p, const std::string& s) { released.emplace_back(p, s); };
+    (void)store.ApplyBatch(owner.device, {ChangeOf(note)}, ApplyAll, on_release);
+    const auto may = [&](const Enrolled& who, const std::string& blob) {
+        return store.MayReadBlob(who.device, blob, sync::ReadScopeFor(AllTypes(), who.device));
+    };
+    CHECK(may(owner, sha));
+    CHECK(may(interpreter, sha));
+    CHECK_FALSE(may(peer, sha));       // another researcher's recording
+    CHECK_FALSE(may(stranger, sha));   // another project
+    CHECK_FALSE(may(owner, other_sha)); // named by nothing
+    CHECK(released.empty());
+    SECTION("a record naming other audio lets the first go") {
+        auto next = note;
+        next["rev"] = 2;
+        next["audio_sha256"] = other_sha;
+        (void)store.ApplyBatch(owner.device, {ChangeOf(next)}, ApplyAll, on_release);
+        CHECK_FALSE(may(interpreter, sha));
+        CHECK(may(interpreter, other_sha));
+        CHECK(released == std::vector<std::pair<std::string, std::string>>{{project.id, sha}});
+    }
+    SECTION("a deleted record names nothing") {
+        auto gone = note;
+        gone["rev"] = 2;
+        gone["deleted"] = true;
+        (void)store.ApplyBatch(owner.device, {ChangeOf(gone)}, ApplyAll, on_release);
+        CHECK_FALSE(may(owner, sha));
+        CHECK(released == std::vector<std::pair<std::string, std::string>>{{project.id, sha}});
+    }
+    SECTION("blob fields declared again are found in the records already stored") {
+        store.DeclareBlobFields({{"field_note", {"other_field"}}});
+        CHECK_FALSE(may(owner, sha));
+        store.DeclareBlobFields({{"field_note", {"audio_sha256"}}});
+        CHECK(may(owner, sha));
+    }
+}
+
+TEMPLATE_TEST_CASE("Every store enrols a device once per code and shuts a revoked one out", "[sync][store]",
+                   SqliteStoreFactory, PostgresStoreFactory) {
+    ESCUCHA_STORE_OR_SKIP();
+    const auto project = store.CreateProject("P");
+    const auto code = sync::HashSecret("K7QF-M2XD-9PLA-3RTB");
+    store.AddEnrolment(code, project.id, sync::Role::Interpreter, "Ana", FUTURE);
+    const auto id = storage::NewUuidV7();
+    const auto token = sync::HashSecret("token-1");
+    const auto first = store.Enrol(code, id, "phone", token, "");
+    REQUIRE(first.result == sync::EnrolResult::Enrolled);
+    CHECK(first.device.role == sync::Role::Interpreter);
+    CHECK(first.device.project_id == project.id);
+    CHECK(first.device.project_name == "P");
+    CHECK(store.Authenticate(token)->device_id == id);
+    CHECK(store.Enrol(code, storage::NewUuidV7(), "", sync::HashSecret("t2"), "").result ==
+          sync::EnrolResult::UnknownCode);
+    // An expired code is no code.
+    store.AddEnrolment(sync::HashSecret("old"), project.id, sync::Role::Coordinator, "", "2000-01-01T00:00:00.000Z");
+    CHECK(store.Enrol(sync::HashSecret("old"), storage::NewUuidV7(), "", sync::HashSecret("t3"), "").result ==
+          sync::EnrolResult::UnknownCode);
+    // An enrolled id is taken over only by the holder of its token.
+    store.AddEnrolment(sync::HashSecret("spare"), project.id, sync::Role::Coordinator, "", FUTURE);
+    CHECK(store.Enrol(sync::HashSecret("spare"), id, "", sync::HashSecret("t4"), "").result ==
+          sync::EnrolResult::DeviceTaken);
+    CHECK(store.Enrol(sync::HashSecret("spare"), id, "", sync::HashSecret("t4"), sync::HashSecret("wrong")).result ==
+          sync::EnrolResult::DeviceTaken);
+    const auto renewed = store.Enrol(sync::HashSecret("spare"), id, "", sync::HashSecret("t4"), token);
+    CHECK(renewed.result == sync::EnrolResult::Enrolled);
+    CHECK_FALSE(store.Authenticate(token)); // the old token died
+    REQUIRE(store.Authenticate(sync::HashSecret("t4")));
+    CHECK(store.Authenticate(sync::HashSecret("t4"))->role == sync::Role::Coordinator);
+    CHECK(store.RevokeDevice(id));
+    CHECK_FALSE(store.Authenticate(sync::HashSecret("t4")));
+    CHECK_FALSE(fixture.Other().Authenticate(sync::HashSecret("t4")));
+    CHECK_FALSE(store.RevokeDevice(storage::NewUuidV7()));
+    const auto devices = store.ListDevices(project.id);
+    REQUIRE(devices.size() == 1);
+    CHECK(devices[0].revoked);
+    CHECK(store.FindProject("P")->id == project.id);
+    CHECK(store.FindProject(project.id)->name == "P");
+    CHECK_FALSE(store.FindProject("nadie"));
+}
+
+TEMPLATE_TEST_CASE("Every store keeps a device to its own project and a record to its type", "[sync][store][security]",
+                   SqliteStoreFactory, PostgresStoreFactory) {
+    ESCUCHA_STORE_OR_SKIP();
+    const auto mine = store.CreateProject("P");
+    const auto theirs = store.CreateProject("Q");
+    const auto me = EnrolIn(store, mine.id, sync::Role::Coordinator);
+    const auto them = EnrolIn(store, theirs.id, sync::Role::Coordinator);
+    const auto note = Body(theirs.id, "field_note", storage::NewUuidV7(), 1, "secreto");
+    (void)store.ApplyBatch(them.device, {ChangeOf(note)}, ApplyAll);
+    // Even rules that would say yes cannot make the store write across projects or types.
+    auto hijack = Body(mine.id, "field_note", note["id"], 2, "mío");
+    const auto r = store.ApplyBatch(me.device, {ChangeOf(hijack)}, ApplyAll);
+    REQUIRE(r.size() == 1);
+    CHECK(r[0].status == sync::ItemStatus::Rejected);
+    CHECK(r[0].code == storage::errc::NOT_ALLOWED);
+    auto retype = Body(theirs.id, "interview", note["id"], 2);
+    CHECK(store.ApplyBatch(them.device, {ChangeOf(retype)}, ApplyAll)[0].status == sync::ItemStatus::Rejected);
+    // Their record stays as it was, and never reaches my pulls.
+    std::map<std::string, Json> held;
+    store.ForEachRecord(theirs.id, [&](const sync::StoredRecord& rec) { held[rec.body["id"]] = rec.body; });
+    CHECK(held[note["id"]]["text"] == "secreto");
+    int64_t since = 0;
+    for (const auto& id : PullAll(store, me.device, sync::ReadScopeFor(AllTypes(), me.device), since, 50))
+        CHECK(id != note["id"].get<std::string>());
+    // A decision the rules reach is what the store keeps: the rules' refusal of a record it may not read.
+    const auto decided = store.ApplyBatch(me.device, {ChangeOf(hijack)},
+                                          [&](const sync::Change& c, const sync::StoredRecord* cur, const Json* base,
+                                              const sync::StoredRecord* cause, const sync::LookupFn& lookup) {
+                                              return sync::DecideChange(AllTypes(), me.device, c, cur, base, cause,
+                                                                        lookup);
+                                          });
+    CHECK(decided[0].status == sync::ItemStatus::Rejected);
+}
