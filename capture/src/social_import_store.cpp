@@ -425,6 +425,34 @@ SocialImportReport Import(RecordStore& store, storage::Vault* vault, const Socia
 
 } // namespace
 
+DecodedPicture DecodePicture(std::string_view bytes, int64_t max_pixels) {
+    DecodedPicture out;
+    const std::string type = PictureType(bytes);
+    if (type == "image/webp") {
+        out.outcome = DecodedPicture::Outcome::KindNotShown;
+        return out;
+    }
+    if (type.empty() || bytes.size() > static_cast<size_t>(INT32_MAX)) return out;
+    const auto* data = reinterpret_cast<const stbi_uc*>(bytes.data());
+    const int size = static_cast<int>(bytes.size());
+    int w = 0, h = 0, channels = 0;
+    if (!stbi_info_from_memory(data, size, &w, &h, &channels) || w <= 0 || h <= 0) return out;
+    if (static_cast<int64_t>(w) * h > max_pixels) {
+        out.outcome = DecodedPicture::Outcome::TooLarge;
+        return out;
+    }
+    stbi_uc* pixels = stbi_load_from_memory(data, size, &w, &h, &channels, 4);
+    if (!pixels) return out;
+    const size_t n = static_cast<size_t>(w) * static_cast<size_t>(h) * 4;
+    out.rgba.assign(pixels, pixels + n);
+    sodium_memzero(pixels, n);
+    stbi_image_free(pixels);
+    out.width = w;
+    out.height = h;
+    out.outcome = DecodedPicture::Outcome::Shown;
+    return out;
+}
+
 SocialImportReport ImportSocial(RecordStore& store, const std::string& project_id, const SocialExport& parsed,
                                 const AuthorChoices& choices,
                                 const std::function<void(int64_t done, int64_t total)>& progress) {

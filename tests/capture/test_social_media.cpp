@@ -236,3 +236,27 @@ TEST_CASE("An import that fails after its media were sealed leaves no record and
     CHECK(storage::BlobStore(f.vault).List().empty());
     CHECK(blob_files() == before);
 }
+
+TEST_CASE("A kept picture decodes for showing; one claiming to be huge is refused before decoding",
+          "[capture][social]") {
+    Fixture f;
+    const auto photo = capture::DecodePicture(f.Photo());
+    REQUIRE(photo.outcome == capture::DecodedPicture::Outcome::Shown);
+    CHECK(photo.width == 64);
+    CHECK(photo.height == 48);
+    CHECK(photo.rgba.size() == 64u * 48u * 4u);
+    // A PNG header that claims 10,000 x 10,000 pixels in a few bytes.
+    std::string huge = f.Photo("png");
+    REQUIRE(huge.size() > 24);
+    for (int i : {16, 20}) { // IHDR width and height, big-endian
+        huge[static_cast<size_t>(i)] = 0;
+        huge[static_cast<size_t>(i) + 1] = 0;
+        huge[static_cast<size_t>(i) + 2] = 0x27;
+        huge[static_cast<size_t>(i) + 3] = 0x10;
+    }
+    CHECK(capture::DecodePicture(huge).outcome == capture::DecodedPicture::Outcome::TooLarge);
+    CHECK(capture::DecodePicture(std::string("RIFF\x10\0\0\0WEBPVP8 ", 16) + std::string(16, '\0')).outcome ==
+          capture::DecodedPicture::Outcome::KindNotShown);
+    CHECK(capture::DecodePicture("\xFF\xD8\xFF garbage").outcome == capture::DecodedPicture::Outcome::Unreadable);
+    CHECK(capture::DecodePicture("").outcome == capture::DecodedPicture::Outcome::Unreadable);
+}

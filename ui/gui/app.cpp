@@ -219,7 +219,7 @@ void DrawContent(AppState& s, const Frame& f) {
     if (s.audio.Screen() != AudioScreen::None) return DrawAudio(s.audio, f);
     if (s.Section() == SECTION_SEARCH) return DrawSearch(s.search, s.editing, f);
     if (s.social.CurrentStep() != SocialFeature::Step::Closed) return DrawSocialImport(s.social, f);
-    if (s.editing.Draft()) return DrawRecordEditor(s.editing, s.audio, s.coding, s.activities, f);
+    if (s.editing.Draft()) return DrawRecordEditor(s.editing, s.audio, s.coding, s.activities, s.social, f);
     if (s.Section() == capture::SOCIAL_ITEM) DrawSocialImportButton(s.social, f);
     DrawRecordList(s.editing, s.sync, s.Section(), f);
 }
@@ -230,7 +230,7 @@ void DrawNarrow(AppState& s, const Frame& f) {
     DrawRecovered(s.audio, f);
     ImGui::BeginChild("content", ImVec2(0, 0), false);
     if (s.editing.Draft() && s.Section() == SECTION_SEARCH && s.audio.Screen() == AudioScreen::None)
-        DrawRecordEditor(s.editing, s.audio, s.coding, s.activities, f);
+        DrawRecordEditor(s.editing, s.audio, s.coding, s.activities, s.social, f);
     else DrawContent(s, f);
     ImGui::EndChild();
 }
@@ -269,7 +269,7 @@ void DrawWide(AppState& s, const Frame& f) {
     ImGui::SameLine();
     const bool beside = profile && ImGui::GetContentRegionAvail().x > 600.0f * f.scale;
     ImGui::BeginChild("editor", ImVec2(beside ? ImGui::GetContentRegionAvail().x * 0.55f : 0, 0), true);
-    DrawRecordEditor(s.editing, s.audio, s.coding, s.activities, f);
+    DrawRecordEditor(s.editing, s.audio, s.coding, s.activities, s.social, f);
     ImGui::EndChild();
     if (beside) {
         ImGui::SameLine();

@@ -51,6 +51,31 @@ public:
     [[nodiscard]] const std::optional<capture::SocialImportReport>& Report() const { return m_report; }
     void Clear(); ///< at lock
 
+    // [SECTION] Pictures of the item open in the form (shown on request)
+
+    struct PictureRow {
+        std::string id, title, media_type, sha256;
+        int64_t width = 0, height = 0;
+    };
+    /// A picture decoded for showing: RGBA pixels, wiped when hidden.
+    struct ShownPicture {
+        std::string id;
+        int width = 0, height = 0;
+        std::vector<unsigned char> rgba;
+        int generation = 0; ///< changes whenever the pixels do
+        bool loading = false;
+        bool downloading = false; ///< from headquarters: it was brought in on another device
+        std::string error;        ///< in the user's words
+    };
+    /// Follows the record open in the form: its pictures are read when it
+    /// changes; another record hides what was shown.
+    void FollowItem(const std::string& item_id);
+    [[nodiscard]] const std::vector<PictureRow>& Pictures() const { return m_pictures; }
+    /// Decrypts and decodes a picture on the worker.
+    void ShowPicture(const std::string& picture_id);
+    void HidePicture();
+    [[nodiscard]] const ShownPicture& Shown() const { return m_shown; }
+
     /// Set by the owner: the items were stored (the lists are read again).
     std::function<void()> on_imported;
 
@@ -65,6 +90,12 @@ private:
     std::shared_ptr<std::atomic<int64_t>> m_done = std::make_shared<std::atomic<int64_t>>(0);
     std::shared_ptr<std::atomic<int64_t>> m_total = std::make_shared<std::atomic<int64_t>>(0);
     std::optional<capture::SocialImportReport> m_report;
+    void DownloadPicture(const std::string& picture_id, const std::string& sha);
+
+    std::string m_item_id;
+    std::vector<PictureRow> m_pictures;
+    int m_picture_request = 0;
+    ShownPicture m_shown;
 };
 
 } // namespace escucha::gui

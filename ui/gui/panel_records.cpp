@@ -5,6 +5,7 @@
 #include "panels.h"
 
 #include "escucha/capture/operations.h"
+#include "escucha/capture/social_import.h"
 #include "escucha/interpret/coding.h"
 #include "escucha/interpret/priorities.h"
 #include "escucha/interpret/profiles.h"
@@ -108,7 +109,7 @@ void DrawDelete(EditingFeature& e, const Frame& f) {
 } // namespace
 
 void DrawRecordEditor(EditingFeature& e, AudioFeature& a, CodingFeature& c, ActivitiesFeature& act,
-                      const Frame& f) {
+                      SocialFeature& social, const Frame& f) {
     if (!e.Draft()) {
         ImGui::TextWrapped("%s", Tr("Choose one from the list, or make a new one."));
         return;
@@ -138,6 +139,7 @@ void DrawRecordEditor(EditingFeature& e, AudioFeature& a, CodingFeature& c, Acti
         DrawRecordings(a, d, f);
         ImGui::Separator();
     }
+    if (d.type == capture::SOCIAL_ITEM) DrawItemPictures(social, d, f);
     // A round's voters, status and decision change through its voting below, not by hand.
     static const std::vector<std::string> by_voting = {"voter_tokens", "status", "decision"};
     DrawForm(e, d, f, d.type == interpret::ROUND_TYPE ? by_voting : std::vector<std::string>{});

@@ -3,9 +3,90 @@
 #include "i18n.h"
 #include "panels.h"
 
+#include <GL/gl.h>
 #include <imgui_stdlib.h>
 
+#include <algorithm>
+
 namespace escucha::gui {
+
+namespace {
+
+/// The texture of the picture shown, made from the feature's pixels and
+/// deleted when they go.
+class PictureTexture {
+public:
+    PictureTexture() = default;
+    PictureTexture(const PictureTexture&) = delete;
+    PictureTexture& operator=(const PictureTexture&) = delete;
+    ~PictureTexture() { Drop(); }
+
+    /// The texture for `shown`, made again when its pixels changed; 0 when none.
+    GLuint For(const SocialFeature::ShownPicture& shown) {
+        if (shown.generation != m_generation) {
+            Drop();
+            m_generation = shown.generation;
+            if (!shown.rgba.empty()) {
+                glGenTextures(1, &m_texture);
+                glBindTexture(GL_TEXTURE_2D, m_texture);
+                glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, GL_LINEAR);
+                glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, GL_LINEAR);
+                glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_WRAP_S, GL_CLAMP_TO_EDGE);
+                glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_WRAP_T, GL_CLAMP_TO_EDGE);
+                glPixelStorei(GL_UNPACK_ALIGNMENT, 1);
+                glTexImage2D(GL_TEXTURE_2D, 0, GL_RGBA, shown.width, shown.height, 0, GL_RGBA, GL_UNSIGNED_BYTE,
+                             shown.rgba.data());
+            }
+        }
+        return m_texture;
+    }
+
+private:
+    void Drop() {
+        if (m_texture) glDeleteTextures(1, &m_texture);
+        m_texture = 0;
+    }
+    GLuint m_texture = 0;
+    int m_generation = -1;
+};
+
+} // namespace
+
+void DrawItemPictures(SocialFeature& s, const RecordDraft& d, const Frame& f) {
+    static PictureTexture texture;
+    s.FollowItem(d.id);
+    const auto& shown = s.Shown();
+    const GLuint tex = texture.For(shown);
+    if (s.Pictures().empty()) return;
+    ImGui::TextDisabled("%s", Tr("Pictures"));
+    for (const auto& p : s.Pictures()) {
+        ImGui::PushID(p.id.c_str());
+        const bool open = shown.id == p.id;
+        if (p.width > 0 && p.height > 0)
+            ImGui::TextWrapped("%s (%lld × %lld)", p.title.c_str(), static_cast<long long>(p.width),
+                               static_cast<long long>(p.height));
+        else
+            ImGui::TextWrapped("%s", p.title.c_str());
+        if (WideButton(open ? Tr("Hide the picture") : Tr("Show the picture"), f)) {
+            if (open) s.HidePicture();
+            else s.ShowPicture(p.id);
+        }
+        if (open) {
+            if (shown.downloading) ImGui::TextDisabled("%s", Tr("Downloading from headquarters…"));
+            else if (shown.loading) ImGui::TextDisabled("%s", Tr("Opening…"));
+            else if (!shown.error.empty()) ImGui::TextWrapped("%s", shown.error.c_str());
+            else if (tex && shown.width > 0) {
+                // As wide as the form allows, never wider than the picture itself.
+                const float room = ImGui::GetContentRegionAvail().x;
+                const float scale = std::min(1.0f, room / static_cast<float>(shown.width));
+                ImGui::Image(reinterpret_cast<ImTextureID>(static_cast<intptr_t>(tex)),
+                             ImVec2(static_cast<float>(shown.width) * scale, static_cast<float>(shown.height) * scale));
+            }
+        }
+        ImGui::PopID();
+    }
+    ImGui::Separator();
+}
 
 void DrawSocialImportButton(SocialFeature& s, const Frame& f) {
     if (WideButton(Tr("Import a chat or social-media export"), f)) s.Open();
@@ -92,6 +173,19 @@ void DrawSocialImport(SocialFeature& s, const Frame& f) {
             ImGui::TextWrapped("%s: %lld / %lld / %lld", Tr("Masked in the text (numbers / handles / addresses)"),
                                static_cast<long long>(r.masked_numbers), static_cast<long long>(r.masked_handles),
                                static_cast<long long>(r.masked_emails));
+        ImGui::BulletText("%s: %lld", Tr("Voice notes kept"), static_cast<long long>(r.voice_notes));
+        ImGui::BulletText("%s: %lld", Tr("Pictures kept"), static_cast<long long>(r.images));
+        for (const auto& [reason, n] : r.media_not_kept) {
+            const char* why = reason == "missing"      ? Tr("attached files not in this file (import the .zip)")
+                              : reason == "not_kept"   ? Tr("videos, documents or contact cards, not kept")
+                              : reason == "unreadable" ? Tr("files that are not audio or a picture this app reads")
+                              : reason == "too_large"  ? Tr("files too large")
+                              : reason == "ambiguous"  ? Tr("two files of the same name in the zip")
+                                                       : Tr("not kept");
+            ImGui::Indent();
+            ImGui::BulletText("%s: %lld", why, static_cast<long long>(n));
+            ImGui::Unindent();
+        }
         for (const auto& a : r.authors) {
             if (a.left_out) continue;
             ImGui::BulletText("%s%s", a.pseudonym.c_str(), a.created ? "" : Tr(" (already a participant)"));

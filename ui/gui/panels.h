@@ -16,7 +16,7 @@ void DrawTopBar(AppState& app, const Frame& f);                                /
 void DrawRecordList(EditingFeature& e, const SyncFeature& sync, const std::string& type,
                     const Frame& f);                                        ///< panel_records.cpp
 void DrawRecordEditor(EditingFeature& e, AudioFeature& a, CodingFeature& c, ActivitiesFeature& act,
-                      const Frame& f); ///< panel_records.cpp
+                      SocialFeature& social, const Frame& f); ///< panel_records.cpp
 void DrawLinkedNarratives(EditingFeature& e, const Frame& f);               ///< panel_profile.cpp
 void DrawSearch(SearchFeature& s, const EditingFeature& e, const Frame& f); ///< panel_search.cpp
 void DrawSync(SyncFeature& s, EditingFeature& e, const Frame& f);           ///< panel_sync.cpp
@@ -40,6 +40,8 @@ void DrawQuoteIn(ActivitiesFeature& a, const EditingFeature& e, const std::strin
 /// A chat export brought in (panel_social.cpp): the button above the items' list, and the import screen.
 void DrawSocialImportButton(SocialFeature& s, const Frame& f);
 void DrawSocialImport(SocialFeature& s, const Frame& f);
+/// The pictures of a social-media item open in the form, each shown on request.
+void DrawItemPictures(SocialFeature& s, const RecordDraft& d, const Frame& f);
 /// The excerpts of the code (or matrix cell) chosen.
 void DrawExcerpts(CodingFeature& c, EditingFeature& e, AppState& app, const Frame& f); ///< panel_coding.cpp
 

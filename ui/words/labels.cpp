@@ -34,6 +34,7 @@ const Table& TypeNames() {
         {"prioritisation_round", N_("Prioritisation round")},
         {"vote", N_("Vote")},
         {"masked_originals", N_("Masked originals")},
+        {"image", N_("Picture")},
     };
     return table;
 }
@@ -61,6 +62,7 @@ const Table& TypePlurals() {
         {"prioritisation_round", N_("Prioritisation rounds")},
         {"vote", N_("Votes")},
         {"masked_originals", N_("Masked originals")},
+        {"image", N_("Pictures")},
     };
     return table;
 }
@@ -196,6 +198,11 @@ const Table& FieldNames() {
         {"message_key", N_("Message key")},
         {"item_id", N_("Item")},
         {"originals", N_("Originals")},
+        {"social_item_id", N_("Chat message")},
+        {"media_type", N_("Kind of picture")},
+        {"image_sha256", N_("Picture (SHA-256)")},
+        {"width", N_("Width (px)")},
+        {"height", N_("Height (px)")},
     };
     return table;
 }
@@ -216,6 +223,10 @@ const Table& ChoiceNames() {
         {"imported", N_("Imported from a file")},
         {"recording", N_("Being recorded")},
         {"recovered", N_("Recovered after a stop")},
+        {"image/jpeg", N_("JPEG")},
+        {"image/png", N_("PNG")},
+        {"image/gif", N_("GIF")},
+        {"image/webp", N_("WebP")},
         {"witnessed", N_("Witnessed")},
         {"record_audio", N_("Record audio")},
         {"transcribe", N_("Transcribe")},

@@ -235,4 +235,16 @@ SocialImportReport ImportSocial(storage::Vault& vault, const std::string& projec
                                 const AuthorChoices& choices, const SocialMediaArchive& media,
                                 const std::function<void(int64_t done, int64_t total)>& progress = {});
 
+/// A picture of an item (an image record's blob) decoded for showing.
+struct DecodedPicture {
+    enum class Outcome { Shown, Unreadable, TooLarge, KindNotShown };
+    Outcome outcome = Outcome::Unreadable;
+    int width = 0, height = 0;
+    std::vector<unsigned char> rgba; ///< width x height x 4 bytes; the caller wipes them when done
+};
+/// Decodes a JPEG, PNG or GIF held in memory to RGBA, refusing pictures of
+/// more than `max_pixels` before decoding them (a small file may claim a huge
+/// picture). WebP is kept but not decoded (KindNotShown).
+[[nodiscard]] DecodedPicture DecodePicture(std::string_view bytes, int64_t max_pixels = 40'000'000);
+
 } // namespace escucha::capture
