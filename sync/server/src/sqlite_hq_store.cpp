@@ -550,21 +550,21 @@ PullResponse SqliteHqStore::Pull(const DeviceInfo& device, int64_t since, int li
         out.records.push_back(Json::parse(text));
     }
     const int64_t upto = out.more ? last : INT64_MAX;
+    const ScopeSql conflict_allowed(scope, "c.record_type", "coalesce(r.owner_device, '')");
     auto conflicts = m_db->Prepare(
         "SELECT c.seq, c.record_type, c.record_id, c.field, c.kept, c.other, coalesce(c.other_author, ''), "
         "coalesce(c.other_device, ''), coalesce(c.other_hlc, '') FROM conflicts c "
         "LEFT JOIN records r ON r.record_id = c.record_id WHERE c.project_id = ? AND c.seq > ? AND c.seq <= ? AND " +
         conflict_allowed.text + " ORDER BY c.seq");
     conflicts.Bind(1, device.project_id).Bind(2, since).Bind(3, upto);
+    conflict_allowed.Bind(conflicts, 4);
     while (conflicts.Step()) {
         last = std::max(last, conflicts.Int(0));
-    const ScopeSql conflict_allowed(scope, "c.record_type", "coalesce(r.owner_device, '')");
         out.conflicts.push_back({conflicts.Int(0), conflicts.Text(1), conflicts.Text(2), conflicts.Text(3),
                                  Json::parse(conflicts.Text(4)), Json::parse(conflicts.Text(5)), conflicts.Text(6),
                                  conflicts.Text(7), conflicts.Text(8)});
     }
     if (!out.more) last = std::max(last, m_db->QueryInt("SELECT seq FROM counter WHERE id = 1"));
-    conflict_allowed.Bind(conflicts, 4);
     out.next = last;
     return out;
 }
