@@ -328,6 +328,18 @@ CREATE TABLE IF NOT EXISTS blob_part (
 PRAGMA user_version = 6;
 )sql");
     }
+    if (version < 7) {
+        // journal.base_rev: the rev a row's edits started from, which
+        // headquarters merges against; journal.sent: the row was handed to a
+        // push, so later edits go in a row of their own (docs/decisions/0018).
+        // Rows of an older vault may have been sent already.
+        std::set<std::string> columns;
+        auto info = m_db.Prepare("PRAGMA table_info(journal)");
+        while (info.Step()) columns.insert(info.Text(1));
+        if (!columns.count("base_rev")) m_db.Exec("ALTER TABLE journal ADD COLUMN base_rev INTEGER");
+        if (!columns.count("sent")) m_db.Exec("ALTER TABLE journal ADD COLUMN sent INTEGER NOT NULL DEFAULT 0");
+        m_db.Exec("UPDATE journal SET sent = 1, base_rev = coalesce(base_rev, rev - 1); PRAGMA user_version = 7;");
+    }
 
     for (const auto& type : m_catalogue.Types()) {
         std::string sql = "CREATE TABLE IF NOT EXISTS " + QuoteIdent(type.name) +
@@ -749,11 +761,34 @@ void RecordStore::Write(const RecordType& type, const Json& record, const char* 
         // holds the whole record as it is now: it is sent instead.
         auto superseded = Cached("DELETE FROM journal WHERE record_id = ? AND last_error IS NOT NULL");
         (*superseded).Bind(1, id).Run();
-        auto journal_lease = Cached(
-            "INSERT INTO journal (change_id, record_type, record_id, rev, op, hlc, body) VALUES (?, ?, ?, ?, ?, ?, ?)");
+        // Edits of a record whose change has not been handed to a push yet
+        // join that change: it keeps its change id (never sent) and the rev
+        // its edits started from, and moves to the end of the journal so it
+        // still follows every record it may now refer to.
+        const int64_t rev = record["rev"].get<int64_t>();
+        int64_t base_rev = rev - 1;
+        std::string change_id;
+        {
+            auto waiting =
+                Cached("SELECT seq, change_id, base_rev FROM journal WHERE record_id = ? AND sent = 0 AND "
+                       "last_error IS NULL ORDER BY seq LIMIT 1");
+            (*waiting).Bind(1, id);
+            if ((*waiting).Step()) {
+                const int64_t seq = (*waiting).Int(0);
+                change_id = (*waiting).Text(1);
+                if (!(*waiting).IsNull(2)) base_rev = std::min(base_rev, (*waiting).Int(2));
+                (*waiting).Reset();
+                auto joined = Cached("DELETE FROM journal WHERE seq = ?");
+                (*joined).Bind(1, seq).Run();
+            }
+        }
+        if (change_id.empty()) change_id = NewUuidV7();
+        auto journal_lease = Cached("INSERT INTO journal (change_id, record_type, record_id, rev, op, hlc, body, "
+                                    "base_rev, sent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)");
         auto& journal = *journal_lease;
-        journal.Bind(1, NewUuidV7()).Bind(2, type.name).Bind(3, id).Bind(4, record["rev"].get<int64_t>());
+        journal.Bind(1, change_id).Bind(2, type.name).Bind(3, id).Bind(4, rev);
         journal.Bind(5, op).Bind(6, record["updated_at"].get<std::string>()).Bind(7, record.dump());
+        journal.Bind(8, base_rev);
         journal.Run();
     }
     auto meta_lease = Cached("INSERT OR REPLACE INTO meta (key, value) VALUES ('hlc', ?)");
@@ -1356,13 +1391,41 @@ std::vector<JournalEntry> RecordStore::PendingJournal(int64_t limit, int64_t aft
     auto stmt = m_db.Prepare(
         std::string(
             "SELECT seq, attempts, coalesce(last_error, ''), change_id, record_type, record_id, rev, op, hlc, "
-            "body, coalesce(last_error_code, ''), coalesce(last_error_params, '') FROM journal WHERE seq > ? ") +
+            "body, coalesce(last_error_code, ''), coalesce(last_error_params, ''), coalesce(base_rev, rev - 1), sent "
+            "FROM journal WHERE seq > ? ") +
         (include_refused ? "" : "AND last_error IS NULL ") + "ORDER BY seq LIMIT ?");
     stmt.Bind(1, after_seq).Bind(2, limit);
     std::vector<JournalEntry> out;
     while (stmt.Step())
         out.push_back({stmt.Int(0), stmt.Int(1), stmt.Text(2), stmt.Text(3), stmt.Text(4), stmt.Text(5), stmt.Int(6),
-                       stmt.Text(7), stmt.Text(8), stmt.Text(9), stmt.Text(10), ParamsColumn(stmt.Text(11))});
+                       stmt.Text(7), stmt.Text(8), stmt.Text(9), stmt.Text(10), ParamsColumn(stmt.Text(11)),
+                       stmt.Int(12), stmt.Int(13) != 0});
+    return out;
+}
+
+std::vector<JournalEntry> RecordStore::TakeJournalForPush(const std::vector<int64_t>& seqs) {
+    // Reading a row and marking it sent in one write transaction: an edit
+    // on another connection either joined the row before (and is sent with
+    // it) or comes after and makes a row of its own, never in between.
+    Scope scope(*this);
+    std::vector<JournalEntry> out;
+    auto read = Cached("SELECT seq, attempts, change_id, record_type, record_id, rev, op, hlc, body, "
+                       "coalesce(base_rev, rev - 1) FROM journal WHERE seq = ? AND last_error IS NULL");
+    auto mark = Cached("UPDATE journal SET sent = 1 WHERE seq = ?");
+    for (const auto seq : seqs) {
+        (*read).Bind(1, seq);
+        if (!(*read).Step()) {
+            (*read).Reset();
+            continue;
+        }
+        auto& r = *read;
+        out.push_back({r.Int(0), r.Int(1), "", r.Text(2), r.Text(3), r.Text(4), r.Int(5), r.Text(6), r.Text(7),
+                       r.Text(8), "", Json::object(), r.Int(9), true});
+        r.Reset();
+        (*mark).Bind(1, seq).Run();
+        (*mark).Reset();
+    }
+    scope.Commit();
     return out;
 }
 
@@ -1387,8 +1450,8 @@ void RecordStore::RejectJournal(int64_t seq, const std::string& reason, const st
 void RecordStore::RetryJournal(int64_t seq) {
     Scope scope(*this);
     auto stmt = m_db.Prepare(
-        "UPDATE journal SET change_id = ?, last_error = NULL, last_error_code = NULL, last_error_params = NULL "
-        "WHERE seq = ? AND last_error IS NOT NULL");
+        "UPDATE journal SET change_id = ?, last_error = NULL, last_error_code = NULL, last_error_params = NULL, "
+        "sent = 0 WHERE seq = ? AND last_error IS NOT NULL");
     // Headquarters remembers its answer to the old change id: a new one is a new request.
     stmt.Bind(1, NewUuidV7()).Bind(2, seq).Run();
     if (m_db.Changes() == 0)

@@ -137,6 +137,8 @@ TEST_CASE("Text is stored with newlines normalised and read back whole", "[stora
 TEST_CASE("Updating raises rev and the clock, and journals the change", "[storage]") {
     Fixture f;
     const auto r = f.Person("Rosa");
+    // Its creation handed to a push: the edit is a change of its own.
+    (void)f.store.TakeJournalForPush({f.store.PendingJournal(10).back().seq});
     const auto journal = f.JournalCount();
     f.wall -= 86'400'000; // the device clock jumps back a day
     const auto u = f.store.Update(r["id"], {{"age", 41}, {"groups", {"migrante", "indígena"}}});
@@ -155,6 +157,78 @@ TEST_CASE("Updating raises rev and the clock, and journals the change", "[storag
     SECTION("a record cannot change project") {
         const std::string other = f.store.Create("project", {{"name", "Otro"}})["id"];
         CHECK_THROWS(f.store.Update(r["id"], {{"project_id", other}}));
+    }
+}
+
+TEST_CASE("Edits of a record not yet handed to a push wait as one change", "[storage]") {
+    Fixture f;
+    const auto before = f.JournalCount();
+    const auto story = f.store.Create("story", {{"project_id", f.project}, {"title", "Río"}, {"text", "uno"}});
+    const auto created = f.store.PendingJournal(10).back();
+    std::string text = "uno";
+    Json last;
+    for (int i = 0; i < 50; ++i) {
+        text += " palabra" + std::to_string(i);
+        last = f.store.Update(story["id"], {{"text", text}});
+    }
+    CHECK(last["rev"] == 51); // every edit still raises rev
+    CHECK(f.JournalCount() == before + 1);
+    CHECK(f.store.WaitingRecordCount() == 2); // the project and the story
+    auto row = f.store.PendingJournal(10).back();
+    CHECK(row.record_id == story["id"]);
+    CHECK(row.change_id == created.change_id); // never sent: it keeps its id
+    CHECK(row.rev == 51);
+    CHECK(row.base_rev == 0); // made on nothing headquarters has
+    CHECK(Json::parse(row.body)["text"] == text);
+
+    SECTION("an edit after the change was handed to a push is a change of its own") {
+        std::vector<int64_t> seqs;
+        for (const auto& e : f.store.PendingJournal(10)) seqs.push_back(e.seq);
+        auto taken = f.store.TakeJournalForPush(seqs); // a batch: the project's change and the story's
+        REQUIRE(taken.size() == seqs.size());
+        REQUIRE(taken.size() >= 2);
+        CHECK(taken[0].sent);
+        CHECK(taken.back().seq == row.seq);
+        taken = {taken.back()};
+        CHECK(Json::parse(taken[0].body)["text"] == text);
+        f.store.Update(story["id"], {{"text", text + " fin"}});
+        f.store.Update(story["id"], {{"text", text + " fin."}});
+        const auto rows = f.store.PendingJournal(10);
+        REQUIRE(rows.size() == static_cast<size_t>(before + 2));
+        CHECK(rows[rows.size() - 2].change_id == created.change_id); // the one in flight, untouched
+        CHECK(Json::parse(rows[rows.size() - 2].body)["text"] == text);
+        CHECK(rows.back().change_id != created.change_id);
+        CHECK(rows.back().base_rev == 51); // made on what was pushed
+        CHECK(rows.back().rev == 53);
+        CHECK_FALSE(rows.back().sent);
+        f.store.AcknowledgeJournal(taken[0].seq);
+        CHECK(f.JournalCount() == before + 1);
+        CHECK(Json::parse(f.store.PendingJournal(10).back().body)["text"] == text + " fin.");
+    }
+    SECTION("a joined change moves after a record it now refers to") {
+        const auto rosa = f.Person("Rosa");
+        f.store.Update(story["id"], {{"tellers", {rosa["id"]}}});
+        const auto rows = f.store.PendingJournal(10);
+        CHECK(rows[rows.size() - 2].record_id == rosa["id"]);
+        CHECK(rows.back().record_id == story["id"]);
+        CHECK(rows.back().change_id == created.change_id);
+    }
+    SECTION("a deletion joins the waiting change") {
+        f.store.Delete(story["id"]);
+        CHECK(f.JournalCount() == before + 1);
+        row = f.store.PendingJournal(10).back();
+        CHECK(row.op == "delete");
+        CHECK(row.rev == 52);
+        CHECK(row.base_rev == 0);
+        CHECK(row.body.find("palabra") == std::string::npos);
+    }
+    SECTION("a row acknowledged or joined meanwhile is not handed out") {
+        const auto seq = row.seq;
+        f.store.Update(story["id"], {{"title", "Río abajo"}}); // joins: the row moves
+        CHECK(f.store.TakeJournalForPush({seq}).empty());
+        const auto moved = f.store.PendingJournal(10).back();
+        CHECK(moved.seq > seq);
+        CHECK(f.store.TakeJournalForPush({moved.seq}).size() == 1);
     }
 }
 

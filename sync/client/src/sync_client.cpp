@@ -336,6 +336,12 @@ bool SyncClient::Push(SyncReport& report, const std::string& base, const std::st
         }
         m_progress.changes_sent += static_cast<int64_t>(rows.size() - batch.size());
         if (batch.empty()) continue;
+        // Marked sent as they are read for the request: an edit made while
+        // this push is under way goes in a change of its own.
+        std::vector<int64_t> seqs;
+        for (const auto& e : batch) seqs.push_back(e.seq);
+        batch = m_vault.Records().TakeJournalForPush(seqs);
+        if (batch.empty()) continue;
         if (!PushBatch(batch, report, base, token)) return false;
         m_progress.changes_sent += static_cast<int64_t>(batch.size());
         Report();
@@ -349,7 +355,8 @@ bool SyncClient::PushBatch(const std::vector<storage::JournalEntry>& batch, Sync
     PushRequest request;
     for (const auto& e : batch) {
         auto body = Json::parse(e.body, nullptr, false);
-        request.changes.push_back({e.change_id, e.record_type, e.record_id, e.rev, e.op, e.hlc, std::move(body)});
+        request.changes.push_back(
+            {e.change_id, e.record_type, e.record_id, e.rev, e.op, e.hlc, std::move(body), e.base_rev});
     }
     const auto result = m_http.PostCompressed(base + "/v1/push", Json(request).dump(), token);
     if (result.transport_error || result.status == 401 || result.status >= 500 || result.status == 413 ||

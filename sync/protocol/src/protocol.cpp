@@ -73,6 +73,7 @@ void to_json(Json& j, const Change& v) {
          {"op", v.op},
          {"hlc", v.hlc},
          {"body", v.body}};
+    if (v.base_rev >= 0) j["base_rev"] = v.base_rev;
 }
 void from_json(const Json& j, Change& v) {
     j.at("change_id").get_to(v.change_id);
@@ -82,6 +83,7 @@ void from_json(const Json& j, Change& v) {
     j.at("op").get_to(v.op);
     j.at("hlc").get_to(v.hlc);
     v.body = j.at("body");
+    v.base_rev = j.contains("base_rev") ? j.at("base_rev").get<int64_t>() : -1;
 }
 
 void to_json(Json& j, const PushRequest& v) { j = {{"version", PROTOCOL_VERSION}, {"changes", v.changes}}; }

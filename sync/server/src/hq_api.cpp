@@ -123,7 +123,7 @@ Decision DecideChange(const storage::Catalogue& catalogue, const DeviceInfo& dev
         body["device"] = device.device_id;
         return {ItemStatus::Applied, "", body, {}, {}};
     }
-    if (change.rev >= current->rev + 1) {
+    if (BaseRev(change) >= current->rev) {
         // Based on what HQ holds: the device saw every earlier change.
         body["device"] = device.device_id;
         return {ItemStatus::Applied, "", body, {}, {}};
@@ -156,7 +156,9 @@ Decision DecideChange(const storage::Catalogue& catalogue, const DeviceInfo& dev
                              incoming_newer ? cur.value("device", "") : device.device_id,
                              incoming_newer ? current->hlc : change.hlc});
     }
-    merged["rev"] = next_rev;
+    // Newer than both sides: the device takes the merge at its next pull
+    // even when its own change, several edits made as one, had a higher rev.
+    merged["rev"] = std::max(current->rev, change.rev) + 1;
     merged["updated_at"] = std::max(change.hlc, current->hlc);
     merged["device"] = device.device_id;
     if (conflicts.empty()) return {ItemStatus::Applied, "", merged, {}, {}};
@@ -728,6 +730,8 @@ ApiAnswer HqApi::Push(const ApiRequest& request, const DeviceInfo& device) {
         if (!storage::IsUuid(c.record_id)) return Error(400, "bad_change", item + "record_id must be a UUID");
         if (c.op != "upsert" && c.op != "delete") return Error(400, "bad_change", item + "op must be upsert or delete");
         if (c.rev < 1 || c.rev > MAX_REV) return Error(400, "bad_change", item + "rev must be from 1 to 2^53");
+        if (c.base_rev != -1 && (c.base_rev < 0 || c.base_rev >= c.rev))
+            return Error(400, "bad_change", item + "base_rev must be from 0 to rev - 1");
         if (!storage::HlcTimestamp::Parse(c.hlc)) return Error(400, "bad_change", item + "hlc is not a clock reading");
         if (!m_catalogue.Find(c.record_type))
             return Error(422, "unknown_type", item + "unknown record type '" + c.record_type + "'",

@@ -648,12 +648,12 @@ std::vector<ItemResult> PgHqStore::ApplyBatch(const DeviceInfo& device, const st
             }
             const auto current = impl.LoadRecord(t, change.record_id);
             std::optional<Json> base;
-            if (current && change.rev > 1) {
+            if (current && BaseRev(change) >= 1) {
                 const auto b = t.exec_params("SELECT body FROM revisions WHERE record_id = $1 AND rev = $2",
-                                             change.record_id, change.rev - 1);
+                                             change.record_id, BaseRev(change));
                 if (!b.empty())
                     base = impl.OpenBody(Bytes(b[0][0]),
-                                         Impl::RecordAd(current->project_id, change.record_id, change.rev - 1));
+                                         Impl::RecordAd(current->project_id, change.record_id, BaseRev(change)));
             }
             std::optional<StoredRecord> cause;
             if (change.op == "delete" && change.body.contains("erased_for") && change.body["erased_for"].is_string())
@@ -694,6 +694,15 @@ std::vector<ItemResult> PgHqStore::ApplyBatch(const DeviceInfo& device, const st
                 t.exec_params("INSERT INTO revisions (record_id, rev, body) VALUES ($1, $2, $3) ON CONFLICT "
                               "(record_id, rev) DO UPDATE SET body = excluded.body",
                               change.record_id, rev, sealed);
+                if (rev != change.rev && !deleted)
+                    // Merged: the device's own version is kept as its revision
+                    // too (when that number is free), so an edit it made on top
+                    // of it before pulling the merge is merged against it.
+                    t.exec_params("INSERT INTO revisions (record_id, rev, body) VALUES ($1, $2, $3) ON CONFLICT "
+                                  "(record_id, rev) DO NOTHING",
+                                  change.record_id, change.rev,
+                                  pqxx::binarystring(impl.SealBody(
+                                      change.body.dump(), Impl::RecordAd(device.project_id, change.record_id, change.rev))));
                 for (const auto& r : t.exec_params("DELETE FROM blob_refs WHERE record_id = $1 RETURNING sha256",
                                                    change.record_id))
                     unnamed.insert(r[0].as<std::string>());

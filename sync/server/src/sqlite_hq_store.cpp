@@ -391,6 +391,7 @@ std::vector<ItemResult> SqliteHqStore::ApplyBatch(const DeviceInfo& device, cons
     auto conflict = m_db->Prepare(
         "INSERT INTO conflicts (seq, project_id, record_type, record_id, field, kept, other, other_author, "
         "other_device, other_hlc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    auto keep_theirs = m_db->Prepare("INSERT OR IGNORE INTO revisions (record_id, rev, body) VALUES (?, ?, ?)");
     auto forget_revisions = m_db->Prepare("DELETE FROM revisions WHERE record_id = ? AND rev < ?");
     auto forget_conflicts = m_db->Prepare("DELETE FROM conflicts WHERE record_id = ?");
     auto refs_of = m_db->Prepare("SELECT sha256 FROM blob_refs WHERE record_id = ?");
@@ -422,8 +423,8 @@ std::vector<ItemResult> SqliteHqStore::ApplyBatch(const DeviceInfo& device, cons
         seen.Reset();
         const auto current = LoadRecord(change.record_id);
         std::optional<Json> base;
-        if (current && change.rev > 1) {
-            base_stmt.Bind(1, change.record_id).Bind(2, change.rev - 1);
+        if (current && BaseRev(change) >= 1) {
+            base_stmt.Bind(1, change.record_id).Bind(2, BaseRev(change));
             if (base_stmt.Step()) base = Json::parse(base_stmt.Text(0));
             base_stmt.Reset();
         }
@@ -461,6 +462,13 @@ std::vector<ItemResult> SqliteHqStore::ApplyBatch(const DeviceInfo& device, cons
             upsert.Reset();
             revision.Bind(1, change.record_id).Bind(2, rev).Bind(3, body.dump()).Run();
             revision.Reset();
+            if (rev != change.rev && !body.value("deleted", false)) {
+                // Merged: the device's own version is kept as its revision
+                // too (when that number is free), so an edit it made on top
+                // of it before pulling the merge is merged against it.
+                keep_theirs.Bind(1, change.record_id).Bind(2, change.rev).Bind(3, change.body.dump()).Run();
+                keep_theirs.Reset();
+            }
             // The blobs this record names, now: what it named before may be
             // left to no record at all.
             refs_of.Bind(1, change.record_id);

@@ -224,6 +224,13 @@ struct JournalEntry {
     std::string body;                        ///< the record as JSON at that rev
     std::string last_error_code;             ///< the refusal's code (error_code.h); empty when HQ gave none
     Json last_error_params = Json::object(); ///< that code's parameters
+    /// The rev the record had before the first of the edits this row holds:
+    /// what headquarters merges against (docs/decisions/0018).
+    int64_t base_rev = 0;
+    /// True once the row was handed to a push (TakeJournalForPush): it may
+    /// have reached headquarters under its change id, so later edits of the
+    /// record go in a row of their own instead of into this one.
+    bool sent = false;
 };
 
 struct ImportOutcome {
@@ -308,7 +315,9 @@ public:
     [[nodiscard]] std::vector<SearchHit> SearchDetails(const std::string& query, const std::vector<SearchRank>& ranks,
                                                        const std::string& open = "[", const std::string& close = "]");
 
-    /// Journal rows waiting to be sent (refused ones left out).
+    /// Journal rows waiting to be sent (refused ones left out). Edits of a
+    /// record made before its change was handed to a push share one row
+    /// (docs/decisions/0018): fifty autosaves of one narrative wait as one change.
     [[nodiscard]] int64_t PendingJournalCount();
     /// Records with changes waiting to be sent (several autosaves of one record count once).
     [[nodiscard]] int64_t WaitingRecordCount();
@@ -316,6 +325,13 @@ public:
     /// only with `include_refused` (they are not sent again by themselves).
     [[nodiscard]] std::vector<JournalEntry> PendingJournal(int64_t limit, int64_t after_seq = 0,
                                                            bool include_refused = false);
+    /// Hands the rows `seqs` to a push: in one write transaction, each still
+    /// waiting is marked sent and returned as it is at that moment (body
+    /// included), in the order given. A row no longer there (acknowledged,
+    /// or an unsent row an edit moved to the end of the journal) is left out.
+    /// From then on an edit of the record makes a new row instead of joining
+    /// this one, whose change id headquarters may already hold.
+    [[nodiscard]] std::vector<JournalEntry> TakeJournalForPush(const std::vector<int64_t>& seqs);
     /// A person sends a refused change again, as it is (under a new change id).
     /// Editing the record instead supersedes the refused change.
     void RetryJournal(int64_t seq);

@@ -73,7 +73,17 @@ struct Change {
     std::string op; ///< "upsert" or "delete"
     std::string hlc;
     Json body; ///< the whole record at `rev`
+    /// The revision this change was made on: the record as headquarters
+    /// last had it when the device began these edits. Several edits of one
+    /// record made before a push travel as one change (docs/decisions/0018),
+    /// so it may be below rev - 1. -1 when absent (older devices): rev - 1.
+    int64_t base_rev = -1;
 };
+
+/// The revision `change` was made on (rev - 1 when the device did not say).
+[[nodiscard]] inline int64_t BaseRev(const Change& change) {
+    return change.base_rev >= 0 ? change.base_rev : change.rev - 1;
+}
 
 struct PushRequest {
     std::vector<Change> changes;
