@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 
@@ -63,10 +64,17 @@ pid_t Spawn(std::vector<std::string> argv, const Env& env, const std::string& in
     return pid;
 }
 
+/// The program named by environment variable `name`, else the one built beside the tests.
+std::string ProgramPath(const char* name, const char* built) {
+    const char* given = std::getenv(name);
+    return given && *given ? given : built;
+}
 } // namespace
 
-std::string CliPath() { return ESCUCHA_CLI_PATH; }
-std::string HqPath() { return ESCUCHA_HQ_PATH; }
+// ESCUCHA_TEST_CLI and ESCUCHA_TEST_HQ let one build's tests drive another
+// build's programs: an arm64 escucha-cli under qemu, an amd64 escucha-hq.
+std::string CliPath() { return ProgramPath("ESCUCHA_TEST_CLI", ESCUCHA_CLI_PATH); }
+std::string HqPath() { return ProgramPath("ESCUCHA_TEST_HQ", ESCUCHA_HQ_PATH); }
 std::string SourceDir() { return ESCUCHA_SOURCE_DIR; }
 
 std::string ShellQuote(const std::string& text) {

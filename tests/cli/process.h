@@ -34,6 +34,8 @@ pid_t StartShell(const std::string& script, const Env& env = {});
 /// Sends SIGKILL to the whole process group of `pid` and reaps it.
 void KillGroup(pid_t pid);
 
+/// The escucha-cli and escucha-hq the tests run: those built with the tests,
+/// unless ESCUCHA_TEST_CLI or ESCUCHA_TEST_HQ names another program.
 [[nodiscard]] std::string CliPath();
 [[nodiscard]] std::string HqPath();
 [[nodiscard]] std::string SourceDir();
