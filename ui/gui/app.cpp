@@ -1,4 +1,5 @@
 // [SECTION] Options and fonts
+// [SECTION] Graphics: the context the driver offers
 // [SECTION] Input: keys that come and go between two frames
 // [SECTION] Layout
 // [SECTION] Window and loop
@@ -7,10 +8,13 @@
 #include "app_state.h"
 #include "i18n.h"
 #include "panels.h"
+#include "settings.h"
+#include "touch_input.h"
 #include "wrap_text.h"
 
 #include <GLFW/glfw3.h>
 #include <backends/imgui_impl_glfw.h>
+#include <backends/imgui_impl_opengl2.h>
 #include <backends/imgui_impl_opengl3.h>
 #include <imgui.h>
 
@@ -39,8 +43,13 @@ struct Options {
     /// Draw every frame, as Dear ImGui's examples do: only for measuring
     /// what sleeping between events saves.
     bool render_every_frame = false;
-    /// Print each frame's drawing time to stderr (for the benchmark).
+    /// Print each frame's drawing time to stderr (for the benchmark), and
+    /// each time the loop goes to sleep with nothing due (for the idle test).
     bool frame_log = false;
+    /// Only this kind of context ("3", "2.1", "es3", "es2"): for tests and
+    /// measurements; by default the first the driver offers.
+    std::string gl;
+    bool version = false, help = false;
 };
 
 Options ReadOptions(int argc, char** argv) {
@@ -51,6 +60,9 @@ Options ReadOptions(int argc, char** argv) {
         else if (std::strcmp(argv[i], "--size") == 0 && has_value) std::sscanf(argv[++i], "%dx%d", &o.width, &o.height);
         else if (std::strcmp(argv[i], "--render-every-frame") == 0) o.render_every_frame = true;
         else if (std::strcmp(argv[i], "--frame-log") == 0) o.frame_log = true;
+        else if (std::strcmp(argv[i], "--gl") == 0 && has_value) o.gl = argv[++i];
+        else if (std::strcmp(argv[i], "--version") == 0) o.version = true;
+        else if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) o.help = true;
     }
     if (o.vault.empty()) {
         if (const char* env = std::getenv("ESCUCHA_VAULT"); env && *env) o.vault = env;
@@ -79,10 +91,33 @@ void LoadFonts(float scale) {
     io.Fonts->AddFontDefault(&config);
 }
 
+/// Dear ImGui's renderer for the context the app got (see GlKind).
+struct Renderer {
+    bool (*init)(const char* glsl);
+    void (*shutdown)();
+    void (*new_frame)();
+    void (*render)(ImDrawData*);
+    bool (*create_fonts)();
+    void (*destroy_fonts)();
+};
+
+/// Shaders: OpenGL 3, OpenGL ES 3 (and ES 2 where the driver reports version 3).
+constexpr Renderer SHADER_RENDERER{
+    [](const char* glsl) { return ImGui_ImplOpenGL3_Init(glsl); }, ImGui_ImplOpenGL3_Shutdown,
+    ImGui_ImplOpenGL3_NewFrame,                                    ImGui_ImplOpenGL3_RenderDrawData,
+    ImGui_ImplOpenGL3_CreateFontsTexture,                          ImGui_ImplOpenGL3_DestroyFontsTexture};
+/// The fixed pipeline: OpenGL 2.1, whose version the shader renderer's loader refuses.
+constexpr Renderer FIXED_RENDERER{
+    [](const char*) { return ImGui_ImplOpenGL2_Init(); }, ImGui_ImplOpenGL2_Shutdown,
+    ImGui_ImplOpenGL2_NewFrame,                          ImGui_ImplOpenGL2_RenderDrawData,
+    ImGui_ImplOpenGL2_CreateFontsTexture,                ImGui_ImplOpenGL2_DestroyFontsTexture};
+
+const Renderer* g_renderer = &SHADER_RENDERER;
+
 void ApplyScale(float scale) {
     LoadFonts(scale);
-    ImGui_ImplOpenGL3_DestroyFontsTexture();
-    ImGui_ImplOpenGL3_CreateFontsTexture();
+    g_renderer->destroy_fonts();
+    g_renderer->create_fonts();
     ImGuiStyle style;
     ImGui::StyleColorsLight(&style);
     // Menus, dropdowns and dialogs are opaque: text under them must not show through.
@@ -92,6 +127,102 @@ void ApplyScale(float scale) {
     style.PopupBorderSize = 1.0f;
     style.ScaleAllSizes(scale);
     ImGui::GetStyle() = style;
+}
+
+// [SECTION] Graphics: the context the driver offers
+
+/// One kind of OpenGL context, and how Dear ImGui 1.86 as Debian builds it
+/// draws on it. Its OpenGL 3 backend compiles GLSL 130, 120, "300 es" and,
+/// through its 120 shaders with their GL_ES precision line, "100"; but its
+/// function loader refuses a context whose GL_MAJOR_VERSION is under 3, so
+/// OpenGL 2.1 is drawn by the OpenGL 2 backend (the fixed pipeline), and
+/// OpenGL ES 2.0 only where the driver reports version 3 for it.
+struct GlKind {
+    const char* key;  ///< for --gl
+    const char* name; ///< shown in the settings and the log
+    int api, major, minor;
+    const char* glsl; ///< null: no shaders (the fixed pipeline)
+    const Renderer* renderer;
+};
+
+/// Tried in this order: desktop OpenGL 3, then 2.1 (Mali-400 through Mesa
+/// lima, old Intel), then OpenGL ES 3.0 and 2.0 (phones whose driver offers
+/// only ES).
+constexpr GlKind GL_KINDS[] = {
+    {"3", "OpenGL 3", GLFW_OPENGL_API, 3, 0, "#version 130", &SHADER_RENDERER},
+    {"2.1", "OpenGL 2.1", GLFW_OPENGL_API, 2, 1, nullptr, &FIXED_RENDERER},
+    {"es3", "OpenGL ES 3.0", GLFW_OPENGL_ES_API, 3, 0, "#version 300 es", &SHADER_RENDERER},
+    {"es2", "OpenGL ES 2.0", GLFW_OPENGL_ES_API, 2, 0, "#version 100", &SHADER_RENDERER},
+};
+
+/// Whether the current context compiles Dear ImGui's kind of shader in
+/// `glsl`: a driver may create a context whose shader language is older
+/// than its version promises.
+bool CompilesShaders(const char* glsl) {
+    using CreateShader = unsigned (*)(unsigned);
+    using ShaderSource = void (*)(unsigned, int, const char* const*, const int*);
+    using CompileShader = void (*)(unsigned);
+    using GetShaderiv = void (*)(unsigned, unsigned, int*);
+    using DeleteShader = void (*)(unsigned);
+    const auto create = reinterpret_cast<CreateShader>(glfwGetProcAddress("glCreateShader"));
+    const auto source = reinterpret_cast<ShaderSource>(glfwGetProcAddress("glShaderSource"));
+    const auto compile = reinterpret_cast<CompileShader>(glfwGetProcAddress("glCompileShader"));
+    const auto get = reinterpret_cast<GetShaderiv>(glfwGetProcAddress("glGetShaderiv"));
+    const auto remove = reinterpret_cast<DeleteShader>(glfwGetProcAddress("glDeleteShader"));
+    if (!create || !source || !compile || !get || !remove) return false;
+    constexpr unsigned VERTEX_SHADER = 0x8B31, COMPILE_STATUS = 0x8B81;
+    const bool modern = std::strstr(glsl, "130") || std::strstr(glsl, "300 es");
+    const std::string text = std::string(glsl) + "\n" +
+                             (modern ? "in vec2 p; void main() { gl_Position = vec4(p, 0.0, 1.0); }\n"
+                                     : "attribute vec2 p; void main() { gl_Position = vec4(p, 0.0, 1.0); }\n");
+    const char* lines[] = {text.c_str()};
+    const unsigned shader = create(VERTEX_SHADER);
+    if (!shader) return false;
+    source(shader, 1, lines, nullptr);
+    compile(shader);
+    int ok = 0;
+    get(shader, COMPILE_STATUS, &ok);
+    remove(shader);
+    return ok != 0;
+}
+
+/// The window with the first context the driver offers and Dear ImGui's
+/// renderer starts on (or the one asked for with --gl); null when there is
+/// none. `chosen` says which. The ImGui context must exist.
+GLFWwindow* OpenWindow(const Options& o, const GlKind*& chosen) {
+    for (const GlKind& kind : GL_KINDS) {
+        if (!o.gl.empty() && o.gl != kind.key) continue;
+        // OpenGL ES on X11 comes through GLX when the driver offers it there, else through EGL.
+        for (int api : {GLFW_NATIVE_CONTEXT_API, GLFW_EGL_CONTEXT_API}) {
+            if (api == GLFW_EGL_CONTEXT_API && kind.api != GLFW_OPENGL_ES_API) break;
+            glfwDefaultWindowHints();
+            glfwWindowHint(GLFW_CLIENT_API, kind.api);
+            glfwWindowHint(GLFW_CONTEXT_CREATION_API, api);
+            glfwWindowHint(GLFW_CONTEXT_VERSION_MAJOR, kind.major);
+            glfwWindowHint(GLFW_CONTEXT_VERSION_MINOR, kind.minor);
+            GLFWwindow* window = glfwCreateWindow(o.width, o.height, "Escucha", nullptr, nullptr);
+            if (!window) continue;
+            glfwMakeContextCurrent(window);
+            if (kind.glsl && !CompilesShaders(kind.glsl)) {
+                std::fprintf(stderr, "escucha: %s does not compile %s shaders here; trying the next\n", kind.name,
+                             kind.glsl);
+            } else if (kind.renderer->init(kind.glsl)) {
+                chosen = &kind;
+                g_renderer = kind.renderer;
+                return window;
+            } else {
+                std::fprintf(stderr, "escucha: Dear ImGui cannot draw on %s here; trying the next\n", kind.name);
+            }
+            glfwMakeContextCurrent(nullptr);
+            glfwDestroyWindow(window);
+        }
+    }
+    return nullptr;
+}
+
+/// GLFW's complaints go to the log: which contexts were refused, and why.
+extern "C" void OnGlfwError(int code, const char* text) {
+    std::fprintf(stderr, "escucha: window system: %s (%#x)\n", text ? text : "", static_cast<unsigned>(code));
 }
 
 // [SECTION] Input: keys that come and go between two frames
@@ -313,6 +444,22 @@ double MillisSince(std::chrono::steady_clock::time_point t) {
 
 int RunApp(int argc, char** argv) {
     const Options options = ReadOptions(argc, argv);
+    if (options.version) {
+        std::printf("escucha %s\n", ESCUCHA_VERSION);
+        return 0;
+    }
+    if (options.help) {
+        std::printf("escucha %s: listen, record and interpret in the field.\n"
+                    "Usage: escucha [--vault DIR] [--size WIDTHxHEIGHT] [--gl 3|2.1|es3|es2] [--version]\n"
+                    "The vault is $ESCUCHA_VAULT, or ~/.local/share/escucha/vault. The command line: escucha-cli help\n",
+                    ESCUCHA_VERSION);
+        return 0;
+    }
+    // The chosen language, before anything can go wrong: the words below are the person's.
+    {
+        const Settings settings = LoadSettings(DefaultSettingsFile());
+        SetLanguage(settings.language.empty() ? SystemLanguage() : settings.language);
+    }
     const char* display = std::getenv("DISPLAY");
     const char* wayland = std::getenv("WAYLAND_DISPLAY");
     if ((!display || !*display) && (!wayland || !*wayland)) {
@@ -327,19 +474,30 @@ int RunApp(int argc, char** argv) {
                      display ? display : "");
         return 2;
     }
-    glfwWindowHint(GLFW_CONTEXT_VERSION_MAJOR, 3);
-    glfwWindowHint(GLFW_CONTEXT_VERSION_MINOR, 0);
-    GLFWwindow* window = glfwCreateWindow(options.width, options.height, "Escucha", nullptr, nullptr);
+    glfwSetErrorCallback(OnGlfwError);
+    IMGUI_CHECKVERSION();
+    ImGui::CreateContext();
+    const GlKind* gl = nullptr;
+    GLFWwindow* window = OpenWindow(options, gl);
     if (!window) {
-        std::fprintf(stderr, "escucha: no OpenGL 3 window could be opened on this display.\n");
+        ImGui::DestroyContext();
+        std::fprintf(stderr, "escucha: %s\n",
+                     Tr("The graphics driver offers neither OpenGL 3, OpenGL 2.1, OpenGL ES 3.0 nor OpenGL ES 2.0, "
+                        "so the window cannot be drawn on this screen. The command line works without it: "
+                        "escucha-cli help"));
         glfwTerminate();
         return 2;
     }
-    glfwMakeContextCurrent(window);
     glfwSwapInterval(1);
+    char graphics[256];
+    {
+        const auto* version = reinterpret_cast<const char*>(glGetString(GL_VERSION));
+        const auto* renderer = reinterpret_cast<const char*>(glGetString(GL_RENDERER));
+        std::snprintf(graphics, sizeof graphics, "%s (%s, %s)", gl->name, version ? version : "?",
+                      renderer ? renderer : "?");
+        std::fprintf(stderr, "escucha: drawing with %s, %s\n", graphics, gl->glsl ? gl->glsl : "no shaders");
+    }
 
-    IMGUI_CHECKVERSION();
-    ImGui::CreateContext();
     ImGui::GetIO().IniFilename = nullptr; // nothing written outside the vault
     // Our callbacks first: the ImGui backend chains to them. They only note
     // that something happened, so that an idle app draws nothing.
@@ -356,7 +514,6 @@ int RunApp(int argc, char** argv) {
     glfwSetCharCallback(window, OnChar);
     ImGui::GetIO().SetClipboardTextFn = SetClipboard;
     ImGui::GetIO().ClipboardUserData = window;
-    ImGui_ImplOpenGL3_Init("#version 130");
 
     {
         UiQueue ui([] { glfwPostEmptyEvent(); });
@@ -380,6 +537,9 @@ int RunApp(int argc, char** argv) {
         float font_scale = 0;
         bool stopping = false;
         int stop_rounds = 0;
+        TouchInput touch;
+        float last_height = 0;
+        bool asleep_logged = false;
         while (!glfwWindowShouldClose(window)) {
             // On a stop signal, a few more rounds take in the keys already
             // sent (the last words typed), then the loop ends.
@@ -393,15 +553,30 @@ int RunApp(int argc, char** argv) {
             // Recording or playing, the clock and the level meter move: about
             // 25 frames a second, never more, whatever the screen's refresh.
             const bool live = state.audio.Live();
-            if (options.render_every_frame || stopping || g_activity || (frames_to_draw > 0 && !live)) {
+            // A glide after a flick moves on its own, at about 60 frames a second.
+            const bool animating = touch.Animating();
+            if (options.render_every_frame || stopping || g_activity || (frames_to_draw > 0 && !live && !animating)) {
                 glfwPollEvents();
+            } else if (live || animating) {
+                glfwWaitEventsTimeout(animating ? 1.0 / 60 : 0.04);
             } else {
-                // Sleep until input or posted work; wake at least twice a
-                // second for autosave and auto-lock. Idle costs next to nothing.
-                glfwWaitEventsTimeout(live ? 0.04 : 0.5);
+                // Sleep until input, posted work, or the next thing due by
+                // the clock (autosave, auto-lock, a sync, a long press); with
+                // nothing due, until an event: idle, the processor sleeps.
+                double due = state.NextDue();
+                if (const double press = touch.WakeAt(); press >= 0 && (due < 0 || press < due)) due = press;
+                const double wait = due < 0 ? -1 : std::max(0.0, due - glfwGetTime()) + 0.001;
+                if (options.frame_log && !asleep_logged) {
+                    if (wait < 0) std::fprintf(stderr, "escucha: asleep until an event\n");
+                    else std::fprintf(stderr, "escucha: asleep until an event or %.1f s from now\n", wait);
+                }
+                asleep_logged = true;
+                if (wait < 0) glfwWaitEvents();
+                else glfwWaitEventsTimeout(wait);
             }
             if (ui.Run() > 0) g_activity = true;
             const double now = glfwGetTime();
+            if (const double press = touch.WakeAt(); press >= 0 && now >= press) g_activity = true;
             // Background work landing (a sync every few minutes) is not a
             // person: only input keeps the vault open.
             if (g_input) state.session.Input(now);
@@ -422,7 +597,7 @@ int RunApp(int argc, char** argv) {
             // Draw a few frames after anything happens (Dear ImGui settles
             // focus and layout over the next frames), then nothing at all.
             if (g_activity) frames_to_draw = 3;
-            else if (live) frames_to_draw = std::max(frames_to_draw, 1);
+            else if (live || animating) frames_to_draw = std::max(frames_to_draw, 1);
             g_activity = false;
             if (!options.render_every_frame) {
                 if (frames_to_draw == 0) continue;
@@ -430,12 +605,15 @@ int RunApp(int argc, char** argv) {
             }
 
             const auto frame_start = std::chrono::steady_clock::now();
-            ImGui_ImplOpenGL3_NewFrame();
+            g_renderer->new_frame();
             ImGui_ImplGlfw_NewFrame();
+            touch.BeforeFrame(now);
             ImGui::NewFrame();
+            asleep_logged = false;
             Frame f;
             f.now = now;
             f.scale = scale;
+            f.graphics = graphics;
             f.narrow = ImGui::GetMainViewport()->WorkSize.x < 600.0f * xscale;
             if (f.narrow) {
                 // Touch: controls at least 44 px tall (an 18 px font and 13 px above and below), more room between
@@ -446,6 +624,10 @@ int RunApp(int argc, char** argv) {
             }
             DrawFrame(state, f);
             if (f.narrow) ImGui::PopStyleVar(3);
+            // Touch reads this frame's press or drag once every panel has drawn (and said what it holds).
+            const float height = ImGui::GetIO().DisplaySize.y;
+            touch.AfterFrame(now, last_height > 0 && height < last_height);
+            last_height = height;
             ImGui::Render();
             // Dear ImGui shows some changes a frame late (a form that appears
             // asks for the keyboard, which it gets on the next frame): until a
@@ -459,7 +641,7 @@ int RunApp(int argc, char** argv) {
             glViewport(0, 0, fw, fh);
             glClearColor(0.95f, 0.95f, 0.95f, 1);
             glClear(GL_COLOR_BUFFER_BIT);
-            ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
+            g_renderer->render(ImGui::GetDrawData());
             glfwSwapBuffers(window);
             ReleaseDeferredKeys(window);
             if (options.frame_log) std::fprintf(stderr, "escucha: frame %.3f ms\n", MillisSince(frame_start));
@@ -488,7 +670,7 @@ int RunApp(int argc, char** argv) {
         state.FlushBeforeExit();
         if (g_stop_signal) std::fprintf(stderr, "escucha: stopped by a signal, everything saved\n");
     }
-    ImGui_ImplOpenGL3_Shutdown();
+    g_renderer->shutdown();
     ImGui_ImplGlfw_Shutdown();
     ImGui::DestroyContext();
     glfwDestroyWindow(window);

@@ -1,4 +1,4 @@
-// The Escucha window: GLFW + OpenGL 3 + Dear ImGui.
+// The Escucha window: GLFW, OpenGL 3, 2.1 or ES (the first the driver offers), Dear ImGui.
 #pragma once
 
 namespace escucha::gui {

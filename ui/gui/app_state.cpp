@@ -113,6 +113,21 @@ void AppState::Tick(double now) {
     sync.Tick(now);
 }
 
+double AppState::NextDue() {
+    double next = -1;
+    const auto take = [&next](double due) {
+        if (due >= 0 && (next < 0 || due < next)) next = due;
+    };
+    // The write-ahead log is folded in once a person has been idle for ten seconds.
+    if (const double idle = context.last_input + 10; context.now < idle) take(idle);
+    if (session.CurrentScreen() != Screen::Main) return next;
+    take(editing.NextAutosave());
+    if (const int minutes = settings.Get().lock_after_minutes; minutes > 0)
+        take(context.last_input + minutes * 60.0);
+    take(sync.NextAutomatic());
+    return next;
+}
+
 void AppState::FlushBeforeExit() {
     // A recording is stopped and finished in the vault before anything closes.
     audio.Shutdown();

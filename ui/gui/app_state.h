@@ -75,6 +75,10 @@ public:
     void Lock(const std::string& reason = {});
     /// Autosave, auto-lock and automatic sync when due.
     void Tick(double now);
+    /// When Tick next has something to do by the clock alone (app clock), or
+    /// a negative number when only input or posted work can bring any: the
+    /// window sleeps until then, so an idle app never wakes the processor.
+    [[nodiscard]] double NextDue();
     /// Saves what is unsaved and waits for it (window closing, lock).
     void FlushBeforeExit();
     [[nodiscard]] const std::string& Status() const { return context.status; }

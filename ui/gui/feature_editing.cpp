@@ -36,6 +36,16 @@ void EditingFeature::Autosave(double now) {
                     m_closing.end());
 }
 
+double EditingFeature::NextAutosave() {
+    double next = -1;
+    for (auto* d : OpenDrafts()) {
+        if (!d->dirty || d->saving || d->revision == d->refused_revision) continue;
+        const double due = std::max(d->last_edit + AUTOSAVE_AFTER_S, d->retry_at);
+        if (next < 0 || due < next) next = due;
+    }
+    return next;
+}
+
 bool EditingFeature::SaveUnsaved() {
     bool saved = false;
     for (auto* d : OpenDrafts()) {
@@ -123,6 +133,7 @@ void EditingFeature::OpenRecord(const std::string& id) {
                 m_draft->key = m_ctx.next_key++;
                 m_ctx.section = type.name;
                 LoadLinkedNarratives();
+                std::fprintf(stderr, "escucha: record opened\n");
             });
         },
         [this, session](std::string what) {

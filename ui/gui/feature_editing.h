@@ -97,6 +97,8 @@ public:
     void Autosave(double now);
     /// Saves every form with unsaved edits now; false when there was none.
     bool SaveUnsaved();
+    /// When Autosave next has something to do (app clock), or a negative number when nothing waits.
+    [[nodiscard]] double NextAutosave();
     void Clear(); ///< at lock
 
     static constexpr double AUTOSAVE_AFTER_S = 1.0;

@@ -103,6 +103,10 @@ public:
     void OpenConnection();
     /// Starts an automatic cycle when one is due.
     void Tick(double now);
+    /// When Tick starts the next automatic cycle (app clock), or a negative number when none will.
+    [[nodiscard]] double NextAutomatic() const {
+        return m_view.enrolled && !m_view.running ? m_view.next_auto : -1;
+    }
     /// Stops a cycle running or queued (lock, exit).
     void Cancel();
     void Clear(); ///< at lock; the server typed stays

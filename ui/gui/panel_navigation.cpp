@@ -71,13 +71,12 @@ void ProjectAndStatus(const ListsFeature& l, const std::string& status, float wi
     const float room = std::max(width * 0.4f, width - status_width - gap);
     const float x = ImGui::GetCursorPosX();
     ImGui::TextUnformatted(Ellipsize(l.ProjectName(), room).c_str());
-    if (ImGui::IsItemHovered() && ImGui::CalcTextSize(l.ProjectName().c_str()).x > room)
-        ImGui::SetTooltip("%s", l.ProjectName().c_str());
+    FullTextOnHold(l.ProjectName(), ImGui::CalcTextSize(l.ProjectName().c_str()).x > room);
     if (!status.empty()) {
         ImGui::SameLine(x + std::max(room + gap, width - status_width));
         const float status_room = width - room - gap;
         ImGui::TextDisabled("%s", Ellipsize(status, status_room).c_str());
-        if (ImGui::IsItemHovered() && status_width > status_room) ImGui::SetTooltip("%s", status.c_str());
+        FullTextOnHold(status, status_width > status_room);
     }
 }
 

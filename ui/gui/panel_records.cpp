@@ -62,6 +62,8 @@ void DrawRecordList(EditingFeature& e, const SyncFeature& sync, const std::strin
                 Ellipsize(e.Lists().RowLabel(type, r), room) + "\n" + Ellipsize(detail, room) + "###" + r.id;
             if (ImGui::Selectable(label.c_str(), e.Draft() && e.Draft()->id == r.id, 0, ImVec2(0, row_height)))
                 e.OpenRecord(r.id);
+            const std::string title = e.Lists().RowLabel(type, r);
+            FullTextOnHold(title, ImGui::CalcTextSize(title.c_str()).x > room);
         }
     ImGui::EndChild();
 }

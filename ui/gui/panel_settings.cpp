@@ -36,6 +36,10 @@ void DrawSettings(SettingsFeature& s, AppState& app, const Frame& f) {
     }
     ImGui::Separator();
     if (WideButton(Tr("Lock now (Ctrl+L)"), f)) app.Lock();
+    ImGui::Separator();
+    // Which OpenGL the driver gave: what to tell someone helping when the window draws wrong.
+    ImGui::TextDisabled("%s", Tr("Drawn with"));
+    ImGui::TextWrapped("%s", f.graphics);
 }
 
 } // namespace escucha::gui

@@ -97,6 +97,21 @@ void ErrorText(const std::string& text) {
     ImGui::PopStyleColor();
 }
 
+void FullTextOnHold(const std::string& text, bool cut) {
+    if (!cut) return;
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s", text.c_str());
+    const ImGuiID id = ImGui::GetItemID() ? ImGui::GetItemID() : ImGui::GetID(text.c_str());
+    ImGui::PushID(static_cast<int>(id));
+    if (ImGui::IsItemHovered() && ImGui::IsMouseClicked(ImGuiMouseButton_Right)) ImGui::OpenPopup("whole");
+    if (ImGui::BeginPopup("whole")) {
+        ImGui::PushTextWrapPos(ImGui::GetMainViewport()->WorkSize.x * 0.8f);
+        ImGui::TextUnformatted(text.c_str());
+        ImGui::PopTextWrapPos();
+        ImGui::EndPopup();
+    }
+    ImGui::PopID();
+}
+
 namespace {
 
 /// Whether `needle` (already folded) is in `haystack`, ignoring case and accents.

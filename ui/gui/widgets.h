@@ -18,6 +18,7 @@ struct Frame {
     double now = 0;
     bool narrow = false; ///< phone-sized: one column, large touch targets
     float scale = 1;     ///< content scale (DPI) times the chosen UI scale
+    const char* graphics = ""; ///< the OpenGL context drawn with, for the settings
 };
 
 inline const ImVec4 ERROR_COLOUR{0.75f, 0.1f, 0.1f, 1};
@@ -49,6 +50,10 @@ bool ConfirmedButton(const char* label, const char* popup_id, const char* questi
 [[nodiscard]] std::string Ellipsize(const std::string& text, float width);
 /// Text in the error colour, wrapped.
 void ErrorText(const std::string& text);
+/// For the item just drawn, showing `text` cut to fit (`cut`): the whole of
+/// it under the mouse, and in a small window on a right click or a long
+/// press, since a finger has no hover.
+void FullTextOnHold(const std::string& text, bool cut);
 
 /// A multiline editor whose lines wrap at its width (`name` keeps its state with `d`'s form).
 /// True on the frame `text` changed.
