@@ -2,11 +2,15 @@
 // headquarters get the pseudonymised items and participants, never the
 // real name or number of anyone in it. The chat is made up; the canary name
 // and number belong to no one.
+#include "escucha/capture/audio.h"
 #include "escucha/capture/operations.h"
 #include "escucha/capture/social_import.h"
+#include "escucha/storage/blobs.h"
+#include "capture/zip_of.h"
 #include "sync/sync_fixture.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <set>
 
 using namespace escucha;
@@ -113,4 +117,70 @@ TEST_CASE("An imported chat reaches headquarters and the team pseudonymised; nam
     const std::string ana_text = AllOf(ana.vault);
     CHECK(ana_text.find(CANARY_NAME) != std::string::npos);
     CHECK(ana_text.find("310 777 4243") != std::string::npos);
+}
+
+TEST_CASE("A chat's voice note and photo reach the team through headquarters, sealed; they go with their author's "
+          "withdrawal",
+          "[sync][social]") {
+    Hq hq;
+    Device ana(hq, "researcher");
+    Device luis(hq, "interpreter");
+    REQUIRE(ana.Sync().ok);
+    REQUIRE(luis.Sync().ok);
+
+    // A voice note as a phone's app encodes it, and a photo.
+    TempDir media_dir;
+    const auto run = [](const std::string& command) { REQUIRE(std::system(command.c_str()) == 0); };
+    run("sox -n -r 16000 -b 16 -c 1 '" + (media_dir / "nota.wav").string() + "' synth 2 sine 300:900");
+    run("opusenc --quiet '" + (media_dir / "nota.wav").string() + "' '" + (media_dir / "nota.opus").string() + "'");
+    run("convert -size 40x30 gradient:red-blue '" + (media_dir / "foto.jpg").string() + "'");
+    const std::string voice = ReadFile(media_dir / "nota.opus");
+    const std::string photo = ReadFile(media_dir / "foto.jpg");
+    const std::string chat = "14/3/24, 9:07 p. m. - Rosa Quiñónez: PTT-20240314-WA0003.opus (archivo adjunto)\n"
+                             "14/3/24, 9:08 p. m. - Tomás Ruiz: IMG-20240314-WA0004.jpg (archivo adjunto)\n";
+    const auto zip = ZipOf(
+        {{"WhatsApp Chat with Cosecha.txt", chat}, {"PTT-20240314-WA0003.opus", voice}, {"IMG-20240314-WA0004.jpg", photo}});
+
+    capture::AuthorChoices choices;
+    choices.generate = true;
+    const capture::SocialMediaArchive media(zip, "WhatsApp Chat with Cosecha.zip");
+    const auto report = capture::ImportSocial(ana.vault, ana.Project(),
+                                              capture::ParseSocialExport(zip, "WhatsApp Chat with Cosecha.zip"),
+                                              choices, media);
+    REQUIRE(report.voice_notes == 1);
+    REQUIRE(report.images == 1);
+    REQUIRE(ana.Sync().ok);
+    REQUIRE(luis.Sync().ok);
+
+    // The interpreter gets the records, and the files from headquarters on request.
+    const auto recordings = luis.vault.Records().List("recording");
+    const auto images = luis.vault.Records().List("image");
+    REQUIRE(recordings.size() == 1);
+    REQUIRE(images.size() == 1);
+    CHECK(luis.vault.Records().Get(recordings[0]["social_item_id"]));
+    CHECK(luis.vault.Records().Get(images[0]["social_item_id"]));
+    const std::string voice_sha = recordings[0]["audio_sha256"];
+    const std::string photo_sha = images[0]["image_sha256"];
+    CHECK(HqBlobBytes(hq, hq.project, photo_sha) == photo);
+    {
+        sync::SyncClient client(luis.vault);
+        REQUIRE(client.DownloadBlob(photo_sha).ok);
+        REQUIRE(client.DownloadBlob(voice_sha).ok);
+    }
+    storage::BlobStore luis_blobs(luis.vault);
+    CHECK(luis_blobs.ReadAll(photo_sha) == photo);
+    capture::Decoder decoder(luis_blobs.Open(voice_sha));
+    CHECK(decoder.DurationMs() > 1500);
+    // Sealed at headquarters: neither file is there as it came.
+    CHECK(FilesContaining(hq.dir / "hq", "OpusHead").empty());
+    CHECK(FilesContaining(hq.dir / "hq", photo.substr(0, 64)).empty());
+
+    // Rosa withdraws: her voice note goes from every device; Tomás's photo stays.
+    const std::string rosa = recordings[0]["participant_ids"][0];
+    (void)capture::WithdrawConsent(ana.vault.Records(), rosa, "2024-04-01");
+    REQUIRE(ana.Sync().ok);
+    REQUIRE(luis.Sync().ok);
+    CHECK(luis.vault.Records().List("recording").empty());
+    CHECK_FALSE(luis_blobs.Find(voice_sha));
+    CHECK(luis.vault.Records().List("image").size() == 1);
 }
