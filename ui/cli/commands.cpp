@@ -1079,7 +1079,7 @@ const char* SocialRefusal(const std::string& reason) {
 
 const char* MediaNotKept(const std::string& reason) {
     if (reason == "missing") return "not in this file (a .txt export has no media: import the .zip)";
-    if (reason == "not_kept") return "videos, documents or contact cards (not kept)";
+    if (reason == "not_kept") return "videos, documents or contact cards";
     if (reason == "unreadable") return "not audio or a picture this program reads";
     if (reason == "too_large") return "too large";
     if (reason == "ambiguous") return "two files of the same name in the zip";

@@ -84,6 +84,10 @@ void ListsFeature::LoadList(const std::string& type_name) {
         options.newest_first = true;
         std::vector<RowSummary> rows;
         for (const auto& r : vault->Records().List(type_name, options)) rows.push_back(Summarise(type, r));
+        // A chat reads from its first message down, thread by thread.
+        if (std::any_of(rows.begin(), rows.end(), [](const RowSummary& r) { return !r.order.empty(); }))
+            std::stable_sort(rows.begin(), rows.end(),
+                             [](const RowSummary& a, const RowSummary& b) { return a.order < b.order; });
         ui.Post([this, session, type_name, project, rows = std::move(rows)]() mutable {
             if (session != m_ctx.session || project != m_project_id) return;
             m_lists[type_name] = RecordList{std::move(rows), true};

@@ -7,6 +7,8 @@
 #include "labels.h"
 #include "panels.h"
 
+#include "escucha/capture/social_import.h"
+
 #include <imgui_stdlib.h>
 
 #include <algorithm>
@@ -96,13 +98,16 @@ std::string RecordingState(const RecordingRow& r) {
 // [SECTION] Recordings in the form of an interview or a consent
 
 void DrawRecordings(AudioFeature& a, const RecordDraft& d, const Frame& f) {
+    // A chat message's voice notes come with its export: nothing is recorded onto it here.
+    const bool made_here = d.type != capture::SOCIAL_ITEM;
+    if (!made_here && (!a.RecordingsLoaded() || a.Recordings().empty())) return;
     ImGui::Separator();
     ImGui::TextUnformatted(TypePluralLabel("recording"));
     if (d.id.empty()) {
         ImGui::TextDisabled("%s", Tr("Save it first: then it can be recorded."));
         return;
     }
-    if (RecordButton(Tr("Record"), f, !a.Recording() && !a.Importing())) a.StartRecording();
+    if (made_here && RecordButton(Tr("Record"), f, !a.Recording() && !a.Importing())) a.StartRecording();
     if (!a.Notice().empty()) ImGui::TextColored(OK_COLOUR, "%s", a.Notice().c_str());
     if (!a.RecordingsLoaded()) {
         ImGui::TextDisabled("%s", Tr("Reading…"));
@@ -142,7 +147,8 @@ void DrawRecordings(AudioFeature& a, const RecordDraft& d, const Frame& f) {
         ImGui::Spacing();
         ImGui::PopID();
     }
-    if (ImGui::TreeNodeEx("##import", ImGuiTreeNodeFlags_SpanAvailWidth, "%s", Tr("Import a recording from a file…"))) {
+    if (made_here &&
+        ImGui::TreeNodeEx("##import", ImGuiTreeNodeFlags_SpanAvailWidth, "%s", Tr("Import a recording from a file…"))) {
         ImGui::TextWrapped("%s", Tr("WAV, Ogg Opus, FLAC, Ogg Vorbis or MP3. It is encoded again into the vault; "
                                     "the file itself is left as it is."));
         ImGui::BeginDisabled(a.Importing());

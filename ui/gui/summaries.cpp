@@ -95,6 +95,9 @@ std::vector<std::string> SummaryFields(const storage::RecordType& type) {
     // Types whose title may be empty are named by the first words of their text.
     add("paraphrase");
     add("text");
+    // A chat message with only a voice note or a photo is named by its file.
+    add("attachments");
+    add("thread");
     return fields;
 }
 
@@ -108,7 +111,14 @@ RowSummary Summarise(const storage::RecordType& type, const Json& record) {
         if (text.empty()) text = Str(record, "text");
         row.title = FirstWords(text);
     }
-    if (type.name == "social_media_item") row.title = Str(record, "platform") + ": " + row.title;
+    if (type.name == "social_media_item") {
+        if (row.title.empty() && record.contains("attachments") && record["attachments"].is_array())
+            for (const auto& a : record["attachments"])
+                if (a.is_string()) row.title += (row.title.empty() ? "" : ", ") + a.get<std::string>();
+        const std::string thread = Str(record, "thread");
+        row.title = Str(record, "platform") + (thread.empty() ? "" : " · " + thread) + ": " + row.title;
+        row.order = thread + '\x1F' + Str(record, "posted_at") + '\x1F' + row.id;
+    }
     row.kind = Str(record, type.Field("kind") ? "kind" : "mode");
     row.status = Str(record, "status");
     for (const char* f : WHEN_FIELDS)

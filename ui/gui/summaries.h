@@ -43,6 +43,9 @@ struct RowSummary {
     std::string status; ///< a choice name, may be empty
     std::string when;   ///< a date, may be empty
     std::string ref;    ///< the person it is of (a consent's participant), may be empty
+    /// Where it goes in its list when not newest first: a chat's messages by
+    /// thread, then in the order they were posted. Empty: by creation.
+    std::string order;
 };
 
 /// The summary of a record (any type) for lists. Runs on the worker.
