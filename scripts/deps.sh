@@ -22,6 +22,7 @@ ESCUCHA_TEST_PACKAGES=(
   opus-tools       # ...and voice notes as another program encodes them (opusenc), for chat imports
   libxml2-utils unzip   # REFI-QDA exports checked by xmllint against the schemas, unpacked by unzip
   postgresql-15    # headquarters' PostgreSQL tests start a real server (initdb, pg_ctl) and read a pg_dump
+  dpkg-dev desktop-file-utils   # the .deb packages: dependencies by dpkg-shlibdeps, the desktop entry checked
 )
 
 # install_packages NAME...: installs those of the named packages that are missing.
