@@ -143,8 +143,8 @@ void DrawRecordEditor(EditingFeature& e, AudioFeature& a, CodingFeature& c, Acti
     }
     if (d.type == capture::SOCIAL_ITEM) DrawItemPictures(social, d, f);
     // A round's voters, status and decision change through its voting below, not by hand.
-    static const std::vector<std::string> by_voting = {"voter_tokens", "status", "decision"};
-    DrawForm(e, d, f, d.type == interpret::ROUND_TYPE ? by_voting : std::vector<std::string>{});
+    DrawForm(e, d, f,
+             d.type == interpret::ROUND_TYPE ? interpret::RoundFieldsSetByOperations() : std::vector<std::string>{});
     if (HasRole(d.type, storage::RecordRole::Person)) DrawIdentity(e, f);
     if (HasRole(d.type, storage::RecordRole::Consent)) DrawConsentActions(e, f);
     if (const auto* text = interpret::CodableField(e.Type(d.type))) DrawCodingBox(c, e, d, text->name, f);

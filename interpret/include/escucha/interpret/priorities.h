@@ -44,6 +44,13 @@ inline constexpr int64_t DEFAULT_DOTS_PER_VOTER = 3;
 inline constexpr int64_t DEFAULT_SCORE_MIN = 1;
 inline constexpr int64_t DEFAULT_SCORE_MAX = 5;
 
+/// The fields of a round that change only through its operations (voters
+/// added, votes closed, a decision recorded), never by editing the record.
+inline const std::vector<std::string>& RoundFieldsSetByOperations() {
+    static const std::vector<std::string> fields = {"voter_tokens", "status", "decision"};
+    return fields;
+}
+
 // [SECTION] Voter tokens
 
 /// A new anonymous voter token: "V-" and six characters that cannot be
