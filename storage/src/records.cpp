@@ -720,41 +720,83 @@ void RecordStore::ReleaseBlobs(const RecordType& type, const Json& record) {
     }
 }
 
-void RecordStore::Write(const RecordType& type, const Json& record, const char* op) {
-    if (!type.blob_fields.empty()) ReleaseBlobs(type, record);
-    std::string columns = "id, project_id, created_at, updated_at, author, device, rev, deleted";
-    std::string marks = "?, ?, ?, ?, ?, ?, ?, ?";
-    for (const auto& f : type.fields) {
-        columns += ", " + QuoteIdent(f.name);
-        marks += ", ?";
-    }
-    auto stmt_lease =
-        Cached("INSERT OR REPLACE INTO " + QuoteIdent(type.name) + " (" + columns + ") VALUES (" + marks + ")");
-    auto& stmt = *stmt_lease;
-    const auto& id = record["id"].get_ref<const std::string&>();
-    const std::string project = type.project_scoped ? record["project_id"].get<std::string>() : id;
-    stmt.Bind(1, id).Bind(2, project);
-    stmt.Bind(3, record["created_at"].get<std::string>()).Bind(4, record["updated_at"].get<std::string>());
-    stmt.Bind(5, record["author"].get<std::string>()).Bind(6, record["device"].get<std::string>());
-    stmt.Bind(7, record["rev"].get<int64_t>()).Bind(8, record["deleted"].get<bool>() ? 1 : 0);
-    int index = 9;
-    for (const auto& f : type.fields) {
-        if (!record.contains(f.name) || record[f.name].is_null()) {
-            stmt.BindNull(index++);
-            continue;
-        }
-        const auto& v = record[f.name];
-        if (f.kind == FieldKind::Integer) stmt.Bind(index++, v.get<int64_t>());
-        else if (f.kind == FieldKind::Boolean) stmt.Bind(index++, v.get<bool>() ? 1 : 0);
-        else if (IsListKind(f.kind)) stmt.Bind(index++, v.dump());
-        else stmt.Bind(index++, v.get<std::string>());
-    }
-    stmt.Run();
+namespace {
 
-    auto idx_lease = Cached("INSERT OR IGNORE INTO record_index (id, type) VALUES (?, ?)");
-    auto& idx = *idx_lease;
-    idx.Bind(1, id).Bind(2, type.name).Run();
-    IndexText(type, record);
+/// A field's value as its column holds it.
+void BindField(Statement& stmt, int index, const FieldSpec& f, const Json& record) {
+    const auto it = record.find(f.name);
+    if (it == record.end() || it->is_null()) {
+        stmt.BindNull(index);
+        return;
+    }
+    const auto& v = *it;
+    if (f.kind == FieldKind::Integer) stmt.Bind(index, v.get<int64_t>());
+    else if (f.kind == FieldKind::Boolean) stmt.Bind(index, v.get<bool>() ? 1 : 0);
+    else if (IsListKind(f.kind)) stmt.Bind(index, v.dump());
+    else stmt.Bind(index, v.get_ref<const std::string&>());
+}
+
+const Json& FieldOrNull(const Json& record, const std::string& name) {
+    static const Json null;
+    const auto it = record.find(name);
+    return it == record.end() ? null : *it;
+}
+
+} // namespace
+
+bool RecordStore::UpdateRow(const RecordType& type, const Json& record, const Json& before) {
+    // Only the columns that changed: SQLite rewrites every index one of whose
+    // columns an UPDATE sets, changed or not, and a REPLACE rewrites them all.
+    std::vector<std::string> names = {"updated_at", "device", "rev", "deleted"};
+    for (const char* key : {"created_at", "author"})
+        if (FieldOrNull(record, key) != FieldOrNull(before, key)) names.emplace_back(key);
+    std::vector<const FieldSpec*> fields;
+    for (const auto& f : type.fields)
+        if (FieldOrNull(record, f.name) != FieldOrNull(before, f.name)) fields.push_back(&f);
+    std::string sql = "UPDATE " + QuoteIdent(type.name) + " SET ";
+    for (size_t i = 0; i < names.size(); ++i) sql += (i ? ", " : "") + names[i] + " = ?";
+    for (const auto* f : fields) sql += ", " + QuoteIdent(f->name) + " = ?";
+    sql += " WHERE id = ?";
+    auto lease = Cached(sql);
+    auto& stmt = *lease;
+    int index = 1;
+    for (const auto& name : names) {
+        if (name == "rev") stmt.Bind(index++, record["rev"].get<int64_t>());
+        else if (name == "deleted") stmt.Bind(index++, record["deleted"].get<bool>() ? 1 : 0);
+        else stmt.Bind(index++, record[name].get_ref<const std::string&>());
+    }
+    for (const auto* f : fields) BindField(stmt, index++, *f, record);
+    stmt.Bind(index, record["id"].get_ref<const std::string&>());
+    stmt.Run();
+    return m_db.Changes() > 0;
+}
+
+void RecordStore::Write(const RecordType& type, const Json& record, const char* op, const Json* before) {
+    if (!type.blob_fields.empty()) ReleaseBlobs(type, record);
+    const auto& id = record["id"].get_ref<const std::string&>();
+    if (!before || !UpdateRow(type, record, *before)) {
+        std::string columns = "id, project_id, created_at, updated_at, author, device, rev, deleted";
+        std::string marks = "?, ?, ?, ?, ?, ?, ?, ?";
+        for (const auto& f : type.fields) {
+            columns += ", " + QuoteIdent(f.name);
+            marks += ", ?";
+        }
+        auto stmt_lease =
+            Cached("INSERT OR REPLACE INTO " + QuoteIdent(type.name) + " (" + columns + ") VALUES (" + marks + ")");
+        auto& stmt = *stmt_lease;
+        const std::string project = type.project_scoped ? record["project_id"].get<std::string>() : id;
+        stmt.Bind(1, id).Bind(2, project);
+        stmt.Bind(3, record["created_at"].get<std::string>()).Bind(4, record["updated_at"].get<std::string>());
+        stmt.Bind(5, record["author"].get<std::string>()).Bind(6, record["device"].get<std::string>());
+        stmt.Bind(7, record["rev"].get<int64_t>()).Bind(8, record["deleted"].get<bool>() ? 1 : 0);
+        int index = 9;
+        for (const auto& f : type.fields) BindField(stmt, index++, f, record);
+        stmt.Run();
+        auto idx_lease = Cached("INSERT OR IGNORE INTO record_index (id, type) VALUES (?, ?)");
+        auto& idx = *idx_lease;
+        idx.Bind(1, id).Bind(2, type.name).Run();
+    }
+    IndexText(type, record, before);
 
     if (!m_remote && IsJournalled(type, record)) {
         // A change headquarters refused is superseded by this one, which
@@ -765,35 +807,60 @@ void RecordStore::Write(const RecordType& type, const Json& record, const char* 
         // join that change: it keeps its change id (never sent) and the rev
         // its edits started from, and moves to the end of the journal so it
         // still follows every record it may now refer to.
+        // An upsert's row holds no copy of the record: its body is the record
+        // as it stands (empty text here), copied into the row only when the
+        // row is handed to a push or headquarters' version replaces the
+        // record. A tombstone's row keeps its body (it holds no text, and
+        // names why the record was erased).
+        const bool upsert = std::strcmp(op, "upsert") == 0;
+        const std::string body = upsert ? std::string() : record.dump();
         const int64_t rev = record["rev"].get<int64_t>();
         int64_t base_rev = rev - 1;
         std::string change_id;
         {
             auto waiting =
-                Cached("SELECT seq, change_id, base_rev FROM journal WHERE record_id = ? AND sent = 0 AND "
-                       "last_error IS NULL ORDER BY seq LIMIT 1");
+                Cached("SELECT seq, change_id, base_rev, seq = (SELECT max(seq) FROM journal) FROM journal "
+                       "WHERE record_id = ? AND sent = 0 AND last_error IS NULL ORDER BY seq LIMIT 1");
             (*waiting).Bind(1, id);
             if ((*waiting).Step()) {
                 const int64_t seq = (*waiting).Int(0);
+                const bool last = (*waiting).Int(3) != 0;
                 change_id = (*waiting).Text(1);
                 if (!(*waiting).IsNull(2)) base_rev = std::min(base_rev, (*waiting).Int(2));
                 (*waiting).Reset();
-                auto joined = Cached("DELETE FROM journal WHERE seq = ?");
-                (*joined).Bind(1, seq).Run();
+                if (last) {
+                    // Already last in the journal: joined where it stands.
+                    auto joined = Cached("UPDATE journal SET rev = ?, op = ?, hlc = ?, body = ?, base_rev = ? "
+                                         "WHERE seq = ?");
+                    (*joined).Bind(1, rev).Bind(2, op).Bind(3, record["updated_at"].get<std::string>());
+                    (*joined).Bind(4, body).Bind(5, base_rev).Bind(6, seq).Run();
+                } else {
+                    auto joined = Cached("DELETE FROM journal WHERE seq = ?");
+                    (*joined).Bind(1, seq).Run();
+                    change_id += '\n'; // written again below, at the end
+                }
             }
         }
-        if (change_id.empty()) change_id = NewUuidV7();
-        auto journal_lease = Cached("INSERT INTO journal (change_id, record_type, record_id, rev, op, hlc, body, "
-                                    "base_rev, sent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)");
-        auto& journal = *journal_lease;
-        journal.Bind(1, change_id).Bind(2, type.name).Bind(3, id).Bind(4, rev);
-        journal.Bind(5, op).Bind(6, record["updated_at"].get<std::string>()).Bind(7, record.dump());
-        journal.Bind(8, base_rev);
-        journal.Run();
+        if (change_id.empty() || change_id.back() == '\n') {
+            if (change_id.empty()) change_id = NewUuidV7();
+            else change_id.pop_back();
+            auto journal_lease = Cached("INSERT INTO journal (change_id, record_type, record_id, rev, op, hlc, body, "
+                                        "base_rev, sent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)");
+            auto& journal = *journal_lease;
+            journal.Bind(1, change_id).Bind(2, type.name).Bind(3, id).Bind(4, rev);
+            journal.Bind(5, op).Bind(6, record["updated_at"].get<std::string>()).Bind(7, body);
+            journal.Bind(8, base_rev);
+            journal.Run();
+        }
     }
-    auto meta_lease = Cached("INSERT OR REPLACE INTO meta (key, value) VALUES ('hlc', ?)");
-    auto& meta = *meta_lease;
-    meta.Bind(1, m_clock.Last().ToString()).Run();
+    // UPDATE first: a REPLACE would delete and insert the row, writing the
+    // key's index as well as the table.
+    auto meta_lease = Cached("UPDATE meta SET value = ? WHERE key = 'hlc'");
+    (*meta_lease).Bind(1, m_clock.Last().ToString()).Run();
+    if (m_db.Changes() == 0) {
+        auto insert = Cached("INSERT OR REPLACE INTO meta (key, value) VALUES ('hlc', ?)");
+        (*insert).Bind(1, m_clock.Last().ToString()).Run();
+    }
 }
 
 Json RecordStore::Create(const std::string& type_name, const Json& fields) {
@@ -859,7 +926,7 @@ Json RecordStore::Update(const std::string& id, const Json& patch) {
     record["deleted"] = false;
 
     CheckReferences(type, record, &*existing);
-    Write(type, record, "upsert");
+    Write(type, record, "upsert", &*existing);
     scope.Commit();
     return record;
 }
@@ -881,7 +948,7 @@ Json RecordStore::Delete(const std::string& id, bool force) {
                               errc::STILL_REFERENCED, {{"id", id}, {"count", static_cast<int64_t>(refs.size())}});
     }
     Json record = Tombstone(type, *existing);
-    Write(type, record, "delete");
+    Write(type, record, "delete", &*existing);
     Audit("delete", type.name, id);
     scope.Commit();
     return record;
@@ -924,7 +991,7 @@ Json RecordStore::Erase(const std::string& id, const std::string& cause) {
     }
     Json record = Tombstone(type, *existing);
     if (!cause.empty()) record["erased_for"] = cause;
-    Write(type, record, "delete");
+    Write(type, record, "delete", &*existing);
     Audit("erase", type.name, id);
     scope.Commit();
     return record;
@@ -1205,22 +1272,33 @@ std::vector<std::string> RecordStore::ReferencesTo(const std::string& id) {
 
 // [SECTION] Full-text search
 
-void RecordStore::IndexText(const RecordType& type, const Json& record) {
-    const auto& id = record["id"].get_ref<const std::string&>();
+namespace {
+/// What the search index holds of a record: its title, and its other
+/// searchable fields one after another. Nothing for a tombstone.
+std::pair<std::string, std::string> SearchText(const RecordType& type, const Json& record) {
     std::string title;
     std::string body;
-    if (!record["deleted"].get<bool>()) {
-        if (!type.title_field.empty() && record.contains(type.title_field) && record[type.title_field].is_string())
-            title = record[type.title_field].get<std::string>();
-        for (const auto& f : type.fields) {
-            if (!f.searchable || f.name == type.title_field || !record.contains(f.name)) continue;
-            const auto& v = record[f.name];
-            if (v.is_string()) body += v.get<std::string>() + "\n";
-            else if (v.is_array())
-                for (const auto& item : v)
-                    if (item.is_string()) body += item.get<std::string>() + "\n";
-        }
+    if (record.value("deleted", false)) return {title, body};
+    if (!type.title_field.empty() && record.contains(type.title_field) && record[type.title_field].is_string())
+        title = record[type.title_field].get<std::string>();
+    for (const auto& f : type.fields) {
+        if (!f.searchable || f.name == type.title_field || !record.contains(f.name)) continue;
+        const auto& v = record[f.name];
+        if (v.is_string()) body += v.get_ref<const std::string&>() + "\n";
+        else if (v.is_array())
+            for (const auto& item : v)
+                if (item.is_string()) body += item.get_ref<const std::string&>() + "\n";
     }
+    return {title, body};
+}
+} // namespace
+
+void RecordStore::IndexText(const RecordType& type, const Json& record, const Json* before) {
+    const auto& id = record["id"].get_ref<const std::string&>();
+    auto [title, body] = SearchText(type, record);
+    // An edit of fields the index does not hold (a status, a reference)
+    // leaves the index as it is: rewriting it writes several pages.
+    if (before && SearchText(type, *before) == std::make_pair(title, body)) return;
     auto find_lease = Cached("SELECT docid FROM search_doc WHERE record_id = ?");
     auto& find = *find_lease;
     find.Bind(1, id);
@@ -1400,6 +1478,11 @@ std::vector<JournalEntry> RecordStore::PendingJournal(int64_t limit, int64_t aft
         out.push_back({stmt.Int(0), stmt.Int(1), stmt.Text(2), stmt.Text(3), stmt.Text(4), stmt.Text(5), stmt.Int(6),
                        stmt.Text(7), stmt.Text(8), stmt.Text(9), stmt.Text(10), ParamsColumn(stmt.Text(11)),
                        stmt.Int(12), stmt.Int(13) != 0});
+    stmt.Reset();
+    // A waiting upsert names the record as it stands.
+    for (auto& e : out)
+        if (e.body.empty())
+            if (const auto record = Get(e.record_id)) e.body = record->dump();
     return out;
 }
 
@@ -1419,10 +1502,20 @@ std::vector<JournalEntry> RecordStore::TakeJournalForPush(const std::vector<int6
             continue;
         }
         auto& r = *read;
-        out.push_back({r.Int(0), r.Int(1), "", r.Text(2), r.Text(3), r.Text(4), r.Int(5), r.Text(6), r.Text(7),
-                       r.Text(8), "", Json::object(), r.Int(9), true});
+        JournalEntry e{r.Int(0), r.Int(1), "", r.Text(2), r.Text(3), r.Text(4), r.Int(5), r.Text(6), r.Text(7),
+                       r.Text(8), "", Json::object(), r.Int(9), true};
         r.Reset();
+        if (e.body.empty()) {
+            // What is sent under this change id is kept with it from now on:
+            // a later edit changes the record, not what was sent.
+            const auto record = Get(e.record_id);
+            if (!record) continue;
+            e.body = record->dump();
+            auto keep = Cached("UPDATE journal SET body = ? WHERE seq = ?");
+            (*keep).Bind(1, e.body).Bind(2, seq).Run();
+        }
         (*mark).Bind(1, seq).Run();
+        out.push_back(std::move(e));
         (*mark).Reset();
     }
     scope.Commit();
@@ -1570,9 +1663,14 @@ bool RecordStore::ApplyRemote(const Json& input) {
     record["deleted"] = deleted;
     if (const auto hlc = HlcTimestamp::Parse(record["updated_at"].get<std::string>())) m_clock.Observe(*hlc);
 
-    if (const auto existing = Get(record["id"].get<std::string>())) {
+    const auto existing = Get(record["id"].get<std::string>());
+    if (existing) {
         if ((*existing)["type"] != type.name) throw RecordError("id", "names a record of another type on this device");
         if ((*existing)["rev"].get<int64_t>() >= record["rev"].get<int64_t>()) return false;
+        // A change waiting here names the record as it stands: it keeps
+        // this device's version before headquarters' replaces it.
+        auto keep = Cached("UPDATE journal SET body = ? WHERE record_id = ? AND body = ''");
+        (*keep).Bind(1, existing->dump()).Bind(2, record["id"].get<std::string>()).Run();
     }
     m_remote = true;
     struct Reset {
@@ -1585,7 +1683,7 @@ bool RecordStore::ApplyRemote(const Json& input) {
         if (input.contains("erased_for") && input["erased_for"].is_string()) record["erased_for"] = input["erased_for"];
         ForgetText(record["id"].get<std::string>());
     }
-    Write(type, record, deleted ? "delete" : "upsert");
+    Write(type, record, deleted ? "delete" : "upsert", existing ? &*existing : nullptr);
     if (!deleted) NoteUnseenReferences(type, record);
     scope.Commit();
     return true;

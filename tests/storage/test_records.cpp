@@ -177,6 +177,7 @@ TEST_CASE("Edits of a record not yet handed to a push wait as one change", "[sto
     auto row = f.store.PendingJournal(10).back();
     CHECK(row.record_id == story["id"]);
     CHECK(row.change_id == created.change_id); // never sent: it keeps its id
+    CHECK(row.seq == created.seq);             // the last row: joined where it stands
     CHECK(row.rev == 51);
     CHECK(row.base_rev == 0); // made on nothing headquarters has
     CHECK(Json::parse(row.body)["text"] == text);
@@ -223,8 +224,9 @@ TEST_CASE("Edits of a record not yet handed to a push wait as one change", "[sto
         CHECK(row.body.find("palabra") == std::string::npos);
     }
     SECTION("a row acknowledged or joined meanwhile is not handed out") {
+        (void)f.Person("Rosa"); // the story's row is no longer the last
         const auto seq = row.seq;
-        f.store.Update(story["id"], {{"title", "Río abajo"}}); // joins: the row moves
+        f.store.Update(story["id"], {{"title", "Río abajo"}}); // joins: the row moves to the end
         CHECK(f.store.TakeJournalForPush({seq}).empty());
         const auto moved = f.store.PendingJournal(10).back();
         CHECK(moved.seq > seq);

@@ -397,10 +397,14 @@ private:
     void ForgetText(const std::string& id);
     /// Import's work, inside the caller's transaction.
     std::vector<std::string> ImportInTransaction(const Json& records);
-    void Write(const RecordType& type, const Json& record, const char* op);
+    /// Writes `record` and its journal row. `before`, the record as stored,
+    /// lets only what changed be written.
+    void Write(const RecordType& type, const Json& record, const char* op, const Json* before = nullptr);
+    /// The UPDATE of the columns that differ from `before`; false when no row has that id.
+    bool UpdateRow(const RecordType& type, const Json& record, const Json& before);
     /// Before `record` is written: erases the blobs its previous version named and no live record still does.
     void ReleaseBlobs(const RecordType& type, const Json& record);
-    void IndexText(const RecordType& type, const Json& record);
+    void IndexText(const RecordType& type, const Json& record, const Json* before = nullptr);
     bool IsJournalled(const RecordType& type, const Json& record);
     Json ReadRow(const RecordType& type, Statement& stmt) const;
     std::string SelectColumns(const RecordType& type) const;
