@@ -933,6 +933,8 @@ void BareImport(storage::Database& db, const storage::Catalogue& catalogue, cons
     auto doc = db.Prepare("INSERT INTO search_doc (record_id, record_type) VALUES (?, ?)");
     auto fts = db.Prepare("INSERT INTO search_index (docid, title, body) VALUES (?, ?, ?)");
     const std::string now = "2026-01-01T00:00:00.000Z";
+    // The page cache RecordStore::Import works with (IMPORT_CACHE_KIB).
+    db.Exec("PRAGMA cache_size = -65536");
     storage::Transaction txn(db);
     for (const auto& record : records) {
         auto& [type, stmt] = inserts.at(record.at("type").get<std::string>());

@@ -25,6 +25,8 @@ namespace escucha::storage {
 namespace {
 
 constexpr size_t MAX_TEXT_BYTES = 4u * 1024 * 1024;
+/// The page cache an import works with, in KiB (the vault's own is smaller).
+constexpr int64_t IMPORT_CACHE_KIB = 64 * 1024;
 constexpr const char* COMMON_KEYS[] = {"id",     "type",   "project_id", "created_at", "updated_at",
                                        "author", "device", "rev",        "deleted"};
 
@@ -586,6 +588,15 @@ void RecordStore::CheckReferences(const RecordType& type, const Json& record, co
     const std::string project = type.project_scoped ? record.value("project_id", "") : record.value("id", "");
     const std::string record_id = record.value("id", "");
     const auto check = [&](const std::string& field, const std::string& ref_type, const std::string& id) {
+        const auto memo_key = m_deferring ? ref_type + '\n' + id : std::string();
+        if (m_deferring)
+            if (const auto it = m_valid_refs.find(memo_key); it != m_valid_refs.end()) {
+                const auto& ref_project = it->second;
+                if (ref_project != project)
+                    throw RecordError(field, "the " + ref_type + " " + id + " belongs to another project",
+                                      errc::REFERENCE_OTHER_PROJECT, {{"id", id}, {"ref_type", ref_type}});
+                return;
+            }
         auto stmt_lease = Cached("SELECT project_id, deleted FROM " + QuoteIdent(ref_type) + " WHERE id = ?");
         auto& stmt = *stmt_lease;
         stmt.Bind(1, id);
@@ -602,6 +613,7 @@ void RecordStore::CheckReferences(const RecordType& type, const Json& record, co
             throw RecordError(field, "the " + ref_type + " " + id + " has been deleted", errc::REFERENCE_DELETED,
                               {{"id", id}, {"ref_type", ref_type}});
         const auto ref_project = ref_type == "project" ? id : stmt.Text(0);
+        if (m_deferring) m_valid_refs.emplace(memo_key, ref_project);
         if (ref_project != project)
             throw RecordError(field, "the " + ref_type + " " + id + " belongs to another project",
                               errc::REFERENCE_OTHER_PROJECT, {{"id", id}, {"ref_type", ref_type}});
@@ -801,8 +813,10 @@ void RecordStore::Write(const RecordType& type, const Json& record, const char* 
     if (!m_remote && IsJournalled(type, record)) {
         // A change headquarters refused is superseded by this one, which
         // holds the whole record as it is now: it is sent instead.
-        auto superseded = Cached("DELETE FROM journal WHERE record_id = ? AND last_error IS NOT NULL");
-        (*superseded).Bind(1, id).Run();
+        if (before) {
+            auto superseded = Cached("DELETE FROM journal WHERE record_id = ? AND last_error IS NOT NULL");
+            (*superseded).Bind(1, id).Run();
+        }
         // Edits of a record whose change has not been handed to a push yet
         // join that change: it keeps its change id (never sent) and the rev
         // its edits started from, and moves to the end of the journal so it
@@ -817,7 +831,9 @@ void RecordStore::Write(const RecordType& type, const Json& record, const char* 
         const int64_t rev = record["rev"].get<int64_t>();
         int64_t base_rev = rev - 1;
         std::string change_id;
-        {
+        // A record written without its stored version (created now, or moved
+        // to another project after its rows were dropped) has no row yet.
+        if (before) {
             auto waiting =
                 Cached("SELECT seq, change_id, base_rev, seq = (SELECT max(seq) FROM journal) FROM journal "
                        "WHERE record_id = ? AND sent = 0 AND last_error IS NULL ORDER BY seq LIMIT 1");
@@ -853,6 +869,11 @@ void RecordStore::Write(const RecordType& type, const Json& record, const char* 
             journal.Run();
         }
     }
+    // An import saves the clock once, at its end.
+    if (!m_deferring) SaveClock();
+}
+
+void RecordStore::SaveClock() {
     // UPDATE first: a REPLACE would delete and insert the row, writing the
     // key's index as well as the table.
     auto meta_lease = Cached("UPDATE meta SET value = ? WHERE key = 'hlc'");
@@ -867,7 +888,7 @@ Json RecordStore::Create(const std::string& type_name, const Json& fields) {
     const auto& type = m_catalogue.Get(type_name);
     Json record = NormaliseRecord(type, fields, true);
     Scope scope(*this);
-    CatchUpClock();
+    if (!m_deferring) CatchUpClock(); // an import caught up once, at its start
     const auto now = m_clock.Now();
     if (record["id"].is_null()) record["id"] = NewUuidV7(now.millis);
     if (!type.project_scoped) record.erase("project_id");
@@ -1054,14 +1075,14 @@ std::map<std::string, int64_t> RecordStore::MoveProjectRecords(const std::string
     return moved;
 }
 
-std::vector<std::string> RecordStore::Import(const Json& records) {
+std::vector<std::string> RecordStore::Import(const Json& records, const ImportProgress& progress) {
     Scope scope(*this);
-    auto ids = ImportInTransaction(records);
+    auto ids = ImportInTransaction(records, progress);
     scope.Commit();
     return ids;
 }
 
-ImportOutcome RecordStore::ImportOnce(const Json& records) {
+ImportOutcome RecordStore::ImportOnce(const Json& records, const ImportProgress& progress) {
     if (!records.is_array())
         throw RecordError("", std::string("an import must be a JSON array of records, not ") + records.type_name(),
                           errc::NOT_A_LIST);
@@ -1084,7 +1105,7 @@ ImportOutcome RecordStore::ImportOnce(const Json& records) {
             return outcome;
         }
     }
-    outcome.ids = ImportInTransaction(records);
+    outcome.ids = ImportInTransaction(records, progress);
     outcome.count = static_cast<int64_t>(outcome.ids.size());
     outcome.imported_at = FormatIsoMillis(SystemMillis());
     // In the same transaction as the records: a program killed after the
@@ -1095,18 +1116,43 @@ ImportOutcome RecordStore::ImportOnce(const Json& records) {
     return outcome;
 }
 
-std::vector<std::string> RecordStore::ImportInTransaction(const Json& records) {
+std::vector<std::string> RecordStore::ImportInTransaction(const Json& records, const ImportProgress& progress) {
     if (!records.is_array())
         throw RecordError("", std::string("an import must be a JSON array of records, not ") + records.type_name(),
                           errc::NOT_A_LIST);
     std::vector<std::string> ids;
     std::vector<const RecordType*> types;
+    // What the reference checks at the end read, kept from the first pass
+    // instead of read back: the whole record for a type with checks that
+    // need it, otherwise its id, project and references.
+    std::vector<Json> checked;
     std::unordered_set<std::string> seen;
+    ids.reserve(records.size());
+    types.reserve(records.size());
+    checked.reserve(records.size());
+    CatchUpClock();
     m_deferring = true;
+    // A page cache sized for a long import: pages of the indexes it fills
+    // stay in memory instead of being written to the log and read back
+    // before the commit. Set back to the vault's own size afterwards.
+    const auto cache_pages = m_db.QueryInt("PRAGMA cache_size");
+    m_db.Exec("PRAGMA cache_size = " + std::to_string(IMPORT_CACHE_KIB * -1));
     struct Reset {
-        bool& flag;
-        ~Reset() { flag = false; }
-    } reset{m_deferring};
+        RecordStore& store;
+        int64_t cache_pages;
+        ~Reset() {
+            store.m_deferring = false;
+            store.m_valid_refs.clear();
+            try {
+                store.m_db.Exec("PRAGMA cache_size = " + std::to_string(cache_pages));
+            } catch (...) {
+                // The connection keeps the larger cache; nothing is lost.
+            }
+        }
+    } reset{*this, cache_pages};
+    const auto report = [&](size_t done) {
+        if (progress && (done % 500 == 0 || done == records.size())) progress(done, records.size());
+    };
     for (size_t i = 0; i < records.size(); ++i) {
         const auto& input = records[i];
         std::string type_name;
@@ -1124,21 +1170,33 @@ std::vector<std::string> RecordStore::ImportInTransaction(const Json& records) {
             if (input.contains("id") && input["id"].is_string() && seen.count(input["id"].get<std::string>()))
                 throw RecordError("id", "the id " + input["id"].get<std::string>() + " appears twice in this file",
                                   errc::IMPORT_DUPLICATE_ID, {{"id", input["id"].get<std::string>()}});
-            const auto record = Create(type.name, input);
+            auto record = Create(type.name, input);
             ids.push_back(record["id"]);
             seen.insert(ids.back());
             types.push_back(&type);
+            if (!type.validate_with_store) {
+                Json slim = Json::object();
+                for (const char* key : {"id", "type", "project_id"})
+                    if (record.contains(key)) slim[key] = std::move(record[key]);
+                for (const auto& f : type.fields)
+                    if ((f.kind == FieldKind::Reference || f.kind == FieldKind::ReferenceList) && record.contains(f.name))
+                        slim[f.name] = std::move(record[f.name]);
+                record = std::move(slim);
+            }
+            checked.push_back(std::move(record));
         } catch (const RecordError& e) {
             throw e.At(i, type_name);
         }
+        report(i + 1);
     }
     for (size_t i = 0; i < ids.size(); ++i) {
         try {
-            CheckReferences(*types[i], *Get(ids[i]));
+            CheckReferences(*types[i], checked[i]);
         } catch (const RecordError& e) {
             throw e.At(i, types[i]->name);
         }
     }
+    SaveClock();
     return ids;
 }
 
@@ -1299,11 +1357,15 @@ void RecordStore::IndexText(const RecordType& type, const Json& record, const Js
     // An edit of fields the index does not hold (a status, a reference)
     // leaves the index as it is: rewriting it writes several pages.
     if (before && SearchText(type, *before) == std::make_pair(title, body)) return;
-    auto find_lease = Cached("SELECT docid FROM search_doc WHERE record_id = ?");
-    auto& find = *find_lease;
-    find.Bind(1, id);
-    const bool known = find.Step();
-    const int64_t docid = known ? find.Int(0) : 0;
+    bool known = false;
+    int64_t docid = 0;
+    if (!m_deferring) { // an imported record is new: it has no entry yet
+        auto find_lease = Cached("SELECT docid FROM search_doc WHERE record_id = ?");
+        auto& find = *find_lease;
+        find.Bind(1, id);
+        known = find.Step();
+        docid = known ? find.Int(0) : 0;
+    }
     if (title.empty() && body.empty()) {
         if (known) {
             auto del_lease = Cached("DELETE FROM search_index WHERE docid = ?");

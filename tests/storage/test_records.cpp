@@ -316,6 +316,37 @@ TEST_CASE("Import is all or nothing and names the failing record and field", "[s
         f.store.Import(records);
         CHECK_THROWS_WITH(f.store.Import(Json::array({records[2]})), Catch::Contains("already exists"));
     }
+    SECTION("a long import says how far it is, and its records wait in the journal without a copy of their text") {
+        for (int i = 0; i < 1200; ++i)
+            records.push_back({{"type", "story"},
+                               {"project_id", p},
+                               {"title", "t" + std::to_string(i)},
+                               {"text", "texto largo " + std::to_string(i)},
+                               {"tellers", {rosa}}});
+        std::vector<std::pair<size_t, size_t>> calls;
+        const auto ids = f.store.Import(records, [&](size_t done, size_t total) { calls.emplace_back(done, total); });
+        REQUIRE(ids.size() == records.size());
+        REQUIRE(calls.size() >= 3);
+        CHECK(calls.front() == std::make_pair(size_t{500}, records.size()));
+        CHECK(calls.back() == std::make_pair(records.size(), records.size()));
+        for (size_t i = 1; i < calls.size(); ++i) CHECK(calls[i].first > calls[i - 1].first);
+        CHECK(f.store.CheckConsistency().empty());
+        CHECK(f.store.Search("largo").size() == 20);
+        // The journal names each record; the text is read from the record when sent.
+        CHECK(f.db.QueryInt("SELECT count(*) FROM journal WHERE instr(body, 'texto largo') > 0") == 0);
+        const auto rows = f.store.PendingJournal(100000);
+        CHECK(Json::parse(rows.back().body)["text"] == "texto largo 1199");
+        // One import, one clock reading kept for the other connections.
+        CHECK(f.db.QueryText("SELECT value FROM meta WHERE key = 'hlc'") ==
+              f.store.Get(ids.back())->at("updated_at").get<std::string>());
+    }
+    SECTION("a reference looked up once is still refused in another project") {
+        const std::string other = f.store.Create("project", {{"name", "Otro"}})["id"];
+        records.push_back({{"type", "story"}, {"project_id", other}, {"title", "t"}, {"text", "x"}, {"tellers", {rosa}}});
+        CHECK_THROWS_WITH(f.store.Import(records), Catch::Contains("record 3 (story), field 'tellers'") &&
+                                                       Catch::Contains("another project"));
+        CHECK(f.store.Count("story") == 0);
+    }
 }
 
 TEST_CASE("Search ignores accents and case, ranks, and shows a snippet", "[storage]") {

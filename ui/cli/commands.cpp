@@ -499,7 +499,17 @@ int CmdImport(const Args& args) {
     auto vault = OpenVault(args);
     // Once per content: running the same import again (after a crash, or not
     // sure it ran) must not store records without ids a second time.
-    const auto outcome = vault.Records().ImportOnce(input);
+    // A long import shows how far it is on a terminal: it is one
+    // transaction, so nothing else says it is still going.
+    const bool bar = isatty(STDERR_FILENO) && input.is_array() && input.size() >= 1000;
+    int shown = -1;
+    const auto outcome = vault.Records().ImportOnce(input, [&](size_t done, size_t total) {
+        const int percent = total > 0 ? static_cast<int>(done * 100 / total) : 100;
+        if (!bar || percent == shown) return;
+        shown = percent;
+        std::cerr << "\rimporting " << percent << "% (" << done << " of " << total << " records)" << std::flush;
+    });
+    if (shown >= 0) std::cerr << "\n";
     if (outcome.already_imported) {
         std::cout << "already imported: nothing new stored (" << path << " was imported on " << outcome.imported_at
                   << ", " << outcome.count << " record" << (outcome.count == 1 ? "" : "s") << ")\n";

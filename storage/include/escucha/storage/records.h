@@ -283,14 +283,18 @@ public:
     /// Nested calls (and the store's own writes) join the outer transaction.
     void Atomically(const std::function<void()>& work);
 
+    /// Told how many records of an import are stored so far, of how many.
+    using ImportProgress = std::function<void(size_t done, size_t total)>;
     /// Imports an array of records atomically: all or nothing.
     /// Returns the ids created, in order. Throws RecordError naming the index.
-    std::vector<std::string> Import(const Json& records);
+    /// `progress`, when given, is called as records are stored (every few
+    /// hundred, and at the end); it must not touch this store.
+    std::vector<std::string> Import(const Json& records, const ImportProgress& progress = {});
     /// As Import, once per content: the vault remembers (in the same
     /// transaction) the SHA-256 of the records as canonical JSON, and the
     /// same records imported again store nothing (records without an id
     /// would otherwise be stored twice).
-    ImportOutcome ImportOnce(const Json& records);
+    ImportOutcome ImportOnce(const Json& records, const ImportProgress& progress = {});
 
     [[nodiscard]] std::optional<Json> Get(const std::string& id);
     [[nodiscard]] std::optional<std::string> TypeOf(const std::string& id);
@@ -396,7 +400,9 @@ private:
     /// Drops the copies of a record's text outside its row: unsent changes, kept conflict versions.
     void ForgetText(const std::string& id);
     /// Import's work, inside the caller's transaction.
-    std::vector<std::string> ImportInTransaction(const Json& records);
+    std::vector<std::string> ImportInTransaction(const Json& records, const ImportProgress& progress);
+    /// Stores the clock's last reading for the other connections (CatchUpClock).
+    void SaveClock();
     /// Writes `record` and its journal row. `before`, the record as stored,
     /// lets only what changed be written.
     void Write(const RecordType& type, const Json& record, const char* op, const Json* before = nullptr);
@@ -439,6 +445,9 @@ private:
     std::optional<Transaction> m_txn;
     int m_depth = 0;
     bool m_deferring = false; ///< inside Import: references are checked at the end
+    /// Inside Import: references found valid, by type and id, with their
+    /// project; a reference named by thousands of records is looked up once.
+    std::unordered_map<std::string, std::string> m_valid_refs;
     bool m_remote = false;    ///< inside ApplyRemote: nothing goes to the journal
 };
 
