@@ -230,7 +230,9 @@ TEST_CASE("escucha-cli enrols, syncs, and in watch mode resumes when HQ comes ba
     const pid_t watch =
         StartProgram({CliPath(), "--vault", vault, "sync", "--watch", "--interval", "30", "--max-backoff", "1"},
                      (dir / "watch.out").string(), (dir / "watch.err").string(), pass);
-    std::this_thread::sleep_for(std::chrono::milliseconds(1500)); // a failed cycle or two while HQ is away
+    // A failed cycle while HQ is away (waited for, not timed: the device may be slow, or emulated).
+    for (int i = 0; i < 600 && ReadFile(dir / "watch.out").find("not finished") == std::string::npos; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
     hq.process.Restart();                                         // on the same port it had
     bool arrived = false;
     for (int i = 0; i < 100 && !arrived; ++i) {
