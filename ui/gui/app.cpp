@@ -21,6 +21,7 @@
 #include <algorithm>
 #include <chrono>
 #include <csignal>
+#include <unistd.h>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -28,6 +29,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -232,7 +234,18 @@ extern "C" void OnGlfwError(int code, const char* text) {
 /// would, saving first.
 volatile std::sig_atomic_t g_stop_signal = 0;
 
-extern "C" void OnStopSignal(int) { g_stop_signal = 1; }
+/// The loop may sleep in glfwWaitEvents with nothing due, and GLFW sleeps on
+/// through a signal; so the handler writes a byte here (write is safe in a
+/// handler) and a thread waiting on the other end wakes the loop.
+int g_stop_pipe[2] = {-1, -1};
+
+extern "C" void OnStopSignal(int) {
+    g_stop_signal = 1;
+    if (g_stop_pipe[1] >= 0) {
+        const char byte = 1;
+        [[maybe_unused]] const ssize_t written = write(g_stop_pipe[1], &byte, 1);
+    }
+}
 
 /// Set by the window's callbacks on the UI thread; read by the loop.
 bool g_activity = true; ///< something to draw
@@ -529,6 +542,13 @@ int RunApp(int argc, char** argv) {
         struct sigaction stop {};
         stop.sa_handler = OnStopSignal;
         sigemptyset(&stop.sa_mask);
+        std::thread stop_waker;
+        if (pipe(g_stop_pipe) == 0) {
+            stop_waker = std::thread([fd = g_stop_pipe[0]] {
+                char byte;
+                while (read(fd, &byte, 1) == 1) glfwPostEmptyEvent();
+            });
+        }
         for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaction(sig, &stop, nullptr);
         bool first_frame_shown = false;
         bool lists_pending = false;
@@ -668,6 +688,14 @@ int RunApp(int argc, char** argv) {
             }
         }
         state.FlushBeforeExit();
+        if (stop_waker.joinable()) {
+            // Closing the write end ends the waker's read; it is gone before GLFW is.
+            const int fd = g_stop_pipe[1];
+            g_stop_pipe[1] = -1;
+            close(fd);
+            stop_waker.join();
+            close(g_stop_pipe[0]);
+        }
         if (g_stop_signal) std::fprintf(stderr, "escucha: stopped by a signal, everything saved\n");
     }
     g_renderer->shutdown();
