@@ -129,6 +129,11 @@ shot touch-02-list-scrolled
 differs touch-01-list touch-02-list-scrolled || fail "the list looks the same after the flick"
 # The row under the finger was not opened: the list is still there ("‹ Back" is drawn for an open record).
 grep -q "record opened" "$log" && fail "the drag opened the row it started on"
+# A finger held still on a row is a long press (a right click), which opens nothing either.
+xdotool mousemove 180 400 mousedown 1 sleep 1.2 mouseup 1
+wait_log "long press at"
+settle
+grep -q "record opened" "$log" && fail "the long press opened the row"
 # A tap still opens a row.
 tap 180 400
 wait_log "record opened"
