@@ -19,7 +19,7 @@ qemu=(qemu-aarch64-static -L "$arm/sysroot")
 for f in "$amd/ui/cli/escucha-cli" "$amd/ui/hq/escucha-hq" "$arm/ui/cli/escucha-cli" "$arm/ui/hq/escucha-hq"; do
   [ -x "$f" ] || { echo "missing $f" >&2; exit 1; }
 done
-work=$(mktemp -d /tmp/escucha-arm64-bench-XXXXXX)
+work=$(mktemp -d -t escucha-arm64-bench-XXXXXX)
 hq_pid=
 cleanup() { [ -n "$hq_pid" ] && kill "$hq_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
