@@ -391,6 +391,8 @@ std::string Now() { return storage::FormatIsoMillis(storage::SystemMillis()); }
 
 } // namespace
 
+bool RecordedOnto(const std::string& type) { return type != "social_media_item"; }
+
 Json RecordingFieldsFor(storage::RecordStore& store, const std::string& of_id) {
     const auto of = store.Get(of_id);
     if (!of || (*of)["deleted"].get<bool>())

@@ -425,6 +425,17 @@ SocialImportReport Import(RecordStore& store, storage::Vault* vault, const Socia
 
 } // namespace
 
+std::vector<Json> PicturesOf(RecordStore& store, const std::string& item_id) {
+    std::vector<Json> out;
+    for (const auto& ref : store.ReferencesTo(item_id)) {
+        if (store.TypeOf(ref) != "image") continue;
+        if (auto r = store.Get(ref); r && !r->value("deleted", false)) out.push_back(std::move(*r));
+    }
+    std::sort(out.begin(), out.end(),
+              [](const Json& a, const Json& b) { return a.value("title", "") < b.value("title", ""); });
+    return out;
+}
+
 DecodedPicture DecodePicture(std::string_view bytes, int64_t max_pixels) {
     DecodedPicture out;
     const std::string type = PictureType(bytes);

@@ -133,6 +133,13 @@ TEST_CASE("A voice note and a photo in a WhatsApp zip become an encrypted record
     CHECK(image["width"] == 64);
     CHECK(image["height"] == 48);
     CHECK(blobs.ReadAll(image["image_sha256"]) == photo); // the picture as it came, shown on request
+    const auto pictures = capture::PicturesOf(f.store, (*photo_item)["id"]);
+    REQUIRE(pictures.size() == 1);
+    CHECK(pictures[0]["id"] == image["id"]);
+    CHECK(capture::PicturesOf(f.store, (*note_item)["id"]).empty());
+    // Its voice notes come with the export; an interview is recorded onto.
+    CHECK_FALSE(capture::RecordedOnto("social_media_item"));
+    CHECK(capture::RecordedOnto("interview"));
 
     // Nothing of the media in plaintext anywhere in the vault.
     const auto vault_dir = f.dir.Path() / "vault";

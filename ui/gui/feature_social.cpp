@@ -165,16 +165,10 @@ void SocialFeature::FollowItem(const std::string& item_id) {
     UiQueue& ui = m_ctx.Ui();
     m_ctx.worker.Post([this, &ui, request, session, item_id](std::optional<storage::Vault>& vault) {
         if (!vault) return;
-        auto& store = vault->Records();
         std::vector<PictureRow> rows;
-        for (const auto& ref : store.ReferencesTo(item_id)) {
-            if (store.TypeOf(ref) != "image") continue;
-            const auto r = store.Get(ref);
-            if (!r || r->value("deleted", false)) continue;
-            rows.push_back({ref, StrOf(*r, "title"), StrOf(*r, "media_type"), StrOf(*r, "image_sha256"),
-                            r->value("width", int64_t{0}), r->value("height", int64_t{0})});
-        }
-        std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.title < b.title; });
+        for (const auto& r : capture::PicturesOf(vault->Records(), item_id))
+            rows.push_back({StrOf(r, "id"), StrOf(r, "title"), StrOf(r, "media_type"), StrOf(r, "image_sha256"),
+                            r.value("width", int64_t{0}), r.value("height", int64_t{0})});
         ui.Post([this, request, session, rows = std::move(rows)]() mutable {
             if (session != m_ctx.session || request != m_picture_request) return;
             m_pictures = std::move(rows);

@@ -7,7 +7,7 @@
 #include "labels.h"
 #include "panels.h"
 
-#include "escucha/capture/social_import.h"
+#include "escucha/capture/audio.h"
 
 #include <imgui_stdlib.h>
 
@@ -99,7 +99,7 @@ std::string RecordingState(const RecordingRow& r) {
 
 void DrawRecordings(AudioFeature& a, const RecordDraft& d, const Frame& f) {
     // A chat message's voice notes come with its export: nothing is recorded onto it here.
-    const bool made_here = d.type != capture::SOCIAL_ITEM;
+    const bool made_here = capture::RecordedOnto(d.type);
     if (!made_here && (!a.RecordingsLoaded() || a.Recordings().empty())) return;
     ImGui::Separator();
     ImGui::TextUnformatted(TypePluralLabel("recording"));

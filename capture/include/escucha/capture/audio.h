@@ -141,6 +141,11 @@ struct ImportAudioOptions {
 /// recording is of.
 storage::Json RecordingFieldsFor(storage::RecordStore& store, const std::string& of_id);
 
+/// Whether records of `type` are recorded onto, or their audio imported by
+/// hand (an interview, a consent); false for a chat message, whose voice
+/// notes come only with its export.
+[[nodiscard]] bool RecordedOnto(const std::string& type);
+
 /// Imports `path` as a new recording with `fields` (title, interview_id or
 /// consent_id, participant_ids; project_id). Returns the recording record.
 storage::Json ImportAudio(storage::Vault& vault, storage::RecordStore& store, storage::Json fields,

@@ -235,6 +235,10 @@ SocialImportReport ImportSocial(storage::Vault& vault, const std::string& projec
                                 const AuthorChoices& choices, const SocialMediaArchive& media,
                                 const std::function<void(int64_t done, int64_t total)>& progress = {});
 
+/// The live pictures (image records) that came with social-media item
+/// `item_id`, in the order of their file names.
+[[nodiscard]] std::vector<storage::Json> PicturesOf(storage::RecordStore& store, const std::string& item_id);
+
 /// A picture of an item (an image record's blob) decoded for showing.
 struct DecodedPicture {
     enum class Outcome { Shown, Unreadable, TooLarge, KindNotShown };
