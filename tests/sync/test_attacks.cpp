@@ -113,6 +113,22 @@ bool ClosedByPeer(int fd, int wait_ms) {
     return ::recv(fd, &c, 1, MSG_PEEK) <= 0;
 }
 
+/// A PROXY protocol v2 header (as haproxy's send-proxy-v2 sends it) saying
+/// the connection comes from `device` over IPv4; `command` 0x21 is PROXY,
+/// 0x20 LOCAL (the balancer's own check).
+std::string ProxyHeader(const std::string& device, unsigned char command = 0x21) {
+    std::string header("\r\n\r\n\0\r\nQUIT\n", 12);
+    header += static_cast<char>(command);
+    header += '\x11'; // TCP over IPv4
+    header += std::string("\0\x0c", 2);
+    in_addr source{};
+    ::inet_pton(AF_INET, device.c_str(), &source);
+    header.append(reinterpret_cast<const char*>(&source), 4);
+    header.append(std::string("\x7f\0\0\x01", 4)); // destination
+    header.append("\x30\x39\x20\xfb", 4);           // ports
+    return header;
+}
+
 } // namespace
 
 // [SECTION] Critical
@@ -334,6 +350,74 @@ TEST_CASE("A legitimate sync completes while 500 slow connections are open", "[s
         for (int fd : mine) ::close(fd);
     }
     for (int fd : slow) ::close(fd);
+}
+
+TEST_CASE("Behind a balancer, a connection counts under the address its PROXY header names", "[sync][security]") {
+    // 127.0.4.1 plays the balancer (haproxy with send-proxy-v2).
+    Hq hq({"--proxy-from", "127.0.4.1"});
+    const int port = hq.process.Port();
+    const std::string health = "GET /v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    SECTION("a request behind the header is served") {
+        for (unsigned char command : {0x21, 0x20}) {
+            const int fd = Connect(port, "127.0.4.1");
+            REQUIRE(fd >= 0);
+            REQUIRE(SendAll(fd, ProxyHeader("10.1.2.3", command) + health));
+            CHECK_THAT(ReadUntilQuiet(fd, 5000), Catch::StartsWith("HTTP/1.1 200"));
+            ::close(fd);
+        }
+    }
+    SECTION("one device gets its share of connections through the balancer, and many devices all theirs") {
+        std::vector<int> one, many;
+        for (int i = 0; i < 80; ++i) {
+            const int a = Connect(port, "127.0.4.1");
+            const int b = Connect(port, "127.0.4.1");
+            REQUIRE(a >= 0);
+            REQUIRE(b >= 0);
+            REQUIRE(SendAll(a, ProxyHeader("10.0.0.1")));
+            REQUIRE(SendAll(b, ProxyHeader("10.0.1." + std::to_string(i + 1))));
+            one.push_back(a);
+            many.push_back(b);
+        }
+        std::this_thread::sleep_for(std::chrono::seconds(1));
+        int closed_one = 0, closed_many = 0;
+        for (int fd : one) closed_one += ClosedByPeer(fd, 0) ? 1 : 0;
+        for (int fd : many) closed_many += ClosedByPeer(fd, 0) ? 1 : 0;
+        CHECK(closed_one >= 80 - sync::ServerLimits{}.max_per_address);
+        CHECK(closed_one < 80);
+        CHECK(closed_many == 0);
+        for (int fd : one) ::close(fd);
+        for (int fd : many) ::close(fd);
+    }
+    SECTION("from the balancer, anything but the header is closed unanswered") {
+        std::string too_long = ProxyHeader("10.1.2.3");
+        too_long[14] = '\xff';
+        too_long[15] = '\xff';
+        std::string version_one = ProxyHeader("10.1.2.3");
+        version_one[12] = '\x11';
+        for (const auto& bytes : {health, too_long + health, version_one + health,
+                                  std::string("PROXY TCP4 10.1.2.3 127.0.0.1 12345 8443\r\n") + health}) {
+            const int fd = Connect(port, "127.0.4.1");
+            REQUIRE(fd >= 0);
+            REQUIRE(SendAll(fd, bytes));
+            CHECK(ReadUntilQuiet(fd, 2000).empty());
+            ::close(fd);
+        }
+    }
+    SECTION("from any other address a PROXY header is not believed: it is bad HTTP") {
+        const int fd = Connect(port, "127.0.4.2");
+        REQUIRE(fd >= 0);
+        REQUIRE(SendAll(fd, ProxyHeader("10.1.2.3") + health));
+        CHECK_THAT(ReadUntilQuiet(fd, 5000), Catch::StartsWith("HTTP/1.1 400"));
+        ::close(fd);
+    }
+}
+
+TEST_CASE("escucha-hq refuses a balancer address it cannot read", "[sync][errors]") {
+    TempDir dir;
+    const auto r = RunProgram({HqPath(), "--data", (dir / "hq").string(), "--listen", "127.0.0.1:0", "--proxy-from",
+                               "127.0.0.1,haproxy.local"});
+    CHECK(r.exit_code == 1);
+    CHECK_THAT(r.err, Catch::Contains("--proxy-from") && Catch::Contains("haproxy.local"));
 }
 
 TEST_CASE("A request that does not finish in time is closed", "[sync][security]") {

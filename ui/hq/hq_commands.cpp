@@ -12,6 +12,7 @@
 #include "escucha/words/error_words.h"
 #include "escucha/words/i18n.h"
 
+#include <arpa/inet.h>
 #include <signal.h>
 #include <sys/stat.h>
 
@@ -34,8 +35,10 @@ Usage:
   escucha-hq new-key FILE
       writes a new random key to FILE (mode 0600); keep a copy apart from the data's backups
   escucha-hq --data DIR --key-file FILE --listen HOST:PORT [--tls-cert CERT.pem --tls-key KEY.pem]
+             [--proxy-from ADDRESS[,ADDRESS...]]
       serve devices; plain HTTP only on 127.0.0.1/localhost/::1; port 0 picks a free port;
-      one escucha-hq serves a DIR at a time
+      one escucha-hq serves a DIR at a time; connections from a balancer's ADDRESS must begin with
+      a PROXY protocol v2 header (haproxy send-proxy-v2), and are limited per device address
   escucha-hq --data DIR --key-file FILE admin rekey --new-key-file NEW_FILE
       puts DIR under a new key (escucha-hq stopped)
   escucha-hq --store postgresql://USER@HOST/DATABASE --data DIR --key-file FILE --listen HOST:PORT [...]
@@ -170,6 +173,16 @@ int Serve(const Args& args) {
     if (options.tls_cert_path.empty() != options.tls_key_path.empty()) throw Usage(errc::TLS_CERT_AND_KEY);
     if (options.tls_cert_path.empty() && !IsLoopback(host))
         throw Usage(errc::PLAIN_HTTP_LOOPBACK_ONLY, {{"host", host}});
+    for (size_t at = 0, comma = 0; !args.Get("--proxy-from").empty() && at != std::string::npos; at = comma) {
+        const auto list = args.Get("--proxy-from");
+        comma = list.find(',', at);
+        const auto address = list.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
+        if (comma != std::string::npos) ++comma;
+        unsigned char bytes[16];
+        if (::inet_pton(AF_INET, address.c_str(), bytes) != 1 && ::inet_pton(AF_INET6, address.c_str(), bytes) != 1)
+            throw Usage(errc::BAD_PROXY_ADDRESS, {{"address", address}});
+        options.proxy_from.push_back(address);
+    }
     options.log = [](const std::string& line) {
         std::cerr << storage::FormatIsoMillis(storage::SystemMillis()) << " " << line << "\n";
     };

@@ -153,6 +153,8 @@ const char* ErrorWordsTemplate(std::string_view code) {
         {"plain_http_loopback_only", N_("Plain HTTP is only for this machine (127.0.0.1, localhost, ::1); give "
                                         "--tls-cert and --tls-key to listen on {host}.")},
         {"cannot_listen", N_("Cannot listen on {listen}: the port is in use, or the address is not this machine’s.")},
+        {"bad_proxy_address", N_("--proxy-from takes the IP addresses of balancers, separated by commas, not "
+                                 "“{address}”.")},
         {"hq_key_required",
          N_("escucha-hq needs its key: --key-file FILE (make one with “escucha-hq new-key FILE”) or a passphrase in "
             "the ESCUCHA_HQ_PASSPHRASE environment variable.")},

@@ -294,6 +294,8 @@ HttpResult HttpClient::Perform(const std::string& method, const std::string& url
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    const std::string local = "host!" + m_options.local_address;
+    curl_easy_setopt(h, CURLOPT_INTERFACE, m_options.local_address.empty() ? nullptr : local.c_str());
     // gzip only: offering every encoding lets the server pick Brotli at its
     // slowest setting, which made pulls an order of magnitude slower.
     curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "gzip");

@@ -11,10 +11,13 @@
 #include <sys/resource.h>
 #include <zlib.h>
 
+#include <algorithm>
+#include <array>
 #include <atomic>
 #include <cstdio>
 #include <limits>
 #include <map>
+#include <stdexcept>
 #include <thread>
 #include <unordered_map>
 
@@ -233,6 +236,7 @@ struct HqServer::Impl {
     ServerOptions options;
     HqApi api;
     Gate gate;
+    std::vector<asio::ip::address> balancers; ///< options.proxy_from, parsed
     BodyBudget bodies{options.limits.body_budget, options.limits.body_budget_per_caller};
     std::optional<asio::ssl::context> tls;
     asio::io_context ioc;
@@ -245,9 +249,26 @@ struct HqServer::Impl {
         : options(std::move(o)), api(store, catalogue, options.blobs, options.api),
           gate((options.limits.max_connections = ConnectionsThatFit(options.limits.max_connections)),
                options.limits.max_per_address),
-          workers(static_cast<size_t>(std::max(1, options.limits.worker_threads))) {}
+          workers(static_cast<size_t>(std::max(1, options.limits.worker_threads))) {
+        for (const auto& text : options.proxy_from) {
+            beast::error_code ec;
+            const auto address = asio::ip::make_address(text, ec);
+            if (ec) throw std::invalid_argument("not an IP address: " + text);
+            balancers.push_back(address.is_v6() && address.to_v6().is_v4_mapped()
+                                    ? asio::ip::address(asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6()))
+                                    : address);
+        }
+    }
 
     void Accept();
+    /// A session for `socket`, counted under `address` (closed when over a limit).
+    void Serve(tcp::socket socket, const asio::ip::address& address);
+    [[nodiscard]] bool FromBalancer(const asio::ip::address& peer) const {
+        const auto plain = peer.is_v6() && peer.to_v6().is_v4_mapped()
+                               ? asio::ip::address(asio::ip::make_address_v4(asio::ip::v4_mapped, peer.to_v6()))
+                               : peer;
+        return std::find(balancers.begin(), balancers.end(), plain) != balancers.end();
+    }
     void Log(const ApiRequest& request, int status) const {
         if (options.log) options.log(request.method + " " + request.path + " " + std::to_string(status));
     }
@@ -498,9 +519,94 @@ private:
     size_t m_remaining = 0;                  ///< body bytes still to read
 };
 
+// [SECTION] PROXY protocol
+
+/// The header a balancer sends first on each connection (PROXY protocol
+/// version 2, binary): 12 signature bytes, version and command, family,
+/// and the length of the addresses that follow. Read exactly, so not a
+/// byte of the request behind it is taken; a connection that does not
+/// send it whole within the header deadline, or sends anything else, is
+/// closed.
+class ProxyPreamble : public std::enable_shared_from_this<ProxyPreamble> {
+public:
+    ProxyPreamble(HqServer::Impl& server, tcp::socket socket, asio::ip::address balancer)
+        : m_server(server), m_stream(std::move(socket)), m_balancer(std::move(balancer)) {}
+
+    void Start() {
+        m_stream.expires_after(m_server.options.limits.header_deadline);
+        asio::async_read(m_stream, asio::buffer(m_fixed),
+                         [self = shared_from_this()](beast::error_code ec, size_t) { self->OnFixed(ec); });
+    }
+
+private:
+    /// Addresses longer than this (TLVs a balancer was told to add) are refused.
+    static constexpr size_t MAX_ADDRESSES = 512;
+    static constexpr unsigned char SIGNATURE[12] = {0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D,
+                                                    0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A};
+
+    void OnFixed(beast::error_code ec) {
+        if (ec || !std::equal(std::begin(SIGNATURE), std::end(SIGNATURE), m_fixed.begin())) return Close();
+        if ((m_fixed[12] >> 4) != 2) return Close(); // version 2 only
+        const size_t length = (static_cast<size_t>(m_fixed[14]) << 8) | m_fixed[15];
+        if (length > MAX_ADDRESSES) return Close();
+        m_addresses.resize(length);
+        asio::async_read(m_stream, asio::buffer(m_addresses),
+                         [self = shared_from_this()](beast::error_code e, size_t) { self->OnAddresses(e); });
+    }
+
+    void OnAddresses(beast::error_code ec) {
+        if (ec) return Close();
+        const unsigned command = m_fixed[12] & 0x0F;
+        const unsigned family = m_fixed[13];
+        asio::ip::address device = m_balancer; // LOCAL (the balancer's own check), or a family without addresses
+        if (command == 1 && family == 0x11 && m_addresses.size() >= 12) {
+            asio::ip::address_v4::bytes_type bytes;
+            std::copy_n(m_addresses.begin(), bytes.size(), bytes.begin());
+            device = asio::ip::address_v4(bytes);
+        } else if (command == 1 && family == 0x21 && m_addresses.size() >= 36) {
+            asio::ip::address_v6::bytes_type bytes;
+            std::copy_n(m_addresses.begin(), bytes.size(), bytes.begin());
+            device = asio::ip::address_v6(bytes);
+        } else if (command > 1) {
+            return Close();
+        }
+        m_stream.expires_never();
+        m_server.Serve(m_stream.release_socket(), device);
+    }
+
+    void Close() {
+        beast::error_code ignored;
+        m_stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+        m_stream.close();
+    }
+
+    HqServer::Impl& m_server;
+    beast::tcp_stream m_stream;
+    asio::ip::address m_balancer;
+    std::array<unsigned char, 16> m_fixed{};
+    std::vector<unsigned char> m_addresses;
+};
+
 } // namespace
 
 // [SECTION] Server
+
+void HqServer::Impl::Serve(tcp::socket socket, const asio::ip::address& address) {
+    auto ticket = gate.Enter(AddressKey(address));
+    if (!ticket) {
+        // Over a limit: closed at once, before a byte of the request is read.
+        beast::error_code ignored;
+        socket.close(ignored);
+        return;
+    }
+    if (tls) {
+        std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(*this, std::move(ticket), std::move(socket),
+                                                                        *tls)
+            ->Start();
+    } else {
+        std::make_shared<Session<beast::tcp_stream>>(*this, std::move(ticket), std::move(socket))->Start();
+    }
+}
 
 void HqServer::Impl::Accept() {
     acceptor.async_accept(asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
@@ -515,19 +621,13 @@ void HqServer::Impl::Accept() {
         }
         beast::error_code peer_ec;
         const auto peer = socket.remote_endpoint(peer_ec);
-        auto ticket = peer_ec ? nullptr : gate.Enter(AddressKey(peer.address()));
-        if (ticket) {
-            if (tls) {
-                std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(*this, std::move(ticket),
-                                                                                std::move(socket), *tls)
-                    ->Start();
-            } else {
-                std::make_shared<Session<beast::tcp_stream>>(*this, std::move(ticket), std::move(socket))->Start();
-            }
-        } else {
-            // Over a limit: closed at once, before a byte is read.
+        if (peer_ec) {
             beast::error_code ignored;
             socket.close(ignored);
+        } else if (FromBalancer(peer.address())) {
+            std::make_shared<ProxyPreamble>(*this, std::move(socket), peer.address())->Start();
+        } else {
+            Serve(std::move(socket), peer.address());
         }
         Accept();
     });

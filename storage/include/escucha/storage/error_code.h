@@ -175,6 +175,7 @@ inline constexpr char BAD_LISTEN_ADDRESS[] = "bad_listen_address";
 inline constexpr char TLS_CERT_AND_KEY[] = "tls_cert_and_key";
 inline constexpr char PLAIN_HTTP_LOOPBACK_ONLY[] = "plain_http_loopback_only";
 inline constexpr char CANNOT_LISTEN[] = "cannot_listen";
+inline constexpr char BAD_PROXY_ADDRESS[] = "bad_proxy_address"; ///< address = what --proxy-from was given
 // Headquarters' data at rest (sync/hq_at_rest.h). path = the data directory or
 // a key file, mode = a file's permissions in octal ("0644"), file = a file's
 // name in the data directory, kind = the option or variable that gives the key.
@@ -423,6 +424,7 @@ struct ErrorCodeSpec {
         {TLS_CERT_AND_KEY, "hq_admin", {}},
         {PLAIN_HTTP_LOOPBACK_ONLY, "hq_admin", {"host"}},
         {CANNOT_LISTEN, "hq_admin", {"listen"}},
+        {BAD_PROXY_ADDRESS, "hq_admin", {"address"}},
         {HQ_KEY_REQUIRED, "hq_admin", {}},
         {HQ_TWO_KEYS, "hq_admin", {}},
         {HQ_NEW_KEY_REQUIRED, "hq_admin", {}},

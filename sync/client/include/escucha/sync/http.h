@@ -33,6 +33,9 @@ struct HttpOptions {
     /// PostCompressed() compresses; false sends every body as it is (to
     /// measure what compression saves).
     bool compress = true;
+    /// The local IP address connections leave from; empty: the system's
+    /// choice. (Many simulated devices on one machine, each its own address.)
+    std::string local_address;
 };
 
 struct HttpResult {

@@ -25,6 +25,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace escucha::sync {
 
@@ -53,6 +54,12 @@ struct ServerOptions {
     std::function<void(const std::string&)> log;
     /// Where blobs go; without it the blob endpoints answer 503.
     HqBlobStore* blobs = nullptr;
+    /// Addresses of TCP balancers (haproxy with `send-proxy-v2`) that open
+    /// each connection with a PROXY protocol version 2 header naming the
+    /// device's address. A connection from one of them must begin with that
+    /// header, and is counted and limited under the device's address, not
+    /// the balancer's; from any other address no such header is read.
+    std::vector<std::string> proxy_from;
     ServerLimits limits;
     ApiLimits api;
 };
