@@ -342,6 +342,15 @@ PRAGMA user_version = 6;
         if (!columns.count("sent")) m_db.Exec("ALTER TABLE journal ADD COLUMN sent INTEGER NOT NULL DEFAULT 0");
         m_db.Exec("UPDATE journal SET sent = 1, base_rev = coalesce(base_rev, rev - 1); PRAGMA user_version = 7;");
     }
+    if (version < 8) {
+        // search_pending: records edited on this device whose search entry
+        // still holds an earlier text (docs/decisions/0023). A mark is
+        // written in the edit's own transaction, so a crash keeps it.
+        m_db.Exec(R"sql(
+CREATE TABLE IF NOT EXISTS search_pending (record_id TEXT PRIMARY KEY NOT NULL) WITHOUT ROWID;
+PRAGMA user_version = 8;
+)sql");
+    }
 
     for (const auto& type : m_catalogue.Types()) {
         std::string sql = "CREATE TABLE IF NOT EXISTS " + QuoteIdent(type.name) +
@@ -1354,9 +1363,27 @@ std::pair<std::string, std::string> SearchText(const RecordType& type, const Jso
 void RecordStore::IndexText(const RecordType& type, const Json& record, const Json* before) {
     const auto& id = record["id"].get_ref<const std::string&>();
     auto [title, body] = SearchText(type, record);
+    const bool gone = record.value("deleted", false);
     // An edit of fields the index does not hold (a status, a reference)
-    // leaves the index as it is: rewriting it writes several pages.
-    if (before && SearchText(type, *before) == std::make_pair(title, body)) return;
+    // leaves the index as it is: rewriting it writes several pages. A
+    // deletion always goes on: the entry may hold an earlier, marked text.
+    if (before && !gone && SearchText(type, *before) == std::make_pair(title, body)) return;
+    // An edit of a live record by this device (an autosave, every few seconds
+    // while someone types) marks the entry instead of rewriting the whole
+    // document in the index: segments, content, sizes and statistics, about
+    // twelve pages. The mark is one row, already there from the edit before.
+    // SettleSearchIndex writes the entry before any search reads the index.
+    // New records, imports, records from headquarters and deletions are
+    // indexed at once (docs/decisions/0023).
+    if (before && !gone && !m_remote && !m_deferring) {
+        auto mark = Cached("INSERT OR IGNORE INTO search_pending (record_id) VALUES (?)");
+        (*mark).Bind(1, id).Run();
+        return;
+    }
+    if (!m_deferring) { // an imported record is new: it has no mark
+        auto unmark = Cached("DELETE FROM search_pending WHERE record_id = ?");
+        (*unmark).Bind(1, id).Run();
+    }
     bool known = false;
     int64_t docid = 0;
     if (!m_deferring) { // an imported record is new: it has no entry yet
@@ -1464,6 +1491,9 @@ std::vector<SearchRank> RecordStore::RankSearch(const std::string& query, int64_
     if (!IsValidUtf8(query)) throw RecordError("query", "is not valid UTF-8 text", errc::NOT_UTF8);
     const auto match = BuildMatchQuery(query);
     if (match.empty()) throw RecordError("query", "has no words to search for", errc::SEARCH_NO_WORDS);
+    // Edits that only marked their entry are indexed first: a search never
+    // misses what was typed.
+    SettleSearchIndex();
     // Only the index and the document sizes are read here: every page read
     // costs a decryption, and a common word matches thousands of records.
     auto rank = m_db.Prepare("SELECT docid, escucha_bm25(matchinfo(search_index, 'pcnalx')) AS score FROM search_index "
@@ -1497,9 +1527,46 @@ std::vector<SearchHit> RecordStore::Search(const std::string& query, int limit, 
     return SearchDetails(query, RankSearch(query, limit), open, close);
 }
 
+void RecordStore::SettleSearchIndex() {
+    {
+        auto any = Cached("SELECT 1 FROM search_pending LIMIT 1");
+        if (!(*any).Step()) return;
+    }
+    Scope scope(*this);
+    std::vector<std::string> ids;
+    {
+        auto marked = Cached("SELECT record_id FROM search_pending");
+        while ((*marked).Step()) ids.push_back((*marked).Text(0));
+    }
+    for (const auto& id : ids) {
+        const auto record = Get(id);
+        if (record) {
+            IndexText(m_catalogue.Get((*record)["type"].get<std::string>()), *record);
+            continue;
+        }
+        // No such record any more: its entry, if any, goes. (A record of a
+        // type this catalogue does not know keeps its entry as it is.)
+        auto find = Cached("SELECT docid FROM search_doc WHERE record_id = ?");
+        (*find).Bind(1, id);
+        if (!TypeOf(id) && (*find).Step()) {
+            const int64_t docid = (*find).Int(0);
+            (*find).Reset();
+            auto del = Cached("DELETE FROM search_index WHERE docid = ?");
+            (*del).Bind(1, docid).Run();
+            auto deldoc = Cached("DELETE FROM search_doc WHERE docid = ?");
+            (*deldoc).Bind(1, docid).Run();
+        }
+        auto unmark = Cached("DELETE FROM search_pending WHERE record_id = ?");
+        (*unmark).Bind(1, id).Run();
+    }
+    scope.Commit();
+}
+
+int64_t RecordStore::UnsettledSearchCount() { return m_db.QueryInt("SELECT count(*) FROM search_pending"); }
+
 void RecordStore::RebuildSearchIndex() {
     Scope scope(*this);
-    m_db.Exec("DELETE FROM search_index; DELETE FROM search_doc;");
+    m_db.Exec("DELETE FROM search_index; DELETE FROM search_doc; DELETE FROM search_pending;");
     for (const auto& type : m_catalogue.Types()) {
         auto stmt =
             m_db.Prepare("SELECT " + SelectColumns(type) + " FROM " + QuoteIdent(type.name) + " WHERE deleted = 0");
@@ -1775,6 +1842,7 @@ std::vector<std::string> RecordStore::CheckConsistency() {
         m_db.QueryInt("SELECT count(*) FROM journal WHERE record_id NOT IN (SELECT id FROM record_index)");
     if (orphans) problems.push_back(std::to_string(orphans) + " journal entries name records that do not exist");
     try {
+        SettleSearchIndex();
         m_db.Exec("INSERT INTO search_index(search_index) VALUES('integrity-check')");
     } catch (const SqliteError& e) {
         problems.push_back(std::string("the search index is inconsistent (escucha-cli reindex rebuilds it): ") +

@@ -128,8 +128,19 @@ struct Vault::Impl {
         // Only a vault that was opened in full: a connection whose key did
         // not fit touches nothing.
         const bool opened = records.has_value();
+        SettleSearch();
         records.reset();
         if (db && opened) (void)TruncateWal(*db);
+    }
+
+    /// Writes the search entries edits left marked (docs/decisions/0023).
+    /// A failure (another connection writing) leaves the marks for later.
+    void SettleSearch() noexcept {
+        if (!records) return;
+        try {
+            records->SettleSearchIndex();
+        } catch (...) {
+        }
     }
 
     void Attach(const Catalogue& catalogue) {
@@ -278,6 +289,8 @@ Vault Vault::Open(const fs::path& dir, const Passphrase& passphrase, const Catal
         RecordStore(*impl->db, catalogue, impl->clock, {}).EnsureSchema();
         txn.Commit();
         impl->Attach(catalogue);
+        // Edits marked before a crash or a kill are indexed now.
+        impl->records->SettleSearchIndex();
     } catch (const SqliteError& e) {
         if (e.IsDamage())
             throw VaultError(VaultFailure::Damaged, std::string(e.what()) + "; see docs/recovery.md",
@@ -315,7 +328,11 @@ const fs::path& Vault::Dir() const { return m_impl->dir; }
 std::string Vault::DeviceId() const { return m_impl->device; }
 std::string Vault::Author() const { return m_impl->author; }
 
-bool Vault::CheckpointWal() noexcept { return m_impl && m_impl->db && TruncateWal(*m_impl->db); }
+bool Vault::CheckpointWal() noexcept {
+    if (!m_impl || !m_impl->db) return false;
+    m_impl->SettleSearch(); // its pages go into the checkpoint too
+    return TruncateWal(*m_impl->db);
+}
 
 void Vault::ChangePassphrase(const Passphrase& new_passphrase) {
     if (new_passphrase.Size() < MIN_PASSPHRASE_BYTES)

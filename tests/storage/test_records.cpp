@@ -382,6 +382,88 @@ TEST_CASE("Search ignores accents and case, ranks, and shows a snippet", "[stora
     }
 }
 
+TEST_CASE("An edit marks its search entry instead of rewriting the index; a search writes it first", "[storage]") {
+    Fixture f;
+    const std::string id = f.store.Create("story", {{"project_id", f.project}, {"title", "Cosecha"},
+                                                    {"text", "La participación de las mujeres."}})["id"];
+    CHECK(f.store.UnsettledSearchCount() == 0); // a new record is indexed at once
+    // What the index holds, table by table: an edit leaves all of it alone.
+    const auto index_state = [&] {
+        return f.db.QueryText("SELECT (SELECT count(*) FROM search_index_segdir) || ' ' || "
+                              "(SELECT group_concat(c1body, '|') FROM search_index_content) || ' ' || "
+                              "(SELECT count(*) FROM search_index_docsize) || ' ' || "
+                              "(SELECT hex(value) FROM search_index_stat) || ' ' || "
+                              "(SELECT count(*) FROM search_doc)")
+            .value_or("");
+    };
+    const auto before = index_state();
+    f.store.Update(id, {{"text", "Ahora habla de migración."}});
+    f.store.Update(id, {{"text", "Ahora habla de migración y de trabajo."}});
+    CHECK(index_state() == before);
+    CHECK(f.store.UnsettledSearchCount() == 1); // one mark, whatever the number of edits
+
+    SECTION("a search finds what was typed, and not the words replaced") {
+        CHECK(f.store.Search("trabajo").at(0).id == id);
+        CHECK(f.store.UnsettledSearchCount() == 0);
+        CHECK(index_state() != before);
+        CHECK(f.store.Search("participacion").empty());
+        CHECK(f.store.CheckConsistency().empty());
+    }
+    SECTION("the first step of a search alone writes the entry too") {
+        CHECK(f.store.RankSearch("migracion", 10).size() == 1);
+        CHECK(f.store.UnsettledSearchCount() == 0);
+    }
+    SECTION("an edit of fields the index does not hold adds no mark") {
+        f.store.SettleSearchIndex();
+        f.store.Update(id, {{"status", "done"}});
+        CHECK(f.store.UnsettledSearchCount() == 0);
+    }
+    SECTION("a consistency check and a rebuild write it") {
+        CHECK(f.store.CheckConsistency().empty());
+        CHECK(f.store.UnsettledSearchCount() == 0);
+        f.store.Update(id, {{"text", "Otra vez la cosecha."}});
+        f.store.RebuildSearchIndex();
+        CHECK(f.store.UnsettledSearchCount() == 0);
+        CHECK(f.store.Search("vez").size() == 1);
+        CHECK(f.store.Search("trabajo").empty());
+    }
+    SECTION("a version from headquarters is indexed at once and takes the mark away") {
+        auto remote = *f.store.Get(id);
+        remote["rev"] = 10;
+        remote["text"] = "Versión de la sede sobre la pesca.";
+        remote["device"] = "device-2";
+        REQUIRE(f.store.ApplyRemote(remote));
+        CHECK(f.store.UnsettledSearchCount() == 0);
+        CHECK(index_state() != before);
+        CHECK(f.store.Search("pesca").at(0).id == id);
+    }
+}
+
+TEST_CASE("Erasing a record whose entry waits leaves no mark and none of its words in the index", "[storage]") {
+    Fixture f;
+    const std::string id = f.store.Create("story", {{"project_id", f.project}, {"title", "Testimonio"},
+                                                    {"text", "palabrasviejas del relato"}})["id"];
+    f.store.Update(id, {{"text", "palabrasnuevas del relato"}});
+    REQUIRE(f.store.UnsettledSearchCount() == 1);
+    const auto words_in_index = [&](const std::string& word) {
+        auto stmt = f.db.Prepare("SELECT (SELECT count(*) FROM search_index_segments WHERE instr(block, ?1) > 0) + "
+                                 "(SELECT count(*) FROM search_index_segdir WHERE instr(root, ?1) > 0) + "
+                                 "(SELECT count(*) FROM search_index_content WHERE instr(c1body, ?1) > 0)");
+        stmt.Bind(1, word);
+        REQUIRE(stmt.Step());
+        return stmt.Int(0);
+    };
+    SECTION("erased") { f.store.Erase(id, ""); }
+    SECTION("deleted") { f.store.Delete(id); }
+    f.store.PurgeErasedText();
+    CHECK(f.store.UnsettledSearchCount() == 0);
+    CHECK(words_in_index("palabrasviejas") == 0);
+    CHECK(words_in_index("palabrasnuevas") == 0);
+    CHECK(f.store.Search("palabrasviejas").empty());
+    CHECK(f.store.Search("relato").empty());
+    CHECK(f.db.QueryInt("SELECT count(*) FROM search_doc WHERE record_id = " + QuoteSql(id)) == 0);
+}
+
 TEST_CASE("Local-only records are journalled only when the project shares them", "[storage]") {
     Fixture f;
     const auto rosa = f.Person("Rosa");

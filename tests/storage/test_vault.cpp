@@ -8,6 +8,12 @@
 #include <catch2/catch.hpp>
 #include <sodium.h>
 
+#include <csignal>
+#include <optional>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
 using namespace escucha::storage;
 using escucha::test::FilesContaining;
 using escucha::test::Snapshot;
@@ -93,6 +99,59 @@ TEST_CASE("A second connection from an open vault sees the same data and keeps t
     CHECK(edited["rev"] == 2);
     CHECK(first.Records().Get(id)->at("title") == "Después");
     CHECK(first.Check().empty());
+}
+
+TEST_CASE("A vault killed between an edit and the writing of its search entry has it written when opened",
+          "[storage]") {
+    TempDir dir;
+    const auto catalogue = escucha::test::TestCatalogue();
+    std::string id;
+    {
+        auto vault = Vault::Create(dir.Path(), GOOD, catalogue, FastOptions());
+        id = AddStory(vault, "primera versión del relato");
+    }
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        // An autosave, then killed before any search, idle or close.
+        try {
+            auto vault = Vault::Open(dir.Path(), GOOD, catalogue);
+            vault.Records().Update(id, {{"text", "segunda versión, escrita antes del corte"}});
+            if (vault.Records().UnsettledSearchCount() != 1) ::_exit(3);
+        } catch (...) {
+            ::_exit(2);
+        }
+        ::kill(::getpid(), SIGKILL);
+        ::_exit(4);
+    }
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    REQUIRE(WIFSIGNALED(status));
+    REQUIRE(WTERMSIG(status) == SIGKILL);
+    auto vault = Vault::Open(dir.Path(), GOOD, catalogue);
+    CHECK(vault.Records().UnsettledSearchCount() == 0);
+    CHECK(vault.Records().Get(id)->at("text") == "segunda versión, escrita antes del corte");
+    CHECK(vault.Records().Search("corte").at(0).id == id);
+    CHECK(vault.Records().Search("primera").empty());
+    CHECK(vault.Check().empty());
+}
+
+TEST_CASE("An idle checkpoint and closing the vault write the search entries edits marked", "[storage]") {
+    TempDir dir;
+    const auto catalogue = escucha::test::TestCatalogue();
+    auto vault = std::make_optional(Vault::Create(dir.Path(), GOOD, catalogue, FastOptions()));
+    const auto id = AddStory(*vault, "antes");
+    vault->Records().Update(id, {{"text", "durante"}});
+    CHECK(vault->Records().UnsettledSearchCount() == 1);
+    (void)vault->CheckpointWal();
+    CHECK(vault->Records().UnsettledSearchCount() == 0);
+    vault->Records().Update(id, {{"text", "después"}});
+    CHECK(vault->Records().UnsettledSearchCount() == 1);
+    // Another connection (as the sync thread's) sees what closing the first wrote.
+    auto other = vault->OpenAnother();
+    vault.reset();
+    CHECK(other.Records().UnsettledSearchCount() == 0);
+    CHECK(other.Records().Search("despues").at(0).id == id);
 }
 
 TEST_CASE("Creating refuses a short passphrase and an existing vault", "[storage]") {

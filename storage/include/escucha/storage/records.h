@@ -377,6 +377,14 @@ public:
 
     /// Rebuilds the full-text index from the records.
     void RebuildSearchIndex();
+    /// Brings the search index up to date with the edits that only marked
+    /// their record's entry (docs/decisions/0023), in one transaction. Search
+    /// and RankSearch do it first, so they never miss what was typed; the
+    /// vault does it when it opens, at an idle checkpoint and when it closes.
+    /// Cheap when nothing waits (one read of a small table).
+    void SettleSearchIndex();
+    /// Records whose search entry waits for SettleSearchIndex.
+    [[nodiscard]] int64_t UnsettledSearchCount();
 
     [[nodiscard]] const Catalogue& Types() const noexcept { return m_catalogue; }
 

@@ -106,7 +106,9 @@ public:
     /// writing at this moment: it never waits. True when it did. The window
     /// app calls it when the person has been idle a while; a Vault does it
     /// as it closes (so at lock too), and SQLite's own checkpoints keep the
-    /// log's file at most a few MiB in between.
+    /// log's file at most a few MiB in between. It first writes the search
+    /// entries that edits left marked (RecordStore::SettleSearchIndex), as
+    /// the vault does when it opens and closes.
     bool CheckpointWal() noexcept;
 
     /// Re-encrypts the vault under a new passphrase (PRAGMA rekey).
