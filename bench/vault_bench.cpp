@@ -1385,6 +1385,9 @@ int Run(const Options& options) {
         count.Bind(1, note_id);
         return count.Step() ? count.Int(0) : -1;
     }();
+    // Copies as they stand once the search index has caught up with the
+    // edits (a search, an idle moment or closing the vault does it).
+    mixed[KEYED]->Store().SettleSearchIndex();
     const Copies note_copies = CountCopies(mixed[KEYED]->Db(), "field_note", note_id,
                                            mixed[KEYED]->Store().Get(note_id).value()["text"].get<std::string>());
     // Where a commit's pages go, in the plain vault (its file can be read).
@@ -1440,6 +1443,7 @@ int Run(const Options& options) {
         count.Reset();
         narrative_text = static_cast<double>(body.size());
         narrative_with_wal = static_cast<double>(vault->Bytes("vault.db") + vault->Bytes("vault.db-wal")) - before;
+        store.SettleSearchIndex(); // as at the next idle moment, before its checkpoint
         narrative_copies = CountCopies(vault->Db(), "narrative", id, body);
         vault->Db().Exec("PRAGMA wal_checkpoint(TRUNCATE)");
         narrative_growth = static_cast<double>(vault->Bytes("vault.db")) - before;

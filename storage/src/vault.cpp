@@ -289,8 +289,9 @@ Vault Vault::Open(const fs::path& dir, const Passphrase& passphrase, const Catal
         RecordStore(*impl->db, catalogue, impl->clock, {}).EnsureSchema();
         txn.Commit();
         impl->Attach(catalogue);
-        // Edits marked before a crash or a kill are indexed now.
-        impl->records->SettleSearchIndex();
+        // Edits marked before a crash or a kill are indexed now (or at the
+        // first search, when another connection holds the write lock).
+        impl->SettleSearch();
     } catch (const SqliteError& e) {
         if (e.IsDamage())
             throw VaultError(VaultFailure::Damaged, std::string(e.what()) + "; see docs/recovery.md",

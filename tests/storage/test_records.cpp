@@ -382,7 +382,7 @@ TEST_CASE("Search ignores accents and case, ranks, and shows a snippet", "[stora
     }
 }
 
-TEST_CASE("An edit marks its search entry instead of rewriting the index; a search writes it first", "[storage]") {
+TEST_CASE("An edit marks its search entry instead of rewriting the index, and a search writes it first", "[storage]") {
     Fixture f;
     const std::string id = f.store.Create("story", {{"project_id", f.project}, {"title", "Cosecha"},
                                                     {"text", "La participación de las mujeres."}})["id"];
