@@ -27,7 +27,20 @@
 //       with plain GETs of the same endpoint (sync::HttpClient, libcurl) and
 //       written to a file that is then fsynced, as `curl -o` would.
 //
-// Everything listens on 127.0.0.1 with ports the OS picks, in this process.
+//   (e) headquarters at scale (not run by default): D devices, each its own
+//       token and its own loopback address, push as in (c), gzip-compressed
+//       as SyncClient sends, at once, to real escucha-hq processes (the one
+//       built beside this benchmark): the SQLite store; one PostgreSQL store
+//       behind one process; the same behind three processes and haproxy
+//       (round robin, PROXY protocol v2, as docs/deploy.md sets it up). Each
+//       store is then read back: every record once. PostgreSQL 15 is
+//       started in a temporary directory with fsync on (as a dedicated
+//       user when run as root). Then the cost of encryption at rest: the
+//       same devices against HqServer in this process over each store
+//       opened with a key and plain.
+//
+// Everything listens on 127.0.0.1 with ports the OS picks (haproxy takes one
+// found free), in this process but for (e).
 // Vault key derivation uses libsodium's minimum Argon2id cost and is never
 // timed. Everything is written under one fresh directory in /tmp, removed at
 // the end.
@@ -38,13 +51,23 @@
 #include "escucha/storage/clock.h"
 #include "escucha/storage/secret.h"
 #include "escucha/storage/vault.h"
+#include "escucha/sync/hq_at_rest.h"
 #include "escucha/sync/hq_server.h"
 #include "escucha/sync/http.h"
+#include "escucha/sync/pg_hq_store.h"
 #include "escucha/sync/sync_client.h"
+#include "cli/process.h"
+#include "sync/hq_process.h"
+#include "sync/pg_server.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <signal.h>
 #include <sodium.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -58,6 +81,7 @@
 #include <cstring>
 #include <exception>
 #include <filesystem>
+#include <fstream>
 #include <fstream>
 #include <iostream>
 #include <latch>
@@ -97,14 +121,14 @@ struct Options {
 
 void PrintUsage(const char* program) {
     std::printf("usage: %s [--records N] [--blob-mb N] [--devices N] [--device-records N]\n"
-                "          [--device-batch N] [--download-mb N] [--parts abcd] [--seed N] [--timeline]\n"
+                "          [--device-batch N] [--download-mb N] [--parts abcde] [--seed N] [--timeline]\n"
                 "  --records N         field notes pushed in (a) (default 10000)\n"
                 "  --blob-mb N         blob uploaded in (b), in MiB (default 200)\n"
                 "  --devices N         simulated devices in (c) (default 200)\n"
                 "  --device-records N  field notes each device pushes in (c) (default 50)\n"
                 "  --device-batch N    changes per push request in (c) (default 10)\n"
                 "  --download-mb N     recording downloaded in (d), in MiB (default 100)\n"
-                "  --parts abcd        which parts to run (default all four)\n"
+                "  --parts abcde       which parts to run (default abcd; e needs PostgreSQL 15 and haproxy)\n"
                 "  --timeline          print when HQ finished each request of (a) and (b)\n"
                 "  quick check: --records 1000 --blob-mb 20 --devices 20\n",
                 program);
@@ -145,8 +169,8 @@ std::optional<Options> ParseOptions(int argc, char** argv) {
         else if (arg == "--device-batch") options.device_batch = ParseCount(arg, value, 1);
         else if (arg == "--seed") options.seed = ParseCount(arg, value, 0);
         else if (arg == "--parts") {
-            if (value.empty() || value.find_first_not_of("abcd") != std::string::npos)
-                throw std::invalid_argument("--parts takes letters among a, b, c and d");
+            if (value.empty() || value.find_first_not_of("abcde") != std::string::npos)
+                throw std::invalid_argument("--parts takes letters among a, b, c, d and e");
             options.parts = value;
         } else {
             throw std::invalid_argument("unknown option " + arg + "; see --help");
@@ -300,8 +324,10 @@ private:
 /// a sync can be split into its push and pull phases.
 class HqUnderTest {
 public:
-    explicit HqUnderTest(const fs::path& dir)
-        : m_store(DatabasePath(dir)), m_blobs(dir / "blobs"), m_server(m_store, Types(), MakeOptions()) {
+    /// Over a plain SqliteHqStore in `dir`, or over `store`.
+    explicit HqUnderTest(const fs::path& dir, std::unique_ptr<sync::HqStore> store = nullptr)
+        : m_store(store ? std::move(store) : std::make_unique<sync::SqliteHqStore>(DatabasePath(dir))),
+          m_blobs(dir / "blobs"), m_server(*m_store, Types(), MakeOptions()) {
         m_port = m_server.Bind("127.0.0.1", 0);
         if (m_port <= 0) throw std::runtime_error("HqServer could not bind 127.0.0.1");
         m_thread = std::thread([this] { m_server.ListenAfterBind(); });
@@ -316,14 +342,14 @@ public:
 
     [[nodiscard]] std::string Url() const { return "http://127.0.0.1:" + std::to_string(m_port); }
     [[nodiscard]] int Port() const noexcept { return m_port; }
-    [[nodiscard]] sync::SqliteHqStore& Store() noexcept { return m_store; }
+    [[nodiscard]] sync::HqStore& Store() noexcept { return *m_store; }
     [[nodiscard]] sync::HqBlobStore& Blobs() noexcept { return m_blobs; }
 
     /// A one-time enrolment code for a researcher (or `role`) of `project_id`.
     std::string Code(const std::string& project_id, const std::string& person,
                      sync::Role role = sync::Role::Researcher) {
         const auto code = sync::NewEnrolmentCode();
-        m_store.AddEnrolment(sync::HashSecret(code), project_id, role, person,
+        m_store->AddEnrolment(sync::HashSecret(code), project_id, role, person,
                              storage::FormatIsoMillis(storage::SystemMillis() + 86'400'000));
         return code;
     }
@@ -359,7 +385,7 @@ private:
 
     std::mutex m_log_mutex;
     std::vector<LogLine> m_log;
-    sync::SqliteHqStore m_store;
+    std::unique_ptr<sync::HqStore> m_store;
     sync::HqBlobStore m_blobs;
     sync::HqServer m_server;
     int m_port = -1;
@@ -728,6 +754,7 @@ void RunDownload(const Options& options, const fs::path& root, std::vector<Row>&
 struct SimDevice {
     std::string device_id;
     std::string token;
+    std::string from; ///< the loopback address its connections leave from; empty: any
     std::vector<std::string> record_ids;
     std::vector<std::string> change_ids;
     std::vector<std::string> bodies;  ///< push requests, in order
@@ -766,7 +793,9 @@ sync::PushRequest BuildChanges(SimDevice& device, const std::string& project_id,
 }
 
 /// Every device on its own thread, released together; returns the wall time.
-double PushAll(std::vector<SimDevice>& devices, const std::string& url, sync::ItemStatus expected) {
+/// `compressed`: each body gzip-compressed as SyncClient sends it.
+double PushAll(std::vector<SimDevice>& devices, const std::string& url, sync::ItemStatus expected,
+               bool compressed = false) {
     std::latch ready(static_cast<std::ptrdiff_t>(devices.size()));
     std::latch go(1);
     std::vector<std::thread> threads;
@@ -774,8 +803,10 @@ double PushAll(std::vector<SimDevice>& devices, const std::string& url, sync::It
     for (auto& device : devices) {
         device.latencies_ms.clear();
         device.failures = 0;
-        threads.emplace_back([&device, &ready, &go, &url, expected] {
-            sync::HttpClient client;
+        threads.emplace_back([&device, &ready, &go, &url, expected, compressed] {
+            sync::HttpOptions http;
+            http.local_address = device.from;
+            sync::HttpClient client(http);
             ready.count_down();
             go.wait();
             size_t at = 0;
@@ -787,7 +818,8 @@ double PushAll(std::vector<SimDevice>& devices, const std::string& url, sync::It
                 bool retried = false;
                 for (int attempt = 0; attempt < 3 && !answer; ++attempt) {
                     const auto start = Clock::now();
-                    auto r = client.Post(url + "/v1/push", body, device.token);
+                    auto r = compressed ? client.PostCompressed(url + "/v1/push", body, device.token)
+                                        : client.Post(url + "/v1/push", body, device.token);
                     device.latencies_ms.push_back(Seconds(Clock::now() - start) * 1000.0);
                     if (r.Ok()) answer = std::move(r);
                     else {
@@ -863,6 +895,42 @@ LatencySummary Summarise(const std::vector<SimDevice>& devices) {
     return summary;
 }
 
+/// Whether `store` holds each device's records once, owned by that device,
+/// at revision 1, with one distinct seq per change, and nothing else but
+/// the project; prints what it found.
+bool ExactlyOnce(sync::HqStore& store, const std::string& project_id, const std::vector<SimDevice>& devices) {
+    size_t total = 0;
+    for (const auto& d : devices) total += d.record_ids.size();
+    const auto held = store.CountRecords(project_id);
+    std::map<std::string, int> seen;
+    std::map<std::string, std::string> owner;
+    bool all_rev_one = true;
+    store.ForEachRecord(project_id, [&](const sync::StoredRecord& r) {
+        const auto id = r.body.value("id", "");
+        ++seen[id];
+        owner[id] = r.owner_device;
+        if (r.body.value("type", "") == "field_note" && r.rev != 1) all_rev_one = false;
+    });
+    size_t missing = 0, doubled = 0, wrong_owner = 0;
+    std::set<int64_t> seqs;
+    for (const auto& d : devices) {
+        for (const auto& id : d.record_ids) {
+            const auto it = seen.find(id);
+            if (it == seen.end()) ++missing;
+            else if (it->second != 1) ++doubled;
+            else if (owner[id] != d.device_id) ++wrong_owner;
+        }
+        seqs.insert(d.first_seqs.begin(), d.first_seqs.end());
+    }
+    const bool ok = held == static_cast<int64_t>(total) + 1 && missing == 0 && doubled == 0 && wrong_owner == 0 &&
+                    all_rev_one && seqs.size() == total;
+    std::printf("  HQ holds %lld records (expected %zu + the project); missing %zu, twice %zu, wrong owner %zu, "
+                "distinct seqs %zu: %s\n",
+                static_cast<long long>(held), total, missing, doubled, wrong_owner, seqs.size(),
+                ok ? "exactly once" : "MISMATCH");
+    return ok;
+}
+
 void RunDevices(const Options& options, const fs::path& root, std::vector<Row>& rows) {
     std::printf("\n(c) %zu devices pushing %zu field notes each, %zu per request, all at once\n", options.devices,
                 options.device_records, options.device_batch);
@@ -906,32 +974,7 @@ void RunDevices(const Options& options, const fs::path& root, std::vector<Row>& 
 
     // Nothing lost, nothing twice.
     const auto held = hq.Store().CountRecords(project.id);
-    std::map<std::string, int> seen;
-    std::map<std::string, std::string> owner;
-    bool all_rev_one = true;
-    hq.Store().ForEachRecord(project.id, [&](const sync::StoredRecord& r) {
-        const auto id = r.body.value("id", "");
-        ++seen[id];
-        owner[id] = r.owner_device;
-        if (r.body.value("type", "") == "field_note" && r.rev != 1) all_rev_one = false;
-    });
-    size_t missing = 0, doubled = 0, wrong_owner = 0;
-    std::set<int64_t> seqs;
-    for (const auto& d : devices) {
-        for (const auto& id : d.record_ids) {
-            const auto it = seen.find(id);
-            if (it == seen.end()) ++missing;
-            else if (it->second != 1) ++doubled;
-            else if (owner[id] != d.device_id) ++wrong_owner;
-        }
-        seqs.insert(d.first_seqs.begin(), d.first_seqs.end());
-    }
-    const bool counts_ok = held == static_cast<int64_t>(total) + 1 && missing == 0 && doubled == 0 &&
-                           wrong_owner == 0 && all_rev_one && seqs.size() == total;
-    std::printf("  HQ holds %lld records (expected %zu + the project); missing %zu, twice %zu, wrong owner %zu, "
-                "distinct seqs %zu: %s\n",
-                static_cast<long long>(held), total, missing, doubled, wrong_owner, seqs.size(),
-                counts_ok ? "exactly once" : "MISMATCH");
+    const bool counts_ok = ExactlyOnce(hq.Store(), project.id, devices);
     if (!counts_ok) throw std::runtime_error("(c) lost or duplicated changes");
 
     const double replay_wall = PushAll(devices, hq.Url(), sync::ItemStatus::Duplicate);
@@ -966,6 +1009,270 @@ void RunDevices(const Options& options, const fs::path& root, std::vector<Row>& 
                     "-", "-"});
 }
 
+
+// [SECTION] (e) headquarters at scale
+
+/// A free TCP port on 127.0.0.1: bound, read and released, for a balancer to take next.
+int FreePort() {
+    const UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof address;
+    if (fd.Get() < 0 || ::bind(fd.Get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+        ::getsockname(fd.Get(), reinterpret_cast<sockaddr*>(&address), &length) != 0)
+        throw std::runtime_error("no free port on 127.0.0.1");
+    return ntohs(address.sin_port);
+}
+
+bool Accepts(int port) {
+    const UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    address.sin_port = htons(static_cast<uint16_t>(port));
+    return fd.Get() >= 0 && ::connect(fd.Get(), reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+}
+
+/// Debian's haproxy in TCP mode in front of `ports`, round robin, opening
+/// each connection to them with a PROXY protocol v2 header (as
+/// docs/deploy.md sets it up).
+class Balancer {
+public:
+    Balancer(const fs::path& dir, const std::vector<int>& ports) : m_port(FreePort()) {
+        std::string config = "global\n    maxconn 4000\n"
+                             "defaults\n    mode tcp\n    timeout connect 5s\n    timeout client 10m\n"
+                             "    timeout server 10m\n"
+                             "frontend escucha\n    bind 127.0.0.1:" +
+                             std::to_string(m_port) + "\n    default_backend escucha_hq\nbackend escucha_hq\n"
+                                                      "    balance roundrobin\n";
+        for (size_t i = 0; i < ports.size(); ++i)
+            config += "    server hq" + std::to_string(i + 1) + " 127.0.0.1:" + std::to_string(ports[i]) +
+                      " send-proxy-v2\n";
+        fs::create_directories(dir);
+        const auto path = dir / "haproxy.cfg";
+        std::ofstream(path) << config;
+        m_pid = escucha::test::StartProgram({HAPROXY, "-db", "-f", path.string()}, (dir / "haproxy.out").string(),
+                                            (dir / "haproxy.err").string());
+        for (int i = 0; i < 400; ++i) {
+            if (Accepts(m_port)) return;
+            int status = 0;
+            if (::waitpid(m_pid, &status, WNOHANG) == m_pid) {
+                m_pid = -1;
+                std::ifstream err(dir / "haproxy.err");
+                throw std::runtime_error("haproxy exited: " + std::string(std::istreambuf_iterator<char>(err), {}));
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(25));
+        }
+        throw std::runtime_error("haproxy did not start listening");
+    }
+    ~Balancer() {
+        if (m_pid <= 0) return;
+        ::kill(m_pid, SIGTERM);
+        int status = 0;
+        ::waitpid(m_pid, &status, 0);
+    }
+    Balancer(const Balancer&) = delete;
+    Balancer& operator=(const Balancer&) = delete;
+
+    static constexpr char HAPROXY[] = "/usr/sbin/haproxy";
+    [[nodiscard]] std::string Url() const { return "http://127.0.0.1:" + std::to_string(m_port); }
+
+private:
+    int m_port;
+    pid_t m_pid = -1;
+};
+
+/// A key file of 32 random bytes in hex, for this user alone.
+std::string WriteKeyFile(const fs::path& path) {
+    std::array<unsigned char, 32> key{};
+    randombytes_buf(key.data(), key.size());
+    std::string hex;
+    for (unsigned char byte : key) {
+        hex += "0123456789abcdef"[byte >> 4];
+        hex += "0123456789abcdef"[byte & 15];
+    }
+    sodium_memzero(key.data(), key.size());
+    {
+        std::ofstream(path) << hex << "\n";
+    }
+    fs::permissions(path, fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::replace);
+    return path.string();
+}
+
+/// One way of running headquarters, measured with the same devices.
+struct Deployment {
+    std::string name;
+    bool postgres = false;
+    int processes = 1; ///< escucha-hq processes; more than one go behind haproxy
+};
+
+struct DeploymentResult {
+    double wall = 0;
+    LatencySummary latency;
+};
+
+/// `count` devices, each from a loopback address of its own (HQ limits
+/// connections per address, as it would real phones behind real addresses).
+std::vector<SimDevice> NewDevices(size_t count) {
+    std::vector<SimDevice> devices(count);
+    for (size_t i = 0; i < count; ++i) {
+        devices[i].device_id = storage::NewUuidV7();
+        devices[i].from = "127.1." + std::to_string(i / 250) + "." + std::to_string(i % 250 + 1);
+    }
+    return devices;
+}
+
+/// Writes the project and an enrolment code per device into `store`;
+/// returns the project id and the codes, in device order.
+std::pair<std::string, std::vector<std::string>> Prepare(sync::HqStore& store, size_t devices) {
+    const auto project = store.CreateProject("Café Nariño");
+    std::vector<std::string> codes;
+    const auto expires = storage::FormatIsoMillis(storage::SystemMillis() + 86'400'000);
+    for (size_t i = 0; i < devices; ++i) {
+        codes.push_back(sync::NewEnrolmentCode());
+        store.AddEnrolment(sync::HashSecret(codes.back()), project.id, sync::Role::Researcher,
+                           "persona " + std::to_string(i), expires);
+    }
+    return {project.id, codes};
+}
+
+/// Enrols every device over HTTP (from its own address, not timed) and
+/// builds its push bodies: the same notes for every deployment.
+void EnrolAndWrite(std::vector<SimDevice>& devices, const std::vector<std::string>& codes, const std::string& url,
+                   const std::string& project_id, const Options& options) {
+    NoteWriter writer(options.seed + 4);
+    for (size_t i = 0; i < devices.size(); ++i) {
+        auto& d = devices[i];
+        sync::HttpOptions http;
+        http.local_address = d.from;
+        sync::HttpClient client(http);
+        const sync::EnrolRequest request{codes[i], d.device_id, "dispositivo " + std::to_string(i)};
+        const auto r = client.Post(url + "/v1/enrol", Json(request).dump());
+        if (!r.Ok()) throw std::runtime_error("enrolment failed: " + r.ErrorText());
+        d.token = Json::parse(r.body).get<sync::EnrolResponse>().token;
+        const auto all = BuildChanges(d, project_id, options.device_records, writer);
+        for (size_t at = 0; at < all.changes.size(); at += options.device_batch) {
+            sync::PushRequest batch;
+            const size_t end = std::min(all.changes.size(), at + options.device_batch);
+            batch.changes.assign(all.changes.begin() + static_cast<std::ptrdiff_t>(at),
+                                 all.changes.begin() + static_cast<std::ptrdiff_t>(end));
+            d.bodies.push_back(Json(batch).dump());
+        }
+    }
+}
+
+/// Real escucha-hq processes (the binary built beside this benchmark) on
+/// the SQLite store or on one PostgreSQL database, the devices pushing at
+/// once (to the one process, or through haproxy to three).
+DeploymentResult RunDeployment(const Deployment& how, const Options& options, const fs::path& dir,
+                               escucha::test::PgServer* pg, const std::string& key_file) {
+    std::printf("\n  %s\n", how.name.c_str());
+    const std::string url = how.postgres ? pg->NewDatabase() : std::string();
+    const auto key = sync::KeySourceFrom(key_file, "ESCUCHA_BENCH_UNUSED_PASSPHRASE");
+    sync::PrepareDataDir(dir);
+    std::string project_id;
+    std::vector<std::string> codes;
+    {
+        auto store = sync::OpenAnyHqStore(url, dir, key);
+        std::tie(project_id, codes) = Prepare(*store, options.devices);
+    }
+    std::vector<std::string> extra = {"--key-file", key_file};
+    if (how.postgres) extra.insert(extra.end(), {"--store", url});
+    if (how.processes > 1) extra.insert(extra.end(), {"--proxy-from", "127.0.0.1"});
+    std::vector<std::unique_ptr<escucha::test::HqProcess>> processes;
+    std::vector<int> ports;
+    for (int i = 0; i < how.processes; ++i) {
+        processes.push_back(std::make_unique<escucha::test::HqProcess>(dir.string(), extra));
+        ports.push_back(processes.back()->Port());
+    }
+    std::optional<Balancer> balancer;
+    if (how.processes > 1) balancer.emplace(dir / "haproxy", ports);
+    const auto target = balancer ? balancer->Url() : processes.front()->Url();
+
+    auto devices = NewDevices(options.devices);
+    EnrolAndWrite(devices, codes, target, project_id, options);
+    DeploymentResult result;
+    result.wall = PushAll(devices, target, sync::ItemStatus::Applied, true);
+    result.latency = Summarise(devices);
+    const size_t total = options.devices * options.device_records;
+    std::printf("    %.3f s, %.0f records/s, %.0f requests/s, latency p50 %.1f ms p99 %.1f ms max %.1f ms, "
+                "%zu failed attempts (sent again)%s%s\n",
+                result.wall, static_cast<double>(total) / result.wall,
+                static_cast<double>(result.latency.requests) / result.wall, result.latency.p50, result.latency.p99,
+                result.latency.max, result.latency.failures, result.latency.failures ? ": " : "",
+                result.latency.failure.c_str());
+    // The SQLite store is read after its one process has stopped (it holds
+    // the directory); PostgreSQL is read while they serve.
+    if (!how.postgres) processes.clear();
+    auto store = sync::OpenAnyHqStore(url, dir, key);
+    std::printf("  ");
+    if (!ExactlyOnce(*store, project_id, devices)) throw std::runtime_error("(e) lost or duplicated changes");
+    return result;
+}
+
+/// The same devices against escucha's server in this process over a store
+/// opened with `key` or plain: what encryption at rest costs.
+double RunInProcess(bool postgres, bool sealed, const Options& options, const fs::path& dir,
+                    escucha::test::PgServer* pg, const std::string& key_file) {
+    const std::string url = postgres ? pg->NewDatabase() : std::string();
+    const auto key = sealed ? sync::KeySourceFrom(key_file, "ESCUCHA_BENCH_UNUSED_PASSPHRASE") : sync::HqKeySource{};
+    fs::create_directories(dir);
+    std::unique_ptr<sync::HqStore> store;
+    if (sealed) store = sync::OpenAnyHqStore(url, dir, key);
+    else if (postgres) store = std::make_unique<sync::PgHqStore>(url, key);
+    else store = std::make_unique<sync::SqliteHqStore>((dir / "hq.db").string());
+    auto& held = *store;
+    HqUnderTest hq(dir, std::move(store));
+    const auto [project_id, codes] = Prepare(held, options.devices);
+    auto devices = NewDevices(options.devices);
+    EnrolAndWrite(devices, codes, hq.Url(), project_id, options);
+    const double wall = PushAll(devices, hq.Url(), sync::ItemStatus::Applied, true);
+    const auto latency = Summarise(devices);
+    std::printf("    %s, %s: %.3f s, p50 %.1f ms p99 %.1f ms; ", postgres ? "PostgreSQL" : "SQLite",
+                sealed ? "encrypted at rest" : "plain", wall, latency.p50, latency.p99);
+    if (!ExactlyOnce(held, project_id, devices)) throw std::runtime_error("(e) lost or duplicated changes");
+    return wall;
+}
+
+void RunScale(const Options& options, const fs::path& root, std::vector<Row>& rows) {
+    std::printf("\n(e) %zu devices pushing %zu field notes each, %zu per request, gzip-compressed, all at once, to "
+                "real escucha-hq processes\n",
+                options.devices, options.device_records, options.device_batch);
+    auto* pg = escucha::test::PgServer::Shared(true);
+    if (!pg) throw std::runtime_error(escucha::test::PgServer::Skipped());
+    if (!fs::exists(Balancer::HAPROXY)) throw std::runtime_error("haproxy is not installed (apt-get install haproxy)");
+    const auto key_file = WriteKeyFile(root / "hq.key");
+    const size_t total = options.devices * options.device_records;
+    const Deployment deployments[] = {{"SQLite store, 1 escucha-hq process", false, 1},
+                                      {"PostgreSQL store, 1 escucha-hq process", true, 1},
+                                      {"PostgreSQL store, 3 escucha-hq processes behind haproxy", true, 3}};
+    std::vector<DeploymentResult> results;
+    int n = 0;
+    for (const auto& how : deployments)
+        results.push_back(RunDeployment(how, options, root / ("e-" + std::to_string(++n)), pg, key_file));
+    const std::string label = std::to_string(options.devices) + " devices x " + std::to_string(options.device_records);
+    for (size_t i = 0; i < results.size(); ++i) {
+        const auto& r = results[i];
+        rows.push_back({"e", deployments[i].name + ", " + label + ": wall; records/s (requests/s); p50 / p99 / max",
+                        Fixed(r.wall, 2) + " s; " + Fixed(static_cast<double>(total) / r.wall, 0) + " (" +
+                            Fixed(static_cast<double>(r.latency.requests) / r.wall, 0) + "); " +
+                            Fixed(r.latency.p50, 1) + " / " + Fixed(r.latency.p99, 1) + " / " +
+                            Fixed(r.latency.max, 1) + " ms; 0 lost, 0 twice",
+                        i == 0 ? "-" : "SQLite store", i == 0 ? "-" : Fixed(results[0].wall / r.wall, 2) + "x"});
+    }
+    std::printf("\n  encryption at rest, escucha's server in this process:\n");
+    for (bool postgres : {false, true}) {
+        const auto tag = std::string(postgres ? "pg" : "sqlite");
+        const double plain = RunInProcess(postgres, false, options, root / ("e-" + tag + "-plain"), pg, key_file);
+        const double sealed = RunInProcess(postgres, true, options, root / ("e-" + tag + "-sealed"), pg, key_file);
+        rows.push_back({"e",
+                        std::string(postgres ? "PostgreSQL" : "SQLite") + " store in process, " + label +
+                            ": encrypted at rest / plain",
+                        Fixed(sealed, 2) + " s", Fixed(plain, 2) + " s", Fixed(sealed / plain, 2) + "x"});
+    }
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -981,6 +1288,7 @@ int main(int argc, char** argv) {
         if (options->parts.find('b') != std::string::npos) RunBlob(*options, root.Path(), rows);
         if (options->parts.find('c') != std::string::npos) RunDevices(*options, root.Path(), rows);
         if (options->parts.find('d') != std::string::npos) RunDownload(*options, root.Path(), rows);
+        if (options->parts.find('e') != std::string::npos) RunScale(*options, root.Path(), rows);
         PrintRows(rows);
         std::printf("\nload average at the end: %s\n", LoadAverage().c_str());
         return 0;

@@ -32,16 +32,18 @@ std::string PgServer::Skipped() {
     return "";
 }
 
-PgServer* PgServer::Shared() {
+PgServer* PgServer::Shared() { return Shared(false); }
+
+PgServer* PgServer::Shared(bool durable) {
     static std::mutex mutex;
     static std::unique_ptr<PgServer> server;
     std::lock_guard lock(mutex);
     if (!Skipped().empty()) return nullptr;
-    if (!server) server.reset(new PgServer());
+    if (!server) server.reset(new PgServer(durable));
     return server.get();
 }
 
-PgServer::PgServer() {
+PgServer::PgServer(bool durable) {
     if (::geteuid() == 0) {
         // PostgreSQL refuses root: the server runs as a user of its own.
         m_user = TEST_USER;
@@ -62,7 +64,8 @@ PgServer::PgServer() {
     (void)RunAsOwner({(BIN / "pg_ctl").string(), "-D", DataDir().string(), "-l", (m_root.Path() / "log").string(),
                       "-w", "-t", "120", "-o",
                       "-c listen_addresses='' -c unix_socket_directories='" + (m_root.Path() / "sock").string() +
-                          "' -c fsync=off -c full_page_writes=off -c max_connections=400 -c shared_buffers=64MB",
+                          "' -c max_connections=400 -c shared_buffers=" +
+                          (durable ? "128MB" : "64MB -c fsync=off -c full_page_writes=off"),
                       "start"});
 }
 

@@ -20,6 +20,9 @@ public:
     /// PostgreSQL 15 binaries are absent (Skipped() says so). Throws
     /// std::runtime_error when they are present but the server fails.
     static PgServer* Shared();
+    /// The same, but the first call may ask for a server that writes as a
+    /// production one does (fsync and full page writes on), for benchmarks.
+    static PgServer* Shared(bool durable);
     /// Why there is no server, for a test that skips.
     static std::string Skipped();
 
@@ -39,7 +42,7 @@ public:
     void Checkpoint() const;
 
 private:
-    PgServer();
+    explicit PgServer(bool durable);
     [[nodiscard]] std::string Url(const std::string& database) const;
     /// argv run as the server's user; returns stdout, throws on failure.
     std::string RunAsOwner(const std::vector<std::string>& argv) const;

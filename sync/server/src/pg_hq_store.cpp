@@ -9,6 +9,7 @@
 #include <pqxx/pqxx>
 #include <sodium.h>
 
+#include <functional>
 #include <mutex>
 #include <set>
 
@@ -60,6 +61,17 @@ CREATE TABLE IF NOT EXISTS blob_refs (
   owner_device text NOT NULL, PRIMARY KEY (project_id, sha256, record_id));
 CREATE INDEX IF NOT EXISTS blob_refs_record ON blob_refs (record_id);
 )sql";
+
+/// Runs `sql` as a statement prepared once per connection (named by a hash
+/// of its text): PostgreSQL parses and plans it once, not on every call, and
+/// a push runs several statements per change.
+template <typename... Args> pqxx::result Exec(pqxx::transaction_base& t, const std::string& sql, Args&&... args) {
+    const auto name = "escucha_" + std::to_string(std::hash<std::string>{}(sql));
+    // Declaring it again with the same text is a lookup; pqxx registers it
+    // with the server on its first use on each connection.
+    t.conn().prepare(name, sql);
+    return t.exec_prepared(name, std::forward<Args>(args)...);
+}
 
 /// hq.kdf's content, as a row of hq_meta.
 std::string ParamsText(const storage::KdfParams& p) {
@@ -248,7 +260,7 @@ struct PgHqStore::Impl {
     }
 
     std::optional<StoredRecord> LoadRecord(pqxx::transaction_base& t, const std::string& record_id) const {
-        const auto r = t.exec_params("SELECT body, rev, hlc, deleted, owner_device, cur, record_type, project_id, "
+        const auto r = Exec(t, "SELECT body, rev, hlc, deleted, owner_device, cur, record_type, project_id, "
                                      "record_id FROM records WHERE record_id = $1",
                                      record_id);
         if (r.empty()) return std::nullopt;
@@ -318,14 +330,14 @@ void PgHqStore::Impl::Prepare(const HqKeySource& key) {
     Lease conn(*this);
     {
         pqxx::work t(*conn);
-        t.exec_params("SELECT pg_advisory_xact_lock($1)", SCHEMA_LOCK);
+        Exec(t, "SELECT pg_advisory_xact_lock($1)", SCHEMA_LOCK);
         t.exec(SCHEMA);
-        t.exec_params("INSERT INTO hq_meta (key, value) VALUES ('schema', $1) ON CONFLICT DO NOTHING",
+        Exec(t, "INSERT INTO hq_meta (key, value) VALUES ('schema', $1) ON CONFLICT DO NOTHING",
                       std::to_string(SCHEMA_VERSION));
         t.commit();
     }
     pqxx::work t(*conn);
-    t.exec_params("SELECT pg_advisory_xact_lock($1)", SCHEMA_LOCK);
+    Exec(t, "SELECT pg_advisory_xact_lock($1)", SCHEMA_LOCK);
     const auto schema = t.exec("SELECT value FROM hq_meta WHERE key = 'schema'");
     if (schema.empty() || std::stoi(schema[0][0].as<std::string>()) > SCHEMA_VERSION)
         throw std::runtime_error(name + " was made by a newer escucha-hq");
@@ -336,7 +348,7 @@ void PgHqStore::Impl::Prepare(const HqKeySource& key) {
         return;
     }
     const auto meta = [&](const char* k) {
-        const auto r = t.exec_params("SELECT value FROM hq_meta WHERE key = $1", std::string(k));
+        const auto r = Exec(t, "SELECT value FROM hq_meta WHERE key = $1", std::string(k));
         return r.empty() ? std::string() : r[0][0].as<std::string>();
     };
     if (kdf.empty()) {
@@ -354,7 +366,7 @@ void PgHqStore::Impl::Prepare(const HqKeySource& key) {
         const std::string data_plain(data_key.begin(), data_key.end()), blob_plain(blob_key.begin(), blob_key.end());
         const auto wrapped_data = Seal(master.Data(), data_plain, DATA_KEY_CONTEXT);
         const auto wrapped_blob = Seal(master.Data(), blob_plain, BLOB_KEY_CONTEXT);
-        t.exec_params("INSERT INTO hq_meta (key, value) VALUES ('kdf', $1), ('data_key', $2), ('blob_key', $3)",
+        Exec(t, "INSERT INTO hq_meta (key, value) VALUES ('kdf', $1), ('data_key', $2), ('blob_key', $3)",
                           ParamsText(params),
                           storage::HexEncode(reinterpret_cast<const unsigned char*>(wrapped_data.data()),
                                              wrapped_data.size()),
@@ -388,7 +400,7 @@ void PgHqStore::Impl::AdjustCursorAfterRestore() {
     // two of its writes being kept.
     Lease conn(*this);
     pqxx::work t(*conn);
-    t.exec_params("SELECT pg_advisory_xact_lock($1)", SCHEMA_LOCK);
+    Exec(t, "SELECT pg_advisory_xact_lock($1)", SCHEMA_LOCK);
     std::string cluster;
     try {
         pqxx::subtransaction s(t);
@@ -405,10 +417,10 @@ void PgHqStore::Impl::AdjustCursorAfterRestore() {
                 .as<int64_t>() >>
             CURSOR_ROW_BITS;
         const auto now = t.exec("SELECT pg_current_xact_id()::text::bigint")[0][0].as<int64_t>();
-        t.exec_params("UPDATE cursor_base SET xid_offset = greatest(xid_offset, $1)",
+        Exec(t, "UPDATE cursor_base SET xid_offset = greatest(xid_offset, $1)",
                       highest + (int64_t{1} << 32) - now);
     }
-    t.exec_params("INSERT INTO hq_meta (key, value) VALUES ('cluster', $1) ON CONFLICT (key) DO UPDATE SET value = "
+    Exec(t, "INSERT INTO hq_meta (key, value) VALUES ('cluster', $1) ON CONFLICT (key) DO UPDATE SET value = "
                   "excluded.value",
                   cluster);
     t.commit();
@@ -435,11 +447,11 @@ void PgHqStore::Rekey(const HqKeySource& next) {
     };
     Impl::Lease conn(*m_impl);
     pqxx::work t(*conn);
-    t.exec_params("SELECT pg_advisory_xact_lock($1)", SCHEMA_LOCK);
+    Exec(t, "SELECT pg_advisory_xact_lock($1)", SCHEMA_LOCK);
     for (const auto& [k, v] : {std::pair<std::string, std::string>{"kdf", ParamsText(params)},
                                {"data_key", wrap(m_impl->data_key, DATA_KEY_CONTEXT)},
                                {"blob_key", wrap(m_impl->blob_key, BLOB_KEY_CONTEXT)}})
-        t.exec_params("UPDATE hq_meta SET value = $2 WHERE key = $1", k, v);
+        Exec(t, "UPDATE hq_meta SET value = $2 WHERE key = $1", k, v);
     t.commit();
 }
 
@@ -449,16 +461,16 @@ Project PgHqStore::CreateProject(const std::string& name) {
     Project p{storage::NewUuidV7(), name, Now()};
     return m_impl->Write([&](pqxx::work& t) {
         RowCursor cursor(Impl::CursorBase(t));
-        t.exec_params("INSERT INTO projects (id, name, created_at) VALUES ($1, $2, $3)", p.id, p.name, p.created_at);
+        Exec(t, "INSERT INTO projects (id, name, created_at) VALUES ($1, $2, $3)", p.id, p.name, p.created_at);
         const auto hlc = storage::HlcTimestamp{storage::SystemMillis(), 0}.ToString();
         Json body = {{"id", p.id},        {"type", "project"}, {"name", name},   {"created_at", p.created_at},
                      {"updated_at", hlc}, {"author", "hq"},    {"device", "hq"}, {"rev", 1},
                      {"deleted", false}};
         const auto sealed = m_impl->SealBody(body.dump(), Impl::RecordAd(p.id, p.id, 1));
-        t.exec_params("INSERT INTO records (record_id, project_id, record_type, rev, hlc, deleted, owner_device, cur, "
+        Exec(t, "INSERT INTO records (record_id, project_id, record_type, rev, hlc, deleted, owner_device, cur, "
                       "body) VALUES ($1, $1, 'project', 1, $2, false, 'hq', $3, $4)",
                       p.id, hlc, cursor.Next(), pqxx::binarystring(sealed));
-        t.exec_params("INSERT INTO revisions (record_id, rev, body) VALUES ($1, 1, $2)", p.id,
+        Exec(t, "INSERT INTO revisions (record_id, rev, body) VALUES ($1, 1, $2)", p.id,
                       pqxx::binarystring(sealed));
         t.commit();
         return p;
@@ -477,7 +489,7 @@ std::vector<Project> PgHqStore::ListProjects() {
 std::optional<Project> PgHqStore::FindProject(const std::string& id_or_name) {
     Impl::Lease conn(*m_impl);
     pqxx::read_transaction t(*conn);
-    const auto r = t.exec_params("SELECT id, name, created_at FROM projects WHERE id = $1 OR name = $1", id_or_name);
+    const auto r = Exec(t, "SELECT id, name, created_at FROM projects WHERE id = $1 OR name = $1", id_or_name);
     if (r.empty()) return std::nullopt;
     return Project{r[0][0].as<std::string>(), r[0][1].as<std::string>(), r[0][2].as<std::string>()};
 }
@@ -485,7 +497,7 @@ std::optional<Project> PgHqStore::FindProject(const std::string& id_or_name) {
 void PgHqStore::AddEnrolment(const std::string& code_hash, const std::string& project_id, Role role,
                              const std::string& person, const std::string& expires_at) {
     m_impl->Write([&](pqxx::work& t) {
-        t.exec_params("INSERT INTO enrolments (code_hash, project_id, role, person, created_at, expires_at) VALUES "
+        Exec(t, "INSERT INTO enrolments (code_hash, project_id, role, person, created_at, expires_at) VALUES "
                       "($1, $2, $3, $4, $5, $6)",
                       code_hash, project_id, std::string(RoleName(role)), person, Now(), expires_at);
         t.commit();
@@ -498,7 +510,7 @@ EnrolOutcome PgHqStore::Enrol(const std::string& code_hash, const std::string& d
                               const std::string& current_token_hash) {
     return m_impl->Write([&](pqxx::work& t) -> EnrolOutcome {
         // The code's row is locked: two processes cannot both use it.
-        const auto found = t.exec_params(
+        const auto found = Exec(t, 
             "SELECT e.project_id, p.name, e.role, coalesce(e.person, '') FROM enrolments e JOIN projects p ON p.id = "
             "e.project_id WHERE e.code_hash = $1 AND e.used_by IS NULL AND e.expires_at > $2 FOR UPDATE OF e",
             code_hash, Now());
@@ -507,12 +519,12 @@ EnrolOutcome PgHqStore::Enrol(const std::string& code_hash, const std::string& d
         EnrolOutcome out{EnrolResult::Enrolled,
                          {device_id, f[0].as<std::string>(), f[1].as<std::string>(),
                           *ParseRole(f[2].as<std::string>()), f[3].as<std::string>()}};
-        const auto existing = t.exec_params("SELECT token_hash FROM devices WHERE id = $1 FOR UPDATE", device_id);
+        const auto existing = Exec(t, "SELECT token_hash FROM devices WHERE id = $1 FOR UPDATE", device_id);
         if (!existing.empty() &&
             (current_token_hash.empty() || existing[0][0].as<std::string>() != current_token_hash))
             return {EnrolResult::DeviceTaken, {}};
-        t.exec_params("UPDATE enrolments SET used_by = $1 WHERE code_hash = $2", device_id, code_hash);
-        t.exec_params("INSERT INTO devices (id, project_id, role, person, name, token_hash, revoked, enrolled_at) "
+        Exec(t, "UPDATE enrolments SET used_by = $1 WHERE code_hash = $2", device_id, code_hash);
+        Exec(t, "INSERT INTO devices (id, project_id, role, person, name, token_hash, revoked, enrolled_at) "
                       "VALUES ($1, $2, $3, $4, $5, $6, false, $7) ON CONFLICT (id) DO UPDATE SET project_id = "
                       "excluded.project_id, role = excluded.role, person = excluded.person, name = excluded.name, "
                       "token_hash = excluded.token_hash, revoked = false, enrolled_at = excluded.enrolled_at, "
@@ -527,7 +539,7 @@ EnrolOutcome PgHqStore::Enrol(const std::string& code_hash, const std::string& d
 std::optional<DeviceInfo> PgHqStore::Authenticate(const std::string& token_hash) {
     Impl::Lease conn(*m_impl);
     pqxx::read_transaction t(*conn);
-    const auto r = t.exec_params(
+    const auto r = Exec(t, 
         "SELECT d.id, d.project_id, p.name, d.role, coalesce(d.person, '') FROM devices d JOIN projects p ON p.id = "
         "d.project_id WHERE d.token_hash = $1 AND NOT d.revoked",
         token_hash);
@@ -538,7 +550,7 @@ std::optional<DeviceInfo> PgHqStore::Authenticate(const std::string& token_hash)
 
 bool PgHqStore::RevokeDevice(const std::string& device_id) {
     return m_impl->Write([&](pqxx::work& t) {
-        const auto r = t.exec_params("UPDATE devices SET revoked = true WHERE id = $1", device_id);
+        const auto r = Exec(t, "UPDATE devices SET revoked = true WHERE id = $1", device_id);
         t.commit();
         return r.affected_rows() > 0;
     });
@@ -548,7 +560,7 @@ std::vector<DeviceRow> PgHqStore::ListDevices(const std::string& project_id) {
     Impl::Lease conn(*m_impl);
     pqxx::read_transaction t(*conn);
     std::vector<DeviceRow> out;
-    for (const auto& r : t.exec_params(
+    for (const auto& r : Exec(t, 
              "SELECT d.id, d.project_id, p.name, d.role, coalesce(d.person, ''), coalesce(d.name, ''), d.enrolled_at, "
              "coalesce(d.last_seen, ''), d.revoked FROM devices d JOIN projects p ON p.id = d.project_id "
              "WHERE d.project_id = $1 ORDER BY d.enrolled_at, d.id",
@@ -569,23 +581,23 @@ void PgHqStore::DeclareBlobFields(const BlobFields& fields) {
     }
     const auto declared = Json(fields).dump();
     m_impl->Write([&](pqxx::work& t) {
-        t.exec_params("SELECT pg_advisory_xact_lock($1)", SCHEMA_LOCK);
+        Exec(t, "SELECT pg_advisory_xact_lock($1)", SCHEMA_LOCK);
         const auto kept = t.exec("SELECT value FROM hq_meta WHERE key = 'blob_fields'");
         if (!kept.empty() && kept[0][0].as<std::string>() == declared) return 0;
         t.exec("DELETE FROM blob_refs");
         for (const auto& [type, names] : fields) {
-            for (const auto& r : t.exec_params("SELECT body, rev, hlc, deleted, owner_device, cur, record_type, "
+            for (const auto& r : Exec(t, "SELECT body, rev, hlc, deleted, owner_device, cur, record_type, "
                                                "project_id, record_id FROM records WHERE record_type = $1 AND NOT "
                                                "deleted",
                                                type)) {
                 const auto rec = m_impl->RecordFrom(r);
                 for (const auto& sha : m_impl->BlobsNamedBy(fields, type, rec.body))
-                    t.exec_params("INSERT INTO blob_refs (project_id, sha256, record_id, record_type, owner_device) "
+                    Exec(t, "INSERT INTO blob_refs (project_id, sha256, record_id, record_type, owner_device) "
                                   "VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
                                   rec.project_id, sha, r[8].as<std::string>(), type, rec.owner_device);
             }
         }
-        t.exec_params("INSERT INTO hq_meta (key, value) VALUES ('blob_fields', $1) ON CONFLICT (key) DO UPDATE SET "
+        Exec(t, "INSERT INTO hq_meta (key, value) VALUES ('blob_fields', $1) ON CONFLICT (key) DO UPDATE SET "
                       "value = excluded.value",
                       declared);
         t.commit();
@@ -596,7 +608,7 @@ void PgHqStore::DeclareBlobFields(const BlobFields& fields) {
 bool PgHqStore::MayReadBlob(const DeviceInfo& device, const std::string& sha256, const ReadScope& scope) {
     Impl::Lease conn(*m_impl);
     pqxx::read_transaction t(*conn);
-    return !t.exec_params("SELECT 1 FROM blob_refs WHERE project_id = $1 AND sha256 = $2 AND (record_type = "
+    return !Exec(t, "SELECT 1 FROM blob_refs WHERE project_id = $1 AND sha256 = $2 AND (record_type = "
                           "ANY($3::text[]) OR (owner_device = $4 AND record_type = ANY($5::text[]))) LIMIT 1",
                           device.project_id, sha256, TextArray(scope.shared_types), scope.device_id,
                           TextArray(scope.own_types))
@@ -626,8 +638,8 @@ std::vector<ItemResult> PgHqStore::ApplyBatch(const DeviceInfo& device, const st
         for (const auto& change : changes) {
             // Writers of one record, on any process, take turns: the rules
             // decide with the record as it stands.
-            t.exec_params("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", change.record_id);
-            const auto seen = t.exec_params("SELECT status, coalesce(reason, ''), cur, coalesce(code, ''), device_id, "
+            Exec(t, "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", change.record_id);
+            const auto seen = Exec(t, "SELECT status, coalesce(reason, ''), cur, coalesce(code, ''), device_id, "
                                             "coalesce(params, '') FROM changes WHERE change_id = $1",
                                             change.change_id);
             if (!seen.empty() && seen[0][4].as<std::string>() != device.device_id) {
@@ -649,7 +661,7 @@ std::vector<ItemResult> PgHqStore::ApplyBatch(const DeviceInfo& device, const st
             const auto current = impl.LoadRecord(t, change.record_id);
             std::optional<Json> base;
             if (current && BaseRev(change) >= 1) {
-                const auto b = t.exec_params("SELECT body FROM revisions WHERE record_id = $1 AND rev = $2",
+                const auto b = Exec(t, "SELECT body FROM revisions WHERE record_id = $1 AND rev = $2",
                                              change.record_id, BaseRev(change));
                 if (!b.empty())
                     base = impl.OpenBody(Bytes(b[0][0]),
@@ -683,7 +695,7 @@ std::vector<ItemResult> PgHqStore::ApplyBatch(const DeviceInfo& device, const st
                 const auto sealed =
                     pqxx::binarystring(impl.SealBody(body.dump(), Impl::RecordAd(device.project_id, change.record_id, rev)));
                 const auto echo = d.status == ItemStatus::Applied && body == change.body ? device.device_id : "";
-                t.exec_params("INSERT INTO records (record_id, project_id, record_type, rev, hlc, deleted, "
+                Exec(t, "INSERT INTO records (record_id, project_id, record_type, rev, hlc, deleted, "
                               "owner_device, cur, body, echo_device) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
                               "NULLIF($10, '')) ON CONFLICT (record_id) DO UPDATE SET project_id = excluded.project_id, "
                               "record_type = excluded.record_type, rev = excluded.rev, hlc = excluded.hlc, deleted = "
@@ -691,33 +703,33 @@ std::vector<ItemResult> PgHqStore::ApplyBatch(const DeviceInfo& device, const st
                               "excluded.body, echo_device = excluded.echo_device",
                               change.record_id, device.project_id, change.record_type, rev,
                               body.at("updated_at").get<std::string>(), deleted, owner, cur, sealed, echo);
-                t.exec_params("INSERT INTO revisions (record_id, rev, body) VALUES ($1, $2, $3) ON CONFLICT "
+                Exec(t, "INSERT INTO revisions (record_id, rev, body) VALUES ($1, $2, $3) ON CONFLICT "
                               "(record_id, rev) DO UPDATE SET body = excluded.body",
                               change.record_id, rev, sealed);
                 if (rev != change.rev && !deleted)
                     // Merged: the device's own version is kept as its revision
                     // too (when that number is free), so an edit it made on top
                     // of it before pulling the merge is merged against it.
-                    t.exec_params("INSERT INTO revisions (record_id, rev, body) VALUES ($1, $2, $3) ON CONFLICT "
+                    Exec(t, "INSERT INTO revisions (record_id, rev, body) VALUES ($1, $2, $3) ON CONFLICT "
                                   "(record_id, rev) DO NOTHING",
                                   change.record_id, change.rev,
                                   pqxx::binarystring(impl.SealBody(
                                       change.body.dump(), Impl::RecordAd(device.project_id, change.record_id, change.rev))));
-                for (const auto& r : t.exec_params("DELETE FROM blob_refs WHERE record_id = $1 RETURNING sha256",
+                for (const auto& r : Exec(t, "DELETE FROM blob_refs WHERE record_id = $1 RETURNING sha256",
                                                    change.record_id))
                     unnamed.insert(r[0].as<std::string>());
                 for (const auto& sha : impl.BlobsNamedBy(fields, change.record_type, body))
-                    t.exec_params("INSERT INTO blob_refs (project_id, sha256, record_id, record_type, owner_device) "
+                    Exec(t, "INSERT INTO blob_refs (project_id, sha256, record_id, record_type, owner_device) "
                                   "VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
                                   device.project_id, sha, change.record_id, change.record_type, owner);
                 if (deleted) {
                     // A tombstone keeps no earlier version, nor conflict versions.
-                    t.exec_params("DELETE FROM revisions WHERE record_id = $1 AND rev < $2", change.record_id, rev);
-                    t.exec_params("DELETE FROM conflicts WHERE record_id = $1", change.record_id);
+                    Exec(t, "DELETE FROM revisions WHERE record_id = $1 AND rev < $2", change.record_id, rev);
+                    Exec(t, "DELETE FROM conflicts WHERE record_id = $1", change.record_id);
                 }
                 for (const auto& c : d.conflicts) {
                     const auto at = cursor.Next();
-                    t.exec_params("INSERT INTO conflicts (cur, project_id, record_type, record_id, field, kept, other, "
+                    Exec(t, "INSERT INTO conflicts (cur, project_id, record_type, record_id, field, kept, other, "
                                   "other_author, other_device, other_hlc) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
                                   "$10)",
                                   at, device.project_id, c.record_type, c.record_id, c.field,
@@ -726,15 +738,15 @@ std::vector<ItemResult> PgHqStore::ApplyBatch(const DeviceInfo& device, const st
                                   c.other_author, c.other_device, c.other_hlc);
                 }
             }
-            t.exec_params("INSERT INTO changes (change_id, device_id, status, reason, cur, received_at, code, params) "
+            Exec(t, "INSERT INTO changes (change_id, device_id, status, reason, cur, received_at, code, params) "
                           "VALUES ($1, $2, $3, $4, $5, $6, $7, NULLIF($8, ''))",
                           change.change_id, device.device_id, std::string(ItemStatusName(d.status)), d.reason, cur,
                           now, d.code, d.params.is_object() && !d.params.empty() ? d.params.dump() : std::string());
             out.push_back({change.change_id, d.status, d.reason, cur, d.code, d.params});
         }
-        t.exec_params("UPDATE devices SET last_seen = $1 WHERE id = $2", now, device.device_id);
+        Exec(t, "UPDATE devices SET last_seen = $1 WHERE id = $2", now, device.device_id);
         for (const auto& sha : unnamed)
-            if (t.exec_params("SELECT 1 FROM blob_refs WHERE project_id = $1 AND sha256 = $2 LIMIT 1",
+            if (Exec(t, "SELECT 1 FROM blob_refs WHERE project_id = $1 AND sha256 = $2 LIMIT 1",
                               device.project_id, sha)
                     .empty())
                 released_blobs.push_back(sha);
@@ -759,7 +771,7 @@ PullResponse PgHqStore::Pull(const DeviceInfo& device, int64_t since, int limit,
         << CURSOR_ROW_BITS;
     PullResponse out;
     const auto shared = TextArray(scope.shared_types), own = TextArray(scope.own_types);
-    const auto rows = t.exec_params(
+    const auto rows = Exec(t, 
         "SELECT cur, body, project_id, record_id, rev FROM records WHERE project_id = $1 AND cur > $2 AND cur < $3 "
         "AND (echo_device IS NULL OR echo_device <> $4) AND (record_type = ANY($5::text[]) OR (owner_device = $6 AND "
         "record_type = ANY($7::text[]))) ORDER BY cur LIMIT $8",
@@ -780,7 +792,7 @@ PullResponse PgHqStore::Pull(const DeviceInfo& device, int64_t since, int limit,
             stored, Impl::RecordAd(r[2].as<std::string>(), r[3].as<std::string>(), r[4].as<int64_t>())));
     }
     const int64_t upto = out.more ? last : bound - 1;
-    for (const auto& c : t.exec_params(
+    for (const auto& c : Exec(t, 
              "SELECT c.cur, c.record_type, c.record_id, c.field, c.kept, c.other, coalesce(c.other_author, ''), "
              "coalesce(c.other_device, ''), coalesce(c.other_hlc, '') FROM conflicts c LEFT JOIN records r ON "
              "r.record_id = c.record_id WHERE c.project_id = $1 AND c.cur > $2 AND c.cur <= $3 AND (c.record_type = "
@@ -802,7 +814,7 @@ PullResponse PgHqStore::Pull(const DeviceInfo& device, int64_t since, int limit,
 void PgHqStore::ForEachRecord(const std::string& project_id, const std::function<void(const StoredRecord&)>& visit) {
     Impl::Lease conn(*m_impl);
     pqxx::read_transaction t(*conn);
-    for (const auto& r : t.exec_params("SELECT body, rev, hlc, deleted, owner_device, cur, record_type, project_id, "
+    for (const auto& r : Exec(t, "SELECT body, rev, hlc, deleted, owner_device, cur, record_type, project_id, "
                                        "record_id FROM records WHERE project_id = $1 ORDER BY record_type, record_id",
                                        project_id))
         visit(m_impl->RecordFrom(r));
@@ -811,7 +823,7 @@ void PgHqStore::ForEachRecord(const std::string& project_id, const std::function
 int64_t PgHqStore::CountRecords(const std::string& project_id) {
     Impl::Lease conn(*m_impl);
     pqxx::read_transaction t(*conn);
-    return t.exec_params("SELECT count(*) FROM records WHERE project_id = $1", project_id)[0][0].as<int64_t>();
+    return Exec(t, "SELECT count(*) FROM records WHERE project_id = $1", project_id)[0][0].as<int64_t>();
 }
 
 std::unique_ptr<HqStore> OpenAnyHqStore(const std::string& store, const std::filesystem::path& dir,
