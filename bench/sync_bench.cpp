@@ -792,6 +792,22 @@ sync::PushRequest BuildChanges(SimDevice& device, const std::string& project_id,
     return request;
 }
 
+/// The device's notes as push bodies of options.device_batch changes;
+/// returns their bytes.
+size_t WriteBodies(SimDevice& device, const std::string& project_id, const Options& options, NoteWriter& writer) {
+    const auto all = BuildChanges(device, project_id, options.device_records, writer);
+    size_t bytes = 0;
+    for (size_t at = 0; at < all.changes.size(); at += options.device_batch) {
+        sync::PushRequest batch;
+        const size_t end = std::min(all.changes.size(), at + options.device_batch);
+        batch.changes.assign(all.changes.begin() + static_cast<std::ptrdiff_t>(at),
+                             all.changes.begin() + static_cast<std::ptrdiff_t>(end));
+        device.bodies.push_back(Json(batch).dump());
+        bytes += device.bodies.back().size();
+    }
+    return bytes;
+}
+
 /// Every device on its own thread, released together; returns the wall time.
 /// `compressed`: each body gzip-compressed as SyncClient sends it.
 double PushAll(std::vector<SimDevice>& devices, const std::string& url, sync::ItemStatus expected,
@@ -954,15 +970,7 @@ void RunDevices(const Options& options, const fs::path& root, std::vector<Row>& 
     NoteWriter writer(options.seed + 1);
     size_t request_bytes = 0;
     for (auto& d : devices) {
-        const auto all = BuildChanges(d, project.id, options.device_records, writer);
-        for (size_t at = 0; at < all.changes.size(); at += options.device_batch) {
-            sync::PushRequest batch;
-            const size_t end = std::min(all.changes.size(), at + options.device_batch);
-            batch.changes.assign(all.changes.begin() + static_cast<std::ptrdiff_t>(at),
-                                 all.changes.begin() + static_cast<std::ptrdiff_t>(end));
-            d.bodies.push_back(Json(batch).dump());
-            request_bytes += d.bodies.back().size();
-        }
+        request_bytes += WriteBodies(d, project.id, options, writer);
     }
     const size_t total = options.devices * options.device_records;
     std::printf("  %zu records in %zu requests, %.2f MiB of JSON\n", total, options.devices * devices[0].bodies.size(),
@@ -1151,14 +1159,7 @@ void EnrolAndWrite(std::vector<SimDevice>& devices, const std::vector<std::strin
         const auto r = client.Post(url + "/v1/enrol", Json(request).dump());
         if (!r.Ok()) throw std::runtime_error("enrolment failed: " + r.ErrorText());
         d.token = Json::parse(r.body).get<sync::EnrolResponse>().token;
-        const auto all = BuildChanges(d, project_id, options.device_records, writer);
-        for (size_t at = 0; at < all.changes.size(); at += options.device_batch) {
-            sync::PushRequest batch;
-            const size_t end = std::min(all.changes.size(), at + options.device_batch);
-            batch.changes.assign(all.changes.begin() + static_cast<std::ptrdiff_t>(at),
-                                 all.changes.begin() + static_cast<std::ptrdiff_t>(end));
-            d.bodies.push_back(Json(batch).dump());
-        }
+        (void)WriteBodies(d, project_id, options, writer);
     }
 }
 
