@@ -11,6 +11,7 @@ ESCUCHA_BUILD_PACKAGES=(
   portaudio19-dev libsoundtouch-dev   # the window app records and plays through the sound card, at 0.5-2x with the pitch kept
   libzip-dev libxml2-dev   # REFI-QDA exchange: .qdpx archives written and read, XML read
   libpqxx-dev      # headquarters' PostgreSQL store (escucha-hq --store postgresql://...)
+  libdbus-1-dev    # the window app asks a phone's on-screen keyboard up over the session bus
 )
 ESCUCHA_TEST_PACKAGES=(
   catch2
@@ -22,6 +23,7 @@ ESCUCHA_TEST_PACKAGES=(
   opus-tools       # ...and voice notes as another program encodes them (opusenc), for chat imports
   libxml2-utils unzip   # REFI-QDA exports checked by xmllint against the schemas, unpacked by unzip
   postgresql-15    # headquarters' PostgreSQL tests start a real server (initdb, pg_ctl) and read a pg_dump
+  dbus-daemon      # ...and a private session bus for the on-screen keyboard's test
   dpkg-dev desktop-file-utils   # the .deb packages: dependencies by dpkg-shlibdeps, the desktop entry checked
 )
 

@@ -10,13 +10,19 @@
 #   - the field being typed in stays in view when the window gets shorter
 #     (an on-screen keyboard), and a rotation (a resize) keeps what was open
 #     and typed;
+#   - a text field taking the keyboard asks the on-screen keyboard up over the
+#     session bus (a private bus, with FAKE_OSK answering as Phosh's keyboard
+#     does), and it is asked down when no field has the keyboard;
 #   - the app asked for a context the driver does not have says so in words
-#     and exits cleanly.
+#     and exits cleanly;
+#   - with Mesa held to OpenGL ES 2.0 (no OpenGL 3 nor fixed pipeline there),
+#     the app draws through its own ES 2.0 renderer the same screen as at 2.1.
 # Screenshots are kept in $ARTIFACTS.
 set -euo pipefail
 APP="$1"
 CLI="$2"
 ARTIFACTS="$3"
+FAKE_OSK="$4"
 mkdir -p "$ARTIFACTS"
 work=$(mktemp -d)
 pids=()
@@ -57,6 +63,27 @@ for _ in $(seq 100); do [ -s "$work/display" ] && break; sleep 0.1; done
 export DISPLAY=":$(cat "$work/display")"
 # Mesa's software renderer offering no more than OpenGL 2.1 and GLSL 1.20.
 export MESA_GL_VERSION_OVERRIDE=2.1 MESA_GLSL_VERSION_OVERRIDE=120
+
+# A session bus of the test's own, and on it a keyboard that notes what it is asked.
+exec 6> "$work/bus-address"
+dbus-daemon --session --nofork --nopidfile --address="unix:path=$work/bus" --print-address=6 > "$work/dbus.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do [ -s "$work/bus-address" ] && break; sleep 0.1; done
+export DBUS_SESSION_BUS_ADDRESS="unix:path=$work/bus"
+osk_log="$work/osk.log"
+"$FAKE_OSK" > "$osk_log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do grep -q ready "$osk_log" && break; sleep 0.1; done
+grep -q ready "$osk_log" || { cat "$work/dbus.log" "$osk_log"; echo "FAILED: the stand-in keyboard did not get on the bus"; exit 1; }
+osk_count() { grep -c "^SetVisible $1\$" "$osk_log" 2>/dev/null || true; }
+wait_osk() { # wait_osk true|false COUNT: until the keyboard was asked that COUNT times
+  for _ in $(seq 300); do
+    [ "$(osk_count "$1")" -ge "$2" ] && return 0
+    sleep 0.1
+  done
+  echo "--- the keyboard's log:"; cat "$osk_log"
+  fail "the on-screen keyboard was not asked SetVisible $1 $2 times"
+}
 
 log="$work/app.log"
 fail() { echo "FAILED: $*"; echo "--- the app's log:"; cat "$log"; import -window root "$ARTIFACTS/touch-failed.png" 2>/dev/null || true; exit 1; }
@@ -104,12 +131,17 @@ wait_log "first frame shown"
 grep -q "drawing with OpenGL 2.1" "$log" || fail "the app did not choose OpenGL 2.1"
 win=$(xdotool search --sync --name '^Escucha$' | head -1)
 xdotool windowfocus --sync "$win"
-sleep 1
+# The passphrase field has the keyboard: the on-screen keyboard is asked up.
+wait_osk true 1
+settle
+shot touch-00-unlock-screen
 xdotool type --delay 40 "$ESCUCHA_PASSPHRASE"
 xdotool key Return
 wait_log "lists shown after unlock"
 settle
 shot touch-00-unlocked
+# The lists have no field with the keyboard: asked down.
+wait_osk false 1
 
 # ---------------------------------------------------------------- the list
 # The sections' menu at the top, then the interviews.
@@ -173,6 +205,7 @@ differs touch-04-long-text touch-05-text-scrolled || fail "the long text looks t
 # A tap gives the text the keyboard; then the window gets shorter, as when an
 # on-screen keyboard comes up: the field being typed stays in view.
 tap 180 300
+wait_osk true 2
 xdotool key ctrl+End
 xdotool type --delay 40 " Antes del teclado."
 settle
@@ -199,4 +232,33 @@ done
 kill -TERM "$app"
 wait "$app" || true
 grep -q "everything saved" "$log" || fail "the app did not close cleanly"
-echo "gui touch end to end at OpenGL 2.1: 1 passed, 0 failed"
+# Closing with the keyboard up takes it down.
+[ "$(tail -1 "$osk_log")" = "SetVisible false" ] || { cat "$osk_log"; fail "the on-screen keyboard was left up at the end"; }
+grep -v "^SetVisible \(true\|false\)$\|^ready$" "$osk_log" && fail "the on-screen keyboard was asked something wrong"
+
+# ---------------------------------------------------------------- OpenGL ES 2.0
+# Mesa held to ES 2.0: Dear ImGui's own renderers cannot draw there, the app's
+# ES 2.0 one does. The unlock screen is the one drawn at 2.1.
+log="$work/app-es2.log"
+MESA_GLES_VERSION_OVERRIDE=2.0 ESCUCHA_VAULT="$vault" "$APP" --gl es2 --size 360x720 --frame-log > /dev/null 2> "$log" &
+app=$!
+pids+=($app)
+wait_log "first frame shown"
+grep -q "drawing with OpenGL ES 2.0 (OpenGL ES 2.0 .*#version 100" "$log" || fail "the app did not draw with OpenGL ES 2.0"
+win=$(xdotool search --sync --name '^Escucha$' | head -1)
+xdotool windowfocus --sync "$win"
+settle
+shot touch-09-es2-unlock-screen
+# The same picture but for a few pixels (edges drawn by shaders instead of the fixed pipeline, the text cursor).
+different=$(compare -metric AE -fuzz 20% "$ARTIFACTS/touch-00-unlock-screen.png" "$ARTIFACTS/touch-09-es2-unlock-screen.png" null: 2>&1 || true)
+[ "${different%%.*}" -lt 500 ] 2>/dev/null || fail "at ES 2.0 the unlock screen differs from 2.1 in $different pixels"
+[ "$(convert "$ARTIFACTS/touch-09-es2-unlock-screen.png" -format %k info:)" -gt 50 ] || fail "at ES 2.0 the screen is nearly blank"
+xdotool type --delay 40 "$ESCUCHA_PASSPHRASE"
+xdotool key Return
+wait_log "lists shown after unlock"
+settle
+shot touch-10-es2-unlocked
+kill -TERM "$app"
+wait "$app" || true
+grep -q "everything saved" "$log" || fail "the app at ES 2.0 did not close cleanly"
+echo "gui touch end to end at OpenGL 2.1 and ES 2.0: 1 passed, 0 failed"

@@ -6,7 +6,9 @@
 #include "app.h"
 
 #include "app_state.h"
+#include "gles2_renderer.h"
 #include "i18n.h"
+#include "on_screen_keyboard.h"
 #include "panels.h"
 #include "settings.h"
 #include "touch_input.h"
@@ -114,6 +116,10 @@ constexpr Renderer FIXED_RENDERER{
     ImGui_ImplOpenGL2_NewFrame,                          ImGui_ImplOpenGL2_RenderDrawData,
     ImGui_ImplOpenGL2_CreateFontsTexture,                ImGui_ImplOpenGL2_DestroyFontsTexture};
 
+/// Our own, with ES 2.0 shaders: for drivers that offer nothing newer (see gles2_renderer.h).
+constexpr Renderer ES2_RENDERER{gles2::Init,     gles2::Shutdown,           gles2::NewFrame,
+                                gles2::RenderDrawData, gles2::CreateFontsTexture, gles2::DestroyFontsTexture};
+
 const Renderer* g_renderer = &SHADER_RENDERER;
 
 void ApplyScale(float scale) {
@@ -133,12 +139,11 @@ void ApplyScale(float scale) {
 
 // [SECTION] Graphics: the context the driver offers
 
-/// One kind of OpenGL context, and how Dear ImGui 1.86 as Debian builds it
-/// draws on it. Its OpenGL 3 backend compiles GLSL 130, 120, "300 es" and,
-/// through its 120 shaders with their GL_ES precision line, "100"; but its
+/// One kind of OpenGL context, and what draws Dear ImGui's frames on it.
+/// Dear ImGui 1.86 as Debian builds it has an OpenGL 3 renderer whose
 /// function loader refuses a context whose GL_MAJOR_VERSION is under 3, so
-/// OpenGL 2.1 is drawn by the OpenGL 2 backend (the fixed pipeline), and
-/// OpenGL ES 2.0 only where the driver reports version 3 for it.
+/// OpenGL 2.1 is drawn by its OpenGL 2 renderer (the fixed pipeline, which
+/// 2.1 has), and OpenGL ES 2.0, which has neither, by our own (gles2_renderer.h).
 struct GlKind {
     const char* key;  ///< for --gl
     const char* name; ///< shown in the settings and the log
@@ -154,7 +159,7 @@ constexpr GlKind GL_KINDS[] = {
     {"3", "OpenGL 3", GLFW_OPENGL_API, 3, 0, "#version 130", &SHADER_RENDERER},
     {"2.1", "OpenGL 2.1", GLFW_OPENGL_API, 2, 1, nullptr, &FIXED_RENDERER},
     {"es3", "OpenGL ES 3.0", GLFW_OPENGL_ES_API, 3, 0, "#version 300 es", &SHADER_RENDERER},
-    {"es2", "OpenGL ES 2.0", GLFW_OPENGL_ES_API, 2, 0, "#version 100", &SHADER_RENDERER},
+    {"es2", "OpenGL ES 2.0", GLFW_OPENGL_ES_API, 2, 0, "#version 100", &ES2_RENDERER},
 };
 
 /// Whether the current context compiles Dear ImGui's kind of shader in
@@ -558,6 +563,7 @@ int RunApp(int argc, char** argv) {
         bool stopping = false;
         int stop_rounds = 0;
         TouchInput touch;
+        OnScreenKeyboard keyboard(options.frame_log);
         float last_height = 0;
         bool asleep_logged = false;
         while (!glfwWindowShouldClose(window)) {
@@ -648,6 +654,8 @@ int RunApp(int argc, char** argv) {
             const float height = ImGui::GetIO().DisplaySize.y;
             touch.AfterFrame(now, last_height > 0 && height < last_height);
             last_height = height;
+            // A field that takes the keyboard asks the phone's on-screen keyboard up; none, and it goes.
+            keyboard.Update(ImGui::GetIO().WantTextInput);
             ImGui::Render();
             // Dear ImGui shows some changes a frame late (a form that appears
             // asks for the keyboard, which it gets on the next frame): until a
