@@ -351,6 +351,17 @@ CREATE TABLE IF NOT EXISTS search_pending (record_id TEXT PRIMARY KEY NOT NULL) 
 PRAGMA user_version = 8;
 )sql");
     }
+    if (version < 9) {
+        // The index reads its text from the records' rows through a view
+        // (docs/decisions/0024) instead of keeping a copy of it. The view is
+        // made below, once every record table is there, and the index built.
+        m_db.Exec(R"sql(
+DROP TABLE IF EXISTS search_index;
+DROP VIEW IF EXISTS search_content;
+CREATE VIRTUAL TABLE search_index USING fts4(content="search_content", title, body, tokenize=unicode61 "remove_diacritics=1");
+PRAGMA user_version = 9;
+)sql");
+    }
 
     for (const auto& type : m_catalogue.Types()) {
         std::string sql = "CREATE TABLE IF NOT EXISTS " + QuoteIdent(type.name) +
@@ -390,6 +401,16 @@ PRAGMA user_version = 8;
                 m_db.Prepare("SELECT " + SelectColumns(type) + " FROM " + QuoteIdent(type.name) + " WHERE deleted = 0");
             while (stmt.Step()) NoteUnseenReferences(type, ReadRow(type, stmt));
         }
+    }
+    // The search index's view of the text: made again, and the index with
+    // it, when the catalogue says otherwise what is searched (a new type, a
+    // field made searchable) or the vault is new to it.
+    const std::string view = SearchContentSql();
+    if (m_db.QueryText("SELECT sql FROM sqlite_master WHERE type = 'view' AND name = 'search_content'").value_or("") !=
+        view) {
+        m_db.Exec("DROP VIEW IF EXISTS search_content");
+        m_db.Exec(view);
+        RebuildSearchEntries();
     }
 }
 
@@ -795,6 +816,7 @@ bool RecordStore::UpdateRow(const RecordType& type, const Json& record, const Js
 void RecordStore::Write(const RecordType& type, const Json& record, const char* op, const Json* before) {
     if (!type.blob_fields.empty()) ReleaseBlobs(type, record);
     const auto& id = record["id"].get_ref<const std::string&>();
+    const bool text_changes = UnindexBefore(type, record, before);
     if (!before || !UpdateRow(type, record, *before)) {
         std::string columns = "id, project_id, created_at, updated_at, author, device, rev, deleted";
         std::string marks = "?, ?, ?, ?, ?, ?, ?, ?";
@@ -817,7 +839,7 @@ void RecordStore::Write(const RecordType& type, const Json& record, const char* 
         auto& idx = *idx_lease;
         idx.Bind(1, id).Bind(2, type.name).Run();
     }
-    IndexText(type, record, before);
+    if (text_changes) IndexAfter(type, record, before);
 
     if (!m_remote && IsJournalled(type, record)) {
         // A change headquarters refused is superseded by this one, which
@@ -1360,62 +1382,134 @@ std::pair<std::string, std::string> SearchText(const RecordType& type, const Jso
 }
 } // namespace
 
-void RecordStore::IndexText(const RecordType& type, const Json& record, const Json* before) {
-    const auto& id = record["id"].get_ref<const std::string&>();
-    auto [title, body] = SearchText(type, record);
-    const bool gone = record.value("deleted", false);
+namespace {
+
+/// Whether a field's value is text the index takes (SearchText's strings).
+bool IsTextKind(FieldKind kind) {
+    return kind == FieldKind::Text || kind == FieldKind::LongText || kind == FieldKind::Choice ||
+           kind == FieldKind::Date || kind == FieldKind::Reference;
+}
+
+/// The search text of one row of `type`, in SQL over the row `t`: what
+/// SearchText makes, but for the escapes inside a list's JSON, which the
+/// tokenizer reads as separators anyway. Built-in functions only, so the
+/// plain sqlcipher shell reads the view too.
+std::pair<std::string, std::string> SearchTextSql(const RecordType& type) {
+    std::string title = "''";
+    std::string body;
+    for (const auto& f : type.fields) {
+        const std::string column = "t." + QuoteIdent(f.name);
+        if (f.name == type.title_field) {
+            if (IsTextKind(f.kind)) title = "coalesce(" + column + ", '')";
+            continue;
+        }
+        if (!f.searchable) continue;
+        std::string part;
+        if (IsTextKind(f.kind)) {
+            part = "coalesce(" + column + " || char(10), '')";
+        } else if (IsListKind(f.kind)) {
+            // ["one","two"] -> one\ntwo\n
+            part = "CASE WHEN " + column + " IS NULL OR " + column + " = '[]' THEN '' ELSE " +
+                   "replace(replace(replace(replace(substr(" + column + ", 3, length(" + column +
+                   ") - 4), '\",\"', char(10)), '\\n', char(10)), '\\\"', '\"'), '\\\\', '\\') || char(10) END";
+        } else {
+            continue;
+        }
+        body += (body.empty() ? "" : " || ") + part;
+    }
+    return {title, body.empty() ? "''" : body};
+}
+
+bool IsIndexed(const RecordType& type) {
+    if (!type.title_field.empty()) return true;
+    for (const auto& f : type.fields)
+        if (f.searchable) return true;
+    return false;
+}
+
+/// The rows of search_content for one type: docid, title and body.
+std::string SearchContentSelect(const RecordType& type) {
+    const auto [title, body] = SearchTextSql(type);
+    return "SELECT d.docid AS rowid, " + title + " AS title, " + body + " AS body FROM search_doc d JOIN " +
+           QuoteIdent(type.name) + " t ON t.id = d.record_id";
+}
+
+} // namespace
+
+std::string RecordStore::SearchContentSql() const {
+    std::string sql;
+    for (const auto& type : m_catalogue.Types()) {
+        if (!IsIndexed(type)) continue;
+        sql += (sql.empty() ? "" : " UNION ALL ") + SearchContentSelect(type) +
+               " WHERE d.record_type = " + QuoteSql(type.name);
+    }
+    if (sql.empty()) sql = "SELECT NULL AS rowid, NULL AS title, NULL AS body WHERE 0";
+    return "CREATE VIEW search_content AS " + sql;
+}
+
+bool RecordStore::UnindexBefore(const RecordType& type, const Json& record, const Json* before) {
+    if (!before) return true; // new here: no entry yet
     // An edit of fields the index does not hold (a status, a reference)
-    // leaves the index as it is: rewriting it writes several pages. A
-    // deletion always goes on: the entry may hold an earlier, marked text.
-    if (before && !gone && SearchText(type, *before) == std::make_pair(title, body)) return;
+    // leaves the index as it is. A deletion always goes on.
+    if (!record.value("deleted", false) && SearchText(type, *before) == SearchText(type, record)) return false;
+    const auto& id = record["id"].get_ref<const std::string&>();
+    // A marked entry went out at the first edit of its run.
+    auto marked = Cached("SELECT 1 FROM search_pending WHERE record_id = ?");
+    if ((*marked).Bind(1, id).Step()) return true;
+    auto find = Cached("SELECT docid FROM search_doc WHERE record_id = ?");
+    if (!(*find).Bind(1, id).Step()) return true;
+    const int64_t docid = (*find).Int(0);
+    // FTS4 reads the words to take out from the row, which still holds them.
+    auto remove = Cached("DELETE FROM search_index WHERE docid = ?");
+    (*remove).Bind(1, docid).Run();
+    return true;
+}
+
+void RecordStore::IndexAfter(const RecordType& type, const Json& record, const Json* before) {
     // An edit of a live record by this device (an autosave, every few seconds
-    // while someone types) marks the entry instead of rewriting the whole
-    // document in the index: segments, content, sizes and statistics, about
-    // twelve pages. The mark is one row, already there from the edit before.
-    // SettleSearchIndex writes the entry before any search reads the index.
+    // while someone types) marks the entry, which its first edit took out:
+    // indexing each version of a text being typed writes about twelve pages.
+    // The mark is one row, already there from the edit before.
+    // SettleSearchIndex puts the entry in before any search reads the index.
     // New records, imports, records from headquarters and deletions are
     // indexed at once (docs/decisions/0023).
-    if (before && !gone && !m_remote && !m_deferring) {
+    if (before && !record.value("deleted", false) && !m_remote && !m_deferring) {
         auto mark = Cached("INSERT OR IGNORE INTO search_pending (record_id) VALUES (?)");
-        (*mark).Bind(1, id).Run();
+        (*mark).Bind(1, record["id"].get_ref<const std::string&>()).Run();
         return;
     }
-    if (!m_deferring) { // an imported record is new: it has no mark
+    PutEntry(type, record);
+}
+
+void RecordStore::PutEntry(const RecordType& type, const Json& record) {
+    const auto& id = record["id"].get_ref<const std::string&>();
+    if (!m_deferring) { // an imported record is new: it has no mark and no entry
         auto unmark = Cached("DELETE FROM search_pending WHERE record_id = ?");
         (*unmark).Bind(1, id).Run();
     }
-    bool known = false;
+    const auto [title, body] = SearchText(type, record);
+    const bool empty = title.empty() && body.empty();
     int64_t docid = 0;
-    if (!m_deferring) { // an imported record is new: it has no entry yet
-        auto find_lease = Cached("SELECT docid FROM search_doc WHERE record_id = ?");
-        auto& find = *find_lease;
-        find.Bind(1, id);
-        known = find.Step();
-        docid = known ? find.Int(0) : 0;
+    if (!m_deferring) {
+        auto find = Cached("SELECT docid FROM search_doc WHERE record_id = ?");
+        if ((*find).Bind(1, id).Step()) docid = (*find).Int(0);
     }
-    if (title.empty() && body.empty()) {
-        if (known) {
-            auto del_lease = Cached("DELETE FROM search_index WHERE docid = ?");
-            auto& del = *del_lease;
-            del.Bind(1, docid).Run();
-            auto deldoc_lease = Cached("DELETE FROM search_doc WHERE docid = ?");
-            auto& deldoc = *deldoc_lease;
-            deldoc.Bind(1, docid).Run();
+    if (empty || !IsIndexed(type)) {
+        if (docid) {
+            auto forget = Cached("DELETE FROM search_doc WHERE docid = ?");
+            (*forget).Bind(1, docid).Run();
         }
         return;
     }
-    if (known) {
-        auto update_lease = Cached("UPDATE search_index SET title = ?, body = ? WHERE docid = ?");
-        auto& update = *update_lease;
-        update.Bind(1, title).Bind(2, body).Bind(3, docid).Run();
-        return;
+    if (!docid) {
+        auto doc = Cached("INSERT INTO search_doc (record_id, record_type) VALUES (?, ?)");
+        (*doc).Bind(1, id).Bind(2, type.name).Run();
+        docid = m_db.LastInsertRowId();
     }
-    auto doc_lease = Cached("INSERT INTO search_doc (record_id, record_type) VALUES (?, ?)");
-    auto& doc = *doc_lease;
-    doc.Bind(1, id).Bind(2, type.name).Run();
-    auto insert_lease = Cached("INSERT INTO search_index (docid, title, body) VALUES (?, ?, ?)");
-    auto& insert = *insert_lease;
-    insert.Bind(1, m_db.LastInsertRowId()).Bind(2, title).Bind(3, body).Run();
+    // The words, read from the row just written, as the view reads them.
+    auto insert = Cached("INSERT INTO search_index (docid, title, body) " + SearchContentSelect(type) +
+                         " WHERE d.docid = ?");
+    (*insert).Bind(1, docid).Run();
 }
 
 namespace {
@@ -1541,21 +1635,12 @@ void RecordStore::SettleSearchIndex() {
     for (const auto& id : ids) {
         const auto record = Get(id);
         if (record) {
-            IndexText(m_catalogue.Get((*record)["type"].get<std::string>()), *record);
+            PutEntry(m_catalogue.Get((*record)["type"].get<std::string>()), *record);
             continue;
         }
-        // No such record any more: its entry, if any, goes. (A record of a
-        // type this catalogue does not know keeps its entry as it is.)
-        auto find = Cached("SELECT docid FROM search_doc WHERE record_id = ?");
-        (*find).Bind(1, id);
-        if (!TypeOf(id) && (*find).Step()) {
-            const int64_t docid = (*find).Int(0);
-            (*find).Reset();
-            auto del = Cached("DELETE FROM search_index WHERE docid = ?");
-            (*del).Bind(1, docid).Run();
-            auto deldoc = Cached("DELETE FROM search_doc WHERE docid = ?");
-            (*deldoc).Bind(1, docid).Run();
-        }
+        // No such record any more: its entry went at its first edit.
+        auto forget = Cached("DELETE FROM search_doc WHERE record_id = ?");
+        (*forget).Bind(1, id).Run();
         auto unmark = Cached("DELETE FROM search_pending WHERE record_id = ?");
         (*unmark).Bind(1, id).Run();
     }
@@ -1566,13 +1651,27 @@ int64_t RecordStore::UnsettledSearchCount() { return m_db.QueryInt("SELECT count
 
 void RecordStore::RebuildSearchIndex() {
     Scope scope(*this);
-    m_db.Exec("DELETE FROM search_index; DELETE FROM search_doc; DELETE FROM search_pending;");
+    RebuildSearchEntries();
+    scope.Commit();
+}
+
+void RecordStore::RebuildSearchEntries() {
+    // Which records have words, then the index built from their rows in one pass.
+    m_db.Exec("DELETE FROM search_doc; DELETE FROM search_pending;");
     for (const auto& type : m_catalogue.Types()) {
+        if (!IsIndexed(type)) continue;
         auto stmt =
             m_db.Prepare("SELECT " + SelectColumns(type) + " FROM " + QuoteIdent(type.name) + " WHERE deleted = 0");
-        while (stmt.Step()) IndexText(type, ReadRow(type, stmt));
+        auto doc = Cached("INSERT INTO search_doc (record_id, record_type) VALUES (?, ?)");
+        while (stmt.Step()) {
+            const Json record = ReadRow(type, stmt);
+            const auto [title, body] = SearchText(type, record);
+            if (title.empty() && body.empty()) continue;
+            (*doc).Reset();
+            (*doc).Bind(1, record["id"].get_ref<const std::string&>()).Bind(2, type.name).Run();
+        }
     }
-    scope.Commit();
+    m_db.Exec("INSERT INTO search_index(search_index) VALUES('rebuild')");
 }
 
 // [SECTION] Journal and consistency

@@ -62,7 +62,7 @@ struct GuiApp {
         worker.Post([&](std::optional<storage::Vault>& v) { id = v->Records().Create(type, fields)["id"]; });
         worker.Flush();
         state.lists.PutRow(type,
-                           gui::RowSummary{id, fields.value("title", fields.value("pseudonym", "")), "", "", "", ""});
+                           gui::RowSummary{id, fields.value("title", fields.value("pseudonym", "")), "", "", "", "", ""});
         return id;
     }
     /// Changes a record straight in the vault.

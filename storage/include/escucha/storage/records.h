@@ -418,7 +418,20 @@ private:
     bool UpdateRow(const RecordType& type, const Json& record, const Json& before);
     /// Before `record` is written: erases the blobs its previous version named and no live record still does.
     void ReleaseBlobs(const RecordType& type, const Json& record);
-    void IndexText(const RecordType& type, const Json& record, const Json* before = nullptr);
+    // The search index keeps no copy of the text: it reads it from the
+    // records' own rows through the view search_content
+    // (docs/decisions/0024). So its words are taken out while the row still
+    // holds them, and put in once the row holds the new ones.
+    /// Before `record` replaces `before` in its row: takes the entry out if its words change. False when they do not.
+    bool UnindexBefore(const RecordType& type, const Json& record, const Json* before);
+    /// After the row is written: marks the entry of a local edit, or puts it in.
+    void IndexAfter(const RecordType& type, const Json& record, const Json* before);
+    /// Puts the entry of `record` (whose words are not in the index) in, from its row; none when it has no text.
+    void PutEntry(const RecordType& type, const Json& record);
+    /// The view's SQL for the catalogue; EnsureSchema makes it again when it differs.
+    std::string SearchContentSql() const;
+    /// RebuildSearchIndex's work, inside the caller's transaction.
+    void RebuildSearchEntries();
     bool IsJournalled(const RecordType& type, const Json& record);
     Json ReadRow(const RecordType& type, Statement& stmt) const;
     std::string SelectColumns(const RecordType& type) const;
