@@ -8,21 +8,8 @@ APP="$1"
 CLI="$2"
 ARTIFACTS="$3"
 mkdir -p "$ARTIFACTS"
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-# A display number of Xvfb's own choosing.
-exec 5> "$work/display"
-# -noreset: the screen's resources (its DPI, below) outlive the clients.
-Xvfb -displayfd 5 -screen 0 1280x800x24 -nolisten tcp -noreset > "$work/xvfb.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 100); do [ -s "$work/display" ] && break; sleep 0.1; done
-export DISPLAY=":$(cat "$work/display")"
+source "$(dirname "$0")/session.sh"
+start_display 1280x800
 
 wait_log() { # wait_log FILE TEXT [COUNT]: until FILE has TEXT COUNT times
   local want=${3:-1}
@@ -36,15 +23,6 @@ wait_log() { # wait_log FILE TEXT [COUNT]: until FILE has TEXT COUNT times
   import -window root "$ARTIFACTS/timed-out.png" 2>/dev/null || true
   return 1
 }
-export XDG_CONFIG_HOME="$work/config"
-# English, whatever the machine's locale: the clicks below aim at English words.
-mkdir -p "$work/config/escucha"
-echo '{"language": "en"}' > "$work/config/escucha/settings.json"
-# At exit, LeakSanitizer finds a few hundred bytes that the OpenGL stack
-# allocates in glfwCreateWindow and never frees (valgrind places them in
-# libGLdispatch and Mesa's driver, unloaded by then). The app's own code is
-# checked for leaks by test_gui, which runs its logic under the sanitizers.
-export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
 start_app() {
   ESCUCHA_VAULT="$work/vault" "$APP" > /dev/null 2> "$work/app.log" &
   app=$!

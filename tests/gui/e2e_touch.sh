@@ -24,19 +24,8 @@ CLI="$2"
 ARTIFACTS="$3"
 FAKE_OSK="$4"
 mkdir -p "$ARTIFACTS"
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
+source "$(dirname "$0")/session.sh"
 export ESCUCHA_PASSPHRASE="frase de paso larga"
-export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" # the GL stack's own, see e2e.sh
-export XDG_CONFIG_HOME="$work/config"
-mkdir -p "$work/config/escucha"
-echo '{"language": "en"}' > "$work/config/escucha/settings.json"
 
 # ---------------------------------------------------------------- data
 vault="$work/vault"
@@ -56,11 +45,7 @@ EOF
 "$CLI" --vault "$vault" import "$work/records.json" > /dev/null
 
 # ---------------------------------------------------------------- display
-exec 5> "$work/display"
-Xvfb -displayfd 5 -screen 0 720x720x24 -nolisten tcp -noreset > "$work/xvfb.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 100); do [ -s "$work/display" ] && break; sleep 0.1; done
-export DISPLAY=":$(cat "$work/display")"
+start_display 720x720
 # Mesa's software renderer offering no more than OpenGL 2.1 and GLSL 1.20.
 export MESA_GL_VERSION_OVERRIDE=2.1 MESA_GLSL_VERSION_OVERRIDE=120
 
