@@ -82,6 +82,8 @@ struct Options {
     size_t commits = 2000;   ///< autosave commits in (a)
     size_t queries = 200;    ///< search queries in (c)
     uint64_t seed = 20240611;
+    /// One more keyed import, each SQL statement's time summed (SQLite's profile trace).
+    bool statements = false;
 };
 
 void PrintUsage(const char* program) {
@@ -91,7 +93,8 @@ void PrintUsage(const char* program) {
                 "  --records N  records imported in (b) and narratives searched in (c)\n"
                 "  --commits N  autosave commits in (a)\n"
                 "  --queries N  search queries in (c)\n"
-                "  --seed N     seed of the generated text and queries\n",
+                "  --seed N     seed of the generated text and queries\n"
+                "  --statements one more keyed import, with the time of each SQL statement\n",
                 program);
 }
 
@@ -121,6 +124,7 @@ std::optional<Options> ParseOptions(int argc, char** argv) {
         else if (arg == "--commits") commits = static_cast<size_t>(number(i, "--commits"));
         else if (arg == "--queries") queries = static_cast<size_t>(number(i, "--queries"));
         else if (arg == "--seed") options.seed = static_cast<uint64_t>(number(i, "--seed"));
+        else if (arg == "--statements") options.statements = true;
         else throw std::runtime_error("unknown option '" + std::string(arg) + "' (see --help)");
     }
     const auto scaled = [&](size_t base, size_t least) {
@@ -1334,6 +1338,44 @@ int Run(const Options& options) {
             throw std::runtime_error("the bare import stored fewer records than given");
         vault.reset();
         fs::remove_all(dir);
+    }
+    if (options.statements) {
+        // Where a keyed import's time goes, statement by statement, beside
+        // the floor's: the time SQLite reports for each run of each statement
+        // (FTS4's own statements inside an insert into the index are counted
+        // inside that insert too).
+        const auto profile = [&](const char* what, const std::function<void(BenchVault&)>& work) {
+            const auto dir = root.Path() / "statements-keyed";
+            auto vault = std::make_unique<BenchVault>(dir, Mode::Keyed, catalogue, key);
+            std::map<std::string, std::pair<double, int64_t>> by_sql; // seconds, runs
+            const auto trace = [](unsigned, void* context, void* statement, void* nanoseconds) -> int {
+                auto& totals = *static_cast<std::map<std::string, std::pair<double, int64_t>>*>(context);
+                const char* sql = sqlite3_sql(static_cast<sqlite3_stmt*>(statement));
+                auto& [seconds, runs] = totals[sql ? std::string(sql).substr(0, 90) : "?"];
+                seconds += static_cast<double>(*static_cast<int64_t*>(nanoseconds)) / 1e9;
+                ++runs;
+                return 0;
+            };
+            vault->Db().Check(sqlite3_trace_v2(vault->Db().Handle(), SQLITE_TRACE_PROFILE, trace, &by_sql));
+            Progress(std::string("(b) ") + what + ", statement by statement");
+            const Sample sample = Measure([&] { work(*vault); });
+            sqlite3_trace_v2(vault->Db().Handle(), 0, nullptr, nullptr);
+            std::vector<std::pair<std::string, std::pair<double, int64_t>>> top(by_sql.begin(), by_sql.end());
+            std::sort(top.begin(), top.end(),
+                      [](const auto& a, const auto& b) { return a.second.first > b.second.first; });
+            char line[256];
+            std::snprintf(line, sizeof line, "(b) statements of %s (%.1f s), the largest:", what, sample.wall);
+            notes.push_back(line);
+            for (size_t i = 0; i < top.size() && i < 8; ++i) {
+                std::snprintf(line, sizeof line, "      %6.2f s %8lld runs  %s", top[i].second.first,
+                              static_cast<long long>(top[i].second.second), top[i].first.c_str());
+                notes.push_back(line);
+            }
+            vault.reset();
+            fs::remove_all(dir);
+        };
+        profile("one more keyed import", [&](BenchVault& v) { v.Store().Import(import); });
+        profile("one more bare keyed import", [&](BenchVault& v) { BareImport(v.Db(), catalogue, import); });
     }
     // What the import left on disk, against the JSON an export writes.
     const uintmax_t export_bytes = ExportBytes(mixed[KEYED]->Store());

@@ -421,6 +421,14 @@ TEST_CASE("The search index reads the text from the records' rows and keeps no c
                                                            {"groups", {"mujeres cafeteras", "sindicato \"La Unión\""}}})["id"];
         CHECK(f.store.Search("cafeteras").at(0).id == rosa);
         CHECK(f.store.Search("union").at(0).id == rosa);
+        // Items whose JSON has escapes: what is put in the index is what the view reads back.
+        f.store.Update(rosa, {{"groups",
+                               {"sindicato \"La Unión\"", "barra \\ invertida", "línea\nnueva", "tab\tulado",
+                                std::string("ctl\x01x"), "", "fin\\\"raro\\n"}}});
+        CHECK(f.store.CheckConsistency().empty());
+        CHECK(f.store.Search("invertida").at(0).id == rosa);
+        CHECK(f.store.Search("nueva").at(0).id == rosa);
+        CHECK(f.store.Search("ulado").at(0).id == rosa);
         f.store.Update(rosa, {{"groups", {"cooperativa"}}});
         CHECK(f.store.Search("cooperativa").at(0).id == rosa);
         CHECK(f.store.Search("cafeteras").empty());
@@ -449,6 +457,24 @@ TEST_CASE("The search index reads the text from the records' rows and keeps no c
         CHECK(f.store.Search("recolectoras").at(0).id == id);
         CHECK(f.store.CheckConsistency().empty());
     }
+}
+
+TEST_CASE("Records moved to another project keep one search entry each, and the index stays whole",
+          "[storage]") {
+    Fixture f;
+    const std::string other = f.store.Create("project", {{"name", "Otra"}})["id"];
+    const std::string id = f.store.Create("story", {{"project_id", f.project}, {"title", "Mudanza"},
+                                                    {"text", "Las jornaleras cambian de finca."}})["id"];
+    const auto moved = f.store.MoveProjectRecords(f.project, other);
+    CHECK(moved.at("story") == 1);
+    CHECK(f.store.Get(id).value()["project_id"] == other);
+    ListOptions in_other;
+    in_other.project_id = other;
+    CHECK(f.store.List("story", in_other).size() == 1);
+    CHECK(f.store.Search("jornaleras").size() == 1);
+    CHECK(f.db.QueryInt("SELECT count(*) FROM search_index_docsize") ==
+          f.db.QueryInt("SELECT count(*) FROM search_doc"));
+    CHECK(f.store.CheckConsistency().empty());
 }
 
 TEST_CASE("A run of edits takes the search entry out once and marks it, and a search puts it back first",

@@ -52,6 +52,11 @@ void HqProcess::Start() {
     std::vector<std::string> argv = {HqPath(), "--data", m_data, "--listen", m_host + ":" + std::to_string(m_port)};
     argv.insert(argv.end(), m_extra.begin(), m_extra.end());
     const auto out = (m_io / "out").string();
+    // The last run's "listening on" goes first: the child truncates the file
+    // only once it runs, and where posix_spawn does not hold the parent until
+    // then (qemu-user), the old line would pass for the new process's.
+    std::filesystem::remove(out);
+    std::filesystem::remove(m_io / "err");
     m_pid = StartProgram(argv, out, (m_io / "err").string());
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
     while (std::chrono::steady_clock::now() < deadline) {

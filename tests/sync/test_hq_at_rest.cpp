@@ -148,7 +148,9 @@ TEST_CASE("What a device syncs is in no file of HQ's data directory in plain, ru
     // Killed, the log stays: it is encrypted too.
     s.hq.process.Restart();
     REQUIRE(s.ana.Add("narrative", {{"title", "Otra"}, {"text", "y otra vez " + CANARY}}).is_object());
-    REQUIRE(s.ana.Sync().ok);
+    const auto again = s.ana.Sync();
+    INFO(again.error);
+    REQUIRE(again.ok);
     s.hq.process.Kill9();
     s.RequireNothingPlain();
     // And after a restart, downloads from any offset still work.
