@@ -9,7 +9,11 @@
 #include <sodium.h>
 #include <sqlite3.h>
 
+#include <algorithm>
+#include <cstdio>
+#include <exception>
 #include <set>
+#include <utility>
 
 namespace escucha::sync {
 
@@ -25,7 +29,7 @@ std::string HashSecret(const std::string& secret) {
 }
 
 SqliteHqStore::SqliteHqStore(const std::string& path, const storage::SecretBytes& key)
-    : m_db(std::make_unique<storage::Database>(path, true)), m_encrypted(!key.empty()), m_key(key) {
+    : m_db(std::make_unique<storage::Database>(path, true)), m_encrypted(!key.empty()), m_key(key), m_path(path) {
     if (m_encrypted) {
         // Through sqlite3_key, never SQL text; then a read proves the key.
         m_db->Check(sqlite3_key(m_db->Handle(), key.data(), static_cast<int>(key.size())));
@@ -101,9 +105,78 @@ PRAGMA user_version = 5;
 COMMIT;
 )sql");
     }
+    // The writer no longer checkpoints in its own commits (a copy of a
+    // thousand pages and two fsyncs, while every push waits): a thread of
+    // the store's own does, on another connection.
+    sqlite3_wal_hook(m_db->Handle(), &SqliteHqStore::AfterCommit, this);
+    m_checkpoint_thread = std::thread([this] { Checkpoints(); });
 }
 
-SqliteHqStore::~SqliteHqStore() = default;
+SqliteHqStore::~SqliteHqStore() {
+    {
+        std::lock_guard wake(m_wake_mutex);
+        m_stopping = true;
+    }
+    m_wake.notify_one();
+    m_checkpoint_thread.join();
+}
+
+namespace {
+
+/// The log's length at which the checkpoint thread copies it into the
+/// database (SQLite's own default for a writer that checkpoints itself).
+constexpr int CHECKPOINT_PAGES = 1000;
+/// Past this length (the checkpoint thread did not catch up with writers
+/// that never pause) the writer checkpoints itself, with nobody writing,
+/// so the log starts again from its beginning.
+constexpr int MAX_LOG_PAGES = 16000;
+
+} // namespace
+
+std::unique_ptr<storage::Database> SqliteHqStore::OpenConnection() const {
+    auto db = std::make_unique<storage::Database>(m_path, false);
+    if (m_encrypted) {
+        db->Check(sqlite3_key(db->Handle(), m_key.data(), static_cast<int>(m_key.size())));
+        db->Exec("PRAGMA cipher_page_size = 4096");
+    }
+    db->Exec("PRAGMA busy_timeout = 10000");
+    return db;
+}
+
+int SqliteHqStore::AfterCommit(void* self, sqlite3*, const char*, int pages) {
+    auto& store = *static_cast<SqliteHqStore*>(self);
+    store.m_log_pages = pages;
+    if (pages >= CHECKPOINT_PAGES) {
+        {
+            std::lock_guard wake(store.m_wake_mutex);
+            store.m_checkpoint_due = true;
+        }
+        store.m_wake.notify_one();
+    }
+    return SQLITE_OK;
+}
+
+void SqliteHqStore::Checkpoints() {
+    for (;;) {
+        {
+            std::unique_lock wake(m_wake_mutex);
+            m_wake.wait(wake, [this] { return m_checkpoint_due || m_stopping; });
+            if (m_stopping) return;
+            m_checkpoint_due = false;
+        }
+        std::lock_guard lock(m_checkpoint_mutex);
+        try {
+            if (!m_checkpointer) m_checkpointer = OpenConnection();
+            // PASSIVE: copies what no reader still needs and never waits;
+            // writers go on meanwhile.
+            m_checkpointer->Exec("PRAGMA wal_checkpoint(PASSIVE)");
+        } catch (const std::exception& e) {
+            // The next commit asks again; the log only grows meanwhile.
+            std::fprintf(stderr, "escucha-hq: checkpoint failed: %s\n", e.what());
+            m_checkpointer.reset();
+        }
+    }
+}
 
 storage::SecretBytes SqliteHqStore::BlobKey() {
     std::lock_guard lock(m_mutex);
@@ -133,10 +206,23 @@ storage::SecretBytes SqliteHqStore::BlobKey() {
 }
 
 void SqliteHqStore::Rekey(const storage::SecretBytes& key) {
-    std::lock_guard lock(m_mutex);
+    std::scoped_lock lock(m_mutex, m_reader_mutex, m_checkpoint_mutex);
+    // The other connections open again, under the new key, when next needed.
+    m_reader.reset();
+    m_checkpointer.reset();
     m_db->Check(sqlite3_rekey(m_db->Handle(), key.data(), static_cast<int>(key.size())));
     m_db->Exec("PRAGMA wal_checkpoint(TRUNCATE)");
     m_encrypted = true;
+    m_key = key;
+}
+
+storage::Database& SqliteHqStore::Reader() {
+    if (!m_reader) {
+        auto db = OpenConnection();
+        db->Exec("PRAGMA query_only = ON");
+        m_reader = std::move(db);
+    }
+    return *m_reader;
 }
 
 void SqliteHqStore::BackupTo(const std::string& path) {
@@ -244,8 +330,10 @@ EnrolOutcome SqliteHqStore::Enrol(const std::string& code_hash, const std::strin
 }
 
 std::optional<DeviceInfo> SqliteHqStore::Authenticate(const std::string& token_hash) {
-    std::lock_guard lock(m_mutex);
-    auto stmt = m_db->Prepare(
+    // Through the reader: every request asks this first, and the writer may
+    // be in the middle of a group's commit.
+    std::lock_guard lock(m_reader_mutex);
+    auto stmt = Reader().Prepare(
         "SELECT d.id, d.project_id, p.name, d.role, coalesce(d.person, '') FROM devices d JOIN projects p ON p.id = "
         "d.project_id WHERE d.token_hash = ? AND d.revoked = 0");
     stmt.Bind(1, token_hash);
@@ -275,21 +363,6 @@ std::vector<DeviceRow> SqliteHqStore::ListDevices(const std::string& project_id)
                        stmt.Text(7),
                        stmt.Int(8) != 0});
     return out;
-}
-
-std::optional<StoredRecord> SqliteHqStore::LoadRecord(const std::string& record_id) {
-    auto stmt = m_db->Prepare("SELECT body, rev, hlc, deleted, owner_device, seq, record_type, project_id FROM records "
-                              "WHERE record_id = ?");
-    stmt.Bind(1, record_id);
-    if (!stmt.Step()) return std::nullopt;
-    return StoredRecord{Json::parse(stmt.Text(0)),
-                        stmt.Int(1),
-                        stmt.Text(2),
-                        stmt.Int(3) != 0,
-                        stmt.Text(4),
-                        stmt.Int(5),
-                        stmt.Text(6),
-                        stmt.Text(7)};
 }
 
 std::vector<std::string> SqliteHqStore::BlobsNamedBy(const std::string& type, const Json& body) const {
@@ -371,36 +444,220 @@ bool SqliteHqStore::MayReadBlob(const DeviceInfo& device, const std::string& sha
     return stmt.Step();
 }
 
+// [SECTION] Pushes, committed in groups
+
+/// One caller's batch, waiting in the queue or being written.
+struct SqliteHqStore::Push {
+    const DeviceInfo& device;
+    const std::vector<Change>& changes;
+    const DecideFn& decide;
+    const ReleasedFn& released;
+    std::vector<ItemResult> results;
+    std::set<std::string> unnamed; ///< blobs a record stopped naming in this push
+    bool erased = false;           ///< a tombstone was written
+    std::exception_ptr error;
+    bool done = false; ///< under m_queue_mutex
+};
+
+/// The statements a push runs, prepared once per group, and the counter.
+///
+/// SQLCipher encrypts every page a statement journal keeps, and SQLite
+/// keeps one for each statement inside a transaction that may change
+/// several rows (REPLACE, UPDATE, DELETE): a push of new records writes
+/// them with plain INSERTs, and the counter is counted here and written
+/// once per group (docs/decisions/0025).
+struct SqliteHqStore::PushStatements {
+    Statement seen, remember, load, base, upsert, insert, revision, first_revision, conflict, keep_theirs,
+        forget_revisions, forget_conflicts, refs_of, forget_refs, add_ref, seen_device, still_named, save_seq;
+    int64_t seq = 0; ///< the last sequence number handed out in this transaction
+    int64_t stored_seq = 0;
+
+    explicit PushStatements(storage::Database& db)
+        : seen(db.Prepare("SELECT status, coalesce(reason, ''), seq, coalesce(code, ''), device_id, "
+                          "coalesce(params, '') FROM changes WHERE change_id = ?")),
+          remember(db.Prepare("INSERT INTO changes (change_id, device_id, status, reason, seq, received_at, code, "
+                              "params) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")),
+          load(db.Prepare("SELECT body, rev, hlc, deleted, owner_device, seq, record_type, project_id FROM records "
+                          "WHERE record_id = ?")),
+          base(db.Prepare("SELECT body FROM revisions WHERE record_id = ? AND rev = ?")),
+          upsert(db.Prepare("INSERT OR REPLACE INTO records (record_id, project_id, record_type, rev, hlc, deleted, "
+                            "owner_device, seq, body, echo_device) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")),
+          insert(db.Prepare("INSERT INTO records (record_id, project_id, record_type, rev, hlc, deleted, "
+                            "owner_device, seq, body, echo_device) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")),
+          revision(db.Prepare("INSERT OR REPLACE INTO revisions (record_id, rev, body) VALUES (?, ?, ?)")),
+          first_revision(db.Prepare("INSERT INTO revisions (record_id, rev, body) VALUES (?, ?, ?)")),
+          conflict(db.Prepare("INSERT INTO conflicts (seq, project_id, record_type, record_id, field, kept, other, "
+                              "other_author, other_device, other_hlc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")),
+          keep_theirs(db.Prepare("INSERT OR IGNORE INTO revisions (record_id, rev, body) VALUES (?, ?, ?)")),
+          forget_revisions(db.Prepare("DELETE FROM revisions WHERE record_id = ? AND rev < ?")),
+          forget_conflicts(db.Prepare("DELETE FROM conflicts WHERE record_id = ?")),
+          refs_of(db.Prepare("SELECT sha256 FROM blob_refs WHERE record_id = ?")),
+          forget_refs(db.Prepare("DELETE FROM blob_refs WHERE record_id = ?")),
+          add_ref(db.Prepare("INSERT OR IGNORE INTO blob_refs (project_id, sha256, record_id, record_type, "
+                             "owner_device) VALUES (?, ?, ?, ?, ?)")),
+          seen_device(db.Prepare("UPDATE devices SET last_seen = ? WHERE id = ?")),
+          still_named(db.Prepare("SELECT 1 FROM blob_refs WHERE project_id = ? AND sha256 = ? LIMIT 1")),
+          save_seq(db.Prepare("UPDATE counter SET seq = ? WHERE id = 1")) {
+        seq = stored_seq = db.QueryInt("SELECT seq FROM counter WHERE id = 1");
+    }
+
+    /// Leaves every statement ready for the next push, after one failed midway.
+    void ResetAll() {
+        for (auto* s : {&seen, &remember, &load, &base, &upsert, &insert, &revision, &first_revision, &conflict,
+                        &keep_theirs, &forget_revisions, &forget_conflicts, &refs_of, &forget_refs, &add_ref,
+                        &seen_device, &still_named, &save_seq})
+            s->Reset();
+    }
+
+    std::optional<StoredRecord> Load(const std::string& record_id) {
+        load.Bind(1, record_id);
+        std::optional<StoredRecord> out;
+        if (load.Step())
+            out = StoredRecord{Json::parse(load.Text(0)),
+                               load.Int(1),
+                               load.Text(2),
+                               load.Int(3) != 0,
+                               load.Text(4),
+                               load.Int(5),
+                               load.Text(6),
+                               load.Text(7)};
+        load.Reset();
+        return out;
+    }
+
+    int64_t NextSeq() { return ++seq; }
+
+    /// Writes the counter, before the commit.
+    void SaveSeq() {
+        if (seq == stored_seq) return;
+        save_seq.Bind(1, seq).Run();
+        save_seq.Reset();
+        stored_seq = seq;
+    }
+};
+
 std::vector<ItemResult> SqliteHqStore::ApplyBatch(const DeviceInfo& device, const std::vector<Change>& changes,
                                                   const DecideFn& decide, const ReleasedFn& released) {
-    std::lock_guard lock(m_mutex);
-    const auto now = storage::FormatIsoMillis(storage::SystemMillis());
-    Transaction txn(*m_db);
-    std::vector<ItemResult> results;
-    auto seen = m_db->Prepare(
-        "SELECT status, coalesce(reason, ''), seq, coalesce(code, ''), device_id, coalesce(params, '') FROM changes "
-        "WHERE change_id = ?");
-    auto remember =
-        m_db->Prepare("INSERT INTO changes (change_id, device_id, status, reason, seq, received_at, code, params) "
-                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
-    auto base_stmt = m_db->Prepare("SELECT body FROM revisions WHERE record_id = ? AND rev = ?");
-    auto upsert = m_db->Prepare("INSERT OR REPLACE INTO records (record_id, project_id, record_type, rev, hlc, "
-                                "deleted, owner_device, seq, body, "
-                                "echo_device) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-    auto revision = m_db->Prepare("INSERT OR REPLACE INTO revisions (record_id, rev, body) VALUES (?, ?, ?)");
-    auto conflict = m_db->Prepare(
-        "INSERT INTO conflicts (seq, project_id, record_type, record_id, field, kept, other, other_author, "
-        "other_device, other_hlc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-    auto keep_theirs = m_db->Prepare("INSERT OR IGNORE INTO revisions (record_id, rev, body) VALUES (?, ?, ?)");
-    auto forget_revisions = m_db->Prepare("DELETE FROM revisions WHERE record_id = ? AND rev < ?");
-    auto forget_conflicts = m_db->Prepare("DELETE FROM conflicts WHERE record_id = ?");
-    auto refs_of = m_db->Prepare("SELECT sha256 FROM blob_refs WHERE record_id = ?");
-    auto forget_refs = m_db->Prepare("DELETE FROM blob_refs WHERE record_id = ?");
-    auto add_ref = m_db->Prepare("INSERT OR IGNORE INTO blob_refs (project_id, sha256, record_id, record_type, "
-                                 "owner_device) VALUES (?, ?, ?, ?, ?)");
-    std::set<std::string> unnamed; // blobs a record stopped naming in this batch
-    bool erased = false;
-    for (const auto& change : changes) {
+    Push push{device, changes, decide, released, {}, {}, false, nullptr, false};
+    std::unique_lock queue(m_queue_mutex);
+    m_queue.push_back(&push);
+    while (!push.done) {
+        if (m_writing) {
+            // Another caller is writing a group; this push goes in the next.
+            m_queue_done.wait(queue);
+            continue;
+        }
+        // Nobody is writing: this caller writes every push waiting, its own
+        // among them, and those that arrive while it waits for the connection.
+        m_writing = true;
+        queue.unlock();
+        std::vector<Push*> group;
+        {
+            std::lock_guard lock(m_mutex);
+            queue.lock();
+            group.swap(m_queue);
+            queue.unlock();
+            try {
+                WriteGroup(group);
+            } catch (...) {
+                // Out of memory while recording an error: the group still ends.
+                for (auto* p : group)
+                    if (!p->error) p->error = std::current_exception();
+            }
+        }
+        queue.lock();
+        m_writing = false;
+        for (auto* p : group) p->done = true;
+        m_queue_done.notify_all();
+    }
+    queue.unlock();
+    if (push.error) std::rethrow_exception(push.error);
+    return std::move(push.results);
+}
+
+void SqliteHqStore::WriteGroup(const std::vector<Push*>& group) {
+    std::vector<Push*> written;
+    // (project, blob) that no live record names once the whole group is written.
+    std::vector<std::pair<Push*, std::string>> released_blobs;
+    try {
+        const auto now = storage::FormatIsoMillis(storage::SystemMillis());
+        Transaction txn(*m_db);
+        PushStatements sql(*m_db);
+        for (auto* push : group) {
+            const int64_t seq_before = sql.seq;
+            m_db->Exec("SAVEPOINT push");
+            try {
+                WritePush(*push, sql, now);
+                m_db->Exec("RELEASE push");
+                written.push_back(push);
+            } catch (...) {
+                push->error = std::current_exception();
+                push->results.clear();
+                sql.ResetAll();
+                // SQLite ends the whole transaction on some errors (a full
+                // disk, I/O): then every push of the group fails with it.
+                if (sqlite3_get_autocommit(m_db->Handle())) throw;
+                m_db->Exec("ROLLBACK TO push; RELEASE push");
+                // Its numbers are handed out again: no gap in the cursor.
+                sql.seq = seq_before;
+            }
+        }
+        sql.SaveSeq();
+        // Checked once every push is written: a blob one push let go of and
+        // a later one names again stays.
+        std::set<std::pair<std::string, std::string>> given;
+        for (auto* push : written) {
+            for (const auto& sha : push->unnamed) {
+                if (!given.insert({push->device.project_id, sha}).second) continue;
+                sql.still_named.Bind(1, push->device.project_id).Bind(2, sha);
+                if (!sql.still_named.Step()) released_blobs.emplace_back(push, sha);
+                sql.still_named.Reset();
+            }
+        }
+        txn.Commit();
+    } catch (...) {
+        // Nothing of this group is on disk: no push of it is acknowledged.
+        for (auto* push : group) {
+            if (!push->error) push->error = std::current_exception();
+            push->results.clear();
+        }
+        return;
+    }
+    // Still under the lock: no push names these blobs again before they go.
+    for (const auto& [push, sha] : released_blobs) {
+        try {
+            if (push->released) push->released(push->device.project_id, sha);
+        } catch (...) {
+            push->error = std::current_exception();
+        }
+    }
+    // The write-ahead log still holds the pages as they were; copied back
+    // into the database (zeroed where freed) and truncated, the text is gone
+    // from disk. A reader holding an old snapshot only delays this.
+    if (std::any_of(written.begin(), written.end(), [](const Push* p) { return p->erased; })) {
+        try {
+            std::lock_guard checkpoint(m_checkpoint_mutex);
+            m_db->Exec("PRAGMA wal_checkpoint(TRUNCATE)");
+        } catch (...) {
+            for (auto* push : written)
+                if (push->erased && !push->error) push->error = std::current_exception();
+        }
+    } else if (m_log_pages >= MAX_LOG_PAGES) {
+        try {
+            std::lock_guard checkpoint(m_checkpoint_mutex);
+            m_db->Exec("PRAGMA wal_checkpoint(PASSIVE)");
+        } catch (const std::exception& e) {
+            // Committed already: the pushes stand; the next group tries again.
+            std::fprintf(stderr, "escucha-hq: checkpoint failed: %s\n", e.what());
+        }
+    }
+}
+
+void SqliteHqStore::WritePush(Push& push, PushStatements& sql, const std::string& now) {
+    const auto& device = push.device;
+    auto& results = push.results;
+    for (const auto& change : push.changes) {
+        auto& seen = sql.seen;
         seen.Bind(1, change.change_id);
         const bool replay = seen.Step();
         if (replay && seen.Text(4) != device.device_id) {
@@ -411,7 +668,8 @@ std::vector<ItemResult> SqliteHqStore::ApplyBatch(const DeviceInfo& device, cons
             continue;
         }
         if (replay) {
-            // A replay: the first answer stands, reported as a duplicate.
+            // A replay (in an earlier transaction, or earlier in this one):
+            // the first answer stands, reported as a duplicate.
             const auto first = ParseItemStatus(seen.Text(0));
             ItemResult r{change.change_id, ItemStatus::Duplicate, seen.Text(1), seen.Int(2), seen.Text(3)};
             if (const auto params = Json::parse(seen.Text(5), nullptr, false); params.is_object()) r.params = params;
@@ -421,25 +679,25 @@ std::vector<ItemResult> SqliteHqStore::ApplyBatch(const DeviceInfo& device, cons
             continue;
         }
         seen.Reset();
-        const auto current = LoadRecord(change.record_id);
+        const auto current = sql.Load(change.record_id);
         std::optional<Json> base;
         if (current && BaseRev(change) >= 1) {
-            base_stmt.Bind(1, change.record_id).Bind(2, BaseRev(change));
-            if (base_stmt.Step()) base = Json::parse(base_stmt.Text(0));
-            base_stmt.Reset();
+            sql.base.Bind(1, change.record_id).Bind(2, BaseRev(change));
+            if (sql.base.Step()) base = Json::parse(sql.base.Text(0));
+            sql.base.Reset();
         }
         std::optional<StoredRecord> cause;
         if (change.op == "delete" && change.body.contains("erased_for") && change.body["erased_for"].is_string()) {
-            cause = LoadRecord(change.body["erased_for"].get<std::string>());
+            cause = sql.Load(change.body["erased_for"].get<std::string>());
             if (cause && cause->project_id != device.project_id) cause.reset();
         }
         const LookupFn lookup = [&](const std::string& id) -> std::optional<Json> {
-            auto r = LoadRecord(id);
+            auto r = sql.Load(id);
             if (!r || r->project_id != device.project_id) return std::nullopt;
             return std::move(r->body);
         };
-        Decision d =
-            decide(change, current ? &*current : nullptr, base ? &*base : nullptr, cause ? &*cause : nullptr, lookup);
+        Decision d = push.decide(change, current ? &*current : nullptr, base ? &*base : nullptr,
+                                 cause ? &*cause : nullptr, lookup);
         if (current && (current->project_id != device.project_id || current->record_type != change.record_type) &&
             d.status != ItemStatus::Rejected)
             // The rules refuse this already; the store never writes across projects or types whatever they say.
@@ -450,53 +708,61 @@ std::vector<ItemResult> SqliteHqStore::ApplyBatch(const DeviceInfo& device, cons
                  storage::errc::NOT_ALLOWED};
         int64_t seq = 0;
         if (d.status == ItemStatus::Applied || d.status == ItemStatus::Conflict) {
-            seq = NextSeq();
+            seq = sql.NextSeq();
             const auto& body = d.body;
             const int64_t rev = body.at("rev").get<int64_t>();
+            // A new record (records are never deleted, tombstones stay) has
+            // no row and no revision to replace.
+            auto& upsert = current ? sql.upsert : sql.insert;
             upsert.Bind(1, change.record_id).Bind(2, device.project_id).Bind(3, change.record_type).Bind(4, rev);
             upsert.Bind(5, body.at("updated_at").get<std::string>()).Bind(6, body.value("deleted", false) ? 1 : 0);
-            upsert.Bind(7, current ? current->owner_device : device.device_id).Bind(8, seq).Bind(9, body.dump());
+            const auto text = body.dump();
+            upsert.Bind(7, current ? current->owner_device : device.device_id).Bind(8, seq).Bind(9, text);
             if (d.status == ItemStatus::Applied && body == change.body) upsert.Bind(10, device.device_id);
             else upsert.BindNull(10);
             upsert.Run();
             upsert.Reset();
-            revision.Bind(1, change.record_id).Bind(2, rev).Bind(3, body.dump()).Run();
+            auto& revision = current ? sql.revision : sql.first_revision;
+            revision.Bind(1, change.record_id).Bind(2, rev).Bind(3, text).Run();
             revision.Reset();
             if (rev != change.rev && !body.value("deleted", false)) {
                 // Merged: the device's own version is kept as its revision
                 // too (when that number is free), so an edit it made on top
                 // of it before pulling the merge is merged against it.
-                keep_theirs.Bind(1, change.record_id).Bind(2, change.rev).Bind(3, change.body.dump()).Run();
-                keep_theirs.Reset();
+                sql.keep_theirs.Bind(1, change.record_id).Bind(2, change.rev).Bind(3, change.body.dump()).Run();
+                sql.keep_theirs.Reset();
             }
             // The blobs this record names, now: what it named before may be
             // left to no record at all.
-            refs_of.Bind(1, change.record_id);
-            while (refs_of.Step()) unnamed.insert(refs_of.Text(0));
-            refs_of.Reset();
-            forget_refs.Bind(1, change.record_id).Run();
-            forget_refs.Reset();
+            sql.refs_of.Bind(1, change.record_id);
+            while (sql.refs_of.Step()) push.unnamed.insert(sql.refs_of.Text(0));
+            sql.refs_of.Reset();
+            sql.forget_refs.Bind(1, change.record_id).Run();
+            sql.forget_refs.Reset();
             for (const auto& sha : BlobsNamedBy(change.record_type, body)) {
-                add_ref.Bind(1, device.project_id).Bind(2, sha).Bind(3, change.record_id).Bind(4, change.record_type);
-                add_ref.Bind(5, current ? current->owner_device : device.device_id).Run();
-                add_ref.Reset();
+                sql.add_ref.Bind(1, device.project_id).Bind(2, sha).Bind(3, change.record_id);
+                sql.add_ref.Bind(4, change.record_type).Bind(5, current ? current->owner_device : device.device_id);
+                sql.add_ref.Run();
+                sql.add_ref.Reset();
             }
             if (body.value("deleted", false)) {
                 // A tombstone keeps no earlier version: revisions and kept
                 // conflict versions hold the text that was deleted.
-                forget_revisions.Bind(1, change.record_id).Bind(2, rev).Run();
-                forget_revisions.Reset();
-                forget_conflicts.Bind(1, change.record_id).Run();
-                forget_conflicts.Reset();
-                erased = true;
+                sql.forget_revisions.Bind(1, change.record_id).Bind(2, rev).Run();
+                sql.forget_revisions.Reset();
+                sql.forget_conflicts.Bind(1, change.record_id).Run();
+                sql.forget_conflicts.Reset();
+                push.erased = true;
             }
             for (const auto& c : d.conflicts) {
-                conflict.Bind(1, NextSeq()).Bind(2, device.project_id).Bind(3, c.record_type).Bind(4, c.record_id);
-                conflict.Bind(5, c.field).Bind(6, c.kept.dump()).Bind(7, c.other.dump()).Bind(8, c.other_author);
-                conflict.Bind(9, c.other_device).Bind(10, c.other_hlc).Run();
+                auto& conflict = sql.conflict;
+                conflict.Bind(1, sql.NextSeq()).Bind(2, device.project_id).Bind(3, c.record_type);
+                conflict.Bind(4, c.record_id).Bind(5, c.field).Bind(6, c.kept.dump()).Bind(7, c.other.dump());
+                conflict.Bind(8, c.other_author).Bind(9, c.other_device).Bind(10, c.other_hlc).Run();
                 conflict.Reset();
             }
         }
+        auto& remember = sql.remember;
         remember.Bind(1, change.change_id).Bind(2, device.device_id).Bind(3, ItemStatusName(d.status));
         remember.Bind(4, d.reason).Bind(5, seq).Bind(6, now).Bind(7, d.code);
         if (d.params.is_object() && !d.params.empty()) remember.Bind(8, d.params.dump());
@@ -505,24 +771,8 @@ std::vector<ItemResult> SqliteHqStore::ApplyBatch(const DeviceInfo& device, cons
         remember.Reset();
         results.push_back({change.change_id, d.status, d.reason, seq, d.code, d.params});
     }
-    auto seen_device = m_db->Prepare("UPDATE devices SET last_seen = ? WHERE id = ?");
-    seen_device.Bind(1, now).Bind(2, device.device_id).Run();
-    std::vector<std::string> released_blobs;
-    auto still_named = m_db->Prepare("SELECT 1 FROM blob_refs WHERE project_id = ? AND sha256 = ? LIMIT 1");
-    for (const auto& sha : unnamed) {
-        still_named.Bind(1, device.project_id).Bind(2, sha);
-        if (!still_named.Step()) released_blobs.push_back(sha);
-        still_named.Reset();
-    }
-    txn.Commit();
-    // Still under the lock: no batch names these blobs again before they go.
-    if (released)
-        for (const auto& sha : released_blobs) released(device.project_id, sha);
-    // The write-ahead log still holds the pages as they were; copied back
-    // into the database (zeroed where freed) and truncated, the text is gone
-    // from disk. A reader holding an old snapshot only delays this.
-    if (erased) m_db->Exec("PRAGMA wal_checkpoint(TRUNCATE)");
-    return results;
+    sql.seen_device.Bind(1, now).Bind(2, device.device_id).Run();
+    sql.seen_device.Reset();
 }
 
 PullResponse SqliteHqStore::Pull(const DeviceInfo& device, int64_t since, int limit, const ReadScope& scope) {

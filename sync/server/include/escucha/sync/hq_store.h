@@ -2,7 +2,8 @@
 // routing columns), devices, enrolment codes, applied change ids.
 //
 // Thread contract: every implementation is thread-safe; the HTTP server calls
-// it from its worker threads. SqliteHqStore serialises calls on one mutex;
+// it from its worker threads. SqliteHqStore serialises writes on one
+// connection and commits the pushes that wait meanwhile together (ApplyBatch);
 // PgHqStore (pg_hq_store.h) gives each calling thread a connection of its own.
 //
 // Errors: std::runtime_error (storage::SqliteError for SQLite) on failures of
@@ -14,13 +15,17 @@
 #include "escucha/storage/secret.h"
 
 #include <algorithm>
+#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
+
+struct sqlite3;
 
 namespace escucha::storage {
 class Database;
@@ -130,7 +135,10 @@ public:
     /// records, which live record names which blob; when the fields differ
     /// from the last ones declared, that list is made again from the records.
     virtual void DeclareBlobFields(const BlobFields& fields) = 0;
-    /// Applies a batch in one durable transaction; each change id takes effect
+    /// Applies a batch all or nothing, and returns once it is durable (a
+    /// store may commit it in one transaction with other callers' batches,
+    /// and may call `decide` and `released` on another caller's thread while
+    /// this call waits); each change id takes effect
     /// once (a replay answers Duplicate with the first result's seq). A blob
     /// that the batch left named by no live record of its project (a
     /// recording erased, or naming other audio now) is given to `released`
@@ -191,6 +199,11 @@ public:
     bool RevokeDevice(const std::string& device_id) override;
     std::vector<DeviceRow> ListDevices(const std::string& project_id) override;
     void DeclareBlobFields(const BlobFields& fields) override;
+    /// Group commit: the batches that arrive while one transaction is being
+    /// written and synced wait, then one caller writes all of them in the
+    /// next transaction, one savepoint each, with one fsync. A batch whose
+    /// writing throws is rolled back to its savepoint and that caller alone
+    /// gets the exception; a failed commit fails every batch in it.
     std::vector<ItemResult> ApplyBatch(const DeviceInfo& device, const std::vector<Change>& changes,
                                        const DecideFn& decide, const ReleasedFn& released = {}) override;
     bool MayReadBlob(const DeviceInfo& device, const std::string& sha256, const ReadScope& scope) override;
@@ -199,16 +212,50 @@ public:
     int64_t CountRecords(const std::string& project_id) override;
 
 private:
-    std::optional<StoredRecord> LoadRecord(const std::string& record_id);
+    struct Push;
+    struct PushStatements;
     int64_t NextSeq();
     /// The blobs `body` names in its type's blob fields (none when deleted).
     std::vector<std::string> BlobsNamedBy(const std::string& type, const Json& body) const;
+    /// Writes the pushes of `group` in one transaction under m_mutex, each
+    /// in a savepoint of its own, and fills in each one's results or error.
+    void WriteGroup(const std::vector<Push*>& group);
+    /// One push's changes, inside the group's transaction.
+    void WritePush(Push& push, PushStatements& sql, const std::string& now);
+    /// A connection of its own for Authenticate, opened on first use: in
+    /// WAL mode it reads while the writer commits, so a request need not
+    /// wait for another's fsync to learn who sent it.
+    storage::Database& Reader();
+    /// Another connection on `m_path` under the store's key.
+    std::unique_ptr<storage::Database> OpenConnection() const;
+    /// Called by SQLite after each commit with the log's length in pages.
+    static int AfterCommit(void* self, sqlite3* db, const char* name, int pages);
+    /// The checkpoint thread: copies the log into the database file when
+    /// asked, on a connection of its own, while the writer goes on.
+    void Checkpoints();
 
-    std::mutex m_mutex;
+    std::mutex m_mutex; ///< the writing connection m_db, and m_blob_fields
     BlobFields m_blob_fields;
     std::unique_ptr<storage::Database> m_db;
     bool m_encrypted = false;
-    storage::SecretBytes m_key; ///< for a backup's file
+    storage::SecretBytes m_key; ///< for a backup's file and the other connections
+    std::string m_path;
+    /// Pushes waiting for a writer, and whether one is writing now.
+    std::mutex m_queue_mutex;
+    std::condition_variable m_queue_done;
+    std::vector<Push*> m_queue;
+    bool m_writing = false;
+    std::mutex m_reader_mutex;
+    std::unique_ptr<storage::Database> m_reader;
+    /// Held through any checkpoint, and guards m_checkpointer.
+    std::mutex m_checkpoint_mutex;
+    std::unique_ptr<storage::Database> m_checkpointer;
+    int m_log_pages = 0; ///< the log's length after the last commit (under m_mutex)
+    std::mutex m_wake_mutex;
+    std::condition_variable m_wake;
+    bool m_checkpoint_due = false; ///< under m_wake_mutex
+    bool m_stopping = false;       ///< under m_wake_mutex
+    std::thread m_checkpoint_thread;
 };
 
 /// Lower-case hex BLAKE2b-256 of a secret (tokens, enrolment codes).
