@@ -189,8 +189,9 @@ differs touch-04-long-text touch-05-text-scrolled || fail "the long text looks t
 # ---------------------------------------------------------------- keyboard and rotation
 # A tap gives the text the keyboard; then the window gets shorter, as when an
 # on-screen keyboard comes up: the field being typed stays in view.
+asked=$(osk_count true)
 tap 180 300
-wait_osk true 2
+wait_osk true $((asked + 1))
 xdotool key ctrl+End
 xdotool type --delay 40 " Antes del teclado."
 settle
@@ -214,11 +215,17 @@ for _ in $(seq 100); do
   sleep 0.2
 done
 [ -n "$saved" ] || fail "what was typed before and after the keyboard came up is not in the vault"
+# With the keyboard up (a tap on the long text again, scrolled to its end now), closing takes it down.
+asked=$(osk_count true)
+tap 180 200
+wait_osk true $((asked + 1))
+settle
+[ "$(tail -1 "$osk_log")" = "SetVisible true" ] || { cat "$osk_log"; fail "the keyboard was not up before closing"; }
+downs=$(osk_count false)
 kill -TERM "$app"
 wait "$app" || true
 grep -q "everything saved" "$log" || fail "the app did not close cleanly"
-# Closing with the keyboard up takes it down.
-[ "$(tail -1 "$osk_log")" = "SetVisible false" ] || { cat "$osk_log"; fail "the on-screen keyboard was left up at the end"; }
+wait_osk false $((downs + 1))
 grep -v "^SetVisible \(true\|false\)$\|^ready$" "$osk_log" && fail "the on-screen keyboard was asked something wrong"
 
 # ---------------------------------------------------------------- OpenGL ES 2.0

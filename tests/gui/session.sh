@@ -1,7 +1,7 @@
 # Sourced by the window app's end-to-end tests (e2e.sh, e2e_touch.sh):
 #   - $work, a directory removed at exit, and every process in $pids killed;
 #   - the app's settings in $work/config, in English whatever the machine's
-#     locale (the tests aim at English words);
+#     locale (the tests aim at English words), and no session bus;
 #   - start_display WIDTHxHEIGHT: an Xvfb display of its own choosing, in $DISPLAY.
 work=$(mktemp -d)
 pids=()
@@ -19,6 +19,9 @@ echo '{"language": "en"}' > "$work/config/escucha/settings.json"
 # libGLdispatch and Mesa's driver, unloaded by then). The app's own code is
 # checked for leaks by test_gui, which runs its logic under the sanitizers.
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
+# Never the desktop's own session bus: the app would ask its on-screen
+# keyboard up. A test that wants a bus starts its own.
+export DBUS_SESSION_BUS_ADDRESS="unix:path=$work/no-bus"
 
 start_display() {
   exec 5> "$work/display"

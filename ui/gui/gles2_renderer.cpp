@@ -214,16 +214,24 @@ void SetUp(State& s, ImDrawData* data, int width, int height) {
     gl.ActiveTexture(TEXTURE0);
     gl.BindBuffer(ARRAY_BUFFER, s.vertex_buffer);
     gl.BindBuffer(ELEMENT_ARRAY_BUFFER, s.index_buffer);
-    const auto stride = static_cast<GLsizei>(sizeof(ImDrawVert));
     gl.EnableVertexAttribArray(static_cast<GLuint>(s.position));
     gl.EnableVertexAttribArray(static_cast<GLuint>(s.uv));
     gl.EnableVertexAttribArray(static_cast<GLuint>(s.color));
+}
+
+/// Points the attributes at the vertices from `first` on: ES 2.0 has no
+/// base-vertex draw, so a list of more vertices than 16-bit indices reach
+/// is drawn in parts, each from its own first vertex (ImDrawCmd::VtxOffset).
+void PointAttributes(const State& s, unsigned first) {
+    const Gl& gl = s.gl;
+    const auto stride = static_cast<GLsizei>(sizeof(ImDrawVert));
+    const std::size_t base = static_cast<std::size_t>(first) * sizeof(ImDrawVert);
     gl.VertexAttribPointer(static_cast<GLuint>(s.position), 2, FLOAT, 0, stride,
-                           reinterpret_cast<const void*>(offsetof(ImDrawVert, pos)));
+                           reinterpret_cast<const void*>(base + offsetof(ImDrawVert, pos)));
     gl.VertexAttribPointer(static_cast<GLuint>(s.uv), 2, FLOAT, 0, stride,
-                           reinterpret_cast<const void*>(offsetof(ImDrawVert, uv)));
+                           reinterpret_cast<const void*>(base + offsetof(ImDrawVert, uv)));
     gl.VertexAttribPointer(static_cast<GLuint>(s.color), 4, UNSIGNED_BYTE, 1, stride,
-                           reinterpret_cast<const void*>(offsetof(ImDrawVert, col)));
+                           reinterpret_cast<const void*>(base + offsetof(ImDrawVert, col)));
 }
 
 } // namespace
@@ -269,7 +277,10 @@ bool Init(const char* glsl) {
     }
     gl.GenBuffers(1, &state->vertex_buffer);
     gl.GenBuffers(1, &state->index_buffer);
-    ImGui::GetIO().BackendRendererName = "escucha_gles2";
+    ImGuiIO& io = ImGui::GetIO();
+    io.BackendRendererName = "escucha_gles2";
+    // Big lists come in parts of at most 65,536 vertices, each with its offset (PointAttributes).
+    io.BackendFlags |= ImGuiBackendFlags_RendererHasVtxOffset;
     g_state = state.release();
     return true;
 }
@@ -282,6 +293,7 @@ void Shutdown() {
     gl.DeleteBuffers(1, &g_state->index_buffer);
     gl.DeleteProgram(g_state->program);
     ImGui::GetIO().BackendRendererName = nullptr;
+    ImGui::GetIO().BackendFlags &= ~ImGuiBackendFlags_RendererHasVtxOffset;
     delete g_state;
     g_state = nullptr;
 }
@@ -292,6 +304,7 @@ void NewFrame() {
 
 bool CreateFontsTexture() {
     if (!g_state) return false;
+    DestroyFontsTexture(); // a new scale makes a new one
     const Gl& gl = g_state->gl;
     ImGuiIO& io = ImGui::GetIO();
     unsigned char* pixels = nullptr;
@@ -335,12 +348,19 @@ void RenderDrawData(ImDrawData* data) {
                       list->VtxBuffer.Data, STREAM_DRAW);
         gl.BufferData(ELEMENT_ARRAY_BUFFER, static_cast<GLsizeiptr>(list->IdxBuffer.Size) * sizeof(ImDrawIdx),
                       list->IdxBuffer.Data, STREAM_DRAW);
+        unsigned first = 0;
+        PointAttributes(s, first);
         for (const ImDrawCmd& cmd : list->CmdBuffer) {
             if (cmd.UserCallback) {
-                if (cmd.UserCallback == ImDrawCallback_ResetRenderState) SetUp(s, data, width, height);
-                else cmd.UserCallback(list, &cmd);
+                if (cmd.UserCallback == ImDrawCallback_ResetRenderState) {
+                    SetUp(s, data, width, height);
+                    PointAttributes(s, first);
+                } else {
+                    cmd.UserCallback(list, &cmd);
+                }
                 continue;
             }
+            if (cmd.VtxOffset != first) PointAttributes(s, first = cmd.VtxOffset);
             // The clip rectangle in framebuffer pixels, y up.
             const float x0 = (cmd.ClipRect.x - origin.x) * scale.x, y0 = (cmd.ClipRect.y - origin.y) * scale.y;
             const float x1 = (cmd.ClipRect.z - origin.x) * scale.x, y1 = (cmd.ClipRect.w - origin.y) * scale.y;

@@ -7,8 +7,9 @@
 //
 // Everything it calls is in OpenGL ES 2.0 and in OpenGL 2.0, so it draws on
 // either; its functions are looked up through GLFW on the current context.
-// It keeps Dear ImGui's 16-bit indices and does not claim vertex offsets
-// (ES 2.0 has no base-vertex draw), so Dear ImGui splits big lists itself.
+// It keeps Dear ImGui's 16-bit indices; a list of more vertices than they
+// reach comes in parts (Dear ImGui's vertex offsets), each drawn with the
+// attributes pointed at its first vertex, since ES 2.0 has no base-vertex draw.
 //
 // Thread contract: the thread whose OpenGL context is current, between Init
 // and Shutdown.

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <string_view>
 #include <sys/stat.h>
 
 namespace escucha::gui {
@@ -14,7 +15,8 @@ namespace {
 /// The session bus's address, or empty: the environment's, else the
 /// per-user socket systemd and elogind make. Never an autolaunched bus.
 std::string SessionBusAddress() {
-    if (const char* address = std::getenv("DBUS_SESSION_BUS_ADDRESS"); address && *address) return address;
+    if (const char* address = std::getenv("DBUS_SESSION_BUS_ADDRESS"); address && *address)
+        return std::string_view(address).starts_with("autolaunch:") ? std::string() : std::string(address);
     if (const char* runtime = std::getenv("XDG_RUNTIME_DIR"); runtime && *runtime) {
         const std::string path = std::string(runtime) + "/bus";
         struct stat st {};
@@ -23,7 +25,8 @@ std::string SessionBusAddress() {
     return {};
 }
 
-/// Drops whatever the bus sent us (the name it gave us, errors): nothing here waits for an answer.
+/// Writes what waits to go and drops whatever the bus sent us (the name it
+/// gave us, errors), without blocking: nothing here waits for an answer.
 void Drain(DBusConnection* bus) {
     dbus_connection_read_write(bus, 0);
     while (DBusMessage* message = dbus_connection_pop_message(bus)) dbus_message_unref(message);
@@ -81,7 +84,8 @@ void OnScreenKeyboard::SetVisible(bool visible) {
     dbus_message_set_auto_start(message, FALSE); // no keyboard there: nothing is started for it
     const bool sent = dbus_connection_send(m_bus.get(), message, nullptr);
     dbus_message_unref(message);
-    dbus_connection_flush(m_bus.get());
+    // Written without waiting (a flush would wait on a bus that stopped
+    // reading); what the socket does not take now goes at the next call.
     Drain(m_bus.get());
     if (m_log && sent)
         std::fprintf(stderr, "escucha: on-screen keyboard asked to %s\n", visible ? "show" : "hide");
