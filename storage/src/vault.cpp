@@ -283,6 +283,15 @@ Vault Vault::Open(const fs::path& dir, const Passphrase& passphrase, const Catal
                              "); see docs/recovery.md",
                          {{"path", dir.string()}}, errc::VAULT_DATABASE_UNREADABLE);
     }
+    if (const int64_t format = impl->db->QueryInt("PRAGMA user_version"); format > RecordStore::SCHEMA_VERSION)
+        throw VaultError(VaultFailure::Unreadable,
+                         "this vault was written by a newer Escucha (format " + std::to_string(format) +
+                             "; this one reads up to " + std::to_string(RecordStore::SCHEMA_VERSION) +
+                             "): update Escucha to open it",
+                         {{"path", dir.string()},
+                          {"format", std::to_string(format)},
+                          {"known", std::to_string(RecordStore::SCHEMA_VERSION)}},
+                         errc::VAULT_NEWER_FORMAT);
     try {
         ConfigureConnection(*impl->db);
         Transaction txn(*impl->db);

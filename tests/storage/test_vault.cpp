@@ -316,6 +316,34 @@ TEST_CASE("The recovery key opens the vault with plain SQLCipher calls", "[stora
     CHECK(db.QueryText("SELECT text FROM story") == "recuperable");
 }
 
+TEST_CASE("A vault written by a newer Escucha is refused in words and left as it is", "[storage]") {
+    TempDir dir;
+    const auto catalogue = escucha::test::TestCatalogue();
+    SecretBytes key;
+    {
+        auto vault = Vault::Create(dir.Path(), GOOD, catalogue, FastOptions());
+        AddStory(vault, "de una versión futura");
+        vault.Db().Exec("PRAGMA user_version = " + std::to_string(RecordStore::SCHEMA_VERSION + 1));
+        key = vault.RawKeyForRecovery();
+    }
+    try {
+        (void)Vault::Open(dir.Path(), GOOD, catalogue);
+        FAIL("opened");
+    } catch (const VaultError& e) {
+        CHECK(e.Failure() == VaultFailure::Unreadable);
+        CHECK(e.Code() == errc::VAULT_NEWER_FORMAT);
+        CHECK(e.Params()["format"] == std::to_string(RecordStore::SCHEMA_VERSION + 1));
+        CHECK(e.Params()["known"] == std::to_string(RecordStore::SCHEMA_VERSION));
+        CHECK_THAT(e.what(), Catch::Contains("newer Escucha"));
+    }
+    // Nothing was written: the newer version still finds its format and its text.
+    Database db((dir / "vault.db").string(), false);
+    db.Exec("PRAGMA key = \"" + std::string(key.begin(), key.end()) + "\"");
+    db.Exec("PRAGMA cipher_page_size = 4096");
+    CHECK(db.QueryInt("PRAGMA user_version") == RecordStore::SCHEMA_VERSION + 1);
+    CHECK(db.QueryText("SELECT text FROM story") == "de una versión futura");
+}
+
 TEST_CASE("An edited vault.kdf is reported as edited or damaged, not as a wrong passphrase", "[storage]") {
     TempDir dir;
     const auto catalogue = escucha::test::TestCatalogue();

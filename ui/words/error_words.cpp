@@ -25,6 +25,9 @@ const char* ErrorWordsTemplate(std::string_view code) {
             "Put back the {file} of a backup of this vault.")},
         {"vault_database_unreadable",
          N_("The passphrase is right, but the vault in {path} cannot be read: it is damaged.")},
+        {"vault_newer_format",
+         N_("The vault in {path} was written by a newer version of Escucha (its format {format}; this version "
+            "reads up to {known}). Update Escucha to open it; nothing in it was changed.")},
         {"database_damaged", N_("The vault’s database is damaged.")},
         {"records_inconsistent", N_("Some of the vault’s records or indexes do not agree with each other.")},
         {"file_damaged_sent", N_("The file {file} is damaged; headquarters holds a sound copy.")},

@@ -40,6 +40,8 @@ inline constexpr char PASSPHRASE_CHANGED[] = "passphrase_changed";
 inline constexpr char VAULT_FILE_MISSING[] = "vault_file_missing";
 inline constexpr char VAULT_KEY_FILE_DAMAGED[] = "vault_key_file_damaged";
 inline constexpr char VAULT_DATABASE_UNREADABLE[] = "vault_database_unreadable"; ///< the passphrase is right
+/// Written by a newer Escucha: format = the vault's, known = the newest this one reads.
+inline constexpr char VAULT_NEWER_FORMAT[] = "vault_newer_format";
 
 // What Vault::Diagnose() finds. file = a stored file's id (its SHA-256, the
 // first 12 hex digits), name = a file's name in the vault's directory.
@@ -304,6 +306,7 @@ struct ErrorCodeSpec {
         {VAULT_FILE_MISSING, "vault", {"path", "file"}},
         {VAULT_KEY_FILE_DAMAGED, "vault", {"path", "file"}},
         {VAULT_DATABASE_UNREADABLE, "vault", {"path"}},
+        {VAULT_NEWER_FORMAT, "vault", {"path", "format", "known"}},
 
         {DATABASE_DAMAGED, "check", {}},
         {RECORDS_INCONSISTENT, "check", {}},

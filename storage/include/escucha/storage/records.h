@@ -375,6 +375,12 @@ public:
     /// Problems found by comparing records, references, index and journal.
     [[nodiscard]] std::vector<std::string> CheckConsistency();
 
+    /// The newest vault format (PRAGMA user_version) EnsureSchema writes and
+    /// this code reads. A vault of a later format was written by a newer
+    /// Escucha, whose writes this code would get wrong (decision 24: an
+    /// index that reads its text from the rows): it is not opened.
+    static constexpr int64_t SCHEMA_VERSION = 9;
+
     /// Rebuilds the full-text index from the records.
     void RebuildSearchIndex();
     /// Brings the search index up to date with the edits that only marked
