@@ -109,13 +109,23 @@ status=0
 [ "$status" = 2 ] || { cat "$work/no-gl.log"; echo "FAILED: asked for OpenGL 3 over 2.1, the app exited with $status, not 2"; exit 1; }
 grep -q "cannot be drawn on this screen" "$work/no-gl.log" || { cat "$work/no-gl.log"; echo "FAILED: no words for the missing OpenGL"; exit 1; }
 
-ESCUCHA_VAULT="$vault" "$APP" --size 360x720 --frame-log > /dev/null 2> "$log" &
-app=$!
-pids+=($app)
-wait_log "first frame shown"
-grep -q "drawing with OpenGL 2.1" "$log" || fail "the app did not choose OpenGL 2.1"
-win=$(xdotool search --sync --name '^Escucha$' | head -1)
-xdotool windowfocus --sync "$win"
+# start_app LOG DRAWING [NAME=VALUE...] [ARG...]: the app on the vault at 360x720, logging to LOG, until
+# its window has the focus; DRAWING is what it must say it draws with.
+start_app() {
+  log="$1"
+  local drawing="$2" vars=()
+  shift 2
+  while [ $# -gt 0 ] && [[ "$1" == *=* ]]; do vars+=("$1"); shift; done
+  env "${vars[@]}" ESCUCHA_VAULT="$vault" "$APP" --size 360x720 --frame-log "$@" > /dev/null 2> "$log" &
+  app=$!
+  pids+=($app)
+  wait_log "first frame shown"
+  grep -q "$drawing" "$log" || fail "the app did not draw with $drawing"
+  win=$(xdotool search --sync --name '^Escucha$' | head -1)
+  xdotool windowfocus --sync "$win"
+}
+
+start_app "$work/app.log" "drawing with OpenGL 2.1"
 # The passphrase field has the keyboard: the on-screen keyboard is asked up.
 wait_osk true 1
 settle
@@ -231,14 +241,7 @@ grep -v "^SetVisible \(true\|false\)$\|^ready$" "$osk_log" && fail "the on-scree
 # ---------------------------------------------------------------- OpenGL ES 2.0
 # Mesa held to ES 2.0: Dear ImGui's own renderers cannot draw there, the app's
 # ES 2.0 one does. The unlock screen is the one drawn at 2.1.
-log="$work/app-es2.log"
-MESA_GLES_VERSION_OVERRIDE=2.0 ESCUCHA_VAULT="$vault" "$APP" --gl es2 --size 360x720 --frame-log > /dev/null 2> "$log" &
-app=$!
-pids+=($app)
-wait_log "first frame shown"
-grep -q "drawing with OpenGL ES 2.0 (OpenGL ES 2.0 .*#version 100" "$log" || fail "the app did not draw with OpenGL ES 2.0"
-win=$(xdotool search --sync --name '^Escucha$' | head -1)
-xdotool windowfocus --sync "$win"
+start_app "$work/app-es2.log" "drawing with OpenGL ES 2.0 (OpenGL ES 2.0 .*#version 100" MESA_GLES_VERSION_OVERRIDE=2.0 --gl es2
 settle
 shot touch-09-es2-unlock-screen
 # The same picture but for a few pixels (edges drawn by shaders instead of the fixed pipeline, the text cursor).

@@ -301,6 +301,14 @@ TEST_CASE("A damaged vault is reported in words, never a crash", "[storage]") {
     }
 }
 
+namespace {
+/// The vault's database opened with plain SQLCipher calls and its recovery key, as docs/recovery.md does.
+void KeyWithRecoveryKey(Database& db, const SecretBytes& key) {
+    db.Exec("PRAGMA key = \"" + std::string(key.begin(), key.end()) + "\"");
+    db.Exec("PRAGMA cipher_page_size = 4096");
+}
+} // namespace
+
 TEST_CASE("The recovery key opens the vault with plain SQLCipher calls", "[storage]") {
     TempDir dir;
     const auto catalogue = escucha::test::TestCatalogue();
@@ -311,8 +319,7 @@ TEST_CASE("The recovery key opens the vault with plain SQLCipher calls", "[stora
         key = vault.RawKeyForRecovery();
     }
     Database db((dir / "vault.db").string(), false);
-    db.Exec("PRAGMA key = \"" + std::string(key.begin(), key.end()) + "\"");
-    db.Exec("PRAGMA cipher_page_size = 4096");
+    KeyWithRecoveryKey(db, key);
     CHECK(db.QueryText("SELECT text FROM story") == "recuperable");
 }
 
@@ -338,8 +345,7 @@ TEST_CASE("A vault written by a newer Escucha is refused in words and left as it
     }
     // Nothing was written: the newer version still finds its format and its text.
     Database db((dir / "vault.db").string(), false);
-    db.Exec("PRAGMA key = \"" + std::string(key.begin(), key.end()) + "\"");
-    db.Exec("PRAGMA cipher_page_size = 4096");
+    KeyWithRecoveryKey(db, key);
     CHECK(db.QueryInt("PRAGMA user_version") == RecordStore::SCHEMA_VERSION + 1);
     CHECK(db.QueryText("SELECT text FROM story") == "de una versión futura");
 }

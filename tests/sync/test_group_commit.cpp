@@ -52,18 +52,8 @@ sync::Change ChangeOf(const Json& body, const std::string& change_id = storage::
     return c;
 }
 
-Json PushOf(const std::vector<sync::Change>& changes) {
-    Json out = Json::array();
-    for (const auto& c : changes)
-        out.push_back({{"change_id", c.change_id},
-                       {"record_type", c.record_type},
-                       {"record_id", c.record_id},
-                       {"rev", c.rev},
-                       {"op", c.op},
-                       {"hlc", c.hlc},
-                       {"body", c.body}});
-    return {{"changes", out}};
-}
+/// A push request's body, as a device sends it (the protocol's own JSON).
+Json PushOf(const std::vector<sync::Change>& changes) { return sync::PushRequest{changes}; }
 
 std::string EnrolOver(const std::string& url, const std::string& code) {
     sync::HttpClient http;
