@@ -362,6 +362,16 @@ CREATE VIRTUAL TABLE search_index USING fts4(content="search_content", title, bo
 PRAGMA user_version = 9;
 )sql");
     }
+    if (version < 10) {
+        // journal.fields: the members of the record that a row's edits
+        // changed since its base revision (a JSON array), so a push can send
+        // only those (docs/decisions/0027); NULL: the row goes whole.
+        std::set<std::string> columns;
+        auto info = m_db.Prepare("PRAGMA table_info(journal)");
+        while (info.Step()) columns.insert(info.Text(1));
+        if (!columns.count("fields")) m_db.Exec("ALTER TABLE journal ADD COLUMN fields TEXT");
+        m_db.Exec("PRAGMA user_version = 10");
+    }
 
     for (const auto& type : m_catalogue.Types()) {
         std::string sql = "CREATE TABLE IF NOT EXISTS " + QuoteIdent(type.name) +
@@ -764,6 +774,34 @@ void RecordStore::ReleaseBlobs(const RecordType& type, const Json& record) {
 
 namespace {
 
+/// The top-level members whose values differ between two versions of a
+/// record, a member present in one only included.
+std::set<std::string> ChangedMembers(const Json& before, const Json& after) {
+    std::set<std::string> out;
+    for (auto it = after.begin(); it != after.end(); ++it) {
+        const auto was = before.find(it.key());
+        if (was == before.end() || *was != it.value()) out.insert(it.key());
+    }
+    for (auto it = before.begin(); it != before.end(); ++it)
+        if (!after.contains(it.key())) out.insert(it.key());
+    return out;
+}
+
+/// A journal row's `fields` column: the members as a JSON array.
+std::string MembersText(const std::set<std::string>& members) { return Json(members).dump(); }
+
+/// The members a row held (its `fields` column) and `more`; nullopt when the
+/// column is not an array of names (the row then goes whole).
+std::optional<std::set<std::string>> JoinMembers(const std::string& text, std::set<std::string> more) {
+    const auto held = Json::parse(text, nullptr, false);
+    if (!held.is_array()) return std::nullopt;
+    for (const auto& name : held) {
+        if (!name.is_string()) return std::nullopt;
+        more.insert(name.get<std::string>());
+    }
+    return more;
+}
+
 /// A field's value as its column holds it.
 void BindField(Statement& stmt, int index, const FieldSpec& f, const Json& record) {
     const auto it = record.find(f.name);
@@ -853,10 +891,20 @@ void RecordStore::Write(const RecordType& type, const Json& record, const char* 
     if (!m_remote && IsJournalled(type, record)) {
         // A change headquarters refused is superseded by this one, which
         // holds the whole record as it is now: it is sent instead.
+        bool superseded_any = false;
         if (before) {
             auto superseded = Cached("DELETE FROM journal WHERE record_id = ? AND last_error IS NOT NULL");
             (*superseded).Bind(1, id).Run();
+            superseded_any = m_db.Changes() > 0;
         }
+        // The members this edit changed, for a push that sends only those
+        // (docs/decisions/0027). Unknown (the row goes whole) for a record
+        // new here, a deletion, and an edit that replaces a refused change,
+        // whose own changes headquarters never took.
+        std::optional<std::set<std::string>> changed;
+        if (before && !superseded_any && std::strcmp(op, "upsert") == 0 &&
+            before->value("rev", int64_t{0}) == record["rev"].get<int64_t>() - 1)
+            changed = ChangedMembers(*before, record);
         // Edits of a record whose change has not been handed to a push yet
         // join that change: it keeps its change id (never sent) and the rev
         // its edits started from, and moves to the end of the journal so it
@@ -875,7 +923,7 @@ void RecordStore::Write(const RecordType& type, const Json& record, const char* 
         // to another project after its rows were dropped) has no row yet.
         if (before) {
             auto waiting =
-                Cached("SELECT seq, change_id, base_rev, seq = (SELECT max(seq) FROM journal) FROM journal "
+                Cached("SELECT seq, change_id, base_rev, seq = (SELECT max(seq) FROM journal), fields FROM journal "
                        "WHERE record_id = ? AND sent = 0 AND last_error IS NULL ORDER BY seq LIMIT 1");
             (*waiting).Bind(1, id);
             if ((*waiting).Step()) {
@@ -883,13 +931,20 @@ void RecordStore::Write(const RecordType& type, const Json& record, const char* 
                 const bool last = (*waiting).Int(3) != 0;
                 change_id = (*waiting).Text(1);
                 if (!(*waiting).IsNull(2)) base_rev = std::min(base_rev, (*waiting).Int(2));
+                // Joined: the row's members and this edit's together; a row
+                // that goes whole stays whole.
+                if ((*waiting).IsNull(4)) changed.reset();
+                else if (changed) changed = JoinMembers((*waiting).Text(4), *changed);
                 (*waiting).Reset();
                 if (last) {
                     // Already last in the journal: joined where it stands.
-                    auto joined = Cached("UPDATE journal SET rev = ?, op = ?, hlc = ?, body = ?, base_rev = ? "
-                                         "WHERE seq = ?");
+                    auto joined = Cached("UPDATE journal SET rev = ?, op = ?, hlc = ?, body = ?, base_rev = ?, "
+                                         "fields = ? WHERE seq = ?");
                     (*joined).Bind(1, rev).Bind(2, op).Bind(3, record["updated_at"].get<std::string>());
-                    (*joined).Bind(4, body).Bind(5, base_rev).Bind(6, seq).Run();
+                    (*joined).Bind(4, body).Bind(5, base_rev);
+                    if (changed) (*joined).Bind(6, MembersText(*changed));
+                    else (*joined).BindNull(6);
+                    (*joined).Bind(7, seq).Run();
                 } else {
                     auto joined = Cached("DELETE FROM journal WHERE seq = ?");
                     (*joined).Bind(1, seq).Run();
@@ -901,11 +956,13 @@ void RecordStore::Write(const RecordType& type, const Json& record, const char* 
             if (change_id.empty()) change_id = NewUuidV7();
             else change_id.pop_back();
             auto journal_lease = Cached("INSERT INTO journal (change_id, record_type, record_id, rev, op, hlc, body, "
-                                        "base_rev, sent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)");
+                                        "base_rev, sent, fields) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?)");
             auto& journal = *journal_lease;
             journal.Bind(1, change_id).Bind(2, type.name).Bind(3, id).Bind(4, rev);
             journal.Bind(5, op).Bind(6, record["updated_at"].get<std::string>()).Bind(7, body);
             journal.Bind(8, base_rev);
+            if (changed) journal.Bind(9, MembersText(*changed));
+            else journal.BindNull(9);
             journal.Run();
         }
     }
@@ -1723,6 +1780,17 @@ int64_t RecordStore::WaitingRecordCount() {
 }
 
 namespace {
+/// A journal row's changed members, as stored: an array of names, or null
+/// (the row goes whole) for NULL or anything else.
+Json FieldsColumn(Statement& stmt, int column) {
+    if (stmt.IsNull(column)) return nullptr;
+    auto json = Json::parse(stmt.Text(column), nullptr, false);
+    if (!json.is_array()) return nullptr;
+    for (const auto& name : json)
+        if (!name.is_string()) return nullptr;
+    return json;
+}
+
 /// A journal row's refusal parameters, as stored (JSON text or nothing).
 Json ParamsColumn(const std::string& text) {
     if (text.empty()) return Json::object();
@@ -1735,15 +1803,15 @@ std::vector<JournalEntry> RecordStore::PendingJournal(int64_t limit, int64_t aft
     auto stmt = m_db.Prepare(
         std::string(
             "SELECT seq, attempts, coalesce(last_error, ''), change_id, record_type, record_id, rev, op, hlc, "
-            "body, coalesce(last_error_code, ''), coalesce(last_error_params, ''), coalesce(base_rev, rev - 1), sent "
-            "FROM journal WHERE seq > ? ") +
+            "body, coalesce(last_error_code, ''), coalesce(last_error_params, ''), coalesce(base_rev, rev - 1), sent, "
+            "fields FROM journal WHERE seq > ? ") +
         (include_refused ? "" : "AND last_error IS NULL ") + "ORDER BY seq LIMIT ?");
     stmt.Bind(1, after_seq).Bind(2, limit);
     std::vector<JournalEntry> out;
     while (stmt.Step())
         out.push_back({stmt.Int(0), stmt.Int(1), stmt.Text(2), stmt.Text(3), stmt.Text(4), stmt.Text(5), stmt.Int(6),
                        stmt.Text(7), stmt.Text(8), stmt.Text(9), stmt.Text(10), ParamsColumn(stmt.Text(11)),
-                       stmt.Int(12), stmt.Int(13) != 0});
+                       stmt.Int(12), stmt.Int(13) != 0, FieldsColumn(stmt, 14)});
     stmt.Reset();
     // A waiting upsert names the record as it stands.
     for (auto& e : out)
@@ -1759,7 +1827,7 @@ std::vector<JournalEntry> RecordStore::TakeJournalForPush(const std::vector<int6
     Scope scope(*this);
     std::vector<JournalEntry> out;
     auto read = Cached("SELECT seq, attempts, change_id, record_type, record_id, rev, op, hlc, body, "
-                       "coalesce(base_rev, rev - 1) FROM journal WHERE seq = ? AND last_error IS NULL");
+                       "coalesce(base_rev, rev - 1), fields FROM journal WHERE seq = ? AND last_error IS NULL");
     auto mark = Cached("UPDATE journal SET sent = 1 WHERE seq = ?");
     for (const auto seq : seqs) {
         (*read).Bind(1, seq);
@@ -1769,7 +1837,7 @@ std::vector<JournalEntry> RecordStore::TakeJournalForPush(const std::vector<int6
         }
         auto& r = *read;
         JournalEntry e{r.Int(0), r.Int(1), "", r.Text(2), r.Text(3), r.Text(4), r.Int(5), r.Text(6), r.Text(7),
-                       r.Text(8), "", Json::object(), r.Int(9), true};
+                       r.Text(8), "", Json::object(), r.Int(9), true, FieldsColumn(r, 10)};
         r.Reset();
         if (e.body.empty()) {
             // What is sent under this change id is kept with it from now on:
@@ -1792,6 +1860,11 @@ void RecordStore::AcknowledgeJournal(int64_t seq) {
     auto stmt_lease = Cached("DELETE FROM journal WHERE seq = ?");
     auto& stmt = *stmt_lease;
     stmt.Bind(1, seq).Run();
+}
+
+void RecordStore::SendJournalWhole(int64_t seq) {
+    auto stmt_lease = Cached("UPDATE journal SET fields = NULL WHERE seq = ?");
+    (*stmt_lease).Bind(1, seq).Run();
 }
 
 void RecordStore::RejectJournal(int64_t seq, const std::string& reason, const std::string& code, const Json& params) {

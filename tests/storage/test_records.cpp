@@ -234,6 +234,68 @@ TEST_CASE("Edits of a record not yet handed to a push wait as one change", "[sto
     }
 }
 
+TEST_CASE("A change keeps which members its edits changed, so a push can send only those", "[storage]") {
+    Fixture f;
+    const auto story = f.store.Create("story", {{"project_id", f.project}, {"title", "Río"}, {"text", "uno"}});
+    const std::string id = story["id"];
+    const auto push_all = [&] {
+        std::vector<int64_t> seqs;
+        for (const auto& e : f.store.PendingJournal(100)) seqs.push_back(e.seq);
+        for (const auto& e : f.store.TakeJournalForPush(seqs)) f.store.AcknowledgeJournal(e.seq);
+    };
+    // Made here and never pushed: whole, however often edited.
+    f.store.Update(id, {{"title", "Río arriba"}});
+    CHECK(f.store.PendingJournal(10).back().fields.is_null());
+    push_all();
+    REQUIRE(f.JournalCount() == 0);
+
+    f.store.Update(id, {{"title", "Río abajo"}});
+    auto row = f.store.PendingJournal(10).back();
+    CHECK(row.base_rev == 2);
+    CHECK(row.fields == Json::array({"rev", "title", "updated_at"}));
+    // Joined edits: the members of all of them.
+    f.store.Update(id, {{"text", "uno dos"}});
+    row = f.store.PendingJournal(10).back();
+    CHECK(row.fields == Json::array({"rev", "text", "title", "updated_at"}));
+    CHECK(row.base_rev == 2);
+
+    SECTION("handed to a push, the row keeps them; a later edit starts its own") {
+        const auto taken = f.store.TakeJournalForPush({row.seq});
+        REQUIRE(taken.size() == 1);
+        CHECK(taken[0].fields == row.fields);
+        f.store.Update(id, {{"text", "uno dos tres"}});
+        const auto rows = f.store.PendingJournal(10);
+        REQUIRE(rows.size() == 2);
+        CHECK(rows.back().fields == Json::array({"rev", "text", "updated_at"}));
+        CHECK(rows.back().base_rev == 4);
+    }
+    SECTION("headquarters asks for the whole record: the row goes whole, and stays so when joined") {
+        f.store.SendJournalWhole(row.seq);
+        CHECK(f.store.PendingJournal(10).back().fields.is_null());
+        f.store.Update(id, {{"title", "otra"}});
+        CHECK(f.store.PendingJournal(10).back().fields.is_null());
+    }
+    SECTION("a member emptied is among them") {
+        f.store.Update(id, {{"told_on", "2026-11-30"}});
+        push_all();
+        f.store.Update(id, {{"told_on", nullptr}});
+        const auto emptied = f.store.PendingJournal(10).back();
+        CHECK(emptied.fields == Json::array({"rev", "told_on", "updated_at"}));
+        CHECK_FALSE(Json::parse(emptied.body).contains("told_on"));
+    }
+    SECTION("a deletion goes whole") {
+        f.store.Delete(id);
+        CHECK(f.store.PendingJournal(10).back().fields.is_null());
+    }
+    SECTION("an edit that replaces a refused change goes whole") {
+        f.store.RejectJournal(row.seq, "no", "bad_change");
+        f.store.Update(id, {{"title", "Río de nuevo"}});
+        const auto rows = f.store.PendingJournal(10);
+        REQUIRE(rows.size() == 1);
+        CHECK(rows.back().fields.is_null());
+    }
+}
+
 TEST_CASE("Deleting leaves a tombstone without content", "[storage]") {
     Fixture f;
     const auto rosa = f.Person("Rosa");
@@ -443,7 +505,7 @@ TEST_CASE("The search index reads the text from the records' rows and keeps no c
                   "INSERT INTO search_index (docid, title, body) SELECT docid, 'Viejo', 'palabra vieja' FROM search_doc; "
                   "PRAGMA user_version = 8;");
         f.store.EnsureSchema();
-        CHECK(f.db.QueryInt("PRAGMA user_version") == 9);
+        CHECK(f.db.QueryInt("PRAGMA user_version") == RecordStore::SCHEMA_VERSION);
         CHECK(f.db.QueryInt("SELECT count(*) FROM sqlite_master WHERE name = 'search_index_content'") == 0);
         CHECK(f.store.Search("recolectoras").at(0).id == id);
         CHECK(f.store.Search("vieja").empty());

@@ -72,6 +72,11 @@ void FaultProxy::Inject(Fault fault, size_t after_bytes, size_t answer_bytes) {
     m_plan.push_back({fault, after_bytes, answer_bytes});
 }
 
+size_t FaultProxy::BytesFromClient() {
+    std::lock_guard lock(m_mutex);
+    return m_upstream;
+}
+
 int FaultProxy::FaultsLeft() {
     std::lock_guard lock(m_mutex);
     return static_cast<int>(m_plan.size());

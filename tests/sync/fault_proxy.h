@@ -33,6 +33,8 @@ public:
     void Inject(Fault fault, size_t after_bytes = 0, size_t answer_bytes = 0);
     [[nodiscard]] int FaultsLeft();
     [[nodiscard]] int Connections() const { return m_connections; }
+    /// Bytes the clients have sent through it so far, over all connections.
+    [[nodiscard]] size_t BytesFromClient();
 
 private:
     void AcceptLoop();

@@ -371,3 +371,90 @@ TEMPLATE_TEST_CASE("Every store keeps a device to its own project and a record t
                                           });
     CHECK(decided[0].status == sync::ItemStatus::Rejected);
 }
+
+TEMPLATE_TEST_CASE("Every store makes a partial change whole over its base revision, or takes nothing",
+                   "[sync][store]", SqliteStoreFactory, PostgresStoreFactory) {
+    ESCUCHA_STORE_OR_SKIP();
+    const auto project = store.CreateProject("Café Nariño");
+    const auto a = EnrolIn(store, project.id, sync::Role::Researcher);
+    auto first = Body(project.id, "field_note", storage::NewUuidV7(), 1, std::string(4000, 'x'));
+    first["extra"] = "se va";
+    REQUIRE(store.ApplyBatch(a.device, {ChangeOf(first)}, ApplyAll)[0].status == sync::ItemStatus::Applied);
+
+    // Only the members that changed since revision 1.
+    const auto partial = [&](int64_t rev, int64_t base_rev, const std::string& text) {
+        sync::Change c;
+        c.change_id = storage::NewUuidV7();
+        c.record_type = "field_note";
+        c.record_id = first["id"];
+        c.rev = rev;
+        c.op = "upsert";
+        c.hlc = storage::HlcTimestamp{storage::SystemMillis(), 0}.ToString();
+        c.base_rev = base_rev;
+        c.fields = {{"text", text}, {"rev", rev}, {"updated_at", c.hlc}};
+        c.removed = {"extra"};
+        return c;
+    };
+    std::vector<Json> decided;
+    const sync::DecideFn seen = [&](const sync::Change& c, const sync::StoredRecord* cur, const Json* base,
+                                    const sync::StoredRecord* cause, const sync::LookupFn& lookup) {
+        CHECK_FALSE(sync::IsPartial(c)); // the rules judge a whole record
+        decided.push_back(c.body);
+        return ApplyAll(c, cur, base, cause, lookup);
+    };
+    const auto second = partial(2, 1, "corta");
+    const auto r = store.ApplyBatch(a.device, {second}, seen);
+    REQUIRE(r.size() == 1);
+    CHECK(r[0].status == sync::ItemStatus::Applied);
+    REQUIRE(decided.size() == 1);
+    Json expected = first;
+    expected.erase("extra");
+    expected["text"] = "corta";
+    expected["rev"] = 2;
+    expected["updated_at"] = second.fields["updated_at"];
+    CHECK(decided[0] == expected);
+    std::map<std::string, Json> held;
+    store.ForEachRecord(project.id, [&](const sync::StoredRecord& rec) { held[rec.body["id"]] = rec.body; });
+    CHECK(held[first["id"]] == expected);
+
+    SECTION("a base it does not hold: nothing taken, not even the change id, and the whole change is applied") {
+        const auto gap = partial(5, 4, "sin base");
+        decided.clear();
+        const auto asked = store.ApplyBatch(a.device, {gap}, seen);
+        REQUIRE(asked.size() == 1);
+        CHECK(asked[0].status == sync::ItemStatus::SendWhole);
+        CHECK(decided.empty());
+        auto whole = gap;
+        whole.fields = nullptr;
+        whole.removed.clear();
+        whole.body = expected;
+        whole.body["text"] = "sin base";
+        whole.body["rev"] = 5;
+        CHECK(store.ApplyBatch(a.device, {whole}, seen)[0].status == sync::ItemStatus::Applied);
+        held.clear();
+        store.ForEachRecord(project.id, [&](const sync::StoredRecord& rec) { held[rec.body["id"]] = rec.body; });
+        CHECK(held[first["id"]]["text"] == "sin base");
+    }
+    SECTION("a record it does not have, or has deleted: nothing taken") {
+        auto unknown = partial(2, 1, "nada");
+        unknown.record_id = storage::NewUuidV7();
+        CHECK(store.ApplyBatch(a.device, {unknown}, seen)[0].status == sync::ItemStatus::SendWhole);
+        auto gone = expected;
+        gone["rev"] = 3;
+        gone["deleted"] = true;
+        REQUIRE(store.ApplyBatch(a.device, {ChangeOf(gone)}, ApplyAll)[0].status == sync::ItemStatus::Applied);
+        decided.clear();
+        CHECK(store.ApplyBatch(a.device, {partial(4, 3, "otra vez")}, seen)[0].status == sync::ItemStatus::SendWhole);
+        CHECK(decided.empty());
+        CHECK(store.CountRecords(project.id) == 2);
+    }
+    SECTION("an earlier revision it holds is the base a later partial change merges over") {
+        decided.clear();
+        const auto late = partial(3, 1, "desde la primera");
+        CHECK(store.ApplyBatch(a.device, {late}, seen)[0].status == sync::ItemStatus::Applied);
+        REQUIRE(decided.size() == 1);
+        CHECK(decided[0]["text"] == "desde la primera");
+        CHECK(decided[0]["created_at"] == first["created_at"]);
+        CHECK_FALSE(decided[0].contains("extra"));
+    }
+}

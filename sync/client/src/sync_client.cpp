@@ -9,6 +9,7 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <set>
 #include <thread>
 
@@ -23,6 +24,8 @@ constexpr char META_PROJECT[] = "sync.project_id";
 constexpr char META_PROJECT_NAME[] = "sync.project_name";
 constexpr char META_ROLE[] = "sync.role";
 constexpr char META_CURSOR[] = "sync.cursor";
+/// The server that last said it takes partial changes (PushResponse::takes_fields).
+constexpr char META_TAKES_FIELDS[] = "sync.takes_fields";
 constexpr char META_SKIPPED[] = "sync.skipped."; ///< + a record id: a pulled record this version could not store
 constexpr char META_LAST_SUCCESS[] = "sync.last_success";
 constexpr char META_LAST_ERROR[] = "sync.last_error";
@@ -232,6 +235,7 @@ std::optional<storage::ErrorValue> EnrolDevice(storage::Vault& vault, const std:
         vault.SetMeta(META_PROJECT_NAME, response.project_name);
         vault.SetMeta(META_ROLE, RoleName(response.role));
         vault.SetMeta(META_CURSOR, "0");
+        vault.SetMeta(META_TAKES_FIELDS, "");
     });
     sodium_memzero(response.token.data(), response.token.size());
     // Failing here is not fatal: the next sync pulls the project.
@@ -350,19 +354,59 @@ bool SyncClient::Push(SyncReport& report, const std::string& base, const std::st
     return false;
 }
 
+namespace {
+
+/// Makes `change` send only the members of its record that `fields` names
+/// (a journal row's changed members), when that is smaller than the record.
+/// Returns whether it did.
+bool SendOnlyChanged(Change& change, const Json& fields) {
+    if (!fields.is_array() || change.op != "upsert" || change.base_rev < 1 || !change.body.is_object()) return false;
+    Json set = Json::object();
+    std::vector<std::string> removed;
+    for (const auto& name : fields) {
+        const auto& key = name.get_ref<const std::string&>();
+        if (const auto it = change.body.find(key); it != change.body.end()) set[key] = *it;
+        else removed.push_back(key);
+    }
+    // Small edits of large records are what this is for; a change of most of
+    // a record goes whole, which any headquarters takes.
+    size_t partial = set.dump().size();
+    for (const auto& name : removed) partial += name.size() + 3;
+    if (partial * 4 > change.body.dump().size() * 3) return false;
+    change.fields = std::move(set);
+    change.removed = std::move(removed);
+    change.body = nullptr;
+    return true;
+}
+
+} // namespace
+
 bool SyncClient::PushBatch(const std::vector<storage::JournalEntry>& batch, SyncReport& report, const std::string& base,
                            const std::string& token) {
+    // Only the members an edit changed go to a server that said it takes
+    // them (docs/decisions/0027); the rest, and everything to any other, whole.
+    const bool takes_fields = m_vault.GetMeta(META_TAKES_FIELDS).value_or("") == base;
     PushRequest request;
-    for (const auto& e : batch) {
+    std::vector<bool> partial(batch.size(), false);
+    for (size_t i = 0; i < batch.size(); ++i) {
+        const auto& e = batch[i];
         auto body = Json::parse(e.body, nullptr, false);
-        request.changes.push_back(
-            {e.change_id, e.record_type, e.record_id, e.rev, e.op, e.hlc, std::move(body), e.base_rev});
+        Change change{e.change_id, e.record_type, e.record_id, e.rev, e.op, e.hlc, std::move(body), e.base_rev};
+        partial[i] = takes_fields && SendOnlyChanged(change, e.fields);
+        request.changes.push_back(std::move(change));
     }
+    const bool any_partial = std::find(partial.begin(), partial.end(), true) != partial.end();
     const auto result = m_http.PostCompressed(base + "/v1/push", Json(request).dump(), token);
     if (result.transport_error || result.status == 401 || result.status >= 500 || result.status == 413 ||
         result.status == 429) {
         Fail(report, result.Problem(base));
         return false;
+    }
+    if (!result.Ok() && any_partial && result.status == 400) {
+        // A server that no longer takes partial changes (put back from an
+        // older version): it hears whole records from now on.
+        m_vault.SetMeta(META_TAKES_FIELDS, "");
+        return PushBatch(batch, report, base, token);
     }
     if (!result.Ok()) {
         // The server refused the request as a whole (a type it does not know,
@@ -392,11 +436,25 @@ bool SyncClient::PushBatch(const std::vector<storage::JournalEntry>& batch, Sync
             Fail(report, storage::errc::BAD_ANSWER, "the server answered out of order", {{"server", base}});
             return false; // nothing acknowledged
         }
+    for (size_t i = 0; i < batch.size(); ++i)
+        if (response.results[i].status == ItemStatus::SendWhole && !partial[i]) {
+            Fail(report, storage::errc::BAD_ANSWER, "the server asked again for a whole record it was sent",
+                 {{"server", base}});
+            return false; // nothing acknowledged
+        }
+    if (response.takes_fields != takes_fields) m_vault.SetMeta(META_TAKES_FIELDS, response.takes_fields ? base : "");
     // Rows leave the outbox only now, after HQ said its commit is durable.
+    std::vector<storage::JournalEntry> whole;
     m_vault.Records().Atomically([&] {
         for (size_t i = 0; i < batch.size(); ++i) {
             const auto& r = response.results[i];
-            if (r.status == ItemStatus::Rejected) {
+            if (r.status == ItemStatus::SendWhole) {
+                // Nothing was taken, not even the change id: the same change
+                // goes again, whole.
+                m_vault.Records().SendJournalWhole(batch[i].seq);
+                whole.push_back(batch[i]);
+                whole.back().fields = nullptr;
+            } else if (r.status == ItemStatus::Rejected) {
                 m_vault.Records().RejectJournal(batch[i].seq, r.reason, r.code, r.params);
                 ++report.rejected;
             } else {
@@ -406,6 +464,7 @@ bool SyncClient::PushBatch(const std::vector<storage::JournalEntry>& batch, Sync
             }
         }
     });
+    if (!whole.empty()) return PushBatch(whole, report, base, token);
     return true;
 }
 

@@ -23,12 +23,14 @@ const char* ItemStatusName(ItemStatus status) {
     case ItemStatus::Duplicate: return "duplicate";
     case ItemStatus::Conflict: return "conflict";
     case ItemStatus::Rejected: return "rejected";
+    case ItemStatus::SendWhole: return "send_whole";
     }
     return "?";
 }
 
 std::optional<ItemStatus> ParseItemStatus(const std::string& name) {
-    for (ItemStatus s : {ItemStatus::Applied, ItemStatus::Duplicate, ItemStatus::Conflict, ItemStatus::Rejected})
+    for (ItemStatus s : {ItemStatus::Applied, ItemStatus::Duplicate, ItemStatus::Conflict, ItemStatus::Rejected,
+                         ItemStatus::SendWhole})
         if (name == ItemStatusName(s)) return s;
     return std::nullopt;
 }
@@ -71,8 +73,13 @@ void to_json(Json& j, const Change& v) {
          {"record_id", v.record_id},
          {"rev", v.rev},
          {"op", v.op},
-         {"hlc", v.hlc},
-         {"body", v.body}};
+         {"hlc", v.hlc}};
+    if (IsPartial(v)) {
+        j["fields"] = v.fields;
+        if (!v.removed.empty()) j["removed"] = v.removed;
+    } else {
+        j["body"] = v.body;
+    }
     if (v.base_rev >= 0) j["base_rev"] = v.base_rev;
 }
 void from_json(const Json& j, Change& v) {
@@ -82,8 +89,21 @@ void from_json(const Json& j, Change& v) {
     j.at("rev").get_to(v.rev);
     j.at("op").get_to(v.op);
     j.at("hlc").get_to(v.hlc);
-    v.body = j.at("body");
     v.base_rev = j.contains("base_rev") ? j.at("base_rev").get<int64_t>() : -1;
+    if (j.contains("body") || !j.contains("fields")) {
+        v.body = j.at("body");
+        return;
+    }
+    v.fields = j.at("fields");
+    if (!v.fields.is_object()) throw Json::type_error::create(302, "fields must be an object", &j);
+    if (j.contains("removed")) j.at("removed").get_to(v.removed);
+}
+
+Json ApplyFields(const Json& start, const Change& change) {
+    Json body = start;
+    for (auto it = change.fields.begin(); it != change.fields.end(); ++it) body[it.key()] = it.value();
+    for (const auto& name : change.removed) body.erase(name);
+    return body;
 }
 
 void to_json(Json& j, const PushRequest& v) { j = {{"version", PROTOCOL_VERSION}, {"changes", v.changes}}; }
@@ -106,8 +126,14 @@ void from_json(const Json& j, ItemResult& v) {
     v.params = j.contains("params") && j["params"].is_object() ? j["params"] : Json::object();
 }
 
-void to_json(Json& j, const PushResponse& v) { j = {{"results", v.results}}; }
-void from_json(const Json& j, PushResponse& v) { j.at("results").get_to(v.results); }
+void to_json(Json& j, const PushResponse& v) {
+    j = {{"results", v.results}};
+    if (v.takes_fields) j["takes_fields"] = true;
+}
+void from_json(const Json& j, PushResponse& v) {
+    j.at("results").get_to(v.results);
+    v.takes_fields = j.contains("takes_fields") && j["takes_fields"].is_boolean() && j["takes_fields"].get<bool>();
+}
 
 void to_json(Json& j, const ConflictInfo& v) {
     j = {{"seq", v.seq},

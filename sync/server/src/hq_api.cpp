@@ -67,6 +67,24 @@ std::optional<storage::ErrorValue> ClockTooFarAhead(const Change& change, int64_
     return std::nullopt;
 }
 
+/// What is wrong with a whole change's record against the change and the
+/// device (an HTTP status and a code with its words), if anything.
+std::optional<std::pair<int, storage::ErrorValue>> BodyProblem(const Change& c, const DeviceInfo& device) {
+    const auto bad = [](std::string words) {
+        return std::make_pair(400, storage::ErrorValue{storage::errc::BAD_CHANGE, {}, std::move(words)});
+    };
+    if (!c.body.is_object()) return bad("body must be a JSON object");
+    if (c.body.value("id", "") != c.record_id || c.body.value("type", "") != c.record_type ||
+        !c.body.contains("rev") || c.body["rev"] != c.rev)
+        return bad("body does not match record_id, record_type and rev");
+    for (const char* key : {"created_at", "updated_at", "author", "device"})
+        if (!c.body.contains(key) || !c.body[key].is_string()) return bad(std::string("body.") + key + " must be text");
+    const auto project = c.record_type == "project" ? c.record_id : c.body.value("project_id", "");
+    if (project != device.project_id)
+        return std::make_pair(403, storage::ErrorValue{storage::errc::OTHER_PROJECT, {}, "this device may write only to its own project"});
+    return std::nullopt;
+}
+
 Decision DecideChange(const storage::Catalogue& catalogue, const DeviceInfo& device, const Change& change,
                       const StoredRecord* current, const Json* base, const StoredRecord* cause,
                       const LookupFn& lookup) {
@@ -736,22 +754,27 @@ ApiAnswer HqApi::Push(const ApiRequest& request, const DeviceInfo& device) {
         if (!m_catalogue.Find(c.record_type))
             return Error(422, "unknown_type", item + "unknown record type '" + c.record_type + "'",
                          {{"type", c.record_type}});
-        if (!c.body.is_object()) return Error(400, "bad_change", item + "body must be a JSON object");
-        if (c.body.value("id", "") != c.record_id || c.body.value("type", "") != c.record_type ||
-            !c.body.contains("rev") || c.body["rev"] != c.rev)
-            return Error(400, "bad_change", item + "body does not match record_id, record_type and rev");
-        for (const char* key : {"created_at", "updated_at", "author", "device"})
-            if (!c.body.contains(key) || !c.body[key].is_string())
-                return Error(400, "bad_change", item + "body." + key + " must be text");
-        const auto project = c.record_type == "project" ? c.record_id : c.body.value("project_id", "");
-        if (project != device.project_id)
-            return Error(403, "other_project", item + "this device may write only to its own project");
+        if (IsPartial(c)) {
+            // Only the members that changed: the record they make is checked
+            // below, once the store has rebuilt it over its base revision.
+            if (c.op != "upsert") return Error(400, "bad_change", item + "a deletion is sent whole");
+            if (c.base_rev < 1) return Error(400, "bad_change", item + "fields need a base_rev of 1 or more");
+            for (const auto& name : c.removed)
+                if (name == "id" || name == "type" || name == "rev" || c.fields.contains(name))
+                    return Error(400, "bad_change", item + "removed names a member that must stay: " + name);
+            continue;
+        }
+        if (auto problem = BodyProblem(c, device)) return Error(problem->first, problem->second.code, item + problem->second.words);
     }
     const auto now = m_limits.clock();
     const auto results = m_store.ApplyBatch(
         device, changes,
         [&](const Change& c, const StoredRecord* cur, const Json* base, const StoredRecord* cause,
             const LookupFn& lookup) {
+            // A change rebuilt from its members meets the checks a whole one
+            // met before it reached the store.
+            if (auto problem = BodyProblem(c, device))
+                return Decision{ItemStatus::Rejected, problem->second.words, {}, {}, problem->second.code, {}};
             if (auto why = ClockTooFarAhead(c, now))
                 return Decision{ItemStatus::Rejected, why->words, {}, {}, why->code, why->params};
             return DecideChange(m_catalogue, device, c, cur, base, cause, lookup);
@@ -761,7 +784,7 @@ ApiAnswer HqApi::Push(const ApiRequest& request, const DeviceInfo& device) {
             // consent withdrawal): its file goes, and any upload of it.
             if (m_blobs) m_blobs->Remove(project, sha);
         });
-    return Ok(PushResponse{results});
+    return Ok(PushResponse{results, true});
 }
 
 ApiAnswer HqApi::Pull(const ApiRequest& request, const DeviceInfo& device) {

@@ -635,22 +635,22 @@ std::vector<ItemResult> PgHqStore::ApplyBatch(const DeviceInfo& device, const st
             if (!r || r->project_id != device.project_id) return std::nullopt;
             return r;
         };
-        for (const auto& change : changes) {
+        for (const auto& sent : changes) {
             // Writers of one record, on any process, take turns: the rules
             // decide with the record as it stands.
-            Exec(t, "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", change.record_id);
+            Exec(t, "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", sent.record_id);
             const auto seen = Exec(t, "SELECT status, coalesce(reason, ''), cur, coalesce(code, ''), device_id, "
                                             "coalesce(params, '') FROM changes WHERE change_id = $1",
-                                            change.change_id);
+                                            sent.change_id);
             if (!seen.empty() && seen[0][4].as<std::string>() != device.device_id) {
-                out.push_back({change.change_id, ItemStatus::Rejected, "change_id is used already; make a new one", 0,
+                out.push_back({sent.change_id, ItemStatus::Rejected, "change_id is used already; make a new one", 0,
                                storage::errc::CHANGE_ID_TAKEN});
                 continue;
             }
             if (!seen.empty()) {
                 const auto& s = seen[0];
                 const auto first = ParseItemStatus(s[0].as<std::string>());
-                ItemResult r{change.change_id, ItemStatus::Duplicate, s[1].as<std::string>(), s[2].as<int64_t>(),
+                ItemResult r{sent.change_id, ItemStatus::Duplicate, s[1].as<std::string>(), s[2].as<int64_t>(),
                              s[3].as<std::string>()};
                 if (const auto params = Json::parse(s[5].as<std::string>(), nullptr, false); params.is_object())
                     r.params = params;
@@ -658,15 +658,26 @@ std::vector<ItemResult> PgHqStore::ApplyBatch(const DeviceInfo& device, const st
                 out.push_back(r);
                 continue;
             }
-            const auto current = impl.LoadRecord(t, change.record_id);
+            const auto current = impl.LoadRecord(t, sent.record_id);
             std::optional<Json> base;
-            if (current && BaseRev(change) >= 1) {
+            if (current && BaseRev(sent) >= 1) {
                 const auto b = Exec(t, "SELECT body FROM revisions WHERE record_id = $1 AND rev = $2",
-                                             change.record_id, BaseRev(change));
+                                             sent.record_id, BaseRev(sent));
                 if (!b.empty())
                     base = impl.OpenBody(Bytes(b[0][0]),
-                                         Impl::RecordAd(current->project_id, change.record_id, BaseRev(change)));
+                                         Impl::RecordAd(current->project_id, sent.record_id, BaseRev(sent)));
             }
+            // A partial change is made whole over the revision it was made
+            // on; without it nothing is taken, not even its change id.
+            std::optional<Change> whole;
+            if (IsPartial(sent)) {
+                whole = WholeChange(sent, current ? &*current : nullptr, base ? &*base : nullptr);
+                if (!whole) {
+                    out.push_back(SendWhole(sent));
+                    continue;
+                }
+            }
+            const Change& change = whole ? *whole : sent;
             std::optional<StoredRecord> cause;
             if (change.op == "delete" && change.body.contains("erased_for") && change.body["erased_for"].is_string())
                 cause = in_project(change.body["erased_for"].get<std::string>());

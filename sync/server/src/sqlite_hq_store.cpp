@@ -28,6 +28,26 @@ std::string HashSecret(const std::string& secret) {
     return storage::HexEncode(out, sizeof out);
 }
 
+std::optional<Change> WholeChange(const Change& change, const StoredRecord* current, const Json* base) {
+    // Only over a live record this store holds at the change's base
+    // revision: anything else is for the rules to judge whole.
+    if (!current || current->deleted || change.op != "upsert") return std::nullopt;
+    const Json* start = base;
+    if (!start && current->rev == BaseRev(change)) start = &current->body;
+    if (!start || !start->is_object()) return std::nullopt;
+    Change whole = change;
+    whole.body = ApplyFields(*start, change);
+    whole.fields = nullptr;
+    whole.removed.clear();
+    return whole;
+}
+
+ItemResult SendWhole(const Change& change) {
+    return {change.change_id, ItemStatus::SendWhole,
+            "headquarters does not hold the revision this change was made on; send the whole record", 0, "",
+            Json::object()};
+}
+
 SqliteHqStore::SqliteHqStore(const std::string& path, const storage::SecretBytes& key)
     : m_db(std::make_unique<storage::Database>(path, true)), m_encrypted(!key.empty()), m_key(key), m_path(path) {
     if (m_encrypted) {
@@ -656,13 +676,13 @@ void SqliteHqStore::WriteGroup(const std::vector<Push*>& group) {
 void SqliteHqStore::WritePush(Push& push, PushStatements& sql, const std::string& now) {
     const auto& device = push.device;
     auto& results = push.results;
-    for (const auto& change : push.changes) {
+    for (const auto& sent : push.changes) {
         auto& seen = sql.seen;
-        seen.Bind(1, change.change_id);
+        seen.Bind(1, sent.change_id);
         const bool replay = seen.Step();
         if (replay && seen.Text(4) != device.device_id) {
             // Another device's change id: its answer is not this device's to read.
-            results.push_back({change.change_id, ItemStatus::Rejected, "change_id is used already; make a new one", 0,
+            results.push_back({sent.change_id, ItemStatus::Rejected, "change_id is used already; make a new one", 0,
                                storage::errc::CHANGE_ID_TAKEN});
             seen.Reset();
             continue;
@@ -671,7 +691,7 @@ void SqliteHqStore::WritePush(Push& push, PushStatements& sql, const std::string
             // A replay (in an earlier transaction, or earlier in this one):
             // the first answer stands, reported as a duplicate.
             const auto first = ParseItemStatus(seen.Text(0));
-            ItemResult r{change.change_id, ItemStatus::Duplicate, seen.Text(1), seen.Int(2), seen.Text(3)};
+            ItemResult r{sent.change_id, ItemStatus::Duplicate, seen.Text(1), seen.Int(2), seen.Text(3)};
             if (const auto params = Json::parse(seen.Text(5), nullptr, false); params.is_object()) r.params = params;
             if (first == ItemStatus::Rejected) r.status = ItemStatus::Rejected;
             results.push_back(r);
@@ -679,13 +699,24 @@ void SqliteHqStore::WritePush(Push& push, PushStatements& sql, const std::string
             continue;
         }
         seen.Reset();
-        const auto current = sql.Load(change.record_id);
+        const auto current = sql.Load(sent.record_id);
         std::optional<Json> base;
-        if (current && BaseRev(change) >= 1) {
-            sql.base.Bind(1, change.record_id).Bind(2, BaseRev(change));
+        if (current && BaseRev(sent) >= 1) {
+            sql.base.Bind(1, sent.record_id).Bind(2, BaseRev(sent));
             if (sql.base.Step()) base = Json::parse(sql.base.Text(0));
             sql.base.Reset();
         }
+        // A partial change is made whole over the revision it was made on;
+        // without it nothing is taken, not even its change id.
+        std::optional<Change> whole;
+        if (IsPartial(sent)) {
+            whole = WholeChange(sent, current ? &*current : nullptr, base ? &*base : nullptr);
+            if (!whole) {
+                results.push_back(SendWhole(sent));
+                continue;
+            }
+        }
+        const Change& change = whole ? *whole : sent;
         std::optional<StoredRecord> cause;
         if (change.op == "delete" && change.body.contains("erased_for") && change.body["erased_for"].is_string()) {
             cause = sql.Load(change.body["erased_for"].get<std::string>());

@@ -231,6 +231,10 @@ struct JournalEntry {
     /// have reached headquarters under its change id, so later edits of the
     /// record go in a row of their own instead of into this one.
     bool sent = false;
+    /// The members of the record this row's edits changed since `base_rev`
+    /// (a JSON array of names), so a push may send only those
+    /// (docs/decisions/0027); null when the row goes whole.
+    Json fields = nullptr;
 };
 
 struct ImportOutcome {
@@ -344,6 +348,9 @@ public:
     void DiscardJournal(int64_t seq);
     /// Headquarters acknowledged a durable commit: the row leaves the outbox.
     void AcknowledgeJournal(int64_t seq);
+    /// Headquarters could not rebuild row `seq` from the members sent (it
+    /// does not hold the revision they were changed from): the row goes whole.
+    void SendJournalWhole(int64_t seq);
     /// Headquarters refused the row: it stays, with the reason (and its code
     /// and parameters, when HQ gave them), for a person to see.
     void RejectJournal(int64_t seq, const std::string& reason, const std::string& code = {},
@@ -379,7 +386,7 @@ public:
     /// this code reads. A vault of a later format was written by a newer
     /// Escucha, whose writes this code would get wrong (decision 24: an
     /// index that reads its text from the rows): it is not opened.
-    static constexpr int64_t SCHEMA_VERSION = 9;
+    static constexpr int64_t SCHEMA_VERSION = 10;
 
     /// Rebuilds the full-text index from the records.
     void RebuildSearchIndex();

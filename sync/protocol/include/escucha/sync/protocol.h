@@ -2,6 +2,9 @@
 //
 //   POST /v1/enrol          EnrolRequest  -> EnrolResponse       (no token)
 //   POST /v1/push           PushRequest   -> PushResponse        (Bearer token)
+//        a change carries the whole record ("body") or, for an edit of a
+//        record headquarters has, only the members changed since its
+//        base_rev ("fields", "removed") once HQ said "takes_fields"
 //   GET  /v1/pull?since=N&limit=M         -> PullResponse        (Bearer token)
 //   GET  /v1/whoami                       -> DeviceInfo          (Bearer token)
 //   GET  /v1/blobs/<sha256>               -> {"have", "complete", "size"}
@@ -72,13 +75,26 @@ struct Change {
     int64_t rev = 0;
     std::string op; ///< "upsert" or "delete"
     std::string hlc;
-    Json body; ///< the whole record at `rev`
+    Json body; ///< the whole record at `rev`; null when `fields` is sent instead
     /// The revision this change was made on: the record as headquarters
     /// last had it when the device began these edits. Several edits of one
     /// record made before a push travel as one change (docs/decisions/0018),
     /// so it may be below rev - 1. -1 when absent (older devices): rev - 1.
     int64_t base_rev = -1;
+    /// Instead of `body`, for an upsert of a record headquarters has: the
+    /// members that changed since `base_rev`, with their values at `rev`,
+    /// and the members removed since (docs/decisions/0027). Headquarters
+    /// rebuilds the record over its revision `base_rev`, or answers
+    /// "send_whole" when it does not hold it. Null: `body` is sent.
+    Json fields = nullptr;
+    std::vector<std::string> removed = {};
 };
+
+/// True for a change that sends the members that changed, not the record.
+[[nodiscard]] inline bool IsPartial(const Change& change) { return change.fields.is_object(); }
+/// The record a partial change makes of `start` (the record at its base
+/// revision): its members set and removed.
+[[nodiscard]] Json ApplyFields(const Json& start, const Change& change);
 
 /// The revision `change` was made on (rev - 1 when the device did not say).
 [[nodiscard]] inline int64_t BaseRev(const Change& change) {
@@ -89,7 +105,10 @@ struct PushRequest {
     std::vector<Change> changes;
 };
 
-enum class ItemStatus { Applied, Duplicate, Conflict, Rejected };
+/// SendWhole: headquarters could not rebuild a partial change (it does not
+/// hold its base revision) and took nothing; the device sends it again whole,
+/// under the same change id.
+enum class ItemStatus { Applied, Duplicate, Conflict, Rejected, SendWhole };
 [[nodiscard]] const char* ItemStatusName(ItemStatus status);
 [[nodiscard]] std::optional<ItemStatus> ParseItemStatus(const std::string& name);
 
@@ -104,6 +123,9 @@ struct ItemResult {
 
 struct PushResponse {
     std::vector<ItemResult> results;
+    /// Headquarters takes partial changes (`Change::fields`); a device sends
+    /// them only to one that said so.
+    bool takes_fields = false;
 };
 
 /// Both versions of a field edited at the same time on two devices; the

@@ -1,0 +1,187 @@
+// An edit of a record headquarters has sends only the members it changed
+// (issue 14, docs/decisions/0027), against a real escucha-hq: what lands is
+// the whole record, exactly once; a headquarters that does not hold the
+// revision the edit was made on asks for the record whole; and a partial
+// change cannot do what a whole one may not.
+#include "escucha/storage/error_code.h"
+#include "sync/fault_proxy.h"
+#include "sync/sync_fixture.h"
+
+#include <filesystem>
+#include <random>
+
+using namespace escucha;
+using namespace escucha::test;
+using sync::Json;
+
+namespace {
+
+/// About `bytes` of Spanish-like words in no set order: text that compresses
+/// as testimony does, not as a repeated phrase would.
+std::string LongText(size_t bytes, unsigned seed) {
+    static const std::vector<std::string> words = {
+        "la",      "cosecha", "empezó",  "con",    "lluvia",  "pagan",     "por",    "arroba", "y",
+        "el",      "peso",    "no",      "se",     "ve",      "trabajamos", "desde", "las",    "cinco",
+        "mañana",  "café",    "finca",   "patrón", "niños",   "escuela",   "camino", "río",    "deuda",
+        "jornal",  "semana",  "mujeres", "cocina", "pueblo",  "bus",       "salud",  "agua",   "tierra"};
+    std::mt19937 random(seed);
+    std::string out;
+    while (out.size() < bytes) {
+        out += words[random() % words.size()];
+        out += random() % 9 == 0 ? ". " : " ";
+    }
+    return out;
+}
+
+/// What one sync sent through `proxy`, in bytes.
+size_t BytesOfSync(Device& device, FaultProxy& proxy, sync::SyncReport* report = nullptr) {
+    const auto before = proxy.BytesFromClient();
+    const auto r = device.Sync();
+    INFO(r.error);
+    CHECK(r.ok);
+    if (report) *report = r;
+    return proxy.BytesFromClient() - before;
+}
+
+} // namespace
+
+TEST_CASE("An edit of one member of a narrative headquarters has sends that member; HQ holds the whole record",
+          "[sync]") {
+    Hq hq;
+    FaultProxy proxy(hq.process.Port());
+    Device ana(hq, "researcher", "http://127.0.0.1:" + std::to_string(proxy.Port()));
+    const auto text = LongText(20'000, 7);
+    const auto story = ana.Add("narrative", {{"title", "La cosecha"}, {"text", text}});
+    const std::string id = story["id"];
+    const auto created = BytesOfSync(ana, proxy);
+
+    ana.vault.Records().Update(id, {{"title", "La cosecha de 2026"}});
+    const auto row = ana.vault.Records().PendingJournal(10).back();
+    CHECK(row.fields == Json::array({"rev", "title", "updated_at"}));
+    sync::SyncReport report;
+    const auto partial = BytesOfSync(ana, proxy, &report);
+    CHECK(report.acknowledged == 1);
+    auto at_hq = hq.Records().at(id);
+    CHECK(at_hq["title"] == "La cosecha de 2026");
+    CHECK(at_hq["text"] == text);
+    CHECK(at_hq == *ana.vault.Records().Get(id));
+
+    // The same edit to a device that does not know HQ takes partial changes:
+    // the whole record goes, as before.
+    ana.vault.Records().Update(id, {{"title", "La cosecha de 2027"}});
+    ana.vault.SetMeta("sync.takes_fields", "");
+    const auto whole = BytesOfSync(ana, proxy);
+    CHECK(hq.Records().at(id)["title"] == "La cosecha de 2027");
+    INFO("created " << created << " B, partial " << partial << " B, whole " << whole << " B");
+    CHECK(partial * 3 < whole);
+    // The answer said so again: the next edit goes partial.
+    CHECK(ana.vault.GetMeta("sync.takes_fields") == "http://127.0.0.1:" + std::to_string(proxy.Port()));
+    RequireSameAsHq(hq, ana.vault);
+}
+
+TEST_CASE("Headquarters put back from a backup asks for the whole record, which lands in the same sync", "[sync]") {
+    Hq hq;
+    FaultProxy proxy(hq.process.Port());
+    Device ana(hq, "researcher", "http://127.0.0.1:" + std::to_string(proxy.Port()));
+    const auto text = LongText(20'000, 11);
+    const auto story = ana.Add("narrative", {{"title", "Río"}, {"text", text}});
+    const std::string id = story["id"];
+    REQUIRE(ana.Sync().ok);
+    const auto backup = (hq.dir / "backup").string();
+    (void)hq.process.Admin({"backup", "--out", backup});
+
+    ana.vault.Records().Update(id, {{"title", "Río arriba"}});
+    const auto partial = BytesOfSync(ana, proxy);
+    REQUIRE(hq.Records().at(id)["rev"] == 2);
+
+    // Headquarters loses its last hours: it holds revision 1 again, not the
+    // revision 2 that the device's next edit is made on.
+    hq.process.Stop();
+    std::filesystem::remove_all(hq.dir / "hq");
+    std::filesystem::rename(backup, hq.dir / "hq");
+    hq.process.Restart();
+    REQUIRE(hq.Records().at(id)["rev"] == 1);
+
+    ana.vault.Records().Update(id, {{"title", "Río abajo"}});
+    REQUIRE(ana.vault.Records().PendingJournal(10).back().base_rev == 2);
+    sync::SyncReport report;
+    const auto asked_whole = BytesOfSync(ana, proxy, &report);
+    CHECK(report.acknowledged == 1);
+    CHECK(report.rejected == 0);
+    INFO("partial " << partial << " B, then partial and whole " << asked_whole << " B");
+    CHECK(asked_whole > 3 * partial); // the text went, after the members alone were refused
+    const auto at_hq = hq.Records().at(id);
+    CHECK(at_hq["title"] == "Río abajo");
+    CHECK(at_hq["text"] == text);
+    RequireSameAsHq(hq, ana.vault);
+}
+
+TEST_CASE("A partial change can do nothing a whole one may not", "[sync][security]") {
+    Hq hq;
+    const auto other = hq.process.Admin({"create-project", "Pêcheurs du Sud"});
+    Device ana(hq, "researcher");
+    Device luis(hq, "researcher");
+    const auto secret = ana.Add("narrative", {{"title", "La cosecha"}, {"text", "SECRETO-RELATO de Ana"}});
+    const std::string id = secret["id"];
+    REQUIRE(ana.Sync().ok);
+    REQUIRE(luis.Sync().ok);
+
+    sync::HttpClient http;
+    const auto token = luis.vault.GetMeta("sync.token").value();
+    const auto push = [&](const Json& change) {
+        return http.Post(hq.process.Url() + "/v1/push", Json{{"changes", {change}}}.dump(), token);
+    };
+    const auto hlc = storage::HlcTimestamp{storage::SystemMillis(), 0}.ToString();
+    const auto partial = [&](Json fields) {
+        return Json{{"change_id", storage::NewUuidV7()},
+                    {"record_type", "narrative"},
+                    {"record_id", id},
+                    {"rev", 2},
+                    {"op", "upsert"},
+                    {"hlc", hlc},
+                    {"base_rev", 1},
+                    {"fields", std::move(fields)}};
+    };
+    const auto status_of = [](const sync::HttpResult& r) {
+        INFO(r.body);
+        REQUIRE(r.status == 200);
+        return Json::parse(r.body)["results"][0];
+    };
+
+    // Luis may not read Ana's narrative: rebuilt over it, his change is
+    // refused as a whole one is, and the answer carries none of its words.
+    const auto stolen = push(partial({{"title", "mío"}, {"rev", 2}, {"updated_at", hlc}}));
+    CHECK(stolen.body.find("SECRETO") == std::string::npos);
+    CHECK(status_of(stolen)["status"] == "rejected");
+    CHECK(status_of(stolen)["code"] == storage::errc::NOT_ALLOWED);
+    // Moved to another project, or at another rev than it says: refused.
+    const auto ana_token = ana.vault.GetMeta("sync.token").value();
+    const auto as_ana = [&](const Json& change) {
+        return http.Post(hq.process.Url() + "/v1/push", Json{{"changes", {change}}}.dump(), ana_token);
+    };
+    const auto moved = as_ana(partial({{"project_id", other}, {"rev", 2}, {"updated_at", hlc}}));
+    CHECK(status_of(moved)["status"] == "rejected");
+    CHECK(status_of(moved)["code"] == storage::errc::OTHER_PROJECT);
+    const auto other_rev = as_ana(partial({{"title", "otro"}, {"rev", 9}, {"updated_at", hlc}}));
+    CHECK(status_of(other_rev)["code"] == storage::errc::BAD_CHANGE);
+    // Malformed: refused before anything is read.
+    auto no_id = partial({{"title", "x"}});
+    no_id["removed"] = {"id"};
+    CHECK(as_ana(no_id).status == 400);
+    auto deletion = partial({{"deleted", true}});
+    deletion["op"] = "delete";
+    CHECK(as_ana(deletion).status == 400);
+    auto no_base = partial({{"title", "x"}});
+    no_base["base_rev"] = 0;
+    CHECK(as_ana(no_base).status == 400);
+    CHECK(as_ana(partial("un texto")).status == 400);
+    auto listed = partial({{"title", "x"}});
+    listed["removed"] = {"title"};
+    CHECK(as_ana(listed).status == 400);
+
+    // Ana's narrative is as she wrote it.
+    const auto at_hq = hq.Records().at(id);
+    CHECK(at_hq["title"] == "La cosecha");
+    CHECK(at_hq["rev"] == 1);
+    CHECK(at_hq["project_id"] == ana.Project());
+}
