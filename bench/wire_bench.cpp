@@ -21,6 +21,9 @@
 // a share of the compressed bytes has gone; the first cycle fails, a second
 // one resumes. Checked: the outbox is empty, HQ holds each note once at rev 1.
 //
+// Then edits after a push: notes pushed, the title of each edited, pushed
+// as the members that changed and, in the same run, as whole records.
+//
 // Everything listens on 127.0.0.1 on ports the OS picks, in this process,
 // under a fresh directory in /tmp removed at the end. Key derivation uses
 // libsodium's minimum Argon2id cost and is never timed.
@@ -43,6 +46,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <mutex>
 #include <random>
 #include <stdexcept>
@@ -65,6 +69,7 @@ struct Options {
     int round_trip_ms = 300;
     double drop_share = 0.6; ///< of the compressed push, when the link drops (in its second batch)
     size_t drop_notes = 500;
+    size_t edit_notes = 500; ///< pushed, then each edited (0: not measured)
     uint64_t seed = 20240611;
 };
 
@@ -367,6 +372,48 @@ void DropMidPush(const fs::path& dir, const Options& o, double gz_expected) {
         throw std::runtime_error("after the drop, HQ does not hold every note exactly once");
 }
 
+/// Edits after a push: `count` notes pushed through a fresh link, then the
+/// title of each edited and pushed again, twice: as the device sends such
+/// edits now (the members changed, docs/decisions/0027), and with the
+/// journal told to send every record whole, as before.
+void EditsAfterPush(const fs::path& dir, const Options& o, size_t count) {
+    Hq hq(dir / "hq");
+    SlowLink link(hq.Port(), o.bits_per_second, o.round_trip_ms);
+    auto vault = NoteVault(dir / "vault", hq, link.Url(), count, o.seed + 2);
+    sync::HttpOptions http;
+    http.stall_timeout_s = 600; // as in SyncThroughLink
+    if (!sync::SyncClient(vault, http).SyncOnce().ok) throw std::runtime_error("the first push failed");
+    std::vector<std::string> ids;
+    vault.Records().ForEach([&](const Json& r) {
+        if (r["type"] == "field_note") ids.push_back(r["id"]);
+    });
+    std::printf("\nEdits after a push (%zu notes at HQ, then the title of each edited; one SyncOnce each):\n\n"
+                "| sent as | KiB sent | push s | whole cycle s |\n|---|---|---|---|\n",
+                count);
+    for (const bool whole : {false, true}) {
+        for (const auto& id : ids)
+            vault.Records().Update(id, {{"title", std::string(whole ? "Visita revisada " : "Visita corregida ") + id.substr(30)}});
+        if (whole) vault.Db().Exec("UPDATE journal SET fields = NULL");
+        sync::SyncClient client(vault, http);
+        const auto up = link.Up();
+        const auto start = Clock::now();
+        const auto report = client.SyncOnce();
+        const auto end = Clock::now();
+        if (!report.ok || report.acknowledged != static_cast<int64_t>(ids.size()))
+            throw std::runtime_error("the edits did not all land: " + report.error);
+        std::printf("| %s | %s | %s | %s |\n", whole ? "whole records (before)" : "changed members",
+                    Fixed(static_cast<double>(link.Up() - up) / 1024, 1).c_str(),
+                    Fixed(Seconds(hq.LastPush() - start), 1).c_str(), Fixed(Seconds(end - start), 1).c_str());
+        std::fflush(stdout);
+    }
+    // HQ holds each note as the device does.
+    std::map<std::string, Json> at_hq;
+    hq.Store().ForEachRecord(hq.Project(), [&](const sync::StoredRecord& r) { at_hq[r.body["id"]] = r.body; });
+    for (const auto& id : ids)
+        if (!at_hq.count(id) || at_hq[id] != *vault.Records().Get(id))
+            throw std::runtime_error("HQ does not hold note " + id + " as the device does");
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -375,7 +422,7 @@ int main(int argc, char** argv) {
         for (int i = 1; i < argc; ++i) {
             const std::string arg = argv[i];
             if (arg == "--help" || arg == "-h" || i + 1 >= argc) {
-                std::printf("usage: %s [--notes 500,2000|none] [--kbit 64] [--rtt-ms 300] [--drop-notes 500|0]\n", argv[0]);
+                std::printf("usage: %s [--notes 500,2000|none] [--kbit 64] [--rtt-ms 300] [--drop-notes 500|0] [--edit-notes 500|0]\n", argv[0]);
                 return arg == "--help" || arg == "-h" ? 0 : 2;
             }
             const std::string value = argv[++i];
@@ -390,6 +437,7 @@ int main(int argc, char** argv) {
             } else if (arg == "--kbit") o.bits_per_second = std::stod(value) * 1000;
             else if (arg == "--rtt-ms") o.round_trip_ms = std::stoi(value);
             else if (arg == "--drop-notes") o.drop_notes = std::stoul(value);
+            else if (arg == "--edit-notes") o.edit_notes = std::stoul(value);
             else throw std::invalid_argument("unknown option " + arg);
         }
         if (sodium_init() < 0) throw std::runtime_error("libsodium could not be initialised");
@@ -431,6 +479,7 @@ int main(int argc, char** argv) {
             }
             DropMidPush(dir.Path() / "drop", o, drop_gz);
         }
+        if (o.edit_notes > 0) EditsAfterPush(dir.Path() / "edits", o, o.edit_notes);
         return 0;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "escucha-bench-wire: %s\n", e.what());
