@@ -132,15 +132,22 @@ TEST_CASE("A partial change can do nothing a whole one may not", "[sync][securit
         return http.Post(hq.process.Url() + "/v1/push", Json{{"changes", {change}}}.dump(), token);
     };
     const auto hlc = storage::HlcTimestamp{storage::SystemMillis(), 0}.ToString();
+    // With the digest of what these members make of the record as it is at
+    // headquarters, as a device that holds it would send.
+    const auto at_hq = hq.Records().at(id);
     const auto partial = [&](Json fields) {
-        return Json{{"change_id", storage::NewUuidV7()},
-                    {"record_type", "narrative"},
-                    {"record_id", id},
-                    {"rev", 2},
-                    {"op", "upsert"},
-                    {"hlc", hlc},
-                    {"base_rev", 1},
-                    {"fields", std::move(fields)}};
+        Json change = {{"change_id", storage::NewUuidV7()},
+                       {"record_type", "narrative"},
+                       {"record_id", id},
+                       {"rev", 2},
+                       {"op", "upsert"},
+                       {"hlc", hlc},
+                       {"base_rev", 1},
+                       {"fields", fields}};
+        sync::Change c;
+        c.fields = fields.is_object() ? fields : Json::object();
+        change["digest"] = sync::RecordDigest(sync::ApplyFields(at_hq, c));
+        return change;
     };
     const auto status_of = [](const sync::HttpResult& r) {
         INFO(r.body);
@@ -148,8 +155,18 @@ TEST_CASE("A partial change can do nothing a whole one may not", "[sync][securit
         return Json::parse(r.body)["results"][0];
     };
 
-    // Luis may not read Ana's narrative: rebuilt over it, his change is
-    // refused as a whole one is, and the answer carries none of its words.
+    // Luis may not read Ana's narrative. Not knowing it, he cannot make the
+    // digest: he is asked for a whole record, as for one that does not
+    // exist. Knowing it, his change is refused as a whole one is. No answer
+    // carries any of its words.
+    auto guessed = partial({{"title", "mío"}, {"rev", 2}, {"updated_at", hlc}});
+    guessed["digest"] = std::string(64, '0');
+    const auto blind = push(guessed);
+    CHECK(blind.body.find("SECRETO") == std::string::npos);
+    CHECK(status_of(blind)["status"] == "send_whole");
+    auto nowhere = guessed;
+    nowhere["record_id"] = storage::NewUuidV7();
+    CHECK(status_of(push(nowhere))["status"] == "send_whole");
     const auto stolen = push(partial({{"title", "mío"}, {"rev", 2}, {"updated_at", hlc}}));
     CHECK(stolen.body.find("SECRETO") == std::string::npos);
     CHECK(status_of(stolen)["status"] == "rejected");
@@ -178,10 +195,17 @@ TEST_CASE("A partial change can do nothing a whole one may not", "[sync][securit
     auto listed = partial({{"title", "x"}});
     listed["removed"] = {"title"};
     CHECK(as_ana(listed).status == 400);
+    auto no_digest = partial({{"title", "x"}});
+    no_digest.erase("digest");
+    CHECK(as_ana(no_digest).status == 400);
+    auto bad_digest = partial({{"title", "x"}});
+    bad_digest["digest"] = "ABC";
+    CHECK(as_ana(bad_digest).status == 400);
 
     // Ana's narrative is as she wrote it.
-    const auto at_hq = hq.Records().at(id);
-    CHECK(at_hq["title"] == "La cosecha");
-    CHECK(at_hq["rev"] == 1);
-    CHECK(at_hq["project_id"] == ana.Project());
+    const auto after = hq.Records().at(id);
+    CHECK(after == at_hq);
+    CHECK(after["title"] == "La cosecha");
+    CHECK(after["rev"] == 1);
+    CHECK(after["project_id"] == ana.Project());
 }

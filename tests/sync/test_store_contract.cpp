@@ -382,7 +382,8 @@ TEMPLATE_TEST_CASE("Every store makes a partial change whole over its base revis
     REQUIRE(store.ApplyBatch(a.device, {ChangeOf(first)}, ApplyAll)[0].status == sync::ItemStatus::Applied);
 
     // Only the members that changed since revision 1.
-    const auto partial = [&](int64_t rev, int64_t base_rev, const std::string& text) {
+    // Made by a device that holds `start` at `base_rev`.
+    const auto partial = [&](int64_t rev, int64_t base_rev, const std::string& text, const Json& start) {
         sync::Change c;
         c.change_id = storage::NewUuidV7();
         c.record_type = "field_note";
@@ -393,6 +394,7 @@ TEMPLATE_TEST_CASE("Every store makes a partial change whole over its base revis
         c.base_rev = base_rev;
         c.fields = {{"text", text}, {"rev", rev}, {"updated_at", c.hlc}};
         c.removed = {"extra"};
+        c.digest = sync::RecordDigest(sync::ApplyFields(start, c));
         return c;
     };
     std::vector<Json> decided;
@@ -402,7 +404,7 @@ TEMPLATE_TEST_CASE("Every store makes a partial change whole over its base revis
         decided.push_back(c.body);
         return ApplyAll(c, cur, base, cause, lookup);
     };
-    const auto second = partial(2, 1, "corta");
+    const auto second = partial(2, 1, "corta", first);
     const auto r = store.ApplyBatch(a.device, {second}, seen);
     REQUIRE(r.size() == 1);
     CHECK(r[0].status == sync::ItemStatus::Applied);
@@ -418,7 +420,7 @@ TEMPLATE_TEST_CASE("Every store makes a partial change whole over its base revis
     CHECK(held[first["id"]] == expected);
 
     SECTION("a base it does not hold: nothing taken, not even the change id, and the whole change is applied") {
-        const auto gap = partial(5, 4, "sin base");
+        const auto gap = partial(5, 4, "sin base", first);
         decided.clear();
         const auto asked = store.ApplyBatch(a.device, {gap}, seen);
         REQUIRE(asked.size() == 1);
@@ -436,7 +438,7 @@ TEMPLATE_TEST_CASE("Every store makes a partial change whole over its base revis
         CHECK(held[first["id"]]["text"] == "sin base");
     }
     SECTION("a record it does not have, or has deleted: nothing taken") {
-        auto unknown = partial(2, 1, "nada");
+        auto unknown = partial(2, 1, "nada", first);
         unknown.record_id = storage::NewUuidV7();
         CHECK(store.ApplyBatch(a.device, {unknown}, seen)[0].status == sync::ItemStatus::SendWhole);
         auto gone = expected;
@@ -444,13 +446,30 @@ TEMPLATE_TEST_CASE("Every store makes a partial change whole over its base revis
         gone["deleted"] = true;
         REQUIRE(store.ApplyBatch(a.device, {ChangeOf(gone)}, ApplyAll)[0].status == sync::ItemStatus::Applied);
         decided.clear();
-        CHECK(store.ApplyBatch(a.device, {partial(4, 3, "otra vez")}, seen)[0].status == sync::ItemStatus::SendWhole);
+        CHECK(store.ApplyBatch(a.device, {partial(4, 3, "otra vez", gone)}, seen)[0].status ==
+              sync::ItemStatus::SendWhole);
         CHECK(decided.empty());
         CHECK(store.CountRecords(project.id) == 2);
     }
+    SECTION("a record rebuilt that is not the one the device holds: nothing taken") {
+        // The device's revision 2 is not the store's (revisions are counted
+        // per device): the members laid over the store's would make a record
+        // the device never had.
+        auto theirs = expected;
+        theirs["created_at"] = "2026-02-02T00:00:00.000Z";
+        decided.clear();
+        const auto other = partial(3, 2, "corta", theirs);
+        CHECK(store.ApplyBatch(a.device, {other}, seen)[0].status == sync::ItemStatus::SendWhole);
+        CHECK(decided.empty());
+        auto tampered = partial(3, 2, "corta", expected);
+        tampered.digest[0] = tampered.digest[0] == 'a' ? 'b' : 'a';
+        CHECK(store.ApplyBatch(a.device, {tampered}, seen)[0].status == sync::ItemStatus::SendWhole);
+        CHECK(store.ApplyBatch(a.device, {partial(3, 2, "corta", expected)}, seen)[0].status ==
+              sync::ItemStatus::Applied);
+    }
     SECTION("an earlier revision it holds is the base a later partial change merges over") {
         decided.clear();
-        const auto late = partial(3, 1, "desde la primera");
+        const auto late = partial(3, 1, "desde la primera", first);
         CHECK(store.ApplyBatch(a.device, {late}, seen)[0].status == sync::ItemStatus::Applied);
         REQUIRE(decided.size() == 1);
         CHECK(decided[0]["text"] == "desde la primera");

@@ -373,6 +373,7 @@ bool SendOnlyChanged(Change& change, const Json& fields) {
     size_t partial = set.dump().size();
     for (const auto& name : removed) partial += name.size() + 3;
     if (partial * 4 > change.body.dump().size() * 3) return false;
+    change.digest = RecordDigest(change.body);
     change.fields = std::move(set);
     change.removed = std::move(removed);
     change.body = nullptr;

@@ -1,5 +1,7 @@
 #include "escucha/sync/protocol.h"
 
+#include <sodium.h>
+
 namespace escucha::sync {
 
 const char* RoleName(Role role) {
@@ -77,6 +79,7 @@ void to_json(Json& j, const Change& v) {
     if (IsPartial(v)) {
         j["fields"] = v.fields;
         if (!v.removed.empty()) j["removed"] = v.removed;
+        j["digest"] = v.digest;
     } else {
         j["body"] = v.body;
     }
@@ -97,6 +100,23 @@ void from_json(const Json& j, Change& v) {
     v.fields = j.at("fields");
     if (!v.fields.is_object()) throw Json::type_error::create(302, "fields must be an object", &j);
     if (j.contains("removed")) j.at("removed").get_to(v.removed);
+    j.at("digest").get_to(v.digest);
+}
+
+std::string RecordDigest(const Json& record) {
+    // nlohmann::json keeps an object's members sorted by name; the dump of
+    // that is the canonical text.
+    const auto text = nlohmann::json::parse(record.dump()).dump();
+    unsigned char hash[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(hash, reinterpret_cast<const unsigned char*>(text.data()), text.size());
+    static const char hex[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(2 * sizeof hash);
+    for (const unsigned char b : hash) {
+        out += hex[b >> 4];
+        out += hex[b & 15];
+    }
+    return out;
 }
 
 Json ApplyFields(const Json& start, const Change& change) {

@@ -37,8 +37,12 @@ std::optional<Change> WholeChange(const Change& change, const StoredRecord* curr
     if (!start || !start->is_object()) return std::nullopt;
     Change whole = change;
     whole.body = ApplyFields(*start, change);
+    // Not what the device holds (its version of the base revision was not
+    // this one): the device sends its record whole, as it would have.
+    if (RecordDigest(whole.body) != change.digest) return std::nullopt;
     whole.fields = nullptr;
     whole.removed.clear();
+    whole.digest.clear();
     return whole;
 }
 

@@ -88,6 +88,10 @@ struct Change {
     /// "send_whole" when it does not hold it. Null: `body` is sent.
     Json fields = nullptr;
     std::vector<std::string> removed = {};
+    /// With `fields`: RecordDigest of the whole record at `rev` on the
+    /// device. Headquarters takes a partial change only when the record it
+    /// rebuilds has this digest, so what it stores is what the device holds.
+    std::string digest = {};
 };
 
 /// True for a change that sends the members that changed, not the record.
@@ -95,6 +99,10 @@ struct Change {
 /// The record a partial change makes of `start` (the record at its base
 /// revision): its members set and removed.
 [[nodiscard]] Json ApplyFields(const Json& start, const Change& change);
+/// Lower-case hex SHA-256 of a record's JSON with its members in name order
+/// at every level, so that two equal records have one digest whatever order
+/// their members were written in.
+[[nodiscard]] std::string RecordDigest(const Json& record);
 
 /// The revision `change` was made on (rev - 1 when the device did not say).
 [[nodiscard]] inline int64_t BaseRev(const Change& change) {

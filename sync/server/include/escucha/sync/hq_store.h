@@ -261,8 +261,9 @@ private:
 /// The whole change a partial one (IsPartial) stands for: its members over
 /// the record at its base revision, which is `base` (the stored revision of
 /// that number) or `current` when that is its revision. Nullopt when the
-/// store has neither, or the record is gone or deleted: nothing is taken
-/// and the device is asked for the whole record (SendWhole).
+/// store has neither, the record is gone or deleted, or the record rebuilt
+/// is not the one the device holds (Change::digest): nothing is taken and
+/// the device is asked for the whole record (SendWhole).
 [[nodiscard]] std::optional<Change> WholeChange(const Change& change, const StoredRecord* current, const Json* base);
 /// The answer to a partial change that WholeChange could not make whole.
 [[nodiscard]] ItemResult SendWhole(const Change& change);
