@@ -759,9 +759,8 @@ ApiAnswer HqApi::Push(const ApiRequest& request, const DeviceInfo& device) {
             // below, once the store has rebuilt it over its base revision.
             if (c.op != "upsert") return Error(400, "bad_change", item + "a deletion is sent whole");
             if (c.base_rev < 1) return Error(400, "bad_change", item + "fields need a base_rev of 1 or more");
-            if (c.digest.size() != 64 ||
-                c.digest.find_first_not_of("0123456789abcdef") != std::string::npos)
-                return Error(400, "bad_change", item + "digest must be a SHA-256 in lower-case hex");
+            if (c.digest.size() != 32 || c.digest.find_first_not_of("0123456789abcdef") != std::string::npos)
+                return Error(400, "bad_change", item + "digest must be 32 lower-case hex digits");
             for (const auto& name : c.removed)
                 if (name == "id" || name == "type" || name == "rev" || c.fields.contains(name))
                     return Error(400, "bad_change", item + "removed names a member that must stay: " + name);

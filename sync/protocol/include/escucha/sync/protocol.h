@@ -4,7 +4,9 @@
 //   POST /v1/push           PushRequest   -> PushResponse        (Bearer token)
 //        a change carries the whole record ("body") or, for an edit of a
 //        record headquarters has, only the members changed since its
-//        base_rev ("fields", "removed") once HQ said "takes_fields"
+//        base_rev ("fields", "removed", and "digest": RecordDigest of the
+//        whole record) once HQ said "takes_fields"; HQ answers "send_whole"
+//        when it cannot rebuild exactly that record
 //   GET  /v1/pull?since=N&limit=M         -> PullResponse        (Bearer token)
 //   GET  /v1/whoami                       -> DeviceInfo          (Bearer token)
 //   GET  /v1/blobs/<sha256>               -> {"have", "complete", "size"}
@@ -99,7 +101,7 @@ struct Change {
 /// The record a partial change makes of `start` (the record at its base
 /// revision): its members set and removed.
 [[nodiscard]] Json ApplyFields(const Json& start, const Change& change);
-/// Lower-case hex SHA-256 of a record's JSON with its members in name order
+/// Lower-case hex BLAKE2b-128 of a record's JSON with its members in name order
 /// at every level, so that two equal records have one digest whatever order
 /// their members were written in.
 [[nodiscard]] std::string RecordDigest(const Json& record);
