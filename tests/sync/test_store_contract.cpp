@@ -438,8 +438,7 @@ TEMPLATE_TEST_CASE("Every store keeps what a device last said it had waiting, an
         CHECK(row.waiting_at == row.last_seen);
         CHECK(row.waiting_at > "2026-01-05T10:15:01.000Z"); // the store's clock: now
         // A push without one leaves the kept report as it was.
-        (void)store.ApplyBatch(a.device, {ChangeOf(Body(project.id, "field_note", storage::NewUuidV7(), 1))},
-                               ApplyAll);
+        (void)store.ApplyBatch(a.device, {ChangeOf(Body(project.id, "field_note", storage::NewUuidV7(), 1))}, ApplyAll);
         CHECK(*RowOf(store, project.id, a.device.device_id).waiting == with_push);
         CHECK_FALSE(RowOf(store, project.id, b.device.device_id).waiting);
     }

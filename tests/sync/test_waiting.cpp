@@ -143,9 +143,9 @@ TEST_CASE("A waiting report is taken only when it follows the grammar to the let
     using sync::ParseWaitingHeader;
     using sync::WaitingReport;
     SECTION("what a device sends, and the same in other spellings the grammar allows") {
-        for (const auto& report : {WaitingReport{3, 1, 1'234'567}, WaitingReport{0, 0, 0}, WaitingReport{0, 1, 0},
-                                   WaitingReport{sync::MAX_WAITING_COUNT, sync::MAX_WAITING_COUNT,
-                                                 sync::MAX_WAITING_BYTES}}) {
+        for (const auto& report :
+             {WaitingReport{3, 1, 1'234'567}, WaitingReport{0, 0, 0}, WaitingReport{0, 1, 0},
+              WaitingReport{sync::MAX_WAITING_COUNT, sync::MAX_WAITING_COUNT, sync::MAX_WAITING_BYTES}}) {
             const auto text = sync::FormatWaitingHeader(report);
             INFO(text);
             const auto parsed = ParseWaitingHeader(text);
@@ -162,22 +162,45 @@ TEST_CASE("A waiting report is taken only when it follows the grammar to the let
         const std::string padded = "changes=1;" + std::string(600, ' ') + "recordings=0; bytes=0";
         std::string many = "changes=1; recordings=0; bytes=0";
         for (int i = 0; i < 14; ++i) many += "; x" + std::to_string(i) + "=1";
-        for (const std::string& text : std::vector<std::string>{"", " ", ";", "changes=3; recordings=1", "recordings=1; bytes=1", "changes=3; bytes=0",
-              "changes=-1; recordings=0; bytes=0", "changes=+1; recordings=0; bytes=0",
-              "changes=01; recordings=0; bytes=0", "changes=1.0; recordings=0; bytes=0",
-              "changes=1e3; recordings=0; bytes=0", "changes=0x10; recordings=0; bytes=0",
-              "changes= 1; recordings=0; bytes=0", "changes=; recordings=0; bytes=0", "changes==1; recordings=0; bytes=0",
-              "changes=1000000001; recordings=0; bytes=0", "changes=0; recordings=1000000001; bytes=0",
-              "changes=0; recordings=1; bytes=1000000000000001", "changes=99999999999999999999; recordings=0; bytes=0",
-              "changes=9223372036854775808; recordings=0; bytes=0", "changes=1; changes=2; recordings=0; bytes=0",
-              "changes=1; recordings=0; bytes=5", "Changes=1; recordings=0; bytes=0", "CHANGES=1; RECORDINGS=0; BYTES=0",
-              "changes=1; recordings=0; bytes=0;", "changes=1;; recordings=0; bytes=0",
-              "changes=1, recordings=0, bytes=0", "changes=1 recordings=0 bytes=0",
-              "changes=1; recordings=0; bytes=0; x=1; x=1", "changes=1; recordings=0; bytes=0; other=abc",
-              "changes=1; recordings=0; bytes=0; other=-1", "changes=1; recordings=0; bytes=0; =1",
-              "changes=1; recordings=0; bytes=0; 9x=1", "changes=1; recordings=0; bytes=0; \xc3\xa9=1",
-              "changes=1; recordings=0; bytes=0\r\nX-Evil: 1", "changes=1; recordings=0; bytes=0\n",
-              std::string("changes=1\0; recordings=0; bytes=0", 32), padded, many}) {
+        for (const std::string& text : std::vector<std::string>{"",
+                                                                " ",
+                                                                ";",
+                                                                "changes=3; recordings=1",
+                                                                "recordings=1; bytes=1",
+                                                                "changes=3; bytes=0",
+                                                                "changes=-1; recordings=0; bytes=0",
+                                                                "changes=+1; recordings=0; bytes=0",
+                                                                "changes=01; recordings=0; bytes=0",
+                                                                "changes=1.0; recordings=0; bytes=0",
+                                                                "changes=1e3; recordings=0; bytes=0",
+                                                                "changes=0x10; recordings=0; bytes=0",
+                                                                "changes= 1; recordings=0; bytes=0",
+                                                                "changes=; recordings=0; bytes=0",
+                                                                "changes==1; recordings=0; bytes=0",
+                                                                "changes=1000000001; recordings=0; bytes=0",
+                                                                "changes=0; recordings=1000000001; bytes=0",
+                                                                "changes=0; recordings=1; bytes=1000000000000001",
+                                                                "changes=99999999999999999999; recordings=0; bytes=0",
+                                                                "changes=9223372036854775808; recordings=0; bytes=0",
+                                                                "changes=1; changes=2; recordings=0; bytes=0",
+                                                                "changes=1; recordings=0; bytes=5",
+                                                                "Changes=1; recordings=0; bytes=0",
+                                                                "CHANGES=1; RECORDINGS=0; BYTES=0",
+                                                                "changes=1; recordings=0; bytes=0;",
+                                                                "changes=1;; recordings=0; bytes=0",
+                                                                "changes=1, recordings=0, bytes=0",
+                                                                "changes=1 recordings=0 bytes=0",
+                                                                "changes=1; recordings=0; bytes=0; x=1; x=1",
+                                                                "changes=1; recordings=0; bytes=0; other=abc",
+                                                                "changes=1; recordings=0; bytes=0; other=-1",
+                                                                "changes=1; recordings=0; bytes=0; =1",
+                                                                "changes=1; recordings=0; bytes=0; 9x=1",
+                                                                "changes=1; recordings=0; bytes=0; \xc3\xa9=1",
+                                                                "changes=1; recordings=0; bytes=0\r\nX-Evil: 1",
+                                                                "changes=1; recordings=0; bytes=0\n",
+                                                                std::string("changes=1\0; recordings=0; bytes=0", 32),
+                                                                padded,
+                                                                many}) {
             INFO("'" << text << "'");
             CHECK_FALSE(ParseWaitingHeader(text));
         }
@@ -204,9 +227,9 @@ TEST_CASE("Headquarters keeps a waiting report from any request of an enrolled d
         CHECK(hq.Request("GET", "/v1/pull", "").status == 200);
         CHECK(*hq.Row().waiting == sync::WaitingReport{2, 1, 4000});
         // So do malformed ones, and the request is answered as without them.
-        for (const std::string& bad : std::vector<std::string>{"changes=-2; recordings=0; bytes=0", "changes=0; recordings=0; bytes=7",
-                                      "garbage", "changes=5; recordings=0; bytes=0; changes=0",
-                                      "changes=1000000000000; recordings=0; bytes=0"}) {
+        for (const std::string& bad : std::vector<std::string>{
+                 "changes=-2; recordings=0; bytes=0", "changes=0; recordings=0; bytes=7", "garbage",
+                 "changes=5; recordings=0; bytes=0; changes=0", "changes=1000000000000; recordings=0; bytes=0"}) {
             INFO(bad);
             const auto answer = hq.Request("GET", "/v1/pull", bad);
             CHECK(answer.status == 200);
@@ -261,9 +284,9 @@ TEST_CASE("admin devices shows what a device still has to send after a cut sync,
     // A device enrolled by hand that never says what it has waiting, as one older than the report.
     sync::HttpClient http;
     const auto old_id = storage::NewUuidV7();
-    const auto enrolled = http.Post(hq.process.Url() + "/v1/enrol",
-                                    Json{{"code", hq.Code("researcher")}, {"device_id", old_id}, {"device_name", "viejo"}}
-                                        .dump());
+    const auto enrolled =
+        http.Post(hq.process.Url() + "/v1/enrol",
+                  Json{{"code", hq.Code("researcher")}, {"device_id", old_id}, {"device_name", "viejo"}}.dump());
     REQUIRE(enrolled.status == 200);
     const std::string old_token = Json::parse(enrolled.body)["token"];
     CHECK(http.Get(hq.process.Url() + "/v1/pull?since=0", old_token).status == 200);
@@ -300,8 +323,8 @@ TEST_CASE("admin devices shows what a device still has to send after a cut sync,
     CHECK_THAT(metrics, Catch::Contains("escucha_hq_device_waiting_changes" + labels + "0\n") &&
                             Catch::Contains("escucha_hq_device_waiting_recordings" + labels + "1\n") &&
                             Catch::Contains("escucha_hq_device_waiting_bytes" + labels + "3000000\n"));
-    CHECK_THAT(metrics, !Catch::Contains("escucha_hq_device_waiting_changes{project=\"" + hq.project +
-                                         "\",device=\"" + old_id + "\"}"));
+    CHECK_THAT(metrics, !Catch::Contains("escucha_hq_device_waiting_changes{project=\"" + hq.project + "\",device=\"" +
+                                         old_id + "\"}"));
 
     // A whole sync: the pull, last, says nothing is left.
     auto healed = ana.Sync();
@@ -322,23 +345,26 @@ TEST_CASE("A hostile Escucha-Waiting header is ignored and the request answered 
     const auto line = [&] { return DeviceLine(hq, ana.vault.DeviceId()); };
     REQUIRE_THAT(line(), Catch::Contains("  nothing waiting, reported 20"));
     const std::string header = "Escucha-Waiting: ";
-    for (const std::string& hostile : std::vector<std::string>{header + "changes=-1; recordings=0; bytes=0\r\n", header + "changes=1; recordings=0; bytes=99\r\n",
-          header + "changes=18446744073709551617; recordings=0; bytes=0\r\n",
-          header + "changes=1; recordings=1; bytes=1000000000000000000\r\n", header + "\r\n",
-          header + "changes=1;recordings=1;bytes=1;changes=1\r\n", header + "changes=1; recordings=0; bytes=0 ; \r\n",
-          header + std::string(8000, '9') + "\r\n",
-          // Twice, even alike: a request that says two things says neither.
-          header + "changes=5; recordings=0; bytes=0\r\n" + header + "changes=5; recordings=0; bytes=0\r\n",
-          "escucha-waiting: changes=5; recordings=0; bytes=0\r\nESCUCHA-WAITING: changes=6; recordings=0; bytes=0\r\n"}) {
+    for (const std::string& hostile : std::vector<std::string>{
+             header + "changes=-1; recordings=0; bytes=0\r\n", header + "changes=1; recordings=0; bytes=99\r\n",
+             header + "changes=18446744073709551617; recordings=0; bytes=0\r\n",
+             header + "changes=1; recordings=1; bytes=1000000000000000000\r\n", header + "\r\n",
+             header + "changes=1;recordings=1;bytes=1;changes=1\r\n",
+             header + "changes=1; recordings=0; bytes=0 ; \r\n", header + std::string(8000, '9') + "\r\n",
+             // Twice, even alike: a request that says two things says neither.
+             header + "changes=5; recordings=0; bytes=0\r\n" + header + "changes=5; recordings=0; bytes=0\r\n",
+             "escucha-waiting: changes=5; recordings=0; bytes=0\r\nESCUCHA-WAITING: changes=6; recordings=0; "
+             "bytes=0\r\n"}) {
         INFO(hostile);
         CHECK(RawRequest(hq.process.Port(), RawPull(token, hostile)) == 200);
         CHECK_THAT(line(), Catch::Contains("  nothing waiting, reported 20"));
     }
     // Without a token nobody is listened to.
-    CHECK(RawRequest(hq.process.Port(), RawPull(std::string(64, 'f'), header + "changes=5; recordings=0; bytes=0\r\n")) ==
-          401);
+    CHECK(RawRequest(hq.process.Port(),
+                     RawPull(std::string(64, 'f'), header + "changes=5; recordings=0; bytes=0\r\n")) == 401);
     CHECK_THAT(line(), Catch::Contains("  nothing waiting, reported 20"));
     // The same way, a header right to the letter is taken (in any case of its name).
-    CHECK(RawRequest(hq.process.Port(), RawPull(token, "escucha-WAITING: changes=7; recordings=0; bytes=0\r\n")) == 200);
+    CHECK(RawRequest(hq.process.Port(), RawPull(token, "escucha-WAITING: changes=7; recordings=0; bytes=0\r\n")) ==
+          200);
     CHECK_THAT(line(), Catch::Contains("  7 changes waiting, reported 20"));
 }

@@ -632,7 +632,8 @@ ApiAnswer HqApi::Metrics() {
             lag += "escucha_hq_device_seconds_since_sync" + labels + std::to_string(seconds) + "\n";
             if (!d.waiting) continue;
             changes += "escucha_hq_device_waiting_changes" + labels + std::to_string(d.waiting->changes) + "\n";
-            recordings += "escucha_hq_device_waiting_recordings" + labels + std::to_string(d.waiting->recordings) + "\n";
+            recordings +=
+                "escucha_hq_device_waiting_recordings" + labels + std::to_string(d.waiting->recordings) + "\n";
             bytes += "escucha_hq_device_waiting_bytes" + labels + std::to_string(d.waiting->bytes) + "\n";
         }
     }
@@ -668,8 +669,7 @@ ApiAnswer HqApi::Handle(const ApiRequest& request, const Admission& admission) {
     return answer;
 }
 
-ApiAnswer HqApi::Route(const ApiRequest& request, const Admission& admission,
-                       std::optional<WaitingReport>& waiting) {
+ApiAnswer HqApi::Route(const ApiRequest& request, const Admission& admission, std::optional<WaitingReport>& waiting) {
     if (request.body.size() > admission.body_limit) return Error(413, "too_large", "the request is too large");
     if (!request.content_encoding.empty()) {
         ApiRequest decoded = request;

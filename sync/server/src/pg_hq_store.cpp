@@ -571,12 +571,13 @@ std::vector<DeviceRow> PgHqStore::ListDevices(const std::string& project_id) {
     Impl::Lease conn(*m_impl);
     pqxx::read_transaction t(*conn);
     std::vector<DeviceRow> out;
-    for (const auto& r : Exec(t, 
-             "SELECT d.id, d.project_id, p.name, d.role, coalesce(d.person, ''), coalesce(d.name, ''), d.enrolled_at, "
-             "coalesce(d.last_seen, ''), d.revoked, d.waiting_changes, d.waiting_recordings, d.waiting_bytes, "
-             "coalesce(d.waiting_at, '') FROM devices d JOIN projects p ON p.id = d.project_id "
-             "WHERE d.project_id = $1 ORDER BY d.enrolled_at, d.id",
-             project_id)) {
+    for (const auto& r :
+         Exec(t,
+              "SELECT d.id, d.project_id, p.name, d.role, coalesce(d.person, ''), coalesce(d.name, ''), d.enrolled_at, "
+              "coalesce(d.last_seen, ''), d.revoked, d.waiting_changes, d.waiting_recordings, d.waiting_bytes, "
+              "coalesce(d.waiting_at, '') FROM devices d JOIN projects p ON p.id = d.project_id "
+              "WHERE d.project_id = $1 ORDER BY d.enrolled_at, d.id",
+              project_id)) {
         DeviceRow row{{r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::string>(),
                        *ParseRole(r[3].as<std::string>()), r[4].as<std::string>()},
                       r[5].as<std::string>(),
@@ -784,8 +785,7 @@ std::vector<ItemResult> PgHqStore::ApplyBatch(const DeviceInfo& device, const st
                  "UPDATE devices SET last_seen = $1, waiting_changes = $2, waiting_recordings = $3, waiting_bytes = "
                  "$4, waiting_at = $1 WHERE id = $5",
                  now, waiting->changes, waiting->recordings, waiting->bytes, device.device_id);
-        else
-            Exec(t, "UPDATE devices SET last_seen = $1 WHERE id = $2", now, device.device_id);
+        else Exec(t, "UPDATE devices SET last_seen = $1 WHERE id = $2", now, device.device_id);
         for (const auto& sha : unnamed)
             if (Exec(t, "SELECT 1 FROM blob_refs WHERE project_id = $1 AND sha256 = $2 LIMIT 1",
                               device.project_id, sha)

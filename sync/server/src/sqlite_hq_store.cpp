@@ -490,7 +490,7 @@ struct SqliteHqStore::Push {
     const std::vector<Change>& changes;
     const DecideFn& decide;
     const ReleasedFn& released;
-    const WaitingReport* waiting; ///< kept with the push, when given
+    const WaitingReport* waiting;  ///< kept with the push, when given
     const std::string& waiting_at; ///< the report's time; empty: the group's
     std::vector<ItemResult> results;
     std::set<std::string> unnamed; ///< blobs a record stopped naming in this push
