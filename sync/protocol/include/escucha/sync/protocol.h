@@ -28,13 +28,16 @@
 //   Escucha-Waiting: changes=3; recordings=1; bytes=1234567
 // changes: journal rows HQ has not acknowledged (refused ones included);
 // recordings: recordings and photos not yet uploaded whole; bytes: their
-// size. Items are name=value separated by ";" and optional spaces; values
-// are whole numbers in decimal without leading zeros, at most
-// MAX_WAITING_COUNT (changes, recordings) or MAX_WAITING_BYTES (bytes); each
-// of the three names comes once; other lower-case names are ignored (a
-// newer device may say more). HQ ignores a header that breaks any of this,
-// or that comes more than once, as it ignores a missing one: the request is
-// answered as without it (ParseWaitingHeader, docs/decisions/0026).
+// size. Items are name=value separated by ";" and optional spaces (at most
+// 16 items, 512 bytes); values are whole numbers in decimal without sign or
+// leading zero, at most MAX_WAITING_COUNT (changes, recordings) or
+// MAX_WAITING_BYTES (bytes), and no bytes without recordings; each of the
+// three names comes once; other names ([a-z][a-z0-9_-]*, each once, with a
+// whole number) are passed over, so a newer device may say more. HQ ignores
+// a header that breaks any of this, that comes more than once, or that comes
+// without a live token, as it ignores a missing one: the request is answered
+// as without it, and the last report kept stands (ParseWaitingHeader,
+// docs/decisions/0026).
 #pragma once
 
 #include <nlohmann/json.hpp>
