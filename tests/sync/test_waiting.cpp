@@ -337,6 +337,24 @@ TEST_CASE("admin devices shows what a device still has to send after a cut sync,
                Catch::Contains("escucha_hq_device_waiting_recordings" + labels + "0\n"));
 }
 
+TEST_CASE("A change headquarters refused stays waiting until the person on the device deals with it",
+          "[sync][waiting]") {
+    Hq hq;
+    // A clock a year ahead: headquarters refuses the device's changes.
+    Device ahead(hq, "researcher", "", "", 365LL * 86'400'000);
+    ahead.Add("field_note", {{"text", "desde el futuro"}});
+    const auto refused = ahead.Sync();
+    CHECK_FALSE(refused.ok);
+    CHECK(refused.rejected == 1);
+    // The push said one change was waiting, and so did the pull after it.
+    CHECK_THAT(DeviceLine(hq, ahead.vault.DeviceId()), Catch::Contains("  1 change waiting, reported 20"));
+    const auto outbox = ahead.vault.Records().RejectedJournal(10);
+    REQUIRE(outbox.size() == 1);
+    ahead.vault.Records().DiscardJournal(outbox[0].seq);
+    REQUIRE(ahead.Sync().ok);
+    CHECK_THAT(DeviceLine(hq, ahead.vault.DeviceId()), Catch::Contains("  nothing waiting, reported 20"));
+}
+
 TEST_CASE("A hostile Escucha-Waiting header is ignored and the request answered as without it",
           "[sync][waiting][security]") {
     Hq hq;
