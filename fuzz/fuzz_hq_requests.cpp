@@ -2,7 +2,8 @@
 // paths, query strings and bodies, as an enrolled device and as a stranger.
 //
 // Input: byte 0 chooses the endpoint and the caller, then the query string up
-// to the first '\n', then the body.
+// to the first '\n', then the body. The query string's bytes are sent as the
+// Escucha-Waiting header too.
 #include "escucha/interpret/interpretation_records.h"
 #include "escucha/storage/clock.h"
 #include "escucha/sync/hq_api.h"
@@ -70,6 +71,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!(selector & 0x20)) request.authorization = "Bearer " + world.token;
     request.peer = "127.0.0.1";
     if (newline != std::string::npos) {
+        request.waiting = rest.substr(0, newline);
         if (!sync::ParseQuery(rest.substr(0, newline), request.query)) return 0;
         request.body = rest.substr(newline + 1);
     } else {

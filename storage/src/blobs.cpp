@@ -700,6 +700,13 @@ std::vector<BlobInfo> BlobStore::List(bool only_waiting) {
     return out;
 }
 
+BlobCount BlobStore::CountWaiting() {
+    auto stmt = m_vault.Db().Prepare(
+        "SELECT count(*), coalesce(sum(size), 0) FROM blob WHERE uploaded = 0 AND damaged IS NULL");
+    stmt.Step();
+    return {stmt.Int(0), stmt.Int(1)};
+}
+
 std::vector<BlobInfo> BlobStore::ListDamaged() {
     auto stmt = m_vault.Db().Prepare(std::string(BLOB_COLUMNS) + " WHERE damaged IS NOT NULL ORDER BY created_at");
     std::vector<BlobInfo> out;

@@ -1919,6 +1919,11 @@ int64_t RecordStore::RejectedJournalCount() {
     return m_db.QueryInt("SELECT count(*) FROM journal WHERE last_error IS NOT NULL");
 }
 
+int64_t RecordStore::UnacknowledgedJournalCount() {
+    // An acknowledged row leaves the journal: what is left is the answer.
+    return m_db.QueryInt("SELECT count(*) FROM journal");
+}
+
 std::vector<JournalEntry> RecordStore::RejectedJournal(int64_t limit) {
     auto stmt = m_db.Prepare("SELECT seq, attempts, last_error, change_id, record_type, record_id, rev, op, hlc, "
                              "coalesce(last_error_code, ''), coalesce(last_error_params, '') "

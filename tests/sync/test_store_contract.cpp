@@ -2,6 +2,7 @@
 // embedded SQLite store and the PostgreSQL one (a real PostgreSQL 15).
 #include "escucha/storage/clock.h"
 #include "escucha/storage/error_code.h"
+#include "escucha/storage/sqlite.h"
 #include "escucha/sync/hq_api.h"
 #include "escucha/sync/hq_blobs.h"
 #include "sync/store_factories.h"
@@ -10,7 +11,9 @@
 #include <catch2/catch.hpp>
 
 #include <map>
+#include <memory>
 #include <set>
+#include <type_traits>
 
 using namespace escucha;
 using namespace escucha::test;
@@ -476,4 +479,125 @@ TEMPLATE_TEST_CASE("Every store makes a partial change whole over its base revis
         CHECK(decided[0]["created_at"] == first["created_at"]);
         CHECK_FALSE(decided[0].contains("extra"));
     }
+}
+
+namespace {
+
+/// `device`'s row as the store lists it.
+sync::DeviceRow RowOf(sync::HqStore& store, const std::string& project, const std::string& device) {
+    for (auto& row : store.ListDevices(project))
+        if (row.info.device_id == device) return row;
+    FAIL("device " << device << " is not listed");
+    return {};
+}
+
+const int64_t REPORTED = *storage::ParseIsoMillis("2026-01-05T10:00:00.000Z");
+
+} // namespace
+
+TEMPLATE_TEST_CASE("Every store keeps what a device last said it had waiting, and writes it only when it changed or "
+                   "grew old",
+                   "[sync][store][waiting]", SqliteStoreFactory, PostgresStoreFactory) {
+    ESCUCHA_STORE_OR_SKIP();
+    const auto project = store.CreateProject("P");
+    const auto a = EnrolIn(store, project.id, sync::Role::Researcher);
+    const auto b = EnrolIn(store, project.id, sync::Role::Researcher);
+    CHECK_FALSE(RowOf(store, project.id, a.device.device_id).waiting);
+    CHECK(RowOf(store, project.id, a.device.device_id).waiting_at.empty());
+
+    const sync::WaitingReport some{3, 1, 1'234'567};
+    CHECK(store.ReportWaiting(a.device, some, REPORTED));
+    auto row = RowOf(store, project.id, a.device.device_id);
+    REQUIRE(row.waiting);
+    CHECK(*row.waiting == some);
+    CHECK(row.waiting_at == "2026-01-05T10:00:00.000Z");
+    // A report is a sync: the device reached headquarters then.
+    CHECK(row.last_seen == "2026-01-05T10:00:00.000Z");
+    // Another process on the same data sees it; the other device said nothing.
+    CHECK(*RowOf(fixture.Other(), project.id, a.device.device_id).waiting == some);
+    CHECK_FALSE(RowOf(store, project.id, b.device.device_id).waiting);
+
+    // The same numbers again soon after: nothing is written.
+    CHECK_FALSE(store.ReportWaiting(a.device, some, REPORTED + 60'000));
+    CHECK(RowOf(store, project.id, a.device.device_id).waiting_at == "2026-01-05T10:00:00.000Z");
+    CHECK_FALSE(store.ReportWaiting(a.device, some, REPORTED + sync::WAITING_REFRESH_MS - 1));
+    // Once the kept report is old, the same numbers are written with the new time.
+    CHECK(store.ReportWaiting(a.device, some, REPORTED + sync::WAITING_REFRESH_MS));
+    row = RowOf(store, project.id, a.device.device_id);
+    CHECK(row.waiting_at == "2026-01-05T10:15:00.000Z");
+    CHECK(row.last_seen == "2026-01-05T10:15:00.000Z");
+    // Other numbers are written at once, whichever changed.
+    for (const auto& next : {sync::WaitingReport{2, 1, 1'234'567}, sync::WaitingReport{2, 2, 1'234'567},
+                             sync::WaitingReport{2, 2, 9}, sync::WaitingReport{0, 0, 0}}) {
+        CHECK(store.ReportWaiting(a.device, next, REPORTED + sync::WAITING_REFRESH_MS + 1000));
+        CHECK(*RowOf(store, project.id, a.device.device_id).waiting == next);
+    }
+
+    SECTION("a push keeps the report sent with it, in its own transaction, whatever was kept") {
+        const sync::WaitingReport with_push{1, 0, 0};
+        const auto note = Body(project.id, "field_note", storage::NewUuidV7(), 1);
+        const auto results = store.ApplyBatch(a.device, {ChangeOf(note)}, ApplyAll, {}, &with_push);
+        REQUIRE(results.size() == 1);
+        CHECK(results[0].status == sync::ItemStatus::Applied);
+        row = RowOf(store, project.id, a.device.device_id);
+        CHECK(*row.waiting == with_push);
+        CHECK(row.waiting_at == row.last_seen);
+        CHECK(row.waiting_at > "2026-01-05T10:15:01.000Z"); // the store's clock: now
+        // A push without one leaves the kept report as it was.
+        (void)store.ApplyBatch(a.device, {ChangeOf(Body(project.id, "field_note", storage::NewUuidV7(), 1))}, ApplyAll);
+        CHECK(*RowOf(store, project.id, a.device.device_id).waiting == with_push);
+        CHECK_FALSE(RowOf(store, project.id, b.device.device_id).waiting);
+    }
+    SECTION("a device enrolled again starts with no report") {
+        const auto code = sync::NewEnrolmentCode();
+        store.AddEnrolment(sync::HashSecret(code), project.id, sync::Role::Researcher, "persona", FUTURE);
+        const auto again = store.Enrol(sync::HashSecret(code), a.device.device_id, "phone",
+                                       sync::HashSecret(sync::NewToken()), sync::HashSecret(a.token));
+        REQUIRE(again.result == sync::EnrolResult::Enrolled);
+        row = RowOf(store, project.id, a.device.device_id);
+        CHECK_FALSE(row.waiting);
+        CHECK(row.waiting_at.empty());
+    }
+}
+
+TEMPLATE_TEST_CASE("A store made before waiting reports gains them when opened, its devices not reported",
+                   "[sync][store][waiting]", SqliteStoreFactory, PostgresStoreFactory) {
+    ESCUCHA_STORE_OR_SKIP();
+    const auto project = store.CreateProject("P");
+    const auto a = EnrolIn(store, project.id, sync::Role::Researcher);
+    (void)store.ApplyBatch(a.device, {ChangeOf(Body(project.id, "field_note", storage::NewUuidV7(), 1))}, ApplyAll);
+    const auto seen = RowOf(store, project.id, a.device.device_id).last_seen;
+    std::unique_ptr<sync::HqStore> reopened;
+    if constexpr (std::is_same_v<TestType, SqliteStoreFactory>) {
+        // The devices table as version 5 made it, and the version it said.
+        fixture.store.reset();
+        {
+            storage::Database db((fixture.dir / "hq.db").string(), false);
+            REQUIRE(db.QueryInt("PRAGMA user_version") == 6);
+            db.Exec(R"sql(
+BEGIN;
+CREATE TABLE old_devices (
+  id TEXT PRIMARY KEY NOT NULL, project_id TEXT NOT NULL, role TEXT NOT NULL, person TEXT, name TEXT,
+  token_hash TEXT NOT NULL UNIQUE, revoked INTEGER NOT NULL DEFAULT 0, enrolled_at TEXT NOT NULL, last_seen TEXT);
+INSERT INTO old_devices SELECT id, project_id, role, person, name, token_hash, revoked, enrolled_at, last_seen
+  FROM devices;
+DROP TABLE devices;
+ALTER TABLE old_devices RENAME TO devices;
+PRAGMA user_version = 5;
+COMMIT;
+)sql");
+        }
+        reopened = std::make_unique<sync::SqliteHqStore>((fixture.dir / "hq.db").string());
+    } else {
+        PgServer::Shared()->Sql(fixture.url, "ALTER TABLE devices DROP COLUMN waiting_changes, DROP COLUMN "
+                                             "waiting_recordings, DROP COLUMN waiting_bytes, DROP COLUMN waiting_at");
+        reopened = std::make_unique<sync::PgHqStore>(fixture.url, fixture.key);
+    }
+    auto row = RowOf(*reopened, project.id, a.device.device_id);
+    CHECK_FALSE(row.waiting);
+    CHECK(row.last_seen == seen);
+    CHECK(reopened->ReportWaiting(a.device, {0, 2, 4096}, REPORTED));
+    row = RowOf(*reopened, project.id, a.device.device_id);
+    REQUIRE(row.waiting);
+    CHECK(*row.waiting == sync::WaitingReport{0, 2, 4096});
 }

@@ -16,8 +16,10 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <iterator>
 #include <map>
 #include <optional>
 #include <thread>
@@ -56,6 +58,7 @@ Usage:
                                    [--expires DAYS]
       prints a one-time enrolment code for one person's device, good for DAYS days (default 7)
   escucha-hq --data DIR admin devices --project PROJECT
+      each device's last sync, and what it said it still had to send when it last reached headquarters
   escucha-hq --data DIR admin revoke DEVICE_ID
   escucha-hq --data DIR admin export --project PROJECT --out FILE.json [--with-identities]
   escucha-hq --data DIR admin export --project PROJECT --format qdpx|qdc|csv --out FILE
@@ -125,6 +128,46 @@ Args Parse(const std::vector<std::string>& raw) {
 }
 
 const storage::Catalogue& Types() { return interpret::AllRecordTypes(); }
+
+/// "2026-12-03T10:00Z" of a stored ISO time: to the minute is enough here.
+std::string Minute(const std::string& iso) {
+    if (iso.size() < 16 || iso[10] != 'T') return iso;
+    return iso.substr(0, 16) + "Z";
+}
+
+/// "1.2 MB", in powers of 1000 as disks are sold.
+std::string Bytes(int64_t bytes) {
+    static const char* const UNITS[] = {"kB", "MB", "GB", "TB", "PB"};
+    if (bytes < 1000) return std::to_string(bytes) + (bytes == 1 ? " byte" : " bytes");
+    double value = static_cast<double>(bytes) / 1000;
+    size_t unit = 0;
+    while (value >= 999.95 && unit + 1 < std::size(UNITS)) {
+        value /= 1000;
+        ++unit;
+    }
+    char text[32];
+    std::snprintf(text, sizeof text, "%.1f %s", value, UNITS[unit]);
+    return text;
+}
+
+/// What a device last said it still had to send, for `admin devices`.
+std::string Waiting(const sync::DeviceRow& d) {
+    if (!d.waiting) return "not reported";
+    const auto& w = *d.waiting;
+    const auto count = [](int64_t n, const char* one, const char* many) {
+        return std::to_string(n) + " " + (n == 1 ? one : many);
+    };
+    std::string out;
+    if (w.Empty()) out = "nothing waiting";
+    else {
+        if (w.changes > 0) out = count(w.changes, "change", "changes");
+        if (w.recordings > 0)
+            out += (out.empty() ? "" : ", ") + count(w.recordings, "recording", "recordings") + " (" + Bytes(w.bytes) +
+                   ")";
+        out += " waiting";
+    }
+    return out + ", reported " + Minute(d.waiting_at);
+}
 
 /// The server key, from --key-file or ESCUCHA_HQ_PASSPHRASE.
 sync::HqKeySource Key(const Args& args) {
@@ -339,8 +382,8 @@ int Admin(const Args& args) {
         const auto project = FindProject(*store, args.Need("--project"));
         for (const auto& d : store->ListDevices(project.id))
             std::cout << d.info.device_id << "  " << sync::RoleName(d.info.role) << "  " << d.info.person << "  "
-                      << (d.revoked ? "revoked" : "active") << "  last seen "
-                      << (d.last_seen.empty() ? "never" : d.last_seen) << "\n";
+                      << (d.revoked ? "revoked" : "active") << "  last sync "
+                      << (d.last_seen.empty() ? "never" : Minute(d.last_seen)) << "  " << Waiting(d) << "\n";
         return 0;
     }
     if (command == "revoke") {

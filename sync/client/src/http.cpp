@@ -323,6 +323,12 @@ HttpResult HttpClient::Perform(const std::string& method, const std::string& url
     m_holder->headers = curl_slist_append(m_holder->headers, "Accept: application/json");
     if (!bearer.empty())
         m_holder->headers = curl_slist_append(m_holder->headers, ("Authorization: Bearer " + bearer).c_str());
+    if (!bearer.empty() && m_request_header) {
+        // Asked now, not when the client was made: it tells how things
+        // stand as this very request leaves.
+        const auto line = m_request_header();
+        if (!line.empty()) m_holder->headers = curl_slist_append(m_holder->headers, line.c_str());
+    }
     if (body) {
         m_holder->headers =
             curl_slist_append(m_holder->headers, method == "PUT" ? "Content-Type: application/octet-stream"

@@ -249,7 +249,28 @@ SyncClient::SyncClient(storage::Vault& vault, HttpOptions http)
           o.ca_pem = vault.GetMeta(META_CA).value_or("");
           o.cancel = &m_cancel;
           return o;
-      }()) {}
+      }()) {
+    m_http.SetRequestHeader([this] { return WaitingHeader(); });
+}
+
+std::string SyncClient::WaitingHeader() {
+    try {
+        WaitingReport report = WaitingNow(m_vault);
+        report.changes = std::min(report.changes, MAX_WAITING_COUNT);
+        report.recordings = std::min(report.recordings, MAX_WAITING_COUNT);
+        report.bytes = std::min(report.bytes, MAX_WAITING_BYTES);
+        return std::string(WAITING_HEADER) + ": " + FormatWaitingHeader(report);
+    } catch (const std::exception&) {
+        // A vault that cannot be read just now sends no report: headquarters
+        // keeps the last one, and the request goes on.
+        return {};
+    }
+}
+
+WaitingReport WaitingNow(storage::Vault& vault) {
+    const auto blobs = storage::BlobStore(vault).CountWaiting();
+    return {vault.Records().UnacknowledgedJournalCount(), blobs.blobs, blobs.bytes};
+}
 
 bool SyncClient::Credentials(SyncReport& report, std::string& server, std::string& token) {
     auto s = m_vault.GetMeta(META_SERVER);

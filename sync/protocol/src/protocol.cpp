@@ -2,6 +2,9 @@
 
 #include <sodium.h>
 
+#include <algorithm>
+#include <climits>
+
 namespace escucha::sync {
 
 const char* RoleName(Role role) {
@@ -35,6 +38,87 @@ std::optional<ItemStatus> ParseItemStatus(const std::string& name) {
                          ItemStatus::SendWhole})
         if (name == ItemStatusName(s)) return s;
     return std::nullopt;
+}
+
+std::string FormatWaitingHeader(const WaitingReport& report) {
+    return "changes=" + std::to_string(report.changes) + "; recordings=" + std::to_string(report.recordings) +
+           "; bytes=" + std::to_string(report.bytes);
+}
+
+namespace {
+
+/// A whole number written as ParseWaitingHeader wants it: digits only, no
+/// sign, no leading zero, at most `max`.
+std::optional<int64_t> WaitingNumber(std::string_view text, int64_t max) {
+    // 16 digits pass every bound above and cannot overflow.
+    if (text.empty() || text.size() > 16 || (text.size() > 1 && text[0] == '0')) return std::nullopt;
+    int64_t n = 0;
+    for (const char c : text) {
+        if (c < '0' || c > '9') return std::nullopt;
+        n = n * 10 + (c - '0');
+    }
+    if (n > max) return std::nullopt;
+    return n;
+}
+
+bool IsWaitingName(std::string_view name) {
+    if (name.empty() || name.size() > 32 || name[0] < 'a' || name[0] > 'z') return false;
+    return std::all_of(name.begin(), name.end(),
+                       [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'; });
+}
+
+} // namespace
+
+std::optional<WaitingReport> ParseWaitingHeader(std::string_view value) {
+    // What any caller with a token may send: small, plain and bounded, or nothing.
+    constexpr size_t MAX_LENGTH = 512;
+    constexpr int MAX_ITEMS = 16;
+    if (value.size() > MAX_LENGTH) return std::nullopt;
+    const auto blank = [](char c) { return c == ' ' || c == '\t'; };
+    const auto trim = [&](std::string_view s) {
+        while (!s.empty() && blank(s.front())) s.remove_prefix(1);
+        while (!s.empty() && blank(s.back())) s.remove_suffix(1);
+        return s;
+    };
+    WaitingReport report;
+    bool changes = false, recordings = false, bytes = false;
+    std::vector<std::string_view> others;
+    int items = 0;
+    for (size_t start = 0;;) {
+        const auto end = std::min(value.find(';', start), value.size());
+        const auto item = trim(value.substr(start, end - start));
+        if (++items > MAX_ITEMS) return std::nullopt;
+        const auto eq = item.find('=');
+        if (eq == std::string_view::npos) return std::nullopt;
+        const auto name = item.substr(0, eq);
+        const auto text = item.substr(eq + 1);
+        if (!IsWaitingName(name)) return std::nullopt;
+        const auto take = [&](bool& seen, int64_t& into, int64_t max) {
+            const auto n = WaitingNumber(text, max);
+            if (seen || !n) return false;
+            seen = true;
+            into = *n;
+            return true;
+        };
+        if (name == "changes") {
+            if (!take(changes, report.changes, MAX_WAITING_COUNT)) return std::nullopt;
+        } else if (name == "recordings") {
+            if (!take(recordings, report.recordings, MAX_WAITING_COUNT)) return std::nullopt;
+        } else if (name == "bytes") {
+            if (!take(bytes, report.bytes, MAX_WAITING_BYTES)) return std::nullopt;
+        } else {
+            // A name a newer device adds: its value follows the same rule, and it comes once.
+            if (!WaitingNumber(text, INT64_MAX) || std::find(others.begin(), others.end(), name) != others.end())
+                return std::nullopt;
+            others.push_back(name);
+        }
+        if (end == value.size()) break;
+        start = end + 1;
+    }
+    if (!changes || !recordings || !bytes) return std::nullopt;
+    // Bytes of no recording: a report that contradicts itself says nothing.
+    if (report.recordings == 0 && report.bytes != 0) return std::nullopt;
+    return report;
 }
 
 namespace {

@@ -15,7 +15,9 @@
 
 #include <algorithm>
 #include <climits>
+#include <cstdio>
 #include <set>
+#include <utility>
 
 namespace escucha::sync {
 
@@ -629,6 +631,14 @@ ApiAnswer HqApi::Metrics() {
     out += "# HELP escucha_hq_records Records stored, by project.\n# TYPE escucha_hq_records gauge\n";
     std::string lag = "# HELP escucha_hq_device_seconds_since_sync Seconds since each device last reached headquarters "
                       "(-1: never).\n# TYPE escucha_hq_device_seconds_since_sync gauge\n";
+    // What devices said they still had to send; a device that never said
+    // has no line (a -1 would spoil a sum over devices).
+    std::string changes = "# HELP escucha_hq_device_waiting_changes Changes each device last said it had not had "
+                          "acknowledged.\n# TYPE escucha_hq_device_waiting_changes gauge\n";
+    std::string recordings = "# HELP escucha_hq_device_waiting_recordings Recordings and photos each device last said "
+                             "it had not uploaded whole.\n# TYPE escucha_hq_device_waiting_recordings gauge\n";
+    std::string bytes = "# HELP escucha_hq_device_waiting_bytes Bytes of those recordings and photos.\n"
+                        "# TYPE escucha_hq_device_waiting_bytes gauge\n";
     for (const auto& project : m_store.ListProjects()) {
         out += "escucha_hq_records{project=\"" + Label(project.id) + "\"} " +
                std::to_string(m_store.CountRecords(project.id)) + "\n";
@@ -636,11 +646,16 @@ ApiAnswer HqApi::Metrics() {
             if (d.revoked) continue;
             const int64_t seen = storage::ParseIsoMillis(d.last_seen).value_or(-1);
             const int64_t seconds = seen < 0 ? -1 : std::max<int64_t>(0, (now_ms - seen) / 1000);
-            lag += "escucha_hq_device_seconds_since_sync{project=\"" + Label(project.id) + "\",device=\"" +
-                   Label(d.info.device_id) + "\"} " + std::to_string(seconds) + "\n";
+            const auto labels = "{project=\"" + Label(project.id) + "\",device=\"" + Label(d.info.device_id) + "\"} ";
+            lag += "escucha_hq_device_seconds_since_sync" + labels + std::to_string(seconds) + "\n";
+            if (!d.waiting) continue;
+            changes += "escucha_hq_device_waiting_changes" + labels + std::to_string(d.waiting->changes) + "\n";
+            recordings +=
+                "escucha_hq_device_waiting_recordings" + labels + std::to_string(d.waiting->recordings) + "\n";
+            bytes += "escucha_hq_device_waiting_bytes" + labels + std::to_string(d.waiting->bytes) + "\n";
         }
     }
-    out += lag;
+    out += lag + changes + recordings + bytes;
     if (m_blobs) {
         out += "# HELP escucha_hq_blob_bytes Bytes of complete blobs stored, by project.\n"
                "# TYPE escucha_hq_blob_bytes gauge\n";
@@ -655,15 +670,29 @@ ApiAnswer HqApi::Metrics() {
 
 ApiAnswer HqApi::Handle(const ApiRequest& request, const Admission& admission) {
     if (admission.refusal) return *admission.refusal; // counted when it was decided
-    return Counted(request, Route(request, admission));
+    // Only from a device that proved who it is; a header that is not
+    // exactly right is as if it were absent.
+    std::optional<WaitingReport> waiting;
+    if (admission.device && !request.waiting.empty()) waiting = ParseWaitingHeader(request.waiting);
+    auto answer = Counted(request, Route(request, admission, waiting));
+    if (waiting) {
+        try {
+            (void)m_store.ReportWaiting(*admission.device, *waiting, m_limits.clock());
+        } catch (const std::exception& e) {
+            // The report is for the coordinator's eyes: a store that cannot
+            // keep it now must not fail the device's sync, which was answered.
+            std::fprintf(stderr, "escucha-hq: a device's waiting report was not kept: %s\n", e.what());
+        }
+    }
+    return answer;
 }
 
-ApiAnswer HqApi::Route(const ApiRequest& request, const Admission& admission) {
+ApiAnswer HqApi::Route(const ApiRequest& request, const Admission& admission, std::optional<WaitingReport>& waiting) {
     if (request.body.size() > admission.body_limit) return Error(413, "too_large", "the request is too large");
     if (!request.content_encoding.empty()) {
         ApiRequest decoded = request;
         if (auto refusal = DecodeBody(decoded, admission.body_limit)) return *refusal;
-        return Route(decoded, admission);
+        return Route(decoded, admission, waiting);
     }
     const auto& path = request.path;
     if (path == "/v1/metrics") return Metrics();
@@ -673,7 +702,7 @@ ApiAnswer HqApi::Route(const ApiRequest& request, const Admission& admission) {
         return Error(401, "no_token", "this request needs a device token (Authorization: Bearer ...)");
     const auto& device = *admission.device;
     if (path == "/v1/whoami") return Ok(device);
-    if (path == "/v1/push") return Push(request, device);
+    if (path == "/v1/push") return Push(request, device, waiting);
     if (path == "/v1/pull") return Pull(request, device);
     bool data = false;
     const auto sha = BlobOfPath(path, data);
@@ -733,7 +762,7 @@ ApiAnswer HqApi::Enrol(const ApiRequest& request) {
     return Error(403, "bad_code", "this enrolment code is unknown, expired or used already");
 }
 
-ApiAnswer HqApi::Push(const ApiRequest& request, const DeviceInfo& device) {
+ApiAnswer HqApi::Push(const ApiRequest& request, const DeviceInfo& device, std::optional<WaitingReport>& waiting) {
     std::optional<ApiAnswer> refusal;
     const auto parsed = ParseRequest<PushRequest>(request.body, m_limits.push_json_values, "push request", refusal);
     if (!parsed) return *refusal;
@@ -769,6 +798,8 @@ ApiAnswer HqApi::Push(const ApiRequest& request, const DeviceInfo& device) {
         if (auto problem = BodyProblem(c, device)) return Error(problem->first, problem->second.code, item + problem->second.words);
     }
     const auto now = m_limits.clock();
+    // Kept in the push's own transaction: no write of its own.
+    const auto report = std::exchange(waiting, std::nullopt);
     const auto results = m_store.ApplyBatch(
         device, changes,
         [&](const Change& c, const StoredRecord* cur, const Json* base, const StoredRecord* cause,
@@ -785,7 +816,8 @@ ApiAnswer HqApi::Push(const ApiRequest& request, const DeviceInfo& device) {
             // No live record names it now (a recording erased after a
             // consent withdrawal): its file goes, and any upload of it.
             if (m_blobs) m_blobs->Remove(project, sha);
-        });
+        },
+        report ? &*report : nullptr);
     return Ok(PushResponse{results, true});
 }
 

@@ -345,6 +345,8 @@ private:
         m_request.authorization = std::string(header[http::field::authorization]);
         m_request.content_type = std::string(header[http::field::content_type]);
         m_request.content_encoding = std::string(header[http::field::content_encoding]);
+        // Sent twice, it says two things: neither is taken.
+        if (header.count(WAITING_HEADER) == 1) m_request.waiting = std::string(header[WAITING_HEADER]);
         m_request.peer = m_ticket->Address();
         m_keep_alive = header.keep_alive();
         m_gzip = HeaderHas(std::string(header[http::field::accept_encoding]), "gzip");

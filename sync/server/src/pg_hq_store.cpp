@@ -332,6 +332,16 @@ void PgHqStore::Impl::Prepare(const HqKeySource& key) {
         pqxx::work t(*conn);
         Exec(t, "SELECT pg_advisory_xact_lock($1)", SCHEMA_LOCK);
         t.exec(SCHEMA);
+        // What each device last said it still had to send (NULL: never
+        // said): columns an older escucha-hq leaves alone, so the schema's
+        // version stays and older processes may serve the same database.
+        // Looked up first: ALTER TABLE would lock the table at every start.
+        if (t.exec("SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = "
+                   "'devices' AND column_name = 'waiting_at'")
+                .empty())
+            t.exec("ALTER TABLE devices ADD COLUMN IF NOT EXISTS waiting_changes bigint, ADD COLUMN IF NOT EXISTS "
+                   "waiting_recordings bigint, ADD COLUMN IF NOT EXISTS waiting_bytes bigint, ADD COLUMN IF NOT "
+                   "EXISTS waiting_at text");
         Exec(t, "INSERT INTO hq_meta (key, value) VALUES ('schema', $1) ON CONFLICT DO NOTHING",
                       std::to_string(SCHEMA_VERSION));
         t.commit();
@@ -528,7 +538,8 @@ EnrolOutcome PgHqStore::Enrol(const std::string& code_hash, const std::string& d
                       "VALUES ($1, $2, $3, $4, $5, $6, false, $7) ON CONFLICT (id) DO UPDATE SET project_id = "
                       "excluded.project_id, role = excluded.role, person = excluded.person, name = excluded.name, "
                       "token_hash = excluded.token_hash, revoked = false, enrolled_at = excluded.enrolled_at, "
-                      "last_seen = NULL",
+                      "last_seen = NULL, waiting_changes = NULL, waiting_recordings = NULL, waiting_bytes = NULL, "
+                      "waiting_at = NULL",
                       device_id, out.device.project_id, std::string(RoleName(out.device.role)), out.device.person,
                       device_name, token_hash, Now());
         t.commit();
@@ -560,18 +571,42 @@ std::vector<DeviceRow> PgHqStore::ListDevices(const std::string& project_id) {
     Impl::Lease conn(*m_impl);
     pqxx::read_transaction t(*conn);
     std::vector<DeviceRow> out;
-    for (const auto& r : Exec(t, 
-             "SELECT d.id, d.project_id, p.name, d.role, coalesce(d.person, ''), coalesce(d.name, ''), d.enrolled_at, "
-             "coalesce(d.last_seen, ''), d.revoked FROM devices d JOIN projects p ON p.id = d.project_id "
-             "WHERE d.project_id = $1 ORDER BY d.enrolled_at, d.id",
-             project_id))
-        out.push_back({{r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::string>(),
-                        *ParseRole(r[3].as<std::string>()), r[4].as<std::string>()},
-                       r[5].as<std::string>(),
-                       r[6].as<std::string>(),
-                       r[7].as<std::string>(),
-                       r[8].as<bool>()});
+    for (const auto& r :
+         Exec(t,
+              "SELECT d.id, d.project_id, p.name, d.role, coalesce(d.person, ''), coalesce(d.name, ''), d.enrolled_at, "
+              "coalesce(d.last_seen, ''), d.revoked, d.waiting_changes, d.waiting_recordings, d.waiting_bytes, "
+              "coalesce(d.waiting_at, '') FROM devices d JOIN projects p ON p.id = d.project_id "
+              "WHERE d.project_id = $1 ORDER BY d.enrolled_at, d.id",
+              project_id)) {
+        DeviceRow row{{r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::string>(),
+                       *ParseRole(r[3].as<std::string>()), r[4].as<std::string>()},
+                      r[5].as<std::string>(),
+                      r[6].as<std::string>(),
+                      r[7].as<std::string>(),
+                      r[8].as<bool>()};
+        if (!r[9].is_null() && !r[10].is_null() && !r[11].is_null()) {
+            row.waiting = WaitingReport{r[9].as<int64_t>(), r[10].as<int64_t>(), r[11].as<int64_t>()};
+            row.waiting_at = r[12].as<std::string>();
+        }
+        out.push_back(std::move(row));
+    }
     return out;
+}
+
+bool PgHqStore::ReportWaiting(const DeviceInfo& device, const WaitingReport& report, int64_t now_ms) {
+    const auto at = storage::FormatIsoMillis(now_ms);
+    const auto stale = storage::FormatIsoMillis(now_ms - WAITING_REFRESH_MS);
+    return m_impl->Write([&](pqxx::work& t) {
+        // Times are ISO UTC text of one width: they compare as they sort.
+        const auto r = Exec(t,
+                            "UPDATE devices SET last_seen = $1, waiting_changes = $2, waiting_recordings = $3, "
+                            "waiting_bytes = $4, waiting_at = $1 WHERE id = $5 AND (waiting_at IS NULL OR "
+                            "waiting_at <= $6 OR waiting_changes IS DISTINCT FROM $2 OR waiting_recordings IS "
+                            "DISTINCT FROM $3 OR waiting_bytes IS DISTINCT FROM $4)",
+                            at, report.changes, report.recordings, report.bytes, device.device_id, stale);
+        t.commit();
+        return r.affected_rows() > 0;
+    });
 }
 
 void PgHqStore::DeclareBlobFields(const BlobFields& fields) {
@@ -616,7 +651,8 @@ bool PgHqStore::MayReadBlob(const DeviceInfo& device, const std::string& sha256,
 }
 
 std::vector<ItemResult> PgHqStore::ApplyBatch(const DeviceInfo& device, const std::vector<Change>& changes,
-                                              const DecideFn& decide, const ReleasedFn& released) {
+                                              const DecideFn& decide, const ReleasedFn& released,
+                                              const WaitingReport* waiting) {
     BlobFields fields;
     {
         std::lock_guard lock(m_impl->mutex);
@@ -755,7 +791,12 @@ std::vector<ItemResult> PgHqStore::ApplyBatch(const DeviceInfo& device, const st
                           now, d.code, d.params.is_object() && !d.params.empty() ? d.params.dump() : std::string());
             out.push_back({change.change_id, d.status, d.reason, cur, d.code, d.params});
         }
-        Exec(t, "UPDATE devices SET last_seen = $1 WHERE id = $2", now, device.device_id);
+        if (waiting)
+            Exec(t,
+                 "UPDATE devices SET last_seen = $1, waiting_changes = $2, waiting_recordings = $3, waiting_bytes = "
+                 "$4, waiting_at = $1 WHERE id = $5",
+                 now, waiting->changes, waiting->recordings, waiting->bytes, device.device_id);
+        else Exec(t, "UPDATE devices SET last_seen = $1 WHERE id = $2", now, device.device_id);
         for (const auto& sha : unnamed)
             if (Exec(t, "SELECT 1 FROM blob_refs WHERE project_id = $1 AND sha256 = $2 LIMIT 1",
                               device.project_id, sha)

@@ -129,6 +129,12 @@ PRAGMA user_version = 5;
 COMMIT;
 )sql");
     }
+    if (m_db->QueryInt("PRAGMA user_version") < 6) {
+        // What each device last said it still had to send, and when (NULL: never said).
+        m_db->Exec("BEGIN; ALTER TABLE devices ADD COLUMN waiting_changes INTEGER; ALTER TABLE devices ADD COLUMN "
+                   "waiting_recordings INTEGER; ALTER TABLE devices ADD COLUMN waiting_bytes INTEGER; ALTER TABLE "
+                   "devices ADD COLUMN waiting_at TEXT; PRAGMA user_version = 6; COMMIT;");
+    }
     // The writer no longer checkpoints in its own commits (a copy of a
     // thousand pages and two fsyncs, while every push waits): a thread of
     // the store's own does, on another connection.
@@ -376,17 +382,49 @@ std::vector<DeviceRow> SqliteHqStore::ListDevices(const std::string& project_id)
     std::lock_guard lock(m_mutex);
     auto stmt = m_db->Prepare(
         "SELECT d.id, d.project_id, p.name, d.role, coalesce(d.person, ''), coalesce(d.name, ''), d.enrolled_at, "
-        "coalesce(d.last_seen, ''), d.revoked FROM devices d JOIN projects p ON p.id = d.project_id "
+        "coalesce(d.last_seen, ''), d.revoked, d.waiting_changes, d.waiting_recordings, d.waiting_bytes, "
+        "coalesce(d.waiting_at, '') FROM devices d JOIN projects p ON p.id = d.project_id "
         "WHERE d.project_id = ? ORDER BY d.enrolled_at");
     stmt.Bind(1, project_id);
     std::vector<DeviceRow> out;
-    while (stmt.Step())
-        out.push_back({{stmt.Text(0), stmt.Text(1), stmt.Text(2), *ParseRole(stmt.Text(3)), stmt.Text(4)},
-                       stmt.Text(5),
-                       stmt.Text(6),
-                       stmt.Text(7),
-                       stmt.Int(8) != 0});
+    while (stmt.Step()) {
+        DeviceRow row{{stmt.Text(0), stmt.Text(1), stmt.Text(2), *ParseRole(stmt.Text(3)), stmt.Text(4)},
+                      stmt.Text(5),
+                      stmt.Text(6),
+                      stmt.Text(7),
+                      stmt.Int(8) != 0};
+        if (!stmt.IsNull(9) && !stmt.IsNull(10) && !stmt.IsNull(11)) {
+            row.waiting = WaitingReport{stmt.Int(9), stmt.Int(10), stmt.Int(11)};
+            row.waiting_at = stmt.Text(12);
+        }
+        out.push_back(std::move(row));
+    }
     return out;
+}
+
+bool SqliteHqStore::ReportWaiting(const DeviceInfo& device, const WaitingReport& report, int64_t now_ms) {
+    {
+        // Most reports repeat the last one: read on the reader, which waits
+        // for no commit, and leave the writer alone.
+        std::lock_guard lock(m_reader_mutex);
+        auto kept = Reader().Prepare("SELECT waiting_changes, waiting_recordings, waiting_bytes, waiting_at FROM "
+                                     "devices WHERE id = ?");
+        kept.Bind(1, device.device_id);
+        if (!kept.Step()) return false;
+        if (!kept.IsNull(0) && !kept.IsNull(1) && !kept.IsNull(2) &&
+            WaitingReport{kept.Int(0), kept.Int(1), kept.Int(2)} == report) {
+            const auto at = storage::ParseIsoMillis(kept.Text(3));
+            if (at && now_ms - *at < WAITING_REFRESH_MS) return false;
+        }
+    }
+    // Written with the next group of pushes, under its one fsync.
+    (void)ApplyQueued(
+        device, {},
+        [](const Change&, const StoredRecord*, const Json*, const StoredRecord*, const LookupFn&) {
+            return Decision{};
+        },
+        {}, &report, storage::FormatIsoMillis(now_ms));
+    return true;
 }
 
 std::vector<std::string> SqliteHqStore::BlobsNamedBy(const std::string& type, const Json& body) const {
@@ -476,6 +514,8 @@ struct SqliteHqStore::Push {
     const std::vector<Change>& changes;
     const DecideFn& decide;
     const ReleasedFn& released;
+    const WaitingReport* waiting;  ///< kept with the push, when given
+    const std::string& waiting_at; ///< the report's time; empty: the group's
     std::vector<ItemResult> results;
     std::set<std::string> unnamed; ///< blobs a record stopped naming in this push
     bool erased = false;           ///< a tombstone was written
@@ -492,7 +532,8 @@ struct SqliteHqStore::Push {
 /// once per group (docs/decisions/0025).
 struct SqliteHqStore::PushStatements {
     Statement seen, remember, load, base, upsert, insert, revision, first_revision, conflict, keep_theirs,
-        forget_revisions, forget_conflicts, refs_of, forget_refs, add_ref, seen_device, still_named, save_seq;
+        forget_revisions, forget_conflicts, refs_of, forget_refs, add_ref, seen_device, seen_waiting, still_named,
+        save_seq;
     int64_t seq = 0; ///< the last sequence number handed out in this transaction
     int64_t stored_seq = 0;
 
@@ -520,6 +561,8 @@ struct SqliteHqStore::PushStatements {
           add_ref(db.Prepare("INSERT OR IGNORE INTO blob_refs (project_id, sha256, record_id, record_type, "
                              "owner_device) VALUES (?, ?, ?, ?, ?)")),
           seen_device(db.Prepare("UPDATE devices SET last_seen = ? WHERE id = ?")),
+          seen_waiting(db.Prepare("UPDATE devices SET last_seen = ?1, waiting_changes = ?2, waiting_recordings = ?3, "
+                                  "waiting_bytes = ?4, waiting_at = ?1 WHERE id = ?5")),
           still_named(db.Prepare("SELECT 1 FROM blob_refs WHERE project_id = ? AND sha256 = ? LIMIT 1")),
           save_seq(db.Prepare("UPDATE counter SET seq = ? WHERE id = 1")) {
         seq = stored_seq = db.QueryInt("SELECT seq FROM counter WHERE id = 1");
@@ -529,7 +572,7 @@ struct SqliteHqStore::PushStatements {
     void ResetAll() {
         for (auto* s : {&seen, &remember, &load, &base, &upsert, &insert, &revision, &first_revision, &conflict,
                         &keep_theirs, &forget_revisions, &forget_conflicts, &refs_of, &forget_refs, &add_ref,
-                        &seen_device, &still_named, &save_seq})
+                        &seen_device, &seen_waiting, &still_named, &save_seq})
             s->Reset();
     }
 
@@ -561,8 +604,15 @@ struct SqliteHqStore::PushStatements {
 };
 
 std::vector<ItemResult> SqliteHqStore::ApplyBatch(const DeviceInfo& device, const std::vector<Change>& changes,
-                                                  const DecideFn& decide, const ReleasedFn& released) {
-    Push push{device, changes, decide, released, {}, {}, false, nullptr, false};
+                                                  const DecideFn& decide, const ReleasedFn& released,
+                                                  const WaitingReport* waiting) {
+    return ApplyQueued(device, changes, decide, released, waiting, {});
+}
+
+std::vector<ItemResult> SqliteHqStore::ApplyQueued(const DeviceInfo& device, const std::vector<Change>& changes,
+                                                   const DecideFn& decide, const ReleasedFn& released,
+                                                   const WaitingReport* waiting, const std::string& waiting_at) {
+    Push push{device, changes, decide, released, waiting, waiting_at, {}, {}, false, nullptr, false};
     std::unique_lock queue(m_queue_mutex);
     m_queue.push_back(&push);
     while (!push.done) {
@@ -806,8 +856,15 @@ void SqliteHqStore::WritePush(Push& push, PushStatements& sql, const std::string
         remember.Reset();
         results.push_back({change.change_id, d.status, d.reason, seq, d.code, d.params});
     }
-    sql.seen_device.Bind(1, now).Bind(2, device.device_id).Run();
-    sql.seen_device.Reset();
+    if (push.waiting) {
+        const auto& w = *push.waiting;
+        sql.seen_waiting.Bind(1, push.waiting_at.empty() ? now : push.waiting_at).Bind(2, w.changes);
+        sql.seen_waiting.Bind(3, w.recordings).Bind(4, w.bytes).Bind(5, device.device_id).Run();
+        sql.seen_waiting.Reset();
+    } else {
+        sql.seen_device.Bind(1, now).Bind(2, device.device_id).Run();
+        sql.seen_device.Reset();
+    }
 }
 
 PullResponse SqliteHqStore::Pull(const DeviceInfo& device, int64_t since, int limit, const ReadScope& scope) {

@@ -136,6 +136,12 @@ struct BlobPart {
     std::string started_at;
 };
 
+/// How many blobs, and how many bytes of them.
+struct BlobCount {
+    int64_t blobs = 0;
+    int64_t bytes = 0;
+};
+
 class BlobStore {
 public:
     explicit BlobStore(Vault& vault);
@@ -175,6 +181,8 @@ public:
     [[nodiscard]] std::optional<BlobInfo> Find(const std::string& sha256);
     /// Every blob; with `only_waiting`, those still to upload that are not set aside.
     [[nodiscard]] std::vector<BlobInfo> List(bool only_waiting = false);
+    /// What List(true) would list, counted in one query without reading it.
+    [[nodiscard]] BlobCount CountWaiting();
     /// Blobs set aside as damaged.
     [[nodiscard]] std::vector<BlobInfo> ListDamaged();
     void MarkUploaded(const std::string& sha256);

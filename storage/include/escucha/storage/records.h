@@ -356,6 +356,9 @@ public:
     void RejectJournal(int64_t seq, const std::string& reason, const std::string& code = {},
                        const Json& params = Json::object());
     [[nodiscard]] int64_t RejectedJournalCount();
+    /// Every journal row headquarters has not acknowledged: those waiting
+    /// to be sent, those handed to a push not yet answered, and refused ones.
+    [[nodiscard]] int64_t UnacknowledgedJournalCount();
     /// Records with changes headquarters has not acknowledged: true when one
     /// was refused (it is then not sent again by itself), false when they
     /// wait to be sent. At most `limit` records.

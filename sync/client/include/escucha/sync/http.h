@@ -100,6 +100,11 @@ public:
     /// breaks: a download resumes from there.
     HttpResult GetStreaming(const std::string& url, const std::string& bearer, const StreamSink& sink);
 
+    /// Called as each request with a token is made, on this client's thread:
+    /// a header line to send with it ("Name: value"), or empty for none.
+    /// It must not throw.
+    void SetRequestHeader(std::function<std::string()> header) { m_request_header = std::move(header); }
+
 private:
     HttpResult Perform(const std::string& method, const std::string& url, const std::string* body,
                        const std::string& bearer, const StreamSink* sink = nullptr,
@@ -108,6 +113,7 @@ private:
     std::unique_ptr<Holder> m_holder;
     HttpOptions m_options;
     bool m_identity_only = false; ///< the server refused a compressed body once
+    std::function<std::string()> m_request_header;
 };
 
 } // namespace escucha::sync

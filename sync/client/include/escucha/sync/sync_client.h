@@ -124,6 +124,12 @@ struct SkippedRecord {
 /// https:// anywhere, http:// only on this machine.
 [[nodiscard]] std::optional<storage::ErrorValue> CheckServerAddress(const std::string& server);
 
+/// What `vault` still has to send to headquarters, as the Escucha-Waiting
+/// header says it (protocol.h): journal rows not acknowledged (refused ones
+/// and those of another project included), and recordings and photos not
+/// uploaded whole (damaged ones, set aside, left out). Two counting queries.
+[[nodiscard]] WaitingReport WaitingNow(storage::Vault& vault);
+
 class SyncClient {
 public:
     explicit SyncClient(storage::Vault& vault, HttpOptions http = {});
@@ -178,6 +184,9 @@ private:
     void Report() {
         if (m_on_progress) m_on_progress(m_progress);
     }
+    /// The Escucha-Waiting line every request with the token carries,
+    /// counted as the request leaves; empty when the vault cannot say.
+    std::string WaitingHeader();
 
     storage::Vault& m_vault;
     std::atomic<bool> m_cancel{false};

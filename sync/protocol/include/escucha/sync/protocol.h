@@ -27,6 +27,22 @@
 // enrolled already is refused (409) without it.
 // from_json uses at(): a missing or mistyped member throws json::exception,
 // which the receiver turns into a 400 (code bad_request) in fixed words.
+//
+// Every request with a token may carry what the device still has to send,
+// as it stands when that request is made:
+//   Escucha-Waiting: changes=3; recordings=1; bytes=1234567
+// changes: journal rows HQ has not acknowledged (refused ones included);
+// recordings: recordings and photos not yet uploaded whole; bytes: their
+// size. Items are name=value separated by ";" and optional spaces (at most
+// 16 items, 512 bytes); values are whole numbers in decimal without sign or
+// leading zero, at most MAX_WAITING_COUNT (changes, recordings) or
+// MAX_WAITING_BYTES (bytes), and no bytes without recordings; each of the
+// three names comes once; other names ([a-z][a-z0-9_-]*, each once, with a
+// whole number) are passed over, so a newer device may say more. HQ ignores
+// a header that breaks any of this, that comes more than once, or that comes
+// without a live token, as it ignores a missing one: the request is answered
+// as without it, and the last report kept stands (ParseWaitingHeader,
+// docs/decisions/0026).
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -34,6 +50,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace escucha::sync {
@@ -50,6 +67,12 @@ inline constexpr size_t MAX_PULL_BYTES = 4u * 1024 * 1024;
 inline constexpr int64_t MAX_REV = int64_t{1} << 53;
 inline constexpr size_t BLOB_PUT_BYTES = 4u * 1024 * 1024; ///< what a client sends per PUT
 inline constexpr size_t BLOB_GET_BYTES = 4u * 1024 * 1024; ///< the most HQ sends per GET of a blob's bytes
+/// The request header that says what a device still has to send.
+inline constexpr char WAITING_HEADER[] = "Escucha-Waiting";
+/// The most changes or recordings a waiting report may count.
+inline constexpr int64_t MAX_WAITING_COUNT = 1'000'000'000;
+/// The most bytes a waiting report may count (a petabyte).
+inline constexpr int64_t MAX_WAITING_BYTES = 1'000'000'000'000'000;
 
 enum class Role { Researcher, Interpreter, Coordinator };
 [[nodiscard]] const char* RoleName(Role role);
@@ -166,6 +189,23 @@ struct DeviceInfo {
     Role role = Role::Researcher;
     std::string person;
 };
+
+/// What a device still has to send when it makes a request (the
+/// Escucha-Waiting header).
+struct WaitingReport {
+    int64_t changes = 0;    ///< journal rows headquarters has not acknowledged, refused ones included
+    int64_t recordings = 0; ///< recordings and photos not yet uploaded whole
+    int64_t bytes = 0;      ///< their size
+    [[nodiscard]] bool Empty() const noexcept { return changes == 0 && recordings == 0; }
+    bool operator==(const WaitingReport&) const = default;
+};
+
+/// The header's value for `report` ("changes=3; recordings=1; bytes=1234567").
+[[nodiscard]] std::string FormatWaitingHeader(const WaitingReport& report);
+/// The report a header's value gives, or nullopt for anything that does not
+/// follow the grammar above to the letter, or whose numbers are out of
+/// bounds or disagree (bytes without recordings). Never throws.
+[[nodiscard]] std::optional<WaitingReport> ParseWaitingHeader(std::string_view value);
 
 void to_json(Json& j, const EnrolRequest& v);
 void from_json(const Json& j, EnrolRequest& v);

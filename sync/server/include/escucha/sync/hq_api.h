@@ -80,6 +80,9 @@ struct ApiRequest {
     std::string content_encoding;
     std::string peer; ///< the caller's address, for per-address limits
     std::string body;
+    /// The Escucha-Waiting header (protocol.h) as sent; empty when absent,
+    /// and when sent more than once (which is not taken either).
+    std::string waiting = {};
 };
 
 struct ApiAnswer {
@@ -143,9 +146,11 @@ public:
 
 private:
     Admission AdmitRoute(const ApiRequest& request, std::optional<uint64_t> content_length);
-    ApiAnswer Route(const ApiRequest& request, const Admission& admission);
+    /// `waiting` is the caller's waiting report; a push that reaches the
+    /// store keeps it with its changes and empties it.
+    ApiAnswer Route(const ApiRequest& request, const Admission& admission, std::optional<WaitingReport>& waiting);
     ApiAnswer Enrol(const ApiRequest& request);
-    ApiAnswer Push(const ApiRequest& request, const DeviceInfo& device);
+    ApiAnswer Push(const ApiRequest& request, const DeviceInfo& device, std::optional<WaitingReport>& waiting);
     ApiAnswer Pull(const ApiRequest& request, const DeviceInfo& device);
     ApiAnswer BlobStatusRoute(const std::string& sha, const DeviceInfo& device);
     ApiAnswer BlobPut(const ApiRequest& request, const std::string& sha, const DeviceInfo& device);
@@ -154,7 +159,8 @@ private:
     ApiAnswer BlobData(const ApiRequest& request, const std::string& sha, const DeviceInfo& device);
     /// GET /v1/metrics, in Prometheus' text format: requests by route and
     /// status, refusals by code, records and blob bytes stored by project,
-    /// and each device's seconds since it last synced. Answered only to a
+    /// each device's seconds since it last synced, and what each device
+    /// last said it still had to send. Answered only to a
     /// caller on this machine (a scraper beside it, or through a tunnel):
     /// device ids and counts are nobody else's business.
     ApiAnswer Metrics();

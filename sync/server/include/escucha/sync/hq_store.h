@@ -43,9 +43,18 @@ struct DeviceRow {
     DeviceInfo info;
     std::string name;
     std::string enrolled_at;
-    std::string last_seen;
+    std::string last_seen; ///< when it last pushed, or sent a waiting report HQ kept (ISO UTC); empty: never
     bool revoked = false;
+    /// What it last said it still had to send (HqStore::ReportWaiting);
+    /// nullopt when it never said (a device older than the report).
+    std::optional<WaitingReport> waiting = std::nullopt;
+    std::string waiting_at = {}; ///< when HQ kept that report (ISO UTC)
 };
+
+/// A waiting report equal to the one kept is written again only once the
+/// kept one is this old: a device that syncs every few minutes with the same
+/// outbox costs a write per quarter hour, and its last sync is known to that.
+inline constexpr int64_t WAITING_REFRESH_MS = 15LL * 60 * 1000;
 
 /// A record as headquarters holds it.
 struct StoredRecord {
@@ -130,6 +139,11 @@ public:
     [[nodiscard]] virtual std::optional<DeviceInfo> Authenticate(const std::string& token_hash) = 0;
     virtual bool RevokeDevice(const std::string& device_id) = 0;
     [[nodiscard]] virtual std::vector<DeviceRow> ListDevices(const std::string& project_id) = 0;
+    /// Keeps what `device` says it still has to send, as reported at
+    /// `now_ms`, and counts the report as the device's last sync
+    /// (last_seen). Nothing is written when the kept report has the same
+    /// numbers and is less than WAITING_REFRESH_MS old; returns whether it wrote.
+    virtual bool ReportWaiting(const DeviceInfo& device, const WaitingReport& report, int64_t now_ms) = 0;
 
     /// Says which record fields name blobs. The store keeps, beside the
     /// records, which live record names which blob; when the fields differ
@@ -143,8 +157,11 @@ public:
     /// that the batch left named by no live record of its project (a
     /// recording erased, or naming other audio now) is given to `released`
     /// after the commit, before any other batch can name it again.
+    /// `waiting`, when given, is the device's waiting report sent with the
+    /// batch: kept in the same transaction, whatever the one kept before.
     virtual std::vector<ItemResult> ApplyBatch(const DeviceInfo& device, const std::vector<Change>& changes,
-                                               const DecideFn& decide, const ReleasedFn& released = {}) = 0;
+                                               const DecideFn& decide, const ReleasedFn& released = {},
+                                               const WaitingReport* waiting = nullptr) = 0;
     /// Whether a live record in the device's project names blob `sha256` in
     /// one of its blob fields and `scope` lets the device read it.
     [[nodiscard]] virtual bool MayReadBlob(const DeviceInfo& device, const std::string& sha256,
@@ -198,6 +215,9 @@ public:
     std::optional<DeviceInfo> Authenticate(const std::string& token_hash) override;
     bool RevokeDevice(const std::string& device_id) override;
     std::vector<DeviceRow> ListDevices(const std::string& project_id) override;
+    /// Compares with the kept report on the reading connection; a report to
+    /// write joins the next group commit, as a push of no changes.
+    bool ReportWaiting(const DeviceInfo& device, const WaitingReport& report, int64_t now_ms) override;
     void DeclareBlobFields(const BlobFields& fields) override;
     /// Group commit: the batches that arrive while one transaction is being
     /// written and synced wait, then one caller writes all of them in the
@@ -205,7 +225,8 @@ public:
     /// writing throws is rolled back to its savepoint and that caller alone
     /// gets the exception; a failed commit fails every batch in it.
     std::vector<ItemResult> ApplyBatch(const DeviceInfo& device, const std::vector<Change>& changes,
-                                       const DecideFn& decide, const ReleasedFn& released = {}) override;
+                                       const DecideFn& decide, const ReleasedFn& released = {},
+                                       const WaitingReport* waiting = nullptr) override;
     bool MayReadBlob(const DeviceInfo& device, const std::string& sha256, const ReadScope& scope) override;
     PullResponse Pull(const DeviceInfo& device, int64_t since, int limit, const ReadScope& scope) override;
     void ForEachRecord(const std::string& project_id, const std::function<void(const StoredRecord&)>& visit) override;
@@ -214,6 +235,11 @@ public:
 private:
     struct Push;
     struct PushStatements;
+    /// ApplyBatch, the waiting report kept as made at `waiting_at` (ISO UTC;
+    /// empty: when the group is written).
+    std::vector<ItemResult> ApplyQueued(const DeviceInfo& device, const std::vector<Change>& changes,
+                                        const DecideFn& decide, const ReleasedFn& released,
+                                        const WaitingReport* waiting, const std::string& waiting_at);
     int64_t NextSeq();
     /// The blobs `body` names in its type's blob fields (none when deleted).
     std::vector<std::string> BlobsNamedBy(const std::string& type, const Json& body) const;

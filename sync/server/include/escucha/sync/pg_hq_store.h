@@ -62,9 +62,13 @@ public:
     std::optional<DeviceInfo> Authenticate(const std::string& token_hash) override;
     bool RevokeDevice(const std::string& device_id) override;
     std::vector<DeviceRow> ListDevices(const std::string& project_id) override;
+    /// One UPDATE that changes the row only when the report is new or the
+    /// kept one stale: otherwise the transaction writes nothing to the log.
+    bool ReportWaiting(const DeviceInfo& device, const WaitingReport& report, int64_t now_ms) override;
     void DeclareBlobFields(const BlobFields& fields) override;
     std::vector<ItemResult> ApplyBatch(const DeviceInfo& device, const std::vector<Change>& changes,
-                                       const DecideFn& decide, const ReleasedFn& released = {}) override;
+                                       const DecideFn& decide, const ReleasedFn& released = {},
+                                       const WaitingReport* waiting = nullptr) override;
     bool MayReadBlob(const DeviceInfo& device, const std::string& sha256, const ReadScope& scope) override;
     PullResponse Pull(const DeviceInfo& device, int64_t since, int limit, const ReadScope& scope) override;
     void ForEachRecord(const std::string& project_id, const std::function<void(const StoredRecord&)>& visit) override;
