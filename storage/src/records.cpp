@@ -902,8 +902,11 @@ void RecordStore::Write(const RecordType& type, const Json& record, const char* 
         // new here, a deletion, and an edit that replaces a refused change,
         // whose own changes headquarters never took.
         std::optional<std::set<std::string>> changed;
+        // A record moved to another project (MoveProjectRecords) is new to
+        // headquarters there: whole too.
         if (before && !superseded_any && std::strcmp(op, "upsert") == 0 &&
-            before->value("rev", int64_t{0}) == record["rev"].get<int64_t>() - 1)
+            before->value("rev", int64_t{0}) == record["rev"].get<int64_t>() - 1 &&
+            before->value("project_id", Json()) == record.value("project_id", Json()))
             changed = ChangedMembers(*before, record);
         // Edits of a record whose change has not been handed to a push yet
         // join that change: it keeps its change id (never sent) and the rev

@@ -287,6 +287,15 @@ TEST_CASE("A change keeps which members its edits changed, so a push can send on
         f.store.Delete(id);
         CHECK(f.store.PendingJournal(10).back().fields.is_null());
     }
+    SECTION("a record moved to another project goes whole: headquarters has never seen it there") {
+        const std::string other = f.store.Create("project", {{"name", "Otro"}})["id"];
+        push_all();
+        (void)f.store.MoveProjectRecords(f.project, other);
+        const auto rows = f.store.PendingJournal(10);
+        const auto moved = std::find_if(rows.begin(), rows.end(), [&](const auto& e) { return e.record_id == id; });
+        REQUIRE(moved != rows.end());
+        CHECK(moved->fields.is_null());
+    }
     SECTION("an edit that replaces a refused change goes whole") {
         f.store.RejectJournal(row.seq, "no", "bad_change");
         f.store.Update(id, {{"title", "Río de nuevo"}});

@@ -375,110 +375,100 @@ TEMPLATE_TEST_CASE("Every store keeps a device to its own project and a record t
     CHECK(decided[0].status == sync::ItemStatus::Rejected);
 }
 
-TEMPLATE_TEST_CASE("Every store makes a partial change whole over its base revision, or takes nothing",
+TEMPLATE_TEST_CASE("Every store takes nothing of a push from a change the rules send back whole",
                    "[sync][store]", SqliteStoreFactory, PostgresStoreFactory) {
     ESCUCHA_STORE_OR_SKIP();
     const auto project = store.CreateProject("Café Nariño");
     const auto a = EnrolIn(store, project.id, sync::Role::Researcher);
-    auto first = Body(project.id, "field_note", storage::NewUuidV7(), 1, std::string(4000, 'x'));
-    first["extra"] = "se va";
-    REQUIRE(store.ApplyBatch(a.device, {ChangeOf(first)}, ApplyAll)[0].status == sync::ItemStatus::Applied);
-
-    // Only the members that changed since revision 1.
-    // Made by a device that holds `start` at `base_rev`.
-    const auto partial = [&](int64_t rev, int64_t base_rev, const std::string& text, const Json& start) {
-        sync::Change c;
-        c.change_id = storage::NewUuidV7();
-        c.record_type = "field_note";
-        c.record_id = first["id"];
-        c.rev = rev;
-        c.op = "upsert";
-        c.hlc = storage::HlcTimestamp{storage::SystemMillis(), 0}.ToString();
-        c.base_rev = base_rev;
-        c.fields = {{"text", text}, {"rev", rev}, {"updated_at", c.hlc}};
-        c.removed = {"extra"};
-        c.digest = sync::RecordDigest(sync::ApplyFields(start, c));
-        return c;
-    };
-    std::vector<Json> decided;
-    const sync::DecideFn seen = [&](const sync::Change& c, const sync::StoredRecord* cur, const Json* base,
-                                    const sync::StoredRecord* cause, const sync::LookupFn& lookup) {
-        CHECK_FALSE(sync::IsPartial(c)); // the rules judge a whole record
-        decided.push_back(c.body);
-        return ApplyAll(c, cur, base, cause, lookup);
-    };
-    const auto second = partial(2, 1, "corta", first);
-    const auto r = store.ApplyBatch(a.device, {second}, seen);
-    REQUIRE(r.size() == 1);
+    const auto before = Body(project.id, "field_note", storage::NewUuidV7(), 1, "antes");
+    const auto asked = Body(project.id, "field_note", storage::NewUuidV7(), 1, "pedida entera");
+    const auto after = Body(project.id, "field_note", storage::NewUuidV7(), 1, "después");
+    const std::vector<sync::Change> batch = {ChangeOf(before), ChangeOf(asked), ChangeOf(after)};
+    int decided = 0;
+    const auto r = store.ApplyBatch(a.device, batch,
+                                    [&](const sync::Change& c, const sync::StoredRecord* cur, const Json* base,
+                                        const sync::StoredRecord* cause, const sync::LookupFn& lookup) {
+                                        ++decided;
+                                        if (c.record_id == asked["id"]) {
+                                            sync::Decision d;
+                                            d.status = sync::ItemStatus::SendWhole;
+                                            return d;
+                                        }
+                                        return ApplyAll(c, cur, base, cause, lookup);
+                                    });
+    REQUIRE(r.size() == 3);
     CHECK(r[0].status == sync::ItemStatus::Applied);
-    REQUIRE(decided.size() == 1);
-    Json expected = first;
-    expected.erase("extra");
-    expected["text"] = "corta";
-    expected["rev"] = 2;
-    expected["updated_at"] = second.fields["updated_at"];
-    CHECK(decided[0] == expected);
-    std::map<std::string, Json> held;
-    store.ForEachRecord(project.id, [&](const sync::StoredRecord& rec) { held[rec.body["id"]] = rec.body; });
-    CHECK(held[first["id"]] == expected);
+    CHECK(r[1].status == sync::ItemStatus::SendWhole);
+    CHECK(r[2].status == sync::ItemStatus::SendWhole); // after it: not even decided
+    CHECK(decided == 2);
+    CHECK(store.CountRecords(project.id) == 2); // the project and the first note
+    // Their change ids were not taken: sent again, they are applied, not duplicates.
+    const auto again = store.ApplyBatch(a.device, {batch[1], batch[2]}, ApplyAll);
+    REQUIRE(again.size() == 2);
+    CHECK(again[0].status == sync::ItemStatus::Applied);
+    CHECK(again[1].status == sync::ItemStatus::Applied);
+    CHECK(store.CountRecords(project.id) == 4);
+}
 
-    SECTION("a base it does not hold: nothing taken, not even the change id, and the whole change is applied") {
-        const auto gap = partial(5, 4, "sin base", first);
-        decided.clear();
-        const auto asked = store.ApplyBatch(a.device, {gap}, seen);
-        REQUIRE(asked.size() == 1);
-        CHECK(asked[0].status == sync::ItemStatus::SendWhole);
-        CHECK(decided.empty());
-        auto whole = gap;
-        whole.fields = nullptr;
-        whole.removed.clear();
-        whole.body = expected;
-        whole.body["text"] = "sin base";
-        whole.body["rev"] = 5;
-        CHECK(store.ApplyBatch(a.device, {whole}, seen)[0].status == sync::ItemStatus::Applied);
-        held.clear();
-        store.ForEachRecord(project.id, [&](const sync::StoredRecord& rec) { held[rec.body["id"]] = rec.body; });
-        CHECK(held[first["id"]]["text"] == "sin base");
-    }
-    SECTION("a record it does not have, or has deleted: nothing taken") {
-        auto unknown = partial(2, 1, "nada", first);
-        unknown.record_id = storage::NewUuidV7();
-        CHECK(store.ApplyBatch(a.device, {unknown}, seen)[0].status == sync::ItemStatus::SendWhole);
-        auto gone = expected;
-        gone["rev"] = 3;
-        gone["deleted"] = true;
-        REQUIRE(store.ApplyBatch(a.device, {ChangeOf(gone)}, ApplyAll)[0].status == sync::ItemStatus::Applied);
-        decided.clear();
-        CHECK(store.ApplyBatch(a.device, {partial(4, 3, "otra vez", gone)}, seen)[0].status ==
-              sync::ItemStatus::SendWhole);
-        CHECK(decided.empty());
-        CHECK(store.CountRecords(project.id) == 2);
-    }
-    SECTION("a record rebuilt that is not the one the device holds: nothing taken") {
-        // The device's revision 2 is not the store's (revisions are counted
-        // per device): the members laid over the store's would make a record
-        // the device never had.
-        auto theirs = expected;
-        theirs["created_at"] = "2026-02-02T00:00:00.000Z";
-        decided.clear();
-        const auto other = partial(3, 2, "corta", theirs);
-        CHECK(store.ApplyBatch(a.device, {other}, seen)[0].status == sync::ItemStatus::SendWhole);
-        CHECK(decided.empty());
-        auto tampered = partial(3, 2, "corta", expected);
-        tampered.digest[0] = tampered.digest[0] == 'a' ? 'b' : 'a';
-        CHECK(store.ApplyBatch(a.device, {tampered}, seen)[0].status == sync::ItemStatus::SendWhole);
-        CHECK(store.ApplyBatch(a.device, {partial(3, 2, "corta", expected)}, seen)[0].status ==
-              sync::ItemStatus::Applied);
-    }
-    SECTION("an earlier revision it holds is the base a later partial change merges over") {
-        decided.clear();
-        const auto late = partial(3, 1, "desde la primera", first);
-        CHECK(store.ApplyBatch(a.device, {late}, seen)[0].status == sync::ItemStatus::Applied);
-        REQUIRE(decided.size() == 1);
-        CHECK(decided[0]["text"] == "desde la primera");
-        CHECK(decided[0]["created_at"] == first["created_at"]);
-        CHECK_FALSE(decided[0].contains("extra"));
-    }
+TEMPLATE_TEST_CASE("Every store keeps the record a device holds as the rules rebuilt it", "[sync][store]",
+                   SqliteStoreFactory, PostgresStoreFactory) {
+    ESCUCHA_STORE_OR_SKIP();
+    const auto project = store.CreateProject("Café Nariño");
+    const auto a = EnrolIn(store, project.id, sync::Role::Researcher);
+    auto note = Body(project.id, "field_note", storage::NewUuidV7(), 1, "primera");
+    REQUIRE(store.ApplyBatch(a.device, {ChangeOf(note)}, ApplyAll)[0].status == sync::ItemStatus::Applied);
+    int64_t since = 0;
+    const auto scope = Everything(a.device, {"field_note"});
+    (void)PullAll(store, a.device, scope, since, 50);
+
+    // A partial change (no body), which the rules rebuild: stored exactly as
+    // the device holds it, it does not come back to that device.
+    auto edited = note;
+    edited["text"] = "segunda";
+    edited["rev"] = 2;
+    auto partial = ChangeOf(edited);
+    partial.body = nullptr;
+    partial.base_rev = 1;
+    partial.fields = {{"text", "segunda"}, {"rev", 2}};
+    partial.digest = sync::RecordDigest(edited);
+    const auto rebuilt = [&](const Json& stored) {
+        return [&, stored](const sync::Change&, const sync::StoredRecord*, const Json*, const sync::StoredRecord*,
+                           const sync::LookupFn&) {
+            sync::Decision d;
+            d.body = stored;
+            d.theirs = edited;
+            return d;
+        };
+    };
+    CHECK(store.ApplyBatch(a.device, {partial}, rebuilt(edited))[0].status == sync::ItemStatus::Applied);
+    CHECK(PullAll(store, a.device, scope, since, 50).empty());
+
+    // Merged into another revision: the device's own is kept under its
+    // number, and is the base of the device's next change made on it.
+    auto merged = edited;
+    merged["rev"] = 4;
+    merged["text"] = "fusionada";
+    auto third = partial;
+    third.change_id = storage::NewUuidV7();
+    third.rev = 3;
+    edited["rev"] = 3;
+    third.base_rev = 2;
+    CHECK(store.ApplyBatch(a.device, {third}, rebuilt(merged))[0].status == sync::ItemStatus::Applied);
+    const auto pulled = PullAll(store, a.device, scope, since, 50);
+    CHECK(pulled == std::vector<std::string>{note["id"]}); // the merge differs from the device's: it comes back
+    auto next = ChangeOf(merged);
+    next.rev = 5;
+    next.base_rev = 3;
+    next.body["rev"] = 5;
+    std::optional<Json> base_seen;
+    (void)store.ApplyBatch(a.device, {next},
+                           [&](const sync::Change& c, const sync::StoredRecord* cur, const Json* base,
+                               const sync::StoredRecord* cause, const sync::LookupFn& lookup) {
+                               if (base) base_seen = *base;
+                               return ApplyAll(c, cur, base, cause, lookup);
+                           });
+    REQUIRE(base_seen);
+    CHECK(*base_seen == edited); // revision 3: what the device held, not the merge
 }
 
 namespace {

@@ -410,11 +410,13 @@ bool SyncClient::PushBatch(const std::vector<storage::JournalEntry>& batch, Sync
     const bool takes_fields = m_vault.GetMeta(META_TAKES_FIELDS).value_or("") == base;
     PushRequest request;
     std::vector<bool> partial(batch.size(), false);
+    std::set<std::string> partial_records; // headquarters takes one partial change per record per push
     for (size_t i = 0; i < batch.size(); ++i) {
         const auto& e = batch[i];
         auto body = Json::parse(e.body, nullptr, false);
         Change change{e.change_id, e.record_type, e.record_id, e.rev, e.op, e.hlc, std::move(body), e.base_rev};
-        partial[i] = takes_fields && SendOnlyChanged(change, e.fields);
+        partial[i] = takes_fields && !partial_records.count(e.record_id) && SendOnlyChanged(change, e.fields);
+        if (partial[i]) partial_records.insert(e.record_id);
         request.changes.push_back(std::move(change));
     }
     const bool any_partial = std::find(partial.begin(), partial.end(), true) != partial.end();
@@ -424,9 +426,9 @@ bool SyncClient::PushBatch(const std::vector<storage::JournalEntry>& batch, Sync
         Fail(report, result.Problem(base));
         return false;
     }
-    if (!result.Ok() && any_partial && result.status == 400) {
-        // A server that no longer takes partial changes (put back from an
-        // older version): it hears whole records from now on.
+    if (!result.Ok() && any_partial && result.status == 400 && result.Problem(base).code == storage::errc::BAD_REQUEST) {
+        // A server that cannot read partial changes (put back to an older
+        // version): it hears whole records from now on.
         m_vault.SetMeta(META_TAKES_FIELDS, "");
         return PushBatch(batch, report, base, token);
     }
@@ -458,12 +460,19 @@ bool SyncClient::PushBatch(const std::vector<storage::JournalEntry>& batch, Sync
             Fail(report, storage::errc::BAD_ANSWER, "the server answered out of order", {{"server", base}});
             return false; // nothing acknowledged
         }
-    for (size_t i = 0; i < batch.size(); ++i)
-        if (response.results[i].status == ItemStatus::SendWhole && !partial[i]) {
-            Fail(report, storage::errc::BAD_ANSWER, "the server asked again for a whole record it was sent",
+    // "Send whole" comes first for a partial change, then for every change
+    // after it (headquarters took nothing from there on), never otherwise:
+    // else the same request could be asked for again and again.
+    size_t tail = batch.size();
+    for (size_t i = 0; i < batch.size(); ++i) {
+        const bool again = response.results[i].status == ItemStatus::SendWhole;
+        if (tail == batch.size() ? again && !partial[i] : !again) {
+            Fail(report, storage::errc::BAD_ANSWER, "the server asked for whole records out of turn",
                  {{"server", base}});
             return false; // nothing acknowledged
         }
+        if (again && tail == batch.size()) tail = i;
+    }
     if (response.takes_fields != takes_fields) m_vault.SetMeta(META_TAKES_FIELDS, response.takes_fields ? base : "");
     // Rows leave the outbox only now, after HQ said its commit is durable.
     std::vector<storage::JournalEntry> whole;
@@ -471,9 +480,10 @@ bool SyncClient::PushBatch(const std::vector<storage::JournalEntry>& batch, Sync
         for (size_t i = 0; i < batch.size(); ++i) {
             const auto& r = response.results[i];
             if (r.status == ItemStatus::SendWhole) {
-                // Nothing was taken, not even the change id: the same change
-                // goes again, whole.
-                m_vault.Records().SendJournalWhole(batch[i].seq);
+                // Nothing was taken from here on, not even the change ids:
+                // the same changes go again, in order, whole; the one that
+                // could not be rebuilt stays whole.
+                if (i == tail) m_vault.Records().SendJournalWhole(batch[i].seq);
                 whole.push_back(batch[i]);
                 whole.back().fields = nullptr;
             } else if (r.status == ItemStatus::Rejected) {

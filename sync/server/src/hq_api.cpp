@@ -76,15 +76,43 @@ std::optional<std::pair<int, storage::ErrorValue>> BodyProblem(const Change& c, 
         return std::make_pair(400, storage::ErrorValue{storage::errc::BAD_CHANGE, {}, std::move(words)});
     };
     if (!c.body.is_object()) return bad("body must be a JSON object");
-    if (c.body.value("id", "") != c.record_id || c.body.value("type", "") != c.record_type ||
-        !c.body.contains("rev") || c.body["rev"] != c.rev)
+    // A member's text, or empty when it is missing or not text: never a throw
+    // (this runs inside a store's transaction for a rebuilt record).
+    const auto text = [&](const char* key) {
+        const auto it = c.body.find(key);
+        return it != c.body.end() && it->is_string() ? it->get<std::string>() : std::string();
+    };
+    if (text("id") != c.record_id || text("type") != c.record_type || !c.body.contains("rev") ||
+        c.body["rev"] != c.rev)
         return bad("body does not match record_id, record_type and rev");
     for (const char* key : {"created_at", "updated_at", "author", "device"})
         if (!c.body.contains(key) || !c.body[key].is_string()) return bad(std::string("body.") + key + " must be text");
-    const auto project = c.record_type == "project" ? c.record_id : c.body.value("project_id", "");
+    const auto project = c.record_type == "project" ? c.record_id : text("project_id");
     if (project != device.project_id)
         return std::make_pair(403, storage::ErrorValue{storage::errc::OTHER_PROJECT, {}, "this device may write only to its own project"});
     return std::nullopt;
+}
+
+std::optional<Change> RebuildPartial(const storage::Catalogue& catalogue, const DeviceInfo& device,
+                                     const Change& change, const StoredRecord* current, const Json* base) {
+    // A record the device may not read answers as one that is not there: a
+    // partial change learns nothing of it, not even that it exists.
+    if (!current || current->deleted || change.op != "upsert" || current->record_type != change.record_type ||
+        current->project_id != device.project_id ||
+        !MayRead(catalogue, device, current->record_type, current->owner_device))
+        return std::nullopt;
+    const Json* start = base;
+    if (!start && current->rev == BaseRev(change)) start = &current->body;
+    if (!start || !start->is_object()) return std::nullopt;
+    Change whole = change;
+    whole.body = ApplyFields(*start, change);
+    // Not what the device holds (its version of the base revision was not
+    // this one: revisions are counted per device): sent whole instead.
+    if (RecordDigest(whole.body) != change.digest) return std::nullopt;
+    whole.fields = nullptr;
+    whole.removed.clear();
+    whole.digest.clear();
+    return whole;
 }
 
 Decision DecideChange(const storage::Catalogue& catalogue, const DeviceInfo& device, const Change& change,
@@ -770,6 +798,7 @@ ApiAnswer HqApi::Push(const ApiRequest& request, const DeviceInfo& device, std::
     if (changes.size() > MAX_PUSH_ITEMS)
         return Error(413, "too_many_changes", "at most " + std::to_string(MAX_PUSH_ITEMS) + " changes per push",
                      {{"max", MAX_PUSH_ITEMS}});
+    std::set<std::string> partial_records;
     for (size_t i = 0; i < changes.size(); ++i) {
         const auto& c = changes[i];
         const std::string item = "change " + std::to_string(i) + ": ";
@@ -793,6 +822,11 @@ ApiAnswer HqApi::Push(const ApiRequest& request, const DeviceInfo& device, std::
             for (const auto& name : c.removed)
                 if (name == "id" || name == "type" || name == "rev" || c.fields.contains(name))
                     return Error(400, "bad_change", item + "removed names a member that must stay: " + name);
+            // Each rebuilds a stored record: one per record in a push, so a
+            // small request cannot make headquarters copy one large record
+            // hundreds of times.
+            if (!partial_records.insert(c.record_id).second)
+                return Error(400, "bad_change", item + "a record has one partial change per push");
             continue;
         }
         if (auto problem = BodyProblem(c, device)) return Error(problem->first, problem->second.code, item + problem->second.words);
@@ -802,15 +836,24 @@ ApiAnswer HqApi::Push(const ApiRequest& request, const DeviceInfo& device, std::
     const auto report = std::exchange(waiting, std::nullopt);
     const auto results = m_store.ApplyBatch(
         device, changes,
-        [&](const Change& c, const StoredRecord* cur, const Json* base, const StoredRecord* cause,
+        [&](const Change& sent, const StoredRecord* cur, const Json* base, const StoredRecord* cause,
             const LookupFn& lookup) {
-            // A change rebuilt from its members meets the checks a whole one
-            // met before it reached the store.
+            // A partial change is rebuilt over the record it was made on, or
+            // sent again whole (the store then takes nothing more of the push).
+            std::optional<Change> rebuilt;
+            if (IsPartial(sent)) {
+                rebuilt = RebuildPartial(m_catalogue, device, sent, cur, base);
+                if (!rebuilt) return Decision{ItemStatus::SendWhole, "", {}, {}, {}, Json::object()};
+            }
+            const Change& c = rebuilt ? *rebuilt : sent;
+            // A rebuilt change meets the checks a whole one met above.
             if (auto problem = BodyProblem(c, device))
                 return Decision{ItemStatus::Rejected, problem->second.words, {}, {}, problem->second.code, {}};
             if (auto why = ClockTooFarAhead(c, now))
                 return Decision{ItemStatus::Rejected, why->words, {}, {}, why->code, why->params};
-            return DecideChange(m_catalogue, device, c, cur, base, cause, lookup);
+            auto d = DecideChange(m_catalogue, device, c, cur, base, cause, lookup);
+            if (rebuilt) d.theirs = std::move(rebuilt->body);
+            return d;
         },
         [&](const std::string& project, const std::string& sha) {
             // No live record names it now (a recording erased after a

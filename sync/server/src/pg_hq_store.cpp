@@ -671,22 +671,30 @@ std::vector<ItemResult> PgHqStore::ApplyBatch(const DeviceInfo& device, const st
             if (!r || r->project_id != device.project_id) return std::nullopt;
             return r;
         };
-        for (const auto& sent : changes) {
+        // Once the rules answer "send whole" for a change, nothing after it
+        // in the push is taken either: the device sends them again, in
+        // order (an erasure never lands before the withdrawal it follows).
+        bool stopped = false;
+        for (const auto& change : changes) {
+            if (stopped) {
+                out.push_back(SendWholeResult(change));
+                continue;
+            }
             // Writers of one record, on any process, take turns: the rules
             // decide with the record as it stands.
-            Exec(t, "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", sent.record_id);
+            Exec(t, "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", change.record_id);
             const auto seen = Exec(t, "SELECT status, coalesce(reason, ''), cur, coalesce(code, ''), device_id, "
                                             "coalesce(params, '') FROM changes WHERE change_id = $1",
-                                            sent.change_id);
+                                            change.change_id);
             if (!seen.empty() && seen[0][4].as<std::string>() != device.device_id) {
-                out.push_back({sent.change_id, ItemStatus::Rejected, "change_id is used already; make a new one", 0,
+                out.push_back({change.change_id, ItemStatus::Rejected, "change_id is used already; make a new one", 0,
                                storage::errc::CHANGE_ID_TAKEN});
                 continue;
             }
             if (!seen.empty()) {
                 const auto& s = seen[0];
                 const auto first = ParseItemStatus(s[0].as<std::string>());
-                ItemResult r{sent.change_id, ItemStatus::Duplicate, s[1].as<std::string>(), s[2].as<int64_t>(),
+                ItemResult r{change.change_id, ItemStatus::Duplicate, s[1].as<std::string>(), s[2].as<int64_t>(),
                              s[3].as<std::string>()};
                 if (const auto params = Json::parse(s[5].as<std::string>(), nullptr, false); params.is_object())
                     r.params = params;
@@ -694,26 +702,15 @@ std::vector<ItemResult> PgHqStore::ApplyBatch(const DeviceInfo& device, const st
                 out.push_back(r);
                 continue;
             }
-            const auto current = impl.LoadRecord(t, sent.record_id);
+            const auto current = impl.LoadRecord(t, change.record_id);
             std::optional<Json> base;
-            if (current && BaseRev(sent) >= 1) {
+            if (current && BaseRev(change) >= 1) {
                 const auto b = Exec(t, "SELECT body FROM revisions WHERE record_id = $1 AND rev = $2",
-                                             sent.record_id, BaseRev(sent));
+                                             change.record_id, BaseRev(change));
                 if (!b.empty())
                     base = impl.OpenBody(Bytes(b[0][0]),
-                                         Impl::RecordAd(current->project_id, sent.record_id, BaseRev(sent)));
+                                         Impl::RecordAd(current->project_id, change.record_id, BaseRev(change)));
             }
-            // A partial change is made whole over the revision it was made
-            // on; without it nothing is taken, not even its change id.
-            std::optional<Change> whole;
-            if (IsPartial(sent)) {
-                whole = WholeChange(sent, current ? &*current : nullptr, base ? &*base : nullptr);
-                if (!whole) {
-                    out.push_back(SendWhole(sent));
-                    continue;
-                }
-            }
-            const Change& change = whole ? *whole : sent;
             std::optional<StoredRecord> cause;
             if (change.op == "delete" && change.body.contains("erased_for") && change.body["erased_for"].is_string())
                 cause = in_project(change.body["erased_for"].get<std::string>());
@@ -724,6 +721,14 @@ std::vector<ItemResult> PgHqStore::ApplyBatch(const DeviceInfo& device, const st
             };
             Decision d = decide(change, current ? &*current : nullptr, base ? &*base : nullptr,
                                 cause ? &*cause : nullptr, lookup);
+            if (d.status == ItemStatus::SendWhole) {
+                // Nothing taken, not even the change id.
+                out.push_back(SendWholeResult(change));
+                stopped = true;
+                continue;
+            }
+            // The record as the device holds it: a partial change's, rebuilt.
+            const Json& theirs = d.theirs.is_null() ? change.body : d.theirs;
             if (current &&
                 (current->project_id != device.project_id || current->record_type != change.record_type) &&
                 d.status != ItemStatus::Rejected)
@@ -741,7 +746,7 @@ std::vector<ItemResult> PgHqStore::ApplyBatch(const DeviceInfo& device, const st
                 const auto owner = current ? current->owner_device : device.device_id;
                 const auto sealed =
                     pqxx::binarystring(impl.SealBody(body.dump(), Impl::RecordAd(device.project_id, change.record_id, rev)));
-                const auto echo = d.status == ItemStatus::Applied && body == change.body ? device.device_id : "";
+                const auto echo = d.status == ItemStatus::Applied && body == theirs ? device.device_id : "";
                 Exec(t, "INSERT INTO records (record_id, project_id, record_type, rev, hlc, deleted, "
                               "owner_device, cur, body, echo_device) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
                               "NULLIF($10, '')) ON CONFLICT (record_id) DO UPDATE SET project_id = excluded.project_id, "
@@ -761,7 +766,7 @@ std::vector<ItemResult> PgHqStore::ApplyBatch(const DeviceInfo& device, const st
                                   "(record_id, rev) DO NOTHING",
                                   change.record_id, change.rev,
                                   pqxx::binarystring(impl.SealBody(
-                                      change.body.dump(), Impl::RecordAd(device.project_id, change.record_id, change.rev))));
+                                      theirs.dump(), Impl::RecordAd(device.project_id, change.record_id, change.rev))));
                 for (const auto& r : Exec(t, "DELETE FROM blob_refs WHERE record_id = $1 RETURNING sha256",
                                                    change.record_id))
                     unnamed.insert(r[0].as<std::string>());

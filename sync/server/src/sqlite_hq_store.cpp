@@ -28,28 +28,9 @@ std::string HashSecret(const std::string& secret) {
     return storage::HexEncode(out, sizeof out);
 }
 
-std::optional<Change> WholeChange(const Change& change, const StoredRecord* current, const Json* base) {
-    // Only over a live record this store holds at the change's base
-    // revision: anything else is for the rules to judge whole.
-    if (!current || current->deleted || change.op != "upsert") return std::nullopt;
-    const Json* start = base;
-    if (!start && current->rev == BaseRev(change)) start = &current->body;
-    if (!start || !start->is_object()) return std::nullopt;
-    Change whole = change;
-    whole.body = ApplyFields(*start, change);
-    // Not what the device holds (its version of the base revision was not
-    // this one): the device sends its record whole, as it would have.
-    if (RecordDigest(whole.body) != change.digest) return std::nullopt;
-    whole.fields = nullptr;
-    whole.removed.clear();
-    whole.digest.clear();
-    return whole;
-}
-
-ItemResult SendWhole(const Change& change) {
+ItemResult SendWholeResult(const Change& change) {
     return {change.change_id, ItemStatus::SendWhole,
-            "headquarters does not hold the revision this change was made on; send the whole record", 0, "",
-            Json::object()};
+            "headquarters took nothing of this change; send it again, the whole record", 0, "", Json::object()};
 }
 
 SqliteHqStore::SqliteHqStore(const std::string& path, const storage::SecretBytes& key)
@@ -730,13 +711,22 @@ void SqliteHqStore::WriteGroup(const std::vector<Push*>& group) {
 void SqliteHqStore::WritePush(Push& push, PushStatements& sql, const std::string& now) {
     const auto& device = push.device;
     auto& results = push.results;
-    for (const auto& sent : push.changes) {
+    // Once the rules answer "send whole" for a change, nothing after it in
+    // the push is taken either: the device sends them again, in order, so a
+    // change never lands before one it follows (an erasure before the
+    // consent withdrawal it follows from).
+    bool stopped = false;
+    for (const auto& change : push.changes) {
+        if (stopped) {
+            results.push_back(SendWholeResult(change));
+            continue;
+        }
         auto& seen = sql.seen;
-        seen.Bind(1, sent.change_id);
+        seen.Bind(1, change.change_id);
         const bool replay = seen.Step();
         if (replay && seen.Text(4) != device.device_id) {
             // Another device's change id: its answer is not this device's to read.
-            results.push_back({sent.change_id, ItemStatus::Rejected, "change_id is used already; make a new one", 0,
+            results.push_back({change.change_id, ItemStatus::Rejected, "change_id is used already; make a new one", 0,
                                storage::errc::CHANGE_ID_TAKEN});
             seen.Reset();
             continue;
@@ -745,7 +735,7 @@ void SqliteHqStore::WritePush(Push& push, PushStatements& sql, const std::string
             // A replay (in an earlier transaction, or earlier in this one):
             // the first answer stands, reported as a duplicate.
             const auto first = ParseItemStatus(seen.Text(0));
-            ItemResult r{sent.change_id, ItemStatus::Duplicate, seen.Text(1), seen.Int(2), seen.Text(3)};
+            ItemResult r{change.change_id, ItemStatus::Duplicate, seen.Text(1), seen.Int(2), seen.Text(3)};
             if (const auto params = Json::parse(seen.Text(5), nullptr, false); params.is_object()) r.params = params;
             if (first == ItemStatus::Rejected) r.status = ItemStatus::Rejected;
             results.push_back(r);
@@ -753,24 +743,13 @@ void SqliteHqStore::WritePush(Push& push, PushStatements& sql, const std::string
             continue;
         }
         seen.Reset();
-        const auto current = sql.Load(sent.record_id);
+        const auto current = sql.Load(change.record_id);
         std::optional<Json> base;
-        if (current && BaseRev(sent) >= 1) {
-            sql.base.Bind(1, sent.record_id).Bind(2, BaseRev(sent));
+        if (current && BaseRev(change) >= 1) {
+            sql.base.Bind(1, change.record_id).Bind(2, BaseRev(change));
             if (sql.base.Step()) base = Json::parse(sql.base.Text(0));
             sql.base.Reset();
         }
-        // A partial change is made whole over the revision it was made on;
-        // without it nothing is taken, not even its change id.
-        std::optional<Change> whole;
-        if (IsPartial(sent)) {
-            whole = WholeChange(sent, current ? &*current : nullptr, base ? &*base : nullptr);
-            if (!whole) {
-                results.push_back(SendWhole(sent));
-                continue;
-            }
-        }
-        const Change& change = whole ? *whole : sent;
         std::optional<StoredRecord> cause;
         if (change.op == "delete" && change.body.contains("erased_for") && change.body["erased_for"].is_string()) {
             cause = sql.Load(change.body["erased_for"].get<std::string>());
@@ -783,6 +762,14 @@ void SqliteHqStore::WritePush(Push& push, PushStatements& sql, const std::string
         };
         Decision d = push.decide(change, current ? &*current : nullptr, base ? &*base : nullptr,
                                  cause ? &*cause : nullptr, lookup);
+        if (d.status == ItemStatus::SendWhole) {
+            // Nothing taken, not even the change id.
+            results.push_back(SendWholeResult(change));
+            stopped = true;
+            continue;
+        }
+        // The record as the device holds it: a partial change's, rebuilt.
+        const Json& theirs = d.theirs.is_null() ? change.body : d.theirs;
         if (current && (current->project_id != device.project_id || current->record_type != change.record_type) &&
             d.status != ItemStatus::Rejected)
             // The rules refuse this already; the store never writes across projects or types whatever they say.
@@ -803,7 +790,7 @@ void SqliteHqStore::WritePush(Push& push, PushStatements& sql, const std::string
             upsert.Bind(5, body.at("updated_at").get<std::string>()).Bind(6, body.value("deleted", false) ? 1 : 0);
             const auto text = body.dump();
             upsert.Bind(7, current ? current->owner_device : device.device_id).Bind(8, seq).Bind(9, text);
-            if (d.status == ItemStatus::Applied && body == change.body) upsert.Bind(10, device.device_id);
+            if (d.status == ItemStatus::Applied && body == theirs) upsert.Bind(10, device.device_id);
             else upsert.BindNull(10);
             upsert.Run();
             upsert.Reset();
@@ -814,7 +801,7 @@ void SqliteHqStore::WritePush(Push& push, PushStatements& sql, const std::string
                 // Merged: the device's own version is kept as its revision
                 // too (when that number is free), so an edit it made on top
                 // of it before pulling the merge is merged against it.
-                sql.keep_theirs.Bind(1, change.record_id).Bind(2, change.rev).Bind(3, change.body.dump()).Run();
+                sql.keep_theirs.Bind(1, change.record_id).Bind(2, change.rev).Bind(3, theirs.dump()).Run();
                 sql.keep_theirs.Reset();
             }
             // The blobs this record names, now: what it named before may be

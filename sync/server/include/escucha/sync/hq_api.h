@@ -35,6 +35,17 @@ namespace escucha::sync {
 
 // [SECTION] Rules
 
+/// The whole change a partial one (IsPartial) stands for: its members laid
+/// over the record it was made on, which is `base` (the stored revision
+/// `base_rev`) or `current` when that is its revision, and kept only when
+/// the result has the change's digest, so that it is the record the device
+/// holds. Nullopt (the device is asked for it whole) when the record is not
+/// there, is deleted, is of another type or project, or is one the device
+/// may not read (all alike: a device learns nothing of such a record), or
+/// when the rebuilt record is not the device's (docs/decisions/0027).
+[[nodiscard]] std::optional<Change> RebuildPartial(const storage::Catalogue& catalogue, const DeviceInfo& device,
+                                                   const Change& change, const StoredRecord* current, const Json* base);
+
 /// Decides what a change does to the record HQ holds: the merge rules.
 /// `current` is the record with this id in the device's project (null when
 /// new). Refuses a change whose type differs from the stored record's, and

@@ -82,8 +82,14 @@ struct Decision {
     std::vector<ConflictInfo> conflicts; ///< fields whose other version is kept aside
     std::string code;                    ///< for a refusal, its code (storage/error_code.h)
     Json params = Json::object();        ///< and that code's parameters
+    /// For a partial change (IsPartial), the whole record the device holds,
+    /// rebuilt; null for a whole change (its body is that record).
+    Json theirs = nullptr;
 };
 
+/// A partial change (IsPartial) reaches `decide` as sent: the rules rebuild
+/// it (hq_api.h), or answer SendWhole, after which the store takes nothing
+/// more of the push and answers SendWhole for the rest.
 /// Decides a change given the current record (null when new), the record
 /// as it was at the change's base revision (null when unknown), and for a
 /// deletion that names its reason (`erased_for`), that record when it is in
@@ -284,15 +290,9 @@ private:
     std::thread m_checkpoint_thread;
 };
 
-/// The whole change a partial one (IsPartial) stands for: its members over
-/// the record at its base revision, which is `base` (the stored revision of
-/// that number) or `current` when that is its revision. Nullopt when the
-/// store has neither, the record is gone or deleted, or the record rebuilt
-/// is not the one the device holds (Change::digest): nothing is taken and
-/// the device is asked for the whole record (SendWhole).
-[[nodiscard]] std::optional<Change> WholeChange(const Change& change, const StoredRecord* current, const Json* base);
-/// The answer to a partial change that WholeChange could not make whole.
-[[nodiscard]] ItemResult SendWhole(const Change& change);
+/// The answer to a change the rules said to send whole (ItemStatus::
+/// SendWhole), and to every change after it in the push: nothing taken.
+[[nodiscard]] ItemResult SendWholeResult(const Change& change);
 
 /// Lower-case hex BLAKE2b-256 of a secret (tokens, enrolment codes).
 [[nodiscard]] std::string HashSecret(const std::string& secret);
