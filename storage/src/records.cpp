@@ -924,10 +924,16 @@ void RecordStore::Write(const RecordType& type, const Json& record, const char* 
         std::string change_id;
         // A record written without its stored version (created now, or moved
         // to another project after its rows were dropped) has no row yet.
+        // An upsert row that holds a body of its own was kept when
+        // headquarters' version replaced the record (ApplyRemote): its edits
+        // are not in the record any more, so this edit, made on
+        // headquarters' version, goes in a row of its own rather than
+        // overwrite them.
         if (before) {
             auto waiting =
                 Cached("SELECT seq, change_id, base_rev, seq = (SELECT max(seq) FROM journal), fields FROM journal "
-                       "WHERE record_id = ? AND sent = 0 AND last_error IS NULL ORDER BY seq LIMIT 1");
+                       "WHERE record_id = ? AND sent = 0 AND last_error IS NULL AND NOT (op = 'upsert' AND body <> '') "
+                       "ORDER BY seq LIMIT 1");
             (*waiting).Bind(1, id);
             if ((*waiting).Step()) {
                 const int64_t seq = (*waiting).Int(0);

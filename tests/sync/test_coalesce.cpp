@@ -126,3 +126,41 @@ TEST_CASE("An edit made between two batches of a push joins the change still wai
     CHECK(hq.Records().at(ids.back())["text"] == "nota editada");
     RequireSameAsHq(hq, ana.vault);
 }
+
+TEST_CASE("An edit made on headquarters' version, pulled over an edit still waiting, keeps both", "[sync]") {
+    Hq hq;
+    Device ana(hq, "interpreter");
+    Device luis(hq, "interpreter");
+    const auto profile = ana.Add("profile", {{"kind", "collective"}, {"name", "Recolectoras"}, {"context", "inicio"}});
+    const std::string id = profile["id"];
+    REQUIRE(ana.Sync().ok);
+    REQUIRE(luis.Sync().ok);
+    // Ana writes the context; before she pushes it, a pull brings Luis's
+    // need, and her record is headquarters' version again.
+    ana.vault.Records().Update(id, {{"context", "Trabajan por arroba"}});
+    // (Luis's revision must be newer than hers: he edits twice.)
+    luis.vault.Records().Update(id, {{"needs", {"agua"}}});
+    REQUIRE(luis.Sync().ok);
+    luis.vault.Records().Update(id, {{"needs", {"guardería"}}});
+    REQUIRE(luis.Sync().ok);
+    REQUIRE(escucha::sync::SyncClient(ana.vault).PullOnly().ok);
+    REQUIRE(ana.vault.Records().Get(id)->at("needs") == Json::array({"guardería"}));
+    // She goes on editing on that version: her context waits apart.
+    ana.vault.Records().Update(id, {{"name", "Recolectoras de café"}});
+    CHECK(ana.vault.Records().PendingJournal(10).size() == 2);
+    const auto pushed = ana.Sync();
+    INFO(pushed.error);
+    REQUIRE(pushed.ok);
+    REQUIRE(luis.Sync().ok);
+    const auto at_hq = hq.Records().at(id);
+    CHECK(at_hq["context"] == "Trabajan por arroba");
+    CHECK(at_hq["needs"] == Json::array({"guardería"}));
+    CHECK(at_hq["name"] == "Recolectoras de café");
+    for (auto* d : {&ana, &luis}) {
+        const auto merged = *d->vault.Records().Get(id);
+        CHECK(merged["context"] == "Trabajan por arroba");
+        CHECK(merged["needs"] == Json::array({"guardería"}));
+        CHECK(merged["name"] == "Recolectoras de café");
+    }
+    RequireSameAsHq(hq, ana.vault);
+}
