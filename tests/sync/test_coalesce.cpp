@@ -7,6 +7,23 @@
 using namespace escucha::test;
 using escucha::sync::Json;
 
+namespace {
+
+/// Two interpreters who both hold one collective profile, synced.
+struct SharedProfile {
+    Hq hq;
+    Device ana{hq, "interpreter"};
+    Device luis{hq, "interpreter"};
+    std::string id;
+    SharedProfile() {
+        id = ana.Add("profile", {{"kind", "collective"}, {"name", "Recolectoras"}, {"context", "inicio"}})["id"];
+        REQUIRE(ana.Sync().ok);
+        REQUIRE(luis.Sync().ok);
+    }
+};
+
+} // namespace
+
 TEST_CASE("Fifty autosaves of a narrative wait and travel as one change; headquarters holds the last", "[sync]") {
     Hq hq;
     Device ana(hq, "researcher");
@@ -27,13 +44,8 @@ TEST_CASE("Fifty autosaves of a narrative wait and travel as one change; headqua
 }
 
 TEST_CASE("Autosaves of a shared profile made as one change merge with another device's edit", "[sync]") {
-    Hq hq;
-    Device ana(hq, "interpreter");
-    Device luis(hq, "interpreter");
-    const auto profile = ana.Add("profile", {{"kind", "collective"}, {"name", "Recolectoras"}, {"context", "inicio"}});
-    const std::string id = profile["id"];
-    REQUIRE(ana.Sync().ok);
-    REQUIRE(luis.Sync().ok);
+    SharedProfile shared;
+    auto& [hq, ana, luis, id] = shared;
     // Ana writes the context for a while; Luis adds a need and syncs first.
     std::string context = "Trabajan";
     for (int i = 0; i < 50; ++i) {
@@ -128,13 +140,8 @@ TEST_CASE("An edit made between two batches of a push joins the change still wai
 }
 
 TEST_CASE("An edit made on headquarters' version, pulled over an edit still waiting, keeps both", "[sync]") {
-    Hq hq;
-    Device ana(hq, "interpreter");
-    Device luis(hq, "interpreter");
-    const auto profile = ana.Add("profile", {{"kind", "collective"}, {"name", "Recolectoras"}, {"context", "inicio"}});
-    const std::string id = profile["id"];
-    REQUIRE(ana.Sync().ok);
-    REQUIRE(luis.Sync().ok);
+    SharedProfile shared;
+    auto& [hq, ana, luis, id] = shared;
     // Ana writes the context; before she pushes it, a pull brings Luis's
     // need, and her record is headquarters' version again.
     ana.vault.Records().Update(id, {{"context", "Trabajan por arroba"}});

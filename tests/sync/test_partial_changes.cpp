@@ -44,17 +44,27 @@ size_t BytesOfSync(Device& device, FaultProxy& proxy, sync::SyncReport* report =
     return proxy.BytesFromClient() - before;
 }
 
+/// A researcher whose device reaches headquarters through a proxy that
+/// counts bytes, with a 20 KB narrative pushed.
+struct NarrativeAtHq {
+    Hq hq;
+    FaultProxy proxy{hq.process.Port()};
+    Device ana{hq, "researcher", "http://127.0.0.1:" + std::to_string(proxy.Port())};
+    std::string text;
+    std::string id;
+    size_t created_bytes = 0; ///< sent by the sync that pushed it
+    explicit NarrativeAtHq(unsigned seed) : text(LongText(20'000, seed)) {
+        id = ana.Add("narrative", {{"title", "La cosecha"}, {"text", text}})["id"];
+        created_bytes = BytesOfSync(ana, proxy);
+    }
+};
+
 } // namespace
 
 TEST_CASE("An edit of one member of a narrative headquarters has sends that member; HQ holds the whole record",
           "[sync]") {
-    Hq hq;
-    FaultProxy proxy(hq.process.Port());
-    Device ana(hq, "researcher", "http://127.0.0.1:" + std::to_string(proxy.Port()));
-    const auto text = LongText(20'000, 7);
-    const auto story = ana.Add("narrative", {{"title", "La cosecha"}, {"text", text}});
-    const std::string id = story["id"];
-    const auto created = BytesOfSync(ana, proxy);
+    NarrativeAtHq at(7);
+    auto& [hq, proxy, ana, text, id, created] = at;
 
     ana.vault.Records().Update(id, {{"title", "La cosecha de 2026"}});
     const auto row = ana.vault.Records().PendingJournal(10).back();
@@ -81,13 +91,8 @@ TEST_CASE("An edit of one member of a narrative headquarters has sends that memb
 }
 
 TEST_CASE("Headquarters put back from a backup asks for the whole record, which lands in the same sync", "[sync]") {
-    Hq hq;
-    FaultProxy proxy(hq.process.Port());
-    Device ana(hq, "researcher", "http://127.0.0.1:" + std::to_string(proxy.Port()));
-    const auto text = LongText(20'000, 11);
-    const auto story = ana.Add("narrative", {{"title", "Río"}, {"text", text}});
-    const std::string id = story["id"];
-    REQUIRE(ana.Sync().ok);
+    NarrativeAtHq at(11);
+    auto& [hq, proxy, ana, text, id, created] = at;
     const auto backup = (hq.dir / "backup").string();
     (void)hq.process.Admin({"backup", "--out", backup});
 

@@ -419,7 +419,7 @@ bool SyncClient::PushBatch(const std::vector<storage::JournalEntry>& batch, Sync
         if (partial[i]) partial_records.insert(e.record_id);
         request.changes.push_back(std::move(change));
     }
-    const bool any_partial = std::find(partial.begin(), partial.end(), true) != partial.end();
+    const bool any_partial = !partial_records.empty();
     const auto result = m_http.PostCompressed(base + "/v1/push", Json(request).dump(), token);
     if (result.transport_error || result.status == 401 || result.status >= 500 || result.status == 413 ||
         result.status == 429) {
