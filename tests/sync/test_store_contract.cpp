@@ -174,6 +174,50 @@ TEMPLATE_TEST_CASE("Every store applies a change once and answers a replay with 
     }
 }
 
+TEMPLATE_TEST_CASE("Every store decides each change of a push with what the changes before it wrote",
+                   "[sync][store]", SqliteStoreFactory, PostgresStoreFactory) {
+    ESCUCHA_STORE_OR_SKIP();
+    const auto project = store.CreateProject("Café Nariño");
+    const auto a = EnrolIn(store, project.id, sync::Role::Researcher);
+    const auto id = storage::NewUuidV7();
+    const auto v1 = Body(project.id, "field_note", id, 1, "uno");
+    REQUIRE(store.ApplyBatch(a.device, {ChangeOf(v1)}, ApplyAll)[0].status == sync::ItemStatus::Applied);
+    // What the rules were shown for each change, in order.
+    std::vector<std::pair<int64_t, std::string>> currents, bases;
+    const sync::DecideFn watch = [&](const sync::Change& c, const sync::StoredRecord* cur, const Json* base,
+                                     const sync::StoredRecord* cause, const sync::LookupFn& lookup) {
+        currents.emplace_back(cur ? cur->rev : 0, cur ? cur->body["text"].get<std::string>() : "");
+        bases.emplace_back(base ? (*base)["rev"].get<int64_t>() : 0,
+                           base ? (*base)["text"].get<std::string>() : "");
+        return ApplyAll(c, cur, base, cause, lookup);
+    };
+    auto v2 = Body(project.id, "field_note", id, 2, "dos");
+    auto v3 = Body(project.id, "field_note", id, 3, "tres");
+    const auto other = Body(project.id, "field_note", storage::NewUuidV7(), 1, "otra");
+    const auto twice = storage::NewUuidV7();
+    // Two edits of one record, a new record, and a change id sent twice.
+    const auto r = store.ApplyBatch(a.device, {ChangeOf(v2), ChangeOf(other, twice), ChangeOf(v3), ChangeOf(other, twice)},
+                                    watch);
+    REQUIRE(r.size() == 4);
+    CHECK(r[0].status == sync::ItemStatus::Applied);
+    CHECK(r[1].status == sync::ItemStatus::Applied);
+    CHECK(r[2].status == sync::ItemStatus::Applied);
+    CHECK(r[3].status == sync::ItemStatus::Duplicate);
+    CHECK(r[3].server_seq == r[1].server_seq);
+    // The second edit saw the first as the record and as its base revision.
+    REQUIRE(currents.size() == 3);
+    CHECK(currents[0] == std::pair<int64_t, std::string>{1, "uno"});
+    CHECK(bases[0] == std::pair<int64_t, std::string>{1, "uno"});
+    CHECK(currents[1] == std::pair<int64_t, std::string>{0, ""});
+    CHECK(currents[2] == std::pair<int64_t, std::string>{2, "dos"});
+    CHECK(bases[2] == std::pair<int64_t, std::string>{2, "dos"});
+    std::map<std::string, sync::StoredRecord> held;
+    store.ForEachRecord(project.id, [&](const sync::StoredRecord& rec) { held[rec.body["id"]] = rec; });
+    CHECK(held[id].body == v3);
+    CHECK(held[other["id"]].body == other);
+    CHECK(store.CountRecords(project.id) == 3);
+}
+
 TEMPLATE_TEST_CASE("Every store pages a pull without losing or repeating a record", "[sync][store]",
                    SqliteStoreFactory, PostgresStoreFactory) {
     ESCUCHA_STORE_OR_SKIP();

@@ -153,6 +153,16 @@ std::string TextArray(const std::vector<std::string>& values) {
     return out + "}";
 }
 
+/// A PostgreSQL bigint[] literal of `values`.
+std::string IntArray(const std::vector<int64_t>& values) {
+    std::string out = "{";
+    for (size_t i = 0; i < values.size(); ++i) {
+        if (i) out += ',';
+        out += std::to_string(values[i]);
+    }
+    return out + "}";
+}
+
 std::string Now() { return storage::FormatIsoMillis(storage::SystemMillis()); }
 
 } // namespace
@@ -675,24 +685,74 @@ std::vector<ItemResult> PgHqStore::ApplyBatch(const DeviceInfo& device, const st
         // in the push is taken either: the device sends them again, in
         // order (an erasure never lands before the withdrawal it follows).
         bool stopped = false;
+        // A push reads what it needs in a few statements, not several per
+        // change: each round trip costs both processes CPU, and on a busy
+        // server that is most of a push (docs/PERFORMANCE.md).
+        std::vector<std::string> record_ids, change_ids;
+        for (const auto& change : changes) {
+            record_ids.push_back(change.record_id);
+            change_ids.push_back(change.change_id);
+        }
+        // Writers of one record, on any process, take turns: the rules decide
+        // with the record as it stands. All of a push's records are locked at
+        // once, in one order for every writer, so two pushes never wait on
+        // each other in a circle.
+        Exec(t,
+             "SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT hashtextextended(id, 0) AS k FROM "
+             "unnest($1::text[]) AS id ORDER BY k) AS keys",
+             TextArray(record_ids));
+        const auto seen_rows = Exec(t,
+                                    "SELECT change_id, status, coalesce(reason, ''), cur, coalesce(code, ''), "
+                                    "device_id, coalesce(params, '') FROM changes WHERE change_id = ANY($1::text[])",
+                                    TextArray(change_ids));
+        std::map<std::string, pqxx::row> seen_before;
+        for (const auto& r : seen_rows) seen_before.emplace(r[0].as<std::string>(), r);
+        const auto record_rows = Exec(t,
+                                      "SELECT body, rev, hlc, deleted, owner_device, cur, record_type, project_id, "
+                                      "record_id FROM records WHERE record_id = ANY($1::text[])",
+                                      TextArray(record_ids));
+        std::map<std::string, pqxx::row> stored_before;
+        for (const auto& r : record_rows) stored_before.emplace(r[8].as<std::string>(), r);
+        std::vector<std::string> base_ids;
+        std::vector<int64_t> base_revs;
+        for (const auto& change : changes)
+            if (stored_before.count(change.record_id) && BaseRev(change) >= 1) {
+                base_ids.push_back(change.record_id);
+                base_revs.push_back(BaseRev(change));
+            }
+        const auto base_rows = base_ids.empty()
+                                   ? pqxx::result()
+                                   : Exec(t,
+                                          "SELECT r.record_id, r.rev, r.body FROM revisions r JOIN unnest($1::text[], "
+                                          "$2::bigint[]) AS b (record_id, rev) ON r.record_id = b.record_id AND r.rev "
+                                          "= b.rev",
+                                          TextArray(base_ids), IntArray(base_revs));
+        std::map<std::pair<std::string, int64_t>, pqxx::row> bases_before;
+        for (const auto& r : base_rows) bases_before.emplace(std::pair(r[0].as<std::string>(), r[1].as<int64_t>()), r);
+        // What was read above holds for a record or change id until this push
+        // writes it; after that, it is read again, with the push's own writes.
+        std::set<std::string> written_records, written_changes;
         for (const auto& change : changes) {
             if (stopped) {
                 out.push_back(SendWholeResult(change));
                 continue;
             }
-            // Writers of one record, on any process, take turns: the rules
-            // decide with the record as it stands.
-            Exec(t, "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", change.record_id);
-            const auto seen = Exec(t, "SELECT status, coalesce(reason, ''), cur, coalesce(code, ''), device_id, "
-                                            "coalesce(params, '') FROM changes WHERE change_id = $1",
-                                            change.change_id);
-            if (!seen.empty() && seen[0][4].as<std::string>() != device.device_id) {
+            std::optional<pqxx::row> seen;
+            if (!written_changes.count(change.change_id)) {
+                if (const auto it = seen_before.find(change.change_id); it != seen_before.end()) seen = it->second;
+            } else if (const auto again = Exec(t, "SELECT change_id, status, coalesce(reason, ''), cur, coalesce(code, "
+                                                  "''), device_id, coalesce(params, '') FROM changes WHERE change_id = $1",
+                                               change.change_id);
+                       !again.empty()) {
+                seen = again[0];
+            }
+            if (seen && (*seen)[5].as<std::string>() != device.device_id) {
                 out.push_back({change.change_id, ItemStatus::Rejected, "change_id is used already; make a new one", 0,
                                storage::errc::CHANGE_ID_TAKEN});
                 continue;
             }
-            if (!seen.empty()) {
-                const auto& s = seen[0];
+            if (seen) {
+                const auto s = seen->slice(1, 7);
                 const auto first = ParseItemStatus(s[0].as<std::string>());
                 ItemResult r{change.change_id, ItemStatus::Duplicate, s[1].as<std::string>(), s[2].as<int64_t>(),
                              s[3].as<std::string>()};
@@ -702,13 +762,24 @@ std::vector<ItemResult> PgHqStore::ApplyBatch(const DeviceInfo& device, const st
                 out.push_back(r);
                 continue;
             }
-            const auto current = impl.LoadRecord(t, change.record_id);
+            const bool fresh = !written_records.count(change.record_id);
+            std::optional<StoredRecord> current;
+            if (!fresh) current = impl.LoadRecord(t, change.record_id);
+            else if (const auto it = stored_before.find(change.record_id); it != stored_before.end())
+                current = impl.RecordFrom(it->second);
             std::optional<Json> base;
             if (current && BaseRev(change) >= 1) {
-                const auto b = Exec(t, "SELECT body FROM revisions WHERE record_id = $1 AND rev = $2",
-                                             change.record_id, BaseRev(change));
-                if (!b.empty())
-                    base = impl.OpenBody(Bytes(b[0][0]),
+                std::optional<std::string> sealed_base;
+                if (fresh) {
+                    if (const auto it = bases_before.find({change.record_id, BaseRev(change)}); it != bases_before.end())
+                        sealed_base = Bytes(it->second[2]);
+                } else if (const auto b = Exec(t, "SELECT body FROM revisions WHERE record_id = $1 AND rev = $2",
+                                               change.record_id, BaseRev(change));
+                           !b.empty()) {
+                    sealed_base = Bytes(b[0][0]);
+                }
+                if (sealed_base)
+                    base = impl.OpenBody(*sealed_base,
                                          Impl::RecordAd(current->project_id, change.record_id, BaseRev(change)));
             }
             std::optional<StoredRecord> cause;
@@ -740,6 +811,7 @@ std::vector<ItemResult> PgHqStore::ApplyBatch(const DeviceInfo& device, const st
             int64_t cur = 0;
             if (d.status == ItemStatus::Applied || d.status == ItemStatus::Conflict) {
                 cur = cursor.Next();
+                written_records.insert(change.record_id);
                 const auto& body = d.body;
                 const int64_t rev = body.at("rev").get<int64_t>();
                 const bool deleted = body.value("deleted", false);
@@ -747,17 +819,26 @@ std::vector<ItemResult> PgHqStore::ApplyBatch(const DeviceInfo& device, const st
                 const auto sealed =
                     pqxx::binarystring(impl.SealBody(body.dump(), Impl::RecordAd(device.project_id, change.record_id, rev)));
                 const auto echo = d.status == ItemStatus::Applied && body == theirs ? device.device_id : "";
-                Exec(t, "INSERT INTO records (record_id, project_id, record_type, rev, hlc, deleted, "
-                              "owner_device, cur, body, echo_device) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
-                              "NULLIF($10, '')) ON CONFLICT (record_id) DO UPDATE SET project_id = excluded.project_id, "
-                              "record_type = excluded.record_type, rev = excluded.rev, hlc = excluded.hlc, deleted = "
-                              "excluded.deleted, owner_device = excluded.owner_device, cur = excluded.cur, body = "
-                              "excluded.body, echo_device = excluded.echo_device",
-                              change.record_id, device.project_id, change.record_type, rev,
-                              body.at("updated_at").get<std::string>(), deleted, owner, cur, sealed, echo);
-                Exec(t, "INSERT INTO revisions (record_id, rev, body) VALUES ($1, $2, $3) ON CONFLICT "
-                              "(record_id, rev) DO UPDATE SET body = excluded.body",
-                              change.record_id, rev, sealed);
+                // The record, its revision, the change and the blobs it no
+                // longer names, in one statement (one round trip).
+                for (const auto& r : Exec(
+                         t,
+                         "WITH rec AS (INSERT INTO records (record_id, project_id, record_type, rev, hlc, deleted, "
+                         "owner_device, cur, body, echo_device) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULLIF($10, "
+                         "'')) ON CONFLICT (record_id) DO UPDATE SET project_id = excluded.project_id, record_type = "
+                         "excluded.record_type, rev = excluded.rev, hlc = excluded.hlc, deleted = excluded.deleted, "
+                         "owner_device = excluded.owner_device, cur = excluded.cur, body = excluded.body, echo_device = "
+                         "excluded.echo_device), "
+                         "rev AS (INSERT INTO revisions (record_id, rev, body) VALUES ($1, $4, $9) ON CONFLICT "
+                         "(record_id, rev) DO UPDATE SET body = excluded.body), "
+                         "chg AS (INSERT INTO changes (change_id, device_id, status, reason, cur, received_at, code, "
+                         "params) VALUES ($11, $12, $13, $14, $8, $15, $16, NULLIF($17, ''))) "
+                         "DELETE FROM blob_refs WHERE record_id = $1 RETURNING sha256",
+                         change.record_id, device.project_id, change.record_type, rev,
+                         body.at("updated_at").get<std::string>(), deleted, owner, cur, sealed, echo, change.change_id,
+                         device.device_id, std::string(ItemStatusName(d.status)), d.reason, now, d.code,
+                         d.params.is_object() && !d.params.empty() ? d.params.dump() : std::string()))
+                    unnamed.insert(r[0].as<std::string>());
                 if (rev != change.rev && !deleted)
                     // Merged: the device's own version is kept as its revision
                     // too (when that number is free), so an edit it made on top
@@ -767,9 +848,6 @@ std::vector<ItemResult> PgHqStore::ApplyBatch(const DeviceInfo& device, const st
                                   change.record_id, change.rev,
                                   pqxx::binarystring(impl.SealBody(
                                       theirs.dump(), Impl::RecordAd(device.project_id, change.record_id, change.rev))));
-                for (const auto& r : Exec(t, "DELETE FROM blob_refs WHERE record_id = $1 RETURNING sha256",
-                                                   change.record_id))
-                    unnamed.insert(r[0].as<std::string>());
                 for (const auto& sha : impl.BlobsNamedBy(fields, change.record_type, body))
                     Exec(t, "INSERT INTO blob_refs (project_id, sha256, record_id, record_type, owner_device) "
                                   "VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
@@ -790,10 +868,12 @@ std::vector<ItemResult> PgHqStore::ApplyBatch(const DeviceInfo& device, const st
                                   c.other_author, c.other_device, c.other_hlc);
                 }
             }
-            Exec(t, "INSERT INTO changes (change_id, device_id, status, reason, cur, received_at, code, params) "
-                          "VALUES ($1, $2, $3, $4, $5, $6, $7, NULLIF($8, ''))",
-                          change.change_id, device.device_id, std::string(ItemStatusName(d.status)), d.reason, cur,
-                          now, d.code, d.params.is_object() && !d.params.empty() ? d.params.dump() : std::string());
+            else
+                Exec(t, "INSERT INTO changes (change_id, device_id, status, reason, cur, received_at, code, params) "
+                        "VALUES ($1, $2, $3, $4, $5, $6, $7, NULLIF($8, ''))",
+                     change.change_id, device.device_id, std::string(ItemStatusName(d.status)), d.reason, cur, now,
+                     d.code, d.params.is_object() && !d.params.empty() ? d.params.dump() : std::string());
+            written_changes.insert(change.change_id);
             out.push_back({change.change_id, d.status, d.reason, cur, d.code, d.params});
         }
         if (waiting)
