@@ -153,6 +153,15 @@ std::string TextArray(const std::vector<std::string>& values) {
     return out + "}";
 }
 
+/// Runs `sql` planned for the values given, not as a prepared statement. For
+/// a lookup of a list of keys (`= ANY($1)`): a prepared statement's generic
+/// plan, made while a table was small, scans the whole table for each
+/// call once the table has grown; a plan for the values uses the index.
+template <typename... Args>
+pqxx::result ExecPlannedFor(pqxx::transaction_base& t, const std::string& sql, Args&&... args) {
+    return t.exec_params(sql, std::forward<Args>(args)...);
+}
+
 /// A PostgreSQL bigint[] literal of `values`.
 std::string IntArray(const std::vector<int64_t>& values) {
     std::string out = "{";
@@ -701,13 +710,13 @@ std::vector<ItemResult> PgHqStore::ApplyBatch(const DeviceInfo& device, const st
              "SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT hashtextextended(id, 0) AS k FROM "
              "unnest($1::text[]) AS id ORDER BY k) AS keys",
              TextArray(record_ids));
-        const auto seen_rows = Exec(t,
+        const auto seen_rows = ExecPlannedFor(t,
                                     "SELECT change_id, status, coalesce(reason, ''), cur, coalesce(code, ''), "
                                     "device_id, coalesce(params, '') FROM changes WHERE change_id = ANY($1::text[])",
                                     TextArray(change_ids));
         std::map<std::string, pqxx::row> seen_before;
         for (const auto& r : seen_rows) seen_before.emplace(r[0].as<std::string>(), r);
-        const auto record_rows = Exec(t,
+        const auto record_rows = ExecPlannedFor(t,
                                       "SELECT body, rev, hlc, deleted, owner_device, cur, record_type, project_id, "
                                       "record_id FROM records WHERE record_id = ANY($1::text[])",
                                       TextArray(record_ids));
@@ -722,7 +731,7 @@ std::vector<ItemResult> PgHqStore::ApplyBatch(const DeviceInfo& device, const st
             }
         const auto base_rows = base_ids.empty()
                                    ? pqxx::result()
-                                   : Exec(t,
+                                   : ExecPlannedFor(t,
                                           "SELECT r.record_id, r.rev, r.body FROM revisions r JOIN unnest($1::text[], "
                                           "$2::bigint[]) AS b (record_id, rev) ON r.record_id = b.record_id AND r.rev "
                                           "= b.rev",
