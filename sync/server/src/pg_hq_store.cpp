@@ -716,16 +716,25 @@ std::vector<ItemResult> PgHqStore::ApplyBatch(const DeviceInfo& device, const st
                                     TextArray(change_ids));
         std::map<std::string, pqxx::row> seen_before;
         for (const auto& r : seen_rows) seen_before.emplace(r[0].as<std::string>(), r);
-        const auto record_rows = ExecPlannedFor(t,
-                                      "SELECT body, rev, hlc, deleted, owner_device, cur, record_type, project_id, "
-                                      "record_id FROM records WHERE record_id = ANY($1::text[])",
-                                      TextArray(record_ids));
+        // Records and base revisions only for the changes not taken before:
+        // a push sent again reads none of its bodies.
+        std::vector<std::string> new_record_ids;
+        for (const auto& change : changes)
+            if (!seen_before.count(change.change_id)) new_record_ids.push_back(change.record_id);
+        const auto record_rows = new_record_ids.empty()
+                                     ? pqxx::result()
+                                     : ExecPlannedFor(t,
+                                                      "SELECT body, rev, hlc, deleted, owner_device, cur, record_type, "
+                                                      "project_id, record_id FROM records WHERE record_id = "
+                                                      "ANY($1::text[])",
+                                                      TextArray(new_record_ids));
         std::map<std::string, pqxx::row> stored_before;
         for (const auto& r : record_rows) stored_before.emplace(r[8].as<std::string>(), r);
         std::vector<std::string> base_ids;
         std::vector<int64_t> base_revs;
         for (const auto& change : changes)
-            if (stored_before.count(change.record_id) && BaseRev(change) >= 1) {
+            if (!seen_before.count(change.change_id) && stored_before.count(change.record_id) &&
+                BaseRev(change) >= 1) {
                 base_ids.push_back(change.record_id);
                 base_revs.push_back(BaseRev(change));
             }
