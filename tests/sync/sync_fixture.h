@@ -3,6 +3,7 @@
 
 #include "escucha/capture/listening_records.h"
 #include "escucha/interpret/interpretation_records.h"
+#include "escucha/storage/clock.h"
 #include "escucha/sync/hq_at_rest.h"
 #include "escucha/sync/sync_client.h"
 #include "files.h"
@@ -20,6 +21,36 @@ namespace escucha::test {
 using sync::Json;
 
 inline const storage::Catalogue& AllTypes() { return interpret::AllRecordTypes(); }
+
+/// A record as a device pushes it: a field note (or a record of `type`) of
+/// `project`, at revision `rev`, last written at `millis`.
+inline Json RecordBody(const std::string& project, const std::string& id, const std::string& text = "nota",
+                       int64_t rev = 1, const std::string& type = "field_note",
+                       int64_t millis = storage::SystemMillis()) {
+    return {{"id", id},
+            {"type", type},
+            {"project_id", project},
+            {"text", text},
+            {"created_at", "2026-01-01T00:00:00.000Z"},
+            {"updated_at", storage::HlcTimestamp{millis, 0}.ToString()},
+            {"author", "a"},
+            {"device", "d"},
+            {"rev", rev},
+            {"deleted", false}};
+}
+
+/// A change carrying `body` whole, its revision and operation taken from it.
+inline sync::Change WholeChange(const Json& body, const std::string& change_id = storage::NewUuidV7()) {
+    sync::Change c;
+    c.change_id = change_id;
+    c.record_type = body["type"];
+    c.record_id = body["id"];
+    c.rev = body["rev"];
+    c.op = body.value("deleted", false) ? "delete" : "upsert";
+    c.hlc = body["updated_at"];
+    c.body = body;
+    return c;
+}
 
 /// A headquarters with one project.
 struct Hq {

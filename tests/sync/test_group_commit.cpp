@@ -28,28 +28,11 @@ using sync::Json;
 namespace {
 
 Json Note(const std::string& project, const std::string& id, int64_t millis = storage::SystemMillis()) {
-    return {{"id", id},
-            {"type", "field_note"},
-            {"project_id", project},
-            {"text", std::string("nota ").append(id)},
-            {"created_at", "2026-01-01T00:00:00.000Z"},
-            {"updated_at", storage::HlcTimestamp{millis, 0}.ToString()},
-            {"author", "a"},
-            {"device", "d"},
-            {"rev", 1},
-            {"deleted", false}};
+    return RecordBody(project, id, std::string("nota ").append(id), 1, "field_note", millis);
 }
 
 sync::Change ChangeOf(const Json& body, const std::string& change_id = storage::NewUuidV7()) {
-    sync::Change c;
-    c.change_id = change_id;
-    c.record_type = body["type"];
-    c.record_id = body["id"];
-    c.rev = 1;
-    c.op = "upsert";
-    c.hlc = body["updated_at"];
-    c.body = body;
-    return c;
+    return WholeChange(body, change_id);
 }
 
 /// A push request's body, as a device sends it (the protocol's own JSON).

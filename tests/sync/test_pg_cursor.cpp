@@ -24,29 +24,10 @@ using sync::Json;
 namespace {
 
 Json Note(const std::string& project, const std::string& id, const std::string& text = "nota") {
-    return {{"id", id},
-            {"type", "field_note"},
-            {"project_id", project},
-            {"text", text},
-            {"created_at", "2026-01-01T00:00:00.000Z"},
-            {"updated_at", storage::HlcTimestamp{storage::SystemMillis(), 0}.ToString()},
-            {"author", "a"},
-            {"device", "d"},
-            {"rev", 1},
-            {"deleted", false}};
+    return RecordBody(project, id, text);
 }
 
-sync::Change ChangeOf(const Json& body) {
-    sync::Change c;
-    c.change_id = storage::NewUuidV7();
-    c.record_type = body["type"];
-    c.record_id = body["id"];
-    c.rev = 1;
-    c.op = "upsert";
-    c.hlc = body["updated_at"];
-    c.body = body;
-    return c;
-}
+sync::Change ChangeOf(const Json& body) { return WholeChange(body); }
 
 sync::Decision Applied(const sync::Change& c) {
     sync::Decision d;

@@ -40,28 +40,11 @@ Enrolled EnrolIn(sync::HqStore& store, const std::string& project, sync::Role ro
 
 Json Body(const std::string& project, const std::string& type, const std::string& id, int64_t rev,
           const std::string& text = "nota") {
-    return {{"id", id},
-            {"type", type},
-            {"project_id", project},
-            {"text", text},
-            {"created_at", "2026-01-01T00:00:00.000Z"},
-            {"updated_at", storage::HlcTimestamp{storage::SystemMillis(), 0}.ToString()},
-            {"author", "a"},
-            {"device", "d"},
-            {"rev", rev},
-            {"deleted", false}};
+    return RecordBody(project, id, text, rev, type);
 }
 
 sync::Change ChangeOf(const Json& body, const std::string& change_id = storage::NewUuidV7()) {
-    sync::Change c;
-    c.change_id = change_id;
-    c.record_type = body["type"];
-    c.record_id = body["id"];
-    c.rev = body["rev"];
-    c.op = body.value("deleted", false) ? "delete" : "upsert";
-    c.hlc = body["updated_at"];
-    c.body = body;
-    return c;
+    return WholeChange(body, change_id);
 }
 
 /// Stores every change as it comes.
