@@ -27,12 +27,22 @@ inline std::map<std::string, std::string> Snapshot(const std::filesystem::path& 
     return files;
 }
 
-/// Names of the files below `dir` holding `needle` as plain bytes.
-inline std::string FilesContaining(const std::filesystem::path& dir, const std::string& needle) {
+/// Names of the files below `dir` holding any of `needles` as plain bytes,
+/// each with the number of the first needle found in it.
+inline std::string FilesContainingAny(const std::filesystem::path& dir, const std::vector<std::string>& needles) {
     std::string found;
     for (const auto& [name, bytes] : Snapshot(dir))
-        if (bytes.find(needle) != std::string::npos) found += name + " ";
+        for (size_t i = 0; i < needles.size(); ++i)
+            if (bytes.find(needles[i]) != std::string::npos) {
+                found += name + " (" + std::to_string(i) + ") ";
+                break;
+            }
     return found;
+}
+
+/// Names of the files below `dir` holding `needle` as plain bytes.
+inline std::string FilesContaining(const std::filesystem::path& dir, const std::string& needle) {
+    return FilesContainingAny(dir, {needle});
 }
 
 /// Marks that open media in the clear: an Ogg page, an Opus stream's
@@ -44,6 +54,11 @@ inline std::vector<std::string> PlainMediaMarks() {
     using namespace std::string_literals;
     return {"OggS\0"s,  "OpusHead"s, "OpusTags"s, "WAVEfmt "s, "fLaC\0\0\0\x22"s, "fLaC\x80\0\0\x22"s,
             "JFIF\0"s};
+}
+
+/// Names of the files below `dir` that hold media in the clear.
+inline std::string FilesWithPlainMedia(const std::filesystem::path& dir) {
+    return FilesContainingAny(dir, PlainMediaMarks());
 }
 
 inline void WriteFile(const std::filesystem::path& path, const std::string& bytes) {

@@ -102,7 +102,7 @@ struct Synced {
         CHECK(FilesContaining(Dir(), CANARY).empty());
         CHECK(FilesContaining(Dir(), BLOB_CANARY).empty());
         CHECK(FilesContaining(Dir(), "Rosa, la cosecha").empty());
-        for (const auto& mark : escucha::test::PlainMediaMarks()) CHECK(FilesContaining(Dir(), mark) == "");
+        CHECK(FilesWithPlainMedia(Dir()) == "");
         CHECK(FilesContaining(Dir(), "SQLite format 3").empty());
         CHECK(FilesContaining(Dir(), "Café Nariño").empty()); // the project's name
     }

@@ -153,15 +153,6 @@ std::string TextArray(const std::vector<std::string>& values) {
     return out + "}";
 }
 
-/// Runs `sql` planned for the values given, not as a prepared statement. For
-/// a lookup of a list of keys (`= ANY($1)`): a prepared statement's generic
-/// plan, made while a table was small, scans the whole table for each
-/// call once the table has grown; a plan for the values uses the index.
-template <typename... Args>
-pqxx::result ExecPlannedFor(pqxx::transaction_base& t, const std::string& sql, Args&&... args) {
-    return t.exec_params(sql, std::forward<Args>(args)...);
-}
-
 /// A PostgreSQL bigint[] literal of `values`.
 std::string IntArray(const std::vector<int64_t>& values) {
     std::string out = "{";
@@ -286,6 +277,8 @@ struct PgHqStore::Impl {
         return RecordFrom(r[0]);
     }
 
+    class PushReads;
+
     std::vector<std::string> BlobsNamedBy(const BlobFields& fields_by_type, const std::string& type,
                                           const Json& body) const {
         std::vector<std::string> out;
@@ -343,6 +336,95 @@ private:
 };
 
 } // namespace
+
+/// What a push reads before the rules decide: the answers given before to its
+/// change ids, its records and their base revisions, each list in one
+/// statement (a few statements per change were most of a push's cost:
+/// docs/PERFORMANCE.md). A record or change id the push has written since is
+/// read again, so that a later change of the push sees the earlier one.
+class PgHqStore::Impl::PushReads {
+public:
+    PushReads(pqxx::transaction_base& t, const Impl& impl, const std::vector<Change>& changes) : m_t(t), m_impl(impl) {
+        std::vector<std::string> change_ids;
+        for (const auto& change : changes) change_ids.push_back(change.change_id);
+        for (const auto& r : Answers(change_ids)) m_answers.emplace(r[0].as<std::string>(), r);
+        // Records and base revisions only for the changes not taken before:
+        // a push sent again reads none of its bodies.
+        std::vector<std::string> record_ids;
+        for (const auto& change : changes)
+            if (!m_answers.count(change.change_id)) record_ids.push_back(change.record_id);
+        for (const auto& r : Records(record_ids)) m_records.emplace(r[8].as<std::string>(), r);
+        std::vector<std::string> base_ids;
+        std::vector<int64_t> base_revs;
+        for (const auto& change : changes)
+            if (!m_answers.count(change.change_id) && m_records.count(change.record_id) && BaseRev(change) >= 1) {
+                base_ids.push_back(change.record_id);
+                base_revs.push_back(BaseRev(change));
+            }
+        for (const auto& r : Revisions(base_ids, base_revs))
+            m_revisions.emplace(std::pair(r[0].as<std::string>(), r[1].as<int64_t>()), r);
+    }
+
+    /// The answer kept for `change_id`: change_id, status, reason, cur, code, device_id, params.
+    std::optional<pqxx::row> Answer(const std::string& change_id) {
+        if (m_answered.count(change_id)) {
+            const auto rows = Answers({change_id});
+            if (rows.empty()) return std::nullopt;
+            return rows[0];
+        }
+        const auto it = m_answers.find(change_id);
+        if (it == m_answers.end()) return std::nullopt;
+        return it->second;
+    }
+    std::optional<StoredRecord> Record(const std::string& record_id) {
+        if (m_written.count(record_id)) return m_impl.LoadRecord(m_t, record_id);
+        const auto it = m_records.find(record_id);
+        if (it == m_records.end()) return std::nullopt;
+        return m_impl.RecordFrom(it->second);
+    }
+    /// Revision `rev` of a record, as stored (sealed).
+    std::optional<std::string> Revision(const std::string& record_id, int64_t rev) {
+        if (m_written.count(record_id)) {
+            const auto rows = Revisions({record_id}, {rev});
+            if (rows.empty()) return std::nullopt;
+            return Bytes(rows[0][2]);
+        }
+        const auto it = m_revisions.find({record_id, rev});
+        if (it == m_revisions.end()) return std::nullopt;
+        return Bytes(it->second[2]);
+    }
+    void Wrote(const std::string& record_id) { m_written.insert(record_id); }
+    void Answered(const std::string& change_id) { m_answered.insert(change_id); }
+
+private:
+    // Each lookup of a list of keys is planned for its values: a prepared
+    // statement's generic plan, made while the tables were small, scanned
+    // every row once they had grown.
+    pqxx::result Answers(const std::vector<std::string>& change_ids) {
+        if (change_ids.empty()) return {};
+        return m_t.exec_params("SELECT change_id, status, coalesce(reason, ''), cur, coalesce(code, ''), device_id, "
+                               "coalesce(params, '') FROM changes WHERE change_id = ANY($1::text[])",
+                               TextArray(change_ids));
+    }
+    pqxx::result Records(const std::vector<std::string>& record_ids) {
+        if (record_ids.empty()) return {};
+        return m_t.exec_params("SELECT body, rev, hlc, deleted, owner_device, cur, record_type, project_id, record_id "
+                               "FROM records WHERE record_id = ANY($1::text[])",
+                               TextArray(record_ids));
+    }
+    pqxx::result Revisions(const std::vector<std::string>& record_ids, const std::vector<int64_t>& revs) {
+        if (record_ids.empty()) return {};
+        return m_t.exec_params("SELECT r.record_id, r.rev, r.body FROM revisions r JOIN unnest($1::text[], "
+                               "$2::bigint[]) AS b (record_id, rev) ON r.record_id = b.record_id AND r.rev = b.rev",
+                               TextArray(record_ids), IntArray(revs));
+    }
+
+    pqxx::transaction_base& m_t;
+    const Impl& m_impl;
+    std::map<std::string, pqxx::row> m_answers, m_records;
+    std::map<std::pair<std::string, int64_t>, pqxx::row> m_revisions;
+    std::set<std::string> m_written, m_answered;
+};
 
 void PgHqStore::Impl::Prepare(const HqKeySource& key) {
     storage::EnsureSodium();
@@ -694,76 +776,23 @@ std::vector<ItemResult> PgHqStore::ApplyBatch(const DeviceInfo& device, const st
         // in the push is taken either: the device sends them again, in
         // order (an erasure never lands before the withdrawal it follows).
         bool stopped = false;
-        // A push reads what it needs in a few statements, not several per
-        // change: each round trip costs both processes CPU, and on a busy
-        // server that is most of a push (docs/PERFORMANCE.md).
-        std::vector<std::string> record_ids, change_ids;
-        for (const auto& change : changes) {
-            record_ids.push_back(change.record_id);
-            change_ids.push_back(change.change_id);
-        }
         // Writers of one record, on any process, take turns: the rules decide
         // with the record as it stands. All of a push's records are locked at
         // once, in one order for every writer, so two pushes never wait on
         // each other in a circle.
+        std::vector<std::string> record_ids;
+        for (const auto& change : changes) record_ids.push_back(change.record_id);
         Exec(t,
              "SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT hashtextextended(id, 0) AS k FROM "
              "unnest($1::text[]) AS id ORDER BY k) AS keys",
              TextArray(record_ids));
-        const auto seen_rows = ExecPlannedFor(t,
-                                    "SELECT change_id, status, coalesce(reason, ''), cur, coalesce(code, ''), "
-                                    "device_id, coalesce(params, '') FROM changes WHERE change_id = ANY($1::text[])",
-                                    TextArray(change_ids));
-        std::map<std::string, pqxx::row> seen_before;
-        for (const auto& r : seen_rows) seen_before.emplace(r[0].as<std::string>(), r);
-        // Records and base revisions only for the changes not taken before:
-        // a push sent again reads none of its bodies.
-        std::vector<std::string> new_record_ids;
-        for (const auto& change : changes)
-            if (!seen_before.count(change.change_id)) new_record_ids.push_back(change.record_id);
-        const auto record_rows = new_record_ids.empty()
-                                     ? pqxx::result()
-                                     : ExecPlannedFor(t,
-                                                      "SELECT body, rev, hlc, deleted, owner_device, cur, record_type, "
-                                                      "project_id, record_id FROM records WHERE record_id = "
-                                                      "ANY($1::text[])",
-                                                      TextArray(new_record_ids));
-        std::map<std::string, pqxx::row> stored_before;
-        for (const auto& r : record_rows) stored_before.emplace(r[8].as<std::string>(), r);
-        std::vector<std::string> base_ids;
-        std::vector<int64_t> base_revs;
-        for (const auto& change : changes)
-            if (!seen_before.count(change.change_id) && stored_before.count(change.record_id) &&
-                BaseRev(change) >= 1) {
-                base_ids.push_back(change.record_id);
-                base_revs.push_back(BaseRev(change));
-            }
-        const auto base_rows = base_ids.empty()
-                                   ? pqxx::result()
-                                   : ExecPlannedFor(t,
-                                          "SELECT r.record_id, r.rev, r.body FROM revisions r JOIN unnest($1::text[], "
-                                          "$2::bigint[]) AS b (record_id, rev) ON r.record_id = b.record_id AND r.rev "
-                                          "= b.rev",
-                                          TextArray(base_ids), IntArray(base_revs));
-        std::map<std::pair<std::string, int64_t>, pqxx::row> bases_before;
-        for (const auto& r : base_rows) bases_before.emplace(std::pair(r[0].as<std::string>(), r[1].as<int64_t>()), r);
-        // What was read above holds for a record or change id until this push
-        // writes it; after that, it is read again, with the push's own writes.
-        std::set<std::string> written_records, written_changes;
+        Impl::PushReads reads(t, impl, changes);
         for (const auto& change : changes) {
             if (stopped) {
                 out.push_back(SendWholeResult(change));
                 continue;
             }
-            std::optional<pqxx::row> seen;
-            if (!written_changes.count(change.change_id)) {
-                if (const auto it = seen_before.find(change.change_id); it != seen_before.end()) seen = it->second;
-            } else if (const auto again = Exec(t, "SELECT change_id, status, coalesce(reason, ''), cur, coalesce(code, "
-                                                  "''), device_id, coalesce(params, '') FROM changes WHERE change_id = $1",
-                                               change.change_id);
-                       !again.empty()) {
-                seen = again[0];
-            }
+            const auto seen = reads.Answer(change.change_id);
             if (seen && (*seen)[5].as<std::string>() != device.device_id) {
                 out.push_back({change.change_id, ItemStatus::Rejected, "change_id is used already; make a new one", 0,
                                storage::errc::CHANGE_ID_TAKEN});
@@ -780,26 +809,11 @@ std::vector<ItemResult> PgHqStore::ApplyBatch(const DeviceInfo& device, const st
                 out.push_back(r);
                 continue;
             }
-            const bool fresh = !written_records.count(change.record_id);
-            std::optional<StoredRecord> current;
-            if (!fresh) current = impl.LoadRecord(t, change.record_id);
-            else if (const auto it = stored_before.find(change.record_id); it != stored_before.end())
-                current = impl.RecordFrom(it->second);
+            const auto current = reads.Record(change.record_id);
             std::optional<Json> base;
-            if (current && BaseRev(change) >= 1) {
-                std::optional<std::string> sealed_base;
-                if (fresh) {
-                    if (const auto it = bases_before.find({change.record_id, BaseRev(change)}); it != bases_before.end())
-                        sealed_base = Bytes(it->second[2]);
-                } else if (const auto b = Exec(t, "SELECT body FROM revisions WHERE record_id = $1 AND rev = $2",
-                                               change.record_id, BaseRev(change));
-                           !b.empty()) {
-                    sealed_base = Bytes(b[0][0]);
-                }
-                if (sealed_base)
-                    base = impl.OpenBody(*sealed_base,
-                                         Impl::RecordAd(current->project_id, change.record_id, BaseRev(change)));
-            }
+            if (current && BaseRev(change) >= 1)
+                if (const auto sealed = reads.Revision(change.record_id, BaseRev(change)))
+                    base = impl.OpenBody(*sealed, Impl::RecordAd(current->project_id, change.record_id, BaseRev(change)));
             std::optional<StoredRecord> cause;
             if (change.op == "delete" && change.body.contains("erased_for") && change.body["erased_for"].is_string())
                 cause = in_project(change.body["erased_for"].get<std::string>());
@@ -829,7 +843,7 @@ std::vector<ItemResult> PgHqStore::ApplyBatch(const DeviceInfo& device, const st
             int64_t cur = 0;
             if (d.status == ItemStatus::Applied || d.status == ItemStatus::Conflict) {
                 cur = cursor.Next();
-                written_records.insert(change.record_id);
+                reads.Wrote(change.record_id);
                 const auto& body = d.body;
                 const int64_t rev = body.at("rev").get<int64_t>();
                 const bool deleted = body.value("deleted", false);
@@ -885,13 +899,14 @@ std::vector<ItemResult> PgHqStore::ApplyBatch(const DeviceInfo& device, const st
                                   pqxx::binarystring(impl.SealBody(c.other.dump(), Impl::ConflictAd(at, c.record_id, "other"))),
                                   c.other_author, c.other_device, c.other_hlc);
                 }
-            }
-            else
+            } else {
+                // Refused: only the answer is kept, for a replay.
                 Exec(t, "INSERT INTO changes (change_id, device_id, status, reason, cur, received_at, code, params) "
                         "VALUES ($1, $2, $3, $4, $5, $6, $7, NULLIF($8, ''))",
                      change.change_id, device.device_id, std::string(ItemStatusName(d.status)), d.reason, cur, now,
                      d.code, d.params.is_object() && !d.params.empty() ? d.params.dump() : std::string());
-            written_changes.insert(change.change_id);
+            }
+            reads.Answered(change.change_id);
             out.push_back({change.change_id, d.status, d.reason, cur, d.code, d.params});
         }
         if (waiting)
