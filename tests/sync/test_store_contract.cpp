@@ -201,6 +201,177 @@ TEMPLATE_TEST_CASE("Every store decides each change of a push with what the chan
     CHECK(store.CountRecords(project.id) == 3);
 }
 
+namespace {
+
+/// Rules that answer by a change's text: "no" is refused, "fusion" merged
+/// into a later revision, "choque" stored with a version kept aside, and
+/// "mira" stores what the record `looked_at` says when it is decided;
+/// anything else is stored as it comes.
+sync::Decision ByText(const sync::Change& c, const sync::StoredRecord* cur, const Json* base,
+                      const sync::StoredRecord* cause, const sync::LookupFn& lookup, const std::string& looked_at) {
+    const auto text = c.body.value("text", "");
+    sync::Decision d;
+    if (text == "no") return {sync::ItemStatus::Rejected, "no", {}, {}, storage::errc::NOT_ALLOWED, {{"why", "no"}}};
+    if (text == "fusion") {
+        d.body = c.body;
+        d.body["rev"] = c.rev + 1;
+        d.body["text"] = "fusionada";
+        return d;
+    }
+    if (text == "choque") {
+        d.status = sync::ItemStatus::Conflict;
+        d.body = c.body;
+        d.conflicts.push_back({0, c.record_type, c.record_id, "text", "choque", "otra", "b", "otro-aparato",
+                               c.body["updated_at"]});
+        return d;
+    }
+    if (text == "mira") {
+        d.body = c.body;
+        const auto seen = lookup(looked_at);
+        d.body["text"] = "vio " + (seen ? (*seen)["text"].get<std::string>() : std::string("nada"));
+        return d;
+    }
+    return ApplyAll(c, cur, base, cause, lookup);
+}
+
+} // namespace
+
+TEMPLATE_TEST_CASE("Every store holds the same after a push of every kind of change as after its changes one by one",
+                   "[sync][store]", SqliteStoreFactory, PostgresStoreFactory) {
+    ESCUCHA_STORE_OR_SKIP();
+    store.DeclareBlobFields({{"field_note", {"audio_sha256"}}});
+    const std::string gone_sha(64, 'c'), kept_sha(64, 'd');
+    // The same push in two projects: at once in one, a change per push in the other.
+    struct Side {
+        sync::Project project;
+        Enrolled who;
+        std::map<std::string, std::string> ids; ///< label -> record id
+        std::vector<sync::Change> changes;
+        std::vector<sync::ItemResult> results;
+        std::vector<std::pair<std::string, std::string>> released;
+    };
+    Side sides[2];
+    for (int i = 0; i < 2; ++i) {
+        auto& side = sides[i];
+        side.project = store.CreateProject(i == 0 ? "De una vez" : "Una por una");
+        side.who = EnrolIn(store, side.project.id, sync::Role::Researcher);
+        for (const char* label : {"a", "b", "c", "d", "e", "f", "g"}) side.ids[label] = storage::NewUuidV7();
+        const auto body = [&](const std::string& label, int64_t rev, const std::string& text) {
+            return Body(side.project.id, "field_note", side.ids[label], rev, text);
+        };
+        auto with_audio = body("b", 1, "con audio");
+        with_audio["audio_sha256"] = gone_sha;
+        auto erased = body("b", 2, "borrada");
+        erased["deleted"] = true;
+        auto kept_audio = body("g", 1, "otro audio");
+        kept_audio["audio_sha256"] = kept_sha;
+        auto merged = ChangeOf(body("c", 2, "fusion"));
+        merged.base_rev = 1;
+        auto edit = ChangeOf(body("a", 2, "editada"));
+        edit.base_rev = 1;
+        const auto c_first = ChangeOf(body("c", 1, "nota c"));
+        side.changes = {ChangeOf(body("a", 1, "nota a")),
+                        ChangeOf(with_audio),
+                        c_first,
+                        edit,
+                        ChangeOf(body("f", 1, "mira")), // reads a as the edit left it
+                        ChangeOf(body("d", 1, "no")),
+                        ChangeOf(erased),
+                        merged,
+                        ChangeOf(body("e", 1, "choque")),
+                        ChangeOf(c_first.body, c_first.change_id),
+                        ChangeOf(kept_audio)};
+    }
+    const auto apply = [&](Side& side, const std::vector<sync::Change>& changes) {
+        const auto looked_at = side.ids["a"];
+        const sync::DecideFn rules = [looked_at](const sync::Change& c, const sync::StoredRecord* cur, const Json* base,
+                                                 const sync::StoredRecord* cause, const sync::LookupFn& lookup) {
+            return ByText(c, cur, base, cause, lookup, looked_at);
+        };
+        const sync::ReleasedFn on_release = [&side](const std::string& p, const std::string& sha) {
+            side.released.emplace_back(p, sha);
+        };
+        for (auto& r : store.ApplyBatch(side.who.device, changes, rules, on_release)) side.results.push_back(r);
+    };
+    apply(sides[0], sides[0].changes);
+    for (const auto& change : sides[1].changes) apply(sides[1], {change});
+
+    for (auto& side : sides) {
+        INFO(side.project.name);
+        REQUIRE(side.results.size() == side.changes.size());
+        CHECK(side.released == std::vector<std::pair<std::string, std::string>>{{side.project.id, gone_sha}});
+        const auto may = [&](const std::string& sha) {
+            return store.MayReadBlob(side.who.device, sha, sync::ReadScopeFor(AllTypes(), side.who.device));
+        };
+        CHECK_FALSE(may(gone_sha));
+        CHECK(may(kept_sha));
+        // Each applied change has a cursor of its own, in the order of the push.
+        int64_t last = 0;
+        for (size_t i = 0; i < side.results.size(); ++i) {
+            const auto& r = side.results[i];
+            if (r.status == sync::ItemStatus::Applied || r.status == sync::ItemStatus::Conflict) {
+                CHECK(r.server_seq > last);
+                last = r.server_seq;
+            }
+        }
+        // What the merged record's device holds (revision 2) is the base of its next change.
+        std::optional<Json> base_seen;
+        auto next = ChangeOf(Body(side.project.id, "field_note", side.ids["c"], 4, "después"));
+        next.base_rev = 2;
+        (void)store.ApplyBatch(side.who.device, {next},
+                               [&](const sync::Change& c, const sync::StoredRecord* cur, const Json* base,
+                                   const sync::StoredRecord* cause, const sync::LookupFn& lookup) {
+                                   if (base) base_seen = *base;
+                                   return ApplyAll(c, cur, base, cause, lookup);
+                               });
+        REQUIRE(base_seen);
+        CHECK((*base_seen)["text"] == "fusion");
+    }
+    // The same answers, in the same order.
+    for (size_t i = 0; i < sides[0].results.size(); ++i) {
+        const auto &at_once = sides[0].results[i], one_by_one = sides[1].results[i];
+        INFO("change " << i);
+        CHECK(at_once.status == one_by_one.status);
+        CHECK(at_once.reason == one_by_one.reason);
+        CHECK(at_once.code == one_by_one.code);
+        CHECK(at_once.params == one_by_one.params);
+    }
+    CHECK(sides[0].results[9].status == sync::ItemStatus::Duplicate);
+    CHECK(sides[0].results[9].server_seq == sides[0].results[2].server_seq);
+    // The same records, with the same revisions, owners and bodies (each
+    // project's ids put back to labels).
+    const auto held = [&](Side& side) {
+        std::map<std::string, std::string> label_of;
+        for (const auto& [label, id] : side.ids) label_of[id] = label;
+        std::map<std::string, std::tuple<int64_t, bool, bool, Json>> out;
+        store.ForEachRecord(side.project.id, [&](const sync::StoredRecord& r) {
+            auto body = r.body;
+            const auto id = body.value("id", "");
+            if (!label_of.count(id)) return; // the project
+            body.erase("id");
+            body.erase("project_id");
+            body.erase("updated_at");
+            out[label_of[id]] = {r.rev, r.deleted, r.owner_device == side.who.device.device_id, body};
+        });
+        return out;
+    };
+    const auto at_once = held(sides[0]), one_by_one = held(sides[1]);
+    CHECK(at_once == one_by_one);
+    CHECK(at_once.size() == 6); // a to g, but d (refused)
+    CHECK(std::get<3>(at_once.at("a"))["text"] == "editada");
+    CHECK(std::get<1>(at_once.at("b")));
+    CHECK(std::get<3>(at_once.at("c"))["text"] == "después");
+    CHECK(std::get<3>(at_once.at("f"))["text"] == "vio editada");
+    // The version kept aside reaches a puller in both.
+    for (auto& side : sides) {
+        const auto coordinator = EnrolIn(store, side.project.id, sync::Role::Coordinator);
+        const auto pulled = store.Pull(coordinator.device, 0, 100, Everything(coordinator.device, {"field_note"}));
+        REQUIRE(pulled.conflicts.size() == 1);
+        CHECK(pulled.conflicts[0].record_id == side.ids["e"]);
+        CHECK(pulled.conflicts[0].other == "otra");
+    }
+}
+
 TEMPLATE_TEST_CASE("Every store pages a pull without losing or repeating a record", "[sync][store]",
                    SqliteStoreFactory, PostgresStoreFactory) {
     ESCUCHA_STORE_OR_SKIP();

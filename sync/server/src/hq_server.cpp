@@ -261,6 +261,8 @@ struct HqServer::Impl {
     }
 
     void Accept();
+    /// Serves a connection just accepted (through its PROXY header first when it comes from a balancer).
+    void Take(tcp::socket socket);
     /// A session for `socket`, counted under `address` (closed when over a limit).
     void Serve(tcp::socket socket, const asio::ip::address& address);
     [[nodiscard]] bool FromBalancer(const asio::ip::address& peer) const {
@@ -621,18 +623,34 @@ void HqServer::Impl::Accept() {
             });
             return;
         }
-        beast::error_code peer_ec;
-        const auto peer = socket.remote_endpoint(peer_ec);
-        if (peer_ec) {
-            beast::error_code ignored;
-            socket.close(ignored);
-        } else if (FromBalancer(peer.address())) {
-            std::make_shared<ProxyPreamble>(*this, std::move(socket), peer.address())->Start();
-        } else {
-            Serve(std::move(socket), peer.address());
+        Take(std::move(socket));
+        // Every connection already waiting is taken now (the acceptor does
+        // not block). Taken one per completion, each would queue behind all
+        // the work of the connections before it: when a village's devices
+        // connect together, the first ones would sync twice before the last
+        // were even accepted.
+        for (int i = 0; i < 1024; ++i) {
+            tcp::socket next(asio::make_strand(ioc));
+            beast::error_code again;
+            acceptor.accept(next, again);
+            if (again) break; // would_block: none waiting; anything else, the next async_accept meets it
+            Take(std::move(next));
         }
         Accept();
     });
+}
+
+void HqServer::Impl::Take(tcp::socket socket) {
+    beast::error_code peer_ec;
+    const auto peer = socket.remote_endpoint(peer_ec);
+    if (peer_ec) {
+        beast::error_code ignored;
+        socket.close(ignored);
+    } else if (FromBalancer(peer.address())) {
+        std::make_shared<ProxyPreamble>(*this, std::move(socket), peer.address())->Start();
+    } else {
+        Serve(std::move(socket), peer.address());
+    }
 }
 
 HqServer::HqServer(HqStore& store, const storage::Catalogue& catalogue, ServerOptions options)
@@ -677,6 +695,7 @@ int HqServer::Bind(const std::string& host, int port) {
     // Many devices reconnect together when a village gets signal back; the
     // kernel caps the backlog at net.core.somaxconn.
     a.listen(1024, ec);
+    if (!ec) a.non_blocking(true, ec); // Accept() takes every waiting connection without blocking
     if (ec) return -1;
     return a.local_endpoint().port();
 }

@@ -277,6 +277,7 @@ struct PgHqStore::Impl {
         return RecordFrom(r[0]);
     }
 
+    class PushWrites;
     class PushReads;
 
     std::vector<std::string> BlobsNamedBy(const BlobFields& fields_by_type, const std::string& type,
@@ -337,6 +338,89 @@ private:
 
 } // namespace
 
+/// The applied changes of a push, waiting to be written together: their
+/// records, revisions and change rows, and the blob references they drop,
+/// in one statement for the lot (one statement per change was most of what
+/// a push cost PostgreSQL: docs/PERFORMANCE.md). What waits is written
+/// before anything else runs in the push's transaction (Flush()), so every
+/// other statement sees it, and no record waits twice: one statement
+/// cannot write a row twice.
+class PgHqStore::Impl::PushWrites {
+public:
+    PushWrites(pqxx::transaction_base& t, const DeviceInfo& device, const std::string& now,
+               std::set<std::string>& unnamed)
+        : m_t(t), m_device(device), m_now(now), m_unnamed(unnamed) {}
+
+    /// A record as a change left it, at cursor `cur`, and the change's answer.
+    void Add(const Change& change, const Decision& d, const std::string& sealed, const std::string& owner,
+             const std::string& echo, int64_t cur) {
+        const auto& body = d.body;
+        m_record_ids.push_back(change.record_id);
+        m_types.push_back(change.record_type);
+        m_revs.push_back(body.at("rev").get<int64_t>());
+        m_hlcs.push_back(body.at("updated_at").get<std::string>());
+        m_deleted.push_back(body.value("deleted", false) ? "t" : "f");
+        m_owners.push_back(owner);
+        m_curs.push_back(cur);
+        m_bodies.push_back(storage::HexEncode(reinterpret_cast<const unsigned char*>(sealed.data()), sealed.size()));
+        m_echoes.push_back(echo);
+        m_change_ids.push_back(change.change_id);
+        m_statuses.emplace_back(ItemStatusName(d.status));
+        m_reasons.push_back(d.reason);
+        m_codes.push_back(d.code);
+        m_params.push_back(d.params.is_object() && !d.params.empty() ? d.params.dump() : std::string());
+    }
+
+    /// Writes what waits (nothing when nothing does).
+    void Flush() {
+        if (m_record_ids.empty()) return;
+        // Planned for its values, like PushReads' lookups: the blob
+        // references are found through their index however small the table
+        // was when a connection first saw it.
+        const auto rows = m_t.exec_params(
+            "WITH i AS (SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::bool[], $6::text[], "
+            "$7::bigint[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[]) AS "
+            "i (record_id, record_type, rev, hlc, deleted, owner_device, cur, body, echo, change_id, status, reason, "
+            "code, params)), "
+            "rec AS (INSERT INTO records (record_id, project_id, record_type, rev, hlc, deleted, owner_device, cur, "
+            "body, echo_device) SELECT record_id, $15, record_type, rev, hlc, deleted, owner_device, cur, "
+            "decode(body, 'hex'), NULLIF(echo, '') FROM i ON CONFLICT (record_id) DO UPDATE SET project_id = "
+            "excluded.project_id, record_type = excluded.record_type, rev = excluded.rev, hlc = excluded.hlc, deleted "
+            "= excluded.deleted, owner_device = excluded.owner_device, cur = excluded.cur, body = excluded.body, "
+            "echo_device = excluded.echo_device), "
+            "rev AS (INSERT INTO revisions (record_id, rev, body) SELECT record_id, rev, decode(body, 'hex') FROM i ON "
+            "CONFLICT (record_id, rev) DO UPDATE SET body = excluded.body), "
+            "chg AS (INSERT INTO changes (change_id, device_id, status, reason, cur, received_at, code, params) SELECT "
+            "change_id, $16, status, reason, cur, $17, code, NULLIF(params, '') FROM i) "
+            "DELETE FROM blob_refs WHERE record_id = ANY($1::text[]) RETURNING sha256",
+            TextArray(m_record_ids), TextArray(m_types), IntArray(m_revs), TextArray(m_hlcs),
+            "{" + Joined(m_deleted) + "}", TextArray(m_owners), IntArray(m_curs), TextArray(m_bodies),
+            TextArray(m_echoes), TextArray(m_change_ids), TextArray(m_statuses), TextArray(m_reasons),
+            TextArray(m_codes), TextArray(m_params), m_device.project_id, m_device.device_id, m_now);
+        for (const auto& r : rows) m_unnamed.insert(r[0].as<std::string>());
+        for (auto* list : {&m_record_ids, &m_types, &m_hlcs, &m_deleted, &m_owners, &m_bodies, &m_echoes,
+                           &m_change_ids, &m_statuses, &m_reasons, &m_codes, &m_params})
+            list->clear();
+        m_revs.clear();
+        m_curs.clear();
+    }
+
+private:
+    static std::string Joined(const std::vector<std::string>& values) {
+        std::string out;
+        for (const auto& v : values) out += (out.empty() ? "" : ",") + v;
+        return out;
+    }
+
+    pqxx::transaction_base& m_t;
+    const DeviceInfo& m_device;
+    const std::string& m_now;
+    std::set<std::string>& m_unnamed;
+    std::vector<std::string> m_record_ids, m_types, m_hlcs, m_deleted, m_owners, m_bodies, m_echoes, m_change_ids,
+        m_statuses, m_reasons, m_codes, m_params;
+    std::vector<int64_t> m_revs, m_curs;
+};
+
 /// What a push reads before the rules decide: the answers given before to its
 /// change ids, its records and their base revisions, each list in one
 /// statement (a few statements per change were most of a push's cost:
@@ -344,7 +428,8 @@ private:
 /// read again, so that a later change of the push sees the earlier one.
 class PgHqStore::Impl::PushReads {
 public:
-    PushReads(pqxx::transaction_base& t, const Impl& impl, const std::vector<Change>& changes) : m_t(t), m_impl(impl) {
+    PushReads(pqxx::transaction_base& t, const Impl& impl, PushWrites& writes, const std::vector<Change>& changes)
+        : m_t(t), m_impl(impl), m_writes(writes) {
         std::vector<std::string> change_ids;
         for (const auto& change : changes) change_ids.push_back(change.change_id);
         for (const auto& r : Answers(change_ids)) m_answers.emplace(r[0].as<std::string>(), r);
@@ -368,6 +453,7 @@ public:
     /// The answer kept for `change_id`: change_id, status, reason, cur, code, device_id, params.
     std::optional<pqxx::row> Answer(const std::string& change_id) {
         if (m_answered.count(change_id)) {
+            m_writes.Flush();
             const auto rows = Answers({change_id});
             if (rows.empty()) return std::nullopt;
             return rows[0];
@@ -377,7 +463,10 @@ public:
         return it->second;
     }
     std::optional<StoredRecord> Record(const std::string& record_id) {
-        if (m_written.count(record_id)) return m_impl.LoadRecord(m_t, record_id);
+        if (m_written.count(record_id)) {
+            m_writes.Flush();
+            return m_impl.LoadRecord(m_t, record_id);
+        }
         const auto it = m_records.find(record_id);
         if (it == m_records.end()) return std::nullopt;
         return m_impl.RecordFrom(it->second);
@@ -385,6 +474,7 @@ public:
     /// Revision `rev` of a record, as stored (sealed).
     std::optional<std::string> Revision(const std::string& record_id, int64_t rev) {
         if (m_written.count(record_id)) {
+            m_writes.Flush();
             const auto rows = Revisions({record_id}, {rev});
             if (rows.empty()) return std::nullopt;
             return Bytes(rows[0][2]);
@@ -421,6 +511,7 @@ private:
 
     pqxx::transaction_base& m_t;
     const Impl& m_impl;
+    PushWrites& m_writes;
     std::map<std::string, pqxx::row> m_answers, m_records;
     std::map<std::pair<std::string, int64_t>, pqxx::row> m_revisions;
     std::set<std::string> m_written, m_answered;
@@ -650,7 +741,8 @@ EnrolOutcome PgHqStore::Enrol(const std::string& code_hash, const std::string& d
 
 std::optional<DeviceInfo> PgHqStore::Authenticate(const std::string& token_hash) {
     Impl::Lease conn(*m_impl);
-    pqxx::read_transaction t(*conn);
+    // One statement, every request: no BEGIN and COMMIT around it.
+    pqxx::nontransaction t(*conn);
     const auto r = Exec(t, 
         "SELECT d.id, d.project_id, p.name, d.role, coalesce(d.person, '') FROM devices d JOIN projects p ON p.id = "
         "d.project_id WHERE d.token_hash = $1 AND NOT d.revoked",
@@ -764,10 +856,11 @@ std::vector<ItemResult> PgHqStore::ApplyBatch(const DeviceInfo& device, const st
     auto results = impl.Write([&](pqxx::work& t) {
         released_blobs.clear();
         const auto now = Now();
-        RowCursor cursor(Impl::CursorBase(t));
         std::vector<ItemResult> out;
         std::set<std::string> unnamed;
+        Impl::PushWrites writes(t, device, now, unnamed);
         const auto in_project = [&](const std::string& id) -> std::optional<StoredRecord> {
+            writes.Flush();
             auto r = impl.LoadRecord(t, id);
             if (!r || r->project_id != device.project_id) return std::nullopt;
             return r;
@@ -779,14 +872,19 @@ std::vector<ItemResult> PgHqStore::ApplyBatch(const DeviceInfo& device, const st
         // Writers of one record, on any process, take turns: the rules decide
         // with the record as it stands. All of a push's records are locked at
         // once, in one order for every writer, so two pushes never wait on
-        // each other in a circle.
+        // each other in a circle. The same round trip reads the cursor base
+        // (Impl::CursorBase()).
         std::vector<std::string> record_ids;
         for (const auto& change : changes) record_ids.push_back(change.record_id);
-        Exec(t,
-             "SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT hashtextextended(id, 0) AS k FROM "
-             "unnest($1::text[]) AS id ORDER BY k) AS keys",
-             TextArray(record_ids));
-        Impl::PushReads reads(t, impl, changes);
+        RowCursor cursor(
+            Exec(t,
+                 "SELECT (SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT DISTINCT hashtextextended(id, 0) AS k "
+                 "FROM unnest($1::text[]) AS id ORDER BY k) AS keys), (pg_current_xact_id()::text::bigint + "
+                 "xid_offset) FROM cursor_base",
+                 TextArray(record_ids))[0][1]
+                .as<int64_t>()
+            << CURSOR_ROW_BITS);
+        Impl::PushReads reads(t, impl, writes, changes);
         for (const auto& change : changes) {
             if (stopped) {
                 out.push_back(SendWholeResult(change));
@@ -848,30 +946,14 @@ std::vector<ItemResult> PgHqStore::ApplyBatch(const DeviceInfo& device, const st
                 const int64_t rev = body.at("rev").get<int64_t>();
                 const bool deleted = body.value("deleted", false);
                 const auto owner = current ? current->owner_device : device.device_id;
-                const auto sealed =
-                    pqxx::binarystring(impl.SealBody(body.dump(), Impl::RecordAd(device.project_id, change.record_id, rev)));
                 const auto echo = d.status == ItemStatus::Applied && body == theirs ? device.device_id : "";
-                // The record, its revision, the change and the blobs it no
-                // longer names, in one statement (one round trip).
-                for (const auto& r : Exec(
-                         t,
-                         "WITH rec AS (INSERT INTO records (record_id, project_id, record_type, rev, hlc, deleted, "
-                         "owner_device, cur, body, echo_device) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULLIF($10, "
-                         "'')) ON CONFLICT (record_id) DO UPDATE SET project_id = excluded.project_id, record_type = "
-                         "excluded.record_type, rev = excluded.rev, hlc = excluded.hlc, deleted = excluded.deleted, "
-                         "owner_device = excluded.owner_device, cur = excluded.cur, body = excluded.body, echo_device = "
-                         "excluded.echo_device), "
-                         "rev AS (INSERT INTO revisions (record_id, rev, body) VALUES ($1, $4, $9) ON CONFLICT "
-                         "(record_id, rev) DO UPDATE SET body = excluded.body), "
-                         "chg AS (INSERT INTO changes (change_id, device_id, status, reason, cur, received_at, code, "
-                         "params) VALUES ($11, $12, $13, $14, $8, $15, $16, NULLIF($17, ''))) "
-                         "DELETE FROM blob_refs WHERE record_id = $1 RETURNING sha256",
-                         change.record_id, device.project_id, change.record_type, rev,
-                         body.at("updated_at").get<std::string>(), deleted, owner, cur, sealed, echo, change.change_id,
-                         device.device_id, std::string(ItemStatusName(d.status)), d.reason, now, d.code,
-                         d.params.is_object() && !d.params.empty() ? d.params.dump() : std::string()))
-                    unnamed.insert(r[0].as<std::string>());
-                if (rev != change.rev && !deleted)
+                writes.Add(change, d, impl.SealBody(body.dump(), Impl::RecordAd(device.project_id, change.record_id, rev)),
+                           owner, echo, cur);
+                const auto named = impl.BlobsNamedBy(fields, change.record_type, body);
+                const bool merged = rev != change.rev && !deleted;
+                // What else the change writes comes after its record.
+                if (merged || !named.empty() || deleted || !d.conflicts.empty()) writes.Flush();
+                if (merged)
                     // Merged: the device's own version is kept as its revision
                     // too (when that number is free), so an edit it made on top
                     // of it before pulling the merge is merged against it.
@@ -880,7 +962,7 @@ std::vector<ItemResult> PgHqStore::ApplyBatch(const DeviceInfo& device, const st
                                   change.record_id, change.rev,
                                   pqxx::binarystring(impl.SealBody(
                                       theirs.dump(), Impl::RecordAd(device.project_id, change.record_id, change.rev))));
-                for (const auto& sha : impl.BlobsNamedBy(fields, change.record_type, body))
+                for (const auto& sha : named)
                     Exec(t, "INSERT INTO blob_refs (project_id, sha256, record_id, record_type, owner_device) "
                                   "VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
                                   device.project_id, sha, change.record_id, change.record_type, owner);
@@ -901,6 +983,7 @@ std::vector<ItemResult> PgHqStore::ApplyBatch(const DeviceInfo& device, const st
                 }
             } else {
                 // Refused: only the answer is kept, for a replay.
+                writes.Flush();
                 Exec(t, "INSERT INTO changes (change_id, device_id, status, reason, cur, received_at, code, params) "
                         "VALUES ($1, $2, $3, $4, $5, $6, $7, NULLIF($8, ''))",
                      change.change_id, device.device_id, std::string(ItemStatusName(d.status)), d.reason, cur, now,
@@ -909,6 +992,7 @@ std::vector<ItemResult> PgHqStore::ApplyBatch(const DeviceInfo& device, const st
             reads.Answered(change.change_id);
             out.push_back({change.change_id, d.status, d.reason, cur, d.code, d.params});
         }
+        writes.Flush();
         if (waiting)
             Exec(t,
                  "UPDATE devices SET last_seen = $1, waiting_changes = $2, waiting_recordings = $3, waiting_bytes = "
