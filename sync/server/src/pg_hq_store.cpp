@@ -163,6 +163,27 @@ std::string IntArray(const std::vector<int64_t>& values) {
     return out + "}";
 }
 
+/// A PostgreSQL bytea[] of `values` in the binary form (array_recv): sealed
+/// bodies go as they are, neither hex-encoded nor parsed back as text.
+std::string ByteaArray(const std::vector<std::string>& values) {
+    std::string out;
+    const auto put = [&out](uint32_t v) {
+        for (int shift = 24; shift >= 0; shift -= 8) out += static_cast<char>((v >> shift) & 0xFF);
+    };
+    constexpr uint32_t BYTEA_OID = 17;
+    put(1);         // dimensions
+    put(0);         // no NULL element
+    put(BYTEA_OID); // element type
+    put(static_cast<uint32_t>(values.size()));
+    put(1); // lower bound
+    for (const auto& v : values) {
+        if (v.size() > 0x7FFFFFFF) throw std::length_error("a sealed body too large for PostgreSQL");
+        put(static_cast<uint32_t>(v.size()));
+        out += v;
+    }
+    return out;
+}
+
 std::string Now() { return storage::FormatIsoMillis(storage::SystemMillis()); }
 
 } // namespace
@@ -205,6 +226,11 @@ struct PgHqStore::Impl {
         pqxx::nontransaction n(*c);
         n.exec("SET idle_in_transaction_session_timeout = '60s'");
         n.exec("SET client_min_messages = warning");
+        // Prepared statements (Exec) are parsed once per connection but
+        // planned for their values on every call: a generic plan made while
+        // the tables were nearly empty kept reading every row of them once
+        // they had grown (docs/PERFORMANCE.md).
+        n.exec("SET plan_cache_mode = force_custom_plan");
         return c;
     }
 
@@ -352,7 +378,7 @@ public:
         : m_t(t), m_device(device), m_now(now), m_unnamed(unnamed) {}
 
     /// A record as a change left it, at cursor `cur`, and the change's answer.
-    void Add(const Change& change, const Decision& d, const std::string& sealed, const std::string& owner,
+    void Add(const Change& change, const Decision& d, std::string sealed, const std::string& owner,
              const std::string& echo, int64_t cur) {
         const auto& body = d.body;
         m_record_ids.push_back(change.record_id);
@@ -362,7 +388,7 @@ public:
         m_deleted.push_back(body.value("deleted", false) ? "t" : "f");
         m_owners.push_back(owner);
         m_curs.push_back(cur);
-        m_bodies.push_back(storage::HexEncode(reinterpret_cast<const unsigned char*>(sealed.data()), sealed.size()));
+        m_bodies.push_back(std::move(sealed));
         m_echoes.push_back(echo);
         m_change_ids.push_back(change.change_id);
         m_statuses.emplace_back(ItemStatusName(d.status));
@@ -374,27 +400,24 @@ public:
     /// Writes what waits (nothing when nothing does).
     void Flush() {
         if (m_record_ids.empty()) return;
-        // Planned for its values, like PushReads' lookups: the blob
-        // references are found through their index however small the table
-        // was when a connection first saw it.
-        const auto rows = m_t.exec_params(
+        const auto rows = Exec(m_t, 
             "WITH i AS (SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::bool[], $6::text[], "
-            "$7::bigint[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[]) AS "
+            "$7::bigint[], $8::bytea[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[]) AS "
             "i (record_id, record_type, rev, hlc, deleted, owner_device, cur, body, echo, change_id, status, reason, "
             "code, params)), "
             "rec AS (INSERT INTO records (record_id, project_id, record_type, rev, hlc, deleted, owner_device, cur, "
-            "body, echo_device) SELECT record_id, $15, record_type, rev, hlc, deleted, owner_device, cur, "
-            "decode(body, 'hex'), NULLIF(echo, '') FROM i ON CONFLICT (record_id) DO UPDATE SET project_id = "
+            "body, echo_device) SELECT record_id, $15, record_type, rev, hlc, deleted, owner_device, cur, body, "
+            "NULLIF(echo, '') FROM i ON CONFLICT (record_id) DO UPDATE SET project_id = "
             "excluded.project_id, record_type = excluded.record_type, rev = excluded.rev, hlc = excluded.hlc, deleted "
             "= excluded.deleted, owner_device = excluded.owner_device, cur = excluded.cur, body = excluded.body, "
             "echo_device = excluded.echo_device), "
-            "rev AS (INSERT INTO revisions (record_id, rev, body) SELECT record_id, rev, decode(body, 'hex') FROM i ON "
+            "rev AS (INSERT INTO revisions (record_id, rev, body) SELECT record_id, rev, body FROM i ON "
             "CONFLICT (record_id, rev) DO UPDATE SET body = excluded.body), "
             "chg AS (INSERT INTO changes (change_id, device_id, status, reason, cur, received_at, code, params) SELECT "
             "change_id, $16, status, reason, cur, $17, code, NULLIF(params, '') FROM i) "
             "DELETE FROM blob_refs WHERE record_id = ANY($1::text[]) RETURNING sha256",
             TextArray(m_record_ids), TextArray(m_types), IntArray(m_revs), TextArray(m_hlcs),
-            "{" + Joined(m_deleted) + "}", TextArray(m_owners), IntArray(m_curs), TextArray(m_bodies),
+            "{" + Joined(m_deleted) + "}", TextArray(m_owners), IntArray(m_curs), pqxx::binarystring(ByteaArray(m_bodies)),
             TextArray(m_echoes), TextArray(m_change_ids), TextArray(m_statuses), TextArray(m_reasons),
             TextArray(m_codes), TextArray(m_params), m_device.project_id, m_device.device_id, m_now);
         for (const auto& r : rows) m_unnamed.insert(r[0].as<std::string>());
@@ -487,24 +510,21 @@ public:
     void Answered(const std::string& change_id) { m_answered.insert(change_id); }
 
 private:
-    // Each lookup of a list of keys is planned for its values: a prepared
-    // statement's generic plan, made while the tables were small, scanned
-    // every row once they had grown.
     pqxx::result Answers(const std::vector<std::string>& change_ids) {
         if (change_ids.empty()) return {};
-        return m_t.exec_params("SELECT change_id, status, coalesce(reason, ''), cur, coalesce(code, ''), device_id, "
+        return Exec(m_t, "SELECT change_id, status, coalesce(reason, ''), cur, coalesce(code, ''), device_id, "
                                "coalesce(params, '') FROM changes WHERE change_id = ANY($1::text[])",
                                TextArray(change_ids));
     }
     pqxx::result Records(const std::vector<std::string>& record_ids) {
         if (record_ids.empty()) return {};
-        return m_t.exec_params("SELECT body, rev, hlc, deleted, owner_device, cur, record_type, project_id, record_id "
+        return Exec(m_t, "SELECT body, rev, hlc, deleted, owner_device, cur, record_type, project_id, record_id "
                                "FROM records WHERE record_id = ANY($1::text[])",
                                TextArray(record_ids));
     }
     pqxx::result Revisions(const std::vector<std::string>& record_ids, const std::vector<int64_t>& revs) {
         if (record_ids.empty()) return {};
-        return m_t.exec_params("SELECT r.record_id, r.rev, r.body FROM revisions r JOIN unnest($1::text[], "
+        return Exec(m_t, "SELECT r.record_id, r.rev, r.body FROM revisions r JOIN unnest($1::text[], "
                                "$2::bigint[]) AS b (record_id, rev) ON r.record_id = b.record_id AND r.rev = b.rev",
                                TextArray(record_ids), IntArray(revs));
     }
