@@ -91,6 +91,7 @@
 #include <mutex>
 #include <optional>
 #include <random>
+#include <regex>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -1129,7 +1130,54 @@ struct Deployment {
 struct DeploymentResult {
     double wall = 0;
     LatencySummary latency;
+    double hq_p50 = -1, hq_p99 = -1; ///< ms, from the processes' own histogram; -1: they keep none
 };
+
+/// Cumulative counts of escucha-hq's push latency histogram by bound
+/// (seconds; +Inf last), summed over `urls`, from their metrics.
+std::map<double, int64_t> PushHistogram(const std::vector<std::string>& urls) {
+    std::map<double, int64_t> out;
+    sync::HttpOptions http;
+    http.local_address = "127.0.0.2"; // not the balancer's address: no PROXY header is expected from it
+    sync::HttpClient client(http);
+    const std::regex line(R"re(escucha_hq_request_duration_seconds_bucket\{route="push",le="([^"]+)"\} (\d+))re");
+    for (const auto& url : urls) {
+        const auto r = client.Get(url + "/v1/metrics");
+        if (!r.Ok()) throw std::runtime_error("metrics: " + r.ErrorText());
+        for (auto it = std::sregex_iterator(r.body.begin(), r.body.end(), line); it != std::sregex_iterator(); ++it) {
+            const std::string le = (*it)[1];
+            out[le == "+Inf" ? HUGE_VAL : std::stod(le)] += std::stoll((*it)[2]);
+        }
+    }
+    return out;
+}
+
+/// The `q` quantile in ms of the pushes counted between `before` and
+/// `after`, interpolated within its bucket as Prometheus'
+/// histogram_quantile() does; -1 when there is no histogram (an older
+/// escucha-hq).
+double HistogramQuantile(const std::map<double, int64_t>& before, const std::map<double, int64_t>& after, double q) {
+    if (after.empty()) return -1;
+    std::vector<std::pair<double, int64_t>> cumulative;
+    for (const auto& [le, n] : after) {
+        const auto was = before.find(le);
+        cumulative.emplace_back(le, n - (was == before.end() ? 0 : was->second));
+    }
+    if (cumulative.empty() || cumulative.back().second == 0) return 0;
+    const double rank = q * static_cast<double>(cumulative.back().second);
+    double lower = 0;
+    int64_t below = 0;
+    for (const auto& [le, n] : cumulative) {
+        if (static_cast<double>(n) >= rank && n > below) {
+            if (std::isinf(le)) return lower * 1000; // past the last bound: the bound is all it says
+            return (lower + (le - lower) * (rank - static_cast<double>(below)) / static_cast<double>(n - below)) *
+                   1000;
+        }
+        lower = le;
+        below = n;
+    }
+    return lower * 1000;
+}
 
 /// `count` devices, each from a loopback address of its own (HQ limits
 /// connections per address, as it would real phones behind real addresses).
@@ -1156,22 +1204,37 @@ std::pair<std::string, std::vector<std::string>> Prepare(sync::HqStore& store, s
     return {project.id, codes};
 }
 
-/// Enrols every device over HTTP (from its own address, not timed) and
-/// builds its push bodies: the same notes for every deployment.
+/// Enrols every device over HTTP (from its own address, not timed), 32 at a
+/// time, so that headquarters has opened the connections to its store it
+/// needs when many devices come at once, as a server that has been running
+/// has; then builds each device's push bodies: the same notes for every
+/// deployment.
 void EnrolAndWrite(std::vector<SimDevice>& devices, const std::vector<std::string>& codes, const std::string& url,
                    const std::string& project_id, const Options& options) {
+    std::atomic<size_t> next{0};
+    std::vector<std::string> errors(devices.size());
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 32; ++t)
+        threads.emplace_back([&] {
+            for (size_t i = next++; i < devices.size(); i = next++) {
+                auto& d = devices[i];
+                sync::HttpOptions http;
+                http.local_address = d.from;
+                sync::HttpClient client(http);
+                const sync::EnrolRequest request{codes[i], d.device_id, "dispositivo " + std::to_string(i)};
+                const auto r = client.Post(url + "/v1/enrol", Json(request).dump());
+                if (!r.Ok()) {
+                    errors[i] = "enrolment failed: " + r.ErrorText();
+                    continue;
+                }
+                d.token = Json::parse(r.body).get<sync::EnrolResponse>().token;
+            }
+        });
+    for (auto& t : threads) t.join();
+    for (const auto& e : errors)
+        if (!e.empty()) throw std::runtime_error(e);
     NoteWriter writer(options.seed + 4);
-    for (size_t i = 0; i < devices.size(); ++i) {
-        auto& d = devices[i];
-        sync::HttpOptions http;
-        http.local_address = d.from;
-        sync::HttpClient client(http);
-        const sync::EnrolRequest request{codes[i], d.device_id, "dispositivo " + std::to_string(i)};
-        const auto r = client.Post(url + "/v1/enrol", Json(request).dump());
-        if (!r.Ok()) throw std::runtime_error("enrolment failed: " + r.ErrorText());
-        d.token = Json::parse(r.body).get<sync::EnrolResponse>().token;
-        (void)WriteBodies(d, project_id, options, writer);
-    }
+    for (auto& d : devices) (void)WriteBodies(d, project_id, options, writer);
 }
 
 /// Real escucha-hq processes (the binary built beside this benchmark) on
@@ -1204,9 +1267,15 @@ DeploymentResult RunDeployment(const Deployment& how, const Options& options, co
 
     auto devices = NewDevices(options.devices);
     EnrolAndWrite(devices, codes, target, project_id, options);
+    std::vector<std::string> urls;
+    for (const auto& p : processes) urls.push_back(p->Url());
+    const auto before = PushHistogram(urls);
     DeploymentResult result;
     result.wall = PushAll(devices, target, sync::ItemStatus::Applied, true);
     result.latency = Summarise(devices);
+    const auto after = PushHistogram(urls);
+    result.hq_p50 = HistogramQuantile(before, after, 0.50);
+    result.hq_p99 = HistogramQuantile(before, after, 0.99);
     const size_t total = options.devices * options.device_records;
     std::printf("    %.3f s, %.0f records/s, %.0f requests/s, latency p50 %.1f ms p99 %.1f ms max %.1f ms, "
                 "%zu failed attempts (sent again)%s%s\n",
@@ -1214,6 +1283,10 @@ DeploymentResult RunDeployment(const Deployment& how, const Options& options, co
                 static_cast<double>(result.latency.requests) / result.wall, result.latency.p50, result.latency.p99,
                 result.latency.max, result.latency.failures, result.latency.failures ? ": " : "",
                 result.latency.failure.c_str());
+    if (result.hq_p99 >= 0)
+        std::printf("    escucha-hq's own time per push, header read to answer ready (its metrics' histogram): p50 "
+                    "%.0f ms, p99 %.0f ms\n",
+                    result.hq_p50, result.hq_p99);
     // The SQLite store is read after its one process has stopped (it holds
     // the directory); PostgreSQL is read while they serve.
     if (!how.postgres) processes.clear();
@@ -1266,11 +1339,15 @@ void RunScale(const Options& options, const fs::path& root, std::vector<Row>& ro
     const std::string label = std::to_string(options.devices) + " devices x " + std::to_string(options.device_records);
     for (size_t i = 0; i < results.size(); ++i) {
         const auto& r = results[i];
-        rows.push_back({"e", deployments[i].name + ", " + label + ": wall; records/s (requests/s); p50 / p99 / max",
+        rows.push_back({"e",
+                        deployments[i].name + ", " + label +
+                            ": wall; records/s (requests/s); p50 / p99 / max; in escucha-hq p50 / p99",
                         Fixed(r.wall, 2) + " s; " + Fixed(static_cast<double>(total) / r.wall, 0) + " (" +
                             Fixed(static_cast<double>(r.latency.requests) / r.wall, 0) + "); " +
                             Fixed(r.latency.p50, 1) + " / " + Fixed(r.latency.p99, 1) + " / " +
-                            Fixed(r.latency.max, 1) + " ms; 0 lost, 0 twice",
+                            Fixed(r.latency.max, 1) + " ms; " +
+                            (r.hq_p99 < 0 ? std::string("-") : Fixed(r.hq_p50, 0) + " / " + Fixed(r.hq_p99, 0) + " ms") +
+                            "; 0 lost, 0 twice",
                         i == 0 ? "-" : "SQLite store", i == 0 ? "-" : Fixed(results[0].wall / r.wall, 2) + "x"});
     }
     std::printf("\n  encryption at rest, escucha's server in this process:\n");

@@ -375,6 +375,26 @@ TEST_CASE("Metrics: requests, refusals, records and each device's time since syn
     CHECK(m.find("# TYPE escucha_hq_requests_total counter") != std::string::npos);
     CHECK(std::regex_search(m, std::regex(R"(escucha_hq_requests_total\{route="push",status="200"\} [1-9])")));
     CHECK(std::regex_search(m, std::regex(R"(escucha_hq_refusals_total\{code="unknown_token"\} [1-9])")));
+    // How long answers took: a histogram per route whose buckets only grow,
+    // the last holding every answer of the route.
+    CHECK(m.find("# TYPE escucha_hq_request_duration_seconds histogram") != std::string::npos);
+    {
+        const std::regex bucket(R"re(escucha_hq_request_duration_seconds_bucket\{route="push",le="([^"]+)"\} (\d+))re");
+        std::vector<std::pair<std::string, long>> buckets;
+        for (auto it = std::sregex_iterator(m.begin(), m.end(), bucket); it != std::sregex_iterator(); ++it)
+            buckets.emplace_back((*it)[1], std::stol((*it)[2]));
+        REQUIRE(buckets.size() == 21);
+        CHECK(buckets.front().first == "0.005");
+        CHECK(buckets.back().first == "+Inf");
+        for (size_t i = 1; i < buckets.size(); ++i) CHECK(buckets[i].second >= buckets[i - 1].second);
+        std::smatch count, answered;
+        REQUIRE(std::regex_search(m, count, std::regex(R"(escucha_hq_request_duration_seconds_count\{route="push"\} (\d+))")));
+        REQUIRE(std::regex_search(m, answered, std::regex(R"(escucha_hq_requests_total\{route="push",status="200"\} (\d+))")));
+        CHECK(std::stol(count[1]) == buckets.back().second);
+        CHECK(std::stol(count[1]) >= std::stol(answered[1]));
+        CHECK(buckets.back().second >= 1);
+        CHECK(std::regex_search(m, std::regex(R"(escucha_hq_request_duration_seconds_sum\{route="push"\} [0-9.e+-]+)")));
+    }
     CHECK(std::regex_search(m, std::regex("escucha_hq_records\\{project=\"" + hq.project + "\"\\} [1-9]")));
     CHECK(std::regex_search(m, std::regex(R"(escucha_hq_device_seconds_since_sync\{project="[^"]+",device="[^"]+"\} [0-9]+)")));
     // Nothing of the testimony, no token, no name.

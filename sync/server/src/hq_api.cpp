@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <iterator>
 #include <cstdio>
 #include <set>
 #include <utility>
@@ -609,6 +610,19 @@ std::string RouteOf(const ApiRequest& request) {
     return "other";
 }
 
+/// Upper bounds, in seconds, of the latency histogram's buckets.
+// Tenths of a second up to one: whether answers stay under a second is what
+// matters to a village that syncs all at once.
+constexpr double LATENCY_BOUNDS[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6,
+                                     0.7,   0.8,  0.9,   1,    1.25, 1.5, 2,   2.5, 5,   10};
+
+/// A number as the text format wants it ("0.005", "1", "2.5").
+std::string Number(double value) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%g", value);
+    return text;
+}
+
 /// A label value with \, " and newlines escaped, as the text format wants.
 std::string Label(const std::string& value) {
     std::string out;
@@ -635,9 +649,20 @@ ApiAnswer HqApi::Counted(const ApiRequest& request, ApiAnswer answer) {
         const auto body = Json::parse(answer.body, nullptr, false);
         if (body.is_object() && body.contains("code") && body["code"].is_string()) code = body["code"];
     }
+    const auto route = RouteOf(request);
     std::lock_guard lock(m_metrics_mutex);
-    ++m_requests[{RouteOf(request), answer.status}];
+    ++m_requests[{route, answer.status}];
     if (!code.empty()) ++m_refusals[code];
+    if (request.received) {
+        const double seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - *request.received).count();
+        auto& latency = m_latency[route];
+        latency.counts.resize(std::size(LATENCY_BOUNDS) + 1);
+        size_t slot = 0;
+        while (slot < std::size(LATENCY_BOUNDS) && seconds > LATENCY_BOUNDS[slot]) ++slot;
+        ++latency.counts[slot];
+        latency.sum += seconds;
+    }
     return answer;
 }
 
@@ -650,6 +675,20 @@ ApiAnswer HqApi::Metrics() {
         for (const auto& [key, n] : m_requests)
             out += "escucha_hq_requests_total{route=\"" + key.first + "\",status=\"" + std::to_string(key.second) +
                    "\"} " + std::to_string(n) + "\n";
+        out += "# HELP escucha_hq_request_duration_seconds Time from a request's header read to its answer ready, "
+               "by route.\n# TYPE escucha_hq_request_duration_seconds histogram\n";
+        for (const auto& [route, latency] : m_latency) {
+            const auto name = "escucha_hq_request_duration_seconds";
+            int64_t below = 0;
+            for (size_t i = 0; i < latency.counts.size(); ++i) {
+                below += latency.counts[i];
+                const auto le = i < std::size(LATENCY_BOUNDS) ? Number(LATENCY_BOUNDS[i]) : std::string("+Inf");
+                out += std::string(name) + "_bucket{route=\"" + route + "\",le=\"" + le + "\"} " +
+                       std::to_string(below) + "\n";
+            }
+            out += std::string(name) + "_sum{route=\"" + route + "\"} " + Number(latency.sum) + "\n";
+            out += std::string(name) + "_count{route=\"" + route + "\"} " + std::to_string(below) + "\n";
+        }
         out += "# HELP escucha_hq_refusals_total Requests refused since start, by code.\n"
                "# TYPE escucha_hq_refusals_total counter\n";
         for (const auto& [code, n] : m_refusals)

@@ -338,6 +338,7 @@ private:
         if (header.count(http::field::transfer_encoding))
             return Refuse(411, "length_required", "send the body with a Content-Length, in one piece");
         m_request = {};
+        m_request.received = std::chrono::steady_clock::now();
         m_request.method = std::string(header.method_string());
         const std::string target(header.target());
         const auto question = target.find('?');

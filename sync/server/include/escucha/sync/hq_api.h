@@ -94,6 +94,9 @@ struct ApiRequest {
     /// The Escucha-Waiting header (protocol.h) as sent; empty when absent,
     /// and when sent more than once (which is not taken either).
     std::string waiting = {};
+    /// When its header had been read (the server sets it; a request made
+    /// in process has none, and its time is not counted).
+    std::optional<std::chrono::steady_clock::time_point> received = {};
 };
 
 struct ApiAnswer {
@@ -169,7 +172,8 @@ private:
     /// record naming it; 404 no_such_blob otherwise, as for a missing one.
     ApiAnswer BlobData(const ApiRequest& request, const std::string& sha, const DeviceInfo& device);
     /// GET /v1/metrics, in Prometheus' text format: requests by route and
-    /// status, refusals by code, records and blob bytes stored by project,
+    /// status, how long answers took by route (a histogram, from a request's
+    /// header read to its answer ready), refusals by code, records and blob bytes stored by project,
     /// each device's seconds since it last synced, and what each device
     /// last said it still had to send. Answered only to a
     /// caller on this machine (a scraper beside it, or through a tunnel):
@@ -196,6 +200,13 @@ private:
     std::mutex m_metrics_mutex;
     std::map<std::pair<std::string, int>, int64_t> m_requests; ///< (route, status) -> answers
     std::map<std::string, int64_t> m_refusals;                 ///< code -> refusals
+    /// Per route: answers counted by the first bound of LATENCY_BOUNDS their
+    /// time fits under (the last slot: over every bound), and their sum.
+    struct Latency {
+        std::vector<int64_t> counts;
+        double sum = 0;
+    };
+    std::map<std::string, Latency> m_latency;
 };
 
 /// Whether `peer` (an address as the server reports it) is this machine.
