@@ -25,6 +25,7 @@ ESCUCHA_TEST_PACKAGES=(
   postgresql-15    # headquarters' PostgreSQL tests start a real server (initdb, pg_ctl) and read a pg_dump
   dbus-daemon      # ...and a private session bus for the on-screen keyboard's test
   dpkg-dev desktop-file-utils   # the .deb packages: dependencies by dpkg-shlibdeps, the desktop entry checked
+  locales          # a locale with a decimal comma (es_CO) built by localedef, for the metrics test
 )
 
 # install_packages NAME...: installs those of the named packages that are missing.

@@ -8,7 +8,11 @@
 #include <sodium.h>
 
 #include <cerrno>
+#include <chrono>
+#include <clocale>
+#include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <regex>
 
 using namespace escucha;
@@ -356,6 +360,40 @@ TEST_CASE("Every code headquarters answers with is in the catalogue", "[sync][er
         }
     }
     CHECK(found > 30);
+}
+
+TEST_CASE("Metrics read the same where the locale writes a decimal comma", "[sync][metrics]") {
+    TempDir dir;
+    // Colombia's locale, built here from Debian's locale sources: escucha-hq
+    // takes the locale it is started in, and a scraper reads only points.
+    const auto locales = dir / "locales";
+    std::filesystem::create_directories(locales);
+    REQUIRE(std::system(("localedef -i es_CO -f UTF-8 '" + (locales / "es_CO.UTF-8").string() + "' >/dev/null 2>&1")
+                            .c_str()) == 0);
+    ::setenv("LOCPATH", locales.c_str(), 1);
+    const std::string before = std::setlocale(LC_NUMERIC, nullptr);
+    REQUIRE(std::setlocale(LC_NUMERIC, "es_CO.UTF-8") != nullptr);
+    char probe[16];
+    std::snprintf(probe, sizeof probe, "%g", 0.5);
+    CHECK(std::string(probe) == "0,5"); // the locale does write a comma
+
+    sync::SqliteHqStore store((dir / "hq.db").string());
+    sync::HqApi api(store, AllTypes(), nullptr);
+    sync::ApiRequest request;
+    request.method = "GET";
+    request.path = "/v1/metrics";
+    request.peer = "127.0.0.1";
+    request.received = std::chrono::steady_clock::now() - std::chrono::milliseconds(1500);
+    (void)api.Serve(request); // counted, with the time it took
+    const auto m = api.Serve(request).body;
+    std::setlocale(LC_NUMERIC, before.c_str());
+    ::unsetenv("LOCPATH");
+    INFO(m);
+    CHECK(m.find(R"(escucha_hq_request_duration_seconds_bucket{route="metrics",le="0.005"} 0)") != std::string::npos);
+    CHECK(m.find(R"(escucha_hq_request_duration_seconds_bucket{route="metrics",le="1.25"} 0)") != std::string::npos);
+    CHECK(m.find(R"(escucha_hq_request_duration_seconds_bucket{route="metrics",le="2"} 1)") != std::string::npos);
+    CHECK(std::regex_search(m, std::regex(R"(escucha_hq_request_duration_seconds_sum\{route="metrics"\} 1\.5[0-9]*\n)")));
+    CHECK(m.find("0,") == std::string::npos);
 }
 
 TEST_CASE("Metrics: requests, refusals, records and each device's time since sync, for this machine only",

@@ -14,6 +14,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <charconv>
 #include <climits>
 #include <iterator>
 #include <cstdio>
@@ -616,11 +617,13 @@ std::string RouteOf(const ApiRequest& request) {
 constexpr double LATENCY_BOUNDS[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6,
                                      0.7,   0.8,  0.9,   1,    1.25, 1.5, 2,   2.5, 5,   10};
 
-/// A number as the text format wants it ("0.005", "1", "2.5").
+/// A number as the text format wants it ("0.005", "1", "2.5"), whatever
+/// the process's locale (a decimal comma would spoil the whole scrape), in
+/// the fewest digits that read back as the same double.
 std::string Number(double value) {
-    char text[32];
-    std::snprintf(text, sizeof text, "%g", value);
-    return text;
+    char text[64];
+    const auto end = std::to_chars(text, text + sizeof text, value).ptr;
+    return std::string(text, end);
 }
 
 /// A label value with \, " and newlines escaped, as the text format wants.

@@ -240,9 +240,12 @@ struct HqServer::Impl {
     BodyBudget bodies{options.limits.body_budget, options.limits.body_budget_per_caller};
     std::optional<asio::ssl::context> tls;
     asio::io_context ioc;
-    tcp::acceptor acceptor{ioc};
+    /// The acceptor's handlers, its retry timer's and Stop()'s closing run
+    /// one at a time, whichever event thread runs them.
+    asio::strand<asio::io_context::executor_type> accepting{asio::make_strand(ioc)};
+    tcp::acceptor acceptor{accepting};
     asio::thread_pool workers;
-    asio::steady_timer retry_accept{ioc};
+    asio::steady_timer retry_accept{accepting};
     std::atomic<bool> running{false};
 
     Impl(HqStore& store, const storage::Catalogue& catalogue, ServerOptions o)
@@ -697,7 +700,11 @@ int HqServer::Bind(const std::string& host, int port) {
     // kernel caps the backlog at net.core.somaxconn.
     a.listen(1024, ec);
     if (!ec) a.non_blocking(true, ec); // Accept() takes every waiting connection without blocking
-    if (ec) return -1;
+    if (ec) {
+        beast::error_code ignored;
+        a.close(ignored);
+        return -1;
+    }
     return a.local_endpoint().port();
 }
 
@@ -719,7 +726,7 @@ bool HqServer::ListenAfterBind() {
 
 void HqServer::Stop() {
     if (!m_impl) return;
-    asio::post(m_impl->ioc, [impl = m_impl.get()] {
+    asio::post(m_impl->accepting, [impl = m_impl.get()] {
         beast::error_code ignored;
         impl->acceptor.close(ignored);
         impl->retry_accept.cancel();

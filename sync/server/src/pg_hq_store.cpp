@@ -9,6 +9,7 @@
 #include <pqxx/pqxx>
 #include <sodium.h>
 
+#include <algorithm>
 #include <functional>
 #include <mutex>
 #include <set>
@@ -395,6 +396,11 @@ public:
         m_reasons.push_back(d.reason);
         m_codes.push_back(d.code);
         m_params.push_back(d.params.is_object() && !d.params.empty() ? d.params.dump() : std::string());
+    }
+
+    /// Whether record `record_id` waits to be written.
+    [[nodiscard]] bool Waits(const std::string& record_id) const {
+        return std::find(m_record_ids.begin(), m_record_ids.end(), record_id) != m_record_ids.end();
     }
 
     /// Writes what waits (nothing when nothing does).
@@ -880,7 +886,7 @@ std::vector<ItemResult> PgHqStore::ApplyBatch(const DeviceInfo& device, const st
         std::set<std::string> unnamed;
         Impl::PushWrites writes(t, device, now, unnamed);
         const auto in_project = [&](const std::string& id) -> std::optional<StoredRecord> {
-            writes.Flush();
+            if (writes.Waits(id)) writes.Flush();
             auto r = impl.LoadRecord(t, id);
             if (!r || r->project_id != device.project_id) return std::nullopt;
             return r;
