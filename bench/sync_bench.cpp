@@ -39,6 +39,16 @@
 //       user when run as root). Then the cost of encryption at rest: the
 //       same devices against HqServer in this process over each store
 //       opened with a key and plain.
+//   (f) real devices (not run by default): D devices, each a real vault
+//       (SQLCipher, minimum Argon2 cost, made and enrolled 32 at a time with
+//       sync::Enrol from its own loopback address, not timed) holding R
+//       field notes, all running SyncClient::SyncOnce() at once (push, then
+//       pull) against the SQLite store and three PostgreSQL-backed
+//       processes behind haproxy. The devices' own work (their outbox read,
+//       the push built and compressed, the answers and the pull written into
+//       SQLCipher) runs on the same cores as headquarters: the whole path a
+//       village's phones take, not headquarters alone. Every outbox must end
+//       empty and headquarters hold every note once, as its device's.
 //
 // Everything listens on 127.0.0.1 with ports the OS picks (haproxy takes one
 // found free), in this process but for (e).
@@ -85,6 +95,7 @@
 #include <fstream>
 #include <fstream>
 #include <iostream>
+#include <functional>
 #include <latch>
 #include <map>
 #include <memory>
@@ -123,14 +134,14 @@ struct Options {
 
 void PrintUsage(const char* program) {
     std::printf("usage: %s [--records N] [--blob-mb N] [--devices N] [--device-records N]\n"
-                "          [--device-batch N] [--download-mb N] [--parts abcde] [--seed N] [--timeline]\n"
+                "          [--device-batch N] [--download-mb N] [--parts abcdef] [--seed N] [--timeline]\n"
                 "  --records N         field notes pushed in (a) (default 10000)\n"
                 "  --blob-mb N         blob uploaded in (b), in MiB (default 200)\n"
                 "  --devices N         simulated devices in (c) (default 200)\n"
                 "  --device-records N  field notes each device pushes in (c) (default 50)\n"
                 "  --device-batch N    changes per push request in (c) (default 10)\n"
                 "  --download-mb N     recording downloaded in (d), in MiB (default 100)\n"
-                "  --parts abcde       which parts to run (default abcd; e needs PostgreSQL 15 and haproxy)\n"
+                "  --parts abcdef      which parts to run (default abcd; e and f need PostgreSQL 15 and haproxy)\n"
                 "  --timeline          print when HQ finished each request of (a) and (b)\n"
                 "  quick check: --records 1000 --blob-mb 20 --devices 20\n",
                 program);
@@ -171,8 +182,8 @@ std::optional<Options> ParseOptions(int argc, char** argv) {
         else if (arg == "--device-batch") options.device_batch = ParseCount(arg, value, 1);
         else if (arg == "--seed") options.seed = ParseCount(arg, value, 0);
         else if (arg == "--parts") {
-            if (value.empty() || value.find_first_not_of("abcde") != std::string::npos)
-                throw std::invalid_argument("--parts takes letters among a, b, c, d and e");
+            if (value.empty() || value.find_first_not_of("abcdef") != std::string::npos)
+                throw std::invalid_argument("--parts takes letters among a, b, c, d, e and f");
             options.parts = value;
         } else {
             throw std::invalid_argument("unknown option " + arg + "; see --help");
@@ -1133,14 +1144,15 @@ struct DeploymentResult {
     double hq_p50 = -1, hq_p99 = -1; ///< ms, from the processes' own histogram; -1: they keep none
 };
 
-/// Cumulative counts of escucha-hq's push latency histogram by bound
-/// (seconds; +Inf last), summed over `urls`, from their metrics.
-std::map<double, int64_t> PushHistogram(const std::vector<std::string>& urls) {
+/// Cumulative counts of escucha-hq's latency histogram for `route` by
+/// bound (seconds; +Inf last), summed over `urls`, from their metrics.
+std::map<double, int64_t> RouteHistogram(const std::vector<std::string>& urls, const std::string& route = "push") {
     std::map<double, int64_t> out;
     sync::HttpOptions http;
     http.local_address = "127.0.0.2"; // not the balancer's address: no PROXY header is expected from it
     sync::HttpClient client(http);
-    const std::regex line(R"re(escucha_hq_request_duration_seconds_bucket\{route="push",le="([^"]+)"\} (\d+))re");
+    const std::regex line(R"re(escucha_hq_request_duration_seconds_bucket\{route=")re" + route +
+                          R"re(",le="([^"]+)"\} (\d+))re");
     for (const auto& url : urls) {
         const auto r = client.Get(url + "/v1/metrics");
         if (!r.Ok()) throw std::runtime_error("metrics: " + r.ErrorText());
@@ -1238,42 +1250,75 @@ void EnrolAndWrite(std::vector<SimDevice>& devices, const std::vector<std::strin
 }
 
 /// Real escucha-hq processes (the binary built beside this benchmark) on
-/// the SQLite store or on one PostgreSQL database, the devices pushing at
-/// once (to the one process, or through haproxy to three).
+/// the SQLite store or on one PostgreSQL database, with a project and an
+/// enrolment code per device; one process, or several behind haproxy.
+class Headquarters {
+public:
+    Headquarters(const Deployment& how, size_t devices, const fs::path& dir, escucha::test::PgServer* pg,
+                 const std::string& key_file)
+        : m_postgres(how.postgres), m_dir(dir), m_url(how.postgres ? pg->NewDatabase() : std::string()),
+          m_key(sync::KeySourceFrom(key_file, "ESCUCHA_BENCH_UNUSED_PASSPHRASE")) {
+        sync::PrepareDataDir(dir);
+        {
+            auto store = sync::OpenAnyHqStore(m_url, dir, m_key);
+            std::tie(m_project_id, m_codes) = Prepare(*store, devices);
+        }
+        std::vector<std::string> extra = {"--key-file", key_file};
+        if (how.postgres) extra.insert(extra.end(), {"--store", m_url});
+        if (how.processes > 1) extra.insert(extra.end(), {"--proxy-from", "127.0.0.1"});
+        std::vector<int> ports;
+        for (int i = 0; i < how.processes; ++i) {
+            m_processes.push_back(std::make_unique<escucha::test::HqProcess>(dir.string(), extra));
+            ports.push_back(m_processes.back()->Port());
+        }
+        if (how.processes > 1) m_balancer.emplace(dir / "haproxy", ports);
+    }
+
+    /// Where devices go: the balancer, or the one process.
+    [[nodiscard]] std::string Target() const {
+        return m_balancer ? m_balancer->Url() : m_processes.front()->Url();
+    }
+    /// Each process's own address (for its metrics).
+    [[nodiscard]] std::vector<std::string> ProcessUrls() const {
+        std::vector<std::string> urls;
+        for (const auto& p : m_processes) urls.push_back(p->Url());
+        return urls;
+    }
+    [[nodiscard]] const std::string& ProjectId() const { return m_project_id; }
+    [[nodiscard]] const std::vector<std::string>& Codes() const { return m_codes; }
+
+    /// The store, to read back: the SQLite store after its one process has
+    /// stopped (it holds the directory); PostgreSQL while they serve.
+    std::unique_ptr<sync::HqStore> ReadBack() {
+        if (!m_postgres) m_processes.clear();
+        return sync::OpenAnyHqStore(m_url, m_dir, m_key);
+    }
+
+private:
+    bool m_postgres;
+    fs::path m_dir;
+    std::string m_url;
+    sync::HqKeySource m_key;
+    std::string m_project_id;
+    std::vector<std::string> m_codes;
+    std::vector<std::unique_ptr<escucha::test::HqProcess>> m_processes;
+    std::optional<Balancer> m_balancer;
+};
+
+/// The simulated devices pushing at once to `how`.
 DeploymentResult RunDeployment(const Deployment& how, const Options& options, const fs::path& dir,
                                escucha::test::PgServer* pg, const std::string& key_file) {
     std::printf("\n  %s\n", how.name.c_str());
-    const std::string url = how.postgres ? pg->NewDatabase() : std::string();
-    const auto key = sync::KeySourceFrom(key_file, "ESCUCHA_BENCH_UNUSED_PASSPHRASE");
-    sync::PrepareDataDir(dir);
-    std::string project_id;
-    std::vector<std::string> codes;
-    {
-        auto store = sync::OpenAnyHqStore(url, dir, key);
-        std::tie(project_id, codes) = Prepare(*store, options.devices);
-    }
-    std::vector<std::string> extra = {"--key-file", key_file};
-    if (how.postgres) extra.insert(extra.end(), {"--store", url});
-    if (how.processes > 1) extra.insert(extra.end(), {"--proxy-from", "127.0.0.1"});
-    std::vector<std::unique_ptr<escucha::test::HqProcess>> processes;
-    std::vector<int> ports;
-    for (int i = 0; i < how.processes; ++i) {
-        processes.push_back(std::make_unique<escucha::test::HqProcess>(dir.string(), extra));
-        ports.push_back(processes.back()->Port());
-    }
-    std::optional<Balancer> balancer;
-    if (how.processes > 1) balancer.emplace(dir / "haproxy", ports);
-    const auto target = balancer ? balancer->Url() : processes.front()->Url();
-
+    Headquarters hq(how, options.devices, dir, pg, key_file);
+    const auto target = hq.Target();
     auto devices = NewDevices(options.devices);
-    EnrolAndWrite(devices, codes, target, project_id, options);
-    std::vector<std::string> urls;
-    for (const auto& p : processes) urls.push_back(p->Url());
-    const auto before = PushHistogram(urls);
+    EnrolAndWrite(devices, hq.Codes(), target, hq.ProjectId(), options);
+    const auto urls = hq.ProcessUrls();
+    const auto before = RouteHistogram(urls);
     DeploymentResult result;
     result.wall = PushAll(devices, target, sync::ItemStatus::Applied, true);
     result.latency = Summarise(devices);
-    const auto after = PushHistogram(urls);
+    const auto after = RouteHistogram(urls);
     result.hq_p50 = HistogramQuantile(before, after, 0.50);
     result.hq_p99 = HistogramQuantile(before, after, 0.99);
     const size_t total = options.devices * options.device_records;
@@ -1287,13 +1332,142 @@ DeploymentResult RunDeployment(const Deployment& how, const Options& options, co
         std::printf("    escucha-hq's own time per push, header read to answer ready (its metrics' histogram): p50 "
                     "%.0f ms, p99 %.0f ms\n",
                     result.hq_p50, result.hq_p99);
-    // The SQLite store is read after its one process has stopped (it holds
-    // the directory); PostgreSQL is read while they serve.
-    if (!how.postgres) processes.clear();
-    auto store = sync::OpenAnyHqStore(url, dir, key);
+    auto store = hq.ReadBack();
     std::printf("  ");
-    if (!ExactlyOnce(*store, project_id, devices)) throw std::runtime_error("(e) lost or duplicated changes");
+    if (!ExactlyOnce(*store, hq.ProjectId(), devices)) throw std::runtime_error("(e) lost or duplicated changes");
     return result;
+}
+
+// [SECTION] (f) real devices
+
+/// Runs `work(i)` for i in [0, count) on `threads` threads; the first
+/// exception thrown is thrown again here.
+void InParallel(size_t count, int threads, const std::function<void(size_t)>& work) {
+    std::atomic<size_t> next{0};
+    std::mutex mutex;
+    std::exception_ptr failure;
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t)
+        pool.emplace_back([&] {
+            for (size_t i = next++; i < count; i = next++) {
+                try {
+                    work(i);
+                } catch (...) {
+                    std::lock_guard lock(mutex);
+                    if (!failure) failure = std::current_exception();
+                }
+            }
+        });
+    for (auto& t : pool) t.join();
+    if (failure) std::rethrow_exception(failure);
+}
+
+/// Real devices against `how`: a vault each (SQLCipher, minimum Argon2
+/// cost), enrolled with sync::Enrol from its own loopback address, its
+/// notes imported; then every device's SyncClient::SyncOnce() on a thread
+/// of its own, all released together. Returns the wall time.
+double RunRealDevices(const Deployment& how, const Options& options, const fs::path& dir,
+                      escucha::test::PgServer* pg, const std::string& key_file) {
+    std::printf("\n  %s\n", how.name.c_str());
+    Headquarters hq(how, options.devices, dir / "hq", pg, key_file);
+    const auto target = hq.Target();
+    struct RealDevice {
+        std::optional<storage::Vault> vault;
+        sync::HttpOptions http;
+        std::vector<std::string> ids;
+        sync::SyncReport report;
+        double ms = 0;
+    };
+    std::vector<RealDevice> devices(options.devices);
+    const auto addresses = NewDevices(options.devices);
+    std::vector<Json> notes(options.devices);
+    {
+        NoteWriter writer(options.seed + 5);
+        for (auto& chunk : notes) {
+            chunk = Json::array();
+            for (size_t n = 0; n < options.device_records; ++n)
+                chunk.push_back({{"type", "field_note"},
+                                 {"project_id", hq.ProjectId()},
+                                 {"kind", writer.Kind()},
+                                 {"title", writer.Title()},
+                                 {"text", writer.Text()},
+                                 {"written_at", "2024-06-11"}});
+        }
+    }
+    const auto setup = Clock::now();
+    InParallel(devices.size(), 32, [&](size_t i) {
+        auto& d = devices[i];
+        d.http.local_address = addresses[i].from;
+        d.vault.emplace(NewVault(dir / ("device-" + std::to_string(i)), "persona " + std::to_string(i)));
+        if (const auto error = sync::Enrol(*d.vault, target, hq.Codes()[i], "", d.http))
+            throw std::runtime_error("enrolment failed: " + *error);
+        d.ids = d.vault->Records().Import(notes[i]);
+    });
+    std::printf("    %zu vaults made, enrolled and given %zu notes each in %.1f s (not timed)\n", devices.size(),
+                options.device_records, Seconds(Clock::now() - setup));
+
+    const auto urls = hq.ProcessUrls();
+    const auto push_before = RouteHistogram(urls, "push"), pull_before = RouteHistogram(urls, "pull");
+    std::latch ready(static_cast<std::ptrdiff_t>(devices.size()));
+    std::latch go(1);
+    std::vector<std::thread> threads;
+    for (auto& d : devices)
+        threads.emplace_back([&d, &ready, &go] {
+            sync::SyncClient client(*d.vault, d.http);
+            ready.count_down();
+            go.wait();
+            const auto start = Clock::now();
+            d.report = client.SyncOnce();
+            d.ms = Seconds(Clock::now() - start) * 1000.0;
+        });
+    ready.wait();
+    const auto start = Clock::now();
+    go.count_down();
+    for (auto& t : threads) t.join();
+    const double wall = Seconds(Clock::now() - start);
+    const auto push_after = RouteHistogram(urls, "push"), pull_after = RouteHistogram(urls, "pull");
+
+    std::vector<double> ms;
+    for (const auto& d : devices) {
+        if (!d.report.ok) throw std::runtime_error("(f) a sync failed: " + d.report.error);
+        if (d.report.acknowledged != static_cast<int64_t>(options.device_records) || d.report.pending != 0)
+            throw std::runtime_error("(f) a device had " + std::to_string(d.report.acknowledged) +
+                                     " changes acknowledged and " + std::to_string(d.report.pending) + " left");
+        ms.push_back(d.ms);
+    }
+    std::sort(ms.begin(), ms.end());
+    const size_t total = options.devices * options.device_records;
+    std::printf("    %.3f s, %.0f records/s; each device's sync (push, then pull) p50 %.1f ms p99 %.1f ms max %.1f "
+                "ms; every outbox empty\n",
+                wall, static_cast<double>(total) / wall, Percentile(ms, 0.50), Percentile(ms, 0.99), ms.back());
+    std::printf("    in escucha-hq (its metrics' histogram): push p50 %.0f ms p99 %.0f ms, pull p50 %.0f ms p99 %.0f "
+                "ms\n",
+                HistogramQuantile(push_before, push_after, 0.5), HistogramQuantile(push_before, push_after, 0.99),
+                HistogramQuantile(pull_before, pull_after, 0.5), HistogramQuantile(pull_before, pull_after, 0.99));
+    // Headquarters holds each device's notes once, as that device's.
+    auto store = hq.ReadBack();
+    std::map<std::string, std::string> owner;
+    store->ForEachRecord(hq.ProjectId(), [&](const sync::StoredRecord& r) {
+        owner[r.body.value("id", "")] = r.owner_device;
+    });
+    size_t found = 0;
+    std::set<std::string> owners;
+    for (const auto& d : devices) {
+        std::set<std::string> mine;
+        for (const auto& id : d.ids)
+            if (const auto it = owner.find(id); it != owner.end()) {
+                ++found;
+                mine.insert(it->second);
+            }
+        if (mine.size() != 1) throw std::runtime_error("(f) a device's notes are owned by " + std::to_string(mine.size()) + " devices");
+        owners.insert(*mine.begin());
+    }
+    const bool ok = found == total && owner.size() == total + 1 && owners.size() == devices.size();
+    std::printf("    HQ holds %zu records (expected %zu + the project), %zu of the devices' notes, each device's "
+                "under its own id: %s\n",
+                owner.size(), total, found, ok ? "exactly once" : "MISMATCH");
+    if (!ok) throw std::runtime_error("(f) lost or duplicated changes");
+    return wall;
 }
 
 /// The same devices against escucha's server in this process over a store
@@ -1362,6 +1536,30 @@ void RunScale(const Options& options, const fs::path& root, std::vector<Row>& ro
     }
 }
 
+void RunRealScale(const Options& options, const fs::path& root, std::vector<Row>& rows) {
+    std::printf("\n(f) %zu real devices (a SQLCipher vault and SyncClient each) with %zu field notes each, syncing at "
+                "once, to real escucha-hq processes\n",
+                options.devices, options.device_records);
+    auto* pg = escucha::test::PgServer::Shared(true);
+    if (!pg) throw std::runtime_error(escucha::test::PgServer::Skipped());
+    if (!fs::exists(Balancer::HAPROXY)) throw std::runtime_error("haproxy is not installed (apt-get install haproxy)");
+    const auto key_file = WriteKeyFile(root / "hq-f.key");
+    const Deployment deployments[] = {{"SQLite store, 1 escucha-hq process", false, 1},
+                                      {"PostgreSQL store, 3 escucha-hq processes behind haproxy", true, 3}};
+    std::vector<double> walls;
+    int n = 0;
+    for (const auto& how : deployments)
+        walls.push_back(RunRealDevices(how, options, root / ("f-" + std::to_string(++n)), pg, key_file));
+    const std::string label = std::to_string(options.devices) + " real devices x " +
+                              std::to_string(options.device_records);
+    for (size_t i = 0; i < walls.size(); ++i)
+        rows.push_back({"f", deployments[i].name + ", " + label + ": wall",
+                        Fixed(walls[i], 2) + " s; " +
+                            Fixed(static_cast<double>(options.devices * options.device_records) / walls[i], 0) +
+                            " records/s",
+                        i == 0 ? "-" : "SQLite store", i == 0 ? "-" : Fixed(walls[0] / walls[i], 2) + "x"});
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -1378,6 +1576,7 @@ int main(int argc, char** argv) {
         if (options->parts.find('c') != std::string::npos) RunDevices(*options, root.Path(), rows);
         if (options->parts.find('d') != std::string::npos) RunDownload(*options, root.Path(), rows);
         if (options->parts.find('e') != std::string::npos) RunScale(*options, root.Path(), rows);
+        if (options->parts.find('f') != std::string::npos) RunRealScale(*options, root.Path(), rows);
         PrintRows(rows);
         std::printf("\nload average at the end: %s\n", LoadAverage().c_str());
         return 0;
