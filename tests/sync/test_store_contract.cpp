@@ -446,6 +446,59 @@ TEMPLATE_TEST_CASE("Every store leaves out what a device may not read before it 
           41);
 }
 
+TEMPLATE_TEST_CASE("Every store pages a researcher's own records and the shared ones together, in cursor order",
+                   "[sync][store]", SqliteStoreFactory, PostgresStoreFactory) {
+    ESCUCHA_STORE_OR_SKIP();
+    const auto project = store.CreateProject("P");
+    const auto me = EnrolIn(store, project.id, sync::Role::Researcher);
+    const auto other = EnrolIn(store, project.id, sync::Role::Researcher);
+    const auto coordinator = EnrolIn(store, project.id, sync::Role::Coordinator);
+    const auto scope = sync::ReadScopeFor(AllTypes(), me.device);
+    int64_t since = 0;
+    (void)PullAll(store, me.device, scope, since, 10); // the project, as created
+    std::vector<std::string> mine;
+    for (int i = 0; i < 4; ++i) {
+        mine.push_back(storage::NewUuidV7());
+        // Stored as this device sent it: not sent back to it.
+        (void)store.ApplyBatch(me.device, {ChangeOf(Body(project.id, "field_note", mine.back(), 1, "mía"))}, ApplyAll);
+    }
+    const auto others = [&](int n) {
+        std::vector<sync::Change> changes;
+        for (int i = 0; i < n; ++i)
+            changes.push_back(ChangeOf(Body(project.id, "field_note", storage::NewUuidV7(), 1, "ajena")));
+        (void)store.ApplyBatch(other.device, changes, ApplyAll);
+    };
+    const auto edit_mine = [&](int i) {
+        (void)store.ApplyBatch(coordinator.device, {ChangeOf(Body(project.id, "field_note", mine[i], 2, "revisada"))},
+                               ApplyAll);
+    };
+    const auto rename = [&](int64_t rev) {
+        auto renamed = Body(project.id, "project", project.id, rev);
+        renamed.erase("project_id");
+        renamed["name"] = "Nombre " + std::to_string(rev);
+        (void)store.ApplyBatch(coordinator.device, {ChangeOf(renamed)}, ApplyAll);
+    };
+    // The device's records changed by another, the shared project renamed,
+    // and others' notes between them.
+    others(5);
+    edit_mine(0);
+    rename(2);
+    others(3);
+    edit_mine(2);
+    others(4);
+    rename(3);
+    edit_mine(3);
+    others(2);
+    const std::vector<std::string> expected = {mine[0], mine[2], project.id, mine[3]};
+    for (int page : {1, 2, 3, 10}) {
+        INFO("page of " << page);
+        int64_t from = since;
+        CHECK(PullAll(store, me.device, scope, from, page) == expected);
+        int64_t again = from;
+        CHECK(PullAll(store, me.device, scope, again, page).empty());
+    }
+}
+
 TEMPLATE_TEST_CASE("Every store lets a device read a blob only through a live record it may read", "[sync][store]",
                    SqliteStoreFactory, PostgresStoreFactory) {
     ESCUCHA_STORE_OR_SKIP();

@@ -116,6 +116,14 @@ COMMIT;
                    "waiting_recordings INTEGER; ALTER TABLE devices ADD COLUMN waiting_bytes INTEGER; ALTER TABLE "
                    "devices ADD COLUMN waiting_at TEXT; PRAGMA user_version = 6; COMMIT;");
     }
+    if (m_db->QueryInt("PRAGMA user_version") < 7) {
+        // A researcher's pull reads its own records and the types everyone
+        // shares through these, not every record of the project since its
+        // cursor (docs/PERFORMANCE.md, part f).
+        m_db->Exec("BEGIN; CREATE INDEX IF NOT EXISTS records_owner_seq ON records (project_id, owner_device, seq); "
+                   "CREATE INDEX IF NOT EXISTS records_type_seq ON records (project_id, record_type, seq); "
+                   "PRAGMA user_version = 7; COMMIT;");
+    }
     // The writer no longer checkpoints in its own commits (a copy of a
     // thousand pages and two fsyncs, while every push waits): a thread of
     // the store's own does, on another connection.
@@ -863,13 +871,54 @@ PullResponse SqliteHqStore::Pull(const DeviceInfo& device, int64_t since, int li
     // counter is a cursor that never passes an uncommitted record.
     // Records and conflicts share one sequence; walk both in order. What the
     // device may not read is left out by the query, before the limit.
-    const ScopeSql record_allowed(scope, "record_type", "owner_device");
-    auto records = m_db->Prepare(
-        "SELECT seq, body FROM records WHERE project_id = ? AND seq > ? AND (echo_device IS NULL OR echo_device <> ?) "
-        "AND " +
-        record_allowed.text + " ORDER BY seq LIMIT ?");
-    records.Bind(1, device.project_id).Bind(2, since).Bind(3, device.device_id);
-    records.Bind(record_allowed.Bind(records, 4), limit + 1);
+    // Types the device reads only where it wrote the record (a researcher's
+    // notes): when there are such, the pull reads the types everyone shares
+    // and the device's own records each through an index of its own, the
+    // first `limit` + 1 of each, instead of walking every record of the
+    // project since `since` (500 researchers syncing at once each walked
+    // everyone's notes). Otherwise (a coordinator reads everything) one walk
+    // in cursor order stops at the page's end.
+    std::vector<std::string> own_only;
+    for (const auto& type : scope.own_types)
+        if (std::find(scope.shared_types.begin(), scope.shared_types.end(), type) == scope.shared_types.end())
+            own_only.push_back(type);
+    const auto list = [](size_t n) {
+        std::string out = "(";
+        for (size_t i = 0; i < n; ++i) out += i ? ", ?" : "?";
+        return out + ")";
+    };
+    const std::string not_echo = "(echo_device IS NULL OR echo_device <> ?)";
+    std::optional<Statement> query;
+    if (own_only.empty()) {
+        const ScopeSql record_allowed(scope, "record_type", "owner_device");
+        query.emplace(m_db->Prepare("SELECT seq, body FROM records WHERE project_id = ? AND seq > ? AND " + not_echo +
+                                    " AND " + record_allowed.text + " ORDER BY seq LIMIT ?"));
+        query->Bind(1, device.project_id).Bind(2, since).Bind(3, device.device_id);
+        query->Bind(record_allowed.Bind(*query, 4), limit + 1);
+    } else {
+        query.emplace(m_db->Prepare(
+            "SELECT seq, body FROM (SELECT seq, body FROM records INDEXED BY records_type_seq WHERE project_id = ? AND "
+            "record_type IN " + list(scope.shared_types.size()) + " AND seq > ? AND " + not_echo +
+            " ORDER BY seq LIMIT ?) UNION ALL SELECT seq, body FROM (SELECT seq, body FROM records INDEXED BY "
+            "records_owner_seq WHERE project_id = ? AND owner_device = ? AND seq > ? AND record_type IN " +
+            list(own_only.size()) + " AND " + not_echo + " ORDER BY seq LIMIT ?) ORDER BY seq LIMIT ?"));
+        // In the order of the statement's parameters.
+        std::vector<std::string> texts = {device.project_id};
+        texts.insert(texts.end(), scope.shared_types.begin(), scope.shared_types.end());
+        int at = 1;
+        for (const auto& text : texts) query->Bind(at++, text);
+        query->Bind(at++, since);
+        query->Bind(at++, device.device_id);
+        query->Bind(at++, limit + 1);
+        query->Bind(at++, device.project_id);
+        query->Bind(at++, scope.device_id);
+        query->Bind(at++, since);
+        for (const auto& type : own_only) query->Bind(at++, type);
+        query->Bind(at++, device.device_id);
+        query->Bind(at++, limit + 1);
+        query->Bind(at++, limit + 1);
+    }
+    auto& records = *query;
     int taken = 0;
     size_t bytes = 0;
     int64_t last = since;
