@@ -362,6 +362,19 @@ TEST_CASE("Every code headquarters answers with is in the catalogue", "[sync][er
     CHECK(found > 30);
 }
 
+namespace {
+
+/// GET /v1/metrics as asked from `peer`, for an HqApi in this process.
+sync::ApiRequest MetricsAsked(const std::string& peer) {
+    sync::ApiRequest request;
+    request.method = "GET";
+    request.path = "/v1/metrics";
+    request.peer = peer;
+    return request;
+}
+
+} // namespace
+
 TEST_CASE("Metrics read the same where the locale writes a decimal comma", "[sync][metrics]") {
     TempDir dir;
     // Colombia's locale, built here from Debian's locale sources: escucha-hq
@@ -379,10 +392,7 @@ TEST_CASE("Metrics read the same where the locale writes a decimal comma", "[syn
 
     sync::SqliteHqStore store((dir / "hq.db").string());
     sync::HqApi api(store, AllTypes(), nullptr);
-    sync::ApiRequest request;
-    request.method = "GET";
-    request.path = "/v1/metrics";
-    request.peer = "127.0.0.1";
+    auto request = MetricsAsked("127.0.0.1");
     request.received = std::chrono::steady_clock::now() - std::chrono::milliseconds(1500);
     (void)api.Serve(request); // counted, with the time it took
     const auto m = api.Serve(request).body;
@@ -446,13 +456,8 @@ TEST_CASE("Metrics: requests, refusals, records and each device's time since syn
     TempDir dir;
     sync::SqliteHqStore store((dir / "hq.db").string());
     sync::HqApi api(store, AllTypes(), nullptr);
-    sync::ApiRequest far;
-    far.method = "GET";
-    far.path = "/v1/metrics";
-    far.peer = "203.0.113.9";
-    CHECK(api.Serve(far).status == 404);
-    far.peer = "127.0.0.1";
-    CHECK(api.Serve(far).status == 200);
+    CHECK(api.Serve(MetricsAsked("203.0.113.9")).status == 404);
+    CHECK(api.Serve(MetricsAsked("127.0.0.1")).status == 200);
     CHECK(sync::IsLoopbackPeer("::1"));
     CHECK(sync::IsLoopbackPeer("::ffff:127.0.0.1"));
     CHECK_FALSE(sync::IsLoopbackPeer("10.0.0.1"));
