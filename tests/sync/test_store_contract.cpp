@@ -810,13 +810,16 @@ TEMPLATE_TEST_CASE("A store made before waiting reports gains them when opened, 
     const auto seen = RowOf(store, project.id, a.device.device_id).last_seen;
     std::unique_ptr<sync::HqStore> reopened;
     if constexpr (std::is_same_v<TestType, SqliteStoreFactory>) {
-        // The devices table as version 5 made it, and the version it said.
+        // The devices table as version 5 made it, without the pull's indexes
+        // of version 7, and the version it said.
         fixture.store.reset();
         {
             storage::Database db((fixture.dir / "hq.db").string(), false);
-            REQUIRE(db.QueryInt("PRAGMA user_version") == 6);
+            REQUIRE(db.QueryInt("PRAGMA user_version") == 7);
             db.Exec(R"sql(
 BEGIN;
+DROP INDEX records_owner_seq;
+DROP INDEX records_type_seq;
 CREATE TABLE old_devices (
   id TEXT PRIMARY KEY NOT NULL, project_id TEXT NOT NULL, role TEXT NOT NULL, person TEXT, name TEXT,
   token_hash TEXT NOT NULL UNIQUE, revoked INTEGER NOT NULL DEFAULT 0, enrolled_at TEXT NOT NULL, last_seen TEXT);
@@ -829,6 +832,13 @@ COMMIT;
 )sql");
         }
         reopened = std::make_unique<sync::SqliteHqStore>((fixture.dir / "hq.db").string());
+        storage::Database db((fixture.dir / "hq.db").string(), false);
+        CHECK(db.QueryInt("PRAGMA user_version") == 7);
+        CHECK(db.QueryInt("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN ('records_owner_seq', "
+                          "'records_type_seq')") == 2);
+        // A researcher's pull reads through them.
+        const auto scope = sync::ReadScopeFor(AllTypes(), a.device);
+        CHECK(reopened->Pull(a.device, 0, 10, scope).records.size() == 1); // the project; the note was its own
     } else {
         PgServer::Shared()->Sql(fixture.url, "ALTER TABLE devices DROP COLUMN waiting_changes, DROP COLUMN "
                                              "waiting_recordings, DROP COLUMN waiting_bytes, DROP COLUMN waiting_at");
