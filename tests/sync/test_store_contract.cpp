@@ -10,9 +10,12 @@
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <set>
+#include <thread>
 #include <type_traits>
 
 using namespace escucha;
@@ -496,6 +499,71 @@ TEMPLATE_TEST_CASE("Every store pages a researcher's own records and the shared 
         CHECK(PullAll(store, me.device, scope, from, page) == expected);
         int64_t again = from;
         CHECK(PullAll(store, me.device, scope, again, page).empty());
+    }
+}
+
+TEMPLATE_TEST_CASE("Every store's pullers end with every record exactly once while writers push",
+                   "[sync][store]", SqliteStoreFactory, PostgresStoreFactory) {
+    ESCUCHA_STORE_OR_SKIP();
+    const auto project = store.CreateProject("P");
+    constexpr int WRITERS = 4, PUSHES = 30, PULLERS = 3;
+    std::vector<Enrolled> writers, pullers;
+    for (int i = 0; i < WRITERS; ++i) writers.push_back(EnrolIn(store, project.id, sync::Role::Researcher));
+    for (int i = 0; i < PULLERS; ++i) pullers.push_back(EnrolIn(store, project.id, sync::Role::Coordinator));
+    std::mutex mutex;
+    std::set<std::string> written;
+    std::atomic<bool> writing{true};
+    std::atomic<int> failures{0};
+    std::vector<std::thread> threads;
+    for (int w = 0; w < WRITERS; ++w)
+        threads.emplace_back([&, w] {
+            for (int i = 0; i < PUSHES; ++i) {
+                std::vector<sync::Change> changes;
+                for (int k = 0; k <= (w + i) % 4; ++k)
+                    changes.push_back(ChangeOf(Body(project.id, "field_note", storage::NewUuidV7(), 1)));
+                try {
+                    for (const auto& r : store.ApplyBatch(writers[w].device, changes, ApplyAll))
+                        if (r.status != sync::ItemStatus::Applied) ++failures;
+                } catch (const std::exception&) {
+                    ++failures;
+                    continue;
+                }
+                std::lock_guard lock(mutex);
+                for (const auto& c : changes) written.insert(c.record_id);
+            }
+        });
+    std::vector<std::map<std::string, int>> seen(PULLERS);
+    std::vector<std::thread> reading;
+    for (int p = 0; p < PULLERS; ++p)
+        reading.emplace_back([&, p] {
+            const auto scope = Everything(pullers[p].device, {"field_note"});
+            int64_t since = 0;
+            const auto drain = [&] {
+                for (;;) {
+                    const auto page = store.Pull(pullers[p].device, since, 3 + p, scope);
+                    for (const auto& rec : page.records) ++seen[p][rec["id"].get<std::string>()];
+                    since = page.next;
+                    if (!page.more) return;
+                }
+            };
+            while (writing) drain();
+            drain(); // every writer has had its answer: what remains comes now
+        });
+    for (auto& t : threads) t.join();
+    writing = false;
+    for (auto& t : reading) t.join();
+    CHECK(failures == 0);
+    REQUIRE(written.size() > static_cast<size_t>(WRITERS * PUSHES));
+    for (int p = 0; p < PULLERS; ++p) {
+        INFO("puller " << p);
+        size_t twice = 0, missing = 0;
+        for (const auto& id : written) {
+            const auto it = seen[p].find(id);
+            if (it == seen[p].end()) ++missing;
+            else if (it->second != 1) ++twice;
+        }
+        CHECK(missing == 0);
+        CHECK(twice == 0);
     }
 }
 

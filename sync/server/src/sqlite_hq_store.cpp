@@ -461,6 +461,30 @@ namespace {
 
 /// The SQL condition "`scope` lets the device read a row whose type and
 /// owner are these columns", with `?` for each value; Bind() fills them.
+/// A read transaction on the reader connection, ended when it goes (its
+/// statements, declared after it, are gone by then).
+class ReadSnapshot {
+public:
+    explicit ReadSnapshot(storage::Database& db) : m_db(db) { m_db.Exec("BEGIN"); }
+    ~ReadSnapshot() {
+        // Only reads happened: nothing is lost when the end fails, but the
+        // connection must not stay in the transaction.
+        try {
+            m_db.Exec("COMMIT");
+        } catch (...) {
+            try {
+                m_db.Exec("ROLLBACK");
+            } catch (...) {
+            }
+        }
+    }
+    ReadSnapshot(const ReadSnapshot&) = delete;
+    ReadSnapshot& operator=(const ReadSnapshot&) = delete;
+
+private:
+    storage::Database& m_db;
+};
+
 struct ScopeSql {
     std::string text;
     std::vector<std::string> values;
@@ -863,12 +887,17 @@ void SqliteHqStore::WritePush(Push& push, PushStatements& sql, const std::string
 }
 
 PullResponse SqliteHqStore::Pull(const DeviceInfo& device, int64_t since, int limit, const ReadScope& scope) {
-    std::lock_guard lock(m_mutex);
+    // On the reader, in one read transaction: every statement below sees
+    // the same commit. One writer at a time (one connection, and one process
+    // per data directory) commits a group's sequence numbers together, after
+    // every smaller one, so what a snapshot holds is every number up to the
+    // counter it reads: the cursor never passes a record committed later.
+    // Pushes go on meanwhile on the writer.
+    std::lock_guard lock(m_reader_mutex);
+    auto& db = Reader();
+    const ReadSnapshot snapshot(db);
     PullResponse out;
     out.next = since;
-    // One writer at a time (this mutex, and one process per data directory):
-    // a sequence number is committed before the next is handed out, so the
-    // counter is a cursor that never passes an uncommitted record.
     // Records and conflicts share one sequence; walk both in order. What the
     // device may not read is left out by the query, before the limit.
     // Types the device reads only where it wrote the record (a researcher's
@@ -891,12 +920,12 @@ PullResponse SqliteHqStore::Pull(const DeviceInfo& device, int64_t since, int li
     std::optional<Statement> query;
     if (own_only.empty()) {
         const ScopeSql record_allowed(scope, "record_type", "owner_device");
-        query.emplace(m_db->Prepare("SELECT seq, body FROM records WHERE project_id = ? AND seq > ? AND " + not_echo +
+        query.emplace(db.Prepare("SELECT seq, body FROM records WHERE project_id = ? AND seq > ? AND " + not_echo +
                                     " AND " + record_allowed.text + " ORDER BY seq LIMIT ?"));
         query->Bind(1, device.project_id).Bind(2, since).Bind(3, device.device_id);
         query->Bind(record_allowed.Bind(*query, 4), limit + 1);
     } else {
-        query.emplace(m_db->Prepare(
+        query.emplace(db.Prepare(
             "SELECT seq, body FROM (SELECT seq, body FROM records INDEXED BY records_type_seq WHERE project_id = ? AND "
             "record_type IN " + list(scope.shared_types.size()) + " AND seq > ? AND " + not_echo +
             " ORDER BY seq LIMIT ?) UNION ALL SELECT seq, body FROM (SELECT seq, body FROM records INDEXED BY "
@@ -937,7 +966,7 @@ PullResponse SqliteHqStore::Pull(const DeviceInfo& device, int64_t since, int li
     }
     const int64_t upto = out.more ? last : INT64_MAX;
     const ScopeSql conflict_allowed(scope, "c.record_type", "coalesce(r.owner_device, '')");
-    auto conflicts = m_db->Prepare(
+    auto conflicts = db.Prepare(
         "SELECT c.seq, c.record_type, c.record_id, c.field, c.kept, c.other, coalesce(c.other_author, ''), "
         "coalesce(c.other_device, ''), coalesce(c.other_hlc, '') FROM conflicts c "
         "LEFT JOIN records r ON r.record_id = c.record_id WHERE c.project_id = ? AND c.seq > ? AND c.seq <= ? AND " +
@@ -950,7 +979,7 @@ PullResponse SqliteHqStore::Pull(const DeviceInfo& device, int64_t since, int li
                                  Json::parse(conflicts.Text(4)), Json::parse(conflicts.Text(5)), conflicts.Text(6),
                                  conflicts.Text(7), conflicts.Text(8)});
     }
-    if (!out.more) last = std::max(last, m_db->QueryInt("SELECT seq FROM counter WHERE id = 1"));
+    if (!out.more) last = std::max(last, db.QueryInt("SELECT seq FROM counter WHERE id = 1"));
     out.next = last;
     return out;
 }
