@@ -236,6 +236,16 @@ void SqliteHqStore::Rekey(const storage::SecretBytes& key) {
 }
 
 storage::Database& SqliteHqStore::Reader() {
+    // A pull whose read transaction could not be ended would leave every
+    // later read on an old snapshot (a revoked token still let in): it is
+    // ended here, or the connection opened again.
+    if (m_reader && !sqlite3_get_autocommit(m_reader->Handle())) {
+        try {
+            m_reader->Exec("ROLLBACK");
+        } catch (...) {
+            m_reader.reset();
+        }
+    }
     if (!m_reader) {
         auto db = OpenConnection();
         db->Exec("PRAGMA query_only = ON");
@@ -459,8 +469,6 @@ void SqliteHqStore::DeclareBlobFields(const BlobFields& fields) {
 
 namespace {
 
-/// The SQL condition "`scope` lets the device read a row whose type and
-/// owner are these columns", with `?` for each value; Bind() fills them.
 /// A read transaction on the reader connection, ended when it goes (its
 /// statements, declared after it, are gone by then).
 class ReadSnapshot {
@@ -485,6 +493,8 @@ private:
     storage::Database& m_db;
 };
 
+/// The SQL condition "`scope` lets the device read a row whose type and
+/// owner are these columns", with `?` for each value; Bind() fills them.
 struct ScopeSql {
     std::string text;
     std::vector<std::string> values;
@@ -724,7 +734,15 @@ void SqliteHqStore::WriteGroup(const std::vector<Push*>& group) {
     if (std::any_of(written.begin(), written.end(), [](const Push* p) { return p->erased; })) {
         try {
             std::lock_guard checkpoint(m_checkpoint_mutex);
-            m_db->Exec("PRAGMA wal_checkpoint(TRUNCATE)");
+            // A pull reading a page keeps the log in use until that page
+            // ends; the checkpoint waits for it (busy_timeout), and says
+            // "busy" in its first column when it gave up.
+            bool truncated = false;
+            for (int attempt = 0; attempt < 3 && !truncated; ++attempt) {
+                auto checkpoint_now = m_db->Prepare("PRAGMA wal_checkpoint(TRUNCATE)");
+                truncated = checkpoint_now.Step() && checkpoint_now.Int(0) == 0;
+            }
+            if (!truncated) throw std::runtime_error("the write-ahead log is still in use; the erased text stays in it");
         } catch (...) {
             for (auto* push : written)
                 if (push->erased && !push->error) push->error = std::current_exception();
