@@ -1216,6 +1216,28 @@ std::pair<std::string, std::vector<std::string>> Prepare(sync::HqStore& store, s
     return {project.id, codes};
 }
 
+/// Runs `work(i)` for i in [0, count) on `threads` threads; the first
+/// exception thrown is thrown again here.
+void InParallel(size_t count, int threads, const std::function<void(size_t)>& work) {
+    std::atomic<size_t> next{0};
+    std::mutex mutex;
+    std::exception_ptr failure;
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t)
+        pool.emplace_back([&] {
+            for (size_t i = next++; i < count; i = next++) {
+                try {
+                    work(i);
+                } catch (...) {
+                    std::lock_guard lock(mutex);
+                    if (!failure) failure = std::current_exception();
+                }
+            }
+        });
+    for (auto& t : pool) t.join();
+    if (failure) std::rethrow_exception(failure);
+}
+
 /// Enrols every device over HTTP (from its own address, not timed), 32 at a
 /// time, so that headquarters has opened the connections to its store it
 /// needs when many devices come at once, as a server that has been running
@@ -1223,28 +1245,16 @@ std::pair<std::string, std::vector<std::string>> Prepare(sync::HqStore& store, s
 /// deployment.
 void EnrolAndWrite(std::vector<SimDevice>& devices, const std::vector<std::string>& codes, const std::string& url,
                    const std::string& project_id, const Options& options) {
-    std::atomic<size_t> next{0};
-    std::vector<std::string> errors(devices.size());
-    std::vector<std::thread> threads;
-    for (int t = 0; t < 32; ++t)
-        threads.emplace_back([&] {
-            for (size_t i = next++; i < devices.size(); i = next++) {
-                auto& d = devices[i];
-                sync::HttpOptions http;
-                http.local_address = d.from;
-                sync::HttpClient client(http);
-                const sync::EnrolRequest request{codes[i], d.device_id, "dispositivo " + std::to_string(i)};
-                const auto r = client.Post(url + "/v1/enrol", Json(request).dump());
-                if (!r.Ok()) {
-                    errors[i] = "enrolment failed: " + r.ErrorText();
-                    continue;
-                }
-                d.token = Json::parse(r.body).get<sync::EnrolResponse>().token;
-            }
-        });
-    for (auto& t : threads) t.join();
-    for (const auto& e : errors)
-        if (!e.empty()) throw std::runtime_error(e);
+    InParallel(devices.size(), 32, [&](size_t i) {
+        auto& d = devices[i];
+        sync::HttpOptions http;
+        http.local_address = d.from;
+        sync::HttpClient client(http);
+        const sync::EnrolRequest request{codes[i], d.device_id, "dispositivo " + std::to_string(i)};
+        const auto r = client.Post(url + "/v1/enrol", Json(request).dump());
+        if (!r.Ok()) throw std::runtime_error("enrolment failed: " + r.ErrorText());
+        d.token = Json::parse(r.body).get<sync::EnrolResponse>().token;
+    });
     NoteWriter writer(options.seed + 4);
     for (auto& d : devices) (void)WriteBodies(d, project_id, options, writer);
 }
@@ -1339,28 +1349,6 @@ DeploymentResult RunDeployment(const Deployment& how, const Options& options, co
 }
 
 // [SECTION] (f) real devices
-
-/// Runs `work(i)` for i in [0, count) on `threads` threads; the first
-/// exception thrown is thrown again here.
-void InParallel(size_t count, int threads, const std::function<void(size_t)>& work) {
-    std::atomic<size_t> next{0};
-    std::mutex mutex;
-    std::exception_ptr failure;
-    std::vector<std::thread> pool;
-    for (int t = 0; t < threads; ++t)
-        pool.emplace_back([&] {
-            for (size_t i = next++; i < count; i = next++) {
-                try {
-                    work(i);
-                } catch (...) {
-                    std::lock_guard lock(mutex);
-                    if (!failure) failure = std::current_exception();
-                }
-            }
-        });
-    for (auto& t : pool) t.join();
-    if (failure) std::rethrow_exception(failure);
-}
 
 /// Real devices against `how`: a vault each (SQLCipher, minimum Argon2
 /// cost), enrolled with sync::Enrol from its own loopback address, its

@@ -322,9 +322,9 @@ struct PgHqStore::Impl {
 
     /// The first cursor of this write transaction's rows: its xid (plus the
     /// offset a restore into another cluster added) shifted past the row bits.
+    static constexpr char CURSOR_XID[] = "(pg_current_xact_id()::text::bigint + xid_offset)";
     static int64_t CursorBase(pqxx::transaction_base& t) {
-        return t.exec("SELECT (pg_current_xact_id()::text::bigint + xid_offset) FROM cursor_base")[0][0].as<int64_t>()
-               << CURSOR_ROW_BITS;
+        return t.exec(std::string("SELECT ") + CURSOR_XID + " FROM cursor_base")[0][0].as<int64_t>() << CURSOR_ROW_BITS;
     }
 
     /// Runs `body` in a read-write transaction, again when it lost a race
@@ -905,8 +905,8 @@ std::vector<ItemResult> PgHqStore::ApplyBatch(const DeviceInfo& device, const st
         RowCursor cursor(
             Exec(t,
                  "SELECT (SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT DISTINCT hashtextextended(id, 0) AS k "
-                 "FROM unnest($1::text[]) AS id ORDER BY k) AS keys), (pg_current_xact_id()::text::bigint + "
-                 "xid_offset) FROM cursor_base",
+                 "FROM unnest($1::text[]) AS id ORDER BY k) AS keys), " +
+                     std::string(Impl::CURSOR_XID) + " FROM cursor_base",
                  TextArray(record_ids))[0][1]
                 .as<int64_t>()
             << CURSOR_ROW_BITS);

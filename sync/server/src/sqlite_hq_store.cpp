@@ -469,6 +469,13 @@ void SqliteHqStore::DeclareBlobFields(const BlobFields& fields) {
 
 namespace {
 
+/// "(?, ?, ...)": `n` placeholders for an IN list (SQLite takes "()").
+std::string Placeholders(size_t n) {
+    std::string out = "(";
+    for (size_t i = 0; i < n; ++i) out += i ? ", ?" : "?";
+    return out + ")";
+}
+
 /// A read transaction on the reader connection, ended when it goes (its
 /// statements, declared after it, are gone by then).
 class ReadSnapshot {
@@ -499,13 +506,8 @@ struct ScopeSql {
     std::string text;
     std::vector<std::string> values;
     ScopeSql(const ReadScope& scope, const std::string& type_column, const std::string& owner_column) {
-        const auto list = [](size_t n) {
-            std::string out = "(";
-            for (size_t i = 0; i < n; ++i) out += i ? ", ?" : "?";
-            return out + ")";
-        };
-        text = "(" + type_column + " IN " + list(scope.shared_types.size()) + " OR (" + owner_column + " = ? AND " +
-               type_column + " IN " + list(scope.own_types.size()) + "))";
+        text = "(" + type_column + " IN " + Placeholders(scope.shared_types.size()) + " OR (" + owner_column + " = ? AND " +
+               type_column + " IN " + Placeholders(scope.own_types.size()) + "))";
         values = scope.shared_types;
         values.push_back(scope.device_id);
         values.insert(values.end(), scope.own_types.begin(), scope.own_types.end());
@@ -929,11 +931,6 @@ PullResponse SqliteHqStore::Pull(const DeviceInfo& device, int64_t since, int li
     for (const auto& type : scope.own_types)
         if (std::find(scope.shared_types.begin(), scope.shared_types.end(), type) == scope.shared_types.end())
             own_only.push_back(type);
-    const auto list = [](size_t n) {
-        std::string out = "(";
-        for (size_t i = 0; i < n; ++i) out += i ? ", ?" : "?";
-        return out + ")";
-    };
     const std::string not_echo = "(echo_device IS NULL OR echo_device <> ?)";
     std::optional<Statement> query;
     if (own_only.empty()) {
@@ -945,15 +942,14 @@ PullResponse SqliteHqStore::Pull(const DeviceInfo& device, int64_t since, int li
     } else {
         query.emplace(db.Prepare(
             "SELECT seq, body FROM (SELECT seq, body FROM records INDEXED BY records_type_seq WHERE project_id = ? AND "
-            "record_type IN " + list(scope.shared_types.size()) + " AND seq > ? AND " + not_echo +
+            "record_type IN " + Placeholders(scope.shared_types.size()) + " AND seq > ? AND " + not_echo +
             " ORDER BY seq LIMIT ?) UNION ALL SELECT seq, body FROM (SELECT seq, body FROM records INDEXED BY "
             "records_owner_seq WHERE project_id = ? AND owner_device = ? AND seq > ? AND record_type IN " +
-            list(own_only.size()) + " AND " + not_echo + " ORDER BY seq LIMIT ?) ORDER BY seq LIMIT ?"));
+            Placeholders(own_only.size()) + " AND " + not_echo + " ORDER BY seq LIMIT ?) ORDER BY seq LIMIT ?"));
         // In the order of the statement's parameters.
-        std::vector<std::string> texts = {device.project_id};
-        texts.insert(texts.end(), scope.shared_types.begin(), scope.shared_types.end());
         int at = 1;
-        for (const auto& text : texts) query->Bind(at++, text);
+        query->Bind(at++, device.project_id);
+        for (const auto& type : scope.shared_types) query->Bind(at++, type);
         query->Bind(at++, since);
         query->Bind(at++, device.device_id);
         query->Bind(at++, limit + 1);
