@@ -593,14 +593,6 @@ struct SqliteHqStore::PushStatements {
         seq = stored_seq = db.QueryInt("SELECT seq FROM counter WHERE id = 1");
     }
 
-    /// Leaves every statement ready for the next push, after one failed midway.
-    void ResetAll() {
-        for (auto* s : {&seen, &remember, &load, &base, &upsert, &insert, &revision, &first_revision, &conflict,
-                        &keep_theirs, &forget_revisions, &forget_conflicts, &refs_of, &forget_refs, &add_ref,
-                        &seen_device, &seen_waiting, &still_named, &save_seq})
-            s->Reset();
-    }
-
     std::optional<StoredRecord> Load(const std::string& record_id) {
         load.Bind(1, record_id);
         std::optional<StoredRecord> out;
@@ -674,46 +666,60 @@ std::vector<ItemResult> SqliteHqStore::ApplyQueued(const DeviceInfo& device, con
     return std::move(push.results);
 }
 
+std::vector<SqliteHqStore::Push*>::iterator
+SqliteHqStore::WriteTogether(std::vector<Push*>& pushes, std::vector<std::pair<Push*, std::string>>& released_blobs) {
+    const auto now = storage::FormatIsoMillis(storage::SystemMillis());
+    Transaction txn(*m_db);
+    PushStatements sql(*m_db);
+    for (auto it = pushes.begin(); it != pushes.end(); ++it) {
+        auto& push = **it;
+        // Written again after another push failed: answered afresh.
+        push.results.clear();
+        push.unnamed.clear();
+        push.erased = false;
+        try {
+            WritePush(push, sql, now);
+        } catch (...) {
+            push.error = std::current_exception();
+            push.results.clear();
+            // SQLite ends the whole transaction on some errors (a full disk,
+            // I/O): then every push of the group fails with it.
+            if (sqlite3_get_autocommit(m_db->Handle())) throw;
+            return it; // rolled back as `txn` goes
+        }
+    }
+    sql.SaveSeq();
+    // Checked once every push is written: a blob one push let go of and a
+    // later one names again stays.
+    released_blobs.clear();
+    std::set<std::pair<std::string, std::string>> given;
+    for (auto* push : pushes) {
+        for (const auto& sha : push->unnamed) {
+            if (!given.insert({push->device.project_id, sha}).second) continue;
+            sql.still_named.Bind(1, push->device.project_id).Bind(2, sha);
+            if (!sql.still_named.Step()) released_blobs.emplace_back(push, sha);
+            sql.still_named.Reset();
+        }
+    }
+    txn.Commit();
+    return pushes.end();
+}
+
 void SqliteHqStore::WriteGroup(const std::vector<Push*>& group) {
-    std::vector<Push*> written;
+    // The pushes written together; one whose writing throws leaves them.
+    std::vector<Push*> written(group);
     // (project, blob) that no live record names once the whole group is written.
     std::vector<std::pair<Push*, std::string>> released_blobs;
     try {
-        const auto now = storage::FormatIsoMillis(storage::SystemMillis());
-        Transaction txn(*m_db);
-        PushStatements sql(*m_db);
-        for (auto* push : group) {
-            const int64_t seq_before = sql.seq;
-            m_db->Exec("SAVEPOINT push");
-            try {
-                WritePush(*push, sql, now);
-                m_db->Exec("RELEASE push");
-                written.push_back(push);
-            } catch (...) {
-                push->error = std::current_exception();
-                push->results.clear();
-                sql.ResetAll();
-                // SQLite ends the whole transaction on some errors (a full
-                // disk, I/O): then every push of the group fails with it.
-                if (sqlite3_get_autocommit(m_db->Handle())) throw;
-                m_db->Exec("ROLLBACK TO push; RELEASE push");
-                // Its numbers are handed out again: no gap in the cursor.
-                sql.seq = seq_before;
-            }
+        // A push that throws had part of its changes written, with no
+        // savepoint to go back to (docs/decisions/0025): the transaction is
+        // rolled back and the others are written again without it. Each
+        // round takes one push out, so this ends.
+        while (!written.empty()) {
+            const auto failed = WriteTogether(written, released_blobs);
+            if (failed == written.end()) break;
+            written.erase(failed);
         }
-        sql.SaveSeq();
-        // Checked once every push is written: a blob one push let go of and
-        // a later one names again stays.
-        std::set<std::pair<std::string, std::string>> given;
-        for (auto* push : written) {
-            for (const auto& sha : push->unnamed) {
-                if (!given.insert({push->device.project_id, sha}).second) continue;
-                sql.still_named.Bind(1, push->device.project_id).Bind(2, sha);
-                if (!sql.still_named.Step()) released_blobs.emplace_back(push, sha);
-                sql.still_named.Reset();
-            }
-        }
-        txn.Commit();
     } catch (...) {
         // Nothing of this group is on disk: no push of it is acknowledged.
         for (auto* push : group) {

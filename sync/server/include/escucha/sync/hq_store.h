@@ -23,6 +23,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 struct sqlite3;
@@ -163,6 +164,9 @@ public:
     /// that the batch left named by no live record of its project (a
     /// recording erased, or naming other audio now) is given to `released`
     /// after the commit, before any other batch can name it again.
+    /// `decide` may be called more than once for a change (a store may
+    /// write a batch again when another caller's batch in its transaction
+    /// failed, or when it lost a race with another writer): it only reads.
     /// `waiting`, when given, is the device's waiting report sent with the
     /// batch: kept in the same transaction, whatever the one kept before.
     virtual std::vector<ItemResult> ApplyBatch(const DeviceInfo& device, const std::vector<Change>& changes,
@@ -227,9 +231,10 @@ public:
     void DeclareBlobFields(const BlobFields& fields) override;
     /// Group commit: the batches that arrive while one transaction is being
     /// written and synced wait, then one caller writes all of them in the
-    /// next transaction, one savepoint each, with one fsync. A batch whose
-    /// writing throws is rolled back to its savepoint and that caller alone
-    /// gets the exception; a failed commit fails every batch in it.
+    /// next transaction, with one fsync. A batch whose writing throws has
+    /// that caller alone get the exception: the transaction is rolled back
+    /// and the others are written again without it. A failed commit fails
+    /// every batch in it.
     std::vector<ItemResult> ApplyBatch(const DeviceInfo& device, const std::vector<Change>& changes,
                                        const DecideFn& decide, const ReleasedFn& released = {},
                                        const WaitingReport* waiting = nullptr) override;
@@ -249,9 +254,15 @@ private:
     int64_t NextSeq();
     /// The blobs `body` names in its type's blob fields (none when deleted).
     std::vector<std::string> BlobsNamedBy(const std::string& type, const Json& body) const;
-    /// Writes the pushes of `group` in one transaction under m_mutex, each
-    /// in a savepoint of its own, and fills in each one's results or error.
+    /// Writes the pushes of `group` in one transaction under m_mutex, and
+    /// fills in each one's results or error.
     void WriteGroup(const std::vector<Push*>& group);
+    /// One attempt of WriteGroup: every push of `pushes` in one transaction,
+    /// committed. Returns the push whose writing threw (its error set, the
+    /// transaction rolled back), or end(); throws when SQLite ended the
+    /// transaction or the commit failed.
+    std::vector<Push*>::iterator WriteTogether(std::vector<Push*>& pushes,
+                                               std::vector<std::pair<Push*, std::string>>& released_blobs);
     /// One push's changes, inside the group's transaction.
     void WritePush(Push& push, PushStatements& sql, const std::string& now);
     /// A connection of its own for Authenticate, opened on first use: in
