@@ -242,16 +242,21 @@ TEST_CASE("A push that fails while written with others is rolled back alone", "[
     };
 
     std::set<std::string> stored;
+    std::set<int64_t> given; // every sequence number an answer carried
     bool written_by_another = false;
+    bool written_again = false;
     // Rounds until one push was written by another caller's thread (in a
-    // group); every round checks the answers whatever the grouping was.
-    for (int round = 0; round < 20 && !written_by_another; ++round) {
-        const int bad = round % WRITERS;
+    // group) and one was written again after another of its group failed;
+    // every round checks the answers whatever the grouping was.
+    for (int round = 0; round < 40 && !(written_by_another && written_again); ++round) {
+        // Two pushes of each round fail: a group may be written three times.
+        const std::set<int> bad = {round % WRITERS, (round + 3) % WRITERS};
         std::vector<std::vector<sync::Change>> pushes(WRITERS);
         for (auto& push : pushes)
             for (int k = 0; k < 3; ++k) push.push_back(ChangeOf(Note(project.id, storage::NewUuidV7())));
         std::vector<std::vector<sync::ItemResult>> results(WRITERS);
         std::vector<std::string> errors(WRITERS);
+        std::vector<std::atomic<int>> decided(WRITERS);
         std::atomic<bool> foreign{false};
         std::latch holding(1);
         std::latch entered(WRITERS);
@@ -276,8 +281,9 @@ TEST_CASE("A push that fails while written with others is rolled back alone", "[
                                                              const Json* base, const sync::StoredRecord* cause,
                                                              const sync::LookupFn& lookup) {
                     if (std::this_thread::get_id() != caller) foreign = true;
-                    // The bad push fails on its last change, after two were written.
-                    if (w == bad && c.change_id == pushes[w].back().change_id)
+                    ++decided[w];
+                    // A bad push fails on its last change, after two were written.
+                    if (bad.count(w) && c.change_id == pushes[w].back().change_id)
                         throw std::runtime_error("the rules failed on this change");
                     return apply(c, cur, base, cause, lookup);
                 };
@@ -296,32 +302,41 @@ TEST_CASE("A push that fails while written with others is rolled back alone", "[
         release.count_down();
         holder.join();
         for (auto& t : writers) t.join();
-        written_by_another = foreign;
+        written_by_another = written_by_another || foreign;
 
         for (int w = 0; w < WRITERS; ++w) {
-            INFO("round " << round << ", writer " << w << (w == bad ? " (the bad one)" : ""));
-            if (w == bad) {
+            INFO("round " << round << ", writer " << w << (bad.count(w) ? " (a bad one)" : ""));
+            if (bad.count(w)) {
                 CHECK(errors[w] == "the rules failed on this change");
                 CHECK(results[w].empty());
                 continue;
             }
+            // More than once per change: written, then written again after
+            // a bad push of its group failed.
+            if (decided[w] > 3) written_again = true;
             CHECK(errors[w].empty());
             REQUIRE(results[w].size() == 3);
             for (size_t k = 0; k < 3; ++k) {
                 CHECK(results[w][k].change_id == pushes[w][k].change_id);
                 CHECK(results[w][k].status == sync::ItemStatus::Applied);
+                CHECK(given.insert(results[w][k].server_seq).second);
                 stored.insert(pushes[w][k].record_id);
             }
         }
-        // Nothing of the bad push stayed, not even its change ids: sent
-        // again with rules that work, it is applied, not a duplicate.
-        const auto retry = store.ApplyBatch(devices[bad], pushes[bad], apply);
-        REQUIRE(retry.size() == 3);
-        for (const auto& r : retry) CHECK(r.status == sync::ItemStatus::Applied);
-        for (const auto& c : pushes[bad]) stored.insert(c.record_id);
+        // Nothing of a bad push stayed, not even its change ids: sent again
+        // with rules that work, it is applied, not a duplicate.
+        for (const int w : bad) {
+            const auto retry = store.ApplyBatch(devices[w], pushes[w], apply);
+            REQUIRE(retry.size() == 3);
+            for (const auto& r : retry) {
+                CHECK(r.status == sync::ItemStatus::Applied);
+                CHECK(given.insert(r.server_seq).second);
+            }
+            for (const auto& c : pushes[w]) stored.insert(c.record_id);
+        }
         // And the others, sent again, are duplicates with their first seq.
         for (int w = 0; w < WRITERS; ++w) {
-            if (w == bad) continue;
+            if (bad.count(w)) continue;
             const auto replay = store.ApplyBatch(devices[w], pushes[w], apply);
             REQUIRE(replay.size() == 3);
             for (size_t k = 0; k < 3; ++k) {
@@ -330,8 +345,13 @@ TEST_CASE("A push that fails while written with others is rolled back alone", "[
             }
         }
     }
-    // The grouped path was taken at least once.
+    // The grouped path was taken, and a group was written again.
     CHECK(written_by_another);
+    CHECK(written_again);
+    // The numbers handed out have no gap: a rolled-back push gave its back.
+    REQUIRE(!given.empty());
+    CHECK(*given.begin() == 2); // 1 is the project's
+    CHECK(*given.rbegin() - *given.begin() + 1 == static_cast<int64_t>(given.size()));
 
     std::set<std::string> notes;
     std::set<int64_t> seqs;

@@ -152,6 +152,20 @@ constexpr int MAX_LOG_PAGES = 16000;
 
 } // namespace
 
+void SqliteHqStore::EndStrandedTransaction() {
+    // A failed write's transaction is rolled back by a destructor, which
+    // cannot report a rollback that failed. Left open, every later
+    // statement (a revocation among them) would join it and never be
+    // committed: ended here, or the caller fails.
+    if (!sqlite3_get_autocommit(m_db->Handle())) m_db->Exec("ROLLBACK");
+}
+
+std::unique_lock<std::mutex> SqliteHqStore::LockWriter() {
+    std::unique_lock lock(m_mutex);
+    EndStrandedTransaction();
+    return lock;
+}
+
 std::unique_ptr<storage::Database> SqliteHqStore::OpenConnection() const {
     auto db = std::make_unique<storage::Database>(m_path, false);
     if (m_encrypted) {
@@ -198,7 +212,7 @@ void SqliteHqStore::Checkpoints() {
 }
 
 storage::SecretBytes SqliteHqStore::BlobKey() {
-    std::lock_guard lock(m_mutex);
+    const auto lock = LockWriter();
     if (!m_encrypted) return {};
     auto read = m_db->Prepare("SELECT value FROM settings WHERE key = 'blob_key'");
     std::vector<unsigned char> bytes;
@@ -226,6 +240,7 @@ storage::SecretBytes SqliteHqStore::BlobKey() {
 
 void SqliteHqStore::Rekey(const storage::SecretBytes& key) {
     std::scoped_lock lock(m_mutex, m_reader_mutex, m_checkpoint_mutex);
+    EndStrandedTransaction();
     // The other connections open again, under the new key, when next needed.
     m_reader.reset();
     m_checkpointer.reset();
@@ -257,7 +272,7 @@ storage::Database& SqliteHqStore::Reader() {
 void SqliteHqStore::BackupTo(const std::string& path) {
     storage::Database copy(path, true);
     if (m_encrypted) {
-        std::lock_guard lock(m_mutex);
+        const auto lock = LockWriter();
         copy.Check(sqlite3_key(copy.Handle(), m_key.data(), static_cast<int>(m_key.size())));
         copy.Exec("PRAGMA cipher_page_size = 4096");
     }
@@ -279,7 +294,7 @@ int64_t SqliteHqStore::NextSeq() {
 }
 
 Project SqliteHqStore::CreateProject(const std::string& name) {
-    std::lock_guard lock(m_mutex);
+    const auto lock = LockWriter();
     Project p{storage::NewUuidV7(), name, storage::FormatIsoMillis(storage::SystemMillis())};
     Transaction txn(*m_db);
     auto stmt = m_db->Prepare("INSERT INTO projects (id, name, created_at) VALUES (?, ?, ?)");
@@ -301,7 +316,7 @@ Project SqliteHqStore::CreateProject(const std::string& name) {
 }
 
 std::vector<Project> SqliteHqStore::ListProjects() {
-    std::lock_guard lock(m_mutex);
+    const auto lock = LockWriter();
     std::vector<Project> out;
     auto stmt = m_db->Prepare("SELECT id, name, created_at FROM projects ORDER BY created_at");
     while (stmt.Step()) out.push_back({stmt.Text(0), stmt.Text(1), stmt.Text(2)});
@@ -309,7 +324,7 @@ std::vector<Project> SqliteHqStore::ListProjects() {
 }
 
 std::optional<Project> SqliteHqStore::FindProject(const std::string& id_or_name) {
-    std::lock_guard lock(m_mutex);
+    const auto lock = LockWriter();
     auto stmt = m_db->Prepare("SELECT id, name, created_at FROM projects WHERE id = ?1 OR name = ?1");
     stmt.Bind(1, id_or_name);
     if (!stmt.Step()) return std::nullopt;
@@ -318,7 +333,7 @@ std::optional<Project> SqliteHqStore::FindProject(const std::string& id_or_name)
 
 void SqliteHqStore::AddEnrolment(const std::string& code_hash, const std::string& project_id, Role role,
                                  const std::string& person, const std::string& expires_at) {
-    std::lock_guard lock(m_mutex);
+    const auto lock = LockWriter();
     auto stmt = m_db->Prepare("INSERT INTO enrolments (code_hash, project_id, role, person, created_at, expires_at) "
                               "VALUES (?, ?, ?, ?, ?, ?)");
     stmt.Bind(1, code_hash).Bind(2, project_id).Bind(3, RoleName(role)).Bind(4, person);
@@ -328,7 +343,7 @@ void SqliteHqStore::AddEnrolment(const std::string& code_hash, const std::string
 EnrolOutcome SqliteHqStore::Enrol(const std::string& code_hash, const std::string& device_id,
                                   const std::string& device_name, const std::string& token_hash,
                                   const std::string& current_token_hash) {
-    std::lock_guard lock(m_mutex);
+    const auto lock = LockWriter();
     Transaction txn(*m_db);
     auto find = m_db->Prepare(
         "SELECT e.project_id, p.name, e.role, coalesce(e.person, '') FROM enrolments e JOIN projects p ON p.id = "
@@ -371,14 +386,14 @@ std::optional<DeviceInfo> SqliteHqStore::Authenticate(const std::string& token_h
 }
 
 bool SqliteHqStore::RevokeDevice(const std::string& device_id) {
-    std::lock_guard lock(m_mutex);
+    const auto lock = LockWriter();
     auto stmt = m_db->Prepare("UPDATE devices SET revoked = 1 WHERE id = ?");
     stmt.Bind(1, device_id).Run();
     return m_db->Changes() > 0;
 }
 
 std::vector<DeviceRow> SqliteHqStore::ListDevices(const std::string& project_id) {
-    std::lock_guard lock(m_mutex);
+    const auto lock = LockWriter();
     auto stmt = m_db->Prepare(
         "SELECT d.id, d.project_id, p.name, d.role, coalesce(d.person, ''), coalesce(d.name, ''), d.enrolled_at, "
         "coalesce(d.last_seen, ''), d.revoked, d.waiting_changes, d.waiting_recordings, d.waiting_bytes, "
@@ -440,7 +455,7 @@ std::vector<std::string> SqliteHqStore::BlobsNamedBy(const std::string& type, co
 }
 
 void SqliteHqStore::DeclareBlobFields(const BlobFields& fields) {
-    std::lock_guard lock(m_mutex);
+    const auto lock = LockWriter();
     m_blob_fields = fields;
     const auto declared = Json(fields).dump();
     auto kept = m_db->Prepare("SELECT value FROM settings WHERE key = 'blob_fields'");
@@ -522,7 +537,7 @@ struct ScopeSql {
 } // namespace
 
 bool SqliteHqStore::MayReadBlob(const DeviceInfo& device, const std::string& sha256, const ReadScope& scope) {
-    std::lock_guard lock(m_mutex);
+    const auto lock = LockWriter();
     const ScopeSql allowed(scope, "record_type", "owner_device");
     auto stmt = m_db->Prepare("SELECT 1 FROM blob_refs WHERE project_id = ? AND sha256 = ? AND " + allowed.text +
                               " LIMIT 1");
@@ -668,6 +683,7 @@ std::vector<ItemResult> SqliteHqStore::ApplyQueued(const DeviceInfo& device, con
 
 std::vector<SqliteHqStore::Push*>::iterator
 SqliteHqStore::WriteTogether(std::vector<Push*>& pushes, std::vector<std::pair<Push*, std::string>>& released_blobs) {
+    EndStrandedTransaction();
     const auto now = storage::FormatIsoMillis(storage::SystemMillis());
     Transaction txn(*m_db);
     PushStatements sql(*m_db);
@@ -1006,7 +1022,7 @@ PullResponse SqliteHqStore::Pull(const DeviceInfo& device, int64_t since, int li
 
 void SqliteHqStore::ForEachRecord(const std::string& project_id,
                                   const std::function<void(const StoredRecord&)>& visit) {
-    std::lock_guard lock(m_mutex);
+    const auto lock = LockWriter();
     auto stmt = m_db->Prepare(
         "SELECT body, rev, hlc, deleted, owner_device, seq, record_type, project_id FROM records WHERE project_id = ? "
         "ORDER BY record_type, record_id");
@@ -1017,7 +1033,7 @@ void SqliteHqStore::ForEachRecord(const std::string& project_id,
 }
 
 int64_t SqliteHqStore::CountRecords(const std::string& project_id) {
-    std::lock_guard lock(m_mutex);
+    const auto lock = LockWriter();
     auto stmt = m_db->Prepare("SELECT count(*) FROM records WHERE project_id = ?");
     stmt.Bind(1, project_id);
     stmt.Step();

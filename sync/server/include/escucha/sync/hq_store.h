@@ -233,8 +233,9 @@ public:
     /// written and synced wait, then one caller writes all of them in the
     /// next transaction, with one fsync. A batch whose writing throws has
     /// that caller alone get the exception: the transaction is rolled back
-    /// and the others are written again without it. A failed commit fails
-    /// every batch in it.
+    /// and the others are written again without it. When SQLite itself
+    /// ends the transaction (a full disk, I/O), or the commit fails, every
+    /// batch in it fails.
     std::vector<ItemResult> ApplyBatch(const DeviceInfo& device, const std::vector<Change>& changes,
                                        const DecideFn& decide, const ReleasedFn& released = {},
                                        const WaitingReport* waiting = nullptr) override;
@@ -254,13 +255,19 @@ private:
     int64_t NextSeq();
     /// The blobs `body` names in its type's blob fields (none when deleted).
     std::vector<std::string> BlobsNamedBy(const std::string& type, const Json& body) const;
+    /// m_mutex, with the writing connection out of any transaction a failed
+    /// rollback left open (or the call fails).
+    std::unique_lock<std::mutex> LockWriter();
+    /// Rolls back a transaction still open on m_db; throws if it cannot.
+    void EndStrandedTransaction();
     /// Writes the pushes of `group` in one transaction under m_mutex, and
     /// fills in each one's results or error.
     void WriteGroup(const std::vector<Push*>& group);
     /// One attempt of WriteGroup: every push of `pushes` in one transaction,
     /// committed. Returns the push whose writing threw (its error set, the
-    /// transaction rolled back), or end(); throws when SQLite ended the
-    /// transaction or the commit failed.
+    /// transaction rolled back), or end(); throws, with nothing committed,
+    /// when anything else failed (SQLite ended the transaction itself, or
+    /// beginning, preparing or committing it failed).
     std::vector<Push*>::iterator WriteTogether(std::vector<Push*>& pushes,
                                                std::vector<std::pair<Push*, std::string>>& released_blobs);
     /// One push's changes, inside the group's transaction.
