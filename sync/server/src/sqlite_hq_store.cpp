@@ -239,10 +239,14 @@ storage::SecretBytes SqliteHqStore::BlobKey() {
 }
 
 void SqliteHqStore::Rekey(const storage::SecretBytes& key) {
-    std::scoped_lock lock(m_mutex, m_reader_mutex, m_checkpoint_mutex);
+    // No reader is lent meanwhile.
+    std::scoped_lock lock(m_mutex, m_readers_keyed, m_checkpoint_mutex);
     EndStrandedTransaction();
     // The other connections open again, under the new key, when next needed.
-    m_reader.reset();
+    {
+        std::lock_guard idle(m_readers_mutex);
+        m_idle_readers.clear();
+    }
     m_checkpointer.reset();
     m_db->Check(sqlite3_rekey(m_db->Handle(), key.data(), static_cast<int>(key.size())));
     m_db->Exec("PRAGMA wal_checkpoint(TRUNCATE)");
@@ -250,24 +254,53 @@ void SqliteHqStore::Rekey(const storage::SecretBytes& key) {
     m_key = key;
 }
 
-storage::Database& SqliteHqStore::Reader() {
-    // A pull whose read transaction could not be ended would leave every
-    // later read on an old snapshot (a revoked token still let in): it is
-    // ended here, or the connection opened again.
-    if (m_reader && !sqlite3_get_autocommit(m_reader->Handle())) {
-        try {
-            m_reader->Exec("ROLLBACK");
-        } catch (...) {
-            m_reader.reset();
+namespace {
+
+/// Reading connections kept open between calls; more are opened while
+/// more calls read at once, and closed when given back.
+constexpr size_t MAX_IDLE_READERS = 8;
+
+} // namespace
+
+class SqliteHqStore::ReaderLease {
+public:
+    explicit ReaderLease(SqliteHqStore& store) : m_store(store), m_keyed(store.m_readers_keyed) {
+        {
+            std::lock_guard idle(store.m_readers_mutex);
+            if (!store.m_idle_readers.empty()) {
+                m_db = std::move(store.m_idle_readers.back());
+                store.m_idle_readers.pop_back();
+            }
+        }
+        if (!m_db) {
+            m_db = store.OpenConnection();
+            m_db->Exec("PRAGMA query_only = ON");
         }
     }
-    if (!m_reader) {
-        auto db = OpenConnection();
-        db->Exec("PRAGMA query_only = ON");
-        m_reader = std::move(db);
+    ~ReaderLease() {
+        // A read transaction that could not be ended would leave the next
+        // call on an old snapshot (a revoked token still let in): ended
+        // here, or the connection is closed instead of given back.
+        if (!sqlite3_get_autocommit(m_db->Handle())) {
+            try {
+                m_db->Exec("ROLLBACK");
+            } catch (...) {
+                return;
+            }
+            if (!sqlite3_get_autocommit(m_db->Handle())) return;
+        }
+        std::lock_guard idle(m_store.m_readers_mutex);
+        if (m_store.m_idle_readers.size() < MAX_IDLE_READERS) m_store.m_idle_readers.push_back(std::move(m_db));
     }
-    return *m_reader;
-}
+    ReaderLease(const ReaderLease&) = delete;
+    ReaderLease& operator=(const ReaderLease&) = delete;
+    storage::Database& operator*() { return *m_db; }
+
+private:
+    SqliteHqStore& m_store;
+    std::shared_lock<std::shared_mutex> m_keyed;
+    std::unique_ptr<storage::Database> m_db;
+};
 
 void SqliteHqStore::BackupTo(const std::string& path) {
     storage::Database copy(path, true);
@@ -376,8 +409,8 @@ EnrolOutcome SqliteHqStore::Enrol(const std::string& code_hash, const std::strin
 std::optional<DeviceInfo> SqliteHqStore::Authenticate(const std::string& token_hash) {
     // Through the reader: every request asks this first, and the writer may
     // be in the middle of a group's commit.
-    std::lock_guard lock(m_reader_mutex);
-    auto stmt = Reader().Prepare(
+    ReaderLease reader(*this);
+    auto stmt = (*reader).Prepare(
         "SELECT d.id, d.project_id, p.name, d.role, coalesce(d.person, '') FROM devices d JOIN projects p ON p.id = "
         "d.project_id WHERE d.token_hash = ? AND d.revoked = 0");
     stmt.Bind(1, token_hash);
@@ -420,8 +453,8 @@ bool SqliteHqStore::ReportWaiting(const DeviceInfo& device, const WaitingReport&
     {
         // Most reports repeat the last one: read on the reader, which waits
         // for no commit, and leave the writer alone.
-        std::lock_guard lock(m_reader_mutex);
-        auto kept = Reader().Prepare("SELECT waiting_changes, waiting_recordings, waiting_bytes, waiting_at FROM "
+        ReaderLease reader(*this);
+        auto kept = (*reader).Prepare("SELECT waiting_changes, waiting_recordings, waiting_bytes, waiting_at FROM "
                                      "devices WHERE id = ?");
         kept.Bind(1, device.device_id);
         if (!kept.Step()) return false;
@@ -935,8 +968,8 @@ PullResponse SqliteHqStore::Pull(const DeviceInfo& device, int64_t since, int li
     // every smaller one, so what a snapshot holds is every number up to the
     // counter it reads: the cursor never passes a record committed later.
     // Pushes go on meanwhile on the writer.
-    std::lock_guard lock(m_reader_mutex);
-    auto& db = Reader();
+    ReaderLease reader(*this);
+    auto& db = *reader;
     const ReadSnapshot snapshot(db);
     PullResponse out;
     out.next = since;

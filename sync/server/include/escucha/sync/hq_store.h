@@ -20,6 +20,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -272,10 +273,11 @@ private:
                                                std::vector<std::pair<Push*, std::string>>& released_blobs);
     /// One push's changes, inside the group's transaction.
     void WritePush(Push& push, PushStatements& sql, const std::string& now);
-    /// A connection of its own for Authenticate, opened on first use: in
-    /// WAL mode it reads while the writer commits, so a request need not
-    /// wait for another's fsync to learn who sent it.
-    storage::Database& Reader();
+    /// A reading connection lent to one call, from a pool opened on
+    /// demand: in WAL mode readers read while the writer commits, and
+    /// side by side, so a token check waits neither for another's fsync nor
+    /// for another device's pull.
+    class ReaderLease;
     /// Another connection on `m_path` under the store's key.
     std::unique_ptr<storage::Database> OpenConnection() const;
     /// Called by SQLite after each commit with the log's length in pages.
@@ -295,8 +297,10 @@ private:
     std::condition_variable m_queue_done;
     std::vector<Push*> m_queue;
     bool m_writing = false;
-    std::mutex m_reader_mutex;
-    std::unique_ptr<storage::Database> m_reader;
+    /// Held shared by every ReaderLease, exclusive by Rekey.
+    std::shared_mutex m_readers_keyed;
+    std::mutex m_readers_mutex; ///< guards m_idle_readers
+    std::vector<std::unique_ptr<storage::Database>> m_idle_readers;
     /// Held through any checkpoint, and guards m_checkpointer.
     std::mutex m_checkpoint_mutex;
     std::unique_ptr<storage::Database> m_checkpointer;
