@@ -129,6 +129,21 @@ TEST_CASE("escucha-cli speaks the language of LANG on failing commands", "[cli][
         const auto r = RunCli({"--vault", vault, "list", "project"}, env);
         CHECK_THAT(r.err, Catch::Contains("Frase secreta errada: ela não abre este cofre."));
     }
+    SECTION("Spanish, a note with no project to file it under, then with two") {
+        TempDir dir;
+        const auto vault = (dir / "vault").string();
+        const auto env = Speaking("es_CO.UTF-8", {{"ESCUCHA_PASSPHRASE", "una frase larga de prueba"}});
+        REQUIRE(RunCli({"--vault", vault, "init"}, env).exit_code == 0);
+        const auto none = RunCli({"--vault", vault, "add", "field_note", "text=nota"}, env);
+        CHECK(none.exit_code != 0);
+        CHECK_THAT(none.err, Catch::Contains("Todavía no hay ningún proyecto en este dispositivo") &&
+                                 Catch::Contains("No se guardó nada."));
+        REQUIRE(RunCli({"--vault", vault, "add", "project", "name=Uno"}, env).exit_code == 0);
+        REQUIRE(RunCli({"--vault", vault, "add", "project", "name=Dos"}, env).exit_code == 0);
+        const auto two = RunCli({"--vault", vault, "add", "field_note", "text=nota"}, env);
+        CHECK(two.exit_code != 0);
+        CHECK_THAT(two.err, Catch::Contains("Este dispositivo tiene 2 proyectos: di cuál"));
+    }
     SECTION("English when LANG asks for a language Escucha does not speak") {
         TempDir dir;
         const auto vault = (dir / "vault").string();

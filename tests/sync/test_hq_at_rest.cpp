@@ -12,6 +12,7 @@
 #include "sync/sync_fixture.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -256,6 +257,45 @@ TEST_CASE("admin rekey puts the data under a new key file or passphrase; a resta
     s.RequireAllThere();
     REQUIRE(s.ana.Add("narrative", {{"title", "Después"}, {"text", "tras el cambio de clave"}}).is_object());
     REQUIRE(s.ana.Sync().ok);
+}
+
+TEST_CASE("A store rekeyed with reading connections in its pool reads under the new key, and only under it",
+          "[sync][at-rest]") {
+    TempDir dir;
+    const auto path = (dir / "hq.db").string();
+    // SQLCipher's raw key form, as OpenHqStore gives it.
+    const auto raw = [](char digit) {
+        const std::string text = "x'" + std::string(64, digit) + "'";
+        return storage::SecretBytes(text.begin(), text.end());
+    };
+    const auto token = sync::HashSecret("token");
+    {
+        sync::SqliteHqStore store(path, raw('a'));
+        const auto project = store.CreateProject("P");
+        store.AddEnrolment(sync::HashSecret("code"), project.id, sync::Role::Researcher, "", "2999-01-01T00:00:00.000Z");
+        REQUIRE(store.Enrol(sync::HashSecret("code"), storage::NewUuidV7(), "", token, "").result ==
+                sync::EnrolResult::Enrolled);
+        // Token checks side by side: the pool holds several connections,
+        // each opened under the first key.
+        std::atomic<int> known{0};
+        std::vector<std::thread> readers;
+        for (int i = 0; i < 4; ++i)
+            readers.emplace_back([&] {
+                for (int k = 0; k < 25; ++k)
+                    if (store.Authenticate(token)) ++known;
+            });
+        for (auto& t : readers) t.join();
+        CHECK(known == 100);
+        store.Rekey(raw('b'));
+        // Read through connections opened under the new key, not the pooled ones.
+        CHECK(store.Authenticate(token));
+        const auto device = store.Authenticate(token);
+        REQUIRE(device);
+        CHECK(store.Pull(*device, 0, 10, sync::ReadScope{device->device_id, {}, {"project"}}).records.size() == 1);
+    }
+    CHECK_THROWS(sync::SqliteHqStore(path, raw('a')));
+    sync::SqliteHqStore again(path, raw('b'));
+    CHECK(again.Authenticate(token));
 }
 
 TEST_CASE("Only one escucha-hq serves a data directory; a second one says so and the first goes on",

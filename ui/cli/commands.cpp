@@ -339,9 +339,11 @@ std::string DefaultProject(Vault& vault, const Args& args) {
     const auto projects = vault.Records().List("project");
     if (projects.size() == 1) return projects[0]["id"];
     if (projects.empty())
-        throw RecordError("project_id", "there is no project yet: add one with 'add project name=...'");
+        throw RecordError("project_id", "there is no project yet: add one with 'add project name=...'",
+                          storage::errc::NO_PROJECT_YET, {{"field", "project_id"}});
     throw RecordError("project_id",
-                      "there are " + std::to_string(projects.size()) + " projects: give project_id=ID or --project ID");
+                      "there are " + std::to_string(projects.size()) + " projects: give project_id=ID or --project ID",
+                      storage::errc::PROJECT_UNNAMED, {{"field", "project_id"}, {"count", projects.size()}});
 }
 
 std::string Title(const Json& record) {

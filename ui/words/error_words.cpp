@@ -65,6 +65,8 @@ const char* ErrorWordsTemplate(std::string_view code) {
         {"still_referenced", N_("{count} record(s) still refer to this one; change or delete them first.")},
         {"project_not_found", N_("That project is not on this device.")},
         {"same_project", N_("The records are in that project already.")},
+        {"no_project_yet", N_("There is no project on this device yet: add one first (add project name=NAME).")},
+        {"project_unnamed", N_("This device has {count} projects: say which one, with project_id=ID or --project ID.")},
         {"import_duplicate_id", N_("The id {id} appears twice in this file.")},
         {"import_tombstone", N_("A deleted record cannot be imported.")},
         {"search_no_words", N_("Type words to search for.")},

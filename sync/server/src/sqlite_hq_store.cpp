@@ -290,7 +290,12 @@ public:
             if (!sqlite3_get_autocommit(m_db->Handle())) return;
         }
         std::lock_guard idle(m_store.m_readers_mutex);
-        if (m_store.m_idle_readers.size() < MAX_IDLE_READERS) m_store.m_idle_readers.push_back(std::move(m_db));
+        if (m_store.m_idle_readers.size() >= MAX_IDLE_READERS) return;
+        try {
+            m_store.m_idle_readers.push_back(std::move(m_db));
+        } catch (...) {
+            // Out of memory: the connection closes instead.
+        }
     }
     ReaderLease(const ReaderLease&) = delete;
     ReaderLease& operator=(const ReaderLease&) = delete;
@@ -407,7 +412,7 @@ EnrolOutcome SqliteHqStore::Enrol(const std::string& code_hash, const std::strin
 }
 
 std::optional<DeviceInfo> SqliteHqStore::Authenticate(const std::string& token_hash) {
-    // Through the reader: every request asks this first, and the writer may
+    // On a reading connection: every request asks this first, and the writer may
     // be in the middle of a group's commit.
     ReaderLease reader(*this);
     auto stmt = (*reader).Prepare(
@@ -451,7 +456,7 @@ std::vector<DeviceRow> SqliteHqStore::ListDevices(const std::string& project_id)
 
 bool SqliteHqStore::ReportWaiting(const DeviceInfo& device, const WaitingReport& report, int64_t now_ms) {
     {
-        // Most reports repeat the last one: read on the reader, which waits
+        // Most reports repeat the last one: read on a reading connection, which waits
         // for no commit, and leave the writer alone.
         ReaderLease reader(*this);
         auto kept = (*reader).Prepare("SELECT waiting_changes, waiting_recordings, waiting_bytes, waiting_at FROM "
@@ -524,7 +529,7 @@ std::string Placeholders(size_t n) {
     return out + ")";
 }
 
-/// A read transaction on the reader connection, ended when it goes (its
+/// A read transaction on a reading connection, ended when it goes (its
 /// statements, declared after it, are gone by then).
 class ReadSnapshot {
 public:
@@ -962,7 +967,7 @@ void SqliteHqStore::WritePush(Push& push, PushStatements& sql, const std::string
 }
 
 PullResponse SqliteHqStore::Pull(const DeviceInfo& device, int64_t since, int limit, const ReadScope& scope) {
-    // On the reader, in one read transaction: every statement below sees
+    // On a reading connection, in one read transaction: every statement below sees
     // the same commit. One writer at a time (one connection, and one process
     // per data directory) commits a group's sequence numbers together, after
     // every smaller one, so what a snapshot holds is every number up to the

@@ -83,6 +83,8 @@ inline constexpr char RECORD_DELETED[] = "record_deleted";
 inline constexpr char STILL_REFERENCED[] = "still_referenced";
 inline constexpr char PROJECT_NOT_FOUND[] = "project_not_found";
 inline constexpr char SAME_PROJECT[] = "same_project";
+inline constexpr char NO_PROJECT_YET[] = "no_project_yet";
+inline constexpr char PROJECT_UNNAMED[] = "project_unnamed";
 inline constexpr char IMPORT_DUPLICATE_ID[] = "import_duplicate_id";
 inline constexpr char IMPORT_TOMBSTONE[] = "import_tombstone";
 inline constexpr char SEARCH_NO_WORDS[] = "search_no_words";
@@ -344,6 +346,8 @@ struct ErrorCodeSpec {
         {STILL_REFERENCED, "record", {"id", "count"}},
         {PROJECT_NOT_FOUND, "record", {"id"}},
         {SAME_PROJECT, "record", {}},
+        {NO_PROJECT_YET, "record", {"field"}},
+        {PROJECT_UNNAMED, "record", {"field", "count"}},
         {IMPORT_DUPLICATE_ID, "record", {"id"}},
         {IMPORT_TOMBSTONE, "record", {}},
         {SEARCH_NO_WORDS, "record", {}},
